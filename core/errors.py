@@ -1,0 +1,62 @@
+"""One error base class carrying its HTTP status; services raise these, the API renders
+them as RFC 9457 problem+json."""
+
+from typing import Any
+
+
+class AppError(Exception):
+    status: int = 400
+    title: str = "Bad request"
+    slug: str = "bad-request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors
+        self.headers = headers
+
+
+class BadRequest(AppError):
+    pass
+
+
+class Unauthorized(AppError):
+    status = 401
+    title = "Unauthorized"
+    slug = "unauthorized"
+
+
+class Forbidden(AppError):
+    status = 403
+    title = "Forbidden"
+    slug = "forbidden"
+
+
+class NotFound(AppError):
+    status = 404
+    title = "Not found"
+    slug = "not-found"
+
+
+class Conflict(AppError):
+    status = 409
+    title = "Conflict"
+    slug = "conflict"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    title = "Payload too large"
+    slug = "payload-too-large"
+
+
+class Unprocessable(AppError):
+    status = 422
+    title = "Unprocessable content"
+    slug = "validation-error"

@@ -1,0 +1,45 @@
+"""Password hashing and opaque bearer tokens.
+
+Tokens are random, shown once, and stored only as SHA-256: a leaked table grants nothing.
+A token carries a short public prefix so people can tell their tokens apart.
+"""
+
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both failures cost one argon2 verification.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+SESSION_PREFIX = "ffs"
+API_TOKEN_PREFIX = "ffp"  # noqa: S105
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_token(kind: str) -> tuple[str, str, str]:
+    """Return ``(token, prefix, sha256 hex)`` for a new bearer token of ``kind``."""
+    body = secrets.token_urlsafe(32)
+    token = f"{kind}_{body}"
+    return token, token[: len(kind) + 7], hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

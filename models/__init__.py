@@ -1,0 +1,31 @@
+"""All models, imported here so Alembic and the mapper registry see every table."""
+
+from models.audit import AuditEvent
+from models.base import Base
+from models.client import Client, ClientKind, ClientStatus, Contact
+from models.client_import import ClientImport, ClientImportRow, ImportStatus, RowOutcome
+from models.firm import Firm
+from models.idempotency import IdempotencyKey
+from models.outbox import OutboxMessage
+from models.user import ApiToken, Invitation, LoginSession, Role, User
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Client",
+    "ClientImport",
+    "ClientImportRow",
+    "ClientKind",
+    "ClientStatus",
+    "Contact",
+    "Firm",
+    "IdempotencyKey",
+    "ImportStatus",
+    "Invitation",
+    "LoginSession",
+    "OutboxMessage",
+    "Role",
+    "RowOutcome",
+    "User",
+]

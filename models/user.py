@@ -1,0 +1,70 @@
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, IdMixin, TenantMixin, TimestampMixin
+
+
+class Role(enum.StrEnum):
+    owner = "owner"
+    admin = "admin"
+    staff = "staff"
+    builder = "builder"
+    client = "client"
+
+
+class User(IdMixin, TenantMixin, TimestampMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        Index("uq_users_firm_id_email", "firm_id", func.lower(text("email")), unique=True),
+    )
+
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    # Null until an invited user accepts and chooses a password.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(Enum(Role, name="user_role"))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    last_login_at: Mapped[datetime | None]
+
+
+class TokenMixin(IdMixin, TenantMixin):
+    """A bearer credential stored only as its SHA-256; ``prefix`` identifies it to people."""
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class LoginSession(TokenMixin, Base):
+    __tablename__ = "login_sessions"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+
+
+class ApiToken(TokenMixin, Base):
+    __tablename__ = "api_tokens"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class Invitation(TokenMixin, Base):
+    """A one-time token that lets an invited user set a password and activate."""
+
+    __tablename__ = "invitations"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    accepted_at: Mapped[datetime | None]

@@ -1,0 +1,4 @@
+pytest_plugins = [
+    "tests.fixtures.db",
+    "tests.fixtures.temporal",
+]

@@ -1,0 +1,56 @@
+"""Test data built through the real services (never by hand-written SQL)."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import scope_to_firm
+from core.security import hash_password
+from models import Firm, Role, User
+from services.firms import create_firm_with_owner
+from services.tokens import issue_api_token
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class Actor:
+    firm: Firm
+    user: User
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def make_firm(session: AsyncSession, name: str = "Acme Accounting") -> Actor:
+    """A firm with an owner and the owner's API token, committed to the session's
+    transaction (a savepoint inside the test's transaction)."""
+    suffix = uuid.uuid4().hex[:8]
+    created = await create_firm_with_owner(
+        session,
+        firm_name=f"{name} {suffix}",
+        slug=f"firm-{suffix}",
+        owner_email=f"owner-{suffix}@example.com",
+        owner_password=PASSWORD,
+    )
+    _, token = await issue_api_token(session, created.owner, "tests")
+    await session.commit()
+    return Actor(firm=created.firm, user=created.owner, token=token)
+
+
+async def add_user(session: AsyncSession, actor: Actor, role: Role) -> Actor:
+    await scope_to_firm(session, actor.firm.id)
+    user = User(
+        firm_id=actor.firm.id,
+        email=f"{role.value}-{uuid.uuid4().hex[:8]}@example.com",
+        password_hash=hash_password(PASSWORD),
+        role=role,
+    )
+    session.add(user)
+    await session.flush()
+    _, token = await issue_api_token(session, user, "tests")
+    await session.commit()
+    return Actor(firm=actor.firm, user=user, token=token)
