@@ -11,12 +11,18 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+# argon2-cffi's defaults are argon2id with the RFC 9106 low-memory profile.
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both failures cost one argon2 verification.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 SESSION_PREFIX = "ffs"
 API_TOKEN_PREFIX = "ffp"  # noqa: S105
+INVITATION_PREFIX = "ffi"
+
+PASSWORD_MIN_LENGTH = 12
+# Hashing cost grows with input; an upper bound keeps a login from becoming a CPU sink.
+PASSWORD_MAX_LENGTH = 1024
 
 
 def hash_password(password: str) -> str:
@@ -28,6 +34,11 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+def password_needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with weaker parameters than the current ones."""
+    return _hasher.check_needs_rehash(password_hash)
 
 
 def new_token(kind: str) -> tuple[str, str, str]:

@@ -1,16 +1,47 @@
-"""Bearer-token authentication: resolve a login session or API token to a principal."""
+"""Authentication: resolving a bearer token to a principal, logging in with email and
+password, logging out, and who the caller is."""
 
-from datetime import UTC, datetime
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import SystemPurpose, scope_to_firm, system_scope
-from core.errors import Unauthorized
+from core.errors import BadRequest, NotFound, Unauthorized
 from core.principal import Principal
-from core.security import API_TOKEN_PREFIX, SESSION_PREFIX, hash_token
-from models import ApiToken, LoginSession, User
+from core.security import (
+    API_TOKEN_PREFIX,
+    SESSION_PREFIX,
+    hash_password,
+    hash_token,
+    password_needs_rehash,
+    verify_password,
+)
+from models import ApiToken, Firm, LoginSession, User
+from services import audit
+from services.tokens import issue_login_session
+
+BAD_CREDENTIALS = "Incorrect email or password"
+FIRM_REQUIRED = (
+    "This email address can sign in to more than one firm; "
+    "repeat the login with firm_slug set to the firm you want"
+)
+# Each candidate costs one argon2 verification; beyond this many the caller must say
+# which firm they mean, so nobody can make a login arbitrarily slow by signing up firms.
+MAX_LOGIN_CANDIDATES = 5
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    """A new login session; ``token`` exists only here and in the response."""
+
+    user: User
+    firm: Firm
+    login_session: LoginSession
+    token: str
 
 
 async def authenticate(session: AsyncSession, token: str, request_id: str | None) -> Principal:
@@ -53,3 +84,123 @@ async def authenticate(session: AsyncSession, token: str, request_id: str | None
         credential_id=credential.id,
         request_id=request_id,
     )
+
+
+async def start_session(
+    session: AsyncSession,
+    user: User,
+    firm: Firm,
+    *,
+    ttl: timedelta,
+    method: str,
+    request_id: str | None,
+) -> IssuedSession:
+    """Issue a login session for ``user`` (already in a transaction scoped to its firm)."""
+    login_session, token = await issue_login_session(session, user, ttl)
+    user.last_login_at = datetime.now(UTC)
+    expires_at = login_session.expires_at.isoformat() if login_session.expires_at else None
+    principal = Principal(
+        firm_id=user.firm_id,
+        user_id=user.id,
+        role=user.role,
+        credential="session",
+        credential_id=login_session.id,
+        request_id=request_id,
+    )
+    await audit.record(
+        session,
+        principal,
+        action="auth.login",
+        record_type="login_session",
+        record_id=login_session.id,
+        after={"method": method, "expires_at": expires_at},
+    )
+    return IssuedSession(user=user, firm=firm, login_session=login_session, token=token)
+
+
+async def login(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    firm_slug: str | None,
+    ttl: timedelta,
+    request_id: str | None,
+) -> IssuedSession:
+    """Email and password to a login session. The email is looked up across firms; an
+    unknown email still costs an argon2 verification (against a dummy hash) and fails with
+    exactly the same problem as a wrong password."""
+    query = (
+        select(User, Firm)
+        .join(Firm, Firm.id == User.firm_id)
+        .where(
+            func.lower(User.email) == email.lower(),
+            User.is_active.is_(True),
+            User.password_hash.is_not(None),
+        )
+        .order_by(User.created_at, User.id)
+        .limit(MAX_LOGIN_CANDIDATES + 1)
+    )
+    if firm_slug is not None:
+        query = query.where(Firm.slug == firm_slug)
+    async with system_scope(session, SystemPurpose.login):
+        candidates = [(row[0], row[1]) for row in (await session.execute(query)).all()]
+    if len(candidates) > MAX_LOGIN_CANDIDATES:
+        await asyncio.to_thread(verify_password, None, password)
+        raise Unauthorized(FIRM_REQUIRED)
+    if not candidates:
+        await asyncio.to_thread(verify_password, None, password)
+        raise Unauthorized(BAD_CREDENTIALS)
+    matches = [
+        (user, firm)
+        for user, firm in candidates
+        if await asyncio.to_thread(verify_password, user.password_hash, password)
+    ]
+    if not matches:
+        raise Unauthorized(BAD_CREDENTIALS)
+    if len(matches) > 1:
+        raise Unauthorized(FIRM_REQUIRED)
+    user, firm = matches[0]
+    await scope_to_firm(session, firm.id)
+    if user.password_hash is not None and password_needs_rehash(user.password_hash):
+        user.password_hash = await asyncio.to_thread(hash_password, password)
+    return await start_session(
+        session, user, firm, ttl=ttl, method="password", request_id=request_id
+    )
+
+
+async def logout(session: AsyncSession, principal: Principal) -> None:
+    """End the login session the caller authenticated with."""
+    if principal.credential != "session" or principal.credential_id is None:
+        raise BadRequest(
+            "Logout ends a login session, and this request used an API token; "
+            "revoke API tokens with DELETE /v1/api-tokens/{token_id}"
+        )
+    await session.execute(
+        update(LoginSession)
+        .where(
+            LoginSession.firm_id == principal.firm_id,
+            LoginSession.id == principal.credential_id,
+        )
+        .values(revoked_at=datetime.now(UTC))
+    )
+    await audit.record(
+        session,
+        principal,
+        action="auth.logout",
+        record_type="login_session",
+        record_id=principal.credential_id,
+    )
+
+
+async def current_user(session: AsyncSession, principal: Principal) -> tuple[User, Firm]:
+    row = (
+        await session.execute(
+            select(User, Firm)
+            .join(Firm, Firm.id == User.firm_id)
+            .where(User.firm_id == principal.firm_id, User.id == principal.user_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("The signed-in user no longer exists")
+    return row[0], row[1]

@@ -1,3 +1,70 @@
-from fastapi import APIRouter
+"""Users of the caller's firm. Members may look colleagues up; owners and admins invite,
+change roles and deactivate (finer rules, such as the last owner, live in services.users)."""
 
-router = APIRouter()
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api.deps import AdminDep, MemberDep, SessionDep
+from api.schemas.users import InvitationRead, UserCreate, UserList, UserRead, UserUpdate
+from services import users
+from services.users import IssuedInvitation
+
+router = APIRouter(prefix="/users")
+
+
+def _invitation_read(issued: IssuedInvitation) -> InvitationRead:
+    expires_at = issued.invitation.expires_at
+    assert expires_at is not None, "invitations always expire"
+    return InvitationRead(
+        user=UserRead.from_model(issued.user),
+        invitation_token=issued.token,
+        expires_at=expires_at,
+    )
+
+
+@router.get("")
+async def list_users(
+    principal: MemberDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: uuid.UUID | None = None,
+) -> UserList:
+    page = await users.list_users(session, principal, limit=limit, cursor=cursor)
+    return UserList(
+        items=[UserRead.from_model(user) for user in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def invite_user(body: UserCreate, principal: AdminDep, session: SessionDep) -> InvitationRead:
+    """Create an inactive user and return their one-time invitation token."""
+    issued = await users.invite_user(
+        session, principal, email=body.email, name=body.name, role=body.role
+    )
+    return _invitation_read(issued)
+
+
+@router.get("/{user_id}")
+async def get_user(user_id: uuid.UUID, principal: MemberDep, session: SessionDep) -> UserRead:
+    return UserRead.from_model(await users.get_user(session, principal, user_id))
+
+
+@router.patch("/{user_id}")
+async def update_user(
+    user_id: uuid.UUID, body: UserUpdate, principal: AdminDep, session: SessionDep
+) -> UserRead:
+    """Rename, change the role, deactivate (revoking every credential) or reactivate."""
+    user = await users.update_user(
+        session, principal, user_id, name=body.name, role=body.role, is_active=body.is_active
+    )
+    return UserRead.from_model(user)
+
+
+@router.post("/{user_id}/invitation", status_code=status.HTTP_201_CREATED)
+async def reissue_invitation(
+    user_id: uuid.UUID, principal: AdminDep, session: SessionDep
+) -> InvitationRead:
+    """A new invitation token for a user who has not accepted yet; older ones stop working."""
+    return _invitation_read(await users.reissue_invitation(session, principal, user_id))

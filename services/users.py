@@ -1,0 +1,316 @@
+"""Users of a firm: invitations, roles, deactivation.
+
+Only owners and admins manage users (the routes declare it); the finer rules live here:
+an admin can neither grant the owner role nor change an owner, and a firm always keeps at
+least one active owner.
+"""
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import SystemPurpose, scope_to_firm, system_scope
+from core.errors import BadRequest, Conflict, Forbidden, NotFound
+from core.principal import Principal
+from core.security import INVITATION_PREFIX, hash_password, hash_token, new_token
+from models import ApiToken, Firm, Invitation, LoginSession, Role, User
+from services import audit
+from services.auth import IssuedSession, start_session
+
+# No email provider exists yet: the token travels in the invite response, so keep it short-lived.
+INVITATION_TTL = timedelta(days=7)
+INVITATION_INVALID = "This invitation link is not valid; ask an administrator for a new one"
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    """A new invitation; ``token`` exists only here and in the response."""
+
+    user: User
+    invitation: Invitation
+    token: str
+
+
+@dataclass(frozen=True)
+class UserPage:
+    items: list[User]
+    # The id of the last user on this page; the next page starts after it.
+    next_cursor: uuid.UUID | None
+
+
+async def get_user(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> User:
+    user = await session.scalar(
+        select(User).where(User.firm_id == principal.firm_id, User.id == user_id)
+    )
+    if user is None:
+        raise NotFound("No user with this id in your firm")
+    return user
+
+
+async def list_users(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    limit: int,
+    cursor: uuid.UUID | None,
+) -> UserPage:
+    """Users ordered by email: the unique per-firm email index serves order and keyset."""
+    key = func.lower(User.email)
+    query = select(User).where(User.firm_id == principal.firm_id)
+    if cursor is not None:
+        after = await session.scalar(
+            select(key).where(User.firm_id == principal.firm_id, User.id == cursor)
+        )
+        if after is None:
+            raise BadRequest("The cursor does not belong to this list; start again without it")
+        query = query.where(key > after)
+    users = list((await session.scalars(query.order_by(key).limit(limit + 1))).all())
+    more = len(users) > limit
+    items = users[:limit]
+    return UserPage(items=items, next_cursor=items[-1].id if more else None)
+
+
+async def _issue_invitation(session: AsyncSession, user: User) -> tuple[Invitation, str]:
+    token, prefix, digest = new_token(INVITATION_PREFIX)
+    invitation = Invitation(
+        firm_id=user.firm_id,
+        user_id=user.id,
+        token_hash=digest,
+        prefix=prefix,
+        expires_at=datetime.now(UTC) + INVITATION_TTL,
+    )
+    session.add(invitation)
+    await session.flush()
+    return invitation, token
+
+
+def _check_may_grant(principal: Principal, role: Role) -> None:
+    if role == Role.owner and principal.role != Role.owner:
+        raise Forbidden("Only an owner can grant the owner role")
+
+
+async def invite_user(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+) -> IssuedInvitation:
+    """An inactive user without a password, and a one-time invitation token to activate."""
+    _check_may_grant(principal, role)
+    user = User(
+        firm_id=principal.firm_id,
+        email=email.lower(),
+        name=name,
+        password_hash=None,
+        role=role,
+        is_active=False,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(user)
+    except IntegrityError as exc:
+        raise Conflict(
+            f"A user with the email {email.lower()} already exists in this firm"
+        ) from exc
+    invitation, token = await _issue_invitation(session, user)
+    await audit.record(
+        session,
+        principal,
+        action="user.invited",
+        record_type="user",
+        record_id=user.id,
+        after={"email": user.email, "name": name, "role": role.value},
+    )
+    return IssuedInvitation(user=user, invitation=invitation, token=token)
+
+
+async def _revoke_invitations(session: AsyncSession, user: User, now: datetime) -> None:
+    await session.execute(
+        update(Invitation)
+        .where(
+            Invitation.firm_id == user.firm_id,
+            Invitation.user_id == user.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+
+
+async def reissue_invitation(
+    session: AsyncSession, principal: Principal, user_id: uuid.UUID
+) -> IssuedInvitation:
+    """A fresh invitation for a user who never accepted one; earlier links stop working."""
+    user = await get_user(session, principal, user_id)
+    if user.role == Role.owner:
+        _check_may_grant(principal, Role.owner)
+    if user.password_hash is not None:
+        raise Conflict("This user has already accepted an invitation and set a password")
+    await _revoke_invitations(session, user, datetime.now(UTC))
+    invitation, token = await _issue_invitation(session, user)
+    await audit.record(
+        session,
+        principal,
+        action="user.invitation_reissued",
+        record_type="user",
+        record_id=user.id,
+    )
+    return IssuedInvitation(user=user, invitation=invitation, token=token)
+
+
+async def _active_owner_count(session: AsyncSession, firm_id: uuid.UUID) -> int:
+    """Lock the firm's active owners, so two concurrent demotions cannot both see a spare."""
+    owners = await session.scalars(
+        select(User.id)
+        .where(User.firm_id == firm_id, User.role == Role.owner, User.is_active.is_(True))
+        .with_for_update()
+    )
+    return len(owners.all())
+
+
+async def update_user(
+    session: AsyncSession,
+    principal: Principal,
+    user_id: uuid.UUID,
+    *,
+    name: str | None = None,
+    role: Role | None = None,
+    is_active: bool | None = None,
+) -> User:
+    """Rename, change role, deactivate or reactivate; ``None`` leaves a field unchanged.
+    Deactivation revokes every login session, API token and open invitation of the user."""
+    user = await get_user(session, principal, user_id)
+    if user.role == Role.owner and principal.role != Role.owner:
+        raise Forbidden("Only an owner can change an owner")
+    if role is not None:
+        _check_may_grant(principal, role)
+    changes: dict[str, Any] = {}
+    if name is not None and name != user.name:
+        changes["name"] = name
+    if role is not None and role != user.role:
+        changes["role"] = role
+    if is_active is not None and is_active != user.is_active:
+        changes["is_active"] = is_active
+    if not changes:
+        return user
+    if changes.get("is_active") is True and user.password_hash is None:
+        raise Conflict(
+            "This user has not accepted their invitation yet; send a new invitation instead"
+        )
+    loses_owner = (
+        user.role == Role.owner
+        and user.is_active
+        and (changes.get("role", Role.owner) != Role.owner or changes.get("is_active") is False)
+    )
+    if loses_owner and await _active_owner_count(session, principal.firm_id) <= 1:
+        raise Conflict(
+            "This user is the firm's last active owner; make another user an owner first"
+        )
+    before = {key: _plain(getattr(user, key)) for key in changes}
+    for key, value in changes.items():
+        setattr(user, key, value)
+    if changes.get("is_active") is False:
+        await _revoke_credentials(session, user)
+    await session.flush()
+    if "is_active" in changes:
+        action = "user.reactivated" if is_active else "user.deactivated"
+    elif "role" in changes:
+        action = "user.role_changed"
+    else:
+        action = "user.updated"
+    await audit.record(
+        session,
+        principal,
+        action=action,
+        record_type="user",
+        record_id=user.id,
+        before=before,
+        after={key: _plain(value) for key, value in changes.items()},
+    )
+    return user
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, Role) else value
+
+
+async def _revoke_credentials(session: AsyncSession, user: User) -> None:
+    now = datetime.now(UTC)
+    for model in (LoginSession, ApiToken):
+        await session.execute(
+            update(model)
+            .where(
+                model.firm_id == user.firm_id,
+                model.user_id == user.id,
+                model.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+    await _revoke_invitations(session, user, now)
+
+
+async def accept_invitation(
+    session: AsyncSession,
+    *,
+    token: str,
+    password: str,
+    session_ttl: timedelta,
+    request_id: str | None,
+) -> IssuedSession:
+    """Set the invited user's password, activate them and sign them in. The token is looked
+    up across firms because it names its own firm."""
+    async with system_scope(session, SystemPurpose.accept_invitation):
+        row = (
+            await session.execute(
+                select(Invitation, User, Firm)
+                .join(User, User.id == Invitation.user_id)
+                .join(Firm, Firm.id == Invitation.firm_id)
+                .where(Invitation.token_hash == hash_token(token))
+                .with_for_update(of=Invitation)
+            )
+        ).one_or_none()
+    if row is None:
+        raise NotFound(INVITATION_INVALID)
+    invitation: Invitation = row[0]
+    user: User = row[1]
+    firm: Firm = row[2]
+    now = datetime.now(UTC)
+    if invitation.accepted_at is not None:
+        raise Conflict("This invitation has already been used; sign in with your password")
+    if invitation.revoked_at is not None:
+        raise Conflict(
+            "This invitation was withdrawn or replaced by a newer one; "
+            "use the latest link or ask an administrator for a new one"
+        )
+    if invitation.expires_at is not None and invitation.expires_at <= now:
+        raise Conflict("This invitation has expired; ask an administrator for a new one")
+    await scope_to_firm(session, firm.id)
+    invitation.accepted_at = now
+    user.password_hash = await asyncio.to_thread(hash_password, password)
+    user.is_active = True
+    principal = Principal(
+        firm_id=firm.id,
+        user_id=user.id,
+        role=user.role,
+        credential="invitation",
+        credential_id=invitation.id,
+        request_id=request_id,
+    )
+    await audit.record(
+        session,
+        principal,
+        action="user.invitation_accepted",
+        record_type="user",
+        record_id=user.id,
+    )
+    return await start_session(
+        session, user, firm, ttl=session_ttl, method="invitation", request_id=request_id
+    )
