@@ -33,14 +33,15 @@ def problem(
         "detail": detail,
         "instance": request.url.path,
     }
+    response_headers = dict(headers or {})
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["request_id"] = request_id
+        # Starlette sends a 500 from outside every middleware, so the header is set here too.
+        response_headers["X-Request-ID"] = request_id
     if errors is not None:
         body["errors"] = errors
-    return JSONResponse(
-        body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
-    )
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=response_headers)
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
