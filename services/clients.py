@@ -1,0 +1,244 @@
+"""Clients of a firm: the field rules (shared by the API and the CSV import), creation one
+at a time or in bulk, updates, archiving and the filtered, keyset-paginated list."""
+
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    JsonValue,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import outbox
+from core.errors import Conflict, Unprocessable
+from core.principal import Principal
+from models import Client, ClientKind, ClientStatus
+from services import audit
+
+MAX_TAGS = 50
+MAX_CUSTOM_FIELDS_BYTES = 16 * 1024
+# A multi-row INSERT binds one parameter per column and row; psycopg allows 65,535.
+_INSERT_CHUNK = 1000
+_UNIQUE_FIELDS = {
+    "uq_clients_firm_id_email": "email",
+    "uq_clients_firm_id_external_ref": "external_ref",
+}
+_FIELD_LABELS = {"email": "email", "external_ref": "external reference"}
+
+
+def _blank_to_none(value: object) -> object:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value is not None else None
+
+
+def _unique_tags(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+def _bounded_json(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_CUSTOM_FIELDS_BYTES:
+        raise ValueError(
+            f"custom fields take {size} bytes as JSON; the limit is {MAX_CUSTOM_FIELDS_BYTES}"
+        )
+    return value
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Email = Annotated[EmailStr | None, BeforeValidator(_blank_to_none), AfterValidator(_lower)]
+# Digits with the usual separators, at least three digits, optionally a leading "+".
+PHONE_PATTERN = r"^\+?[ ().\-/]*(?:[0-9][ ().\-/]*){3,}$"
+Phone = Annotated[
+    Annotated[str, StringConstraints(max_length=50, pattern=PHONE_PATTERN)] | None,
+    BeforeValidator(_blank_to_none),
+]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique_tags)]
+FieldKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+CustomFields = Annotated[dict[FieldKey, JsonValue], AfterValidator(_bounded_json)]
+ExternalRef = Annotated[
+    Annotated[str, StringConstraints(max_length=100)] | None, BeforeValidator(_blank_to_none)
+]
+
+
+class ClientFields(BaseModel):
+    """A new client's fields, validated and normalised: strings trimmed, blank optional
+    strings stored as null, emails lower-cased, tags de-duplicated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ClientKind = ClientKind.organization
+    name: Name
+    email: Email = None
+    phone: Phone = None
+    status: ClientStatus = ClientStatus.prospect
+    tags: Tags = Field(default_factory=list)
+    custom_fields: CustomFields = Field(default_factory=dict)
+    external_ref: ExternalRef = None
+
+
+_NOT_NULL = ("kind", "name", "status", "tags", "custom_fields")
+
+
+class ClientPatch(BaseModel):
+    """A partial update: only the fields present change; ``email``, ``phone`` and
+    ``external_ref`` may be set to null to clear them, the others may not."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ClientKind | None = None
+    name: Name | None = None
+    email: Email = None
+    phone: Phone = None
+    status: ClientStatus | None = None
+    tags: Tags | None = None
+    custom_fields: CustomFields | None = None
+    external_ref: ExternalRef = None
+
+    @field_validator(*_NOT_NULL, mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+def _problems(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "pointer": "/" + "/".join(str(part) for part in err["loc"]),
+            "detail": err["msg"],
+        }
+        for err in exc.errors()
+    ]
+
+
+def validate_client_fields(data: dict[str, Any]) -> ClientFields:
+    """Validate and normalise one client's raw fields (from JSON or a CSV row).
+
+    Raises ``Unprocessable`` whose detail names each bad field and whose ``errors`` carry
+    a JSON pointer per problem."""
+    try:
+        return ClientFields.model_validate(data)
+    except ValidationError as exc:
+        problems = _problems(exc)
+        detail = "; ".join(f"{p['pointer'].lstrip('/')}: {p['detail']}" for p in problems)
+        raise Unprocessable(detail, errors=problems) from exc
+
+
+def summarize(fields: ClientFields | Client) -> dict[str, Any]:
+    """The audit summary of a client: its fields as JSON-ready values."""
+    return {
+        "kind": str(fields.kind),
+        "name": fields.name,
+        "email": fields.email,
+        "phone": fields.phone,
+        "status": str(fields.status),
+        "tags": list(fields.tags),
+        "custom_fields": fields.custom_fields,
+        "external_ref": fields.external_ref,
+    }
+
+
+def _chunks(rows: Sequence[ClientFields]) -> Iterator[Sequence[ClientFields]]:
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        yield rows[start : start + _INSERT_CHUNK]
+
+
+async def insert_clients(
+    session: AsyncSession, principal: Principal, rows: Sequence[ClientFields]
+) -> list[uuid.UUID | None]:
+    """Create many clients with ``INSERT ... ON CONFLICT DO NOTHING``: a row whose email or
+    external reference is already taken in the firm (or by an earlier row of ``rows``) is
+    skipped. Returns, per input row and in order, the new client's id or None if skipped.
+
+    Each created client gets its ``client.created`` audit event and domain event."""
+    ids = [uuid.uuid4() for _ in rows]
+    inserted: set[uuid.UUID] = set()
+    offset = 0
+    for chunk in _chunks(rows):
+        values = [
+            {
+                "id": ids[offset + i],
+                "firm_id": principal.firm_id,
+                **fields.model_dump(),
+                # Rows created in one transaction keep their order (now() would tie them).
+                "created_at": func.clock_timestamp(),
+                "updated_at": func.clock_timestamp(),
+            }
+            for i, fields in enumerate(chunk)
+        ]
+        offset += len(chunk)
+        result = await session.execute(
+            insert(Client).values(values).on_conflict_do_nothing().returning(Client.id)
+        )
+        inserted.update(result.scalars())
+    created = [(client_id, fields) for client_id, fields in zip(ids, rows, strict=True)]
+    created = [(client_id, fields) for client_id, fields in created if client_id in inserted]
+    await audit.record_many(
+        session,
+        principal,
+        action="client.created",
+        record_type="client",
+        afters=[(client_id, summarize(fields)) for client_id, fields in created],
+    )
+    for client_id, _ in created:
+        await outbox.enqueue(
+            session,
+            principal.firm_id,
+            kind=outbox.EVENT,
+            dedupe_key=f"client.created:{client_id}",
+            payload={"event": "client.created", "client_id": str(client_id)},
+        )
+    return [client_id if client_id in inserted else None for client_id in ids]
+
+
+async def conflicting_field(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    email: str | None,
+    external_ref: str | None,
+    exclude_id: uuid.UUID | None = None,
+) -> str | None:
+    """Which unique field (``"email"`` or ``"external_ref"``) another client of the firm
+    already holds, or None."""
+    checks: list[tuple[str, ColumnElement[bool]]] = []
+    if email is not None:
+        checks.append(("email", func.lower(Client.email) == email.lower()))
+    if external_ref is not None:
+        checks.append(("external_ref", Client.external_ref == external_ref))
+    for field, condition in checks:
+        stmt = select(Client.id).where(Client.firm_id == principal.firm_id, condition).limit(1)
+        if exclude_id is not None:
+            stmt = stmt.where(Client.id != exclude_id)
+        if await session.scalar(stmt) is not None:
+            return field
+    return None
+
+
+def _duplicate(field: str) -> Conflict:
+    label = _FIELD_LABELS[field]
+    return Conflict(
+        f"Another client of this firm already has this {label}",
+        errors=[{"pointer": f"/{field}", "detail": f"{label} is already in use"}],
+    )
