@@ -4,6 +4,8 @@ at a time or in bulk, updates, archiving and the filtered, keyset-paginated list
 import json
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -18,12 +20,14 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
-from core.errors import Conflict, Unprocessable
+from core.errors import Conflict, NotFound, Unprocessable
+from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import Client, ClientKind, ClientStatus
 from services import audit
@@ -242,3 +246,147 @@ def _duplicate(field: str) -> Conflict:
         f"Another client of this firm already has this {label}",
         errors=[{"pointer": f"/{field}", "detail": f"{label} is already in use"}],
     )
+
+
+async def create_client(
+    session: AsyncSession, principal: Principal, *, fields: ClientFields
+) -> Client:
+    """Create one client; a taken email or external reference is a 409 naming the field."""
+    [client_id] = await insert_clients(session, principal, [fields])
+    if client_id is None:
+        field = await conflicting_field(
+            session, principal, email=fields.email, external_ref=fields.external_ref
+        )
+        # The row that blocked the insert may have been deleted since; name both then.
+        raise (
+            _duplicate(field)
+            if field
+            else Conflict(
+                "Another client of this firm already has this email or external reference"
+            )
+        )
+    return await get_client(session, principal, client_id)
+
+
+async def get_client(
+    session: AsyncSession, principal: Principal, client_id: uuid.UUID, *, for_update: bool = False
+) -> Client:
+    stmt = select(Client).where(Client.firm_id == principal.firm_id, Client.id == client_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    client = await session.scalar(stmt.execution_options(populate_existing=True))
+    if client is None:
+        raise NotFound("No client with this id in your firm")
+    return client
+
+
+async def get_writable_client(
+    session: AsyncSession, principal: Principal, client_id: uuid.UUID
+) -> Client:
+    """The client, locked for the rest of the transaction; an archived one is read-only."""
+    client = await get_client(session, principal, client_id, for_update=True)
+    if client.archived_at is not None:
+        raise Conflict("This client is archived; unarchive it before changing it")
+    return client
+
+
+async def update_client(
+    session: AsyncSession, principal: Principal, client_id: uuid.UUID, *, patch: ClientPatch
+) -> Client:
+    client = await get_writable_client(session, principal, client_id)
+    before = summarize(client)
+    changes = {
+        name: value
+        for name, value in patch.model_dump(include=patch.model_fields_set).items()
+        if before[name] != value
+    }
+    if not changes:
+        return client
+    for name, value in changes.items():
+        setattr(client, name, value)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        field = _UNIQUE_FIELDS.get(getattr(getattr(exc.orig, "diag", None), "constraint_name", ""))
+        if field is None:
+            raise
+        raise _duplicate(field) from exc
+    after = summarize(client)
+    await audit.record(
+        session,
+        principal,
+        action="client.updated",
+        record_type="client",
+        record_id=client.id,
+        before={name: before[name] for name in changes},
+        after={name: after[name] for name in changes},
+    )
+    return client
+
+
+async def set_archived(
+    session: AsyncSession, principal: Principal, client_id: uuid.UUID, *, archived: bool
+) -> Client:
+    """Archive or unarchive; asking for the state the client is already in changes
+    nothing (and records nothing), so a retried request is harmless."""
+    client = await get_client(session, principal, client_id, for_update=True)
+    if (client.archived_at is not None) == archived:
+        return client
+    before = client.archived_at
+    client.archived_at = datetime.now(UTC) if archived else None
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        action="client.archived" if archived else "client.unarchived",
+        record_type="client",
+        record_id=client.id,
+        before={"archived_at": before.isoformat() if before else None},
+        after={"archived_at": client.archived_at.isoformat() if client.archived_at else None},
+    )
+    return client
+
+
+@dataclass(frozen=True)
+class ClientFilters:
+    """``archived=False`` (the default) lists only clients in use; ``archived=True`` lists
+    only archived ones, so the archive is a view of its own rather than mixed in.
+    ``tags`` keeps clients carrying every tag given; ``search`` matches a substring of
+    the name or email, case-insensitively."""
+
+    status: ClientStatus | None = None
+    tags: tuple[str, ...] = ()
+    search: str | None = None
+    archived: bool = False
+
+
+# Exactly the expression of the trigram index ix_clients_search, with the constants
+# written inline: a bound parameter in their place would stop the index from matching.
+SEARCH_TEXT = func.lower(
+    Client.name.op("||")(literal_column("' '")).op("||")(
+        func.coalesce(Client.email, literal_column("''"))
+    )
+)
+
+
+def clients_query(principal: Principal, filters: ClientFilters, page: PageParams) -> Select[Client]:
+    stmt = select(Client).where(Client.firm_id == principal.firm_id)
+    if filters.archived:
+        stmt = stmt.where(Client.archived_at.is_not(None))
+    else:
+        stmt = stmt.where(Client.archived_at.is_(None))
+    if filters.status is not None:
+        stmt = stmt.where(Client.status == filters.status)
+    if filters.tags:
+        stmt = stmt.where(Client.tags.contains(list(filters.tags)))
+    if filters.search:
+        stmt = stmt.where(SEARCH_TEXT.contains(filters.search.lower(), autoescape=True))
+    return keyset(stmt, Client.created_at, Client.id, page)
+
+
+async def list_clients(
+    session: AsyncSession, principal: Principal, *, filters: ClientFilters, page: PageParams
+) -> Page[Client]:
+    rows = (await session.scalars(clients_query(principal, filters, page))).all()
+    return to_page(rows, page)

@@ -1,0 +1,37 @@
+"""Shapes every list shares: the page envelope and its query parameters."""
+
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+
+from core import pagination
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def page_of(items: list[T], page: pagination.Page[object]) -> Page[T]:
+    """The response envelope for ``items`` (the page's rows, already converted)."""
+    return Page(items=items, next_cursor=page.next_cursor)
+
+
+async def page_params(
+    limit: Annotated[
+        int,
+        Query(ge=1, le=pagination.MAX_LIMIT, description="How many items to return (1 to 100)."),
+    ] = pagination.DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(description="The next_cursor of the previous page; omit it for the first page."),
+    ] = None,
+) -> pagination.PageParams:
+    position = pagination.decode_cursor(cursor) if cursor is not None else None
+    return pagination.PageParams(limit=limit, cursor=position)
+
+
+PageDep = Annotated[pagination.PageParams, Depends(page_params)]
