@@ -3,26 +3,20 @@ revoke). Everyone manages their own API tokens; owners and admins see and revoke
 token of their firm."""
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import BadRequest, Forbidden, NotFound, Unprocessable
+from core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from core.idempotency import IdempotentRequest, StoredResponse, claim, fingerprint, remember
+from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from core.security import API_TOKEN_PREFIX, SESSION_PREFIX, new_token
 from models import ApiToken, LoginSession, Role, User
 from services import audit
 
 _SEES_ALL_TOKENS = frozenset({Role.owner, Role.admin})
-
-
-@dataclass(frozen=True)
-class ApiTokenPage:
-    items: list[ApiToken]
-    # The id of the last token on this page; the next page starts after it.
-    next_cursor: uuid.UUID | None
 
 
 async def issue_login_session(
@@ -71,8 +65,12 @@ async def create_api_token(
     *,
     name: str,
     expires_at: datetime | None,
+    idempotency: IdempotentRequest | None = None,
 ) -> tuple[ApiToken, str]:
-    """A personal API token of the caller; the secret is returned here and never again."""
+    """A personal API token of the caller; the secret is returned here and never again.
+
+    An idempotency key is honoured without storing the response, because the response
+    holds the secret: a repeat creates nothing and is a 409 naming the first token."""
     if principal.user_id is None:
         raise Forbidden("API tokens belong to users; the system cannot own one")
     if expires_at is not None and expires_at <= datetime.now(UTC):
@@ -80,12 +78,36 @@ async def create_api_token(
             "The expiry must be in the future",
             errors=[{"detail": "must be in the future", "pointer": "/expires_at"}],
         )
+    key = idempotency.key if idempotency is not None else None
+    if idempotency is not None and key is not None:
+        request_hash = fingerprint(
+            idempotency.path,
+            {"name": name, "expires_at": expires_at.isoformat() if expires_at else None},
+        )
+        first = await claim(
+            session, principal, route=idempotency.route, key=key, request_hash=request_hash
+        )
+        if first is not None:
+            raise Conflict(
+                f"This Idempotency-Key already created API token {first.body['id']} "
+                f"({first.body['prefix']}...), whose secret was shown only once; if it was "
+                "lost, revoke that token and create a new one"
+            )
     user = await session.scalar(
         select(User).where(User.firm_id == principal.firm_id, User.id == principal.user_id)
     )
     if user is None:
         raise NotFound("The signed-in user no longer exists")
     api_token, token = await issue_api_token(session, user, name, expires_at)
+    if idempotency is not None and key is not None:
+        created = {"id": str(api_token.id), "prefix": api_token.prefix}
+        await remember(
+            session,
+            principal,
+            route=idempotency.route,
+            key=key,
+            response=StoredResponse(status=201, body=created),
+        )
     await audit.record(
         session,
         principal,
@@ -105,9 +127,8 @@ async def list_api_tokens(
     principal: Principal,
     *,
     user_id: uuid.UUID | None,
-    limit: int,
-    cursor: uuid.UUID | None,
-) -> ApiTokenPage:
+    page: PageParams,
+) -> Page[ApiToken]:
     """Newest first. Members see their own tokens; owners and admins every token, or one
     user's with ``user_id``."""
     if (
@@ -119,22 +140,8 @@ async def list_api_tokens(
     query = _visible(principal)
     if user_id is not None:
         query = query.where(ApiToken.user_id == user_id)
-    key = tuple_(ApiToken.created_at, ApiToken.id)
-    if cursor is not None:
-        after = (
-            await session.execute(
-                _visible(principal)
-                .with_only_columns(ApiToken.created_at, ApiToken.id)
-                .where(ApiToken.id == cursor)
-            )
-        ).one_or_none()
-        if after is None:
-            raise BadRequest("The cursor does not belong to this list; start again without it")
-        query = query.where(key < tuple_(after[0], after[1]))
-    order = (ApiToken.created_at.desc(), ApiToken.id.desc())
-    tokens = list((await session.scalars(query.order_by(*order).limit(limit + 1))).all())
-    items = tokens[:limit]
-    return ApiTokenPage(items=items, next_cursor=items[-1].id if len(tokens) > limit else None)
+    rows = (await session.scalars(keyset(query, ApiToken.created_at, ApiToken.id, page))).all()
+    return to_page(rows, page)
 
 
 async def get_api_token(

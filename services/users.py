@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import SystemPurpose, scope_to_firm, system_scope
-from core.errors import BadRequest, Conflict, Forbidden, NotFound
+from core.errors import Conflict, Forbidden, NotFound
+from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from core.security import INVITATION_PREFIX, hash_password, hash_token, new_token
 from models import ApiToken, Firm, Invitation, LoginSession, Role, User
@@ -37,13 +38,6 @@ class IssuedInvitation:
     token: str
 
 
-@dataclass(frozen=True)
-class UserPage:
-    items: list[User]
-    # The id of the last user on this page; the next page starts after it.
-    next_cursor: uuid.UUID | None
-
-
 async def get_user(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> User:
     user = await session.scalar(
         select(User).where(User.firm_id == principal.firm_id, User.id == user_id)
@@ -54,26 +48,11 @@ async def get_user(session: AsyncSession, principal: Principal, user_id: uuid.UU
 
 
 async def list_users(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    limit: int,
-    cursor: uuid.UUID | None,
-) -> UserPage:
-    """Users ordered by email: the unique per-firm email index serves order and keyset."""
-    key = func.lower(User.email)
+    session: AsyncSession, principal: Principal, *, page: PageParams
+) -> Page[User]:
     query = select(User).where(User.firm_id == principal.firm_id)
-    if cursor is not None:
-        after = await session.scalar(
-            select(key).where(User.firm_id == principal.firm_id, User.id == cursor)
-        )
-        if after is None:
-            raise BadRequest("The cursor does not belong to this list; start again without it")
-        query = query.where(key > after)
-    users = list((await session.scalars(query.order_by(key).limit(limit + 1))).all())
-    more = len(users) > limit
-    items = users[:limit]
-    return UserPage(items=items, next_cursor=items[-1].id if more else None)
+    users = (await session.scalars(keyset(query, User.created_at, User.id, page))).all()
+    return to_page(users, page)
 
 
 async def _issue_invitation(session: AsyncSession, user: User) -> tuple[Invitation, str]:

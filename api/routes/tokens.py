@@ -2,12 +2,13 @@
 see and revoke every token of their firm."""
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from api.deps import PrincipalDep, SessionDep
-from api.schemas.tokens import ApiTokenCreate, ApiTokenList, ApiTokenRead, ApiTokenSecretRead
+from api.schemas.common import Page, PageDep, page_of
+from api.schemas.tokens import ApiTokenCreate, ApiTokenRead, ApiTokenSecretRead
+from core.idempotency import IdempotencyDep
 from services import tokens
 
 router = APIRouter(prefix="/api-tokens")
@@ -15,11 +16,14 @@ router = APIRouter(prefix="/api-tokens")
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_token(
-    body: ApiTokenCreate, principal: PrincipalDep, session: SessionDep
+    body: ApiTokenCreate, principal: PrincipalDep, session: SessionDep, idem: IdempotencyDep
 ) -> ApiTokenSecretRead:
-    """Create a token for yourself. The token is in this response only: store it now."""
+    """Create a token for yourself. The token is in this response only: store it now.
+
+    With an ``Idempotency-Key``, a repeat never creates a second token; because the secret
+    is never stored, the repeat is a 409 naming the token the first request created."""
     api_token, secret = await tokens.create_api_token(
-        session, principal, name=body.name, expires_at=body.expires_at
+        session, principal, name=body.name, expires_at=body.expires_at, idempotency=idem
     )
     return ApiTokenSecretRead(**ApiTokenRead.model_validate(api_token).model_dump(), token=secret)
 
@@ -28,16 +32,13 @@ async def create_token(
 async def list_tokens(
     principal: PrincipalDep,
     session: SessionDep,
+    page: PageDep,
     user_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: uuid.UUID | None = None,
-) -> ApiTokenList:
-    page = await tokens.list_api_tokens(
-        session, principal, user_id=user_id, limit=limit, cursor=cursor
-    )
-    return ApiTokenList(
-        items=[ApiTokenRead.model_validate(t) for t in page.items], next_cursor=page.next_cursor
-    )
+) -> Page[ApiTokenRead]:
+    """Newest first, revoked and expired tokens included. Owners and admins see every
+    token of the firm (``user_id`` narrows it to one user); others see their own."""
+    result = await tokens.list_api_tokens(session, principal, user_id=user_id, page=page)
+    return page_of([ApiTokenRead.model_validate(t) for t in result.items], result)
 
 
 @router.get("/{token_id}")
@@ -49,4 +50,5 @@ async def get_token(
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_token(token_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> None:
+    """Revoke at once; revoking an already revoked token is a no-op."""
     await tokens.revoke_api_token(session, principal, token_id)

@@ -2,12 +2,12 @@
 change roles and deactivate (finer rules, such as the last owner, live in services.users)."""
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from api.deps import AdminDep, MemberDep, SessionDep
-from api.schemas.users import InvitationRead, UserCreate, UserList, UserRead, UserUpdate
+from api.schemas.common import Page, PageDep, page_of
+from api.schemas.users import InvitationRead, UserCreate, UserRead, UserUpdate
 from services import users
 from services.users import IssuedInvitation
 
@@ -25,16 +25,10 @@ def _invitation_read(issued: IssuedInvitation) -> InvitationRead:
 
 
 @router.get("")
-async def list_users(
-    principal: MemberDep,
-    session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: uuid.UUID | None = None,
-) -> UserList:
-    page = await users.list_users(session, principal, limit=limit, cursor=cursor)
-    return UserList(
-        items=[UserRead.from_model(user) for user in page.items], next_cursor=page.next_cursor
-    )
+async def list_users(principal: MemberDep, session: SessionDep, page: PageDep) -> Page[UserRead]:
+    """Newest first, keyset-paginated."""
+    result = await users.list_users(session, principal, page=page)
+    return page_of([UserRead.from_model(user) for user in result.items], result)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -5,7 +5,14 @@ from datetime import datetime
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from api.schemas.users import Email, PersonName, UserRead
 from core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
@@ -14,11 +21,17 @@ from models import Firm
 NewPassword = Annotated[str, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)]
 # No minimum at login: a short password is just a wrong one, answered with the same 401.
 GivenPassword = Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)]
+
+
+def _normalise_slug(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+# Slugs are lower-case; people typing "Acme-LLP" mean "acme-llp".
 FirmSlug = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
-    ),
+    BeforeValidator(_normalise_slug),
+    StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"),
 ]
 
 

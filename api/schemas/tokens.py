@@ -34,8 +34,3 @@ class ApiTokenSecretRead(ApiTokenRead):
     """The create response: the only time the token itself is ever shown."""
 
     token: str
-
-
-class ApiTokenList(BaseModel):
-    items: list[ApiTokenRead]
-    next_cursor: uuid.UUID | None

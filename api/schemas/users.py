@@ -1,20 +1,15 @@
 """Users: invite, read, update (role, name, active)."""
 
-import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, StringConstraints
 
 from models import Role, User
 
-# Deliberately loose: the only real proof of an address is mail reaching it.
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_lower=True, max_length=320, pattern=EMAIL_PATTERN),
-]
+# Emails are compared case-insensitively everywhere, so they are stored lower-case.
+Email = Annotated[EmailStr, StringConstraints(max_length=320), AfterValidator(str.lower)]
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
 
@@ -41,11 +36,6 @@ class UserRead(BaseModel):
             last_login_at=user.last_login_at,
             created_at=user.created_at,
         )
-
-
-class UserList(BaseModel):
-    items: list[UserRead]
-    next_cursor: uuid.UUID | None
 
 
 class UserCreate(BaseModel):
