@@ -312,6 +312,8 @@ async def update_client(
         if field is None:
             raise
         raise _duplicate(field) from exc
+    # updated_at is set by the database on flush; load it before the caller reads it.
+    await session.refresh(client, ["updated_at"])
     after = summarize(client)
     await audit.record(
         session,
@@ -336,6 +338,7 @@ async def set_archived(
     before = client.archived_at
     client.archived_at = datetime.now(UTC) if archived else None
     await session.flush()
+    await session.refresh(client, ["updated_at"])
     await audit.record(
         session,
         principal,
