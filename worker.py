@@ -1,1 +1,95 @@
-"""The Temporal worker entry point (see core/launcher.py for `make worker`)."""
+"""The Temporal worker: runs every workflow and activity on the ``firmflow`` task queue and
+makes sure the outbox relay is running.
+
+``python worker.py`` reads its settings from the environment (``FIRMFLOW_DATABASE_URL``,
+``FIRMFLOW_TEMPORAL_ADDRESS``, ...). SIGTERM or SIGINT stops it gracefully: it stops
+polling, lets running activities finish (up to a timeout) and exits.
+"""
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.worker import Worker
+
+from activities import build_activities
+from core.config import Settings, get_settings
+from core.logging import configure_logging
+from core.temporal import OUTBOX_RELAY_ID, TASK_QUEUE, connect, fixed_client
+from workflows import WORKFLOWS
+from workflows.outbox_relay import OutboxRelayInput, OutboxRelayWorkflow
+
+log = logging.getLogger("firmflow.worker")
+
+GRACEFUL_SHUTDOWN = timedelta(seconds=20)
+
+
+def build_worker(
+    settings: Settings,
+    client: Client,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    task_queue: str = TASK_QUEUE,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(settings, sessionmaker, fixed_client(client)),
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )
+
+
+async def ensure_outbox_relay(client: Client, *, task_queue: str = TASK_QUEUE) -> None:
+    """Start the singleton relay unless it is running; every worker calls this at start,
+    so the relay comes back after it was terminated or failed."""
+    await client.start_workflow(
+        OutboxRelayWorkflow.run,
+        OutboxRelayInput(),
+        id=OUTBOX_RELAY_ID,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+async def run(settings: Settings, stop: asyncio.Event) -> None:
+    client = await connect(settings)
+    engine = create_async_engine(
+        settings.runtime_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+    )
+    try:
+        async with build_worker(
+            settings, client, async_sessionmaker(engine, expire_on_commit=False)
+        ):
+            await ensure_outbox_relay(client)
+            log.info("worker polling task queue %s", TASK_QUEUE)
+            await stop.wait()
+            log.info("worker stopping: finishing running activities")
+    finally:
+        await engine.dispose()
+    log.info("worker stopped")
+
+
+async def _serve(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await run(settings, stop)
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    asyncio.run(_serve(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""Every activity the worker runs, bound to its dependencies."""
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.client_import import ClientImportActivities
+from activities.outbox import OutboxActivities
+from core.config import Settings
+from core.temporal import ClientProvider
+
+__all__ = ["ClientImportActivities", "OutboxActivities", "build_activities"]
+
+
+def build_activities(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    temporal: ClientProvider,
+) -> list[Callable[..., Any]]:
+    """The activity callables for a Worker, built from injected dependencies."""
+    imports = ClientImportActivities(sessionmaker, temporal, batch_size=settings.import_batch_size)
+    outbox = OutboxActivities(sessionmaker, temporal)
+    return [imports.stage, imports.import_batch, imports.finish, outbox.dispatch_pending]

@@ -12,6 +12,7 @@ from temporalio.client import Client as TemporalClient
 
 from core.db_hooks import pop_after_commit
 from core.errors import Forbidden, Unauthorized
+from core.outbox_dispatch import dispatch_after_commit, pop_outbox_ids
 from core.principal import Principal
 from models.user import Role
 from services.auth import authenticate
@@ -27,6 +28,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with maker() as session:
         async with session.begin():
             yield session
+        await dispatch_after_commit(maker, request.app.state.temporal, pop_outbox_ids(session))
         for callback in pop_after_commit(session):
             try:
                 await callback()

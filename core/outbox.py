@@ -1,18 +1,45 @@
 """The transactional outbox: a side effect is written as a row in the same transaction as
 the business change, dispatched right after commit (fast path) and by the relay for
-whatever is left (slow path). ``dedupe_key`` is unique, so enqueueing twice is harmless."""
+whatever is left (slow path). ``dedupe_key`` is unique, so enqueueing twice is harmless.
+
+Payload contract per kind (core/outbox_dispatch.py carries them out):
+
+- ``start_workflow``: ``{"workflow": type name, "workflow_id": deterministic id,
+  "task_queue": queue, "arg": the input model as JSON}``
+- ``signal_workflow``: ``{"workflow_id", "signal", "arg"}``
+- ``event``: ``{"event": "client.created", ...}``: a domain event
+"""
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.temporal import TASK_QUEUE
 from models import OutboxMessage
 
 START_WORKFLOW = "start_workflow"
 SIGNAL_WORKFLOW = "signal_workflow"
 EVENT = "event"
+SESSION_KEY = "outbox_ids"
+# Keeps one multi-row INSERT well under Postgres's 65,535 bind parameters.
+_INSERT_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    kind: str
+    dedupe_key: str
+    payload: dict[str, Any]
+
+
+def _remember(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
+    """Ids the fast path dispatches once this session's transaction commits."""
+    session.info.setdefault(SESSION_KEY, []).extend(ids)
 
 
 async def enqueue(
@@ -33,5 +60,66 @@ async def enqueue(
     )
     inserted = result.scalar_one_or_none()
     if inserted is not None:
-        session.info.setdefault("outbox_ids", []).append(inserted)
+        _remember(session, [inserted])
     return inserted
+
+
+async def enqueue_many(
+    session: AsyncSession, firm_id: uuid.UUID, messages: Sequence[NewMessage]
+) -> list[uuid.UUID]:
+    """Add many messages in a few statements; returns the ids of those not already queued."""
+    inserted: list[uuid.UUID] = []
+    for start in range(0, len(messages), _INSERT_CHUNK):
+        chunk = messages[start : start + _INSERT_CHUNK]
+        result = await session.execute(
+            insert(OutboxMessage)
+            .values(
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "firm_id": firm_id,
+                        "kind": m.kind,
+                        "dedupe_key": m.dedupe_key,
+                        "payload": m.payload,
+                    }
+                    for m in chunk
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OutboxMessage.id)
+        )
+        inserted.extend(result.scalars())
+    _remember(session, inserted)
+    return inserted
+
+
+def start_workflow(
+    workflow: str, workflow_id: str, arg: BaseModel, *, task_queue: str = TASK_QUEUE
+) -> NewMessage:
+    """A message that starts ``workflow`` once; the workflow id doubles as the dedupe key."""
+    return NewMessage(
+        kind=START_WORKFLOW,
+        dedupe_key=f"start:{workflow_id}",
+        payload={
+            "workflow": workflow,
+            "workflow_id": workflow_id,
+            "task_queue": task_queue,
+            "arg": arg.model_dump(mode="json"),
+        },
+    )
+
+
+def event(name: str, dedupe_key: str, **data: Any) -> NewMessage:
+    return NewMessage(kind=EVENT, dedupe_key=dedupe_key, payload={"event": name, **data})
+
+
+async def enqueue_message(
+    session: AsyncSession, firm_id: uuid.UUID, message: NewMessage
+) -> uuid.UUID | None:
+    return await enqueue(
+        session,
+        firm_id,
+        kind=message.kind,
+        dedupe_key=message.dedupe_key,
+        payload=message.payload,
+    )

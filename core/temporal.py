@@ -1,6 +1,8 @@
-"""The Temporal client (pydantic data converter) and task queue names."""
+"""The Temporal client (pydantic data converter), task queue names and the ids of the
+platform's singleton workflows."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -8,6 +10,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from core.config import Settings
 
 TASK_QUEUE = "firmflow"
+OUTBOX_RELAY_ID = "outbox-relay"
+
+# Something that yields a connected client when awaited: a LazyClient, or a fixed client.
+ClientProvider = Callable[[], Awaitable[Client]]
 
 
 async def connect(settings: Settings) -> Client:
@@ -35,3 +41,10 @@ class LazyClient:
                 if self._client is None:
                     self._client = await connect(self._settings)
         return self._client
+
+
+def fixed_client(client: Client) -> ClientProvider:
+    async def provide() -> Client:
+        return client
+
+    return provide

@@ -1,3 +1,70 @@
-from fastapi import APIRouter
+"""Client imports from CSV. The upload is checked whole before anything is stored; the
+import itself runs as the ``client-import-<id>`` workflow, and these routes report on it.
 
-router = APIRouter()
+This router is included before the clients router, so ``/clients/imports`` is never
+taken for a client id."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, File, Request, Response, UploadFile, status
+
+from api.deps import SessionDep, StaffDep
+from api.schemas.client_imports import ClientImportRead, ClientImportReportRead
+from api.schemas.common import Page, PageDep, page_of
+from core.config import Settings
+from services import client_imports
+
+router = APIRouter(prefix="/clients/imports")
+
+CSV_FILE = File(
+    description=(
+        "UTF-8 CSV (a BOM is fine) with a header row. Columns, matched by name "
+        "case-insensitively: name (required), kind, email, phone, status, tags (separated "
+        "by ';'), external_ref. Other columns are reported as unknown_columns and ignored."
+    )
+)
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED)
+async def create_import(
+    request: Request,
+    response: Response,
+    file: Annotated[UploadFile, CSV_FILE],
+    principal: StaffDep,
+    session: SessionDep,
+) -> ClientImportRead:
+    """Check the file and start importing it; follow progress at the Location returned.
+    Rows whose email or external_ref duplicate an existing client or an earlier row are
+    skipped, invalid rows are reported with their line and reason."""
+    settings: Settings = request.app.state.settings
+    # One byte past the limit is enough to know the file is too large.
+    data = await file.read(settings.import_max_bytes + 1)
+    summary = await client_imports.create_import(
+        session,
+        principal,
+        filename=file.filename,
+        data=data,
+        max_bytes=settings.import_max_bytes,
+        max_rows=settings.import_max_rows,
+    )
+    response.headers["Location"] = f"{request.url.path}/{summary.client_import.id}"
+    return ClientImportRead.from_summary(summary)
+
+
+@router.get("")
+async def list_imports(
+    principal: StaffDep, session: SessionDep, page: PageDep
+) -> Page[ClientImportRead]:
+    """Newest first, keyset-paginated."""
+    result = await client_imports.list_imports(session, principal, page=page)
+    return page_of([ClientImportRead.from_summary(s) for s in result.items], result)
+
+
+@router.get("/{import_id}")
+async def get_import(
+    import_id: uuid.UUID, principal: StaffDep, session: SessionDep
+) -> ClientImportReportRead:
+    """Status, counts, unknown columns and the first 1,000 row errors."""
+    report = await client_imports.get_report(session, principal, import_id)
+    return ClientImportReportRead.from_report(report)

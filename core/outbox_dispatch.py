@@ -1,0 +1,150 @@
+"""Carrying out outbox messages: the fast path right after a commit, and the batches the
+``outbox-relay`` workflow takes for whatever is left.
+
+Rows are taken with ``FOR UPDATE SKIP LOCKED`` in a system session (purpose
+``outbox_relay``), so the fast path and any number of relays never carry out the same row
+at the same time. Carrying out a row twice (a crash between the Temporal call and the
+commit that marks it) is harmless: workflow ids are deterministic, a running workflow is
+reused (``USE_EXISTING``) and a closed one is never started again (``REJECT_DUPLICATE``).
+"""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from core.db import SystemPurpose, system_session
+from core.outbox import EVENT, SESSION_KEY, SIGNAL_WORKFLOW, START_WORKFLOW
+from core.temporal import TASK_QUEUE, ClientProvider
+from models import OutboxMessage
+
+log = logging.getLogger("firmflow.outbox")
+
+# The fast path runs inside a request: never let a slow Temporal hold the response long.
+FAST_PATH_TIMEOUT_SECONDS = 5.0
+_ERROR_MAX = 500
+
+
+class UnknownMessageKind(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    picked: int
+    dispatched: int
+    failed: int
+
+
+async def _start_workflow(payload: dict[str, Any], temporal: ClientProvider) -> None:
+    client = await temporal()
+    try:
+        await client.start_workflow(
+            payload["workflow"],
+            payload["arg"],
+            id=payload["workflow_id"],
+            task_queue=payload.get("task_queue", TASK_QUEUE),
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        # It ran and closed already: this message was carried out before.
+        return
+    _record_start(payload["workflow"])
+
+
+def _record_start(workflow_type: str) -> None:
+    try:
+        from core.metrics import record_workflow_start
+    except ImportError:
+        return
+    record_workflow_start(workflow_type)
+
+
+async def dispatch_message(message: OutboxMessage, temporal: ClientProvider) -> None:
+    payload = message.payload
+    if message.kind == START_WORKFLOW:
+        await _start_workflow(payload, temporal)
+    elif message.kind == SIGNAL_WORKFLOW:
+        client = await temporal()
+        handle = client.get_workflow_handle(payload["workflow_id"])
+        if "arg" in payload:
+            await handle.signal(payload["signal"], payload["arg"])
+        else:
+            await handle.signal(payload["signal"])
+    elif message.kind == EVENT:
+        # No consumer yet: automation event triggers and webhooks subscribe here later.
+        return
+    else:
+        raise UnknownMessageKind(f"unknown outbox message kind {message.kind!r}")
+
+
+async def dispatch_pending(
+    maker: async_sessionmaker[AsyncSession],
+    temporal: ClientProvider,
+    *,
+    limit: int,
+    ids: Sequence[uuid.UUID] | None = None,
+) -> DispatchReport:
+    """Carry out up to ``limit`` pending messages (only ``ids`` when given), oldest and
+    least-failed first; a failure is counted on the row and left for the next pass."""
+    async with system_session(SystemPurpose.outbox_relay, maker) as session:
+        query = select(OutboxMessage).where(OutboxMessage.dispatched_at.is_(None))
+        if ids is not None:
+            query = query.where(OutboxMessage.id.in_(ids))
+        query = (
+            query.order_by(OutboxMessage.attempts, OutboxMessage.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        messages = (await session.scalars(query)).all()
+        done: list[uuid.UUID] = []
+        for message in messages:
+            try:
+                await dispatch_message(message, temporal)
+            except Exception as exc:
+                log.warning(
+                    "outbox message %s (%s) not dispatched: %s", message.id, message.kind, exc
+                )
+                message.attempts += 1
+                message.last_error = f"{type(exc).__name__}: {exc}"[:_ERROR_MAX]
+            else:
+                done.append(message.id)
+        if done:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(done))
+                .values(dispatched_at=func.now(), last_error=None)
+                .execution_options(synchronize_session=False)
+            )
+    return DispatchReport(
+        picked=len(messages), dispatched=len(done), failed=len(messages) - len(done)
+    )
+
+
+def pop_outbox_ids(session: AsyncSession) -> list[uuid.UUID]:
+    ids: list[uuid.UUID] = session.info.pop(SESSION_KEY, [])
+    return ids
+
+
+async def dispatch_after_commit(
+    maker: async_sessionmaker[AsyncSession],
+    temporal: ClientProvider,
+    ids: Sequence[uuid.UUID],
+) -> None:
+    """The fast path: carry out what a just-committed transaction enqueued. It never
+    raises; whatever it could not do stays pending for the relay."""
+    if not ids:
+        return
+    try:
+        async with asyncio.timeout(FAST_PATH_TIMEOUT_SECONDS):
+            await dispatch_pending(maker, temporal, limit=len(ids), ids=ids)
+    except Exception:
+        log.exception("outbox fast path failed for %d message(s); the relay will retry", len(ids))
