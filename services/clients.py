@@ -43,7 +43,7 @@ _UNIQUE_FIELDS = {
 _FIELD_LABELS = {"email": "email", "external_ref": "external reference"}
 
 
-def _blank_to_none(value: object) -> object:
+def blank_to_none(value: object) -> object:
     if isinstance(value, str):
         value = value.strip()
         return value or None
@@ -68,19 +68,19 @@ def _bounded_json(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Email = Annotated[EmailStr | None, BeforeValidator(_blank_to_none), AfterValidator(_lower)]
+Email = Annotated[EmailStr | None, BeforeValidator(blank_to_none), AfterValidator(_lower)]
 # Digits with the usual separators, at least three digits, optionally a leading "+".
 PHONE_PATTERN = r"^\+?[ ().\-/]*(?:[0-9][ ().\-/]*){3,}$"
 Phone = Annotated[
     Annotated[str, StringConstraints(max_length=50, pattern=PHONE_PATTERN)] | None,
-    BeforeValidator(_blank_to_none),
+    BeforeValidator(blank_to_none),
 ]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique_tags)]
 FieldKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 CustomFields = Annotated[dict[FieldKey, JsonValue], AfterValidator(_bounded_json)]
 ExternalRef = Annotated[
-    Annotated[str, StringConstraints(max_length=100)] | None, BeforeValidator(_blank_to_none)
+    Annotated[str, StringConstraints(max_length=100)] | None, BeforeValidator(blank_to_none)
 ]
 
 
