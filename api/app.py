@@ -1,5 +1,5 @@
 """The FastAPI application: create_app() wires settings, the database, Temporal, error
-handling and the routers."""
+handling, the request context middleware and the routers."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import errors
+from api.middleware import RequestContextMiddleware
 from api.routes import (
     audit_events,
     auth,
@@ -19,7 +20,7 @@ from api.routes import (
     users,
 )
 from core.config import Settings, get_settings
-from core.db import get_sessionmaker
+from core.db import get_engine, get_sessionmaker
 from core.temporal import LazyClient
 
 
@@ -30,10 +31,14 @@ def create_app(
     temporal: LazyClient | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
+    owns_engine = sessionmaker is None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        # Close pooled connections now rather than letting Postgres see them drop.
+        if owns_engine:
+            await get_engine().dispose()
 
     app = FastAPI(
         title="firmflow",
@@ -45,6 +50,7 @@ def create_app(
     app.state.sessionmaker = sessionmaker or get_sessionmaker()
     app.state.temporal = temporal or LazyClient(settings)
     errors.install(app)
+    app.add_middleware(RequestContextMiddleware)
 
     app.include_router(health.router)
     v1 = "/v1"

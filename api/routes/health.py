@@ -1,3 +1,29 @@
-from fastapi import APIRouter
+"""Liveness, readiness and Prometheus metrics; unauthenticated, so they reveal nothing
+beyond up or down (keep /metrics off the public internet; see docs/operations.md)."""
 
-router = APIRouter()
+from fastapi import APIRouter, Request, Response
+
+from core import metrics, readiness
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", summary="The process is alive")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/ready",
+    summary="Postgres and Temporal are reachable",
+    responses={503: {"description": "A dependency is down; the problem names it"}},
+)
+async def ready(request: Request) -> dict[str, object]:
+    checks = await readiness.check(request.app.state.sessionmaker, request.app.state.temporal)
+    return {"status": "ok", "checks": checks}
+
+
+@router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+async def prometheus_metrics() -> Response:
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)

@@ -1,0 +1,223 @@
+"""`make dev` end to end: the launcher as a subprocess with its own data directory and free
+ports (so it never collides with a `make dev` running on this machine), waited on by reading
+its output and probing /ready; Ctrl-C must leave no process behind."""
+
+import contextlib
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from core.launcher import READY_BANNER, free_port
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_SECONDS = 180.0
+SHUTDOWN_SECONDS = 90.0
+
+
+@dataclass
+class Ports:
+    api: int = field(default_factory=free_port)
+    temporal: int = field(default_factory=free_port)
+    temporal_ui: int = field(default_factory=free_port)
+
+    def env(self, data_dir: Path) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FIRMFLOW_")}
+        env.update(
+            FIRMFLOW_DATA_DIR=str(data_dir),
+            FIRMFLOW_API_PORT=str(self.api),
+            FIRMFLOW_TEMPORAL_PORT=str(self.temporal),
+            FIRMFLOW_TEMPORAL_UI_PORT=str(self.temporal_ui),
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+
+class Launcher:
+    """`python -m core.launcher dev`, its output read line by line on a thread."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "core.launcher", "dev"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for_line(self, text: str, seconds: float = STARTUP_SECONDS) -> None:
+        deadline = time.monotonic() + seconds
+        while text not in self.lines:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                pytest.fail(f"no {text!r} within {seconds:.0f}s; output:\n{self.output}")
+            try:
+                line = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                pytest.fail(f"launcher exited before {text!r}; output:\n{self.output}")
+            self.lines.append(line)
+
+    def wait_for_exit(self, seconds: float = SHUTDOWN_SECONDS) -> int:
+        code = self.process.wait(timeout=seconds)
+        while (line := self._queue.get(timeout=seconds)) is not None:
+            self.lines.append(line)
+        return code
+
+    def processes(self) -> list[psutil.Process]:
+        return psutil.Process(self.process.pid).children(recursive=True)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@contextlib.contextmanager
+def listening_on(port: int) -> Iterator[None]:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        yield
+
+
+def postmaster(data_dir: Path) -> psutil.Process:
+    pid = int((data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
+    return psutil.Process(pid)
+
+
+def gone(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """Those still alive after a short grace (an exiting process can linger briefly)."""
+    _, alive = psutil.wait_procs(processes, timeout=10)
+    return [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.fixture
+def launchers() -> Iterator[list[Launcher]]:
+    started: list[Launcher] = []
+    yield started
+    for launcher in started:
+        launcher.kill()
+
+
+def stop(launcher: Launcher, data_dir: Path) -> None:
+    """Ctrl-C: the launcher exits 0 after stopping, in reverse order, every process."""
+    tree = [*launcher.processes(), postmaster(data_dir)]
+    assert len(tree) >= 4, [p.cmdline() for p in tree]  # Temporal, worker, API, Postgres
+    launcher.process.send_signal(signal.SIGINT)
+    assert launcher.wait_for_exit() == 0, launcher.output
+    leftovers = gone(tree)
+    assert leftovers == [], [p.cmdline() for p in leftovers]
+    order = [line for line in launcher.lines if line.startswith("Stopping ")]
+    assert order == [
+        "Stopping API…",
+        "Stopping worker…",
+        "Stopping Temporal…",
+        "Stopping Postgres…",
+    ]
+
+
+def demo_password(output: str) -> str:
+    match = re.search(r"^  password  (\S+)$", output, re.MULTILINE)
+    assert match is not None, output
+    return match.group(1)
+
+
+def login(api: str, password: str) -> httpx.Response:
+    return httpx.post(
+        f"{api}/v1/auth/login",
+        json={"email": "owner@demo.example.com", "password": password},
+        timeout=10,
+    )
+
+
+def test_dev_starts_everything_seeds_once_and_stops_cleanly(
+    tmp_path: Path, launchers: list[Launcher]
+) -> None:
+    data_dir = tmp_path / "data"
+    ports = Ports()
+    api = f"http://127.0.0.1:{ports.api}"
+
+    first = Launcher(ports.env(data_dir))
+    launchers.append(first)
+    first.wait_for_line(READY_BANNER)
+    assert f"  API          http://127.0.0.1:{ports.api}" in first.lines
+    assert f"  API docs     http://127.0.0.1:{ports.api}/docs" in first.lines
+    assert f"  Temporal UI  http://localhost:{ports.temporal_ui}" in first.lines
+    assert f"  Metrics      http://127.0.0.1:{ports.api}/metrics" in first.lines
+    password = demo_password(first.output)
+
+    ready = httpx.get(f"{api}/ready", timeout=10)
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "checks": {"postgres": "ok", "temporal": "ok"}}
+    assert httpx.get(f"{api}/docs", timeout=10).status_code == 200
+    assert httpx.get(f"http://127.0.0.1:{ports.temporal_ui}/", timeout=10).status_code == 200
+    assert login(api, password).status_code == 200
+    assert login(api, password + "x").status_code == 401
+    metrics = httpx.get(f"{api}/metrics", timeout=10).text
+    assert 'firmflow_http_requests_total{method="POST",route="/v1/auth/login",status="200"}' in (
+        metrics
+    )
+    assert (data_dir / "temporal.db").exists()
+
+    # A second launcher on the same data directory refuses to start, and touches nothing.
+    other = Launcher(Ports().env(data_dir))
+    launchers.append(other)
+    assert other.wait_for_exit() == 1
+    assert "Another `make dev` is already running" in other.output
+
+    stop(first, data_dir)
+
+    second = Launcher(ports.env(data_dir))
+    launchers.append(second)
+    second.wait_for_line(READY_BANNER)
+    assert "Demo firm created" not in second.output
+    assert password not in second.output
+    # The data survived the restart.
+    assert login(api, password).status_code == 200
+    stop(second, data_dir)
+
+
+def test_dev_refuses_a_taken_port_before_starting_anything(
+    tmp_path: Path, launchers: list[Launcher]
+) -> None:
+    data_dir = tmp_path / "data"
+    ports = Ports()
+    with listening_on(ports.temporal):
+        launcher = Launcher(ports.env(data_dir))
+        launchers.append(launcher)
+        assert launcher.wait_for_exit() == 1
+    assert f"Port {ports.temporal} (Temporal gRPC) is already in use" in launcher.output
+    assert "FIRMFLOW_TEMPORAL_PORT" in launcher.output
+    assert not (data_dir / "postgres").exists()
