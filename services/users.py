@@ -111,8 +111,9 @@ async def invite_user(
     return IssuedInvitation(user=user, invitation=invitation, token=token)
 
 
-async def _revoke_invitations(session: AsyncSession, user: User, now: datetime) -> None:
-    await session.execute(
+async def _revoke_invitations(session: AsyncSession, user: User, now: datetime) -> int:
+    """Withdraw the user's open invitations; returns how many there were."""
+    withdrawn = await session.scalars(
         update(Invitation)
         .where(
             Invitation.firm_id == user.firm_id,
@@ -121,7 +122,9 @@ async def _revoke_invitations(session: AsyncSession, user: User, now: datetime) 
             Invitation.revoked_at.is_(None),
         )
         .values(revoked_at=now)
+        .returning(Invitation.id)
     )
+    return len(withdrawn.all())
 
 
 async def reissue_invitation(
@@ -179,6 +182,8 @@ async def update_user(
     if is_active is not None and is_active != user.is_active:
         changes["is_active"] = is_active
     if not changes:
+        if is_active is False and user.password_hash is None:
+            await _withdraw_invitation(session, principal, user)
         return user
     if changes.get("is_active") is True and user.password_hash is None:
         raise Conflict(
@@ -215,6 +220,19 @@ async def update_user(
         after={key: _plain(value) for key, value in changes.items()},
     )
     return user
+
+
+async def _withdraw_invitation(session: AsyncSession, principal: Principal, user: User) -> None:
+    """Deactivating someone who never accepted (and so is inactive already) cancels their
+    pending invitation."""
+    if await _revoke_invitations(session, user, datetime.now(UTC)):
+        await audit.record(
+            session,
+            principal,
+            action="user.invitation_withdrawn",
+            record_type="user",
+            record_id=user.id,
+        )
 
 
 def _plain(value: object) -> object:
