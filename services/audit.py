@@ -3,11 +3,15 @@ transaction as the change itself."""
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import BadRequest
+from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import AuditEvent
 
@@ -75,3 +79,52 @@ async def record_many(
             for record_id, after in afters
         ],
     )
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """``record_id`` narrows ``record_type`` (an id alone is ambiguous across types);
+    the time range includes ``since`` and excludes ``until``."""
+
+    record_type: str | None = None
+    record_id: uuid.UUID | None = None
+    actor_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.record_id is not None and self.record_type is None:
+            raise BadRequest(
+                "Filtering by record_id needs record_type too",
+                errors=[{"parameter": "record_type", "in": "query", "detail": "required"}],
+            )
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise BadRequest(
+                "The time range is empty: 'from' must be before 'to'",
+                errors=[{"parameter": "from", "in": "query", "detail": "must be before 'to'"}],
+            )
+
+
+def events_query(
+    principal: Principal, filters: AuditFilters, page: PageParams
+) -> Select[AuditEvent]:
+    stmt = select(AuditEvent).where(AuditEvent.firm_id == principal.firm_id)
+    if filters.record_type is not None:
+        stmt = stmt.where(AuditEvent.record_type == filters.record_type)
+    if filters.record_id is not None:
+        stmt = stmt.where(AuditEvent.record_id == filters.record_id)
+    if filters.actor_id is not None:
+        stmt = stmt.where(AuditEvent.actor_id == filters.actor_id)
+    if filters.since is not None:
+        stmt = stmt.where(AuditEvent.created_at >= filters.since)
+    if filters.until is not None:
+        stmt = stmt.where(AuditEvent.created_at < filters.until)
+    return keyset(stmt, AuditEvent.created_at, AuditEvent.id, page)
+
+
+async def list_events(
+    session: AsyncSession, principal: Principal, *, filters: AuditFilters, page: PageParams
+) -> Page[AuditEvent]:
+    """Newest first."""
+    rows = (await session.scalars(events_query(principal, filters, page))).all()
+    return to_page(rows, page)
