@@ -1,6 +1,6 @@
 """Shapes every list shares: the page envelope and its query parameters."""
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
@@ -15,7 +15,7 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
-def page_of(items: list[T], page: pagination.Page[object]) -> Page[T]:
+def page_of(items: list[T], page: pagination.Page[Any]) -> Page[T]:
     """The response envelope for ``items`` (the page's rows, already converted)."""
     return Page(items=items, next_cursor=page.next_cursor)
 
