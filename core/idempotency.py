@@ -79,9 +79,23 @@ async def idempotency_key(
                 }
             ],
         )
+    return IdempotentRequest(
+        key=key, route=f"{request.method} {_template(request)}", path=request.url.path
+    )
+
+
+def _template(request: Request) -> str:
+    """The matched route's full path template. An included router's route knows only
+    its own part ("/clients/{client_id}"), so the prefix is what the request path has in
+    front of that part filled in."""
+    path = request.url.path
     route = request.scope.get("route")
-    template = route.path_format if isinstance(route, APIRoute) else request.url.path
-    return IdempotentRequest(key=key, route=f"{request.method} {template}", path=request.url.path)
+    if not isinstance(route, APIRoute):
+        return path
+    filled = route.path_format.format(**request.path_params)
+    if not path.endswith(filled):
+        return path
+    return path[: len(path) - len(filled)] + route.path_format
 
 
 IdempotencyDep = Annotated[IdempotentRequest, Depends(idempotency_key)]
