@@ -1,17 +1,22 @@
 """Users: invitations, roles, deactivation and the last-owner rule, through the HTTP API."""
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from httpx import AsyncClient, Response
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.db import scope_to_firm
+from core.db import scope_to_firm, tenant_session
+from core.errors import Conflict
+from core.principal import Principal
 from core.security import hash_token
-from models import ApiToken, AuditEvent, Invitation, LoginSession, Role, User
+from models import ApiToken, AuditEvent, Firm, Invitation, LoginSession, Role, User
+from services import users
 from tests.factories import PASSWORD, Actor, add_user, make_firm
 
 NEW_PASSWORD = "a brand new password"
@@ -472,3 +477,63 @@ async def test_admin_deactivation_keeps_other_users_signed_in(
     await scope_to_firm(db, owner.firm.id)
     kept = await db.scalar(select(User.is_active).where(User.id == colleague.user.id))
     assert kept is True
+
+
+@pytest.fixture
+async def two_owners(
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[tuple[Actor, Actor]]:
+    """A firm with two owners whose data really commits (the race needs two transactions);
+    deleted with everything it owns afterwards."""
+    async with committing_sessionmaker() as session:
+        first = await make_firm(session, "Race")
+        second = await add_user(session, first, Role.owner)
+    yield first, second
+    async with tenant_session(first.firm.id, committing_sessionmaker) as session:
+        await session.execute(delete(Firm).where(Firm.id == first.firm.id))
+
+
+async def _wait_until_blocked(maker: async_sessionmaker[AsyncSession], pid: int) -> None:
+    for _ in range(10_000):
+        # A fresh transaction per look: pg_stat_activity is a per-transaction snapshot.
+        async with maker() as watcher:
+            state = await watcher.scalar(
+                text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                {"pid": pid},
+            )
+        if state == "Lock":
+            return
+    raise AssertionError("the second demotion never waited for the first one's lock")
+
+
+async def test_concurrent_demotions_leave_one_owner(
+    committing_sessionmaker: async_sessionmaker[AsyncSession], two_owners: tuple[Actor, Actor]
+) -> None:
+    """Each owner demotes themself at the same time; without the row lock both would see
+    a spare owner and the firm would end up with none."""
+    owner_a, owner_b = two_owners
+    firm_id = owner_a.firm.id
+
+    def principal(actor: Actor) -> Principal:
+        return Principal(
+            firm_id=firm_id, user_id=actor.user.id, role=Role.owner, credential="session"
+        )
+
+    async with committing_sessionmaker() as first, committing_sessionmaker() as second:
+        await scope_to_firm(first, firm_id)
+        await users.update_user(first, principal(owner_a), owner_a.user.id, role=Role.admin)
+        await scope_to_firm(second, firm_id)
+        pid = await second.scalar(text("SELECT pg_backend_pid()"))
+        assert isinstance(pid, int)
+        racing = asyncio.create_task(
+            users.update_user(second, principal(owner_b), owner_b.user.id, role=Role.admin)
+        )
+        await _wait_until_blocked(committing_sessionmaker, pid)
+        await first.commit()
+        with pytest.raises(Conflict, match="last active owner"):
+            await racing
+        await second.rollback()
+
+    async with tenant_session(firm_id, committing_sessionmaker) as session:
+        roles = await session.scalars(select(User.role).where(User.firm_id == firm_id))
+        assert sorted(roles.all()) == [Role.admin, Role.owner]
