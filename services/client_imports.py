@@ -60,8 +60,9 @@ class StepResult:
     decided: int = 0
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):g} MB"
+def _size(size: int) -> str:
+    megabytes = size / (1024 * 1024)
+    return f"{megabytes:g} MB ({size:,} bytes)" if megabytes >= 1 else f"{size:,} bytes"
 
 
 async def create_import(
@@ -77,8 +78,8 @@ async def create_import(
     a caller reading at most ``max_bytes + 1`` bytes shows the file is too large)."""
     if len(data) > max_bytes:
         raise PayloadTooLarge(
-            f"The file is larger than {_megabytes(max_bytes)} ({max_bytes:,} bytes), the "
-            "most one import accepts; split it into smaller files."
+            f"The file is larger than {_size(max_bytes)}, the most one import accepts; "
+            "split it into smaller files."
         )
     table = csv_import.read_csv(data, max_rows=max_rows)
     client_import = ClientImport(
@@ -90,6 +91,8 @@ async def create_import(
         source=data,
         unknown_columns=table.unknown_columns,
         total_rows=len(table.rows),
+        # Several uploads in one transaction still list newest first.
+        created_at=func.clock_timestamp(),
     )
     session.add(client_import)
     await session.flush()

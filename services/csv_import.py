@@ -126,7 +126,8 @@ def read_csv(data: bytes, *, max_rows: int) -> CsvTable:
             extra = sum(1 for cell in cells[len(mapping) :] if cell.strip())
             rows.append(CsvRow(line=line, values=values, extra_cells=extra))
     except csv.Error as exc:
-        raise BadRequest(f"The CSV is malformed at line {reader.line_num}: {exc}.") from None
+        # Reported where the broken row starts: an unclosed quote fails only at the end.
+        raise BadRequest(f"The CSV is malformed at line {next_line}: {exc}.") from None
     if mapping is None:
         raise BadRequest("The file is empty; upload a CSV with a header row and data rows.")
     if not rows:
