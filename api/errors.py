@@ -49,6 +49,8 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ())]
         where, path = (loc[0], loc[1:]) if loc else ("body", [])
+        if err.get("type") == "json_invalid":
+            path = []  # its location is a character offset, not a member of the document
         entry: dict[str, Any] = {"detail": err.get("msg", "invalid value")}
         if where == "body":
             escaped = (p.replace("~", "~0").replace("/", "~1") for p in path)
@@ -88,7 +90,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"path": request.url.path})
+        # Runs after the request context middleware has exited, so the id is passed here.
+        request_id = getattr(request.state, "request_id", None)
+        log.exception("unhandled error", extra={"path": request.url.path, "request_id": request_id})
         return problem(
             500,
             "Internal server error",
