@@ -1,0 +1,268 @@
+"""The tenancy matrix: every route of the app that takes an id, called by firm B with ids
+of firm A's objects, answers 404 and leaves A's objects as they were.
+
+Routes come from the app itself, so a new route is covered the day it is added. Each
+path parameter needs a factory in ``FACTORIES`` that creates such an object for a firm;
+a parameter without one fails the test, telling the developer to add it.
+"""
+
+import enum
+import re
+import types
+import typing
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import params
+from fastapi.routing import APIRoute, iter_route_contexts
+from httpx import AsyncClient
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.app import create_app
+from core.config import Settings
+from core.db import scope_to_firm
+from core.principal import Principal
+from models import ApiToken, Base, Client, ClientImport, Contact, Role, User
+from services import clients, contacts
+from services.tokens import issue_api_token
+from tests.factories import Actor, add_user, make_firm
+
+Made = dict[str, uuid.UUID]
+Factory = Callable[[AsyncSession, Actor, Made], Awaitable[uuid.UUID]]
+
+
+def principal_of(actor: Actor) -> Principal:
+    return Principal(
+        firm_id=actor.firm.id, user_id=actor.user.id, role=Role.owner, credential="api_token"
+    )
+
+
+async def make_client(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    fields = clients.validate_client_fields({"name": "Tenant test client"})
+    client = await clients.create_client(db, principal_of(actor), fields=fields)
+    return client.id
+
+
+async def make_contact(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    # A contact lives under a client: the one in the same path if this firm made it.
+    client_id = made.get("client_id") or await make_client(db, actor, made)
+    fields = contacts.ContactFields(name="Tenant test contact")
+    contact = await contacts.create_contact(db, principal_of(actor), client_id, fields=fields)
+    return contact.id
+
+
+async def make_user(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    return (await add_user(db, actor, Role.staff)).user.id
+
+
+async def make_token(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    token, _ = await issue_api_token(db, actor.user, "tenancy matrix")
+    return token.id
+
+
+async def make_import(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    row = ClientImport(firm_id=actor.firm.id, created_by=actor.user.id, filename="t.csv")
+    db.add(row)
+    await db.flush()
+    return row.id
+
+
+@dataclass(frozen=True)
+class Owned:
+    model: type[Base]
+    make: Factory
+
+
+FACTORIES: dict[str, Owned] = {
+    "client_id": Owned(Client, make_client),
+    "contact_id": Owned(Contact, make_contact),
+    "user_id": Owned(User, make_user),
+    "token_id": Owned(ApiToken, make_token),
+    "import_id": Owned(ClientImport, make_import),
+}
+
+# Bodies for request models the generic sampler below cannot fill plausibly.
+BODIES: dict[str, dict[str, Any]] = {
+    "ClientUpdate": {"name": "Hijacked", "status": "inactive"},
+    "ContactUpdate": {"name": "Hijacked", "is_primary": True},
+}
+
+CSV_UPLOAD = {"file": ("tenancy.csv", b"name,email\nAcme,acme@example.com\n", "text/csv")}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    route: APIRoute
+
+    @property
+    def parameters(self) -> list[str]:
+        return re.findall(r"{(\w+)(?::\w+)?}", self.path)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def endpoints_with_ids() -> list[Endpoint]:
+    app = create_app(Settings(_env_file=None), sessionmaker=async_sessionmaker())
+    found = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or "{" not in (context.path_format or ""):
+            continue
+        for method in sorted(context.methods or ()):
+            if method not in {"HEAD", "OPTIONS"}:
+                found.append(Endpoint(method, context.path_format, route))
+    return found
+
+
+ENDPOINTS = endpoints_with_ids()
+
+
+def sample(annotation: Any, where: str) -> Any:
+    """A plausible value of ``annotation`` (enough to pass validation)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return sample(typing.get_args(annotation)[0], where)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return sample(options[0], where)
+    if origin is typing.Literal:
+        return typing.get_args(annotation)[0]
+    if origin in (list, set, tuple, frozenset):
+        return []
+    if origin is dict:
+        return {}
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return sample_model(annotation)
+        if issubclass(annotation, enum.Enum):
+            return next(iter(annotation)).value
+        if issubclass(annotation, bool):
+            return True
+        if issubclass(annotation, int | float):
+            return 1
+        if issubclass(annotation, datetime):
+            return (datetime.now(UTC) + timedelta(days=30)).isoformat()
+        if issubclass(annotation, uuid.UUID):
+            return str(uuid.uuid4())
+        if annotation.__name__ == "EmailStr":
+            return "someone@example.com"
+        if issubclass(annotation, str):
+            return "tenancy"
+    pytest.fail(f"cannot sample {annotation!r} for {where}; add a body to BODIES")
+
+
+def sample_model(model: type[BaseModel]) -> dict[str, Any]:
+    if model.__name__ in BODIES:
+        return BODIES[model.__name__]
+    body = {
+        field.alias or name: sample(field.annotation, f"{model.__name__}.{name}")
+        for name, field in model.model_fields.items()
+        if field.is_required()
+    }
+    try:
+        model.model_validate(body)
+    except ValueError as exc:
+        pytest.fail(f"generated body {body} is not a valid {model.__name__} ({exc}); add to BODIES")
+    return body
+
+
+def request_body(endpoint: Endpoint) -> dict[str, Any]:
+    body_field = endpoint.route.body_field
+    if body_field is None:
+        return {}
+    if isinstance(body_field.field_info, params.Form):
+        return {"files": CSV_UPLOAD}
+    annotation = body_field.field_info.annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {"json": sample_model(annotation)}
+    return {"json": sample(annotation, str(endpoint))}
+
+
+async def snapshot(db: AsyncSession, actor: Actor, model: type[Base], id_: uuid.UUID) -> Any:
+    await scope_to_firm(db, actor.firm.id)
+    table = model.__table__
+    row = (await db.execute(select(table).where(table.c.id == id_))).mappings().one_or_none()
+    return dict(row) if row is not None else None
+
+
+def test_the_matrix_sees_the_routes_it_must() -> None:
+    """Guards against the enumeration silently finding nothing."""
+    paths = {endpoint.path for endpoint in ENDPOINTS}
+    assert {
+        "/v1/clients/{client_id}",
+        "/v1/clients/{client_id}/contacts/{contact_id}",
+        "/v1/users/{user_id}",
+    } <= paths
+
+
+def test_every_path_parameter_has_a_factory() -> None:
+    missing = {
+        f"{param} (in {endpoint})"
+        for endpoint in ENDPOINTS
+        for param in endpoint.parameters
+        if param not in FACTORIES
+    }
+    assert not missing, (
+        f"No tenancy factory for path parameters {sorted(missing)}: add one to FACTORIES in "
+        "tests/integration/test_tenancy_matrix.py that creates such an object for a firm"
+    )
+
+
+def scenarios(endpoint: Endpoint) -> list[frozenset[str]]:
+    """Which parameters carry firm A's ids: all of them, and with several parameters
+    also each one alone while the others are firm B's own (a foreign child under one's
+    own parent must be as invisible as a foreign parent)."""
+    names = endpoint.parameters
+    cases = [frozenset(names)]
+    if len(names) > 1:
+        cases += [frozenset({name}) for name in names]
+    return cases
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
+async def test_another_firms_ids_are_404(
+    client: AsyncClient, db: AsyncSession, endpoint: Endpoint
+) -> None:
+    unknown = [p for p in endpoint.parameters if p not in FACTORIES]
+    if unknown:
+        pytest.fail(
+            f"{endpoint} has path parameters {unknown} without a factory: add them to "
+            "FACTORIES in tests/integration/test_tenancy_matrix.py"
+        )
+    firm_a = await make_firm(db, "Alpha")
+    firm_b = await make_firm(db, "Beta")
+    for foreign in scenarios(endpoint):
+        made: dict[str, Made] = {"a": {}, "b": {}}
+        for name in endpoint.parameters:
+            owner, side = (firm_a, "a") if name in foreign else (firm_b, "b")
+            await scope_to_firm(db, owner.firm.id)
+            made[side][name] = await FACTORIES[name].make(db, owner, made[side])
+        await db.commit()
+        before = {
+            name: await snapshot(db, firm_a, FACTORIES[name].model, id_)
+            for name, id_ in made["a"].items()
+        }
+        path = endpoint.path.format(**made["a"], **made["b"])
+
+        response = await client.request(
+            endpoint.method, path, headers=firm_b.headers, **request_body(endpoint)
+        )
+
+        assert response.status_code == 404, (
+            f"{endpoint} with firm A's {sorted(foreign)} answered firm B with "
+            f"{response.status_code}: {response.text}"
+        )
+        after = {
+            name: await snapshot(db, firm_a, FACTORIES[name].model, id_)
+            for name, id_ in made["a"].items()
+        }
+        assert after == before, f"{endpoint} changed firm A's objects"
