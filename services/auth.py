@@ -42,6 +42,7 @@ class IssuedSession:
     firm: Firm
     login_session: LoginSession
     token: str
+    expires_at: datetime
 
 
 async def authenticate(session: AsyncSession, token: str, request_id: str | None) -> Principal:
@@ -96,9 +97,10 @@ async def start_session(
     request_id: str | None,
 ) -> IssuedSession:
     """Issue a login session for ``user`` (already in a transaction scoped to its firm)."""
-    login_session, token = await issue_login_session(session, user, ttl)
-    user.last_login_at = datetime.now(UTC)
-    expires_at = login_session.expires_at.isoformat() if login_session.expires_at else None
+    now = datetime.now(UTC)
+    expires_at = now + ttl
+    login_session, token = await issue_login_session(session, user, expires_at=expires_at)
+    user.last_login_at = now
     principal = Principal(
         firm_id=user.firm_id,
         user_id=user.id,
@@ -113,9 +115,11 @@ async def start_session(
         action="auth.login",
         record_type="login_session",
         record_id=login_session.id,
-        after={"method": method, "expires_at": expires_at},
+        after={"method": method, "expires_at": expires_at.isoformat()},
     )
-    return IssuedSession(user=user, firm=firm, login_session=login_session, token=token)
+    return IssuedSession(
+        user=user, firm=firm, login_session=login_session, token=token, expires_at=expires_at
+    )
 
 
 async def login(

@@ -3,7 +3,7 @@ revoke). Everyone manages their own API tokens; owners and admins see and revoke
 token of their firm."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +20,7 @@ _SEES_ALL_TOKENS = frozenset({Role.owner, Role.admin})
 
 
 async def issue_login_session(
-    session: AsyncSession, user: User, ttl: timedelta
+    session: AsyncSession, user: User, *, expires_at: datetime
 ) -> tuple[LoginSession, str]:
     token, prefix, digest = new_token(SESSION_PREFIX)
     login = LoginSession(
@@ -28,7 +28,7 @@ async def issue_login_session(
         user_id=user.id,
         token_hash=digest,
         prefix=prefix,
-        expires_at=datetime.now(UTC) + ttl,
+        expires_at=expires_at,
     )
     session.add(login)
     await session.flush()

@@ -36,6 +36,7 @@ class IssuedInvitation:
     user: User
     invitation: Invitation
     token: str
+    expires_at: datetime
 
 
 async def get_user(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> User:
@@ -55,18 +56,19 @@ async def list_users(
     return to_page(users, page)
 
 
-async def _issue_invitation(session: AsyncSession, user: User) -> tuple[Invitation, str]:
+async def _issue_invitation(session: AsyncSession, user: User) -> IssuedInvitation:
     token, prefix, digest = new_token(INVITATION_PREFIX)
+    expires_at = datetime.now(UTC) + INVITATION_TTL
     invitation = Invitation(
         firm_id=user.firm_id,
         user_id=user.id,
         token_hash=digest,
         prefix=prefix,
-        expires_at=datetime.now(UTC) + INVITATION_TTL,
+        expires_at=expires_at,
     )
     session.add(invitation)
     await session.flush()
-    return invitation, token
+    return IssuedInvitation(user=user, invitation=invitation, token=token, expires_at=expires_at)
 
 
 def _check_may_grant(principal: Principal, role: Role) -> None:
@@ -99,7 +101,7 @@ async def invite_user(
         raise Conflict(
             f"A user with the email {email.lower()} already exists in this firm"
         ) from exc
-    invitation, token = await _issue_invitation(session, user)
+    issued = await _issue_invitation(session, user)
     await audit.record(
         session,
         principal,
@@ -108,7 +110,7 @@ async def invite_user(
         record_id=user.id,
         after={"email": user.email, "name": name, "role": role.value},
     )
-    return IssuedInvitation(user=user, invitation=invitation, token=token)
+    return issued
 
 
 async def _revoke_invitations(session: AsyncSession, user: User, now: datetime) -> int:
@@ -137,7 +139,7 @@ async def reissue_invitation(
     if user.password_hash is not None:
         raise Conflict("This user has already accepted an invitation and set a password")
     await _revoke_invitations(session, user, datetime.now(UTC))
-    invitation, token = await _issue_invitation(session, user)
+    issued = await _issue_invitation(session, user)
     await audit.record(
         session,
         principal,
@@ -145,7 +147,7 @@ async def reissue_invitation(
         record_type="user",
         record_id=user.id,
     )
-    return IssuedInvitation(user=user, invitation=invitation, token=token)
+    return issued
 
 
 async def _active_owner_count(session: AsyncSession, firm_id: uuid.UUID) -> int:
@@ -181,9 +183,9 @@ async def update_user(
         changes["role"] = role
     if is_active is not None and is_active != user.is_active:
         changes["is_active"] = is_active
+    if is_active is False and not user.is_active and user.password_hash is None:
+        await _withdraw_invitation(session, principal, user)
     if not changes:
-        if is_active is False and user.password_hash is None:
-            await _withdraw_invitation(session, principal, user)
         return user
     if changes.get("is_active") is True and user.password_hash is None:
         raise Conflict(

@@ -42,11 +42,9 @@ def _request_id(request: Request) -> str | None:
 
 
 def _session_read(issued: IssuedSession) -> SessionRead:
-    expires_at = issued.login_session.expires_at
-    assert expires_at is not None, "login sessions always expire"
     return SessionRead(
         token=issued.token,
-        expires_at=expires_at,
+        expires_at=issued.expires_at,
         user=UserRead.from_model(issued.user),
         firm=FirmRead.from_model(issued.firm),
     )

@@ -15,12 +15,10 @@ router = APIRouter(prefix="/users")
 
 
 def _invitation_read(issued: IssuedInvitation) -> InvitationRead:
-    expires_at = issued.invitation.expires_at
-    assert expires_at is not None, "invitations always expire"
     return InvitationRead(
         user=UserRead.from_model(issued.user),
         invitation_token=issued.token,
-        expires_at=expires_at,
+        expires_at=issued.expires_at,
     )
 
 
