@@ -20,6 +20,8 @@ class User(IdMixin, TenantMixin, TimestampMixin, Base):
     __tablename__ = "users"
     __table_args__ = (
         Index("uq_users_firm_id_email", "firm_id", func.lower(text("email")), unique=True),
+        # Login looks an email up before the firm is known.
+        Index("ix_users_email", func.lower(text("email"))),
     )
 
     email: Mapped[str] = mapped_column(String(320))

@@ -304,6 +304,7 @@ def upgrade() -> None:
         ["firm_id", sa.literal_column("lower(email)")],
         unique=True,
     )
+    op.create_index("ix_users_email", "users", [sa.literal_column("lower(email)")], unique=False)
     op.create_table(
         "api_tokens",
         sa.Column("user_id", sa.Uuid(), nullable=False),
@@ -541,6 +542,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_api_tokens_user_id"), table_name="api_tokens")
     op.drop_index(op.f("ix_api_tokens_firm_id"), table_name="api_tokens")
     op.drop_table("api_tokens")
+    op.drop_index("ix_users_email", table_name="users")
     op.drop_index("uq_users_firm_id_email", table_name="users")
     op.drop_index(op.f("ix_users_firm_id"), table_name="users")
     op.drop_table("users")
