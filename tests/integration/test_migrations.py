@@ -5,7 +5,11 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
 
+import models
 from core import embedded, migrate
 
 
@@ -76,3 +80,17 @@ def test_every_tenant_table_forces_row_level_security(
     assert all(enabled and forced for _, enabled, forced in rows), rows
     # Every table with a firm_id, plus firms itself, is a tenant table.
     assert {r[0] for r in rows} == firm_id_tables | {"firms"}
+
+
+def test_models_and_migrations_agree(
+    pg_server: embedded.EmbeddedPostgres, empty_database: str
+) -> None:
+    owner_url = pg_server.url(embedded.OWNER_ROLE, empty_database)
+    migrate.upgrade(owner_url)
+    engine = create_engine(owner_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), models.Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == [], "a model changed without a migration: " + repr(diff)
