@@ -3,6 +3,7 @@ ports (so it never collides with a `make dev` running on this machine), waited o
 its output and probing /ready; Ctrl-C must leave no process behind."""
 
 import contextlib
+import json
 import os
 import queue
 import re
@@ -12,9 +13,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -27,6 +29,8 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 180.0
 SHUTDOWN_SECONDS = 90.0
+# A line of `temporal workflow show`: event id, time, event type.
+HISTORY_EVENT = re.compile(r"^\s*(?P<id>\d+)\s+\S+\s+(?P<type>\w+)\s*$")
 
 
 @dataclass
@@ -47,12 +51,13 @@ class Ports:
         return env
 
 
-class Launcher:
-    """`python -m core.launcher dev`, its output read line by line on a thread."""
+class Watched:
+    """A subprocess whose output is read line by line on a thread, so a test can wait for a
+    line with a deadline instead of sleeping."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "core.launcher", "dev"],
+            argv,
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -75,19 +80,24 @@ class Launcher:
     def output(self) -> str:
         return "\n".join(self.lines)
 
-    def wait_for_line(self, text: str, seconds: float = STARTUP_SECONDS) -> None:
+    def wait_for(self, wanted: Callable[[str], bool], what: str, seconds: float) -> str:
         deadline = time.monotonic() + seconds
-        while text not in self.lines:
+        while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                pytest.fail(f"no {text!r} within {seconds:.0f}s; output:\n{self.output}")
+                pytest.fail(f"no {what} within {seconds:.0f}s; output:\n{self.output}")
             try:
                 line = self._queue.get(timeout=remaining)
             except queue.Empty:
                 continue
             if line is None:
-                pytest.fail(f"launcher exited before {text!r}; output:\n{self.output}")
+                pytest.fail(f"exited before {what}; output:\n{self.output}")
             self.lines.append(line)
+            if wanted(line):
+                return line
+
+    def wait_for_line(self, text: str, seconds: float = STARTUP_SECONDS) -> None:
+        self.wait_for(lambda line: line == text, repr(text), seconds)
 
     def wait_for_exit(self, seconds: float = SHUTDOWN_SECONDS) -> int:
         code = self.process.wait(timeout=seconds)
@@ -102,6 +112,27 @@ class Launcher:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+def launcher(env: dict[str, str]) -> Watched:
+    return Watched([sys.executable, "-m", "core.launcher", "dev"], env)
+
+
+def temporal(*args: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "temporal"), *args]
+
+
+def relay_execution(address: str) -> dict[str, Any]:
+    """What Temporal knows of the outbox relay, the workflow every worker keeps running."""
+    described = subprocess.run(
+        temporal("workflow", "describe", "-w", "outbox-relay", "--address", address, "-o", "json"),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    info: dict[str, Any] = json.loads(described.stdout)["workflowExecutionInfo"]
+    return info
 
 
 @contextlib.contextmanager
@@ -124,22 +155,22 @@ def gone(processes: list[psutil.Process]) -> list[psutil.Process]:
 
 
 @pytest.fixture
-def launchers() -> Iterator[list[Launcher]]:
-    started: list[Launcher] = []
+def launchers() -> Iterator[list[Watched]]:
+    started: list[Watched] = []
     yield started
-    for launcher in started:
-        launcher.kill()
+    for process in started:
+        process.kill()
 
 
-def stop(launcher: Launcher, data_dir: Path) -> None:
+def stop(running: Watched, data_dir: Path) -> None:
     """Ctrl-C: the launcher exits 0 after stopping, in reverse order, every process."""
-    tree = [*launcher.processes(), postmaster(data_dir)]
+    tree = [*running.processes(), postmaster(data_dir)]
     assert len(tree) >= 4, [p.cmdline() for p in tree]  # Temporal, worker, API, Postgres
-    launcher.process.send_signal(signal.SIGINT)
-    assert launcher.wait_for_exit() == 0, launcher.output
+    running.process.send_signal(signal.SIGINT)
+    assert running.wait_for_exit() == 0, running.output
     leftovers = gone(tree)
     assert leftovers == [], [p.cmdline() for p in leftovers]
-    order = [line for line in launcher.lines if line.startswith("Stopping ")]
+    order = [line for line in running.lines if line.startswith("Stopping ")]
     assert order == [
         "Stopping API…",
         "Stopping worker…",
@@ -162,14 +193,14 @@ def login(api: str, password: str) -> httpx.Response:
     )
 
 
-def test_dev_starts_everything_seeds_once_and_stops_cleanly(
-    tmp_path: Path, launchers: list[Launcher]
+def test_dev_starts_everything_seeds_once_resumes_and_stops_cleanly(
+    tmp_path: Path, launchers: list[Watched]
 ) -> None:
     data_dir = tmp_path / "data"
     ports = Ports()
     api = f"http://127.0.0.1:{ports.api}"
 
-    first = Launcher(ports.env(data_dir))
+    first = launcher(ports.env(data_dir))
     launchers.append(first)
     first.wait_for_line(READY_BANNER)
     assert f"  API          http://127.0.0.1:{ports.api}" in first.lines
@@ -190,34 +221,56 @@ def test_dev_starts_everything_seeds_once_and_stops_cleanly(
         metrics
     )
     assert (data_dir / "temporal.db").exists()
+    temporal_address = f"127.0.0.1:{ports.temporal}"
+    relay = relay_execution(temporal_address)
+    assert relay["status"] == "WORKFLOW_EXECUTION_STATUS_RUNNING"
 
     # A second launcher on the same data directory refuses to start, and touches nothing.
-    other = Launcher(Ports().env(data_dir))
+    other = launcher(Ports().env(data_dir))
     launchers.append(other)
     assert other.wait_for_exit() == 1
     assert "Another `make dev` is already running" in other.output
 
+    events_before_restart = int(relay_execution(temporal_address)["historyLength"])
     stop(first, data_dir)
 
-    second = Launcher(ports.env(data_dir))
+    second = launcher(ports.env(data_dir))
     launchers.append(second)
     second.wait_for_line(READY_BANNER)
     assert "Demo firm created" not in second.output
     assert password not in second.output
-    # The data survived the restart.
+    # The data survived the restart, and the workflow in flight carries on where it was.
     assert login(api, password).status_code == 200
+    assert relay_execution(temporal_address)["firstRunId"] == relay["firstRunId"]
+    history = Watched(
+        temporal(
+            "workflow", "show", "-w", "outbox-relay", "--follow", "--address", temporal_address
+        ),
+        dict(os.environ),
+    )
+    launchers.append(history)
+    history.wait_for(
+        lambda line: bool(
+            (event := HISTORY_EVENT.match(line))
+            and int(event["id"]) > events_before_restart
+            and event["type"] == "ActivityTaskCompleted"
+        ),
+        "a relay activity completed after the restart",
+        STARTUP_SECONDS,
+    )
+    history.kill()
     stop(second, data_dir)
 
 
 def test_dev_refuses_a_taken_port_before_starting_anything(
-    tmp_path: Path, launchers: list[Launcher]
+    tmp_path: Path, launchers: list[Watched]
 ) -> None:
     data_dir = tmp_path / "data"
     ports = Ports()
     with listening_on(ports.temporal):
-        launcher = Launcher(ports.env(data_dir))
-        launchers.append(launcher)
-        assert launcher.wait_for_exit() == 1
-    assert f"Port {ports.temporal} (Temporal gRPC) is already in use" in launcher.output
-    assert "FIRMFLOW_TEMPORAL_PORT" in launcher.output
+        refused = launcher(ports.env(data_dir))
+        launchers.append(refused)
+        assert refused.wait_for_exit() == 1
+    assert f"Port {ports.temporal} (Temporal gRPC) is already in use" in refused.output
+    assert "FIRMFLOW_TEMPORAL_PORT" in refused.output
     assert not (data_dir / "postgres").exists()
