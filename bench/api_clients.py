@@ -1,0 +1,242 @@
+"""Requests/s and latency of ``GET /v1/clients?limit=50`` with 100,000 clients in one firm,
+beside a bare endpoint doing ``SELECT 1`` through the same app, pool and middleware in the
+same run; the ratio is what listing costs over the smallest possible database request.
+
+    python bench/api_clients.py [--clients 100000] [--requests 3000] [--seconds 15]
+
+Embedded Postgres under .data/bench-postgres (a fresh database each run), the API in a
+uvicorn subprocess on a free loopback port, the load from this process. Each measurement
+stops at a request count or a time limit, whichever comes first.
+"""
+
+import argparse
+import asyncio
+import secrets
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI, Request
+from sqlalchemy import create_engine, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = Path(__file__).resolve().parent
+DATABASE = "firmflow_bench"
+CONCURRENCY = 8
+WARMUP_REQUESTS = 200
+CLIENTS_PATH = "/v1/clients?limit=50"
+SELECT_ONE_PATH = "/bench/select-1"
+
+
+def create_bench_app() -> FastAPI:
+    """The real application plus the baseline route (uvicorn factory, server side)."""
+    from api.app import create_app
+
+    app = create_app()
+
+    async def select_one(request: Request) -> dict[str, int]:
+        maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+        async with maker() as session:
+            value = (await session.execute(text("SELECT 1"))).scalar_one()
+        return {"value": value}
+
+    app.add_api_route(SELECT_ONE_PATH, select_one, methods=["GET"])
+    return app
+
+
+@dataclass(frozen=True)
+class Urls:
+    app: str
+    owner: str
+
+
+def prepare_database() -> Urls:
+    from core import embedded, migrate
+    from core.db import APP_ROLE
+
+    server = embedded.start(ROOT / ".data" / "bench-postgres")
+    embedded.drop_database(server.superuser_dsn(), DATABASE)
+    embedded.ensure_database(server.superuser_dsn(), DATABASE)
+    urls = Urls(app=server.url(APP_ROLE, DATABASE), owner=server.url(embedded.OWNER_ROLE, DATABASE))
+    migrate.upgrade(urls.owner)
+    return urls
+
+
+async def create_firm(app_url: str) -> tuple[str, str]:
+    """A firm, its owner and an API token, through the real services; (firm id, token)."""
+    from services.firms import create_firm_with_owner
+    from services.tokens import issue_api_token
+
+    engine = create_async_engine(app_url, poolclass=NullPool)
+    try:
+        async with async_sessionmaker(engine)() as session, session.begin():
+            created = await create_firm_with_owner(
+                session,
+                firm_name="Bench Firm",
+                slug="bench",
+                owner_email="bench-owner@example.com",
+                owner_password=secrets.token_urlsafe(18),
+            )
+            _, token = await issue_api_token(session, created.owner, "bench")
+            firm_id = str(created.firm.id)
+    finally:
+        await engine.dispose()
+    return firm_id, token
+
+
+def insert_clients(owner_url: str, firm_id: str, count: int) -> None:
+    """One INSERT ... SELECT generate_series as the owner (row-level security is forced on
+    the owner too, hence the firm scope), then fresh planner statistics."""
+    engine = create_engine(owner_url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT set_config('app.firm_id', :firm, true)"), {"firm": firm_id})
+            conn.execute(
+                text(
+                    "INSERT INTO clients (id, firm_id, kind, name, email, status, tags,"
+                    " custom_fields, created_at, updated_at)"
+                    " SELECT gen_random_uuid(), CAST(:firm AS uuid), 'organization',"
+                    " 'Client ' || g, 'client' || g || '@example.com', 'active', '{}', '{}',"
+                    " now() - g * interval '1 second', now() - g * interval '1 second'"
+                    " FROM generate_series(1, :count) AS g"
+                ),
+                {"firm": firm_id, "count": count},
+            )
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE clients"))
+    finally:
+        engine.dispose()
+
+
+@asynccontextmanager
+async def api_server(app_url: str) -> AsyncIterator[str]:
+    import os
+
+    from core.launcher import Deadline, free_port, spawn
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "FIRMFLOW_DATABASE_URL": app_url,
+        # Below INFO: no access line per request, on either endpoint.
+        "FIRMFLOW_LOG_LEVEL": "WARNING",
+    }
+    env.pop("FIRMFLOW_TEMPORAL_ADDRESS", None)
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api_clients:create_bench_app",
+        "--factory",
+        "--app-dir",
+        str(BENCH_DIR),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    server = await spawn("bench API", argv, env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = Deadline(60)
+        async with httpx.AsyncClient(base_url=base, timeout=2) as http:
+            while True:
+                try:
+                    if (await http.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    if server.exited or deadline.expired:
+                        raise RuntimeError("the bench API did not start") from None
+                    await asyncio.sleep(0.1)
+        yield base
+    finally:
+        await server.stop()
+
+
+@dataclass(frozen=True)
+class Stats:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+
+async def load(
+    http: httpx.AsyncClient, path: str, headers: dict[str, str], requests: int, seconds: float
+) -> Stats:
+    latencies: list[float] = []
+    budget = requests
+    stop_at = time.monotonic() + seconds
+
+    async def user() -> None:
+        nonlocal budget
+        while budget > 0 and time.monotonic() < stop_at:
+            budget -= 1
+            started = time.perf_counter()
+            response = await http.get(path, headers=headers)
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET {path} answered {response.status_code}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(user() for _ in range(CONCURRENCY)))
+    elapsed = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    return Stats(len(latencies), elapsed, cuts[49] * 1000, cuts[98] * 1000)
+
+
+async def run(clients: int, requests: int, seconds: float) -> None:
+    print(f"api clients: preparing {clients:,} clients in one firm…", flush=True)
+    urls = await asyncio.to_thread(prepare_database)
+    firm_id, token = await create_firm(urls.app)
+    await asyncio.to_thread(insert_clients, urls.owner, firm_id, clients)
+    auth = {"Authorization": f"Bearer {token}"}
+
+    async with api_server(urls.app) as base:
+        limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+            page = (await http.get(CLIENTS_PATH, headers=auth)).json()
+            if len(page["items"]) != 50 or not page["next_cursor"]:
+                raise RuntimeError("the clients list did not return a full first page")
+            for path in (SELECT_ONE_PATH, CLIENTS_PATH):
+                await load(http, path, auth, WARMUP_REQUESTS, seconds)
+            baseline = await load(http, SELECT_ONE_PATH, auth, requests, seconds)
+            listing = await load(http, CLIENTS_PATH, auth, requests, seconds)
+
+    print(
+        f"api clients: {CONCURRENCY} concurrent connections over loopback; each measurement"
+        f" stops at {requests} requests or {seconds:.0f} s"
+    )
+    for name, stats in (("GET /bench/select-1", baseline), (f"GET {CLIENTS_PATH}", listing)):
+        print(
+            f"  {name:<28} {stats.rps:8.1f} req/s   p50 {stats.p50_ms:6.1f} ms"
+            f"   p99 {stats.p99_ms:6.1f} ms   ({stats.requests} requests)"
+        )
+    print(f"  ratio clients/select-1: {listing.rps / baseline.rps:.2f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    args = parser.parse_args()
+    asyncio.run(run(args.clients, args.requests, args.seconds))
+
+
+if __name__ == "__main__":
+    main()
