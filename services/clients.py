@@ -4,6 +4,7 @@ at a time or in bulk, updates, archiving and the filtered, keyset-paginated list
 import json
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -26,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
+from core.db import SystemPurpose, system_scope
 from core.errors import Conflict, NotFound, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
@@ -388,8 +390,20 @@ def clients_query(principal: Principal, filters: ClientFilters, page: PageParams
     return keyset(stmt, Client.created_at, Client.id, page)
 
 
+def query_scope(session: AsyncSession, filters: ClientFilters) -> AbstractAsyncContextManager[Any]:
+    """Where the list query runs. Under row-level security Postgres lets only leakproof
+    operators into an index scan ahead of the policy, and ``LIKE`` and ``@>`` are not: a
+    search or tag filter would scan every client of the firm instead of using its GIN
+    index. Those queries therefore run as the system role, and the firm filter of
+    ``clients_query`` (proven by the tests) is the wall that keeps other firms out."""
+    if filters.search or filters.tags:
+        return system_scope(session, SystemPurpose.client_filters)
+    return nullcontext()
+
+
 async def list_clients(
     session: AsyncSession, principal: Principal, *, filters: ClientFilters, page: PageParams
 ) -> Page[Client]:
-    rows = (await session.scalars(clients_query(principal, filters, page))).all()
+    async with query_scope(session, filters):
+        rows = (await session.scalars(clients_query(principal, filters, page))).all()
     return to_page(rows, page)

@@ -418,6 +418,10 @@ async def test_list_filters(client: AsyncClient, db: AsyncSession) -> None:
     )
     bob = await post_client(client, owner, name="Bob 100%_Corp", status="active", tags=["vip"])
     cyd = await post_client(client, owner, name="Cyd", email="cyd@BOBCORP.com", status="active")
+    # Search and tag filters run without row-level security (see services.clients.query_scope):
+    # another firm's look-alike must still stay out.
+    other = await make_firm(db, "Other")
+    await post_client(client, other, name="Ada Bob 100%_Corp", status="active", tags=["vip", "tax"])
 
     async def ids(**params: object) -> list[str]:
         response = await client.get("/v1/clients", params=params, headers=owner.headers)
