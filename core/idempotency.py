@@ -9,9 +9,16 @@ may retry with the same key. The stored response commits with the business chang
 
 A route uses it as::
 
-    async def create(..., idem: IdempotencyDep) -> JSONResponse:
-        return await idempotency.run(session, principal, idem, payload=body,
-                                     status_code=201, handler=lambda: do_the_work())
+    async def create_thing(body: ThingCreate, ..., idem: IdempotencyDep) -> JSONResponse:
+        async def create() -> ThingRead:
+            return ThingRead.model_validate(await things.create(session, principal, ...))
+
+        return await idempotency.run(
+            session, principal, idem, payload=body, status_code=201, handler=create
+        )
+
+Endpoints that must not store their response as is (a secret shown once) use ``claim``,
+``fingerprint`` and ``remember`` directly.
 """
 
 import hashlib

@@ -423,7 +423,7 @@ async def test_list_filters(client: AsyncClient, db: AsyncSession) -> None:
     other = await make_firm(db, "Other")
     await post_client(client, other, name="Ada Bob 100%_Corp", status="active", tags=["vip", "tax"])
 
-    async def ids(**params: object) -> list[str]:
+    async def ids(**params: Any) -> list[str]:
         response = await client.get("/v1/clients", params=params, headers=owner.headers)
         assert response.status_code == 200, response.text
         return sorted(c["id"] for c in response.json()["items"])
@@ -455,7 +455,7 @@ async def test_list_filters(client: AsyncClient, db: AsyncSession) -> None:
     ],
 )
 async def test_list_rejects_bad_parameters(
-    client: AsyncClient, db: AsyncSession, params: dict[str, object]
+    client: AsyncClient, db: AsyncSession, params: dict[str, Any]
 ) -> None:
     owner = await make_firm(db)
     response = await client.get("/v1/clients", params=params, headers=owner.headers)

@@ -114,12 +114,12 @@ def endpoints_with_ids() -> list[Endpoint]:
     app = create_app(Settings(_env_file=None), sessionmaker=async_sessionmaker())
     found = []
     for context in iter_route_contexts(app.routes):
-        route = context.original_route
-        if not isinstance(route, APIRoute) or "{" not in (context.path_format or ""):
+        route, path = context.original_route, context.path_format
+        if not isinstance(route, APIRoute) or path is None or "{" not in path:
             continue
         for method in sorted(context.methods or ()):
             if method not in {"HEAD", "OPTIONS"}:
-                found.append(Endpoint(method, context.path_format, route))
+                found.append(Endpoint(method, path, route))
     return found
 
 

@@ -3,7 +3,6 @@ the cursor parameter, never another exception."""
 
 import base64
 import json
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -12,7 +11,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql
 
 from core.errors import BadRequest
 from core.pagination import (
@@ -109,11 +107,10 @@ def test_keyset_orders_newest_first_and_starts_after_the_cursor() -> None:
     position = Cursor(datetime(2024, 1, 1, tzinfo=UTC), uuid.uuid4())
     compiled = keyset(
         select(Client), Client.created_at, Client.id, PageParams(10, position)
-    ).compile(dialect=postgresql.dialect())
-    # Bind casts (``::UUID``) depend on the driver; the shape of the query does not.
-    sql = re.sub(r"::[A-Z ]+", "", " ".join(str(compiled).split()))
-    assert "WHERE (clients.created_at, clients.id) < (%(param_1)s, %(param_2)s)" in sql
-    assert sql.endswith("ORDER BY clients.created_at DESC, clients.id DESC LIMIT %(param_3)s")
+    ).compile()
+    sql = " ".join(str(compiled).split())
+    assert "WHERE (clients.created_at, clients.id) < (:param_1, :param_2)" in sql
+    assert sql.endswith("ORDER BY clients.created_at DESC, clients.id DESC LIMIT :param_3")
     assert compiled.params == {
         "param_1": position.created_at,
         "param_2": position.id,
@@ -121,4 +118,4 @@ def test_keyset_orders_newest_first_and_starts_after_the_cursor() -> None:
     }
 
     first = keyset(select(Client), Client.created_at, Client.id, PageParams(10))
-    assert "WHERE" not in str(first.compile(dialect=postgresql.dialect()))
+    assert "WHERE" not in str(first.compile())
