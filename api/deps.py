@@ -10,6 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client as TemporalClient
 
+# The list dependency (limit + cursor) lives beside the page envelope it belongs to.
+from api.schemas.common import PageDep as PageDep
 from core.db_hooks import pop_after_commit
 from core.errors import Forbidden, Unauthorized
 from core.outbox_dispatch import dispatch_after_commit, pop_outbox_ids

@@ -6,9 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from api.deps import AdminDep, SessionDep
+from api.deps import AdminDep, PageDep, SessionDep
 from api.schemas.audit_events import AuditEventRead
-from api.schemas.common import Page, PageDep, page_of
+from api.schemas.common import Page, page_of
 from services import audit
 from services.audit import AuditFilters
 

@@ -6,9 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
-from api.deps import MemberDep, SessionDep, StaffDep
+from api.deps import MemberDep, PageDep, SessionDep, StaffDep
 from api.schemas.clients import ClientCreate, ClientRead, ClientUpdate
-from api.schemas.common import Page, PageDep, page_of
+from api.schemas.common import Page, page_of
 from core import idempotency
 from core.idempotency import IdempotencyDep
 from models import ClientStatus

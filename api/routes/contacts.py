@@ -6,8 +6,8 @@ import uuid
 from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
 
-from api.deps import MemberDep, SessionDep, StaffDep
-from api.schemas.common import Page, PageDep, page_of
+from api.deps import MemberDep, PageDep, SessionDep, StaffDep
+from api.schemas.common import Page, page_of
 from api.schemas.contacts import ContactCreate, ContactRead, ContactUpdate
 from core import idempotency
 from core.idempotency import IdempotencyDep
