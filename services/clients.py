@@ -198,8 +198,7 @@ async def insert_clients(
             insert(Client).values(values).on_conflict_do_nothing().returning(Client.id)
         )
         inserted.update(result.scalars())
-    created = [(client_id, fields) for client_id, fields in zip(ids, rows, strict=True)]
-    created = [(client_id, fields) for client_id, fields in created if client_id in inserted]
+    created = [(cid, fields) for cid, fields in zip(ids, rows, strict=True) if cid in inserted]
     await audit.record_many(
         session,
         principal,
