@@ -39,7 +39,6 @@ class SystemPurpose(enum.StrEnum):
     demo_seed = "demo_seed"  # first start of `make dev`
     # Not cross-firm: client search and tag filters keep their explicit firm filter, but
     # under RLS Postgres cannot use their GIN indexes (LIKE and @> are not leakproof).
-    client_filters = "client_filters"
 
 
 @lru_cache

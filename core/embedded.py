@@ -46,13 +46,16 @@ def ensure_roles(superuser_dsn: str) -> None:
     with psycopg.connect(superuser_dsn, autocommit=True) as conn:
         existing = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles").fetchall()}
         statements = {
-            OWNER_ROLE: "CREATE ROLE {} LOGIN NOSUPERUSER CREATEDB",
+            # BYPASSRLS lets views the owner defines (firm_clients) use every index; see
+            # the first migration.
+            OWNER_ROLE: "CREATE ROLE {} LOGIN NOSUPERUSER CREATEDB BYPASSRLS",
             APP_ROLE: "CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB",
             SYSTEM_ROLE: "CREATE ROLE {} NOLOGIN NOSUPERUSER BYPASSRLS",
         }
         for role, stmt in statements.items():
             if role not in existing:
                 conn.execute(sql.SQL(stmt).format(sql.Identifier(role)))
+        conn.execute(sql.SQL("ALTER ROLE {} BYPASSRLS").format(sql.Identifier(OWNER_ROLE)))
         conn.execute(
             sql.SQL("GRANT {} TO {}").format(sql.Identifier(SYSTEM_ROLE), sql.Identifier(APP_ROLE))
         )

@@ -4,7 +4,6 @@ at a time or in bulk, updates, archiving and the filtered, keyset-paginated list
 import json
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -21,13 +20,13 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from sqlalchemy import ColumnElement, Select, func, literal_column, select
+from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core import outbox
-from core.db import SystemPurpose, system_scope
 from core.errors import Conflict, NotFound, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
@@ -365,44 +364,46 @@ class ClientFilters:
     archived: bool = False
 
 
+# Clients of the principal's firm as the list reads them: through the firm_clients view
+# (first migration), where the firm condition is applied by the view's owner so that the
+# search, tag and status indexes stay usable; the query filters by firm_id as well.
+FirmClient = aliased(
+    Client,
+    text(
+        "SELECT "  # noqa: S608 (column names of our own model, no input)
+        + ", ".join(column.name for column in Client.__table__.columns)
+        + " FROM firm_clients"
+    )
+    .columns(*Client.__table__.columns)
+    .subquery("clients"),
+)
+
 # Exactly the expression of the trigram index ix_clients_search, with the constants
 # written inline: a bound parameter in their place would stop the index from matching.
 SEARCH_TEXT = func.lower(
-    Client.name.op("||")(literal_column("' '")).op("||")(
-        func.coalesce(Client.email, literal_column("''"))
+    FirmClient.name.op("||")(literal_column("' '")).op("||")(
+        func.coalesce(FirmClient.email, literal_column("''"))
     )
 )
 
 
 def clients_query(principal: Principal, filters: ClientFilters, page: PageParams) -> Select[Client]:
-    stmt = select(Client).where(Client.firm_id == principal.firm_id)
+    stmt = select(FirmClient).where(FirmClient.firm_id == principal.firm_id)
     if filters.archived:
-        stmt = stmt.where(Client.archived_at.is_not(None))
+        stmt = stmt.where(FirmClient.archived_at.is_not(None))
     else:
-        stmt = stmt.where(Client.archived_at.is_(None))
+        stmt = stmt.where(FirmClient.archived_at.is_(None))
     if filters.status is not None:
-        stmt = stmt.where(Client.status == filters.status)
+        stmt = stmt.where(FirmClient.status == filters.status)
     if filters.tags:
-        stmt = stmt.where(Client.tags.contains(list(filters.tags)))
+        stmt = stmt.where(FirmClient.tags.contains(list(filters.tags)))
     if filters.search:
         stmt = stmt.where(SEARCH_TEXT.contains(filters.search.lower(), autoescape=True))
-    return keyset(stmt, Client.created_at, Client.id, page)
-
-
-def query_scope(session: AsyncSession, filters: ClientFilters) -> AbstractAsyncContextManager[Any]:
-    """Where the list query runs. Under row-level security Postgres lets only leakproof
-    operators into an index scan ahead of the policy, and ``LIKE`` and ``@>`` are not: a
-    search or tag filter would scan every client of the firm instead of using its GIN
-    index. Those queries therefore run as the system role, and the firm filter of
-    ``clients_query`` (proven by the tests) is the wall that keeps other firms out."""
-    if filters.search or filters.tags:
-        return system_scope(session, SystemPurpose.client_filters)
-    return nullcontext()
+    return keyset(stmt, FirmClient.created_at, FirmClient.id, page)
 
 
 async def list_clients(
     session: AsyncSession, principal: Principal, *, filters: ClientFilters, page: PageParams
 ) -> Page[Client]:
-    async with query_scope(session, filters):
-        rows = (await session.scalars(clients_query(principal, filters, page))).all()
+    rows = (await session.scalars(clients_query(principal, filters, page))).all()
     return to_page(rows, page)

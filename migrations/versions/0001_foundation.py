@@ -521,9 +521,28 @@ def upgrade() -> None:
         unique=False,
     )
     _secure_tables()
+    _create_firm_clients_view()
+
+
+def _create_firm_clients_view() -> None:
+    """Clients of the firm in ``app.firm_id``, for list queries with filters.
+
+    Under row-level security Postgres admits only leakproof operators to an index scan ahead
+    of the policy; ``LIKE``, ``@>`` and enum ``=`` are not, so the search, tag and status
+    indexes would go unused. This view applies the same firm condition as the policy, but as
+    its owner, who (with ``BYPASSRLS``) lets the planner use every index. If the owner lacks
+    ``BYPASSRLS`` the policy still applies through the view: slower, never wider. A later
+    migration that adds columns to ``clients`` must recreate this view."""
+    op.execute(
+        "CREATE VIEW firm_clients AS SELECT * FROM clients "
+        "WHERE firm_id = current_setting('app.firm_id', true)::uuid"
+    )
+    for role in (APP_ROLE, SYSTEM_ROLE):
+        op.execute(f"GRANT SELECT ON firm_clients TO {role}")
 
 
 def downgrade() -> None:
+    op.execute("DROP VIEW IF EXISTS firm_clients")
     op.drop_index("ix_client_import_rows_firm_id_import_outcome", table_name="client_import_rows")
     op.drop_index(op.f("ix_client_import_rows_firm_id"), table_name="client_import_rows")
     op.drop_table("client_import_rows")

@@ -418,8 +418,8 @@ async def test_list_filters(client: AsyncClient, db: AsyncSession) -> None:
     )
     bob = await post_client(client, owner, name="Bob 100%_Corp", status="active", tags=["vip"])
     cyd = await post_client(client, owner, name="Cyd", email="cyd@BOBCORP.com", status="active")
-    # Search and tag filters run without row-level security (see services.clients.query_scope):
-    # another firm's look-alike must still stay out.
+    # The list reads through the firm_clients view (services.clients.FirmClient): another
+    # firm's look-alike must still stay out.
     other = await make_firm(db, "Other")
     await post_client(client, other, name="Ada Bob 100%_Corp", status="active", tags=["vip", "tax"])
 

@@ -72,8 +72,10 @@ def test_every_tenant_table_forces_row_level_security(
         firm_id_tables = {
             r[0]
             for r in conn.execute(
-                "SELECT table_name FROM information_schema.columns "
-                "WHERE table_schema = 'public' AND column_name = 'firm_id'"
+                "SELECT c.table_name FROM information_schema.columns c "
+                "JOIN information_schema.tables t USING (table_schema, table_name) "
+                "WHERE c.table_schema = 'public' AND c.column_name = 'firm_id' "
+                "AND t.table_type = 'BASE TABLE'"
             ).fetchall()
         }
     assert rows, "no tables were created"

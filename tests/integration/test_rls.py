@@ -60,3 +60,26 @@ async def test_runtime_role_is_not_owner_or_superuser(db: AsyncSession) -> None:
         )
     ).scalar_one()
     assert owners == 0
+
+
+async def test_firm_clients_view_applies_the_firm_condition(db: AsyncSession) -> None:
+    a = await make_firm(db, "Alpha")
+    b = await make_firm(db, "Beta")
+    for actor in (a, b):
+        await scope_to_firm(db, actor.firm.id)
+        await db.execute(
+            text(
+                "INSERT INTO clients (id, firm_id, kind, name, status, tags, custom_fields) "
+                "VALUES (gen_random_uuid(), :f, 'person', 'Look Alike', 'active', '{}', '{}')"
+            ),
+            {"f": actor.firm.id},
+        )
+    await scope_to_firm(db, b.firm.id)
+    visible = (
+        (await db.execute(text("SELECT firm_id FROM firm_clients WHERE name = 'Look Alike'")))
+        .scalars()
+        .all()
+    )
+    assert visible == [b.firm.id]
+    await db.execute(text("SELECT set_config('app.firm_id', :f, true)"), {"f": str(uuid.uuid4())})
+    assert (await db.execute(text("SELECT count(*) FROM firm_clients"))).scalar_one() == 0
