@@ -1,0 +1,121 @@
+"""Regenerate the saved workflow histories the replay tests replay.
+
+    .venv/bin/python -m tests.replay.regenerate
+
+Runs each workflow for real, once, on the time-skipping test server with the real
+activities against a throw-away database on the embedded Postgres, and writes each
+history as JSON under tests/replay/histories/. Regenerate only when a workflow change is
+*meant* to break replay (and then version it with ``workflow.patched`` instead, if
+executions of the old code may still be running anywhere).
+"""
+
+import asyncio
+import uuid
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from core import embedded, migrate
+from core.config import Settings
+from core.db import APP_ROLE, tenant_session
+from core.outbox_dispatch import dispatch_pending, pop_outbox_ids
+from core.principal import Principal
+from core.temporal import TASK_QUEUE, fixed_client
+from models import Role
+from services import client_imports
+from services.firms import create_firm_with_owner
+from tests.fixtures.temporal import BIN
+from worker import build_worker
+from workflows.client_import import workflow_id
+from workflows.outbox_relay import OutboxRelayInput, OutboxRelayWorkflow
+
+ROOT = Path(__file__).resolve().parents[2]
+HISTORIES = Path(__file__).resolve().parent / "histories"
+CLIENT_IMPORT_CSV = b"""name,email,external_ref,colour\r
+Acme Ltd,info@acme.io,A-1,red\r
+Globex,info@globex.io,,blue\r
+Dup,INFO@acme.io,,\r
+,nameless@example.com,,\r
+Initech,hello@initech.io,I-1,\r
+"""
+
+
+async def _save(name: str, handle: WorkflowHandle[object, object]) -> None:
+    history = await handle.fetch_history()
+    path = HISTORIES / f"{name}.json"
+    path.write_text(history.to_json() + "\n")
+    print(f"wrote {path.relative_to(ROOT)} ({len(history.events)} events)")
+
+
+async def _client_import(client: Client, maker: async_sessionmaker[AsyncSession]) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    async with maker() as session, session.begin():
+        created = await create_firm_with_owner(
+            session,
+            firm_name=f"Replay {suffix}",
+            slug=f"replay-{suffix}",
+            owner_email=f"owner-{suffix}@example.com",
+            owner_password=uuid.uuid4().hex,
+        )
+    firm_id, owner_id = created.firm.id, created.owner.id
+    principal = Principal(firm_id=firm_id, user_id=owner_id, role=Role.owner, credential="script")
+    async with tenant_session(firm_id, maker) as session:
+        summary = await client_imports.create_import(
+            session,
+            principal,
+            filename="replay.csv",
+            data=CLIENT_IMPORT_CSV,
+            max_bytes=1024,
+            max_rows=10,
+        )
+        ids = pop_outbox_ids(session)
+    await dispatch_pending(maker, fixed_client(client), limit=len(ids), ids=ids)
+    handle = client.get_workflow_handle(workflow_id(summary.client_import.id))
+    await handle.result()
+    await _save("client_import", handle)
+
+
+async def _outbox_relay(client: Client) -> None:
+    relay = OutboxRelayInput(max_passes=3, passes_per_run=2, interval_seconds=30)
+    handle = await client.start_workflow(
+        OutboxRelayWorkflow.run, relay, id=f"relay-{uuid.uuid4()}", task_queue=TASK_QUEUE
+    )
+    await handle.result()
+    # The first run: two passes, a timer between them, then continue-as-new.
+    await _save("outbox_relay", client.get_workflow_handle(handle.id, run_id=handle.result_run_id))
+
+
+async def main() -> None:
+    server = embedded.start(ROOT / ".data" / "test-postgres")
+    name = f"firmflow_replay_{uuid.uuid4().hex[:8]}"
+    embedded.ensure_database(server.superuser_dsn(), name)
+    try:
+        migrate.upgrade(server.url(embedded.OWNER_ROLE, name))
+        settings = Settings(
+            database_url=server.url(APP_ROLE, name),
+            import_batch_size=2,
+            _env_file=None,  # type: ignore[call-arg]
+        )
+        engine = create_async_engine(settings.runtime_url)
+        maker = async_sessionmaker(engine, expire_on_commit=False)
+        env = await WorkflowEnvironment.start_time_skipping(
+            data_converter=pydantic_data_converter,
+            test_server_existing_path=str(BIN / "temporal-test-server"),
+        )
+        try:
+            async with build_worker(settings, env.client, maker):
+                await _client_import(env.client, maker)
+                await _outbox_relay(env.client)
+        finally:
+            await env.shutdown()
+            await engine.dispose()
+    finally:
+        embedded.drop_database(server.superuser_dsn(), name)
+
+
+if __name__ == "__main__":
+    HISTORIES.mkdir(exist_ok=True)
+    asyncio.run(main())
