@@ -21,6 +21,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from core.db import SystemPurpose, system_session
+from core.metrics import record_workflow_start
 from core.outbox import EVENT, SESSION_KEY, SIGNAL_WORKFLOW, START_WORKFLOW
 from core.temporal import TASK_QUEUE, ClientProvider
 from models import OutboxMessage
@@ -57,15 +58,7 @@ async def _start_workflow(payload: dict[str, Any], temporal: ClientProvider) -> 
     except WorkflowAlreadyStartedError:
         # It ran and closed already: this message was carried out before.
         return
-    _record_start(payload["workflow"])
-
-
-def _record_start(workflow_type: str) -> None:
-    try:
-        from core.metrics import record_workflow_start
-    except ImportError:
-        return
-    record_workflow_start(workflow_type)
+    record_workflow_start(payload["workflow"])
 
 
 async def dispatch_message(message: OutboxMessage, temporal: ClientProvider) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.app import create_app
 from core.config import Settings
 from core.db import scope_to_firm
+from core.errors import NotFound
 from core.principal import Principal
 from models import AuditEvent, ClientImport, OutboxMessage, Role
 from services import client_imports
@@ -316,7 +317,7 @@ async def test_service_refuses_an_import_of_another_firm_by_id(db: AsyncSession)
     )
     assert summary.client_import.filename == "import.csv"
     await scope_to_firm(db, beta.firm.id)
-    with pytest.raises(client_imports.NotFound):
+    with pytest.raises(NotFound):
         await client_imports.get_report(
             db, Principal.system(beta.firm.id), summary.client_import.id
         )

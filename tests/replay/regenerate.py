@@ -97,7 +97,7 @@ async def main() -> None:
         settings = Settings(
             database_url=server.url(APP_ROLE, name),
             import_batch_size=2,
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
         )
         engine = create_async_engine(settings.runtime_url)
         maker = async_sessionmaker(engine, expire_on_commit=False)

@@ -190,7 +190,7 @@ def test_assess_rows_marks_invalid_rows_and_later_duplicates_by_email_or_referen
 
 
 cell = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=20
 )
 
 
