@@ -4,15 +4,20 @@ import itself runs as the ``client-import-<id>`` workflow, and these routes repo
 This router is included before the clients router, so ``/clients/imports`` is never
 taken for a client id."""
 
+import hashlib
+import json
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Request, UploadFile, status
+from fastapi.responses import JSONResponse
 
 from api.deps import SessionDep, StaffDep
 from api.schemas.client_imports import ClientImportRead, ClientImportReportRead
 from api.schemas.common import Page, PageDep, page_of
+from core import idempotency
 from core.config import Settings
+from core.idempotency import IdempotencyDep
 from services import client_imports
 
 router = APIRouter(prefix="/clients/imports")
@@ -26,30 +31,40 @@ CSV_FILE = File(
 )
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ClientImportRead)
 async def create_import(
     request: Request,
-    response: Response,
     file: Annotated[UploadFile, CSV_FILE],
     principal: StaffDep,
     session: SessionDep,
-) -> ClientImportRead:
+    idem: IdempotencyDep,
+) -> JSONResponse:
     """Check the file and start importing it; follow progress at the Location returned.
     Rows whose email or external_ref duplicate an existing client or an earlier row are
-    skipped, invalid rows are reported with their line and reason."""
+    skipped, invalid rows are reported with their line and reason. Accepts an
+    ``Idempotency-Key``: the same file again with the same key returns the first import."""
     settings: Settings = request.app.state.settings
     # One byte past the limit is enough to know the file is too large.
     data = await file.read(settings.import_max_bytes + 1)
-    summary = await client_imports.create_import(
-        session,
-        principal,
-        filename=file.filename,
-        data=data,
-        max_bytes=settings.import_max_bytes,
-        max_rows=settings.import_max_rows,
+
+    async def create() -> ClientImportRead:
+        summary = await client_imports.create_import(
+            session,
+            principal,
+            filename=file.filename,
+            data=data,
+            max_bytes=settings.import_max_bytes,
+            max_rows=settings.import_max_rows,
+        )
+        return ClientImportRead.from_summary(summary)
+
+    upload = {"filename": file.filename, "sha256": hashlib.sha256(data).hexdigest()}
+    response = await idempotency.run(
+        session, principal, idem, payload=upload, status_code=202, handler=create
     )
-    response.headers["Location"] = f"{request.url.path}/{summary.client_import.id}"
-    return ClientImportRead.from_summary(summary)
+    import_id = json.loads(bytes(response.body))["id"]
+    response.headers["Location"] = f"{request.url.path}/{import_id}"
+    return response
 
 
 @router.get("")

@@ -321,3 +321,26 @@ async def test_service_refuses_an_import_of_another_firm_by_id(db: AsyncSession)
         await client_imports.get_report(
             db, Principal.system(beta.firm.id), summary.client_import.id
         )
+
+
+async def test_a_repeated_upload_with_one_idempotency_key_returns_the_first_import(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    actor = await make_firm(db)
+    headers = {**actor.headers, "Idempotency-Key": "march-import"}
+    files = {"file": ("march.csv", b"name\r\nAcme\r\n", "text/csv")}
+    first = await client.post("/v1/clients/imports", headers=headers, files=files)
+    again = await client.post("/v1/clients/imports", headers=headers, files=files)
+    other = await client.post(
+        "/v1/clients/imports",
+        headers=headers,
+        files={"file": ("march.csv", b"name\r\nGlobex\r\n", "text/csv")},
+    )
+
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["location"] == first.headers["location"]
+    assert other.status_code == 409
+    assert await import_count(db, actor) == 1
+    assert await db.scalar(select(func.count()).select_from(OutboxMessage)) == 1
