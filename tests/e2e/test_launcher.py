@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import queue
+import random
 import re
 import signal
 import socket
@@ -22,7 +23,7 @@ import httpx
 import psutil
 import pytest
 
-from core.launcher import READY_BANNER, free_port
+from core.launcher import READY_BANNER, port_is_free
 
 pytestmark = pytest.mark.e2e
 
@@ -33,11 +34,24 @@ SHUTDOWN_SECONDS = 90.0
 HISTORY_EVENT = re.compile(r"^\s*(?P<id>\d+)\s+\S+\s+(?P<type>\w+)\s*$")
 
 
+def unused_port() -> int:
+    """A free port below the ephemeral range (32768+ on Linux): the Temporal dev server binds
+    some of its own on port 0, and one of those must not take a port we are about to use."""
+    while True:
+        port = random.randrange(20000, 32000)
+        if port not in _HANDED_OUT and port_is_free("127.0.0.1", port):
+            _HANDED_OUT.add(port)
+            return port
+
+
+_HANDED_OUT: set[int] = set()
+
+
 @dataclass
 class Ports:
-    api: int = field(default_factory=free_port)
-    temporal: int = field(default_factory=free_port)
-    temporal_ui: int = field(default_factory=free_port)
+    api: int = field(default_factory=unused_port)
+    temporal: int = field(default_factory=unused_port)
+    temporal_ui: int = field(default_factory=unused_port)
 
     def env(self, data_dir: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FIRMFLOW_")}
@@ -106,7 +120,8 @@ class Watched:
         return code
 
     def processes(self) -> list[psutil.Process]:
-        return psutil.Process(self.process.pid).children(recursive=True)
+        children: list[psutil.Process] = psutil.Process(self.process.pid).children(recursive=True)
+        return children
 
     def kill(self) -> None:
         if self.process.poll() is None:
