@@ -27,7 +27,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import httpx
 from pydantic import Field
@@ -308,7 +308,13 @@ async def wait_for_postgres(url: str, deadline: Deadline, stop: asyncio.Event) -
     while True:
         try:
             conn = await psycopg.AsyncConnection.connect(_psycopg_conninfo(url), connect_timeout=3)
-        except psycopg.OperationalError:
+        except psycopg.OperationalError as exc:
+            # Say why at the end (a wrong password looks like an outage otherwise); libpq's
+            # messages name the host and the user, never the password.
+            if deadline.expired:
+                raise LaunchError(
+                    f"Postgres was not reachable within {deadline.seconds:.0f}s: {exc}"
+                ) from None
             await _next_probe(deadline, "Postgres", [], stop)
             continue
         await conn.close()
@@ -440,8 +446,12 @@ def exclusive_lock(path: Path) -> Iterator[None]:
         yield
 
 
-def display_host(host: str) -> str:
-    return "localhost" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+# Listening on every interface; reach it (and show it) through the loopback address.
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104
+
+
+def local_host(host: str) -> str:
+    return "127.0.0.1" if host in WILDCARD_HOSTS else host
 
 
 class Dev:
@@ -550,11 +560,8 @@ class Dev:
         self.children.append(await spawn("worker", [*module, "worker"], env))
         say("Starting the API…")
         self.children.append(await spawn("API", [*module, "api"], env))
-        api = f"http://{display_host(launch.api_host)}:{launch.api_port}"
-        probe_host = (
-            "127.0.0.1" if display_host(launch.api_host) == "localhost" else launch.api_host
-        )
-        await self._wait_for_api(f"http://{probe_host}:{launch.api_port}/ready")
+        api = f"http://{local_host(launch.api_host)}:{launch.api_port}"
+        await self._wait_for_api(f"{api}/ready")
         # Seeded only now, right before printing: a password is never created unseen.
         demo = await seed_demo_firm(database.runtime_url, self.settings)
 
@@ -601,7 +608,7 @@ def run_api(settings: Settings, launch: LaunchSettings) -> int:
     import uvicorn
 
     if launch.api_workers > 1:
-        _prepare_multiprocess_metrics(settings)
+        _prepare_multiprocess_metrics()
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -617,7 +624,7 @@ def run_api(settings: Settings, launch: LaunchSettings) -> int:
     return 0
 
 
-def _prepare_multiprocess_metrics(settings: Settings) -> None:
+def _prepare_multiprocess_metrics() -> None:
     """Every uvicorn worker writes its counters under one directory that /metrics sums up;
     files left by an earlier run would be counted again, so they go first."""
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
@@ -628,7 +635,7 @@ def _prepare_multiprocess_metrics(settings: Settings) -> None:
         stale.unlink()
 
 
-def run_worker() -> int:
+def run_worker() -> NoReturn:
     """Become ``python worker.py``: it configures its logging and stops gracefully on
     SIGINT and SIGTERM by itself, and signals then reach it directly."""
     worker_path = str(ROOT / "worker.py")

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,15 @@ import httpx
 import psutil
 import pytest
 
-from core.launcher import READY_BANNER, port_is_free
+from core import embedded
+from core.db import APP_ROLE
+from core.launcher import (
+    DEMO_EMAIL,
+    READY_BANNER,
+    port_is_free,
+    temporal_dev_server,
+    temporal_serving,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -203,7 +212,7 @@ def demo_password(output: str) -> str:
 def login(api: str, password: str) -> httpx.Response:
     return httpx.post(
         f"{api}/v1/auth/login",
-        json={"email": "owner@demo.example.com", "password": password},
+        json={"email": DEMO_EMAIL, "password": password},
         timeout=10,
     )
 
@@ -289,3 +298,49 @@ def test_dev_refuses_a_taken_port_before_starting_anything(
     assert f"Port {ports.temporal} (Temporal gRPC) is already in use" in refused.output
     assert "FIRMFLOW_TEMPORAL_PORT" in refused.output
     assert not (data_dir / "postgres").exists()
+
+
+async def test_dev_uses_the_postgres_and_temporal_it_is_given(
+    tmp_path: Path, launchers: list[Watched], pg_server: embedded.EmbeddedPostgres
+) -> None:
+    database = f"firmflow_e2e_{uuid.uuid4().hex[:8]}"
+    embedded.ensure_database(pg_server.superuser_dsn(), database)
+    data_dir = tmp_path / "data"
+    try:
+        async with temporal_dev_server(tmp_path / "temporal") as temporal_address:
+            ports = Ports()
+            env = ports.env(data_dir) | {
+                "FIRMFLOW_DATABASE_URL": pg_server.url(APP_ROLE, database),
+                "FIRMFLOW_MIGRATION_DATABASE_URL": pg_server.url(embedded.OWNER_ROLE, database),
+                "FIRMFLOW_TEMPORAL_ADDRESS": temporal_address,
+            }
+            running = launcher(env)
+            launchers.append(running)
+            running.wait_for_line(READY_BANNER)
+            assert "Using Postgres from FIRMFLOW_DATABASE_URL" in running.lines
+            assert f"Using Temporal from FIRMFLOW_TEMPORAL_ADDRESS ({temporal_address})" in (
+                running.lines
+            )
+            assert not [line for line in running.lines if line.startswith("Starting Postgres")]
+            assert not [line for line in running.lines if "Temporal dev server" in line]
+            credentials = {"email": DEMO_EMAIL, "password": demo_password(running.output)}
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports.api}") as http:
+                assert (await http.get("/ready")).status_code == 200
+                # Migrated and seeded the database it was given.
+                assert (await http.post("/v1/auth/login", json=credentials)).status_code == 200
+
+            children = running.processes()
+            assert sorted(" ".join(p.cmdline()[1:]) for p in children) == [
+                "-m core.launcher api",
+                str(ROOT / "worker.py"),
+            ]
+            running.process.send_signal(signal.SIGINT)
+            assert running.wait_for_exit() == 0, running.output
+            assert gone(children) == []
+            order = [line for line in running.lines if line.startswith("Stopping ")]
+            assert order == ["Stopping API…", "Stopping worker…"]
+            # What it was given, it leaves running.
+            assert await temporal_serving(temporal_address)
+            assert not (data_dir / "postgres").exists()
+    finally:
+        embedded.drop_database(pg_server.superuser_dsn(), database)
