@@ -49,6 +49,8 @@ def get_engine() -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
+        # Bound values (password hashes, emails) must never reach an error log.
+        hide_parameters=True,
     )
 
 

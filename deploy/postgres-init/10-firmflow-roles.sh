@@ -6,8 +6,8 @@ set -eu
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
     -v owner_password="$FIRMFLOW_OWNER_PASSWORD" \
     -v app_password="$FIRMFLOW_APP_PASSWORD" <<'SQL'
--- Owns the schema and runs the migrations.
-CREATE ROLE firmflow_owner LOGIN PASSWORD :'owner_password';
+-- Owns the schema and runs the migrations; BYPASSRLS for the views it owns (firm_clients).
+CREATE ROLE firmflow_owner LOGIN BYPASSRLS PASSWORD :'owner_password';
 -- What the API and workers log in as: owns nothing, subject to row-level security.
 CREATE ROLE firmflow_app LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD :'app_password';
 -- Reached only through SET ROLE by the app, for the few named cross-firm paths.
