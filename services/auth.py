@@ -33,6 +33,10 @@ FIRM_REQUIRED = (
 # which firm they mean, so nobody can make a login arbitrarily slow by signing up firms.
 MAX_LOGIN_CANDIDATES = 5
 
+# "Last used" is for people judging whether a token is still in use; a minute's precision is
+# plenty, and it spares every authenticated read a row update.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
 
 @dataclass(frozen=True)
 class IssuedSession:
@@ -76,7 +80,10 @@ async def authenticate(session: AsyncSession, token: str, request_id: str | None
     ):
         raise Unauthorized("Invalid or expired credentials")
     await scope_to_firm(session, user.firm_id)
-    await session.execute(update(model).where(model.id == credential.id).values(last_used_at=now))
+    if credential.last_used_at is None or now - credential.last_used_at >= LAST_USED_PRECISION:
+        await session.execute(
+            update(model).where(model.id == credential.id).values(last_used_at=now)
+        )
     return Principal(
         firm_id=user.firm_id,
         user_id=user.id,

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.config import Settings
 from core.db import scope_to_firm
 from core.security import hash_token, verify_password
-from models import AuditEvent, LoginSession, Role, User
+from models import ApiToken, AuditEvent, LoginSession, Role, User
 from services.auth import BAD_CREDENTIALS, FIRM_REQUIRED
 from tests.factories import PASSWORD, Actor, add_user, make_firm
 
@@ -428,3 +428,32 @@ async def test_me_without_a_valid_token_is_401(
 ) -> None:
     headers = {"Authorization": authorization} if authorization else {}
     assert_problem(await client.get("/v1/me", headers=headers), 401)
+
+
+async def test_last_used_is_recorded_at_most_once_a_minute(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    actor = await make_firm(db)
+    token_hash = hash_token(actor.token)
+
+    async def last_used() -> datetime | None:
+        await scope_to_firm(db, actor.firm.id)
+        value: datetime | None = await db.scalar(
+            select(ApiToken.last_used_at).where(ApiToken.token_hash == token_hash)
+        )
+        return value
+
+    assert await last_used() is None
+    assert (await client.get("/v1/me", headers=actor.headers)).status_code == 200
+    first = await last_used()
+    assert first is not None
+    assert (await client.get("/v1/me", headers=actor.headers)).status_code == 200
+    assert await last_used() == first
+
+    stale = first - timedelta(minutes=2)
+    await db.execute(
+        update(ApiToken).where(ApiToken.token_hash == token_hash).values(last_used_at=stale)
+    )
+    assert (await client.get("/v1/me", headers=actor.headers)).status_code == 200
+    refreshed = await last_used()
+    assert refreshed is not None and refreshed > stale
