@@ -41,6 +41,7 @@ TIMEOUT = 180
 class WorkerProcess:
     process: asyncio.subprocess.Process
     lines: list[str] = field(default_factory=list)
+    closed: bool = False
     seen: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def pump(self) -> None:
@@ -51,6 +52,7 @@ class WorkerProcess:
                 self.lines.append(raw.decode(errors="replace"))
                 self.seen.notify_all()
         async with self.seen:
+            self.closed = True
             self.seen.notify_all()
 
     async def wait_for(self, needle: str) -> str:
@@ -59,7 +61,7 @@ class WorkerProcess:
                 for line in self.lines:
                     if needle in line:
                         return line
-                if self.process.stdout is not None and self.process.stdout.at_eof():
+                if self.closed:
                     raise AssertionError(f"worker exited before {needle!r}:\n{self.output}")
                 await self.seen.wait()
 
