@@ -21,7 +21,7 @@ system-deps:
 	  else echo "xmlsec1 is missing: install the Debian package xmlsec1" >&2; exit 1; fi; }
 
 install: $(STAMP) system-deps
-	@mkdir -p $(XDG_RUNTIME_DIR)
+	@install -d -m 0700 $(XDG_RUNTIME_DIR)
 
 dev: install
 	$(PY) -m core.launcher dev
