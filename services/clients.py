@@ -205,14 +205,14 @@ async def insert_clients(
         record_type="client",
         afters=[(client_id, summarize(fields)) for client_id, fields in created],
     )
-    for client_id, _ in created:
-        await outbox.enqueue(
-            session,
-            principal.firm_id,
-            kind=outbox.EVENT,
-            dedupe_key=f"client.created:{client_id}",
-            payload={"event": "client.created", "client_id": str(client_id)},
-        )
+    await outbox.enqueue_many(
+        session,
+        principal.firm_id,
+        [
+            outbox.event("client.created", f"client.created:{client_id}", client_id=str(client_id))
+            for client_id, _ in created
+        ],
+    )
     return [client_id if client_id in inserted else None for client_id in ids]
 
 

@@ -17,18 +17,7 @@ from core.security import hash_token, verify_password
 from models import ApiToken, AuditEvent, LoginSession, Role, User
 from services.auth import BAD_CREDENTIALS, FIRM_REQUIRED
 from tests.factories import PASSWORD, Actor, add_user, make_firm
-
-
-def assert_problem(response: Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
-
-
-def pointers(body: dict[str, Any]) -> set[str]:
-    return {error["pointer"] for error in body["errors"]}
+from tests.problems import assert_problem, bearer, pointers
 
 
 def signup_body(**overrides: Any) -> dict[str, Any]:
@@ -58,10 +47,6 @@ async def login(
     client: AsyncClient, email: str, password: str = PASSWORD, **extra: Any
 ) -> Response:
     return await client.post("/v1/auth/login", json={"email": email, "password": password, **extra})
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 # Signup

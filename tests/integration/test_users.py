@@ -18,20 +18,9 @@ from core.security import hash_token
 from models import ApiToken, AuditEvent, Firm, Invitation, LoginSession, Role, User
 from services import users
 from tests.factories import PASSWORD, Actor, add_user, make_firm
+from tests.problems import assert_problem, bearer
 
 NEW_PASSWORD = "a brand new password"
-
-
-def assert_problem(response: Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def invite(
