@@ -37,8 +37,6 @@ class SystemPurpose(enum.StrEnum):
     outbox_relay = "outbox_relay"  # dispatching pending outbox rows of every firm
     readiness = "readiness"  # /ready probe
     demo_seed = "demo_seed"  # first start of `make dev`
-    # Not cross-firm: client search and tag filters keep their explicit firm filter, but
-    # under RLS Postgres cannot use their GIN indexes (LIKE and @> are not leakproof).
 
 
 @lru_cache
