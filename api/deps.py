@@ -1,7 +1,6 @@
 """Typed dependencies every route uses: the session (the only place that commits), the
 principal (bearer token → firm-scoped transaction), role checks and the Temporal client."""
 
-import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
@@ -12,31 +11,23 @@ from temporalio.client import Client as TemporalClient
 
 # The list dependency (limit + cursor) lives beside the page envelope it belongs to.
 from api.schemas.common import PageDep as PageDep
-from core.db_hooks import pop_after_commit
 from core.errors import Forbidden, Unauthorized
 from core.outbox_dispatch import dispatch_after_commit, pop_outbox_ids
 from core.principal import Principal
 from models.user import Role
 from services.auth import authenticate
 
-log = logging.getLogger("firmflow.api")
 _bearer = HTTPBearer(auto_error=False, description="A login session or personal API token")
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the route returns, rolled back when it
-    raises. Work registered with ``after_commit`` (outbox fast path) runs after commit."""
+    raises. Only after a commit does the outbox fast path dispatch what the request queued."""
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with maker() as session:
         async with session.begin():
             yield session
         await dispatch_after_commit(maker, request.app.state.temporal, pop_outbox_ids(session))
-        for callback in pop_after_commit(session):
-            try:
-                await callback()
-            except Exception:
-                # The relay retries whatever the fast path could not do.
-                log.exception("after-commit callback failed")
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
