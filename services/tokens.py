@@ -4,6 +4,7 @@ token of their firm."""
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,43 +14,54 @@ from core.idempotency import IdempotentRequest, StoredResponse, claim, fingerpri
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from core.security import API_TOKEN_PREFIX, SESSION_PREFIX, new_token
-from models import ApiToken, LoginSession, Role, User
+from models import ApiToken, Invitation, LoginSession, Role, User
 from services import audit
 
 _SEES_ALL_TOKENS = frozenset({Role.owner, Role.admin})
 
 
-async def issue_login_session(
-    session: AsyncSession, user: User, *, expires_at: datetime
-) -> tuple[LoginSession, str]:
-    token, prefix, digest = new_token(SESSION_PREFIX)
-    login = LoginSession(
+Credential = TypeVar("Credential", LoginSession, ApiToken, Invitation)
+
+
+async def issue_credential(
+    session: AsyncSession,
+    model: type[Credential],
+    kind: str,
+    user: User,
+    *,
+    expires_at: datetime | None,
+    **fields: Any,
+) -> tuple[Credential, str]:
+    """Create a credential of ``model`` for ``user``; returns it and its secret, which is
+    shown this once: only its SHA-256 is stored."""
+    token, prefix, digest = new_token(kind)
+    credential = model(
         firm_id=user.firm_id,
         user_id=user.id,
         token_hash=digest,
         prefix=prefix,
         expires_at=expires_at,
+        **fields,
     )
-    session.add(login)
+    session.add(credential)
     await session.flush()
-    return login, token
+    return credential, token
+
+
+async def issue_login_session(
+    session: AsyncSession, user: User, *, expires_at: datetime
+) -> tuple[LoginSession, str]:
+    return await issue_credential(
+        session, LoginSession, SESSION_PREFIX, user, expires_at=expires_at
+    )
 
 
 async def issue_api_token(
     session: AsyncSession, user: User, name: str, expires_at: datetime | None = None
 ) -> tuple[ApiToken, str]:
-    token, prefix, digest = new_token(API_TOKEN_PREFIX)
-    api_token = ApiToken(
-        firm_id=user.firm_id,
-        user_id=user.id,
-        name=name,
-        token_hash=digest,
-        prefix=prefix,
-        expires_at=expires_at,
+    return await issue_credential(
+        session, ApiToken, API_TOKEN_PREFIX, user, expires_at=expires_at, name=name
     )
-    session.add(api_token)
-    await session.flush()
-    return api_token, token
 
 
 def _visible(principal: Principal) -> Select[ApiToken]:

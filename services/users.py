@@ -19,10 +19,11 @@ from core.db import SystemPurpose, scope_to_firm, system_scope
 from core.errors import Conflict, Forbidden, NotFound
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
-from core.security import INVITATION_PREFIX, hash_password, hash_token, new_token
+from core.security import INVITATION_PREFIX, hash_password, hash_token
 from models import ApiToken, Firm, Invitation, LoginSession, Role, User
 from services import audit
 from services.auth import IssuedSession, start_session
+from services.tokens import issue_credential
 
 # No email provider exists yet: the token travels in the invite response, so keep it short-lived.
 INVITATION_TTL = timedelta(days=7)
@@ -57,17 +58,10 @@ async def list_users(
 
 
 async def _issue_invitation(session: AsyncSession, user: User) -> IssuedInvitation:
-    token, prefix, digest = new_token(INVITATION_PREFIX)
     expires_at = datetime.now(UTC) + INVITATION_TTL
-    invitation = Invitation(
-        firm_id=user.firm_id,
-        user_id=user.id,
-        token_hash=digest,
-        prefix=prefix,
-        expires_at=expires_at,
+    invitation, token = await issue_credential(
+        session, Invitation, INVITATION_PREFIX, user, expires_at=expires_at
     )
-    session.add(invitation)
-    await session.flush()
     return IssuedInvitation(user=user, invitation=invitation, token=token, expires_at=expires_at)
 
 
