@@ -30,6 +30,26 @@ class Settings(BaseSettings):
     import_max_bytes: int = 20 * 1024 * 1024
     import_batch_size: int = 500
 
+    # Where browsers and identity providers reach the API (SAML ACS URL, SP entity id,
+    # the Origin a cookie-authenticated unsafe request must come from).
+    public_url: str = "http://127.0.0.1:8000"
+    # Browser session cookies carry Secure everywhere but plain-HTTP local development.
+    cookie_secure: bool = True
+    # Encrypts secrets the platform must read back (TOTP seeds, later credentials):
+    # a Fernet key (urlsafe base64 of 32 bytes). Several, comma-separated, during rotation:
+    # the first encrypts, all decrypt.
+    encryption_keys: SecretStr | None = None
+
+    # Outbound email: "file" writes .eml files under data_dir/mail (development default),
+    # "smtp" sends through the server below.
+    email_backend: str = "file"
+    mail_from: str = "firmflow <no-reply@firmflow.localhost>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+
     @property
     def runtime_url(self) -> str:
         if self.database_url is None:
