@@ -1,23 +1,35 @@
 """Typed dependencies every route uses: the session (the only place that commits), the
-principal (bearer token → firm-scoped transaction), role checks and the Temporal client."""
+principal (bearer token or browser session cookie → firm-scoped transaction), the
+permission a route declares and the Temporal client."""
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client as TemporalClient
 
 # The list dependency (limit + cursor) lives beside the page envelope it belongs to.
 from api.schemas.common import PageDep as PageDep
-from core.errors import Forbidden, Unauthorized
+from api.session_cookie import SESSION_COOKIE, check_csrf
+from core.errors import Unauthorized
 from core.outbox_dispatch import dispatch_after_commit, pop_outbox_ids
+from core.permissions import Permission, require
 from core.principal import Principal
-from models.user import Role
+from core.security import SESSION_PREFIX
 from services.auth import authenticate
 
 _bearer = HTTPBearer(auto_error=False, description="A login session or personal API token")
+_session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description=(
+        "The browser session set at login. Unsafe methods also need the ff_csrf cookie's "
+        "value in the X-CSRF-Token header and an Origin of this site."
+    ),
+)
+_INVALID = "Invalid or expired credentials"
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -36,12 +48,27 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 async def get_principal(
     request: Request,
     session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_session_cookie)],
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("Missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    """Who is calling. A bearer token wins over the cookie: a script that happens to carry a
+    browser's cookies still acts with the credential it chose. The cookie holds a login
+    session only (an API token there would be a long-lived secret in a browser), and an
+    unsafe method authenticated by it must pass the CSRF checks."""
+    if bearer is not None:
+        token = bearer.credentials
+    elif cookie:
+        check_csrf(request, request.app.state.settings)
+        if cookie.split("_", 1)[0] != SESSION_PREFIX:
+            raise Unauthorized(_INVALID)
+        token = cookie
+    else:
+        raise Unauthorized(
+            "Sign in: send a bearer token or the session cookie",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     request_id: str | None = getattr(request.state, "request_id", None)
-    principal = await authenticate(session, credentials.credentials, request_id)
+    principal = await authenticate(session, token, request_id)
     request.state.principal = principal
     return principal
 
@@ -49,22 +76,22 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
-    allowed = frozenset(roles)
+class PermissionCheck:
+    """The dependency ``Requires`` builds. Its ``permission`` is what the route declares;
+    the permission tests read it back from each route's dependency tree."""
 
-    async def check(principal: PrincipalDep) -> Principal:
-        if principal.role not in allowed:
-            raise Forbidden("Your role does not allow this action")
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    async def __call__(self, principal: PrincipalDep) -> Principal:
+        require(principal.role, self.permission)
         return principal
 
-    return check
 
-
-STAFF_ROLES = (Role.owner, Role.admin, Role.staff)
-ADMIN_ROLES = (Role.owner, Role.admin)
-StaffDep = Annotated[Principal, Depends(require_roles(*STAFF_ROLES))]
-AdminDep = Annotated[Principal, Depends(require_roles(*ADMIN_ROLES))]
-MemberDep = Annotated[Principal, Depends(require_roles(*(r for r in Role if r != Role.client)))]
+def Requires(permission: Permission) -> Any:
+    """``principal: Annotated[Principal, Requires(Permission.x)]``: the signed-in principal,
+    or 403 when its role lacks ``x`` (core.permissions holds the table)."""
+    return Depends(PermissionCheck(permission))
 
 
 async def get_temporal(request: Request) -> TemporalClient:

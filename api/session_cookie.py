@@ -5,14 +5,25 @@ keep sending bearer tokens. A cookie-authenticated unsafe request must also carr
 cookie's value in the ``X-CSRF-Token`` header and come from an allowed ``Origin``."""
 
 import secrets
+from urllib.parse import urlsplit
 
-from fastapi import Response
+from fastapi import Request, Response
 
 from core.config import Settings
+from core.errors import Forbidden
+from core.security import constant_time_equals
 
 SESSION_COOKIE = "ff_session"
 CSRF_COOKIE = "ff_csrf"
 CSRF_HEADER = "X-CSRF-Token"
+# Methods that must not change anything, so a cross-site page gains nothing by sending them.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class CsrfRefused(Forbidden):
+    title = "Cross-site request refused"
+    slug = "csrf-refused"
 
 
 def set_session_cookie(response: Response, token: str, settings: Settings, max_age: int) -> str:
@@ -43,3 +54,46 @@ def set_session_cookie(response: Response, token: str, settings: Settings, max_a
 def clear_session_cookie(response: Response, settings: Settings) -> None:
     for name in (SESSION_COOKIE, CSRF_COOKIE):
         response.delete_cookie(name, path="/", secure=settings.cookie_secure, samesite="lax")
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host[:port]`` of ``url``, lower-cased and without a default port; None
+    when ``url`` names no http(s) origin (``null``, a path, garbage)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def check_csrf(request: Request, settings: Settings) -> None:
+    """Refuse an unsafe cookie-authenticated request unless it comes from our own origin
+    and echoes the CSRF cookie in the CSRF header.
+
+    The header proves the sender could read our cookie, which only our own pages can; the
+    origin check stops a sibling subdomain that managed to plant a CSRF cookie. Browsers
+    send ``Origin`` on every cross-origin unsafe request; when it is missing, ``Referer``
+    stands in, and a request with neither is refused."""
+    if request.method.upper() in SAFE_METHODS:
+        return
+    claimed = request.headers.get("origin") or request.headers.get("referer")
+    if claimed is None:
+        raise CsrfRefused("A request signed in by cookie must send an Origin or Referer header")
+    if origin_of(claimed) is None or origin_of(claimed) != origin_of(settings.public_url):
+        raise CsrfRefused("This request comes from an origin that may not use the session")
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    header = request.headers.get(CSRF_HEADER, "")
+    if not cookie or not header or not constant_time_equals(cookie, header):
+        raise CsrfRefused(
+            f"A request signed in by cookie must echo the {CSRF_COOKIE} cookie "
+            f"in the {CSRF_HEADER} header"
+        )

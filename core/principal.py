@@ -15,6 +15,8 @@ class Principal:
     credential: str
     credential_id: uuid.UUID | None = None
     request_id: str | None = None
+    # The client a client-role user belongs to (core.permissions: they see only its records).
+    client_id: uuid.UUID | None = None
 
     @property
     def actor_type(self) -> str:

@@ -2,7 +2,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, func, text
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, IdMixin, TenantMixin, TimestampMixin
@@ -22,6 +22,11 @@ class User(IdMixin, TenantMixin, TimestampMixin, Base):
         Index("uq_users_firm_id_email", "firm_id", func.lower(text("email")), unique=True),
         # Login looks an email up before the firm is known.
         Index("ix_users_email", func.lower(text("email"))),
+        # The services show a client-role user only their own client's records, so such
+        # a user without a client must not exist.
+        CheckConstraint("role <> 'client' OR client_id IS NOT NULL", name="client_role_has_client"),
+        # Backs the foreign key: checking a client's portal users must not scan all users.
+        Index("ix_users_firm_id_client_id", "firm_id", "client_id"),
     )
 
     email: Mapped[str] = mapped_column(String(320))
@@ -31,6 +36,9 @@ class User(IdMixin, TenantMixin, TimestampMixin, Base):
     role: Mapped[Role] = mapped_column(Enum(Role, name="user_role"))
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
+    # The client a client-role user belongs to; null for the firm's own people. Clients are
+    # archived, never deleted, so the reference is never left dangling.
+    client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id"))
 
 
 class TokenMixin(IdMixin, TenantMixin):

@@ -91,6 +91,7 @@ async def authenticate(session: AsyncSession, token: str, request_id: str | None
         credential="session" if model is LoginSession else "api_token",
         credential_id=credential.id,
         request_id=request_id,
+        client_id=user.client_id,
     )
 
 

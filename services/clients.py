@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased
 from core import outbox
 from core.errors import Conflict, NotFound, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
+from core.permissions import Permission, allows
 from core.principal import Principal
 from models import Client, ClientKind, ClientStatus
 from services import audit
@@ -268,10 +269,18 @@ async def create_client(
     return await get_client(session, principal, client_id)
 
 
+def own_client_only(principal: Principal) -> bool:
+    """A principal without ``clients:all`` (a client-role user) sees only the client its
+    user belongs to; one linked to none (which the users table forbids) sees nothing."""
+    return not allows(principal.role, Permission.clients_all)
+
+
 async def get_client(
     session: AsyncSession, principal: Principal, client_id: uuid.UUID, *, for_update: bool = False
 ) -> Client:
     stmt = select(Client).where(Client.firm_id == principal.firm_id, Client.id == client_id)
+    if own_client_only(principal):
+        stmt = stmt.where(Client.id == principal.client_id)
     if for_update:
         stmt = stmt.with_for_update()
     client = await session.scalar(stmt.execution_options(populate_existing=True))
@@ -389,6 +398,8 @@ SEARCH_TEXT = func.lower(
 
 def clients_query(principal: Principal, filters: ClientFilters, page: PageParams) -> Select[Client]:
     stmt = select(FirmClient).where(FirmClient.firm_id == principal.firm_id)
+    if own_client_only(principal):
+        stmt = stmt.where(FirmClient.id == principal.client_id)
     if filters.archived:
         stmt = stmt.where(FirmClient.archived_at.is_not(None))
     else:

@@ -13,7 +13,15 @@ from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import Contact
 from services import audit
-from services.clients import Email, Name, Phone, blank_to_none, get_client, get_writable_client
+from services.clients import (
+    Email,
+    Name,
+    Phone,
+    blank_to_none,
+    get_client,
+    get_writable_client,
+    own_client_only,
+)
 
 Title = Annotated[
     Annotated[str, StringConstraints(max_length=100)] | None, BeforeValidator(blank_to_none)
@@ -118,6 +126,8 @@ async def get_contact(
         Contact.client_id == client_id,
         Contact.id == contact_id,
     )
+    if own_client_only(principal):
+        stmt = stmt.where(Contact.client_id == principal.client_id)
     if for_update:
         stmt = stmt.with_for_update()
     contact = await session.scalar(stmt.execution_options(populate_existing=True))

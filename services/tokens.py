@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from core.idempotency import IdempotentRequest, StoredResponse, claim, fingerprint, remember
 from core.pagination import Page, PageParams, keyset, to_page
+from core.permissions import Permission, roles_with
 from core.principal import Principal
 from core.security import API_TOKEN_PREFIX, SESSION_PREFIX, new_token
-from models import ApiToken, Invitation, LoginSession, Role, User
+from models import ApiToken, Invitation, LoginSession, User
 from services import audit
 
-_SEES_ALL_TOKENS = frozenset({Role.owner, Role.admin})
+_SEES_ALL_TOKENS = roles_with(Permission.api_tokens_all)
 
 
 Credential = TypeVar("Credential", LoginSession, ApiToken, Invitation)

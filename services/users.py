@@ -16,13 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import SystemPurpose, scope_to_firm, system_scope
-from core.errors import Conflict, Forbidden, NotFound
+from core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from core.security import INVITATION_PREFIX, hash_password, hash_token
 from models import ApiToken, Firm, Invitation, LoginSession, Role, User
 from services import audit
 from services.auth import IssuedSession, start_session
+from services.clients import get_client
 from services.tokens import issue_credential
 
 # No email provider exists yet: the token travels in the invite response, so keep it short-lived.
@@ -70,6 +71,25 @@ def _check_may_grant(principal: Principal, role: Role) -> None:
         raise Forbidden("Only an owner can grant the owner role")
 
 
+async def _check_client_link(
+    session: AsyncSession, principal: Principal, role: Role, client_id: uuid.UUID | None
+) -> None:
+    """A client-role user belongs to one client of the firm (it is all they may see);
+    the firm's own people belong to none."""
+    if role == Role.client and client_id is None:
+        raise Unprocessable(
+            "A client-role user must belong to a client: set client_id",
+            errors=[{"pointer": "/client_id", "detail": "required when role is client"}],
+        )
+    if role != Role.client and client_id is not None:
+        raise Unprocessable(
+            "Only client-role users belong to a client",
+            errors=[{"pointer": "/client_id", "detail": "allowed only when role is client"}],
+        )
+    if client_id is not None:
+        await get_client(session, principal, client_id)
+
+
 async def invite_user(
     session: AsyncSession,
     principal: Principal,
@@ -77,9 +97,11 @@ async def invite_user(
     email: str,
     name: str,
     role: Role,
+    client_id: uuid.UUID | None = None,
 ) -> IssuedInvitation:
     """An inactive user without a password, and a one-time invitation token to activate."""
     _check_may_grant(principal, role)
+    await _check_client_link(session, principal, role, client_id)
     user = User(
         firm_id=principal.firm_id,
         email=email.lower(),
@@ -87,6 +109,7 @@ async def invite_user(
         password_hash=None,
         role=role,
         is_active=False,
+        client_id=client_id,
     )
     try:
         async with session.begin_nested():
@@ -102,7 +125,12 @@ async def invite_user(
         action="user.invited",
         record_type="user",
         record_id=user.id,
-        after={"email": user.email, "name": name, "role": role.value},
+        after={
+            "email": user.email,
+            "name": name,
+            "role": role.value,
+            "client_id": str(client_id) if client_id else None,
+        },
     )
     return issued
 
@@ -170,11 +198,19 @@ async def update_user(
         raise Forbidden("Only an owner can change an owner")
     if role is not None:
         _check_may_grant(principal, role)
+    if role == Role.client and user.client_id is None:
+        raise Unprocessable(
+            "A client-role user must belong to a client; invite them as one instead",
+            errors=[{"pointer": "/role", "detail": "this user belongs to no client"}],
+        )
     changes: dict[str, Any] = {}
     if name is not None and name != user.name:
         changes["name"] = name
     if role is not None and role != user.role:
         changes["role"] = role
+        if user.role == Role.client:
+            # Joining the firm's own people ends the tie to the client.
+            changes["client_id"] = None
     if is_active is not None and is_active != user.is_active:
         changes["is_active"] = is_active
     if is_active is False and not user.is_active and user.password_hash is None:
@@ -232,6 +268,8 @@ async def _withdraw_invitation(session: AsyncSession, principal: Principal, user
 
 
 def _plain(value: object) -> object:
+    if isinstance(value, uuid.UUID):
+        return str(value)
     return value.value if isinstance(value, Role) else value
 
 

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
+from core.principal import Principal
 from core.security import hash_password
 from models import Firm, Role, User
+from services.clients import create_client, validate_client_fields
 from services.firms import create_firm_with_owner
 from services.tokens import issue_api_token
 
@@ -41,13 +43,25 @@ async def make_firm(session: AsyncSession, name: str = "Acme Accounting") -> Act
     return Actor(firm=created.firm, user=created.owner, token=token)
 
 
-async def add_user(session: AsyncSession, actor: Actor, role: Role) -> Actor:
+async def add_user(
+    session: AsyncSession, actor: Actor, role: Role, *, client_id: uuid.UUID | None = None
+) -> Actor:
+    """A user of ``actor``'s firm; a client-role user belongs to ``client_id``, or to a
+    new client made for them when it is omitted."""
     await scope_to_firm(session, actor.firm.id)
+    if role == Role.client and client_id is None:
+        client = await create_client(
+            session,
+            Principal.system(actor.firm.id),
+            fields=validate_client_fields({"name": f"Client {uuid.uuid4().hex[:8]}"}),
+        )
+        client_id = client.id
     user = User(
         firm_id=actor.firm.id,
         email=f"{role.value}-{uuid.uuid4().hex[:8]}@example.com",
         password_hash=hash_password(PASSWORD),
         role=role,
+        client_id=client_id,
     )
     session.add(user)
     await session.flush()

@@ -1,4 +1,4 @@
-"""The firm's audit trail, for owners and admins."""
+"""The firm's audit trail (Permission.audit_read: owners and admins)."""
 
 import uuid
 from typing import Annotated
@@ -6,9 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from api.deps import AdminDep, PageDep, SessionDep
+from api.deps import PageDep, Requires, SessionDep
 from api.schemas.audit_events import AuditEventRead
 from api.schemas.common import Page, page_of
+from core.permissions import Permission
+from core.principal import Principal
 from services import audit
 from services.audit import AuditFilters
 
@@ -17,7 +19,7 @@ router = APIRouter(prefix="/audit-events")
 
 @router.get("")
 async def list_audit_events(
-    principal: AdminDep,
+    principal: Annotated[Principal, Requires(Permission.audit_read)],
     session: SessionDep,
     page: PageDep,
     record_type: Annotated[

@@ -12,15 +12,19 @@ from typing import Annotated
 from fastapi import APIRouter, File, Request, UploadFile, status
 from fastapi.responses import JSONResponse
 
-from api.deps import SessionDep, StaffDep
+from api.deps import Requires, SessionDep
 from api.schemas.client_imports import ClientImportRead, ClientImportReportRead
 from api.schemas.common import Page, PageDep, page_of
 from core import idempotency
 from core.config import Settings
 from core.idempotency import IdempotencyDep
+from core.permissions import Permission
+from core.principal import Principal
 from services import client_imports
 
 router = APIRouter(prefix="/clients/imports")
+
+Importer = Annotated[Principal, Requires(Permission.clients_import)]
 
 CSV_FILE = File(
     description=(
@@ -35,7 +39,7 @@ CSV_FILE = File(
 async def create_import(
     request: Request,
     file: Annotated[UploadFile, CSV_FILE],
-    principal: StaffDep,
+    principal: Importer,
     session: SessionDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
@@ -69,7 +73,7 @@ async def create_import(
 
 @router.get("")
 async def list_imports(
-    principal: StaffDep, session: SessionDep, page: PageDep
+    principal: Importer, session: SessionDep, page: PageDep
 ) -> Page[ClientImportRead]:
     """Newest first, keyset-paginated."""
     result = await client_imports.list_imports(session, principal, page=page)
@@ -78,7 +82,7 @@ async def list_imports(
 
 @router.get("/{import_id}")
 async def get_import(
-    import_id: uuid.UUID, principal: StaffDep, session: SessionDep
+    import_id: uuid.UUID, principal: Importer, session: SessionDep
 ) -> ClientImportReportRead:
     """Status, counts, unknown columns and the first 1,000 row errors."""
     report = await client_imports.get_report(session, principal, import_id)

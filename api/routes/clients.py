@@ -1,4 +1,4 @@
-"""Clients of the caller's firm: staff roles write, every member reads."""
+"""Clients of the caller's firm. Client-role users read only the client they belong to."""
 
 import uuid
 from typing import Annotated
@@ -6,23 +6,28 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
-from api.deps import MemberDep, PageDep, SessionDep, StaffDep
+from api.deps import PageDep, Requires, SessionDep
 from api.schemas.clients import ClientCreate, ClientRead, ClientUpdate
 from api.schemas.common import Page, page_of
 from core import idempotency
 from core.idempotency import IdempotencyDep
+from core.permissions import Permission
+from core.principal import Principal
 from models import ClientStatus
 from services import clients
 from services.clients import ClientFilters, Tag
 
 router = APIRouter(prefix="/clients")
 
+Reader = Annotated[Principal, Requires(Permission.clients_read)]
+Writer = Annotated[Principal, Requires(Permission.clients_write)]
+
 MAX_TAG_FILTERS = 10
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ClientRead)
 async def create_client(
-    body: ClientCreate, principal: StaffDep, session: SessionDep, idem: IdempotencyDep
+    body: ClientCreate, principal: Writer, session: SessionDep, idem: IdempotencyDep
 ) -> JSONResponse:
     """Create a client and publish ``client.created``. A duplicate email or external_ref
     is a 409 naming the field. Accepts an ``Idempotency-Key``."""
@@ -38,7 +43,7 @@ async def create_client(
 
 @router.get("")
 async def list_clients(
-    principal: MemberDep,
+    principal: Reader,
     session: SessionDep,
     page: PageDep,
     status: ClientStatus | None = None,
@@ -61,13 +66,13 @@ async def list_clients(
 
 
 @router.get("/{client_id}")
-async def get_client(client_id: uuid.UUID, principal: MemberDep, session: SessionDep) -> ClientRead:
+async def get_client(client_id: uuid.UUID, principal: Reader, session: SessionDep) -> ClientRead:
     return ClientRead.model_validate(await clients.get_client(session, principal, client_id))
 
 
 @router.patch("/{client_id}")
 async def update_client(
-    client_id: uuid.UUID, body: ClientUpdate, principal: StaffDep, session: SessionDep
+    client_id: uuid.UUID, body: ClientUpdate, principal: Writer, session: SessionDep
 ) -> ClientRead:
     """Archived clients are read-only (409) until unarchived."""
     client = await clients.update_client(session, principal, client_id, patch=body)
@@ -76,7 +81,7 @@ async def update_client(
 
 @router.post("/{client_id}/archive")
 async def archive_client(
-    client_id: uuid.UUID, principal: StaffDep, session: SessionDep
+    client_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> ClientRead:
     """Hide the client from the default list and freeze it; archiving twice is harmless."""
     client = await clients.set_archived(session, principal, client_id, archived=True)
@@ -85,7 +90,7 @@ async def archive_client(
 
 @router.post("/{client_id}/unarchive")
 async def unarchive_client(
-    client_id: uuid.UUID, principal: StaffDep, session: SessionDep
+    client_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> ClientRead:
     client = await clients.set_archived(session, principal, client_id, archived=False)
     return ClientRead.model_validate(client)

@@ -1,26 +1,33 @@
-"""Contacts under a client: staff roles write, every member reads. An archived client's
+"""Contacts under a client, governed by the client permissions. An archived client's
 contacts are read-only (409) until the client is unarchived."""
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
 
-from api.deps import MemberDep, PageDep, SessionDep, StaffDep
+from api.deps import PageDep, Requires, SessionDep
 from api.schemas.common import Page, page_of
 from api.schemas.contacts import ContactCreate, ContactRead, ContactUpdate
 from core import idempotency
 from core.idempotency import IdempotencyDep
+from core.permissions import Permission
+from core.principal import Principal
 from services import contacts
 
 router = APIRouter(prefix="/clients/{client_id}/contacts")
+
+# Contacts belong to their client, so the client permissions govern them.
+Reader = Annotated[Principal, Requires(Permission.clients_read)]
+Writer = Annotated[Principal, Requires(Permission.clients_write)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ContactRead)
 async def create_contact(
     client_id: uuid.UUID,
     body: ContactCreate,
-    principal: StaffDep,
+    principal: Writer,
     session: SessionDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
@@ -37,7 +44,7 @@ async def create_contact(
 
 @router.get("")
 async def list_contacts(
-    client_id: uuid.UUID, principal: MemberDep, session: SessionDep, page: PageDep
+    client_id: uuid.UUID, principal: Reader, session: SessionDep, page: PageDep
 ) -> Page[ContactRead]:
     """Newest first, keyset-paginated."""
     result = await contacts.list_contacts(session, principal, client_id, page=page)
@@ -46,7 +53,7 @@ async def list_contacts(
 
 @router.get("/{contact_id}")
 async def get_contact(
-    client_id: uuid.UUID, contact_id: uuid.UUID, principal: MemberDep, session: SessionDep
+    client_id: uuid.UUID, contact_id: uuid.UUID, principal: Reader, session: SessionDep
 ) -> ContactRead:
     contact = await contacts.get_contact(session, principal, client_id, contact_id)
     return ContactRead.model_validate(contact)
@@ -57,7 +64,7 @@ async def update_contact(
     client_id: uuid.UUID,
     contact_id: uuid.UUID,
     body: ContactUpdate,
-    principal: StaffDep,
+    principal: Writer,
     session: SessionDep,
 ) -> ContactRead:
     contact = await contacts.update_contact(session, principal, client_id, contact_id, patch=body)
@@ -66,7 +73,7 @@ async def update_contact(
 
 @router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_contact(
-    client_id: uuid.UUID, contact_id: uuid.UUID, principal: StaffDep, session: SessionDep
+    client_id: uuid.UUID, contact_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> Response:
     await contacts.delete_contact(session, principal, client_id, contact_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,21 +2,28 @@
 see and revoke every token of their firm."""
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, status
 
-from api.deps import PrincipalDep, SessionDep
+from api.deps import Requires, SessionDep
 from api.schemas.common import Page, PageDep, page_of
 from api.schemas.tokens import ApiTokenCreate, ApiTokenRead, ApiTokenSecretRead
 from core.idempotency import IdempotencyDep
+from core.permissions import Permission
+from core.principal import Principal
 from services import tokens
 
 router = APIRouter(prefix="/api-tokens")
 
+# Everyone manages their own tokens; Permission.api_tokens_all widens it to the firm's
+# (services.tokens reads the table for that).
+Account = Annotated[Principal, Requires(Permission.account)]
+
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_token(
-    body: ApiTokenCreate, principal: PrincipalDep, session: SessionDep, idem: IdempotencyDep
+    body: ApiTokenCreate, principal: Account, session: SessionDep, idem: IdempotencyDep
 ) -> ApiTokenSecretRead:
     """Create a token for yourself. The token is in this response only: store it now.
 
@@ -30,7 +37,7 @@ async def create_token(
 
 @router.get("")
 async def list_tokens(
-    principal: PrincipalDep,
+    principal: Account,
     session: SessionDep,
     page: PageDep,
     user_id: uuid.UUID | None = None,
@@ -42,13 +49,11 @@ async def list_tokens(
 
 
 @router.get("/{token_id}")
-async def get_token(
-    token_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
-) -> ApiTokenRead:
+async def get_token(token_id: uuid.UUID, principal: Account, session: SessionDep) -> ApiTokenRead:
     return ApiTokenRead.model_validate(await tokens.get_api_token(session, principal, token_id))
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_token(token_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> None:
+async def revoke_token(token_id: uuid.UUID, principal: Account, session: SessionDep) -> None:
     """Revoke at once; revoking an already revoked token is a no-op."""
     await tokens.revoke_api_token(session, principal, token_id)

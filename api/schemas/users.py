@@ -21,6 +21,8 @@ class UserRead(BaseModel):
     is_active: bool
     # False until an invited user accepts and chooses a password.
     password_set: bool
+    # The client a client-role user belongs to; null for the firm's own people.
+    client_id: uuid.UUID | None = None
     last_login_at: datetime | None
     created_at: datetime
 
@@ -33,6 +35,7 @@ class UserRead(BaseModel):
             role=user.role,
             is_active=user.is_active,
             password_set=user.password_hash is not None,
+            client_id=user.client_id,
             last_login_at=user.last_login_at,
             created_at=user.created_at,
         )
@@ -46,6 +49,8 @@ class UserCreate(BaseModel):
     email: Email
     name: PersonName = ""
     role: Role
+    # Required when role is client: the one client whose records the user may see.
+    client_id: uuid.UUID | None = None
 
 
 class UserUpdate(BaseModel):

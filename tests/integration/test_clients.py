@@ -236,8 +236,10 @@ async def test_roles(client: AsyncClient, db: AsyncSession) -> None:
     ).status_code == 201
     for path in (f"/v1/clients/{created['id']}", "/v1/clients"):
         assert (await client.get(path, headers=builder.headers)).status_code == 200
-        assert (await client.get(path, headers=portal.headers)).status_code == 403
         assert (await client.get(path)).status_code == 401
+    # A client-role user sees only the client they belong to (more in test_client_role.py).
+    other = await client.get(f"/v1/clients/{created['id']}", headers=portal.headers)
+    assert other.status_code == 404
     writes = [
         ("POST", "/v1/clients", {"name": "B"}),
         ("PATCH", f"/v1/clients/{created['id']}", {"name": "B"}),

@@ -1,0 +1,99 @@
+"""The one permission model: what each role may do, and which routes need no sign-in.
+
+Every route declares the permission it needs (``api.deps.Requires``) or is listed in
+``PUBLIC_ROUTES``; a test enumerates the app's routes and fails on any that does neither.
+Finer rules that depend on the record rather than the role (an admin cannot change an
+owner, a client-role user sees only their own client) live in the services, which read
+this table too rather than keeping role lists of their own. docs/permissions.md shows the
+table for people.
+"""
+
+import enum
+
+from core.errors import Forbidden
+from models.user import Role
+
+
+class Permission(enum.StrEnum):
+    # Your own profile, logout, two-factor, your login sessions and your API tokens.
+    account = "account"
+    # Read clients and their contacts (only one's own client without clients_all).
+    clients_read = "clients:read"
+    # See every client of the firm rather than only the one a client-role user belongs to.
+    clients_all = "clients:all"
+    # Create, change and archive clients; add, change and delete their contacts.
+    clients_write = "clients:write"
+    # Import clients from CSV and follow the imports.
+    clients_import = "clients:import"
+    # Look colleagues up.
+    users_read = "users:read"
+    # Invite users, change their roles, deactivate and reactivate them.
+    users_manage = "users:manage"
+    # See and revoke every API token of the firm, not only one's own.
+    api_tokens_all = "api_tokens:all"
+    # Read the firm's audit trail.
+    audit_read = "audit:read"
+    # Configure the firm's single sign-on.
+    sso_manage = "sso:manage"
+
+
+_MEMBER = frozenset(
+    {Permission.account, Permission.clients_read, Permission.clients_all, Permission.users_read}
+)
+_STAFF = _MEMBER | {Permission.clients_write, Permission.clients_import}
+_ADMIN = _STAFF | {
+    Permission.users_manage,
+    Permission.api_tokens_all,
+    Permission.audit_read,
+    Permission.sso_manage,
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    # Owners may do everything; what only an owner may do to other owners (grant or change
+    # the owner role) is a rule about the target user, kept in services.users.
+    Role.owner: frozenset(Permission),
+    Role.admin: _ADMIN,
+    Role.staff: _STAFF,
+    # Builders design automations; for the firm's data they read what staff read.
+    Role.builder: _MEMBER,
+    # People of a client firm: their own account and their own client's records.
+    Role.client: frozenset({Permission.account, Permission.clients_read}),
+}
+
+# Routes anyone may call, as (method, path template). Kept short on purpose: a route added
+# here is reachable without a credential, so each entry is reviewed.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", "/health"),
+        ("GET", "/ready"),
+        ("GET", "/metrics"),
+        ("GET", "/docs"),
+        ("GET", "/docs/oauth2-redirect"),
+        ("GET", "/redoc"),
+        ("GET", "/openapi.json"),
+        ("POST", "/v1/signup"),
+        ("POST", "/v1/auth/login"),
+        ("POST", "/v1/auth/accept-invitation"),
+    }
+)
+
+
+class PermissionDenied(Forbidden):
+    title = "Permission denied"
+    slug = "permission-denied"
+
+
+def allows(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[role]
+
+
+def roles_with(permission: Permission) -> frozenset[Role]:
+    return frozenset(role for role, granted in ROLE_PERMISSIONS.items() if permission in granted)
+
+
+def require(role: Role, permission: Permission) -> None:
+    """Raise ``PermissionDenied`` unless ``role`` has ``permission``."""
+    if not allows(role, permission):
+        raise PermissionDenied(
+            f"Your role ({role.value}) lacks the permission {permission.value} this action needs"
+        )
