@@ -17,11 +17,13 @@ from api.routes import (
     contacts,
     health,
     tokens,
+    two_factor,
     users,
 )
 from core.config import Settings, get_settings
 from core.db import get_engine, get_sessionmaker
 from core.temporal import LazyClient
+from providers.email import build_email_provider
 
 
 def create_app(
@@ -49,12 +51,15 @@ def create_app(
     app.state.settings = settings
     app.state.sessionmaker = sessionmaker or get_sessionmaker()
     app.state.temporal = temporal or LazyClient(settings)
+    # Chosen by settings.email_backend; tests may replace it on app.state.
+    app.state.email = build_email_provider(settings)
     errors.install(app)
     app.add_middleware(RequestContextMiddleware)
 
     app.include_router(health.router)
     v1 = "/v1"
     app.include_router(auth.router, prefix=v1, tags=["auth"])
+    app.include_router(two_factor.router, prefix=v1, tags=["two-factor"])
     app.include_router(users.router, prefix=v1, tags=["users"])
     app.include_router(tokens.router, prefix=v1, tags=["api tokens"])
     app.include_router(client_imports.router, prefix=v1, tags=["client imports"])

@@ -74,6 +74,11 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/v1/signup"),
         ("POST", "/v1/auth/login"),
         ("POST", "/v1/auth/accept-invitation"),
+        ("POST", "/v1/auth/login/mfa"),
+        ("POST", "/v1/auth/login/enrollment"),
+        ("POST", "/v1/auth/login/enrollment/confirm"),
+        ("POST", "/v1/auth/password-reset"),
+        ("POST", "/v1/auth/password-reset/confirm"),
     }
 )
 

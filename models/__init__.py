@@ -1,6 +1,14 @@
 """All models, imported here so Alembic and the mapper registry see every table."""
 
 from models.audit import AuditEvent
+from models.auth_security import (
+    AuthThrottle,
+    FirmSecurityPolicy,
+    MfaChallenge,
+    PasswordResetToken,
+    RecoveryCode,
+    TwoFactorCredential,
+)
 from models.base import Base
 from models.client import Client, ClientKind, ClientStatus, Contact
 from models.client_import import ClientImport, ClientImportRow, ImportStatus, RowOutcome
@@ -12,6 +20,7 @@ from models.user import ApiToken, Invitation, LoginSession, Role, User
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "AuthThrottle",
     "Base",
     "Client",
     "ClientImport",
@@ -20,12 +29,17 @@ __all__ = [
     "ClientStatus",
     "Contact",
     "Firm",
+    "FirmSecurityPolicy",
     "IdempotencyKey",
     "ImportStatus",
     "Invitation",
     "LoginSession",
+    "MfaChallenge",
     "OutboxMessage",
+    "PasswordResetToken",
+    "RecoveryCode",
     "Role",
     "RowOutcome",
+    "TwoFactorCredential",
     "User",
 ]

@@ -1,7 +1,9 @@
 """Authentication: resolving a bearer token to a principal, logging in with email and
-password, logging out, and who the caller is."""
+password (throttled, then a second factor when the user or the firm calls for one), changing
+one's password, logging out, and who the caller is."""
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
@@ -10,18 +12,28 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import SystemPurpose, scope_to_firm, system_scope
-from core.errors import BadRequest, NotFound, Unauthorized
+from core.errors import BadRequest, NotFound, Unauthorized, Unprocessable
 from core.principal import Principal
 from core.security import (
     API_TOKEN_PREFIX,
     SESSION_PREFIX,
     hash_password,
     hash_token,
+    new_token,
     password_needs_rehash,
     verify_password,
 )
-from models import ApiToken, Firm, LoginSession, User
-from services import audit
+from models import (
+    ApiToken,
+    Firm,
+    FirmSecurityPolicy,
+    LoginSession,
+    MfaChallenge,
+    TwoFactorCredential,
+    User,
+)
+from services import audit, passwords, throttle
+from services.throttle import CountedFailure
 from services.tokens import issue_login_session
 
 BAD_CREDENTIALS = "Incorrect email or password"
@@ -36,6 +48,11 @@ MAX_LOGIN_CANDIDATES = 5
 # "Last used" is for people judging whether a token is still in use; a minute's precision is
 # plenty, and it spares every authenticated read a row update.
 LAST_USED_PRECISION = timedelta(minutes=1)
+
+MFA_PREFIX = "ffm"
+# Long enough to open an authenticator app, short enough that a stolen token is stale.
+MFA_CHALLENGE_TTL = timedelta(minutes=5)
+ENROLMENT_TTL = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -130,6 +147,54 @@ async def start_session(
     )
 
 
+@dataclass(frozen=True)
+class SecondStep:
+    """The password was right, and a second step stands before a session: a TOTP or
+    recovery code ("login"), or enrolling in two-factor because the firm requires it
+    ("enroll"). ``token`` is short-lived and single-use."""
+
+    purpose: str
+    token: str
+    expires_at: datetime
+
+
+LoginOutcome = IssuedSession | SecondStep
+
+
+async def issue_challenge(session: AsyncSession, user: User, purpose: str) -> SecondStep:
+    ttl = MFA_CHALLENGE_TTL if purpose == "login" else ENROLMENT_TTL
+    token, _, digest = new_token(MFA_PREFIX)
+    expires_at = datetime.now(UTC) + ttl
+    session.add(
+        MfaChallenge(
+            firm_id=user.firm_id,
+            user_id=user.id,
+            token_hash=digest,
+            purpose=purpose,
+            expires_at=expires_at,
+        )
+    )
+    await session.flush()
+    return SecondStep(purpose=purpose, token=token, expires_at=expires_at)
+
+
+async def _second_step(session: AsyncSession, user: User) -> str | None:
+    """Which second step ``user`` (in a transaction scoped to its firm) owes, if any."""
+    confirmed = await session.scalar(
+        select(TwoFactorCredential.confirmed_at).where(
+            TwoFactorCredential.firm_id == user.firm_id, TwoFactorCredential.user_id == user.id
+        )
+    )
+    if confirmed is not None:
+        return "login"
+    required = await session.scalar(
+        select(FirmSecurityPolicy.require_two_factor).where(
+            FirmSecurityPolicy.firm_id == user.firm_id
+        )
+    )
+    return "enroll" if required else None
+
+
 async def login(
     session: AsyncSession,
     *,
@@ -137,11 +202,16 @@ async def login(
     password: str,
     firm_slug: str | None,
     ttl: timedelta,
+    client_address: str | None,
     request_id: str | None,
-) -> IssuedSession:
-    """Email and password to a login session. The email is looked up across firms; an
-    unknown email still costs an argon2 verification (against a dummy hash) and fails with
-    exactly the same problem as a wrong password."""
+) -> LoginOutcome:
+    """Email and password to a login session, or to the second step the user owes. The
+    email is looked up across firms; an unknown email still costs an argon2 verification
+    (against a dummy hash) and fails with exactly the same problem as a wrong password, and
+    it is throttled the same way (services.throttle). A wrong password raises
+    ``CountedFailure``: its count is in this transaction, which must be committed."""
+    keys = throttle.keys_for(email, client_address)
+    await throttle.check(session, keys)
     query = (
         select(User, Firm)
         .join(Firm, Firm.id == User.firm_id)
@@ -162,23 +232,65 @@ async def login(
         raise Unauthorized(FIRM_REQUIRED)
     if not candidates:
         await asyncio.to_thread(verify_password, None, password)
-        raise Unauthorized(BAD_CREDENTIALS)
+        await throttle.record_failure(session, keys)
+        raise CountedFailure(BAD_CREDENTIALS)
     matches = [
         (user, firm)
         for user, firm in candidates
         if await asyncio.to_thread(verify_password, user.password_hash, password)
     ]
     if not matches:
-        raise Unauthorized(BAD_CREDENTIALS)
+        await throttle.record_failure(session, keys)
+        raise CountedFailure(BAD_CREDENTIALS)
     if len(matches) > 1:
         raise Unauthorized(FIRM_REQUIRED)
     user, firm = matches[0]
+    await throttle.clear(session, keys[0])
     await scope_to_firm(session, firm.id)
     if user.password_hash is not None and password_needs_rehash(user.password_hash):
         user.password_hash = await asyncio.to_thread(hash_password, password)
+    step = await _second_step(session, user)
+    if step is not None:
+        return await issue_challenge(session, user, step)
     return await start_session(
         session, user, firm, ttl=ttl, method="password", request_id=request_id
     )
+
+
+async def change_password(
+    session: AsyncSession, principal: Principal, *, current_password: str, new_password: str
+) -> None:
+    """Replace the caller's password after checking the current one; every other login
+    session of the caller ends, the one making the change stays."""
+    user, _ = await current_user(session, principal)
+    if not await asyncio.to_thread(verify_password, user.password_hash, current_password):
+        # Not a 401: the caller's own credential is fine, one field of the request is not.
+        raise Unprocessable(
+            "The current password is incorrect",
+            errors=[{"detail": "is incorrect", "pointer": "/current_password"}],
+        )
+    passwords.ensure_acceptable(new_password, pointer="/new_password")
+    user.password_hash = await asyncio.to_thread(hash_password, new_password)
+    await revoke_login_sessions(session, user, keep=principal.credential_id)
+    await audit.record(
+        session, principal, action="user.password_changed", record_type="user", record_id=user.id
+    )
+
+
+async def revoke_login_sessions(
+    session: AsyncSession, user: User, *, keep: uuid.UUID | None = None
+) -> int:
+    query = update(LoginSession).where(
+        LoginSession.firm_id == user.firm_id,
+        LoginSession.user_id == user.id,
+        LoginSession.revoked_at.is_(None),
+    )
+    if keep is not None:
+        query = query.where(LoginSession.id != keep)
+    revoked = await session.execute(
+        query.values(revoked_at=datetime.now(UTC)).returning(LoginSession.id)
+    )
+    return len(revoked.all())
 
 
 async def logout(session: AsyncSession, principal: Principal) -> None:

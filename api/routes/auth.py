@@ -1,47 +1,85 @@
-"""Signup, login, logout, invitation acceptance and ``/me``.
+"""Signup, login, logout, password recovery and change, invitation acceptance and ``/me``.
 
-Signup, login and invitation acceptance are the only unauthenticated writes. When the
-``signup_enabled`` setting is off, signup answers 403 with a problem that says so (the route
-still exists, so clients can tell "turned off" from a wrong URL).
+Signup, login, password recovery and invitation acceptance are the only unauthenticated
+writes. When the ``signup_enabled`` setting is off, signup answers 403 with a problem that
+says so (the route still exists, so clients can tell "turned off" from a wrong URL).
+Every route that signs someone in also sets the browser session cookie; API clients use the
+token in the body.
 """
 
-from datetime import timedelta
-from typing import Literal, cast
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal, cast
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, BackgroundTasks, Request, Response, status
+from fastapi.responses import JSONResponse
 
-from api.deps import PrincipalDep, SessionDep
+from api.deps import PrincipalDep, Requires, SessionDep
+from api.errors import problem
 from api.schemas.auth import (
     AcceptInvitationCreate,
+    EnrollmentRequiredRead,
     FirmRead,
     LoginCreate,
+    LoginRead,
     MeRead,
+    MfaRequiredRead,
+    PasswordChange,
+    PasswordResetConfirm,
+    PasswordResetCreate,
     SessionRead,
     SignupCreate,
 )
 from api.schemas.users import UserRead
+from api.session_cookie import clear_session_cookie, set_session_cookie
 from core.config import Settings
-from services import auth, firms, users
-from services.auth import IssuedSession
+from core.permissions import Permission
+from core.principal import Principal
+from providers.email import EmailProvider
+from services import auth, firms, password_reset, users
+from services.auth import IssuedSession, SecondStep
+from services.throttle import CountedFailure
 
 router = APIRouter()
 
 
-def _settings(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _session_ttl(request: Request) -> timedelta:
-    return timedelta(hours=_settings(request).session_ttl_hours)
+def session_ttl(request: Request) -> timedelta:
+    return timedelta(hours=settings_of(request).session_ttl_hours)
 
 
-def _request_id(request: Request) -> str | None:
+def request_id_of(request: Request) -> str | None:
     request_id: str | None = getattr(request.state, "request_id", None)
     return request_id
 
 
-def _session_read(issued: IssuedSession) -> SessionRead:
+def client_address(request: Request) -> str | None:
+    """The peer address as the server sees it. Behind a reverse proxy, run uvicorn with
+    --proxy-headers and --forwarded-allow-ips naming that proxy; X-Forwarded-For is not
+    trusted by default, since any client can send it (docs/security.md)."""
+    return request.client.host if request.client else None
+
+
+def refused(request: Request, error: CountedFailure) -> JSONResponse:
+    """Answer a counted sign-in failure without raising: the session dependency then
+    commits, and the failure count survives the refusal."""
+    return problem(error.status, error.title, error.slug, error.detail, request, error.errors)
+
+
+def email_provider(request: Request) -> EmailProvider:
+    provider: EmailProvider = request.app.state.email
+    return provider
+
+
+def session_read(
+    issued: IssuedSession, response: Response | None = None, request: Request | None = None
+) -> SessionRead:
+    if response is not None and request is not None:
+        remaining = int((issued.expires_at - datetime.now(UTC)).total_seconds())
+        set_session_cookie(response, issued.token, settings_of(request), max(remaining, 0))
     return SessionRead(
         token=issued.token,
         expires_at=issued.expires_at,
@@ -50,12 +88,20 @@ def _session_read(issued: IssuedSession) -> SessionRead:
     )
 
 
+def second_step_read(step: SecondStep) -> MfaRequiredRead | EnrollmentRequiredRead:
+    if step.purpose == "login":
+        return MfaRequiredRead(mfa_token=step.token, expires_at=step.expires_at)
+    return EnrollmentRequiredRead(enrollment_token=step.token, expires_at=step.expires_at)
+
+
 @router.post("/signup", status_code=status.HTTP_201_CREATED)
-async def signup(body: SignupCreate, request: Request, session: SessionDep) -> SessionRead:
+async def signup(
+    body: SignupCreate, request: Request, response: Response, session: SessionDep
+) -> SessionRead:
     """Create a firm and its owner, and sign the owner in."""
     issued = await firms.signup(
         session,
-        enabled=_settings(request).signup_enabled,
+        enabled=settings_of(request).signup_enabled,
         firm_name=body.firm_name,
         slug=body.firm_slug,
         owner_email=body.email,
@@ -63,45 +109,103 @@ async def signup(body: SignupCreate, request: Request, session: SessionDep) -> S
         owner_name=body.name,
         time_zone=body.time_zone,
         default_currency=body.default_currency,
-        session_ttl=_session_ttl(request),
-        request_id=_request_id(request),
+        session_ttl=session_ttl(request),
+        request_id=request_id_of(request),
     )
-    return _session_read(issued)
+    return session_read(issued, response, request)
 
 
-@router.post("/auth/login")
-async def login(body: LoginCreate, request: Request, session: SessionDep) -> SessionRead:
-    """Exchange email and password for a login session (a bearer token)."""
-    issued = await auth.login(
-        session,
-        email=body.email,
-        password=body.password,
-        firm_slug=body.firm_slug,
-        ttl=_session_ttl(request),
-        request_id=_request_id(request),
-    )
-    return _session_read(issued)
+@router.post("/auth/login", response_model=LoginRead)
+async def login(
+    body: LoginCreate, request: Request, response: Response, session: SessionDep
+) -> LoginRead | JSONResponse:
+    """Exchange email and password for a login session (a bearer token and the browser
+    cookie), or for the token of the second step: ``mfa_required`` (send a code to
+    /auth/login/mfa) or ``mfa_enrollment_required`` (the firm requires two-factor; enrol
+    through /auth/login/enrollment). Repeated failures are throttled (429, Retry-After)."""
+    try:
+        outcome = await auth.login(
+            session,
+            email=body.email,
+            password=body.password,
+            firm_slug=body.firm_slug,
+            ttl=session_ttl(request),
+            client_address=client_address(request),
+            request_id=request_id_of(request),
+        )
+    except CountedFailure as error:
+        return refused(request, error)
+    if isinstance(outcome, SecondStep):
+        return second_step_read(outcome)
+    return session_read(outcome, response, request)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(principal: PrincipalDep, session: SessionDep) -> None:
-    """Revoke the login session this request is authenticated with."""
+async def logout(
+    request: Request, response: Response, principal: PrincipalDep, session: SessionDep
+) -> None:
+    """Revoke the login session this request is authenticated with, and clear the cookie."""
     await auth.logout(session, principal)
+    clear_session_cookie(response, settings_of(request))
+
+
+@router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(
+    body: PasswordChange,
+    principal: Annotated[Principal, Requires(Permission.account)],
+    session: SessionDep,
+) -> None:
+    """Change your own password; your other login sessions end."""
+    await auth.change_password(
+        session,
+        principal,
+        current_password=body.current_password,
+        new_password=body.new_password,
+    )
+
+
+@router.post("/auth/password-reset", status_code=status.HTTP_202_ACCEPTED)
+async def request_password_reset(
+    body: PasswordResetCreate,
+    request: Request,
+    session: SessionDep,
+    background: BackgroundTasks,
+) -> None:
+    """Email a reset link if the address belongs to someone. The answer is always 202."""
+    messages = await password_reset.request_reset(
+        session,
+        email=body.email,
+        public_url=settings_of(request).public_url,
+        request_id=request_id_of(request),
+    )
+    # Sent after the response, so the token is committed first and a known address does
+    # not answer slower than an unknown one.
+    background.add_task(password_reset.deliver, email_provider(request), messages)
+
+
+@router.post("/auth/password-reset/confirm", status_code=status.HTTP_204_NO_CONTENT)
+async def confirm_password_reset(
+    body: PasswordResetConfirm, request: Request, session: SessionDep
+) -> None:
+    """Set a new password with a reset token; every login session of the user ends."""
+    await password_reset.confirm_reset(
+        session, token=body.token, password=body.password, request_id=request_id_of(request)
+    )
 
 
 @router.post("/auth/accept-invitation")
 async def accept_invitation(
-    body: AcceptInvitationCreate, request: Request, session: SessionDep
+    body: AcceptInvitationCreate, request: Request, response: Response, session: SessionDep
 ) -> SessionRead:
     """Choose a password with an invitation token, which activates the user and signs in."""
     issued = await users.accept_invitation(
         session,
         token=body.token,
         password=body.password,
-        session_ttl=_session_ttl(request),
-        request_id=_request_id(request),
+        session_ttl=session_ttl(request),
+        request_id=request_id_of(request),
     )
-    return _session_read(issued)
+    return session_read(issued, response, request)
 
 
 @router.get("/me")

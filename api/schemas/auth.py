@@ -1,4 +1,5 @@
-"""Signup, login, invitation acceptance and the caller's own identity."""
+"""Signup, login (with its second factor), password recovery and change, two-factor
+enrolment, invitation acceptance and the caller's own identity."""
 
 import uuid
 from datetime import datetime
@@ -12,13 +13,27 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    model_validator,
 )
 
 from api.schemas.users import Email, PersonName, UserRead
 from core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from models import Firm
+from services.passwords import TOO_COMMON, password_problem
 
-NewPassword = Annotated[str, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)]
+
+def _not_common(value: str) -> str:
+    # Length is checked by the Field bounds, with their own messages; this adds the list.
+    if password_problem(value) == TOO_COMMON:
+        raise ValueError(TOO_COMMON)
+    return value
+
+
+NewPassword = Annotated[
+    str,
+    Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH),
+    AfterValidator(_not_common),
+]
 # No minimum at login: a short password is just a wrong one, answered with the same 401.
 GivenPassword = Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)]
 
@@ -77,6 +92,100 @@ class AcceptInvitationCreate(BaseModel):
     password: NewPassword
 
 
+class PasswordResetCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+
+
+class PasswordResetConfirm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    password: NewPassword
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: GivenPassword
+    new_password: NewPassword
+
+
+TotpCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")]
+RecoveryCodeText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
+]
+ChallengeToken = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class _CodeOrRecoveryCode(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: TotpCode | None = None
+    recovery_code: RecoveryCodeText | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.code is None) == (self.recovery_code is None):
+            raise ValueError("give exactly one of code and recovery_code")
+        return self
+
+
+class MfaLoginCreate(_CodeOrRecoveryCode):
+    mfa_token: ChallengeToken
+
+
+class TwoFactorDisable(_CodeOrRecoveryCode):
+    pass
+
+
+class TotpCodeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: TotpCode
+
+
+class EnrollmentAtLoginCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enrollment_token: ChallengeToken
+
+
+class EnrollmentConfirmAtLoginCreate(EnrollmentAtLoginCreate):
+    code: TotpCode
+
+
+class EnrollmentRead(BaseModel):
+    """The new TOTP seed, as text and as an otpauth:// URI to render as a QR code."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class RecoveryCodesRead(BaseModel):
+    """Shown only here: each works once in place of a TOTP code."""
+
+    recovery_codes: list[str]
+
+
+class TwoFactorStatusRead(BaseModel):
+    enabled: bool
+    pending: bool
+    required_by_firm: bool
+    recovery_codes_remaining: int
+
+
+class SecurityPolicyRead(BaseModel):
+    require_two_factor: bool
+
+
+class SecurityPolicyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    require_two_factor: bool
+
+
 class FirmRead(BaseModel):
     id: uuid.UUID
     name: str
@@ -108,3 +217,27 @@ class MeRead(BaseModel):
     user: UserRead
     firm: FirmRead
     credential: Literal["session", "api_token"]
+
+
+class MfaRequiredRead(BaseModel):
+    """The password was right; finish with POST /v1/auth/login/mfa and this token."""
+
+    mfa_required: Literal[True] = True
+    mfa_token: str
+    expires_at: datetime
+
+
+class EnrollmentRequiredRead(BaseModel):
+    """The password was right, and the firm requires two-factor, which this user has not
+    set up: enrol with this token (POST /v1/auth/login/enrollment, then .../confirm)."""
+
+    mfa_enrollment_required: Literal[True] = True
+    enrollment_token: str
+    expires_at: datetime
+
+
+LoginRead = SessionRead | MfaRequiredRead | EnrollmentRequiredRead
+
+
+class EnrolledSessionRead(SessionRead):
+    recovery_codes: list[str]

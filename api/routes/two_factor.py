@@ -1,0 +1,172 @@
+"""Two-factor sign-in: the second step of a login, enrolment (from a session, or at login
+when the firm requires it), disabling, recovery codes, and the firm's policy."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from api.deps import Requires, SessionDep
+from api.routes.auth import (
+    client_address,
+    refused,
+    request_id_of,
+    session_read,
+    session_ttl,
+    settings_of,
+)
+from api.schemas.auth import (
+    EnrolledSessionRead,
+    EnrollmentAtLoginCreate,
+    EnrollmentConfirmAtLoginCreate,
+    EnrollmentRead,
+    MfaLoginCreate,
+    RecoveryCodesRead,
+    SecurityPolicyRead,
+    SecurityPolicyUpdate,
+    SessionRead,
+    TotpCodeCreate,
+    TwoFactorDisable,
+    TwoFactorStatusRead,
+)
+from core.crypto import Cipher
+from core.permissions import Permission
+from core.principal import Principal
+from services import two_factor
+from services.throttle import CountedFailure
+
+router = APIRouter()
+
+# Your own two-factor settings are part of your account.
+AccountDep = Annotated[Principal, Requires(Permission.account)]
+# Requiring two-factor of everyone is managing the firm's users.
+PolicyDep = Annotated[Principal, Requires(Permission.users_manage)]
+
+
+def _cipher(request: Request) -> Cipher:
+    return Cipher.from_settings(settings_of(request))
+
+
+@router.post("/auth/login/mfa", response_model=SessionRead)
+async def login_mfa(
+    body: MfaLoginCreate, request: Request, response: Response, session: SessionDep
+) -> SessionRead | JSONResponse:
+    """Finish a login with a TOTP code or a recovery code and the ``mfa_token``."""
+    try:
+        issued = await two_factor.complete_login(
+            session,
+            _cipher(request),
+            mfa_token=body.mfa_token,
+            code=body.code,
+            recovery_code=body.recovery_code,
+            ttl=session_ttl(request),
+            client_address=client_address(request),
+            request_id=request_id_of(request),
+        )
+    except CountedFailure as error:
+        return refused(request, error)
+    return session_read(issued, response, request)
+
+
+@router.post("/auth/login/enrollment")
+async def begin_enrollment_at_login(
+    body: EnrollmentAtLoginCreate, request: Request, session: SessionDep
+) -> EnrollmentRead:
+    """Start the enrolment a firm's policy requires, with the login's ``enrollment_token``."""
+    enrolment = await two_factor.begin_enrolment_at_login(
+        session,
+        _cipher(request),
+        enrolment_token=body.enrollment_token,
+        request_id=request_id_of(request),
+    )
+    return EnrollmentRead(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
+
+
+@router.post("/auth/login/enrollment/confirm")
+async def confirm_enrollment_at_login(
+    body: EnrollmentConfirmAtLoginCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+) -> EnrolledSessionRead:
+    """Confirm the enrolment with a code; signs in and shows the recovery codes once."""
+    issued, codes = await two_factor.confirm_enrolment_at_login(
+        session,
+        _cipher(request),
+        enrolment_token=body.enrollment_token,
+        code=body.code,
+        ttl=session_ttl(request),
+        request_id=request_id_of(request),
+    )
+    read = session_read(issued, response, request)
+    return EnrolledSessionRead(**read.model_dump(), recovery_codes=codes)
+
+
+@router.get("/auth/two-factor")
+async def two_factor_status(principal: AccountDep, session: SessionDep) -> TwoFactorStatusRead:
+    found = await two_factor.get_status(session, principal)
+    return TwoFactorStatusRead(
+        enabled=found.enabled,
+        pending=found.pending,
+        required_by_firm=found.required_by_firm,
+        recovery_codes_remaining=found.recovery_codes_remaining,
+    )
+
+
+@router.post("/auth/two-factor/enrollment")
+async def begin_enrollment(
+    request: Request, principal: AccountDep, session: SessionDep
+) -> EnrollmentRead:
+    """A new TOTP seed, pending until confirmed; show ``otpauth_uri`` as a QR code."""
+    enrolment = await two_factor.begin_enrolment(session, principal, _cipher(request))
+    return EnrollmentRead(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
+
+
+@router.post("/auth/two-factor/enrollment/confirm")
+async def confirm_enrollment(
+    body: TotpCodeCreate, request: Request, principal: AccountDep, session: SessionDep
+) -> RecoveryCodesRead:
+    """Turn two-factor on with a code from the app; returns the recovery codes, once."""
+    codes = await two_factor.confirm_enrolment(session, principal, _cipher(request), code=body.code)
+    return RecoveryCodesRead(recovery_codes=codes)
+
+
+@router.post("/auth/two-factor/disable", status_code=status.HTTP_204_NO_CONTENT)
+async def disable(
+    body: TwoFactorDisable, request: Request, principal: AccountDep, session: SessionDep
+) -> None:
+    await two_factor.disable(
+        session,
+        principal,
+        _cipher(request),
+        code=body.code,
+        recovery_code=body.recovery_code,
+    )
+
+
+@router.post("/auth/two-factor/recovery-codes")
+async def regenerate_recovery_codes(
+    body: TotpCodeCreate, request: Request, principal: AccountDep, session: SessionDep
+) -> RecoveryCodesRead:
+    """Replace every recovery code; the new ones are shown once."""
+    codes = await two_factor.regenerate_recovery_codes(
+        session, principal, _cipher(request), code=body.code
+    )
+    return RecoveryCodesRead(recovery_codes=codes)
+
+
+@router.get("/firm/security-policy")
+async def get_security_policy(principal: PolicyDep, session: SessionDep) -> SecurityPolicyRead:
+    required = await two_factor.firm_requires(session, principal.firm_id)
+    return SecurityPolicyRead(require_two_factor=required)
+
+
+@router.put("/firm/security-policy")
+async def set_security_policy(
+    body: SecurityPolicyUpdate, principal: PolicyDep, session: SessionDep
+) -> SecurityPolicyRead:
+    """Owners and admins require (or stop requiring) two-factor for everyone in the firm."""
+    policy = await two_factor.set_policy(
+        session, principal, require_two_factor=body.require_two_factor
+    )
+    return SecurityPolicyRead(require_two_factor=policy.require_two_factor)
