@@ -16,6 +16,7 @@ from api.routes import (
     clients,
     contacts,
     health,
+    sessions,
     tokens,
     two_factor,
     users,
@@ -62,6 +63,7 @@ def create_app(
     app.include_router(two_factor.router, prefix=v1, tags=["two-factor"])
     app.include_router(users.router, prefix=v1, tags=["users"])
     app.include_router(tokens.router, prefix=v1, tags=["api tokens"])
+    app.include_router(sessions.router, prefix=v1, tags=["sessions"])
     app.include_router(client_imports.router, prefix=v1, tags=["client imports"])
     app.include_router(clients.router, prefix=v1, tags=["clients"])
     app.include_router(contacts.router, prefix=v1, tags=["contacts"])

@@ -12,7 +12,7 @@ from temporalio.client import Client as TemporalClient
 
 # The list dependency (limit + cursor) lives beside the page envelope it belongs to.
 from api.schemas.common import PageDep as PageDep
-from api.session_cookie import SESSION_COOKIE, check_csrf
+from api.session_cookie import SESSION_COOKIE, check_csrf, mark_signed_in_by_cookie
 from core.errors import Unauthorized
 from core.outbox_dispatch import dispatch_after_commit, pop_outbox_ids
 from core.permissions import Permission, require
@@ -62,6 +62,7 @@ async def get_principal(
         if cookie.split("_", 1)[0] != SESSION_PREFIX:
             raise Unauthorized(_INVALID)
         token = cookie
+        mark_signed_in_by_cookie(request)
     else:
         raise Unauthorized(
             "Sign in: send a bearer token or the session cookie",

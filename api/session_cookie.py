@@ -75,6 +75,16 @@ def origin_of(url: str) -> str | None:
     return f"{scheme}://{host}:{port}"
 
 
+def mark_signed_in_by_cookie(request: Request) -> None:
+    request.state.signed_in_by_cookie = True
+
+
+def signed_in_by_cookie(request: Request) -> bool:
+    """Whether this request's principal came from the session cookie (not a bearer token),
+    so ending its session should clear the browser's cookies too."""
+    return bool(getattr(request.state, "signed_in_by_cookie", False))
+
+
 def check_csrf(request: Request, settings: Settings) -> None:
     """Refuse an unsafe cookie-authenticated request unless it comes from our own origin
     and echoes the CSRF cookie in the CSRF header.

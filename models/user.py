@@ -54,6 +54,12 @@ class TokenMixin(IdMixin, TenantMixin):
 
 class LoginSession(TokenMixin, Base):
     __tablename__ = "login_sessions"
+    # A user's own sessions, newest first (GET /me/sessions).
+    __table_args__ = (
+        Index(
+            "ix_login_sessions_firm_id_user_id_created_at", "firm_id", "user_id", "created_at", "id"
+        ),
+    )
 
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
@@ -62,6 +68,10 @@ class LoginSession(TokenMixin, Base):
 
 class ApiToken(TokenMixin, Base):
     __tablename__ = "api_tokens"
+    # A user's own tokens, newest first (GET /me/sessions, GET /api-tokens?user_id=).
+    __table_args__ = (
+        Index("ix_api_tokens_firm_id_user_id_created_at", "firm_id", "user_id", "created_at", "id"),
+    )
 
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True

@@ -22,6 +22,13 @@ def upgrade() -> None:
         op.f("fk_users_client_id_clients"), "users", "clients", ["client_id"], ["id"]
     )
     op.create_index("ix_users_firm_id_client_id", "users", ["firm_id", "client_id"])
+    # A user's own sessions and tokens, newest first, for GET /me/sessions.
+    for table in ("login_sessions", "api_tokens"):
+        op.create_index(
+            f"ix_{table}_firm_id_user_id_created_at",
+            table,
+            ["firm_id", "user_id", "created_at", "id"],
+        )
     # Fails if a client-role user already exists: which client they belong to cannot be
     # guessed, so an operator links them (or changes their role) before upgrading.
     op.create_check_constraint(
@@ -33,6 +40,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_constraint(op.f("ck_users_client_role_has_client"), "users", type_="check")
+    for table in ("login_sessions", "api_tokens"):
+        op.drop_index(f"ix_{table}_firm_id_user_id_created_at", table_name=table)
     op.drop_index("ix_users_firm_id_client_id", table_name="users")
     op.drop_constraint(op.f("fk_users_client_id_clients"), "users", type_="foreignkey")
     op.drop_column("users", "client_id")

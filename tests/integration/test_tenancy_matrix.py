@@ -28,9 +28,9 @@ from api.app import create_app
 from core.config import Settings
 from core.db import scope_to_firm
 from core.principal import Principal
-from models import ApiToken, Base, Client, ClientImport, Contact, Role, User
+from models import ApiToken, Base, Client, ClientImport, Contact, LoginSession, Role, User
 from services import clients, contacts
-from services.tokens import issue_api_token
+from services.tokens import issue_api_token, issue_login_session
 from tests.factories import Actor, add_user, make_firm
 
 Made = dict[str, uuid.UUID]
@@ -66,6 +66,12 @@ async def make_token(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
     return token.id
 
 
+async def make_session(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    expires_at = datetime.now(UTC) + timedelta(hours=1)
+    login_session, _ = await issue_login_session(db, actor.user, expires_at=expires_at)
+    return login_session.id
+
+
 async def make_import(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
     row = ClientImport(firm_id=actor.firm.id, created_by=actor.user.id, filename="t.csv")
     db.add(row)
@@ -85,6 +91,7 @@ FACTORIES: dict[str, Owned] = {
     "user_id": Owned(User, make_user),
     "token_id": Owned(ApiToken, make_token),
     "import_id": Owned(ClientImport, make_import),
+    "session_id": Owned(LoginSession, make_session),
 }
 
 # Bodies for request models the generic sampler below cannot fill plausibly.
