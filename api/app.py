@@ -17,6 +17,7 @@ from api.routes import (
     contacts,
     health,
     sessions,
+    sso,
     tokens,
     two_factor,
     users,
@@ -68,4 +69,5 @@ def create_app(
     app.include_router(clients.router, prefix=v1, tags=["clients"])
     app.include_router(contacts.router, prefix=v1, tags=["contacts"])
     app.include_router(audit_events.router, prefix=v1, tags=["audit"])
+    app.include_router(sso.router, prefix=v1, tags=["sso"])
     return app

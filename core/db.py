@@ -37,6 +37,7 @@ class SystemPurpose(enum.StrEnum):
     outbox_relay = "outbox_relay"  # dispatching pending outbox rows of every firm
     readiness = "readiness"  # /ready probe
     demo_seed = "demo_seed"  # first start of `make dev`
+    sso = "sso"  # SAML login and metadata: the firm is named by its slug
     auth_throttle = "auth_throttle"  # failed sign-in counts per email and client address
     password_reset = "password_reset"  # noqa: S105 (a name) reset request, reset token lookup
     mfa_challenge = "mfa_challenge"  # second-factor and enrolment token lookup at login

@@ -15,6 +15,7 @@ from models.client_import import ClientImport, ClientImportRow, ImportStatus, Ro
 from models.firm import Firm
 from models.idempotency import IdempotencyKey
 from models.outbox import OutboxMessage
+from models.sso import SamlAssertionSeen, SamlConfig, SamlRequest
 from models.user import ApiToken, Invitation, LoginSession, Role, User
 
 __all__ = [
@@ -40,6 +41,9 @@ __all__ = [
     "RecoveryCode",
     "Role",
     "RowOutcome",
+    "SamlAssertionSeen",
+    "SamlConfig",
+    "SamlRequest",
     "TwoFactorCredential",
     "User",
 ]
