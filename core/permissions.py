@@ -79,6 +79,10 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/v1/auth/login/enrollment/confirm"),
         ("POST", "/v1/auth/password-reset"),
         ("POST", "/v1/auth/password-reset/confirm"),
+        # SAML: the identity provider and the browser reach these before anyone is signed in.
+        ("GET", "/v1/sso/{firm_slug}/metadata"),
+        ("GET", "/v1/sso/{firm_slug}/login"),
+        ("POST", "/v1/sso/{firm_slug}/acs"),
     }
 )
 

@@ -13,7 +13,7 @@ from typing import Annotated, Literal, cast
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from api.deps import PrincipalDep, Requires, SessionDep
+from api.deps import Requires, SessionDep
 from api.errors import problem
 from api.schemas.auth import (
     AcceptInvitationCreate,
@@ -142,7 +142,10 @@ async def login(
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(
-    request: Request, response: Response, principal: PrincipalDep, session: SessionDep
+    request: Request,
+    response: Response,
+    principal: Annotated[Principal, Requires(Permission.account)],
+    session: SessionDep,
 ) -> None:
     """Revoke the login session this request is authenticated with, and clear the cookie."""
     await auth.logout(session, principal)
@@ -209,7 +212,9 @@ async def accept_invitation(
 
 
 @router.get("/me")
-async def me(principal: PrincipalDep, session: SessionDep) -> MeRead:
+async def me(
+    principal: Annotated[Principal, Requires(Permission.account)], session: SessionDep
+) -> MeRead:
     user, firm = await auth.current_user(session, principal)
     return MeRead(
         user=UserRead.from_model(user),
