@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import SystemPurpose, scope_to_firm, system_scope
-from core.errors import BadRequest, NotFound, Unauthorized, Unprocessable
+from core.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable
 from core.principal import Principal
 from core.security import (
     API_TOKEN_PREFIX,
@@ -33,9 +33,12 @@ from models import (
     User,
 )
 from services import audit, passwords, throttle
+from services.sso import sso_enforced_for
 from services.throttle import CountedFailure
 from services.tokens import issue_login_session
 
+# Said only after the password was right, so it reveals nothing to a guesser.
+SSO_REQUIRED = "Your firm signs in through single sign-on: use its SSO sign-in page"
 BAD_CREDENTIALS = "Incorrect email or password"
 FIRM_REQUIRED = (
     "This email address can sign in to more than one firm; "
@@ -247,6 +250,8 @@ async def login(
     user, firm = matches[0]
     await throttle.clear(session, keys[0])
     await scope_to_firm(session, firm.id)
+    if await sso_enforced_for(session, firm.id, user):
+        raise Forbidden(SSO_REQUIRED)
     if user.password_hash is not None and password_needs_rehash(user.password_hash):
         user.password_hash = await asyncio.to_thread(hash_password, password)
     step = await _second_step(session, user)

@@ -12,6 +12,7 @@ from saml2 import BINDING_HTTP_REDIRECT
 from saml2.attribute_converter import ac_factory
 from saml2.config import Config
 from saml2.mdstore import MetadataStore
+from saml2.s_utils import UnsupportedBinding
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,7 +57,11 @@ def parse_idp_metadata(xml: str) -> IdpMetadata:
     if len(idps) != 1:
         raise invalid("The metadata must describe exactly one identity provider")
     entity_id = idps[0]
-    if not metadata.single_sign_on_service(entity_id, BINDING_HTTP_REDIRECT):
+    try:
+        redirect = metadata.single_sign_on_service(entity_id, BINDING_HTTP_REDIRECT)
+    except UnsupportedBinding:
+        redirect = []
+    if not redirect:
         raise invalid("The identity provider has no HTTP-Redirect single sign-on endpoint")
     if not metadata.certs(entity_id, "idpsso", use="signing"):
         raise invalid("The identity provider metadata has no signing certificate")
@@ -129,6 +134,8 @@ async def update_config(
     for name, value in changes.items():
         setattr(config, name, value)
     await session.flush()
+    # updated_at is set by the database; read it back for the response.
+    await session.refresh(config)
     after = _settings_of(config)
     if xml is not None or after != before:
         await audit.record(
