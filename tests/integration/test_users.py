@@ -207,7 +207,8 @@ async def test_accept_invitation_enforces_the_password_policy(
     for password in ("x" * 11, "x" * 1025):
         problem = assert_problem(await accept(client, token, password), 422)
         assert [e["pointer"] for e in problem["errors"]] == ["/password"]
-    assert (await accept(client, token, "x" * 12)).status_code == 200
+    # Twelve characters is enough, unless they are a listed common password (as "x" * 12 is).
+    assert (await accept(client, token, "xz" * 6)).status_code == 200
 
 
 async def test_reissued_invitation_replaces_the_old_one(
