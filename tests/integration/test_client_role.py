@@ -35,7 +35,7 @@ async def new_contact(client: AsyncClient, actor: Actor, client_id: str, name: s
     return contact_id
 
 
-async def portal_user(client: AsyncClient, db: AsyncSession, owner: Actor, client_id: str) -> Actor:
+async def portal_user(db: AsyncSession, owner: Actor, client_id: str) -> Actor:
     return await add_user(db, owner, Role.client, client_id=uuid.UUID(client_id))
 
 
