@@ -327,7 +327,7 @@ async def test_assertion_signed_with_another_key_is_refused(
     forged = firm.idp.respond(started.seen, ADA, keys=stranger)
     async with Refusal(firm, reasons) as refusal:
         response = await firm.answer(started, forged)
-        await refusal.check(response, "pysaml2 refused")
+        await refusal.check(response, "pysaml2 refused.*SignatureError")
 
 
 async def test_another_firms_idp_signing_for_this_firm_is_refused(
@@ -339,7 +339,7 @@ async def test_another_firms_idp_signing_for_this_firm_is_refused(
     foreign = other_idp.respond(started.seen, ADA)
     async with Refusal(firm, reasons) as refusal:
         response = await firm.answer(started, foreign)
-        await refusal.check(response, "pysaml2 refused")
+        await refusal.check(response, "pysaml2 refused.*MissingKey")
 
 
 def _signed_document(firm: SsoFirm, started: Started, user: IdpUser = ADA) -> str:
@@ -457,8 +457,8 @@ async def test_comment_injected_in_the_name_id_is_refused(
 @pytest.mark.parametrize(
     ("shift", "reason"),
     [
-        (timedelta(minutes=-20), "pysaml2 refused"),
-        (timedelta(minutes=5), "pysaml2 refused"),
+        (timedelta(minutes=-20), "pysaml2 refused.*too old"),
+        (timedelta(minutes=5), "pysaml2 refused.*use response yet"),
     ],
     ids=["expired", "not-yet-valid"],
 )
@@ -508,7 +508,7 @@ async def test_wrong_recipient_is_refused(firm: SsoFirm, reasons: pytest.LogCapt
     forged = firm.idp.respond(started.seen, ADA, change=recipient)
     async with Refusal(firm, reasons) as refusal:
         response = await firm.answer(started, forged)
-        await refusal.check(response, "pysaml2 refused|is not this ACS")
+        await refusal.check(response, "is not this ACS")
 
 
 async def test_replayed_assertion_is_refused(
@@ -712,6 +712,19 @@ async def test_unsolicited_response_is_refused_when_idp_initiated_login_is_off(
         await refusal.check(response, "no RelayState in the POST")
 
 
+async def test_unsolicited_response_with_a_valid_relay_state_is_refused_when_off(
+    firm: SsoFirm, reasons: pytest.LogCaptureFixture
+) -> None:
+    """A browser that did start a login cannot smuggle in an IdP-initiated answer."""
+    started = await firm.start()
+    unsolicited = firm.idp.respond(
+        None, ADA, sp_entity_id=started.seen.sp_entity_id, acs_url=started.seen.acs_url
+    )
+    async with Refusal(firm, reasons) as refusal:
+        response = await firm.answer(started, unsolicited)
+        await refusal.check(response, "pysaml2 refused.*Unsolicited")
+
+
 async def test_solicited_response_without_relay_state_is_refused_even_if_idp_initiated_is_on(
     client: AsyncClient, db: AsyncSession, idp: TestIdP, reasons: pytest.LogCaptureFixture
 ) -> None:
@@ -719,7 +732,7 @@ async def test_solicited_response_without_relay_state_is_refused_even_if_idp_ini
     started = await firm.start()
     async with Refusal(firm, reasons) as refusal:
         response = await firm.post(idp.respond(started.seen, ADA))
-        await refusal.check(response, "pysaml2 refused|without this browser's RelayState")
+        await refusal.check(response, "without this browser's RelayState")
 
 
 @pytest.mark.parametrize(
