@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.dependencies.models import Dependant
@@ -34,6 +35,7 @@ from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, bearer
 
 DENIED = "https://firmflow.dev/problems/permission-denied"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,21 @@ def test_the_table_covers_every_role_and_owners_hold_everything() -> None:
         assert ROLE_PERMISSIONS[lower] <= ROLE_PERMISSIONS[higher], (lower, higher)
     assert roles_with(Permission.audit_read) == {Role.owner, Role.admin}
     assert roles_with(Permission.account) == set(Role)
+
+
+def test_docs_table_matches_the_code() -> None:
+    rows = [line for line in DOCS.read_text().splitlines() if line.startswith("| `")]
+    documented = {}
+    header = next(line for line in DOCS.read_text().splitlines() if line.startswith("| perm"))
+    roles = [Role(cell.strip()) for cell in header.strip("|").split("|")[1:]]
+    for row in rows:
+        name, *marks = (cell.strip() for cell in row.strip("|").split("|"))
+        documented[Permission(name.strip("`"))] = {
+            role for role, mark in zip(roles, marks, strict=True) if mark == "yes"
+        }
+    assert documented == {p: set(roles_with(p)) for p in Permission}, (
+        "docs/permissions.md disagrees with core.permissions.ROLE_PERMISSIONS"
+    )
 
 
 def test_require_refuses_with_a_problem_naming_the_permission() -> None:
