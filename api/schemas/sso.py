@@ -9,8 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from models import Role, SamlConfig
 from services.sso.saml import ServiceProvider
 
-# Owners are made inside firmflow only: no IdP group grants the owner role.
-AssignableRole = Literal["admin", "staff", "builder", "client"]
+# Owners are made inside firmflow only: no IdP group grants the owner role. Nor the client
+# role: a client-role user belongs to one client (users.client_id), which no IdP group
+# names; such users are invited with their client.
+AssignableRole = Literal["admin", "staff", "builder"]
 AttributeName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)
 ]

@@ -73,7 +73,7 @@ async def test_owner_uploads_idp_metadata_and_reads_the_sp_side(
         idp,
         groups_attribute="groups",
         role_mapping={"accountants": "staff"},
-        default_role="client",
+        default_role="builder",
         jit_provisioning=True,
     )
 
@@ -82,7 +82,7 @@ async def test_owner_uploads_idp_metadata_and_reads_the_sp_side(
     assert body["sp_entity_id"] == f"{base}/metadata"
     assert body["acs_url"] == f"{base}/acs"
     assert body["role_mapping"] == {"accountants": "staff"}
-    assert body["default_role"] == "client"
+    assert body["default_role"] == "builder"
     assert body["email_attribute"] == "email"
     assert (body["enabled"], body["enforce_sso"], body["allow_idp_initiated"]) == (
         True,
@@ -174,11 +174,21 @@ async def test_unusable_metadata_is_422(
     [
         {"role_mapping": {"it": "owner"}},
         {"default_role": "owner"},
+        {"default_role": "client"},
+        {"role_mapping": {"portal": "client"}},
         {"role_mapping": {"it": "superuser"}},
         {"email_attribute": ""},
         {"metadata_url": "https://idp.example/metadata"},
     ],
-    ids=["owner-by-group", "owner-by-default", "unknown-role", "empty-attribute", "url"],
+    ids=[
+        "owner-by-group",
+        "owner-by-default",
+        "client-by-default",
+        "client-by-group",
+        "unknown-role",
+        "empty-attribute",
+        "url",
+    ],
 )
 async def test_invalid_settings_are_422(
     client: AsyncClient, owner: Actor, idp: TestIdP, extra: dict[str, Any]
