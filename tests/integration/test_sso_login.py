@@ -19,13 +19,14 @@ from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree as ET
 
 import pytest
+from defusedxml.ElementTree import fromstring  # type: ignore[import-untyped]
 from httpx import AsyncClient, Response
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import Settings
 from core.db import scope_to_firm
-from models import AuditEvent, LoginSession, Role, SamlRequest, User
+from models import AuditEvent, LoginSession, Role, SamlAssertionSeen, SamlRequest, User
 from services.sso import SSO_FAILED
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, bearer
@@ -305,6 +306,47 @@ async def test_clock_skew_up_to_a_minute_is_tolerated(firm: SsoFirm) -> None:
     response = await firm.answer(started, ahead)
 
     assert response.status_code == 303, response.text
+
+
+async def test_the_replay_cache_keeps_an_assertion_until_it_expires(
+    firm: SsoFirm, db: AsyncSession
+) -> None:
+    started = await firm.start()
+    answer = firm.idp.respond(started.seen, ADA)
+    document = fromstring(decode(answer))
+    assertion = find(document, "saml:Assertion")
+    not_on_or_after = find(assertion, "saml:Conditions").get("NotOnOrAfter")
+    assert not_on_or_after is not None
+
+    assert (await firm.answer(started, answer)).status_code == 303
+
+    await scope_to_firm(db, firm.actor.firm.id)
+    seen = (
+        await db.scalars(
+            select(SamlAssertionSeen).where(SamlAssertionSeen.firm_id == firm.actor.firm.id)
+        )
+    ).all()
+    assert [row.assertion_id for row in seen] == [assertion.get("ID")]
+    expiry = datetime.strptime(not_on_or_after, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert seen[0].expires_at == expiry + timedelta(seconds=60)
+
+
+async def test_expired_requests_and_assertions_are_purged(firm: SsoFirm, db: AsyncSession) -> None:
+    old = await firm.start()
+    await firm.answer(old, firm.idp.respond(old.seen, ADA))
+    await scope_to_firm(db, firm.actor.firm.id)
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    await db.execute(update(SamlRequest).values(expires_at=past))
+    await db.execute(update(SamlAssertionSeen).values(expires_at=past))
+    await db.commit()
+
+    fresh = await firm.start()
+    assert (await firm.answer(fresh, firm.idp.respond(fresh.seen, ADA))).status_code == 303
+
+    await scope_to_firm(db, firm.actor.firm.id)
+    requests = (await db.scalars(select(SamlRequest.request_id))).all()
+    assert requests == [fresh.seen.request_id]
+    assert len((await db.scalars(select(SamlAssertionSeen))).all()) == 1
 
 
 # --- signatures and wrapping -------------------------------------------------------------
