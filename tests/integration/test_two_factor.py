@@ -421,3 +421,100 @@ def test_codes_are_checked_against_the_step_of_their_time() -> None:
     assert matching_step(secret, totp.at(now - timedelta(seconds=30)), now) == step - 1
     assert matching_step(secret, totp.at(now + timedelta(seconds=30)), now) == step + 1
     assert matching_step(secret, totp.at(now + timedelta(seconds=60)), now) is None
+
+
+async def test_the_two_kinds_of_token_are_not_interchangeable(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    enrolled = await enrol(client, await make_firm(db))
+    challenge = await password_step(client, enrolled.actor.user.email)
+
+    response = await client.post(
+        "/v1/auth/login/enrollment", json={"enrollment_token": challenge["mfa_token"]}
+    )
+
+    assert_problem(response, 401)
+    unknown = await client.post(
+        "/v1/auth/login/enrollment", json={"enrollment_token": "ffm_" + uuid.uuid4().hex}
+    )
+    assert_problem(unknown, 401)
+
+
+async def test_a_user_deactivated_between_the_steps_cannot_finish(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    owner = await make_firm(db)
+    staff = await add_user(db, owner, Role.staff)
+    enrolled = await enrol(client, staff)
+    challenge = await password_step(client, staff.user.email)
+    deactivated = await client.patch(
+        f"/v1/users/{staff.user.id}", headers=owner.headers, json={"is_active": False}
+    )
+    assert deactivated.status_code == 200, deactivated.text
+
+    response = await mfa(client, challenge["mfa_token"], code=code_at(enrolled.totp, 1))
+
+    assert_problem(response, 401)
+
+
+async def test_account_routes_need_a_signed_in_user(client: AsyncClient) -> None:
+    for method, path in [
+        ("GET", "/v1/auth/two-factor"),
+        ("POST", "/v1/auth/two-factor/enrollment"),
+        ("POST", "/v1/auth/two-factor/enrollment/confirm"),
+        ("POST", "/v1/auth/two-factor/disable"),
+        ("POST", "/v1/auth/two-factor/recovery-codes"),
+        ("GET", "/v1/firm/security-policy"),
+        ("PUT", "/v1/firm/security-policy"),
+    ]:
+        assert_problem(await client.request(method, path, json={}), 401)
+
+
+async def test_confirming_without_a_pending_enrolment_is_refused(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    actor = await make_firm(db)
+    response = await client.post(
+        "/v1/auth/two-factor/enrollment/confirm", headers=actor.headers, json={"code": "123456"}
+    )
+    assert pointers(assert_problem(response, 422)) == {"/code"}
+    disable = await client.post(
+        "/v1/auth/two-factor/disable", headers=actor.headers, json={"code": "123456"}
+    )
+    assert_problem(disable, 409)
+
+
+async def test_regenerating_recovery_codes_needs_a_right_code(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    enrolled = await enrol(client, await make_firm(db))
+    right = code_at(enrolled.totp, 1)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+
+    response = await client.post(
+        "/v1/auth/two-factor/recovery-codes", headers=enrolled.actor.headers, json={"code": wrong}
+    )
+
+    assert pointers(assert_problem(response, 422)) == {"/code"}
+    status = await client.get("/v1/auth/two-factor", headers=enrolled.actor.headers)
+    assert status.json()["recovery_codes_remaining"] == 10
+
+
+async def test_disabling_with_a_recovery_code(client: AsyncClient, db: AsyncSession) -> None:
+    enrolled = await enrol(client, await make_firm(db))
+    headers = enrolled.actor.headers
+
+    response = await client.post(
+        "/v1/auth/two-factor/disable",
+        headers=headers,
+        json={"recovery_code": enrolled.recovery_codes[3]},
+    )
+
+    assert response.status_code == 204, response.text
+    status = (await client.get("/v1/auth/two-factor", headers=headers)).json()
+    assert status == {
+        "enabled": False,
+        "pending": False,
+        "required_by_firm": False,
+        "recovery_codes_remaining": 0,
+    }
