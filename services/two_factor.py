@@ -104,12 +104,15 @@ def _recovery_hash(code: str) -> str:
     return hashlib.sha256(_normalise_recovery_code(code).encode()).hexdigest()
 
 
-async def _credential(session: AsyncSession, user: User) -> TwoFactorCredential | None:
-    return await session.scalar(
-        select(TwoFactorCredential)
-        .where(TwoFactorCredential.firm_id == user.firm_id, TwoFactorCredential.user_id == user.id)
-        .with_for_update()
+async def _credential(
+    session: AsyncSession, user: User, *, lock: bool = True
+) -> TwoFactorCredential | None:
+    """The user's credential; locked by default, so two requests cannot both accept one
+    code (the replay check reads and writes ``last_used_step``)."""
+    query = select(TwoFactorCredential).where(
+        TwoFactorCredential.firm_id == user.firm_id, TwoFactorCredential.user_id == user.id
     )
+    return await session.scalar(query.with_for_update() if lock else query)
 
 
 async def firm_requires(session: AsyncSession, firm_id: uuid.UUID) -> bool:
@@ -188,7 +191,7 @@ async def _replace_recovery_codes(session: AsyncSession, user: User) -> list[str
 
 async def get_status(session: AsyncSession, principal: Principal) -> TwoFactorStatus:
     user, _ = await current_user(session, principal)
-    credential = await _credential(session, user)
+    credential = await _credential(session, user, lock=False)
     remaining = await session.scalars(
         select(RecoveryCode.id).where(
             RecoveryCode.firm_id == user.firm_id,
