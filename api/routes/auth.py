@@ -57,9 +57,9 @@ def request_id_of(request: Request) -> str | None:
 
 
 def client_address(request: Request) -> str | None:
-    """The peer address as the server sees it. Behind a reverse proxy, run uvicorn with
-    --proxy-headers and --forwarded-allow-ips naming that proxy; X-Forwarded-For is not
-    trusted by default, since any client can send it (docs/security.md)."""
+    """The peer address as uvicorn reports it. X-Forwarded-For is never read here, since any
+    client can send it; uvicorn applies it only for the proxies named in
+    FIRMFLOW_FORWARDED_ALLOW_IPS (docs/security.md)."""
     return request.client.host if request.client else None
 
 
