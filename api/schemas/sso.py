@@ -92,7 +92,6 @@ class SamlConfigRead(BaseModel):
             firm_slug,
             idp_entity_id=config.idp_entity_id,
             idp_metadata_xml=config.idp_metadata_xml,
-            allow_idp_initiated=config.allow_idp_initiated,
         )
         return cls(
             id=config.id,

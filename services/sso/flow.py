@@ -44,7 +44,6 @@ def _service_provider(public_url: str, firm: Firm, config: SamlConfig) -> saml.S
         firm.slug,
         idp_entity_id=config.idp_entity_id,
         idp_metadata_xml=config.idp_metadata_xml,
-        allow_idp_initiated=config.allow_idp_initiated,
     )
 
 

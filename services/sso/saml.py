@@ -48,7 +48,6 @@ class ServiceProvider:
     acs_url: str
     idp_entity_id: str
     idp_metadata_xml: str
-    allow_idp_initiated: bool
 
     @classmethod
     def for_firm(
@@ -58,7 +57,6 @@ class ServiceProvider:
         *,
         idp_entity_id: str,
         idp_metadata_xml: str,
-        allow_idp_initiated: bool,
     ) -> "ServiceProvider":
         base = f"{public_url.rstrip('/')}/v1/sso/{firm_slug}"
         return cls(
@@ -66,7 +64,6 @@ class ServiceProvider:
             acs_url=f"{base}/acs",
             idp_entity_id=idp_entity_id,
             idp_metadata_xml=idp_metadata_xml,
-            allow_idp_initiated=allow_idp_initiated,
         )
 
     def config(self, *, unsolicited: bool = False) -> SPConfig:
