@@ -2,12 +2,20 @@
 
 Keys come from ``settings.encryption_keys``: Fernet keys, comma-separated. The first
 encrypts; every key decrypts, so a key is rotated by putting the new one first and
-dropping the old one once nothing encrypted with it remains (``MultiFernet.rotate``)."""
+dropping the old one once nothing encrypted with it remains (``MultiFernet.rotate``).
+
+Under ``make dev`` (``settings.embedded``) with no key configured, a key is made once and
+kept in ``data_dir/encryption.key``, so two-factor works on a laptop out of the box."""
+
+import os
+from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from core.config import Settings
 from core.errors import AppError
+
+DEV_KEY_FILE = "encryption.key"
 
 
 class EncryptionUnavailable(AppError):
@@ -26,7 +34,10 @@ class Cipher:
     @classmethod
     def from_settings(cls, settings: Settings) -> "Cipher":
         raw = settings.encryption_keys.get_secret_value() if settings.encryption_keys else ""
-        return cls([key.strip() for key in raw.split(",") if key.strip()])
+        keys = [key.strip() for key in raw.split(",") if key.strip()]
+        if not keys and settings.embedded:
+            keys = [dev_key(settings.data_dir)]
+        return cls(keys)
 
     def _require(self) -> MultiFernet:
         if self._fernet is None:
@@ -45,3 +56,17 @@ class Cipher:
         except InvalidToken as exc:
             # Not a client error: the key that encrypted this was removed from the settings.
             raise RuntimeError("no configured encryption key decrypts this value") from exc
+
+
+def dev_key(data_dir: Path) -> str:
+    """The development key in ``data_dir``, created (readable by its owner only) if missing.
+    Exclusive creation: when several workers start at once, one writes and all read it."""
+    path = data_dir / DEV_KEY_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(Fernet.generate_key().decode())
+    return path.read_text().strip()

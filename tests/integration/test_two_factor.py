@@ -4,6 +4,7 @@ replays, recovery codes, disabling, and a firm that requires it."""
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -15,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import Settings
-from core.crypto import Cipher
+from core.crypto import DEV_KEY_FILE, Cipher, EncryptionUnavailable
 from core.db import scope_to_firm
 from models import AuditEvent, MfaChallenge, Role, TwoFactorCredential
 from services.two_factor import MAX_CHALLENGE_FAILURES, RECOVERY_CODE_COUNT
@@ -518,3 +519,17 @@ async def test_disabling_with_a_recovery_code(client: AsyncClient, db: AsyncSess
         "required_by_firm": False,
         "recovery_codes_remaining": 0,
     }
+
+
+def test_development_servers_make_and_keep_their_own_key(tmp_path: Path) -> None:
+    dev = Settings(_env_file=None, embedded=True, data_dir=tmp_path)  # type: ignore[call-arg]
+
+    sealed = Cipher.from_settings(dev).encrypt("JBSWY3DPEHPK3PXP")
+
+    key_file = tmp_path / DEV_KEY_FILE
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    # A restart (or a second worker) reads the same key back.
+    assert Cipher.from_settings(dev).decrypt(sealed) == "JBSWY3DPEHPK3PXP"
+    production = dev.model_copy(update={"embedded": False})
+    with pytest.raises(EncryptionUnavailable):
+        Cipher.from_settings(production).encrypt("JBSWY3DPEHPK3PXP")
