@@ -373,12 +373,20 @@ async def test_assertion_signed_with_another_key_is_refused(
 
 
 async def test_another_firms_idp_signing_for_this_firm_is_refused(
-    firm: SsoFirm, other_idp: TestIdP, reasons: pytest.LogCaptureFixture
+    firm: SsoFirm,
+    other_idp: TestIdP,
+    db: AsyncSession,
+    reasons: pytest.LogCaptureFixture,
 ) -> None:
+    """Firm B's own IdP, trusted by firmflow for firm B, answers firm A's request."""
+    firm_b = await configure(firm.client, db, other_idp)
     started = await firm.start()
     metadata = await firm.client.get(f"/v1/sso/{firm.slug}/metadata")
     other_idp.trust(metadata.text)
     foreign = other_idp.respond(started.seen, ADA)
+    # The same IdP's answer to firm B's own request is accepted: only the firm is wrong.
+    own = await firm_b.start()
+    assert (await firm_b.answer(own, other_idp.respond(own.seen, ADA))).status_code == 303
     async with Refusal(firm, reasons) as refusal:
         response = await firm.answer(started, foreign)
         await refusal.check(response, "pysaml2 refused.*MissingKey")
