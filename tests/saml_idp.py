@@ -307,7 +307,7 @@ def remove_directory(directory: Path) -> None:
     shutil.rmtree(directory, ignore_errors=True)
 
 
-def move(root: ET.Element, path: str, attribute: str, value: str) -> None:
+def set_attribute(root: ET.Element, path: str, attribute: str, value: str) -> None:
     """Set ``attribute`` of every element at ``path`` (a change before signing)."""
     for element in root.iterfind(path, {"saml": SAML, "samlp": SAMLP, "ds": DS}):
         element.set(attribute, value)

@@ -37,9 +37,9 @@ from tests.saml_idp import (
     decode,
     encode,
     find,
-    move,
     new_directory,
     remove_directory,
+    set_attribute,
     shift_times,
 )
 from tests.saml_idp import (
@@ -553,7 +553,9 @@ async def test_wrong_recipient_is_refused(firm: SsoFirm, reasons: pytest.LogCapt
     started = await firm.start()
 
     def recipient(root: ET.Element) -> None:
-        move(root, ".//saml:SubjectConfirmationData", "Recipient", "https://evil.example/acs")
+        set_attribute(
+            root, ".//saml:SubjectConfirmationData", "Recipient", "https://evil.example/acs"
+        )
 
     forged = firm.idp.respond(started.seen, ADA, change=recipient)
     async with Refusal(firm, reasons) as refusal:
