@@ -149,5 +149,9 @@ async def test_list_queries_use_indexes(session: AsyncSession) -> None:
         plans[name] = await explain(session, stmt)
     sequential = {name: plan for name, plan in plans.items() if "Seq Scan" in plan}
     assert not sequential, "\n\n".join(f"{n}:\n{p}" for n, p in sequential.items())
-    for name in ("clients by search", "clients by search, no match"):
-        assert "ix_clients_search" in plans[name], plans[name]
+    # A rare term can only be found fast through the trigram index. For a term many rows
+    # share, walking the newest-first index until the page fills is as good a plan, and
+    # which one wins depends on ANALYZE's random sample: only "no sequential scan" holds.
+    assert "ix_clients_search" in plans["clients by search, no match"], plans[
+        "clients by search, no match"
+    ]
