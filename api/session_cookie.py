@@ -98,7 +98,8 @@ def check_csrf(request: Request, settings: Settings) -> None:
     claimed = request.headers.get("origin") or request.headers.get("referer")
     if claimed is None:
         raise CsrfRefused("A request signed in by cookie must send an Origin or Referer header")
-    if origin_of(claimed) is None or origin_of(claimed) != origin_of(settings.public_url):
+    origin = origin_of(claimed)
+    if origin is None or origin != origin_of(settings.public_url):
         raise CsrfRefused("This request comes from an origin that may not use the session")
     cookie = request.cookies.get(CSRF_COOKIE, "")
     header = request.headers.get(CSRF_HEADER, "")

@@ -117,11 +117,11 @@ async def list_credentials(
     return to_page(credentials, page)
 
 
-async def revoke(session: AsyncSession, principal: Principal, credential_id: uuid.UUID) -> Kind:
+async def revoke(session: AsyncSession, principal: Principal, credential_id: uuid.UUID) -> None:
     """Revoke one of the caller's own login sessions or API tokens (the current one
     included: that signs this client out). Revoking a revoked one changes and records
     nothing; anyone else's id is a 404."""
-    for kind, model, record_type in _MODELS:
+    for _, model, record_type in _MODELS:
         credential: LoginSession | ApiToken | None = await session.scalar(
             select(model)
             .where(_mine(model, principal), model.id == credential_id)
@@ -140,7 +140,7 @@ async def revoke(session: AsyncSession, principal: Principal, credential_id: uui
                 record_id=credential.id,
                 after={"prefix": credential.prefix, "owner_id": str(credential.user_id)},
             )
-        return kind
+        return
     raise NotFound("You have no session or API token with this id")
 
 
