@@ -1,5 +1,6 @@
 """Clients of a firm: the field rules (shared by the API and the CSV import), creation one
-at a time or in bulk, updates, archiving and the filtered, keyset-paginated list."""
+at a time or in bulk, updates, archiving and the filtered, keyset-paginated list. Every
+read narrows a client-role principal to the one client it belongs to (``own_client_only``)."""
 
 import json
 import uuid
