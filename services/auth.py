@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import SystemPurpose, scope_to_firm, system_scope
-from core.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable
+from core.errors import BadRequest, NotFound, Unauthorized, Unprocessable
 from core.principal import Principal
 from core.security import (
     API_TOKEN_PREFIX,
@@ -38,7 +38,6 @@ from services.throttle import CountedFailure
 from services.tokens import issue_login_session
 
 # Said only after the password was right, so it reveals nothing to a guesser.
-SSO_REQUIRED = "Your firm signs in through single sign-on: use its SSO sign-in page"
 BAD_CREDENTIALS = "Incorrect email or password"
 FIRM_REQUIRED = (
     "This email address can sign in to more than one firm; "
@@ -248,10 +247,13 @@ async def login(
     if len(matches) > 1:
         raise Unauthorized(FIRM_REQUIRED)
     user, firm = matches[0]
-    await throttle.clear(session, keys[0])
     await scope_to_firm(session, firm.id)
     if await sso_enforced_for(session, firm.id, user):
-        raise Forbidden(SSO_REQUIRED)
+        # Password login is off for this user: answer exactly as for a wrong password, so a
+        # guesser never learns that a password (perhaps reused elsewhere) was right.
+        await throttle.record_failure(session, keys)
+        raise CountedFailure(BAD_CREDENTIALS)
+    await throttle.clear(session, keys[0])
     if user.password_hash is not None and password_needs_rehash(user.password_hash):
         user.password_hash = await asyncio.to_thread(hash_password, password)
     step = await _second_step(session, user)

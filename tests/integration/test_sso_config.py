@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
 from models import AuditEvent, Role
-from services.auth import SSO_REQUIRED
+from services.auth import BAD_CREDENTIALS
 from services.sso import sso_enforced_for
 from tests.factories import PASSWORD, Actor, add_user, make_firm
 from tests.problems import assert_problem, pointers
@@ -309,8 +309,9 @@ async def test_password_login_is_refused_for_non_owners_when_sso_is_enforced(
     await client.patch(f"{CONFIGS}/{body['id']}", json={"enforce_sso": True}, headers=owner.headers)
 
     refused = await client.post("/v1/auth/login", json=login(staff))
-    assert assert_problem(refused, 403)["detail"] == SSO_REQUIRED
     wrong = await client.post("/v1/auth/login", json={**login(staff), "password": "x" * 20})
-    assert assert_problem(wrong, 401)["detail"] != SSO_REQUIRED
+    # The right password earns exactly the answer a wrong one gets.
+    assert assert_problem(refused, 401)["detail"] == BAD_CREDENTIALS
+    assert assert_problem(wrong, 401)["detail"] == BAD_CREDENTIALS
     owners = await client.post("/v1/auth/login", json=login(owner))
     assert owners.status_code == 200, owners.text
