@@ -14,7 +14,9 @@ from services.sso.errors import SsoRefused
 from services.sso.saml import VerifiedAssertion
 
 # Highest privilege first: a member of several mapped groups gets the strongest role.
-ROLE_RANK = (Role.admin, Role.staff, Role.builder, Role.client)
+ROLE_RANK = (Role.admin, Role.staff, Role.builder)
+# Roles given inside firmflow only: an owner, and a client-role user tied to one client.
+_KEPT_ROLES = (Role.owner, Role.client)
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,255}")
 
 
@@ -56,9 +58,9 @@ async def user_for(
     if user is not None:
         if not user.is_active:
             raise SsoRefused(f"user {user.id} is deactivated")
-        if identity.role is not None and user.role not in (Role.owner, identity.role):
-            # The IdP's groups are the source of truth for mapped roles; owners are only
-            # ever changed inside firmflow.
+        if identity.role is not None and user.role not in (*_KEPT_ROLES, identity.role):
+            # The IdP's groups are the source of truth for mapped roles; owners and
+            # client-role users are only ever changed inside firmflow.
             before = user.role.value
             user.role = identity.role
             await session.flush()

@@ -283,6 +283,23 @@ async def test_an_existing_user_is_matched_by_email_and_gets_the_mapped_role(
     assert len(await firm.users()) == 2
 
 
+@pytest.mark.parametrize("kept", [Role.owner, Role.client])
+async def test_owners_and_client_users_keep_their_role_whatever_the_idp_groups(
+    client: AsyncClient, db: AsyncSession, idp: TestIdP, kept: Role
+) -> None:
+    firm = await configure(client, db, idp, jit_provisioning=False)
+    user = firm.actor if kept == Role.owner else await add_user(db, firm.actor, kept)
+    started = await firm.start()
+    person = IdpUser(email=user.user.email, groups=["firmflow-admins"])
+
+    response = await firm.answer(started, firm.idp.respond(started.seen, person))
+
+    assert response.status_code == 303, response.text
+    await db.refresh(user.user)
+    assert user.user.role == kept
+    assert await firm.sessions() == 1
+
+
 async def test_idp_initiated_login_when_the_firm_allows_it(
     client: AsyncClient, db: AsyncSession, idp: TestIdP
 ) -> None:
