@@ -35,18 +35,40 @@ class Permission(enum.StrEnum):
     audit_read = "audit:read"
     # Configure the firm's single sign-on.
     sso_manage = "sso:manage"
+    # Read automations, their versions and their runs.
+    automations_read = "automations:read"
+    # Define, publish, activate, pause and archive automations.
+    automations_write = "automations:write"
+    # Store and delete the firm's credentials that automation steps use.
+    credentials_manage = "credentials:manage"
+    # Read staff to-dos.
+    tasks_read = "tasks:read"
+    # Create, change, complete and delete staff to-dos.
+    tasks_write = "tasks:write"
 
 
 _MEMBER = frozenset(
-    {Permission.account, Permission.clients_read, Permission.clients_all, Permission.users_read}
+    {
+        Permission.account,
+        Permission.clients_read,
+        Permission.clients_all,
+        Permission.users_read,
+        Permission.automations_read,
+        Permission.tasks_read,
+    }
 )
-_STAFF = _MEMBER | {Permission.clients_write, Permission.clients_import}
-_ADMIN = _STAFF | {
-    Permission.users_manage,
-    Permission.api_tokens_all,
-    Permission.audit_read,
-    Permission.sso_manage,
-}
+_STAFF = _MEMBER | {Permission.clients_write, Permission.clients_import, Permission.tasks_write}
+_BUILDER = _MEMBER | {Permission.automations_write, Permission.credentials_manage}
+_ADMIN = (
+    _STAFF
+    | _BUILDER
+    | {
+        Permission.users_manage,
+        Permission.api_tokens_all,
+        Permission.audit_read,
+        Permission.sso_manage,
+    }
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Owners may do everything; what only an owner may do to other owners (grant or change
@@ -55,7 +77,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: _ADMIN,
     Role.staff: _STAFF,
     # Builders design automations; for the firm's data they read what staff read.
-    Role.builder: _MEMBER,
+    Role.builder: _BUILDER,
     # People of a client firm: their own account and their own client's records.
     Role.client: frozenset({Permission.account, Permission.clients_read}),
 }

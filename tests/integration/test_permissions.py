@@ -2,7 +2,6 @@
 role gets exactly what core.permissions grants it, and a few hand-written expectations pin
 the table itself (so a wrong row cannot pass by agreeing with itself)."""
 
-import itertools
 import re
 import uuid
 from collections.abc import Iterator
@@ -111,10 +110,18 @@ def test_public_routes_exist_and_declare_nothing() -> None:
 def test_the_table_covers_every_role_and_owners_hold_everything() -> None:
     assert set(ROLE_PERMISSIONS) == set(Role)
     assert ROLE_PERMISSIONS[Role.owner] == frozenset(Permission)
-    # Each role's grants are a subset of the role above it.
-    ladder = [Role.client, Role.builder, Role.staff, Role.admin, Role.owner]
-    for lower, higher in itertools.pairwise(ladder):
+    # Each role's grants are a subset of the roles above it. Staff (the firm's work) and
+    # builders (its automations) are side by side, neither above the other.
+    above = [
+        (Role.client, Role.staff),
+        (Role.client, Role.builder),
+        (Role.staff, Role.admin),
+        (Role.builder, Role.admin),
+        (Role.admin, Role.owner),
+    ]
+    for lower, higher in above:
         assert ROLE_PERMISSIONS[lower] <= ROLE_PERMISSIONS[higher], (lower, higher)
+    assert ROLE_PERMISSIONS[Role.builder] != ROLE_PERMISSIONS[Role.staff]
     assert roles_with(Permission.audit_read) == {Role.owner, Role.admin}
     assert roles_with(Permission.account) == set(Role)
 
