@@ -16,6 +16,7 @@ from models.firm import Firm
 from models.idempotency import IdempotencyKey
 from models.outbox import OutboxMessage
 from models.sso import SamlAssertionSeen, SamlConfig, SamlRequest
+from models.task import Task, TaskStatus
 from models.user import ApiToken, Invitation, LoginSession, Role, User
 
 __all__ = [
@@ -44,6 +45,8 @@ __all__ = [
     "SamlAssertionSeen",
     "SamlConfig",
     "SamlRequest",
+    "Task",
+    "TaskStatus",
     "TwoFactorCredential",
     "User",
 ]
