@@ -18,6 +18,7 @@ from api.routes import (
     health,
     sessions,
     sso,
+    tasks,
     tokens,
     two_factor,
     users,
@@ -70,4 +71,5 @@ def create_app(
     app.include_router(contacts.router, prefix=v1, tags=["contacts"])
     app.include_router(audit_events.router, prefix=v1, tags=["audit"])
     app.include_router(sso.router, prefix=v1, tags=["sso"])
+    app.include_router(tasks.router, prefix=v1, tags=["tasks"])
     return app

@@ -37,9 +37,10 @@ from models import (
     LoginSession,
     Role,
     SamlConfig,
+    Task,
     User,
 )
-from services import clients, contacts
+from services import clients, contacts, tasks
 from services.sso import config as sso_config
 from services.tokens import issue_api_token, issue_login_session
 from tests.factories import Actor, add_user, make_firm
@@ -98,6 +99,13 @@ async def make_sso_config(db: AsyncSession, actor: Actor, made: Made) -> uuid.UU
     return config.id
 
 
+async def make_task(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    task = await tasks.create_task(
+        db, principal_of(actor), fields=tasks.TaskFields(title="Tenant test task")
+    )
+    return task.id
+
+
 @dataclass(frozen=True)
 class Owned:
     model: type[Base]
@@ -112,6 +120,7 @@ FACTORIES: dict[str, Owned] = {
     "token_id": Owned(ApiToken, make_token),
     "import_id": Owned(ClientImport, make_import),
     "session_id": Owned(LoginSession, make_session),
+    "task_id": Owned(Task, make_task),
 }
 
 # Bodies for request models the generic sampler below cannot fill plausibly.
