@@ -10,7 +10,7 @@ again) before each EXPLAIN.
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_e
 from core.db import APP_ROLE, scope_to_firm
 from core.pagination import Cursor, PageParams
 from core.principal import Principal
-from models import ClientStatus, Role
+from models import ClientStatus, Role, TaskStatus
 from services.audit import AuditFilters, events_query
 from services.clients import ClientFilters, clients_query
 from services.contacts import contacts_query
+from services.tasks import TaskFilters, tasks_query
 from tests.fixtures import db as fixtures
 
 CLIENTS = 100_000
@@ -89,7 +90,29 @@ async def populate(conn: AsyncConnection) -> None:
         ),
         {"firm": FIRM, "user": USER},
     )
-    for table in ("clients", "contacts", "audit_events"):
+    await conn.execute(
+        text(
+            "INSERT INTO users (id, firm_id, email, name, role, is_active)"
+            " VALUES (:user, :firm, 'assignee@example.com', 'Assignee', 'staff', true)"
+        ),
+        {"firm": FIRM, "user": USER},
+    )
+    await conn.execute(
+        text(
+            "INSERT INTO tasks (id, firm_id, title, status, due_date, assignee_id, client_id,"
+            " completed_at, created_at, updated_at)"
+            " SELECT gen_random_uuid(), :firm, 'Task ' || i,"
+            " CASE WHEN i % 4 = 0 THEN 'done' ELSE 'open' END,"
+            " current_date + (i % 400 - 200),"
+            " CASE WHEN i % 10 = 0 THEN CAST(:user AS uuid) END,"
+            " CASE WHEN i % 1000 = 1 THEN CAST(:client AS uuid) END,"
+            " CASE WHEN i % 4 = 0 THEN now() END,"
+            " now() - i * interval '1 minute', now() - i * interval '1 minute'"
+            " FROM generate_series(1, :n) AS i"
+        ),
+        {"firm": FIRM, "user": USER, "client": CLIENT, "n": CLIENTS},
+    )
+    for table in ("clients", "contacts", "audit_events", "tasks"):
         await conn.execute(text(f"ANALYZE {table}"))
 
 
@@ -137,6 +160,23 @@ CASES: dict[str, tuple[ClientFilters, Select[Any]]] = {
             AuditFilters(since=datetime.now(UTC) - timedelta(days=3), until=datetime.now(UTC)),
             FIRST,
         ),
+    ),
+    "tasks": (RLS, tasks_query(PRINCIPAL, TaskFilters(), FIRST)),
+    "tasks, later page": (RLS, tasks_query(PRINCIPAL, TaskFilters(), LATER)),
+    "tasks by status": (RLS, tasks_query(PRINCIPAL, TaskFilters(status=TaskStatus.done), FIRST)),
+    "tasks by assignee": (RLS, tasks_query(PRINCIPAL, TaskFilters(assignee_id=USER), FIRST)),
+    "tasks by client": (RLS, tasks_query(PRINCIPAL, TaskFilters(client_id=CLIENT), FIRST)),
+    "tasks by due dates": (
+        RLS,
+        tasks_query(
+            PRINCIPAL,
+            TaskFilters(due_after=date.today(), due_before=date.today() + timedelta(days=7)),
+            FIRST,
+        ),
+    ),
+    "tasks overdue": (
+        RLS,
+        tasks_query(PRINCIPAL, TaskFilters(overdue=True, today=date.today()), FIRST),
     ),
 }
 
