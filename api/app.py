@@ -12,6 +12,7 @@ from api.middleware import RequestContextMiddleware
 from api.routes import (
     audit_events,
     auth,
+    automations,
     client_imports,
     clients,
     contacts,
@@ -71,5 +72,6 @@ def create_app(
     app.include_router(contacts.router, prefix=v1, tags=["contacts"])
     app.include_router(audit_events.router, prefix=v1, tags=["audit"])
     app.include_router(sso.router, prefix=v1, tags=["sso"])
+    app.include_router(automations.router, prefix=v1, tags=["automations"])
     app.include_router(tasks.router, prefix=v1, tags=["tasks"])
     return app

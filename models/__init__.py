@@ -9,6 +9,7 @@ from models.auth_security import (
     RecoveryCode,
     TwoFactorCredential,
 )
+from models.automation import Automation, AutomationStatus, AutomationVersion
 from models.base import Base
 from models.client import Client, ClientKind, ClientStatus, Contact
 from models.client_import import ClientImport, ClientImportRow, ImportStatus, RowOutcome
@@ -23,6 +24,9 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuthThrottle",
+    "Automation",
+    "AutomationStatus",
+    "AutomationVersion",
     "Base",
     "Client",
     "ClientImport",

@@ -30,6 +30,7 @@ from core.db import scope_to_firm
 from core.principal import Principal
 from models import (
     ApiToken,
+    Automation,
     Base,
     Client,
     ClientImport,
@@ -41,6 +42,7 @@ from models import (
     User,
 )
 from services import clients, contacts, tasks
+from services.automations import automations
 from services.sso import config as sso_config
 from services.tokens import issue_api_token, issue_login_session
 from tests.factories import Actor, add_user, make_firm
@@ -106,6 +108,21 @@ async def make_task(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
     return task.id
 
 
+async def make_automation(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    # Published, so that version 1 exists under every automation (see VERSION_NUMBERS).
+    draft = {
+        "schema_version": 1,
+        "trigger": {"type": "manual"},
+        "start": "done",
+        "steps": {"done": {"type": "stop"}},
+    }
+    automation = await automations.create_automation(
+        db, principal_of(actor), fields=automations.AutomationFields(name="Tenant"), draft=draft
+    )
+    await automations.publish(db, principal_of(actor), automation.id)
+    return automation.id
+
+
 @dataclass(frozen=True)
 class Owned:
     model: type[Base]
@@ -121,7 +138,12 @@ FACTORIES: dict[str, Owned] = {
     "import_id": Owned(ClientImport, make_import),
     "session_id": Owned(LoginSession, make_session),
     "task_id": Owned(Task, make_task),
+    "automation_id": Owned(Automation, make_automation),
 }
+
+# Path parameters that number a version within the automation in the same path, not ids:
+# each firm's automations have version 1, so only the automation id can be foreign.
+VERSION_NUMBERS = {"version": 1, "a": 1, "b": 1}
 
 # Bodies for request models the generic sampler below cannot fill plausibly.
 BODIES: dict[str, dict[str, Any]] = {
@@ -140,7 +162,8 @@ class Endpoint:
 
     @property
     def parameters(self) -> list[str]:
-        return re.findall(r"{(\w+)(?::\w+)?}", self.path)
+        names = re.findall(r"{(\w+)(?::\w+)?}", self.path)
+        return [name for name in names if name not in VERSION_NUMBERS]
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -294,7 +317,7 @@ async def test_another_firms_ids_are_404(
             name: await snapshot(db, firm_a, FACTORIES[name].model, id_)
             for name, id_ in made["a"].items()
         }
-        path = endpoint.path.format(**made["a"], **made["b"])
+        path = endpoint.path.format(**made["a"], **made["b"], **VERSION_NUMBERS)
 
         response = await client.request(
             endpoint.method, path, headers=firm_b.headers, **request_body(endpoint)
