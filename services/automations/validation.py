@@ -16,11 +16,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from jinja2 import TemplateSyntaxError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
 from core.errors import Unprocessable
+from services.expressions import syntax_error
 from workflows.automation.definition import (
     MAX_STEPS,
     STEP_ID_PATTERN,
@@ -37,9 +36,6 @@ MAX_PROBLEMS = 100
 _BARE_EXPRESSIONS = {("condition", "expression"), ("switch", "value")}
 
 Problem = dict[str, str]
-
-# Parsing only: nothing is rendered here, and the sandbox is what rendering will use.
-_jinja = ImmutableSandboxedEnvironment()
 
 
 def escape(token: str) -> str:
@@ -62,22 +58,6 @@ class InvalidDefinition(Unprocessable):
             detail += f" (and {len(problems) - 5} more)"
         super().__init__(detail, errors=list(shown))
         self.problems = problems
-
-
-def _template_error(text: str) -> str | None:
-    try:
-        _jinja.parse(text)
-    except TemplateSyntaxError as exc:
-        return f"invalid expression: {exc.message}"
-    return None
-
-
-def _expression_error(text: str) -> str | None:
-    try:
-        _jinja.compile_expression(text)
-    except TemplateSyntaxError as exc:
-        return f"invalid expression: {exc.message}"
-    return None
 
 
 # Parsing ----------------------------------------------------------------------------------
@@ -200,7 +180,8 @@ def _string_problems(
     value: Any, path: tuple[str | int, ...], bare: bool = False
 ) -> Iterator[Problem]:
     if isinstance(value, str):
-        error = _expression_error(value) if bare else _template_error(value)
+        # The same parser that will evaluate them (services.expressions).
+        error = syntax_error(value, "condition" if bare else "template")
         if error is not None:
             yield {"pointer": pointer(*path), "detail": error}
     elif isinstance(value, dict):

@@ -298,3 +298,18 @@ def test_the_problem_detail_names_each_pointer() -> None:
     assert caught.value.status == 422
     assert caught.value.detail.startswith("/steps/a/next: ")
     assert json.dumps(caught.value.errors)
+
+
+def test_statements_in_templates_are_refused() -> None:
+    """Templates hold placeholders only: a {% for %} would loop inside the workflow."""
+    steps = {
+        "a": {
+            "type": "send_email",
+            "params": {
+                "to": ["x@example.com"],
+                "subject": "s",
+                "body": "{% for i in x %}{% endfor %}",
+            },
+        }
+    }
+    assert only(problems_of(definition(steps)))["pointer"] == "/steps/a/params/body"
