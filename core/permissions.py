@@ -45,6 +45,8 @@ class Permission(enum.StrEnum):
     tasks_read = "tasks:read"
     # Create, change, complete and delete staff to-dos.
     tasks_write = "tasks:write"
+    # Change the firm's settings (the outbound HTTP allow-list of automation steps).
+    firm_manage = "firm:manage"
 
 
 _MEMBER = frozenset(
@@ -67,6 +69,7 @@ _ADMIN = (
         Permission.api_tokens_all,
         Permission.audit_read,
         Permission.sso_manage,
+        Permission.firm_manage,
     }
 )
 

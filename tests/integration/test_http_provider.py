@@ -1,6 +1,7 @@
 """Outbound HTTP for automation steps (providers.http) against a real server on loopback:
 what is refused (before any traffic), what is allowed through the firm's allow-list, the
-size cap, the deadline, redirects, DNS rebinding and the Idempotency-Key header."""
+size cap, the deadline, redirects, DNS rebinding and the Idempotency-Key header; and the
+API that keeps each firm's allow-list."""
 
 import ipaddress
 import json
@@ -14,7 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from httpx import AsyncClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import scope_to_firm
+from core.principal import Principal
+from models import AuditEvent, Role
 from providers.http import (
     HttpClient,
     HttpFailed,
@@ -26,6 +33,9 @@ from providers.http import (
     is_internal,
     normalize_allowlist_entry,
 )
+from services.firm_settings import get_http_allowlist
+from tests.factories import add_user, make_firm
+from tests.problems import assert_problem, pointers
 
 
 @dataclass
@@ -388,3 +398,104 @@ def test_allowlist_entries_are_normalized(entry: str, normal: str) -> None:
 def test_bad_allowlist_entries_are_rejected(entry: str) -> None:
     with pytest.raises(ValueError):
         normalize_allowlist_entry(entry)
+
+
+# The firm's allow-list: GET/PATCH /v1/firm/http-allowlist, feeding the client above.
+
+
+async def test_allowlist_api_round_trip(client: AsyncClient, db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    admin = await add_user(db, owner, Role.admin)
+    url = "/v1/firm/http-allowlist"
+    assert (await client.get(url, headers=owner.headers)).json() == {"entries": []}
+
+    entries = ["Internal.Example.", "10.1.2.3/8", "127.0.0.1", "internal.example", "[::1]"]
+    response = await client.patch(url, json={"entries": entries}, headers=admin.headers)
+    assert response.status_code == 200, response.text
+    expected = ["internal.example", "10.0.0.0/8", "127.0.0.1", "::1"]
+    assert response.json() == {"entries": expected}
+    assert (await client.get(url, headers=owner.headers)).json() == {"entries": expected}
+    # The same list again records nothing.
+    await client.patch(url, json={"entries": expected}, headers=admin.headers)
+
+    await scope_to_firm(db, owner.firm.id)
+    events = (
+        await db.scalars(
+            select(AuditEvent).where(AuditEvent.action == "firm.http_allowlist_updated")
+        )
+    ).all()
+    assert len(events) == 1
+    assert events[0].actor_id == admin.user.id and events[0].record_id == owner.firm.id
+    assert events[0].summary == {
+        "before": {"http_allowlist": []},
+        "after": {"http_allowlist": expected},
+    }
+    cleared = await client.patch(url, json={"entries": []}, headers=owner.headers)
+    assert cleared.json() == {"entries": []}
+
+
+async def test_allowlist_feeds_the_http_client(
+    client: AsyncClient, db: AsyncSession, server: LocalServer
+) -> None:
+    owner = await make_firm(db)
+    principal = Principal.system(owner.firm.id)
+    await scope_to_firm(db, owner.firm.id)
+    with pytest.raises(HttpRefused):
+        await HttpClient(await get_http_allowlist(db, principal)).request(
+            HttpRequest("GET", server.url("/json"))
+        )
+    await client.patch(
+        "/v1/firm/http-allowlist", json={"entries": ["127.0.0.1"]}, headers=owner.headers
+    )
+    await scope_to_firm(db, owner.firm.id)
+    allowed = HttpClient(await get_http_allowlist(db, principal))
+    assert (await allowed.request(HttpRequest("GET", server.url("/json")))).status == 200
+
+
+async def test_allowlist_is_per_firm(client: AsyncClient, db: AsyncSession) -> None:
+    alpha = await make_firm(db, "Alpha")
+    beta = await make_firm(db, "Beta")
+    await client.patch(
+        "/v1/firm/http-allowlist", json={"entries": ["10.0.0.0/8"]}, headers=beta.headers
+    )
+    assert (await client.get("/v1/firm/http-allowlist", headers=alpha.headers)).json() == {
+        "entries": []
+    }
+
+
+async def test_allowlist_permissions(client: AsyncClient, db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    url = "/v1/firm/http-allowlist"
+    for role in (Role.staff, Role.builder):
+        member = await add_user(db, owner, role)
+        assert (await client.get(url, headers=member.headers)).status_code == 200
+        refused = await client.patch(url, json={"entries": []}, headers=member.headers)
+        assert_problem(refused, 403)
+    portal_user = await add_user(db, owner, Role.client)
+    assert_problem(await client.get(url, headers=portal_user.headers), 403)
+    assert_problem(await client.get(url), 401)
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"entries": ["http://x.example"]}, "/entries/0"),
+        ({"entries": ["ok.example", "10.0.0.0/33"]}, "/entries/1"),
+        ({"entries": ["0.0.0.0/0"]}, "/entries/0"),
+        ({"entries": ["::/0"]}, "/entries/0"),
+        ({"entries": ["10.0.0.0/7"]}, "/entries/0"),
+        ({"entries": [""]}, "/entries/0"),
+        ({"entries": ["a" * 254]}, "/entries/0"),
+        ({"entries": [f"h{i}.example" for i in range(101)]}, "/entries"),
+        ({"entries": "10.0.0.0/8"}, "/entries"),
+        ({}, "/entries"),
+        ({"entries": [], "extra": 1}, "/extra"),
+    ],
+)
+async def test_allowlist_rejects_bad_entries(
+    client: AsyncClient, db: AsyncSession, body: dict[str, Any], pointer: str
+) -> None:
+    owner = await make_firm(db)
+    response = await client.patch("/v1/firm/http-allowlist", json=body, headers=owner.headers)
+    problem = assert_problem(response, 422)
+    assert any(p.endswith(pointer) for p in pointers(problem)), problem
