@@ -21,6 +21,7 @@ from api.schemas.automations import (
     VersionSummary,
 )
 from api.schemas.common import Page, page_of
+from core.errors import PayloadTooLarge
 from core.permissions import Permission
 from core.principal import Principal
 from models import Automation, AutomationStatus
@@ -53,6 +54,23 @@ _DOCUMENT_BODY: dict[str, Any] = {
 _MEDIA_TYPES = {DocumentFormat.json: "application/json", DocumentFormat.yaml: "application/yaml"}
 
 
+async def _body(request: Request) -> bytes:
+    """The raw body, read no further than one chunk past the definition size limit (413)."""
+    limit = validation.MAX_DEFINITION_BYTES
+    too_large = PayloadTooLarge(f"A definition or document may take at most {limit} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _detail(automation: Automation) -> AutomationDetail:
     return AutomationDetail.model_validate(automation, from_attributes=True)
 
@@ -80,7 +98,7 @@ async def list_automations(
 async def validate_definition(request: Request, principal: Reader) -> dict[str, bool]:
     """Check a definition without saving it: 200 ``{"valid": true}``, or a 422 problem
     whose ``errors`` hold a JSON pointer per problem."""
-    validation.validate(validation.parse_json(await request.body()))
+    validation.validate(validation.parse_json(await _body(request)))
     return {"valid": True}
 
 
@@ -102,7 +120,7 @@ async def import_automation(
         else DocumentFormat.json
     )
     automation, version = await portable.import_document(
-        session, principal, raw=await request.body(), fmt=fmt, publish=publish
+        session, principal, raw=await _body(request), fmt=fmt, publish=publish
     )
     return Imported(
         automation=_detail(automation),
@@ -132,7 +150,7 @@ async def save_draft(
     """Replace the draft. It is saved even when not yet valid; ``problems`` lists what
     would stop it from being published."""
     automation, problems = await automations.save_draft(
-        session, principal, automation_id, raw=await request.body()
+        session, principal, automation_id, raw=await _body(request)
     )
     detail = _detail(automation)
     return DraftSaved.model_validate({**detail.model_dump(), "problems": problems})

@@ -3,7 +3,7 @@ validation, the list, permissions, the audit trail and the constant-query load."
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -410,3 +410,26 @@ async def test_a_1000_step_version_loads_in_at_most_3_queries(
         definition_loaded = version.definition
     assert len(definition_loaded["steps"]) == 1000
     assert 1 <= len(statements) <= 3, statements
+
+
+async def test_oversized_definitions_are_refused_before_parsing(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    actor = await make_firm(db)
+    automation_id = (await create(client, actor))["id"]
+    huge = b'{"x": "' + b"a" * (5 * 1024 * 1024) + b'"}'
+    for method, path in [
+        ("POST", f"{BASE}/validate"),
+        ("PUT", f"{BASE}/{automation_id}/draft"),
+        ("POST", f"{BASE}/import"),
+    ]:
+        response = await client.request(method, path, content=huge, headers=actor.headers)
+        assert "at most" in assert_problem(response, 413)["detail"]
+
+    async def chunked() -> AsyncIterator[bytes]:
+        # No Content-Length: the limit is enforced while reading.
+        for _ in range(6):
+            yield b" " * (1024 * 1024)
+
+    streamed = await client.post(f"{BASE}/validate", content=chunked(), headers=actor.headers)
+    assert_problem(streamed, 413)
