@@ -16,6 +16,7 @@ from api.routes import (
     client_imports,
     clients,
     contacts,
+    credentials,
     firm_settings,
     health,
     sessions,
@@ -75,5 +76,6 @@ def create_app(
     app.include_router(sso.router, prefix=v1, tags=["sso"])
     app.include_router(automations.router, prefix=v1, tags=["automations"])
     app.include_router(tasks.router, prefix=v1, tags=["tasks"])
+    app.include_router(credentials.router, prefix=v1, tags=["credentials"])
     app.include_router(firm_settings.router, prefix=v1, tags=["firm settings"])
     return app

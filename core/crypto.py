@@ -50,6 +50,13 @@ class Cipher:
     def encrypt(self, plaintext: str) -> str:
         return self._require().encrypt(plaintext.encode()).decode()
 
+    def rotate(self, ciphertext: str) -> str:
+        """The same plaintext encrypted under the first key (MultiFernet.rotate)."""
+        try:
+            return self._require().rotate(ciphertext.encode()).decode()
+        except InvalidToken as exc:
+            raise RuntimeError("no configured encryption key decrypts this value") from exc
+
     def decrypt(self, ciphertext: str) -> str:
         try:
             return self._require().decrypt(ciphertext.encode()).decode()

@@ -41,6 +41,7 @@ class SystemPurpose(enum.StrEnum):
     auth_throttle = "auth_throttle"  # failed sign-in counts per email and client address
     password_reset = "password_reset"  # noqa: S105 (a name) reset request, reset token lookup
     mfa_challenge = "mfa_challenge"  # second-factor and enrolment token lookup at login
+    credential_rotation = "credential_rotation"  # re-encrypting every firm's credentials
 
 
 @lru_cache

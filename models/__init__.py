@@ -13,6 +13,7 @@ from models.automation import Automation, AutomationStatus, AutomationVersion
 from models.base import Base
 from models.client import Client, ClientKind, ClientStatus, Contact
 from models.client_import import ClientImport, ClientImportRow, ImportStatus, RowOutcome
+from models.credential import Credential
 from models.firm import Firm
 from models.idempotency import IdempotencyKey
 from models.outbox import OutboxMessage
@@ -34,6 +35,7 @@ __all__ = [
     "ClientKind",
     "ClientStatus",
     "Contact",
+    "Credential",
     "Firm",
     "FirmSecurityPolicy",
     "IdempotencyKey",

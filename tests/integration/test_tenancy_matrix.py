@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from fastapi import params
 from fastapi.routing import APIRoute, iter_route_contexts
 from httpx import AsyncClient
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
 from core.config import Settings
+from core.crypto import Cipher
 from core.db import scope_to_firm
 from core.principal import Principal
 from models import (
@@ -35,13 +37,14 @@ from models import (
     Client,
     ClientImport,
     Contact,
+    Credential,
     LoginSession,
     Role,
     SamlConfig,
     Task,
     User,
 )
-from services import clients, contacts, tasks
+from services import clients, contacts, credentials, tasks
 from services.automations import automations
 from services.sso import config as sso_config
 from services.tokens import issue_api_token, issue_login_session
@@ -108,6 +111,19 @@ async def make_task(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
     return task.id
 
 
+async def make_credential(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    # Any key will do: a 404 comes before anything is decrypted or encrypted.
+    credential = await credentials.create_credential(
+        db,
+        principal_of(actor),
+        Cipher([Fernet.generate_key().decode()]),
+        fields=credentials.CredentialFields.model_validate(
+            {"name": "tenant_test_key", "value": "firm A's secret"}
+        ),
+    )
+    return credential.id
+
+
 async def make_automation(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
     # Published, so that version 1 exists under every automation (see VERSION_NUMBERS).
     draft = {
@@ -138,6 +154,7 @@ FACTORIES: dict[str, Owned] = {
     "import_id": Owned(ClientImport, make_import),
     "session_id": Owned(LoginSession, make_session),
     "task_id": Owned(Task, make_task),
+    "credential_id": Owned(Credential, make_credential),
     "automation_id": Owned(Automation, make_automation),
 }
 
@@ -149,6 +166,7 @@ VERSION_NUMBERS = {"version": 1, "a": 1, "b": 1}
 BODIES: dict[str, dict[str, Any]] = {
     "ClientUpdate": {"name": "Hijacked", "status": "inactive"},
     "ContactUpdate": {"name": "Hijacked", "is_primary": True},
+    "CredentialValue": {"value": "hijacked"},
 }
 
 CSV_UPLOAD = {"file": ("tenancy.csv", b"name,email\nAcme,acme@example.com\n", "text/csv")}

@@ -1,0 +1,466 @@
+"""The credentials vault: encrypted at rest, write-only through the API, audited without
+values, one firm's names invisible to another firm's runs, key rotation, and the Redactor
+the engine applies to everything a step sends, returns or fails with."""
+
+import logging
+import uuid
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from httpx import AsyncClient, Response
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.config import Settings
+from core.crypto import Cipher
+from core.db import scope_to_firm
+from core.principal import Principal
+from models import AuditEvent, Credential, Role
+from services import credentials
+from services.credentials import REDACTED, CredentialFields, Redactor, UnknownCredentials
+from tests.factories import Actor, add_user, make_firm
+from tests.problems import assert_problem, pointers
+
+SECRET = "sk_live_7f3a9c2e41b8d6"
+
+
+async def create(
+    http: AsyncClient, actor: Actor, name: str = "crm_api_key", value: str = SECRET, **extra: Any
+) -> dict[str, Any]:
+    response = await http.post(
+        "/v1/credentials", json={"name": name, "value": value, **extra}, headers=actor.headers
+    )
+    assert response.status_code == 201, response.text
+    assert value not in response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def cipher_of(settings: Settings) -> Cipher:
+    return Cipher.from_settings(settings)
+
+
+async def stored(db: AsyncSession, actor: Actor, name: str) -> Credential:
+    await scope_to_firm(db, actor.firm.id)
+    row = await db.scalar(
+        select(Credential)
+        .where(Credential.firm_id == actor.firm.id, Credential.name == name)
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None
+    return row
+
+
+@pytest.fixture
+async def owner(db: AsyncSession) -> Actor:
+    return await make_firm(db, "Vault")
+
+
+async def test_create_returns_metadata_only_and_stores_ciphertext(
+    client: AsyncClient, db: AsyncSession, owner: Actor, settings: Settings
+) -> None:
+    body = await create(client, owner, description="  CRM key for the sync  ")
+    assert set(body) == {
+        "id",
+        "name",
+        "description",
+        "created_by",
+        "value_updated_at",
+        "created_at",
+        "updated_at",
+    }
+    assert body["name"] == "crm_api_key"
+    assert body["description"] == "CRM key for the sync"
+    assert body["created_by"] == str(owner.user.id)
+
+    row = await stored(db, owner, "crm_api_key")
+    assert SECRET not in row.value_encrypted
+    assert cipher_of(settings).decrypt(row.value_encrypted) == SECRET
+
+
+async def test_no_read_ever_returns_the_value(
+    client: AsyncClient, owner: Actor, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    created = await create(client, owner)
+    responses: list[Response] = [
+        await client.get("/v1/credentials", headers=owner.headers),
+        await client.get(f"/v1/credentials/{created['id']}", headers=owner.headers),
+        await client.put(
+            f"/v1/credentials/{created['id']}/value",
+            json={"value": SECRET + "_v2"},
+            headers=owner.headers,
+        ),
+        await client.get("/v1/audit-events", headers=owner.headers),
+    ]
+    for response in responses:
+        assert response.status_code == 200, response.text
+        assert SECRET not in response.text
+    assert [item["name"] for item in responses[0].json()["items"]] == ["crm_api_key"]
+    assert SECRET not in caplog.text
+
+
+async def test_list_is_keyset_paginated(client: AsyncClient, owner: Actor) -> None:
+    # One test transaction gives every row the same created_at, so the id breaks the tie.
+    ids = [(await create(client, owner, name=name))["id"] for name in ("a_key", "b_key", "c_key")]
+    first = await client.get("/v1/credentials?limit=2", headers=owner.headers)
+    cursor = first.json()["next_cursor"]
+    assert cursor is not None
+    second = await client.get(f"/v1/credentials?limit=2&cursor={cursor}", headers=owner.headers)
+    assert second.json()["next_cursor"] is None
+    listed = [item["id"] for item in first.json()["items"] + second.json()["items"]]
+    assert listed == sorted(ids, key=uuid.UUID, reverse=True)
+
+
+async def test_duplicate_name_in_a_firm_is_409_but_another_firm_may_use_it(
+    client: AsyncClient, db: AsyncSession, owner: Actor
+) -> None:
+    await create(client, owner)
+    response = await client.post(
+        "/v1/credentials", json={"name": "crm_api_key", "value": "other"}, headers=owner.headers
+    )
+    body = assert_problem(response, 409)
+    assert "crm_api_key" in body["detail"]
+    assert "other" not in response.text
+
+    other = await make_firm(db, "Other")
+    await create(client, other, value="other firm's value")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "CRM", "1key", "_key", "crm-key", "crm key", "crm.key", "é_key", "a" * 64, "key\n"],
+)
+async def test_names_must_be_identifiers(client: AsyncClient, owner: Actor, name: str) -> None:
+    response = await client.post(
+        "/v1/credentials", json={"name": name, "value": SECRET}, headers=owner.headers
+    )
+    body = assert_problem(response, 422)
+    assert "/name" in pointers(body)
+    assert SECRET not in response.text
+
+
+@pytest.mark.parametrize("name", ["a", "crm_api_key", "k2", "a" * 63])
+async def test_identifier_names_are_accepted(client: AsyncClient, owner: Actor, name: str) -> None:
+    await create(client, owner, name=name)
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"name": "k"}, "/value"),
+        ({"name": "k", "value": ""}, "/value"),
+        ({"name": "k", "value": "x" * (credentials.MAX_VALUE_LENGTH + 1)}, "/value"),
+        ({"name": "k", "value": 12345}, "/value"),
+        ({"name": "k", "value": SECRET, "extra": 1}, "/extra"),
+        ({"name": "k", "value": SECRET, "description": "d" * 501}, "/description"),
+        ({"value": SECRET}, "/name"),
+    ],
+)
+async def test_invalid_bodies_are_422_and_never_echo_the_value(
+    client: AsyncClient, owner: Actor, body: dict[str, Any], pointer: str
+) -> None:
+    response = await client.post("/v1/credentials", json=body, headers=owner.headers)
+    problem = assert_problem(response, 422)
+    assert pointer in pointers(problem)
+    assert SECRET not in response.text
+    assert "x" * 100 not in response.text
+
+
+async def test_replace_value(
+    client: AsyncClient, db: AsyncSession, owner: Actor, settings: Settings
+) -> None:
+    created = await create(client, owner)
+    response = await client.put(
+        f"/v1/credentials/{created['id']}/value",
+        json={"value": "rotated-value"},
+        headers=owner.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["value_updated_at"] >= created["value_updated_at"]
+    assert "rotated-value" not in response.text
+    resolved = await credentials.resolve_for_run(
+        db, owner.firm.id, ["crm_api_key"], cipher=cipher_of(settings)
+    )
+    assert resolved == {"crm_api_key": "rotated-value"}
+
+
+@pytest.mark.parametrize("body", [{}, {"value": ""}, {"value": "v", "name": "renamed"}])
+async def test_replace_value_rejects_bad_bodies(
+    client: AsyncClient, owner: Actor, body: dict[str, Any]
+) -> None:
+    created = await create(client, owner)
+    response = await client.put(
+        f"/v1/credentials/{created['id']}/value", json=body, headers=owner.headers
+    )
+    assert_problem(response, 422)
+
+
+async def test_delete(
+    client: AsyncClient, db: AsyncSession, owner: Actor, settings: Settings
+) -> None:
+    created = await create(client, owner)
+    response = await client.delete(f"/v1/credentials/{created['id']}", headers=owner.headers)
+    assert response.status_code == 204
+    assert_problem(await client.get(f"/v1/credentials/{created['id']}", headers=owner.headers), 404)
+    assert_problem(
+        await client.delete(f"/v1/credentials/{created['id']}", headers=owner.headers), 404
+    )
+    with pytest.raises(UnknownCredentials, match="crm_api_key"):
+        await credentials.resolve_for_run(
+            db, owner.firm.id, ["crm_api_key"], cipher=cipher_of(settings)
+        )
+    # The name is free again.
+    await create(client, owner)
+
+
+async def test_unknown_id_is_404(client: AsyncClient, owner: Actor) -> None:
+    missing = uuid.uuid4()
+    for method, path, body in [
+        ("GET", f"/v1/credentials/{missing}", None),
+        ("PUT", f"/v1/credentials/{missing}/value", {"value": "v"}),
+        ("DELETE", f"/v1/credentials/{missing}", None),
+    ]:
+        response = await client.request(method, path, json=body, headers=owner.headers)
+        assert_problem(response, 404)
+    assert_problem(await client.get("/v1/credentials/not-a-uuid", headers=owner.headers), 422)
+
+
+async def test_another_firms_credentials_are_invisible(
+    client: AsyncClient, db: AsyncSession, owner: Actor, settings: Settings
+) -> None:
+    created = await create(client, owner)
+    intruder = await make_firm(db, "Intruder")
+    for method, path, body in [
+        ("GET", f"/v1/credentials/{created['id']}", None),
+        ("PUT", f"/v1/credentials/{created['id']}/value", {"value": "hijack"}),
+        ("DELETE", f"/v1/credentials/{created['id']}", None),
+    ]:
+        response = await client.request(method, path, json=body, headers=intruder.headers)
+        assert_problem(response, 404)
+    listed = await client.get("/v1/credentials", headers=intruder.headers)
+    assert listed.json()["items"] == []
+    row = await stored(db, owner, "crm_api_key")
+    assert cipher_of(settings).decrypt(row.value_encrypted) == SECRET
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [(Role.builder, True), (Role.admin, True), (Role.staff, False), (Role.client, False)],
+)
+async def test_only_credential_managers_reach_the_vault(
+    client: AsyncClient, db: AsyncSession, owner: Actor, role: Role, allowed: bool
+) -> None:
+    created = await create(client, owner)
+    user = await add_user(db, owner, role)
+    calls = [
+        ("GET", "/v1/credentials", None),
+        ("GET", f"/v1/credentials/{created['id']}", None),
+        ("PUT", f"/v1/credentials/{created['id']}/value", {"value": "v2"}),
+        ("POST", "/v1/credentials", {"name": f"k_{role.value}", "value": "v"}),
+        ("DELETE", f"/v1/credentials/{created['id']}", None),
+    ]
+    for method, path, body in calls:
+        response = await client.request(method, path, json=body, headers=user.headers)
+        if allowed:
+            assert response.status_code < 300, response.text
+        else:
+            assert_problem(response, 403)
+
+
+async def test_unauthenticated_is_401(client: AsyncClient) -> None:
+    assert_problem(await client.get("/v1/credentials"), 401)
+
+
+async def test_every_change_is_audited_without_the_value(
+    client: AsyncClient, db: AsyncSession, owner: Actor
+) -> None:
+    created = await create(client, owner, description="CRM")
+    await client.put(
+        f"/v1/credentials/{created['id']}/value",
+        json={"value": SECRET + "2"},
+        headers=owner.headers,
+    )
+    await client.delete(f"/v1/credentials/{created['id']}", headers=owner.headers)
+    await scope_to_firm(db, owner.firm.id)
+    events = (
+        await db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.record_type == "credential")
+            .order_by(AuditEvent.created_at, AuditEvent.id)
+        )
+    ).all()
+    assert [event.action for event in events] == [
+        "credential.created",
+        "credential.value_replaced",
+        "credential.deleted",
+    ]
+    assert all(event.record_id == uuid.UUID(created["id"]) for event in events)
+    assert all(event.actor_id == owner.user.id for event in events)
+    assert events[0].summary == {"after": {"name": "crm_api_key", "description": "CRM"}}
+    assert events[2].summary == {"before": {"name": "crm_api_key", "description": "CRM"}}
+    for event in events:
+        assert SECRET not in str(event.summary)
+        assert "value_encrypted" not in str(event.summary)
+
+
+async def test_resolve_for_run_returns_exactly_the_named_values(
+    client: AsyncClient, db: AsyncSession, owner: Actor, settings: Settings
+) -> None:
+    await create(client, owner, name="crm_api_key", value="crm-secret")
+    await create(client, owner, name="smtp_password", value="smtp-secret")
+    await create(client, owner, name="unused", value="unused-secret")
+    await scope_to_firm(db, owner.firm.id)
+    cipher = cipher_of(settings)
+    resolved = await credentials.resolve_for_run(
+        db, owner.firm.id, ["smtp_password", "crm_api_key", "crm_api_key"], cipher=cipher
+    )
+    assert resolved == {"crm_api_key": "crm-secret", "smtp_password": "smtp-secret"}
+    assert await credentials.resolve_for_run(db, owner.firm.id, [], cipher=cipher) == {}
+
+
+async def test_resolve_for_run_names_every_missing_credential(
+    client: AsyncClient, db: AsyncSession, owner: Actor, settings: Settings
+) -> None:
+    await create(client, owner)
+    await scope_to_firm(db, owner.firm.id)
+    with pytest.raises(UnknownCredentials) as caught:
+        await credentials.resolve_for_run(
+            db, owner.firm.id, ["crm_api_key", "nope", "Bad-Name"], cipher=cipher_of(settings)
+        )
+    assert caught.value.detail == "No credential named 'Bad-Name', 'nope' in this firm"
+    assert caught.value.status == 422
+    assert SECRET not in caught.value.detail
+
+
+async def test_one_firm_can_never_resolve_another_firms_credential(
+    client: AsyncClient, db: AsyncSession, owner: Actor, settings: Settings
+) -> None:
+    await create(client, owner, name="crm_api_key")
+    firm_b = await make_firm(db, "Firm B")
+    cipher = cipher_of(settings)
+
+    # As the engine runs it: a tenant session of firm B asking for firm B's credentials.
+    await scope_to_firm(db, firm_b.firm.id)
+    with pytest.raises(UnknownCredentials, match="'crm_api_key'") as caught:
+        await credentials.resolve_for_run(db, firm_b.firm.id, ["crm_api_key"], cipher=cipher)
+    assert SECRET not in str(caught.value)
+
+    # Even a caller that passes firm A's id inside firm B's session gets nothing: row-level
+    # security hides A's rows whatever the query says.
+    with pytest.raises(UnknownCredentials):
+        await credentials.resolve_for_run(db, owner.firm.id, ["crm_api_key"], cipher=cipher)
+
+    # And a raw query under B's scope sees no credential of A.
+    count = await db.scalar(text("SELECT count(*) FROM credentials"))
+    assert count == 0
+
+    # When B makes its own credential of the same name, B gets B's value.
+    await create(client, firm_b, name="crm_api_key", value="firm-b-value")
+    await scope_to_firm(db, firm_b.firm.id)
+    resolved = await credentials.resolve_for_run(db, firm_b.firm.id, ["crm_api_key"], cipher=cipher)
+    assert resolved == {"crm_api_key": "firm-b-value"}
+
+
+async def test_rotate_rewraps_every_credential_of_every_firm(
+    db: AsyncSession, settings: Settings
+) -> None:
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    # Credentials committed by other tests are encrypted with the session's key.
+    session_key = settings.encryption_keys.get_secret_value() if settings.encryption_keys else ""
+    firms = [await make_firm(db, "Rotate A"), await make_firm(db, "Rotate B")]
+    before: dict[str, str] = {}
+    for index, actor in enumerate(firms):
+        await scope_to_firm(db, actor.firm.id)
+        principal = Principal(
+            firm_id=actor.firm.id, user_id=actor.user.id, role=Role.owner, credential="api_token"
+        )
+        credential = await credentials.create_credential(
+            db,
+            principal,
+            Cipher([old_key]),
+            fields=CredentialFields.model_validate(
+                {"name": "crm_api_key", "value": f"value-{index}"}
+            ),
+        )
+        before[str(credential.id)] = credential.value_encrypted
+
+    rotated = await credentials.rotate(db, Cipher([new_key, old_key, session_key]))
+    assert rotated >= 2
+
+    for index, actor in enumerate(firms):
+        row = await stored(db, actor, "crm_api_key")
+        assert row.value_encrypted != before[str(row.id)]
+        assert Cipher([new_key]).decrypt(row.value_encrypted) == f"value-{index}"
+        with pytest.raises(RuntimeError, match="no configured encryption key"):
+            Cipher([old_key]).decrypt(row.value_encrypted)
+    # Back to the application role: the system scope ended with the rotation.
+    assert await db.scalar(text("SELECT current_user")) == "firmflow_app"
+
+
+async def test_rotate_with_a_missing_old_key_fails_and_changes_nothing(
+    db: AsyncSession, owner: Actor
+) -> None:
+    old_key = Fernet.generate_key().decode()
+    await scope_to_firm(db, owner.firm.id)
+    principal = Principal(
+        firm_id=owner.firm.id, user_id=owner.user.id, role=Role.owner, credential="api_token"
+    )
+    await credentials.create_credential(
+        db,
+        principal,
+        Cipher([old_key]),
+        fields=CredentialFields.model_validate({"name": "k", "value": "v"}),
+    )
+    # The caller's transaction fails as a whole; a savepoint stands in for it here.
+    with pytest.raises(RuntimeError, match="no configured encryption key"):
+        async with db.begin_nested():
+            await credentials.rotate(db, Cipher([Fernet.generate_key().decode()]))
+    row = await stored(db, owner, "k")
+    assert Cipher([old_key]).decrypt(row.value_encrypted) == "v"
+
+
+class TestRedactor:
+    def test_replaces_every_occurrence_in_every_string_leaf(self) -> None:
+        redactor = Redactor.of(["s3cr3t", "tok-en"])
+        value: dict[str, Any] = {
+            "url": "https://api.example/?key=s3cr3t&again=s3cr3t",
+            "headers": {"Authorization": "Bearer tok-en"},
+            "list": ["s3cr3t", 1, None, True, 2.5, ["nested tok-en"]],
+            "s3cr3t": "key holding the secret",
+        }
+        assert redactor.redact(value) == {
+            "url": f"https://api.example/?key={REDACTED}&again={REDACTED}",
+            "headers": {"Authorization": f"Bearer {REDACTED}"},
+            "list": [REDACTED, 1, None, True, 2.5, [f"nested {REDACTED}"]],
+            REDACTED: "key holding the secret",
+        }
+        # The input is left as it was.
+        assert value["list"][0] == "s3cr3t"
+
+    def test_catches_json_escaped_and_url_encoded_forms(self) -> None:
+        secret = 'p@ss/w"rd &x=1'
+        redactor = Redactor.of([secret])
+        assert redactor.redact_text('{"password": "p@ss/w\\"rd &x=1"}') == (
+            f'{{"password": "{REDACTED}"}}'
+        )
+        assert redactor.redact_text("?p=p%40ss%2Fw%22rd%20%26x%3D1") == f"?p={REDACTED}"
+        assert redactor.redact_text("?p=p%40ss%2Fw%22rd+%26x%3D1") == f"?p={REDACTED}"
+
+    def test_longest_secret_wins(self) -> None:
+        redactor = Redactor.of(["abc", "abcdef"])
+        assert redactor.redact_text("xabcdefx abc") == f"x{REDACTED}x {REDACTED}"
+
+    def test_regex_characters_are_literal(self) -> None:
+        redactor = Redactor.of([".*"])
+        assert redactor.redact_text("keep this .* only") == f"keep this {REDACTED} only"
+
+    def test_nothing_to_redact(self) -> None:
+        redactor = Redactor.of(["", ""])
+        value = {"a": ["b"]}
+        assert redactor.redact(value) == value
+        assert Redactor.of([]).redact_text("anything") == "anything"
+
+    def test_tuples_become_lists(self) -> None:
+        assert Redactor.of(["x"]).redact(("x", "y")) == [REDACTED, "y"]
