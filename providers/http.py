@@ -206,17 +206,20 @@ class _Target:
 
 
 class HttpClient:
-    """Sends vetted requests. ``allowlist`` is the firm's; ``resolver`` and ``transport``
-    are replaceable so tests can watch what would be resolved and sent."""
+    """Sends vetted requests. ``allowlist`` is the firm's; ``tls`` replaces the system's
+    certificate authorities; ``resolver`` and ``transport`` are replaceable so tests can
+    watch what would be resolved and sent."""
 
     def __init__(
         self,
         allowlist: Iterable[str] = (),
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        tls: ssl.SSLContext | None = None,
         resolver: Resolver = resolve,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        self._tls = tls
         self.allowlist = Allowlist.parse(allowlist)
         self.max_bytes = max_bytes
         self._resolve = resolver
@@ -312,7 +315,7 @@ class HttpClient:
         try:
             async with httpx.AsyncClient(
                 transport=self._transport,
-                verify=_tls_context(),
+                verify=self._tls or _tls_context(),
                 follow_redirects=False,
                 trust_env=False,
                 # The caller's deadline covers the whole exchange; these bound each phase.

@@ -6,15 +6,22 @@ API that keeps each firm's allow-list."""
 import ipaddress
 import json
 import logging
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -290,6 +297,73 @@ async def test_a_redirect_to_a_refused_address_is_refused(server: LocalServer, t
 async def test_redirect_to_another_scheme_is_refused(server: LocalServer) -> None:
     with pytest.raises(HttpRefused, match="http and https"):
         await loopback().request(HttpRequest("GET", server.url("/redirect?to=file:///etc/passwd")))
+
+
+def self_signed(name: str, directory: Path) -> tuple[Path, Path]:
+    """A certificate for ``name`` (its own authority) and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[LocalServer, ssl.SSLContext]]:
+    """A local HTTPS server whose certificate names secure.test, and a client context
+    that trusts it."""
+    cert, key = self_signed("secure.test", tmp_path)
+    local = LocalServer(port=0)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(local))
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    httpd.socket = server_context.wrap_socket(httpd.socket, server_side=True)
+    local.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield local, ssl.create_default_context(cafile=str(cert))
+    httpd.shutdown()
+    httpd.server_close()
+
+
+async def to_loopback(host: str, port: int) -> list[IPAddress]:
+    return [ipaddress.ip_address("127.0.0.1")]
+
+
+async def test_https_to_the_vetted_address_verifies_the_host_name(
+    tls_server: tuple[LocalServer, ssl.SSLContext],
+) -> None:
+    """The connection goes to the vetted IP, yet TLS (SNI and certificate check) still
+    speaks to the host name of the URL."""
+    server, trust = tls_server
+    client = HttpClient(["127.0.0.1"], tls=trust, resolver=to_loopback)
+    result = await client.request(HttpRequest("GET", f"https://secure.test:{server.port}/json"))
+    assert result.body == {"ok": True, "n": 1}
+    assert server.seen[0].headers["Host"] == f"secure.test:{server.port}"
+    # The same server under a name its certificate does not carry is not trusted.
+    with pytest.raises(HttpFailed, match=r"other\.test"):
+        await client.request(HttpRequest("GET", f"https://other.test:{server.port}/json"))
+    assert len(server.seen) == 1
 
 
 async def test_redirect_chains_are_followed_and_loops_end(server: LocalServer) -> None:
