@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -324,10 +324,9 @@ class AutomationFilters:
     status: AutomationStatus | None = None
 
 
-async def list_automations(
-    session: AsyncSession, principal: Principal, *, filters: AutomationFilters, page: PageParams
-) -> Page[Automation]:
-    """Newest first. The drafts are not loaded: a list shows names and states."""
+def automations_query(
+    principal: Principal, filters: AutomationFilters, page: PageParams
+) -> Select[Automation]:
     stmt = (
         select(Automation)
         .where(Automation.firm_id == principal.firm_id)
@@ -335,7 +334,14 @@ async def list_automations(
     )
     if filters.status is not None:
         stmt = stmt.where(Automation.status == filters.status)
-    rows = (await session.scalars(keyset(stmt, Automation.created_at, Automation.id, page))).all()
+    return keyset(stmt, Automation.created_at, Automation.id, page)
+
+
+async def list_automations(
+    session: AsyncSession, principal: Principal, *, filters: AutomationFilters, page: PageParams
+) -> Page[Automation]:
+    """Newest first. The drafts are not loaded: a list shows names and states."""
+    rows = (await session.scalars(automations_query(principal, filters, page))).all()
     return to_page(rows, page)
 
 
@@ -368,6 +374,13 @@ async def list_versions(
 ) -> Page[AutomationVersion]:
     """Newest first, without their definitions."""
     await get_automation(session, principal, automation_id)
+    stmt = versions_query(principal, automation_id, page)
+    return to_page((await session.scalars(stmt)).all(), page)
+
+
+def versions_query(
+    principal: Principal, automation_id: uuid.UUID, page: PageParams
+) -> Select[AutomationVersion]:
     stmt = (
         select(AutomationVersion)
         .where(
@@ -376,5 +389,4 @@ async def list_versions(
         )
         .options(defer(AutomationVersion.definition))
     )
-    stmt = keyset(stmt, AutomationVersion.created_at, AutomationVersion.id, page)
-    return to_page((await session.scalars(stmt)).all(), page)
+    return keyset(stmt, AutomationVersion.created_at, AutomationVersion.id, page)
