@@ -43,6 +43,7 @@ __all__ = [
     "has_expression",
     "render",
     "render_params",
+    "secret_names",
     "syntax_error",
 ]
 
@@ -124,8 +125,7 @@ def _compile_template(source: str) -> _Compiled:
         raise ExpressionError(f"invalid expression: {_message(exc)}") from None
 
 
-@functools.lru_cache(maxsize=2048)
-def _compile_condition(source: str) -> _Compiled:
+def _parse_condition(source: str) -> nodes.Expr:
     if not source.strip():
         raise ExpressionError("invalid expression: the condition is empty")
     try:
@@ -134,9 +134,48 @@ def _compile_condition(source: str) -> _Compiled:
         if not parser.stream.eos:
             raise TemplateSyntaxError("unexpected text after the expression", 1)
         expr.set_environment(ENVIRONMENT)
+        return expr
+    except (TemplateError, RecursionError) as exc:
+        raise ExpressionError(f"invalid expression: {_message(exc)}") from None
+
+
+@functools.lru_cache(maxsize=2048)
+def _compile_condition(source: str) -> _Compiled:
+    expr = _parse_condition(source)
+    try:
         return _expression_runner(expr)
     except (TemplateError, RecursionError) as exc:
         raise ExpressionError(f"invalid expression: {_message(exc)}") from None
+
+
+@functools.lru_cache(maxsize=2048)
+def _secret_names(source: str, kind: Kind) -> frozenset[str]:
+    tree: nodes.Node
+    if kind == "condition":
+        tree = _parse_condition(source)
+    else:
+        try:
+            tree = ENVIRONMENT.parse(source)
+        except (TemplateError, RecursionError) as exc:
+            raise ExpressionError(f"invalid expression: {_message(exc)}") from None
+    names: set[str] = set()
+    literal_uses: set[int] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(node, nodes.Getattr | nodes.Getitem)
+        target = node.node
+        if not (isinstance(target, nodes.Name) and target.name == "secrets"):
+            continue
+        if isinstance(node, nodes.Getattr):
+            names.add(node.attr)
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            names.add(node.arg.value)
+        else:
+            continue
+        literal_uses.add(id(target))
+    for name in tree.find_all(nodes.Name):
+        if name.name == "secrets" and id(name) not in literal_uses:
+            raise ExpressionError("secrets must be referenced by a literal name, as secrets.<name>")
+    return frozenset(names)
 
 
 def syntax_error(text: str, kind: Kind = "template") -> str | None:
@@ -150,6 +189,15 @@ def syntax_error(text: str, kind: Kind = "template") -> str | None:
     except ExpressionError as exc:
         return exc.message
     return None
+
+
+def secret_names(text: str, kind: Kind = "template") -> frozenset[str]:
+    """The credential names `text` reads (`secrets.crm_api_key`, `secrets['crm_api_key']`),
+    so a run resolves exactly those and nothing else. Any other use of `secrets` (a computed
+    name, the whole mapping) is an ExpressionError: the names must be known before the run."""
+    if kind == "template" and not has_expression(text):
+        return frozenset()
+    return _secret_names(text, kind)
 
 
 def _run(compiled: _Compiled, context: Mapping[str, Any]) -> Any:

@@ -273,3 +273,42 @@ def test_output_size_check_stops_early_on_shared_references() -> None:
 def test_output_that_is_not_json_is_refused(value: Any) -> None:
     with pytest.raises(ExpressionError, match="not JSON"):
         check_output_size(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "names"),
+    [
+        ("Bearer {{ secrets.crm_api_key }}", "template", {"crm_api_key"}),
+        ("{{ secrets['a'] ~ secrets.b }}{{ secrets.a }}", "template", {"a", "b"}),
+        ("{{ secrets.a.strip() }}", "template", {"a"}),
+        ("no placeholders, secrets.a", "template", set()),
+        ("{{ trigger.secrets }}", "template", set()),
+        ("secrets.token == trigger.token", "condition", {"token"}),
+        ("trigger.amount > 1", "condition", set()),
+    ],
+)
+def test_secret_names_lists_the_credentials_a_text_reads(
+    text: str, kind: expressions.Kind, names: set[str]
+) -> None:
+    assert expressions.secret_names(text, kind) == names
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("{{ secrets[trigger.key] }}", "template"),
+        ("{{ secrets }}", "template"),
+        ("{{ secrets | tojson }}", "template"),
+        ("secrets[vars.name] == 'x'", "condition"),
+    ],
+)
+def test_secrets_must_be_named_literally(text: str, kind: expressions.Kind) -> None:
+    with pytest.raises(ExpressionError, match="literal name"):
+        expressions.secret_names(text, kind)
+
+
+def test_secret_names_of_bad_syntax_is_the_syntax_error() -> None:
+    with pytest.raises(ExpressionError, match="invalid expression"):
+        expressions.secret_names("{{ secrets.a ", "template")
+    with pytest.raises(ExpressionError, match="invalid expression"):
+        expressions.secret_names("secrets.a ==", "condition")
