@@ -6,6 +6,9 @@ import time
 from typing import Any
 
 import pytest
+from temporalio import workflow
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from services.expressions import ExpressionError, evaluate, render, syntax_error
 from services.expressions.sandbox import MAX_RANGE, MAX_STRING, MAX_WORK
@@ -202,3 +205,38 @@ def test_deeply_nested_values_are_refused() -> None:
         deep = [deep]
     with pytest.raises(ExpressionError, match="nested more than"):
         render("{{ trigger }}", {"trigger": deep})
+
+
+@workflow.defn(sandboxed=True)
+class RenderInWorkflow:
+    """Renders inside Temporal's workflow sandbox, where services.expressions is imported
+    afresh (not passed through): the module must do no I/O and use nothing the sandbox
+    forbids, and the same inputs must give the same outputs on replay."""
+
+    @workflow.run
+    async def run(self, context: dict[str, Any]) -> list[Any]:
+        results: list[Any] = [
+            render("{{ trigger.name | upper }} at {{ run.started_at }}", context),
+            render("{{ trigger.tags | sort }}", context),
+            evaluate("trigger.n > 2 and 'a' in trigger.tags", context),
+        ]
+        try:
+            render("{{ ''.__class__ }}", context)
+        except ExpressionError as exc:
+            results.append(exc.message)
+        return results
+
+
+async def test_expressions_run_inside_the_temporal_workflow_sandbox(
+    temporal_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    async with Worker(temporal_env.client, task_queue=task_queue, workflows=[RenderInWorkflow]):
+        result = await temporal_env.client.execute_workflow(
+            RenderInWorkflow.run, CONTEXT, id=f"expr-{task_queue}", task_queue=task_queue
+        )
+    assert result == [
+        "ACME at 2026-01-01T00:00:00+00:00",
+        ["a", "b"],
+        True,
+        "access to attribute '__class__' of 'str' object is unsafe.",
+    ]
