@@ -312,3 +312,11 @@ def test_secret_names_of_bad_syntax_is_the_syntax_error() -> None:
         expressions.secret_names("{{ secrets.a ", "template")
     with pytest.raises(ExpressionError, match="invalid expression"):
         expressions.secret_names("secrets.a ==", "condition")
+
+
+def test_missing_values_can_be_handled_explicitly() -> None:
+    assert render("{{ vars.missing | default('n/a') }}", CONTEXT) == "n/a"
+    assert render("{{ vars.note | default('n/a', true) }}", CONTEXT) == "n/a"
+    assert evaluate("vars.missing is defined", CONTEXT) is False
+    assert evaluate("vars.threshold is defined", CONTEXT) is True
+    assert render("{{ vars.get('missing', 3) }}", CONTEXT) == 3
