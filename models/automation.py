@@ -46,6 +46,9 @@ class Automation(IdMixin, TenantMixin, TimestampMixin, Base):
     # The newest published version's number; runs start on it.
     latest_version: Mapped[int | None]
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    # The clock rather than the transaction start, so automations created in one
+    # transaction (an import of several) keep their order in the newest-first list.
+    created_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
 
 
 class AutomationVersion(IdMixin, TenantMixin, Base):

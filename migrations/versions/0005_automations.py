@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("created_by", sa.Uuid(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("firm_id", sa.Uuid(), nullable=False),
-        _timestamp("created_at"),
+        _timestamp("created_at", "clock_timestamp()"),
         _timestamp("updated_at"),
         sa.ForeignKeyConstraint(
             ["firm_id"], ["firms.id"], name=op.f("fk_automations_firm_id_firms"), ondelete="CASCADE"
