@@ -230,6 +230,7 @@ class TaskFilters:
 
     status: TaskStatus | None = None
     assignee_id: uuid.UUID | None = None
+    unassigned: bool = False
     client_id: uuid.UUID | None = None
     due_after: date | None = None
     due_before: date | None = None
@@ -250,6 +251,8 @@ def tasks_query(principal: Principal, filters: TaskFilters, page: PageParams) ->
         stmt = stmt.where(Task.status == filters.status.value)
     if filters.assignee_id is not None:
         stmt = stmt.where(Task.assignee_id == filters.assignee_id)
+    if filters.unassigned:
+        stmt = stmt.where(Task.assignee_id.is_(None))
     if filters.client_id is not None:
         stmt = stmt.where(Task.client_id == filters.client_id)
     if filters.due_after is not None:

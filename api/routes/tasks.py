@@ -25,11 +25,12 @@ Reader = Annotated[Principal, Requires(Permission.tasks_read)]
 Writer = Annotated[Principal, Requires(Permission.tasks_write)]
 
 ME = "me"
+NOBODY = "none"
 
 
 def _assignee(principal: Principal, raw: str | None) -> uuid.UUID | None:
-    """``me`` is the caller; anything else must be a user id."""
-    if raw is None:
+    """``me`` is the caller; anything else (but ``none``) must be a user id."""
+    if raw is None or raw == NOBODY:
         return None
     if raw == ME:
         if principal.user_id is None:
@@ -39,8 +40,10 @@ def _assignee(principal: Principal, raw: str | None) -> uuid.UUID | None:
         return uuid.UUID(raw)
     except ValueError as exc:
         raise BadRequest(
-            "assignee must be a user id or 'me'",
-            errors=[{"parameter": "assignee", "in": "query", "detail": "not a UUID or 'me'"}],
+            "assignee must be a user id, 'me' or 'none'",
+            errors=[
+                {"parameter": "assignee", "in": "query", "detail": "not a UUID, 'me' or 'none'"}
+            ],
         ) from exc
 
 
@@ -66,7 +69,11 @@ async def list_tasks(
     page: PageDep,
     status: TaskStatus | None = None,
     assignee: Annotated[
-        str | None, Query(max_length=36, description="A user id, or 'me' for the caller.")
+        str | None,
+        Query(
+            max_length=36,
+            description="A user id, 'me' for the caller, or 'none' for unassigned tasks.",
+        ),
     ] = None,
     client_id: uuid.UUID | None = None,
     due_after: Annotated[date | None, Query(description="Due on or after this date.")] = None,
@@ -79,6 +86,7 @@ async def list_tasks(
     filters = TaskFilters(
         status=status,
         assignee_id=_assignee(principal, assignee),
+        unassigned=assignee == NOBODY,
         client_id=client_id,
         due_after=due_after,
         due_before=due_before,

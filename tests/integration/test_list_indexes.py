@@ -165,6 +165,7 @@ CASES: dict[str, tuple[ClientFilters, Select[Any]]] = {
     "tasks, later page": (RLS, tasks_query(PRINCIPAL, TaskFilters(), LATER)),
     "tasks by status": (RLS, tasks_query(PRINCIPAL, TaskFilters(status=TaskStatus.done), FIRST)),
     "tasks by assignee": (RLS, tasks_query(PRINCIPAL, TaskFilters(assignee_id=USER), FIRST)),
+    "tasks unassigned": (RLS, tasks_query(PRINCIPAL, TaskFilters(unassigned=True), FIRST)),
     "tasks by client": (RLS, tasks_query(PRINCIPAL, TaskFilters(client_id=CLIENT), FIRST)),
     "tasks by due dates": (
         RLS,

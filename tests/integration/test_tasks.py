@@ -340,6 +340,7 @@ async def test_list_filters(client: AsyncClient, db: AsyncSession) -> None:
         mine_late["id"]
     ]
     assert await list_ids(client, owner, status="done") == [mine_done_late["id"]]
+    assert await list_ids(client, owner, assignee="none") == [loose["id"]]
     assert await list_ids(client, owner, client_id=str(client_id)) == [theirs["id"]]
     assert await list_ids(client, owner, overdue="true") == [mine_late["id"]]
     assert await list_ids(client, owner, due_before=today.isoformat()) == [
