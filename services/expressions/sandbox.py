@@ -276,13 +276,22 @@ def _tojson(value: Any, indent: int | None = None) -> str:
     return _charge_result(result)  # type: ignore[no-any-return]
 
 
-def _sum(value: Iterable[Any], attribute: str | int | None = None, start: int | float = 0) -> Any:
+@pass_environment
+def _sum(
+    environment: ImmutableSandboxedEnvironment,
+    value: Iterable[Any],
+    attribute: str | int | None = None,
+    start: int | float = 0,
+) -> Any:
     # Summing lists or strings would be repetition by another name; only numbers add up.
     if not isinstance(start, int | float):
         raise ExpressionError("sum adds numbers only")
+    if attribute is not None:
+        value = map(make_attrgetter(environment, attribute), value)
     total: int | float = start
-    for item in value:
-        member = item[attribute] if attribute is not None else item
+    for member in value:
+        if isinstance(member, Undefined):
+            member._fail_with_undefined_error()
         if not isinstance(member, int | float):
             raise ExpressionError("sum adds numbers only")
         total += member

@@ -162,6 +162,7 @@ def test_limits_allow_ordinary_sizes() -> None:
     assert render("{{ range(100) | map('string') | join(',') }}", CONTEXT).count(",") == 99
     assert render("{{ trigger.tags + ['c'] }}", CONTEXT) == ["a", "b", "c"]
     assert render("{{ [1, 2, 3] | sum }}", CONTEXT) == 6
+    assert render("{{ [{'a': {'b': 2}}, {'a': {'b': 3}}] | sum(attribute='a.b') }}", CONTEXT) == 5
     assert render("{{ 7 % 3 }}", CONTEXT) == 1
 
 

@@ -196,6 +196,7 @@ def test_undefined_in_a_condition_is_an_error() -> None:
         ("{{ 'x' | int + none }}", "unsupported operand"),
         ("{{ 'nan' | float }}", "not a finite number"),
         ("{{ {1: 'a'} }}", "object keys must be strings"),
+        ("{{ trigger.client.tags | sum(attribute='x') }}", "has no attribute 'x'"),
     ],
 )
 def test_runtime_failures_are_expression_errors(text: str, fragment: str) -> None:
