@@ -23,6 +23,7 @@ from models import Automation, AutomationStatus, AutomationVersion
 from services import audit
 from services.automations import validation
 from services.automations.validation import Problem
+from workflows.automation.definition import Definition
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=5000)]
@@ -367,6 +368,15 @@ async def get_version(
     (the definition is one JSONB document). Another firm's automation is a 404 because
     the query filters by the principal's firm."""
     return await _version(session, principal.firm_id, automation_id, version)
+
+
+async def load_definition(
+    session: AsyncSession, principal: Principal, automation_id: uuid.UUID, version: int
+) -> Definition:
+    """A published version's definition as the interpreter reads it: one query, then
+    parsing (it was validated when published, so this does not fail for stored rows)."""
+    found = await _version(session, principal.firm_id, automation_id, version)
+    return Definition.model_validate(found.definition)
 
 
 async def list_versions(

@@ -410,6 +410,12 @@ async def test_a_1000_step_version_loads_in_at_most_3_queries(
         definition_loaded = version.definition
     assert len(definition_loaded["steps"]) == 1000
     assert 1 <= len(statements) <= 3, statements
+    db.expunge_all()
+
+    with counted(engine) as statements:
+        parsed = await automations.load_definition(db, principal, automation.id, 1)
+    assert len(parsed.steps) == 1000 and parsed.start == "s0"
+    assert 1 <= len(statements) <= 3, statements
 
 
 async def test_oversized_definitions_are_refused_before_parsing(
