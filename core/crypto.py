@@ -1,4 +1,5 @@
-"""Symmetric encryption for secrets the platform must read back (TOTP seeds).
+"""Symmetric encryption for secrets the platform must read back (TOTP seeds, the
+credentials vault).
 
 Keys come from ``settings.encryption_keys``: Fernet keys, comma-separated. The first
 encrypts; every key decrypts, so a key is rotated by putting the new one first and
@@ -43,7 +44,7 @@ class Cipher:
         if self._fernet is None:
             raise EncryptionUnavailable(
                 "This server has no encryption key configured (FIRMFLOW_ENCRYPTION_KEYS), "
-                "so it cannot store two-factor secrets"
+                "so it cannot store secrets (two-factor seeds, credentials)"
             )
         return self._fernet
 

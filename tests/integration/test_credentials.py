@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from httpx import AsyncClient, Response
+from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import Settings
 from core.crypto import Cipher
@@ -464,3 +464,22 @@ class TestRedactor:
 
     def test_tuples_become_lists(self) -> None:
         assert Redactor.of(["x"]).redact(("x", "y")) == [REDACTED, "y"]
+
+
+async def test_a_server_without_encryption_keys_refuses_to_store_a_credential(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], owner: Actor
+) -> None:
+    from api.app import create_app
+
+    keyless = settings.model_copy(update={"encryption_keys": None, "embedded": False})
+    app = create_app(keyless, sessionmaker=sessionmaker)
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://testserver") as http:
+        response = await http.post(
+            "/v1/credentials", json={"name": "k", "value": SECRET}, headers=owner.headers
+        )
+        body = assert_problem(response, 503)
+        assert "FIRMFLOW_ENCRYPTION_KEYS" in body["detail"]
+        assert SECRET not in response.text
+        listed = await http.get("/v1/credentials", headers=owner.headers)
+        assert listed.json()["items"] == []
