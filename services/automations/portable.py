@@ -85,7 +85,15 @@ def render(document: dict[str, Any], fmt: DocumentFormat) -> str:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """The safe loader, refusing a mapping with a repeated key (PyYAML keeps the last)."""
+    """The safe loader, refusing a mapping with a repeated key (PyYAML keeps the last) and
+    aliases: a few nested ``*refs`` expand into billions of nodes once the document is
+    walked or turned into JSON, and a definition has no use for them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not accepted", mark)
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen: set[Any] = set()
