@@ -44,6 +44,7 @@ __all__ = [
     "render",
     "render_params",
     "secret_names",
+    "secret_names_in_params",
     "syntax_error",
 ]
 
@@ -198,6 +199,17 @@ def secret_names(text: str, kind: Kind = "template") -> frozenset[str]:
     if kind == "template" and not has_expression(text):
         return frozenset()
     return _secret_names(text, kind)
+
+
+def secret_names_in_params(params: Any) -> frozenset[str]:
+    """`secret_names` of every string leaf of a step's params, at any depth."""
+    if isinstance(params, str):
+        return secret_names(params)
+    if isinstance(params, Mapping):
+        params = list(params.values())
+    if isinstance(params, list):
+        return frozenset().union(*(secret_names_in_params(value) for value in params))
+    return frozenset()
 
 
 def _run(compiled: _Compiled, context: Mapping[str, Any]) -> Any:

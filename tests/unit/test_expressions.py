@@ -321,3 +321,16 @@ def test_missing_values_can_be_handled_explicitly() -> None:
     assert evaluate("vars.missing is defined", CONTEXT) is False
     assert evaluate("vars.threshold is defined", CONTEXT) is True
     assert render("{{ vars.get('missing', 3) }}", CONTEXT) == 3
+
+
+def test_secret_names_in_params_walks_every_string_leaf() -> None:
+    params = {
+        "url": "https://crm.example/?key={{ secrets.crm_key }}",
+        "headers": {"Authorization": "Bearer {{ secrets.token }}", "X-Other": "plain"},
+        "body": ["{{ secrets.crm_key }}", 3, None, {"deep": "{{ trigger.x ~ secrets.extra }}"}],
+        "timeout": 10,
+    }
+    assert expressions.secret_names_in_params(params) == {"crm_key", "token", "extra"}
+    assert expressions.secret_names_in_params({"a": 1, "b": [True]}) == frozenset()
+    with pytest.raises(ExpressionError, match="literal name"):
+        expressions.secret_names_in_params({"h": ["{{ secrets[trigger.k] }}"]})
