@@ -202,7 +202,8 @@ def _tls_context() -> ssl.SSLContext:
 class _Target:
     url: httpx.URL
     host: str
-    address: IPAddress
+    # Every address the host resolved to, all vetted, in the resolver's order of preference.
+    addresses: tuple[IPAddress, ...]
 
 
 class HttpClient:
@@ -243,7 +244,8 @@ class HttpClient:
     async def _vet(self, url: httpx.URL) -> _Target:
         if url.scheme not in ("http", "https"):
             raise HttpRefused("Only http and https URLs are allowed")
-        host = url.host.lower().rstrip(".")
+        # The ASCII (IDNA) form, as DNS, TLS and the allow-list see it.
+        host = url.raw_host.decode("ascii").lower().rstrip(".")
         if not host:
             raise HttpRefused("The URL has no host")
         port = url.port or (443 if url.scheme == "https" else 80)
@@ -256,7 +258,7 @@ class HttpClient:
                 f"Requests to {host} are refused: it is a loopback, private, link-local or "
                 "otherwise internal address. A firm admin can add it to the HTTP allow-list."
             )
-        return _Target(url=url, host=host, address=addresses[0])
+        return _Target(url=url, host=host, addresses=tuple(addresses))
 
     async def _follow(self, method: str, request: HttpRequest) -> tuple[int, dict[str, str], Any]:
         try:
@@ -296,11 +298,9 @@ class HttpClient:
     async def _send(
         self, method: str, target: _Target, headers: dict[str, str], body: Any, phase_limit: float
     ) -> tuple[int, dict[str, str], Any]:
-        # Connect to the vetted address, naming the host only in Host and TLS SNI.
-        wire_url = target.url.copy_with(host=str(target.address))
         host_header = target.url.netloc.decode("ascii").rpartition("@")[2]
-        content: bytes | None
         send_headers = {**headers, "Host": host_header}
+        content: bytes | None
         if body is None:
             content = None
         elif isinstance(body, bytes):
@@ -312,29 +312,53 @@ class HttpClient:
             if not any(k.lower() == "content-type" for k in send_headers):
                 send_headers["Content-Type"] = "application/json"
         logger.info("http_request %s %s://%s", method, target.url.scheme, target.host)
-        try:
-            async with httpx.AsyncClient(
-                transport=self._transport,
-                verify=self._tls or _tls_context(),
-                follow_redirects=False,
-                trust_env=False,
-                # The caller's deadline covers the whole exchange; these bound each phase.
-                timeout=httpx.Timeout(phase_limit, connect=min(phase_limit, CONNECT_TIMEOUT)),
-            ) as client:
-                outgoing = client.build_request(
-                    method,
-                    wire_url,
-                    headers=send_headers,
-                    content=content,
-                    extensions={"sni_hostname": target.host},
+        for index, address in enumerate(target.addresses):
+            try:
+                return await self._exchange(
+                    method, target, address, send_headers, content, phase_limit
                 )
-                response = await client.send(outgoing, stream=True)
-                try:
-                    data = await self._read(response, target.host)
-                finally:
-                    await response.aclose()
-        except httpx.HTTPError as exc:
-            raise HttpFailed(f"Could not complete the request to {target.host}") from exc
+            except httpx.ConnectError as exc:
+                # Nothing was sent: the next vetted address of the host may answer.
+                if index == len(target.addresses) - 1:
+                    raise HttpFailed(f"Could not connect to {target.host}") from exc
+            except httpx.TimeoutException as exc:
+                raise HttpTimeout(
+                    f"No complete response from {target.host} within {phase_limit:g} s"
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise HttpFailed(f"Could not complete the request to {target.host}") from exc
+        raise HttpFailed(f"Could not connect to {target.host}")
+
+    async def _exchange(
+        self,
+        method: str,
+        target: _Target,
+        address: IPAddress,
+        headers: dict[str, str],
+        content: bytes | None,
+        phase_limit: float,
+    ) -> tuple[int, dict[str, str], Any]:
+        """One request to ``address``, naming the host only in Host and TLS SNI."""
+        async with httpx.AsyncClient(
+            transport=self._transport,
+            verify=self._tls or _tls_context(),
+            follow_redirects=False,
+            trust_env=False,
+            # The caller's deadline covers the whole exchange; these bound each phase.
+            timeout=httpx.Timeout(phase_limit, connect=min(phase_limit, CONNECT_TIMEOUT)),
+        ) as client:
+            outgoing = client.build_request(
+                method,
+                target.url.copy_with(host=str(address)),
+                headers=headers,
+                content=content,
+                extensions={"sni_hostname": target.host},
+            )
+            response = await client.send(outgoing, stream=True)
+            try:
+                data = await self._read(response, target.host)
+            finally:
+                await response.aclose()
         return (
             response.status_code,
             {k.lower(): v for k, v in response.headers.items()},
