@@ -114,9 +114,14 @@ def parse(raw: bytes, fmt: DocumentFormat) -> Any:
     if fmt == DocumentFormat.json:
         return validation.parse_json(raw)
     try:
-        return yaml.load(raw, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
-    except yaml.YAMLError as exc:
+        data = yaml.load(raw, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+    except (yaml.YAMLError, RecursionError) as exc:
         raise InvalidDefinition([{"pointer": "", "detail": f"not valid YAML: {exc}"}]) from exc
+    if validation.too_deep(data):
+        raise InvalidDefinition(
+            [{"pointer": "", "detail": f"nested more than {validation.MAX_DEPTH} levels deep"}]
+        )
+    return data
 
 
 def read_document(data: Any) -> Document:

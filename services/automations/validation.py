@@ -30,6 +30,9 @@ from workflows.automation.definition import (
 
 # A definition of 2,000 steps with long templates stays well below this.
 MAX_DEFINITION_BYTES = 5 * 1024 * 1024
+# Objects and arrays nest at most this deep: the checks below walk the document
+# recursively, and no definition needs more (a step's params start at depth 4).
+MAX_DEPTH = 32
 # A response lists this many problems at most; the detail says how many there were.
 MAX_PROBLEMS = 100
 # Params holding a bare expression (no {{ }}) rather than a template.
@@ -79,6 +82,33 @@ def _pairs(pairs: list[tuple[str, Any]]) -> _Object:
     return obj
 
 
+def too_deep(value: Any) -> bool:
+    """Whether ``value`` nests objects and arrays deeper than ``MAX_DEPTH`` (iterative, so
+    any depth can be measured)."""
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        children = (
+            current.values()
+            if isinstance(current, dict)
+            else current
+            if isinstance(current, list)
+            else ()
+        )
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > MAX_DEPTH:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+_TOO_DEEP: Problem = {
+    "pointer": "",
+    "detail": f"objects and arrays nest more than {MAX_DEPTH} levels deep",
+}
+
+
 def _duplicate_problems(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[Problem]:
     if isinstance(value, _Object):
         for key in value.duplicates:
@@ -104,6 +134,8 @@ def parse_json(raw: bytes) -> dict[str, Any]:
         raise InvalidDefinition([{"pointer": "", "detail": f"not valid JSON: {exc}"}]) from exc
     if not isinstance(data, dict):
         raise InvalidDefinition([{"pointer": "", "detail": "the definition must be an object"}])
+    if too_deep(data):
+        raise InvalidDefinition([_TOO_DEEP])
     duplicates = list(_duplicate_problems(data))
     if duplicates:
         raise InvalidDefinition(duplicates)
@@ -312,6 +344,8 @@ def problems_of(data: Any) -> list[Problem]:
     """Every problem of the parsed document ``data``; empty when it is a valid definition."""
     if not isinstance(data, dict):
         return [{"pointer": "", "detail": "the definition must be an object"}]
+    if too_deep(data):
+        return [_TOO_DEEP]
     steps = data.get("steps")
     if isinstance(steps, dict) and len(steps) > MAX_STEPS:
         return [

@@ -153,6 +153,8 @@ async def test_import_refuses_invalid_documents(client: AsyncClient, db: AsyncSe
         ("a: [unclosed", {"Content-Type": "application/yaml"}, "", "not valid YAML"),
         ("!!python/object:os.system {}", {"Content-Type": "application/yaml"}, "", "YAML"),
         ("- just\n- a list\n", {"Content-Type": "application/yaml"}, "", "valid dictionary"),
+        ("a: " + "[" * 40 + "]" * 40, {"Content-Type": "application/yaml"}, "", "levels deep"),
+        ('{"a": ' + "[" * 900 + "]" * 900 + "}", {}, "", "levels deep"),
         (
             "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
             "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n",

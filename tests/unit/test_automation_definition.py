@@ -313,3 +313,24 @@ def test_statements_in_templates_are_refused() -> None:
         }
     }
     assert only(problems_of(definition(steps)))["pointer"] == "/steps/a/params/body"
+
+
+@pytest.mark.parametrize("depth", [33, 900, 100_000])
+def test_nesting_too_deep(depth: int) -> None:
+    """Refused before anything walks the document recursively (a 500 otherwise)."""
+    raw = b'{"a": ' + b"[" * depth + b"]" * depth + b"}"
+    with pytest.raises(InvalidDefinition) as caught:
+        parse_json(raw)
+    assert caught.value.problems[0]["pointer"] == ""
+    deep: Any = []
+    for _ in range(depth if depth < 1000 else 40):
+        deep = [deep]
+    assert problems_of({"a": deep})[0]["detail"].startswith("objects and arrays nest more")
+
+
+def test_nesting_at_the_limit_is_fine() -> None:
+    deep: Any = 1
+    for _ in range(31):
+        deep = [deep]
+    # The document, then "a", then 31 arrays: 32 levels.
+    assert parse_json(json.dumps({"a": deep}).encode()) == {"a": deep}
