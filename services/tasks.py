@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,6 +56,20 @@ class TaskPatch(BaseModel):
         if value is None:
             raise ValueError("may not be null")
         return value
+
+
+def validate_task_fields(data: dict[str, Any]) -> TaskFields:
+    """Validate a new task's raw fields (e.g. the rendered params of a ``create_task``
+    step). Raises ``Unprocessable`` naming each bad field, with a JSON pointer per problem."""
+    try:
+        return TaskFields.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            {"pointer": "/" + "/".join(str(part) for part in err["loc"]), "detail": err["msg"]}
+            for err in exc.errors()
+        ]
+        detail = "; ".join(f"{p['pointer'].lstrip('/')}: {p['detail']}" for p in problems)
+        raise Unprocessable(detail, errors=problems) from exc
 
 
 def summarize(task: Task) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.routes.tasks import _assignee
 from core.db import scope_to_firm
-from core.errors import BadRequest, NotFound
+from core.errors import BadRequest, NotFound, Unprocessable
 from core.principal import Principal
 from models import AuditEvent, Firm, Role, Task, User
 from services import clients, tasks
@@ -306,6 +306,15 @@ async def test_system_principal_creates_tasks_for_automations(db: AsyncSession) 
             Principal.system(other.firm.id),
             fields=tasks.TaskFields(title="x", client_id=client_id),
         )
+
+
+def test_raw_fields_are_validated_with_pointers() -> None:
+    fields = tasks.validate_task_fields({"title": " Call ", "due_date": "2027-01-04"})
+    assert (fields.title, fields.due_date) == ("Call", date(2027, 1, 4))
+    with pytest.raises(Unprocessable) as refused:
+        tasks.validate_task_fields({"title": "", "due_date": "soon", "owner": "x"})
+    assert {e["pointer"] for e in refused.value.errors or []} == {"/title", "/due_date", "/owner"}
+    assert "title" in refused.value.detail
 
 
 async def list_ids(http: AsyncClient, actor: Actor, **params: Any) -> list[str]:
