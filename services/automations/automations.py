@@ -248,7 +248,8 @@ async def publish(
     session: AsyncSession, principal: Principal, automation_id: uuid.UUID
 ) -> AutomationVersion:
     """Validate the draft and freeze it as the next version. The automation row is locked,
-    so two concurrent publishes get consecutive numbers rather than a conflict."""
+    so concurrent publishes run one after the other: the second sees the first's version
+    (and refuses the same draft as identical) instead of racing for its number."""
     automation = _writable(await get_automation(session, principal, automation_id, for_update=True))
     if automation.draft is None:
         raise Conflict("This automation has no draft to publish; save one first")
