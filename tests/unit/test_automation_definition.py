@@ -76,7 +76,7 @@ def test_a_definition_using_every_step_type_is_valid() -> None:
         },
         "todo": {
             "type": "create_task",
-            "params": {"title": "Call {{ trigger.name }}", "due": "2026-12-01"},
+            "params": {"title": "Call {{ trigger.name }}", "due_date": "2026-12-01"},
             "on_error": "continue",
             "next": "wait",
         },

@@ -105,14 +105,17 @@ class SendEmailParams(_Strict):
 
 
 class CreateTaskParams(_Strict):
+    """The fields of services.tasks.TaskFields, each possibly an expression; the step
+    renders them and hands them to ``validate_task_fields``."""
+
     title: Template
     description: Template | None = None
     # A user id of the firm, or an expression that yields one.
-    assignee: Template | None = None
-    # A date (YYYY-MM-DD), or an expression that yields one.
-    due: Template | None = None
+    assignee_id: Template | None = None
     # A client id of the firm, or an expression that yields one.
     client_id: Template | None = None
+    # A date (YYYY-MM-DD) in the firm's time zone, or an expression that yields one.
+    due_date: Template | None = None
 
 
 class UpdateClientParams(_Strict):
