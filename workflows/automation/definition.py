@@ -97,8 +97,8 @@ class HttpRequestParams(_Strict):
 
 
 class SendEmailParams(_Strict):
+    # Each recipient gets a message of their own (the email provider sends to one address).
     to: list[Template] = Field(min_length=1, max_length=50)
-    cc: list[Template] = Field(default_factory=list, max_length=50)
     subject: Template
     # A sandboxed Jinja2 template over the run context.
     body: Template
