@@ -439,3 +439,19 @@ async def test_oversized_definitions_are_refused_before_parsing(
 
     streamed = await client.post(f"{BASE}/validate", content=chunked(), headers=actor.headers)
     assert_problem(streamed, 413)
+
+
+async def test_versions_list_paginates(client: AsyncClient, db: AsyncSession) -> None:
+    actor = await make_firm(db)
+    automation_id = await published(client, actor, definition())
+    for n in range(2, 4):
+        await save_draft(client, actor, automation_id, definition(f"https://example.com/v{n}"))
+        await client.post(f"{BASE}/{automation_id}/publish", headers=actor.headers)
+    url = f"{BASE}/{automation_id}/versions"
+    first = await client.get(url, params={"limit": 2}, headers=actor.headers)
+    assert [v["version"] for v in first.json()["items"]] == [3, 2]
+    cursor = first.json()["next_cursor"]
+    rest = await client.get(url, params={"limit": 2, "cursor": cursor}, headers=actor.headers)
+    assert [v["version"] for v in rest.json()["items"]] == [1]
+    assert rest.json()["next_cursor"] is None
+    assert_problem(await client.get(url, params={"limit": 0}, headers=actor.headers), 422)
