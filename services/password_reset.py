@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import SystemPurpose, scope_to_firm, system_scope
 from core.errors import Conflict, NotFound
 from core.principal import Principal
-from core.security import hash_password, hash_token, new_token
+from core.security import hash_password, new_token
 from models import Firm, PasswordResetToken, User
 from providers.email import EmailProvider, OutgoingEmail
 from services import audit, passwords, throttle
 from services.auth import revoke_login_sessions
+from services.tokens import find_one_time_token
 
 RESET_PREFIX = "ffr"
 TOKEN_TTL = timedelta(minutes=30)
@@ -123,19 +124,12 @@ async def confirm_reset(
     session: AsyncSession, *, token: str, password: str, request_id: str | None
 ) -> None:
     passwords.ensure_acceptable(password)
-    async with system_scope(session, SystemPurpose.password_reset):
-        row = (
-            await session.execute(
-                select(PasswordResetToken, User)
-                .join(User, User.id == PasswordResetToken.user_id)
-                .where(PasswordResetToken.token_hash == hash_token(token))
-                .with_for_update(of=PasswordResetToken)
-            )
-        ).one_or_none()
-    if row is None:
+    found = await find_one_time_token(
+        session, PasswordResetToken, token, SystemPurpose.password_reset
+    )
+    if found is None:
         raise NotFound(LINK_INVALID)
-    reset: PasswordResetToken = row[0]
-    user: User = row[1]
+    reset, user, _ = found
     now = datetime.now(UTC)
     if reset.used_at is not None:
         raise Conflict("This password reset link has already been used; request a new one")

@@ -9,13 +9,22 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import SystemPurpose, system_scope
 from core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from core.idempotency import IdempotentRequest, StoredResponse, claim, fingerprint, remember
 from core.pagination import Page, PageParams, keyset, to_page
 from core.permissions import Permission, roles_with
 from core.principal import Principal
-from core.security import API_TOKEN_PREFIX, SESSION_PREFIX, new_token
-from models import ApiToken, Invitation, LoginSession, User
+from core.security import API_TOKEN_PREFIX, SESSION_PREFIX, hash_token, new_token
+from models import (
+    ApiToken,
+    Firm,
+    Invitation,
+    LoginSession,
+    MfaChallenge,
+    PasswordResetToken,
+    User,
+)
 from services import audit
 
 _SEES_ALL_TOKENS = roles_with(Permission.api_tokens_all)
@@ -47,6 +56,27 @@ async def issue_credential(
     session.add(credential)
     await session.flush()
     return credential, token
+
+
+OneTimeToken = TypeVar("OneTimeToken", Invitation, PasswordResetToken, MfaChallenge)
+
+
+async def find_one_time_token(
+    session: AsyncSession, model: type[OneTimeToken], token: str, purpose: SystemPurpose
+) -> tuple[OneTimeToken, User, Firm] | None:
+    """The row behind a one-time secret, with its user and firm, locked against a concurrent
+    use. Looked up across firms (the token names its own firm) under ``purpose``."""
+    async with system_scope(session, purpose):
+        row = (
+            await session.execute(
+                select(model, User, Firm)
+                .join(User, User.id == model.user_id)
+                .join(Firm, Firm.id == model.firm_id)
+                .where(model.token_hash == hash_token(token))
+                .with_for_update(of=model)
+            )
+        ).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 async def issue_login_session(

@@ -21,10 +21,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.crypto import Cipher
-from core.db import SystemPurpose, scope_to_firm, system_scope
+from core.db import SystemPurpose, scope_to_firm
 from core.errors import Conflict, Unauthorized, Unprocessable
 from core.principal import Principal
-from core.security import hash_token
 from models import (
     Firm,
     FirmSecurityPolicy,
@@ -36,6 +35,7 @@ from models import (
 from services import audit, throttle
 from services.auth import IssuedSession, current_user, start_session
 from services.throttle import CountedFailure
+from services.tokens import find_one_time_token
 
 ISSUER = "firmflow"
 STEP_SECONDS = 30
@@ -348,20 +348,10 @@ async def _challenge(
     session: AsyncSession, token: str, purpose: str
 ) -> tuple[MfaChallenge, User, Firm]:
     """The live challenge behind ``token``, locked, with the transaction scoped to its firm."""
-    async with system_scope(session, SystemPurpose.mfa_challenge):
-        row = (
-            await session.execute(
-                select(MfaChallenge, User, Firm)
-                .join(User, User.id == MfaChallenge.user_id)
-                .join(Firm, Firm.id == MfaChallenge.firm_id)
-                .where(MfaChallenge.token_hash == hash_token(token))
-                .with_for_update(of=MfaChallenge)
-            )
-        ).one_or_none()
-    if row is None:
+    found = await find_one_time_token(session, MfaChallenge, token, SystemPurpose.mfa_challenge)
+    if found is None:
         raise Unauthorized(CHALLENGE_INVALID)
-    challenge: MfaChallenge = row[0]
-    user: User = row[1]
+    challenge, user, firm = found
     if (
         challenge.purpose != purpose
         or challenge.used_at is not None
@@ -370,7 +360,7 @@ async def _challenge(
     ):
         raise Unauthorized(CHALLENGE_INVALID)
     await scope_to_firm(session, challenge.firm_id)
-    return challenge, user, row[2]
+    return challenge, user, firm
 
 
 async def complete_login(

@@ -15,16 +15,16 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import SystemPurpose, scope_to_firm, system_scope
+from core.db import SystemPurpose, scope_to_firm
 from core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
-from core.security import INVITATION_PREFIX, hash_password, hash_token
-from models import ApiToken, Firm, Invitation, LoginSession, Role, User
+from core.security import INVITATION_PREFIX, hash_password
+from models import ApiToken, Invitation, LoginSession, Role, User
 from services import audit
 from services.auth import IssuedSession, start_session
 from services.clients import get_client
-from services.tokens import issue_credential
+from services.tokens import find_one_time_token, issue_credential
 
 # No email provider exists yet: the token travels in the invite response, so keep it short-lived.
 INVITATION_TTL = timedelta(days=7)
@@ -298,21 +298,10 @@ async def accept_invitation(
 ) -> IssuedSession:
     """Set the invited user's password, activate them and sign them in. The token is looked
     up across firms because it names its own firm."""
-    async with system_scope(session, SystemPurpose.accept_invitation):
-        row = (
-            await session.execute(
-                select(Invitation, User, Firm)
-                .join(User, User.id == Invitation.user_id)
-                .join(Firm, Firm.id == Invitation.firm_id)
-                .where(Invitation.token_hash == hash_token(token))
-                .with_for_update(of=Invitation)
-            )
-        ).one_or_none()
-    if row is None:
+    found = await find_one_time_token(session, Invitation, token, SystemPurpose.accept_invitation)
+    if found is None:
         raise NotFound(INVITATION_INVALID)
-    invitation: Invitation = row[0]
-    user: User = row[1]
-    firm: Firm = row[2]
+    invitation, user, firm = found
     now = datetime.now(UTC)
     if invitation.accepted_at is not None:
         raise Conflict("This invitation has already been used; sign in with your password")
