@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from core.db import APP_ROLE, scope_to_firm
 from core.pagination import Cursor, PageParams
 from core.principal import Principal
 from models import AutomationStatus, Role
@@ -21,6 +20,7 @@ from services.automations.automations import (
     versions_query,
 )
 from tests.fixtures import db as fixtures
+from tests.plans import app_plans, assert_no_sequential_scan, populated_session
 
 ROWS = 100_000
 FIRM = uuid.UUID("00000000-0000-4000-8000-000000000011")
@@ -30,13 +30,8 @@ PRINCIPAL = Principal(firm_id=FIRM, user_id=None, role=Role.owner, credential="a
 
 @pytest.fixture
 async def session(test_database: fixtures.TestDatabase) -> AsyncIterator[AsyncSession]:
-    engine = create_async_engine(test_database.server.url("postgres", test_database.name))
-    async with engine.connect() as conn:
-        transaction = await conn.begin()
-        await populate(conn)
-        yield AsyncSession(bind=conn)
-        await transaction.rollback()
-    await engine.dispose()
+    async with populated_session(test_database, populate) as session:
+        yield session
 
 
 async def populate(conn: AsyncConnection) -> None:
@@ -76,13 +71,6 @@ async def populate(conn: AsyncConnection) -> None:
         await conn.execute(text(f"ANALYZE {table}"))
 
 
-async def explain(session: AsyncSession, stmt: Select[Any]) -> str:
-    conn = await session.connection()
-    compiled = stmt.compile(dialect=conn.dialect)
-    result = await conn.exec_driver_sql(f"EXPLAIN {compiled.string}", compiled.params)
-    return "\n".join(row[0] for row in result)
-
-
 FIRST = PageParams()
 LATER = PageParams(cursor=Cursor(datetime.now(UTC) - timedelta(days=10), uuid.uuid4()))
 
@@ -101,10 +89,4 @@ CASES: dict[str, Select[Any]] = {
 
 
 async def test_automation_lists_use_indexes(session: AsyncSession) -> None:
-    plans = {}
-    for name, stmt in CASES.items():
-        await session.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
-        await scope_to_firm(session, FIRM)
-        plans[name] = await explain(session, stmt)
-    sequential = {name: plan for name, plan in plans.items() if "Seq Scan" in plan}
-    assert not sequential, "\n\n".join(f"{n}:\n{p}" for n, p in sequential.items())
+    assert_no_sequential_scan(await app_plans(session, FIRM, CASES))

@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from core.db import APP_ROLE, scope_to_firm
 from core.pagination import Cursor, PageParams
 from core.principal import Principal
 from models import ClientStatus, Role, TaskStatus
@@ -26,6 +25,7 @@ from services.clients import ClientFilters, clients_query
 from services.contacts import contacts_query
 from services.tasks import TaskFilters, tasks_query
 from tests.fixtures import db as fixtures
+from tests.plans import app_plans, assert_no_sequential_scan, populated_session
 
 CLIENTS = 100_000
 FIRM = uuid.UUID("00000000-0000-4000-8000-000000000001")
@@ -36,13 +36,8 @@ PRINCIPAL = Principal(firm_id=FIRM, user_id=USER, role=Role.owner, credential="a
 
 @pytest.fixture
 async def session(test_database: fixtures.TestDatabase) -> AsyncIterator[AsyncSession]:
-    engine = create_async_engine(test_database.server.url("postgres", test_database.name))
-    async with engine.connect() as conn:
-        transaction = await conn.begin()
-        await populate(conn)
-        yield AsyncSession(bind=conn)
-        await transaction.rollback()
-    await engine.dispose()
+    async with populated_session(test_database, populate) as session:
+        yield session
 
 
 async def populate(conn: AsyncConnection) -> None:
@@ -116,13 +111,6 @@ async def populate(conn: AsyncConnection) -> None:
         await conn.execute(text(f"ANALYZE {table}"))
 
 
-async def explain(session: AsyncSession, stmt: Select[Any]) -> str:
-    conn = await session.connection()
-    compiled = stmt.compile(dialect=conn.dialect)
-    result = await conn.exec_driver_sql(f"EXPLAIN {compiled.string}", compiled.params)
-    return "\n".join(row[0] for row in result)
-
-
 FIRST = PageParams()
 LATER = PageParams(cursor=Cursor(datetime.now(UTC) - timedelta(days=10), uuid.uuid4()))
 RLS = ClientFilters()
@@ -183,13 +171,8 @@ CASES: dict[str, tuple[ClientFilters, Select[Any]]] = {
 
 
 async def test_list_queries_use_indexes(session: AsyncSession) -> None:
-    plans = {}
-    for name, (_filters, stmt) in CASES.items():
-        await session.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
-        await scope_to_firm(session, FIRM)
-        plans[name] = await explain(session, stmt)
-    sequential = {name: plan for name, plan in plans.items() if "Seq Scan" in plan}
-    assert not sequential, "\n\n".join(f"{n}:\n{p}" for n, p in sequential.items())
+    plans = await app_plans(session, FIRM, {name: stmt for name, (_, stmt) in CASES.items()})
+    assert_no_sequential_scan(plans)
     # A rare term can only be found fast through the trigram index. For a term many rows
     # share, walking the newest-first index until the page fills is as good a plan, and
     # which one wins depends on ANALYZE's random sample: only "no sequential scan" holds.
