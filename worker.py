@@ -8,6 +8,7 @@ polling, lets running activities finish (up to a timeout) and exits.
 
 import asyncio
 import logging
+import os
 import signal
 from datetime import timedelta
 
@@ -89,6 +90,12 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     asyncio.run(_serve(settings))
+    # The worker has shut down cleanly and every log line is written. The Temporal SDK's
+    # native runtime threads can still crash interpreter finalisation ("PyGILState_Release:
+    # thread state must be current"), which would turn a clean stop into a failed exit, so
+    # the process ends here, skipping finalisation. Failures above still raise.
+    logging.shutdown()
+    os._exit(0)
 
 
 if __name__ == "__main__":
