@@ -12,6 +12,8 @@ from api.middleware import RequestContextMiddleware
 from api.routes import (
     audit_events,
     auth,
+    automation_hooks,
+    automation_runs,
     automations,
     client_imports,
     clients,
@@ -75,6 +77,8 @@ def create_app(
     app.include_router(audit_events.router, prefix=v1, tags=["audit"])
     app.include_router(sso.router, prefix=v1, tags=["sso"])
     app.include_router(automations.router, prefix=v1, tags=["automations"])
+    app.include_router(automation_runs.router, prefix=v1, tags=["automation runs"])
+    app.include_router(automation_hooks.router, prefix=v1, tags=["webhook triggers"])
     app.include_router(tasks.router, prefix=v1, tags=["tasks"])
     app.include_router(credentials.router, prefix=v1, tags=["credentials"])
     app.include_router(firm_settings.router, prefix=v1, tags=["firm settings"])

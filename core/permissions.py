@@ -39,6 +39,8 @@ class Permission(enum.StrEnum):
     automations_read = "automations:read"
     # Define, publish, activate, pause and archive automations.
     automations_write = "automations:write"
+    # Start automations by hand, cancel runs, retry and resume them.
+    automations_run = "automations:run"
     # Store and delete the firm's credentials that automation steps use.
     credentials_manage = "credentials:manage"
     # Read staff to-dos.
@@ -59,8 +61,17 @@ _MEMBER = frozenset(
         Permission.tasks_read,
     }
 )
-_STAFF = _MEMBER | {Permission.clients_write, Permission.clients_import, Permission.tasks_write}
-_BUILDER = _MEMBER | {Permission.automations_write, Permission.credentials_manage}
+_STAFF = _MEMBER | {
+    Permission.clients_write,
+    Permission.clients_import,
+    Permission.tasks_write,
+    Permission.automations_run,
+}
+_BUILDER = _MEMBER | {
+    Permission.automations_write,
+    Permission.automations_run,
+    Permission.credentials_manage,
+}
 _ADMIN = (
     _STAFF
     | _BUILDER

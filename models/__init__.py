@@ -10,6 +10,14 @@ from models.auth_security import (
     TwoFactorCredential,
 )
 from models.automation import Automation, AutomationStatus, AutomationVersion
+from models.automation_run import (
+    AutomationHook,
+    AutomationRun,
+    AutomationRunStep,
+    RunStatus,
+    RunTrigger,
+    StepStatus,
+)
 from models.base import Base
 from models.client import Client, ClientKind, ClientStatus, Contact
 from models.client_import import ClientImport, ClientImportRow, ImportStatus, RowOutcome
@@ -26,6 +34,9 @@ __all__ = [
     "AuditEvent",
     "AuthThrottle",
     "Automation",
+    "AutomationHook",
+    "AutomationRun",
+    "AutomationRunStep",
     "AutomationStatus",
     "AutomationVersion",
     "Base",
@@ -48,9 +59,12 @@ __all__ = [
     "RecoveryCode",
     "Role",
     "RowOutcome",
+    "RunStatus",
+    "RunTrigger",
     "SamlAssertionSeen",
     "SamlConfig",
     "SamlRequest",
+    "StepStatus",
     "Task",
     "TaskStatus",
     "TwoFactorCredential",

@@ -1,0 +1,5 @@
+"""Automation runs: start one by hand, list, inspect, cancel, retry and resume."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

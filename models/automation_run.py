@@ -1,0 +1,142 @@
+"""Automation runs: one row per run (pinned to the version it started on), one row per
+executed step, and each automation's secret inbound webhook.
+
+The workflow ``automation-run-<run id>`` is the live truth while a run is in flight; these
+rows are what the API lists and what outlives Temporal's retention. Action steps write their
+own row in the transaction of their effect; control steps are written in batches by the next
+activity (see workflows/automation/contracts.py)."""
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, IdMixin, TenantMixin, TimestampMixin
+
+
+class RunStatus(enum.StrEnum):
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    canceled = "canceled"
+
+
+class RunTrigger(enum.StrEnum):
+    manual = "manual"
+    webhook = "webhook"
+    # A new run with the trigger payload of an earlier one (original or latest version).
+    retry = "retry"
+    # A new run that reuses the outputs of the steps an earlier run completed.
+    resume = "resume"
+
+
+class StepStatus(enum.StrEnum):
+    succeeded = "succeeded"
+    failed = "failed"
+    # Taken from the run this one resumed: not executed again.
+    reused = "reused"
+
+
+class AutomationRun(IdMixin, TenantMixin, TimestampMixin, Base):
+    __tablename__ = "automation_runs"
+    __table_args__ = (
+        # A repeated Idempotency-Key (manual) or webhook-id (webhook) finds its run.
+        UniqueConstraint("automation_id", "dedupe_key"),
+        # Keyset pagination, newest first: all runs, by automation, by status.
+        Index("ix_automation_runs_firm_id_created_at_id", "firm_id", "created_at", "id"),
+        Index(
+            "ix_automation_runs_firm_id_automation_id_created_at_id",
+            "firm_id",
+            "automation_id",
+            "created_at",
+            "id",
+        ),
+        Index(
+            "ix_automation_runs_firm_id_status_created_at_id",
+            "firm_id",
+            "status",
+            "created_at",
+            "id",
+        ),
+    )
+
+    automation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("automations.id", ondelete="CASCADE")
+    )
+    version: Mapped[int]
+    status: Mapped[RunStatus] = mapped_column(
+        Enum(RunStatus, name="automation_run_status"), default=RunStatus.running
+    )
+    trigger: Mapped[RunTrigger] = mapped_column(Enum(RunTrigger, name="automation_run_trigger"))
+    trigger_payload: Mapped[Any] = mapped_column(JSONB)
+    dedupe_key: Mapped[str | None] = mapped_column(String(300))
+    # The run this one retried or resumed.
+    source_run_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("automation_runs.id", ondelete="SET NULL")
+    )
+    # {"step": step id or null, "message": text}; redacted.
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    started_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
+    finished_at: Mapped[datetime | None]
+    # The clock, so runs started in one transaction keep their order newest first.
+    created_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
+
+
+class AutomationRunStep(IdMixin, TenantMixin, Base):
+    __tablename__ = "automation_run_steps"
+    __table_args__ = (
+        # `visit` counts executions of one step in one run (1 unless a loop comes back to
+        # it); with the run and step it is the idempotency scope of an action.
+        UniqueConstraint("run_id", "step_id", "visit"),
+        CheckConstraint("visit >= 1", name="visit_positive"),
+    )
+
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("automation_runs.id", ondelete="CASCADE")
+    )
+    step_id: Mapped[str] = mapped_column(String(64))
+    step_type: Mapped[str] = mapped_column(String(40))
+    visit: Mapped[int] = mapped_column(default=1)
+    status: Mapped[StepStatus] = mapped_column(Enum(StepStatus, name="automation_step_status"))
+    # Temporal attempts the step took (1 for control steps).
+    attempt: Mapped[int] = mapped_column(default=1)
+    # The rendered params, output and error, all redacted of secrets.
+    input: Mapped[Any] = mapped_column(JSONB, nullable=True)
+    output: Mapped[Any] = mapped_column(JSONB, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+
+
+class AutomationHook(IdMixin, TenantMixin, TimestampMixin, Base):
+    """The secret inbound URL ``/v1/hooks/<token>`` of one automation."""
+
+    __tablename__ = "automation_hooks"
+    __table_args__ = (UniqueConstraint("automation_id"),)
+
+    automation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("automations.id", ondelete="CASCADE")
+    )
+    # SHA-256 of the URL token (core.security); the token is shown once.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_prefix: Mapped[str] = mapped_column(String(16))
+    # The Standard Webhooks signing secret ("whsec_…"), encrypted (core.crypto); when set,
+    # unsigned, forged and stale requests are refused.
+    signing_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    rotated_at: Mapped[datetime | None]

@@ -1,0 +1,145 @@
+"""What passes between the API, the run workflow and its activities.
+
+Pure pydantic (imported inside the workflow sandbox). The contract in short:
+
+- ``services.automations.runs.start_run`` inserts the ``automation_runs`` row (status
+  running) and, in the same transaction, an outbox message that starts
+  ``AutomationRunWorkflow`` with a ``RunInput`` under the id ``automation-run-<run id>``.
+  The input carries the pinned version's definition, so the run never reads a newer one.
+- The workflow evaluates control steps itself and calls one activity per action step
+  (``automation.<step type>``) with a ``StepCall``. The activity renders the params (it
+  alone resolves ``secrets``), performs the effect, and in one transaction writes its
+  ``automation_run_steps`` row plus the ``pending`` records of the control steps that ran
+  since the previous activity. A retried activity that finds its row already succeeded
+  returns the recorded outcome without repeating the effect. A failing activity raises
+  ``ApplicationError`` (type ``StepFailed``, or ``StepInvalid`` with non_retryable=True)
+  whose message is redacted and whose details are ``[{"attempt": n, "input": …}]``; the
+  workflow records failed steps itself, in ``pending``.
+- At the end, the local activity ``automation.finish_run`` writes the remaining records and
+  the run's final status in one transaction.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, JsonValue
+
+WORKFLOW_NAME = "AutomationRunWorkflow"
+FINISH_ACTIVITY = "automation.finish_run"
+# ApplicationError types raised by step activities.
+STEP_FAILED = "StepFailed"
+# A failure that another attempt cannot fix (bad expression, refused URL, 4xx): not retried.
+STEP_INVALID = "StepInvalid"
+
+RunStatusName = Literal["running", "succeeded", "failed", "canceled"]
+StepStatusName = Literal["succeeded", "failed", "reused"]
+
+# Custom search attributes (registered on the dev server by core.launcher and the tests).
+SA_FIRM = "FirmflowFirmId"
+SA_AUTOMATION = "FirmflowAutomationId"
+SA_VERSION = "FirmflowAutomationVersion"
+SA_STATUS = "FirmflowRunStatus"
+
+
+def workflow_id(run_id: uuid.UUID) -> str:
+    return f"automation-run-{run_id}"
+
+
+def action_activity(step_type: str) -> str:
+    """The activity name of an action step type (``automation.http_request`` …)."""
+    return f"automation.{step_type}"
+
+
+def idempotency_key(run_id: uuid.UUID, step_id: str, visit: int) -> str:
+    """One effect per executed step: the same across Temporal retries of the activity,
+    different when a loop visits the step again."""
+    return f"{run_id}:{step_id}:{visit}"
+
+
+class ReusedStep(BaseModel):
+    """A step a resumed run takes from its source run instead of executing it."""
+
+    output: JsonValue = None
+    input: JsonValue = None
+
+
+class RunInput(BaseModel):
+    run_id: uuid.UUID
+    firm_id: uuid.UUID
+    automation_id: uuid.UUID
+    version: int
+    # The pinned version's definition document (validated when it was published).
+    definition: dict[str, Any]
+    trigger: JsonValue = None
+    started_at: datetime
+    firm_time_zone: str = "UTC"
+    # Resume: "<step id>#<visit>" → what that step produced in the source run.
+    reuse: dict[str, ReusedStep] = Field(default_factory=dict)
+
+
+class StepRecord(BaseModel):
+    """One executed step, as written to automation_run_steps (already redacted)."""
+
+    step_id: str
+    step_type: str
+    visit: int = 1
+    status: StepStatusName
+    attempt: int = 1
+    input: JsonValue = None
+    output: JsonValue = None
+    error: str | None = None
+    started_at: datetime
+    finished_at: datetime
+
+
+class StepCall(BaseModel):
+    """The input of an action activity."""
+
+    run_id: uuid.UUID
+    firm_id: uuid.UUID
+    step_id: str
+    step_type: str
+    visit: int
+    # The step's params as in the definition (expressions not yet rendered).
+    params: dict[str, Any]
+    # The expression context without secrets: trigger, steps, vars, run, firm.
+    context: dict[str, Any]
+    started_at: datetime
+    # Control-step records to write in the same transaction.
+    pending: list[StepRecord] = Field(default_factory=list)
+
+    @property
+    def idempotency_key(self) -> str:
+        return idempotency_key(self.run_id, self.step_id, self.visit)
+
+
+class StepOutcome(BaseModel):
+    """What an action activity returns: the redacted rendered input and output."""
+
+    input: JsonValue = None
+    output: JsonValue = None
+    attempt: int = 1
+
+
+class FinishRun(BaseModel):
+    run_id: uuid.UUID
+    firm_id: uuid.UUID
+    status: RunStatusName
+    # {"step": step id or None, "message": text}
+    error: dict[str, Any] | None = None
+    pending: list[StepRecord] = Field(default_factory=list)
+
+
+class RunView(BaseModel):
+    """The live view the ``progress`` query answers."""
+
+    status: RunStatusName
+    current_step: str | None = None
+    steps: list[StepRecord] = Field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+
+class RunResult(BaseModel):
+    status: RunStatusName
+    error: dict[str, Any] | None = None
