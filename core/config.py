@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     import_max_rows: int = 50_000
     import_max_bytes: int = 20 * 1024 * 1024
     import_batch_size: int = 500
+    # The largest inbound webhook body (POST /v1/hooks/{token}); larger ones are a 413.
+    webhook_max_bytes: int = Field(default=256 * 1024, ge=1024)
 
     # Where browsers and identity providers reach the API (SAML ACS URL, SP entity id,
     # the Origin a cookie-authenticated unsafe request must come from).

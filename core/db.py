@@ -42,6 +42,7 @@ class SystemPurpose(enum.StrEnum):
     password_reset = "password_reset"  # noqa: S105 (a name) reset request, reset token lookup
     mfa_challenge = "mfa_challenge"  # second-factor and enrolment token lookup at login
     credential_rotation = "credential_rotation"  # re-encrypting every firm's credentials
+    webhook_lookup = "webhook_lookup"  # inbound webhook URL token → its automation's firm
 
 
 @lru_cache

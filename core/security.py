@@ -19,6 +19,8 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 SESSION_PREFIX = "ffs"
 API_TOKEN_PREFIX = "ffp"  # noqa: S105
 INVITATION_PREFIX = "ffi"
+# The secret path segment of an automation's inbound webhook URL.
+HOOK_PREFIX = "ffh"
 
 PASSWORD_MIN_LENGTH = 12
 # Hashing cost grows with input; an upper bound keeps a login from becoming a CPU sink.

@@ -1,0 +1,285 @@
+"""Webhook triggers: each automation's secret inbound URL ``/v1/hooks/<token>``, and the
+Standard Webhooks (https://www.standardwebhooks.com/) verification of what arrives there.
+
+The URL token routes a request to its automation: only its SHA-256 is stored, and it is
+shown once, when it is made or rotated. With a signing secret (the default) a request must
+also carry an HMAC-SHA256 signature over ``id.timestamp.body`` made within five minutes, so
+a leaked URL alone starts nothing and a captured delivery cannot be replayed later. The
+secret is kept encrypted (core.crypto) because verifying needs it back. Every refused
+signature gets the same 401; the precise reason goes to the log with the request id.
+
+The verification is written here rather than taken from the ``standardwebhooks`` package:
+it is a few lines of ``hmac``, and the package would bring a dependency for them.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.crypto import Cipher
+from core.db import SystemPurpose, scope_to_firm, system_scope
+from core.errors import AppError, BadRequest, Conflict, NotFound, Unauthorized
+from core.principal import Principal
+from core.security import HOOK_PREFIX, hash_token, new_token
+from models import Automation, AutomationHook, AutomationStatus
+from services import audit
+from services.automations.automations import get_automation
+
+log = logging.getLogger("firmflow.webhooks")
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+# Standard Webhooks: a delivery signed further than this from our clock is refused.
+TOLERANCE_SECONDS = 5 * 60
+# Trigger payloads nest at most this deep: expressions and the run's JSONB rows walk them.
+MAX_PAYLOAD_DEPTH = 64
+# A sender lists one signature per active secret; more than a few is not a rotation.
+_MAX_SIGNATURES = 16
+# Printable ASCII without spaces: the id becomes part of the run's dedupe key.
+_WEBHOOK_ID = re.compile(r"[\x21-\x7e]{1,256}")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+class SignatureRefused(Unauthorized):
+    title = "Webhook signature refused"
+    slug = "webhook-signature"
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    title = "Unsupported media type"
+    slug = "unsupported-media-type"
+
+
+class InvalidPayload(BadRequest):
+    title = "Invalid webhook payload"
+    slug = "invalid-webhook-payload"
+
+
+_REFUSED = (
+    "This webhook URL needs a valid Standard Webhooks signature: the headers webhook-id, "
+    "webhook-timestamp (within 5 minutes of now) and webhook-signature"
+)
+_UNKNOWN = "No webhook with this URL"
+
+
+@dataclass(frozen=True)
+class IssuedHook:
+    """A hook as just made or rotated: the only time its token and secret are known."""
+
+    hook: AutomationHook
+    token: str
+    signing_secret: str | None
+
+
+def new_signing_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
+    """The ``v1,<base64>`` signature of one delivery, as a sender writes it."""
+    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    content = f"{webhook_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+
+
+def _refuse(reason: str) -> SignatureRefused:
+    log.info("webhook signature refused: %s", reason)
+    return SignatureRefused(_REFUSED)
+
+
+def verify(secret: str, headers: Mapping[str, str], body: bytes, *, now: datetime) -> str:
+    """The webhook id of a correctly signed, fresh delivery; ``SignatureRefused`` otherwise.
+    Any one of the space-separated signatures may match (senders rotating their secret
+    send one per secret)."""
+    webhook_id = headers.get("webhook-id")
+    timestamp = headers.get("webhook-timestamp")
+    signatures = headers.get("webhook-signature")
+    if webhook_id is None or timestamp is None or signatures is None:
+        raise _refuse("a Standard Webhooks header is missing")
+    if not _WEBHOOK_ID.fullmatch(webhook_id) or not _TIMESTAMP.fullmatch(timestamp):
+        raise _refuse("webhook-id or webhook-timestamp is malformed")
+    if abs(now.timestamp() - int(timestamp)) > TOLERANCE_SECONDS:
+        raise _refuse("webhook-timestamp is outside the tolerance")
+    expected = sign(secret, webhook_id, int(timestamp), body).encode()
+    offered = signatures.split(" ")[:_MAX_SIGNATURES]
+    if not any(hmac.compare_digest(expected, candidate.encode()) for candidate in offered):
+        raise _refuse("no signature matches")
+    return webhook_id
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return True
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_payload(value: Any) -> None:
+    """Postgres JSONB stores no NUL character and no lone surrogate, and the run walks the
+    payload recursively: refuse those here rather than fail later (iterative, any depth)."""
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_PAYLOAD_DEPTH:
+            raise InvalidPayload(f"The payload nests more than {MAX_PAYLOAD_DEPTH} levels deep")
+        texts: list[Any] = []
+        if isinstance(current, dict):
+            texts = list(current)
+            stack.extend((child, depth + 1) for child in current.values())
+        elif isinstance(current, list):
+            stack.extend((child, depth + 1) for child in current)
+        elif isinstance(current, str):
+            texts = [current]
+        for text_value in texts:
+            if "\x00" in text_value or (not text_value.isascii() and not _encodes(text_value)):
+                raise InvalidPayload("The payload holds a NUL character or a lone surrogate")
+
+
+def _encodes(text_value: str) -> bool:
+    try:
+        text_value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def parse_payload(body: bytes, content_type: str | None) -> Any:
+    """The JSON value of a delivery (``{}`` for an empty body)."""
+    if not _is_json(content_type):
+        raise UnsupportedMediaType("A webhook body must be JSON (Content-Type: application/json)")
+    if not body.strip():
+        return {}
+    try:
+        payload = json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidPayload("The body is not valid JSON") from exc
+    _check_payload(payload)
+    return payload
+
+
+def _summary(hook: AutomationHook) -> dict[str, Any]:
+    # What the audit trail keeps: the public prefix, never the token or the secret.
+    return {"prefix": hook.token_prefix, "signing": hook.signing_secret_encrypted is not None}
+
+
+async def _hook_of(
+    session: AsyncSession, principal: Principal, automation_id: uuid.UUID
+) -> AutomationHook | None:
+    hook: AutomationHook | None = await session.scalar(
+        select(AutomationHook)
+        .where(
+            AutomationHook.firm_id == principal.firm_id,
+            AutomationHook.automation_id == automation_id,
+        )
+        .execution_options(populate_existing=True)
+    )
+    return hook
+
+
+async def _record(
+    session: AsyncSession,
+    principal: Principal,
+    automation: Automation,
+    action: str,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    await audit.record(
+        session,
+        principal,
+        action=f"automation.{action}",
+        record_type="automation",
+        record_id=automation.id,
+        before=before,
+        after=after,
+    )
+
+
+async def issue_hook(
+    session: AsyncSession,
+    principal: Principal,
+    cipher: Cipher,
+    automation_id: uuid.UUID,
+    *,
+    signing: bool,
+) -> IssuedHook:
+    """Give the automation a new inbound URL (and signing secret when ``signing``). An
+    existing one is rotated: its token stops working when this transaction commits."""
+    # The automation's row lock serialises two concurrent first creations.
+    automation = await get_automation(session, principal, automation_id, for_update=True)
+    if automation.status == AutomationStatus.archived:
+        raise Conflict("This automation is archived and can no longer be triggered")
+    token, prefix, digest = new_token(HOOK_PREFIX)
+    secret = new_signing_secret() if signing else None
+    encrypted = cipher.encrypt(secret) if secret is not None else None
+    hook = await _hook_of(session, principal, automation.id)
+    before = None
+    if hook is None:
+        hook = AutomationHook(firm_id=principal.firm_id, automation_id=automation.id)
+        session.add(hook)
+    else:
+        before = _summary(hook)
+        hook.rotated_at = datetime.now(UTC)
+    hook.token_hash = digest
+    hook.token_prefix = prefix
+    hook.signing_secret_encrypted = encrypted
+    await session.flush()
+    await session.refresh(hook, ["created_at", "updated_at"])
+    action = "hook_created" if before is None else "hook_rotated"
+    await _record(session, principal, automation, action, before=before, after=_summary(hook))
+    return IssuedHook(hook=hook, token=token, signing_secret=secret)
+
+
+async def get_hook(
+    session: AsyncSession, principal: Principal, automation_id: uuid.UUID
+) -> AutomationHook:
+    automation = await get_automation(session, principal, automation_id)
+    hook = await _hook_of(session, principal, automation.id)
+    if hook is None:
+        raise NotFound("This automation has no webhook URL")
+    return hook
+
+
+async def delete_hook(
+    session: AsyncSession, principal: Principal, automation_id: uuid.UUID
+) -> None:
+    automation = await get_automation(session, principal, automation_id, for_update=True)
+    hook = await _hook_of(session, principal, automation.id)
+    if hook is None:
+        raise NotFound("This automation has no webhook URL")
+    before = _summary(hook)
+    await session.delete(hook)
+    await session.flush()
+    await _record(session, principal, automation, "hook_deleted", before=before)
+
+
+async def find_hook(session: AsyncSession, token: str) -> AutomationHook:
+    """The hook behind a URL token, looked up across firms (the token names its firm);
+    the rest of the transaction is scoped to that firm. Unknown tokens are a 404."""
+    async with system_scope(session, SystemPurpose.webhook_lookup):
+        hook: AutomationHook | None = await session.scalar(
+            select(AutomationHook).where(AutomationHook.token_hash == hash_token(token))
+        )
+    if hook is None:
+        raise NotFound(_UNKNOWN)
+    await scope_to_firm(session, hook.firm_id)
+    return hook
