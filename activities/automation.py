@@ -1,0 +1,83 @@
+"""The automation run's activities: one per action step type (``automation.<type>``) and
+the local activity ``automation.finish_run``. The rules live in
+services/automations/actions.py; these wrappers add the attempt number and turn a failed
+step into the ``ApplicationError`` the run workflow expects (contracts.py)."""
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from core.crypto import Cipher
+from providers.email import EmailProvider
+from providers.http import HttpClient
+from services.automations import actions
+from services.automations.actions import HttpClientFactory, StepError
+from workflows.automation.contracts import (
+    FINISH_ACTIVITY,
+    STEP_FAILED,
+    STEP_INVALID,
+    FinishRun,
+    StepCall,
+    StepOutcome,
+    action_activity,
+)
+
+
+def _application_error(exc: StepError, attempt: int) -> ApplicationError:
+    # Raised `from None` by the callers: a cause would travel to the workflow history with
+    # its own message, and only this (redacted) one may.
+    return ApplicationError(
+        exc.message,
+        {"attempt": attempt, "input": exc.input},
+        type=STEP_FAILED if exc.retryable else STEP_INVALID,
+        non_retryable=not exc.retryable,
+    )
+
+
+class AutomationActivities:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        cipher: Cipher,
+        email: EmailProvider,
+        http_client: HttpClientFactory = HttpClient,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._actions = actions.Actions(
+            sessionmaker, cipher=cipher, email=email, http_client=http_client
+        )
+
+    async def _step(self, step_type: str, call: StepCall) -> StepOutcome:
+        attempt = activity.info().attempt
+        try:
+            return await self._actions.run(step_type, call, attempt=attempt)
+        except StepError as exc:
+            raise _application_error(exc, attempt) from None
+
+    @activity.defn(name=action_activity("http_request"))
+    async def http_request(self, call: StepCall) -> StepOutcome:
+        return await self._step("http_request", call)
+
+    @activity.defn(name=action_activity("send_email"))
+    async def send_email(self, call: StepCall) -> StepOutcome:
+        return await self._step("send_email", call)
+
+    @activity.defn(name=action_activity("create_task"))
+    async def create_task(self, call: StepCall) -> StepOutcome:
+        return await self._step("create_task", call)
+
+    @activity.defn(name=action_activity("update_client"))
+    async def update_client(self, call: StepCall) -> StepOutcome:
+        return await self._step("update_client", call)
+
+    @activity.defn(name=action_activity("emit_event"))
+    async def emit_event(self, call: StepCall) -> StepOutcome:
+        return await self._step("emit_event", call)
+
+    @activity.defn(name=FINISH_ACTIVITY)
+    async def finish_run(self, finish: FinishRun) -> None:
+        try:
+            await actions.finish_run(self._sessionmaker, finish)
+        except StepError as exc:
+            raise _application_error(exc, activity.info().attempt) from None
