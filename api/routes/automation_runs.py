@@ -1,5 +1,194 @@
-"""Automation runs: start one by hand, list, inspect, cancel, retry and resume."""
+"""Automation runs: start one by hand, list, inspect, cancel, retry and resume.
 
-from fastapi import APIRouter
+Routes that talk to Temporal take the app's client *provider* rather than a connected
+client: connecting happens inside the service, where an unreachable Temporal becomes no
+live view (GET) or a 503 problem (cancel) instead of a failed dependency."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi.responses import JSONResponse
+
+from api.deps import PageDep, Requires, SessionDep
+from api.schemas.automation_runs import RunDetail, RunRead, RunRetry, RunStart, StepRead
+from api.schemas.common import Page, page_of
+from core import idempotency
+from core.errors import PayloadTooLarge
+from core.idempotency import REPLAYED_HEADER, IdempotencyDep, StoredResponse
+from core.permissions import Permission
+from core.principal import Principal
+from core.temporal import ClientProvider
+from models import AutomationRun, RunStatus
+from services.automations import runs
+from services.automations.runs import RunFilters
 
 router = APIRouter()
+
+Reader = Annotated[Principal, Requires(Permission.automations_read)]
+Runner = Annotated[Principal, Requires(Permission.automations_run)]
+
+RUNS = "/automation-runs"
+# Room for the body's own wrapping ({"payload": …}) around the largest payload allowed.
+_MAX_BODY_BYTES = runs.MAX_PAYLOAD_BYTES + 1024
+
+
+def _temporal(request: Request) -> ClientProvider:
+    provider: ClientProvider = request.app.state.temporal
+    return provider
+
+
+TemporalProvider = Annotated[ClientProvider, Depends(_temporal)]
+
+
+def _bounded(request: Request) -> None:
+    """Refuse a declared body far beyond the payload cap before it is parsed; the service
+    still measures the payload itself (chunked bodies declare no length)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > _MAX_BODY_BYTES:
+        raise PayloadTooLarge(
+            f"A run's payload may take at most {runs.MAX_PAYLOAD_BYTES} bytes as JSON"
+        )
+
+
+def _location(run_id: object) -> dict[str, str]:
+    return {"Location": f"/v1{RUNS}/{run_id}"}
+
+
+def _read(run: AutomationRun) -> RunRead:
+    return RunRead.model_validate(run)
+
+
+@router.post(
+    "/automations/{automation_id}/runs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RunRead,
+    dependencies=[Depends(_bounded)],
+    responses={200: {"model": RunRead, "description": "The run this Idempotency-Key started"}},
+)
+async def start_run(
+    automation_id: uuid.UUID,
+    principal: Runner,
+    session: SessionDep,
+    idem: IdempotencyDep,
+    body: Annotated[RunStart | None, Body()] = None,
+) -> JSONResponse:
+    """Start a run of the automation's latest version (it must be active); 201 with the
+    run and its Location. With an ``Idempotency-Key`` the same key returns the same run:
+    your own repeat replays the first response, and anyone else's repeat answers 200 with
+    the run that key started."""
+    start = body or RunStart()
+    request_hash = idempotency.fingerprint(idem.path, start)
+    if idem.key is not None:
+        stored = await idempotency.claim(
+            session, principal, route=idem.route, key=idem.key, request_hash=request_hash
+        )
+        if stored is not None:
+            return JSONResponse(
+                stored.body,
+                status_code=stored.status,
+                headers={REPLAYED_HEADER: "true", **_location(stored.body["id"])},
+            )
+    run, created = await runs.start_manual(
+        session, principal, automation_id, payload=start.payload, idempotency_key=idem.key
+    )
+    response = StoredResponse(
+        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        body=_read(run).model_dump(mode="json"),
+    )
+    if idem.key is not None:
+        await idempotency.remember(
+            session, principal, route=idem.route, key=idem.key, response=response
+        )
+    return JSONResponse(response.body, status_code=response.status, headers=_location(run.id))
+
+
+@router.get(RUNS)
+async def list_runs(
+    principal: Reader,
+    session: SessionDep,
+    page: PageDep,
+    automation_id: uuid.UUID | None = None,
+    status: RunStatus | None = None,
+    started_after: Annotated[
+        datetime | None, Query(description="Runs started at or after this time (with offset).")
+    ] = None,
+    started_before: Annotated[
+        datetime | None, Query(description="Runs started before this time (with offset).")
+    ] = None,
+) -> Page[RunRead]:
+    """Newest first, keyset-paginated, without payloads."""
+    filters = RunFilters(
+        automation_id=automation_id,
+        status=status,
+        started_after=started_after,
+        started_before=started_before,
+    )
+    result = await runs.list_runs(session, principal, filters=filters, page=page)
+    return page_of([_read(run) for run in result.items], result)
+
+
+@router.get(RUNS + "/{run_id}")
+async def get_run(
+    run_id: uuid.UUID, principal: Reader, session: SessionDep, temporal: TemporalProvider
+) -> RunDetail:
+    run = await runs.get_run(session, principal, run_id)
+    steps, more = await runs.run_steps(session, principal, run.id)
+    return RunDetail.model_validate(
+        {
+            **_read(run).model_dump(),
+            "trigger_payload": run.trigger_payload,
+            "steps": [StepRead.model_validate(step) for step in steps],
+            "more_steps": more,
+            "live": await runs.live_view(temporal, run),
+        }
+    )
+
+
+@router.post(RUNS + "/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
+async def cancel_run(
+    run_id: uuid.UUID, principal: Runner, session: SessionDep, temporal: TemporalProvider
+) -> RunRead:
+    """Ask the run's workflow to stop; it records ``canceled`` itself shortly after (a run
+    whose workflow had not started yet is ``canceled`` at once). 409 for a finished run."""
+    return _read(await runs.cancel_run(session, principal, temporal, run_id))
+
+
+@router.post(RUNS + "/{run_id}/retry", status_code=status.HTTP_201_CREATED, response_model=RunRead)
+async def retry_run(
+    run_id: uuid.UUID, body: RunRetry, principal: Runner, session: SessionDep, idem: IdempotencyDep
+) -> JSONResponse:
+    """A new run with the same payload on the ``original`` or the ``latest`` version; only
+    for a finished run. Accepts an ``Idempotency-Key``."""
+
+    async def retry() -> RunRead:
+        return _read(await runs.retry_run(session, principal, run_id, version=body.version))
+
+    response = await idempotency.run(
+        session, principal, idem, payload=body, status_code=201, handler=retry
+    )
+    response.headers.update(_location(_created_id(response)))
+    return response
+
+
+@router.post(RUNS + "/{run_id}/resume", status_code=status.HTTP_201_CREATED, response_model=RunRead)
+async def resume_run(
+    run_id: uuid.UUID, principal: Runner, session: SessionDep, idem: IdempotencyDep
+) -> JSONResponse:
+    """A new run of a failed run that reuses the outputs of the steps it completed and
+    executes the failed step and what follows. Accepts an ``Idempotency-Key``."""
+
+    async def resume() -> RunRead:
+        return _read(await runs.resume_run(session, principal, run_id))
+
+    response = await idempotency.run(
+        session, principal, idem, payload=None, status_code=201, handler=resume
+    )
+    response.headers.update(_location(_created_id(response)))
+    return response
+
+
+def _created_id(response: JSONResponse) -> str:
+    # The body of a fresh or replayed response alike: a RunRead.
+    return str(RunRead.model_validate_json(bytes(response.body)).id)

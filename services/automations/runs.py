@@ -1,0 +1,466 @@
+"""Automation runs: starting one (by hand, from a webhook, as a retry or a resume), the
+list, one run with its steps and live view, and cancelling.
+
+A run row and the outbox message that starts its workflow are written in one transaction,
+so a run exists exactly when its workflow will start (workflows/automation/contracts.py).
+Every start, cancel, retry and resume is an audit event.
+"""
+
+import asyncio
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import JsonValue
+from sqlalchemy import Select, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from core.errors import AppError, BadRequest, Conflict, NotFound, PayloadTooLarge
+from core.outbox import enqueue_message, start_workflow
+from core.pagination import Page, PageParams, keyset, to_page
+from core.principal import Principal
+from core.temporal import ClientProvider
+from models import (
+    Automation,
+    AutomationRun,
+    AutomationRunStep,
+    AutomationStatus,
+    Firm,
+    OutboxMessage,
+    RunStatus,
+    RunTrigger,
+    StepStatus,
+)
+from services import audit
+from services.automations.automations import get_automation, get_version
+from workflows.automation.contracts import WORKFLOW_NAME, ReusedStep, RunInput, RunView, workflow_id
+
+log = logging.getLogger("firmflow.automations.runs")
+
+# The trigger payload travels in the run row, the outbox and the workflow's history: the
+# same cap as a step output keeps every one of them small.
+MAX_PAYLOAD_BYTES = 256 * 1024
+# A run's step rows shown with it; a loop may visit steps many times, so the list is capped.
+MAX_STEPS = 1000
+# The progress query waits on a worker; a busy or absent one must not hold the request.
+LIVE_QUERY_SECONDS = 3.0
+NOT_STARTED = "not started: the run was canceled before its workflow was started"
+
+RetryVersion = Literal["original", "latest"]
+
+_AUDIT_ACTIONS = {
+    RunTrigger.manual: "automation_run.started",
+    RunTrigger.webhook: "automation_run.started",
+    RunTrigger.retry: "automation_run.retried",
+    RunTrigger.resume: "automation_run.resumed",
+}
+
+
+class TemporalUnavailable(AppError):
+    status = 503
+    title = "Service unavailable"
+    slug = "service-unavailable"
+
+
+def check_payload(payload: JsonValue) -> None:
+    """A trigger payload serialises to at most ``MAX_PAYLOAD_BYTES`` (413 beyond)."""
+    size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLarge(
+            f"The trigger payload takes {size} bytes as JSON; at most {MAX_PAYLOAD_BYTES} "
+            "are allowed",
+            errors=[{"pointer": "/payload", "detail": f"{size} bytes > {MAX_PAYLOAD_BYTES}"}],
+        )
+
+
+def _runnable_version(automation: Automation, version: int | None) -> int:
+    if automation.latest_version is None:
+        raise Conflict("This automation has no published version; publish and activate it first")
+    if automation.status != AutomationStatus.active:
+        raise Conflict(f"This automation is {automation.status}; only an active automation runs")
+    return automation.latest_version if version is None else version
+
+
+def _summary(run: AutomationRun) -> dict[str, Any]:
+    return {
+        "automation_id": str(run.automation_id),
+        "version": run.version,
+        "status": str(run.status),
+        "trigger": str(run.trigger),
+        "source_run_id": str(run.source_run_id) if run.source_run_id else None,
+    }
+
+
+async def start_run(
+    session: AsyncSession,
+    principal: Principal,
+    automation: Automation,
+    *,
+    payload: JsonValue,
+    trigger: RunTrigger,
+    dedupe_key: str | None = None,
+    version: int | None = None,
+    source_run: AutomationRun | None = None,
+    reuse: dict[str, ReusedStep] | None = None,
+) -> tuple[AutomationRun, bool]:
+    """Start a run of ``automation`` on ``version`` (its latest by default): the run row
+    and the outbox message that starts its workflow, in the caller's transaction.
+
+    With ``dedupe_key``, a second start with the same key (a repeated Idempotency-Key or
+    webhook-id) returns the first run and ``created`` False; concurrent starts wait on the
+    unique index, so they too end with one run. A key already used returns its run even
+    when the automation has been paused since: the start it repeats was accepted."""
+    if dedupe_key is not None:
+        existing = await _deduplicated(session, automation, dedupe_key)
+        if existing is not None:
+            return existing, False
+    check_payload(payload)
+    number = _runnable_version(automation, version)
+    pinned = await get_version(session, principal, automation.id, number)
+    run_id = uuid.uuid4()
+    stmt = insert(AutomationRun).values(
+        id=run_id,
+        firm_id=automation.firm_id,
+        automation_id=automation.id,
+        version=number,
+        status=RunStatus.running,
+        trigger=trigger,
+        trigger_payload=payload,
+        dedupe_key=dedupe_key,
+        source_run_id=source_run.id if source_run is not None else None,
+        created_by=principal.user_id,
+    )
+    if dedupe_key is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["automation_id", "dedupe_key"])
+    if await session.scalar(stmt.returning(AutomationRun.id)) is None:
+        # A concurrent start with the same key committed first (we waited on its row).
+        raced = await _deduplicated(session, automation, dedupe_key)
+        if raced is None:
+            raise RuntimeError("the run holding this dedupe key is not visible")
+        return raced, False
+    run = await get_run(session, principal, run_id)
+    time_zone = await session.scalar(select(Firm.time_zone).where(Firm.id == automation.firm_id))
+    run_input = RunInput(
+        run_id=run.id,
+        firm_id=run.firm_id,
+        automation_id=automation.id,
+        version=number,
+        definition=pinned.definition,
+        trigger=payload,
+        started_at=run.started_at,
+        firm_time_zone=time_zone or "UTC",
+        reuse=reuse or {},
+    )
+    await enqueue_message(
+        session, run.firm_id, start_workflow(WORKFLOW_NAME, workflow_id(run.id), run_input)
+    )
+    await audit.record(
+        session,
+        principal,
+        action=_AUDIT_ACTIONS[trigger],
+        record_type="automation_run",
+        record_id=run.id,
+        after=_summary(run),
+    )
+    return run, True
+
+
+async def _deduplicated(
+    session: AsyncSession, automation: Automation, dedupe_key: str | None
+) -> AutomationRun | None:
+    return await session.scalar(
+        select(AutomationRun).where(
+            AutomationRun.firm_id == automation.firm_id,
+            AutomationRun.automation_id == automation.id,
+            AutomationRun.dedupe_key == dedupe_key,
+        )
+    )
+
+
+async def start_manual(
+    session: AsyncSession,
+    principal: Principal,
+    automation_id: uuid.UUID,
+    *,
+    payload: JsonValue,
+    idempotency_key: str | None,
+) -> tuple[AutomationRun, bool]:
+    """A run started by hand. The caller's Idempotency-Key doubles as the run's dedupe key,
+    so the same key finds the same run whoever sends it again; with another payload it is
+    a 409 rather than a run that silently ignores the new payload."""
+    automation = await get_automation(session, principal, automation_id)
+    dedupe_key = f"manual:{idempotency_key}" if idempotency_key is not None else None
+    run, created = await start_run(
+        session,
+        principal,
+        automation,
+        payload=payload,
+        trigger=RunTrigger.manual,
+        dedupe_key=dedupe_key,
+    )
+    if not created and run.trigger_payload != payload:
+        raise Conflict(
+            "This Idempotency-Key already started a run with another payload; "
+            "use a new key for a new run"
+        )
+    return run, created
+
+
+async def get_run(
+    session: AsyncSession, principal: Principal, run_id: uuid.UUID, *, for_update: bool = False
+) -> AutomationRun:
+    stmt = select(AutomationRun).where(
+        AutomationRun.firm_id == principal.firm_id, AutomationRun.id == run_id
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    run = await session.scalar(stmt.execution_options(populate_existing=True))
+    if run is None:
+        raise NotFound("No automation run with this id in your firm")
+    return run
+
+
+def steps_query(principal: Principal, run_id: uuid.UUID) -> Select[AutomationRunStep]:
+    return (
+        select(AutomationRunStep)
+        .where(AutomationRunStep.firm_id == principal.firm_id, AutomationRunStep.run_id == run_id)
+        .order_by(AutomationRunStep.started_at, AutomationRunStep.id)
+        .limit(MAX_STEPS + 1)
+    )
+
+
+async def run_steps(
+    session: AsyncSession, principal: Principal, run_id: uuid.UUID
+) -> tuple[list[AutomationRunStep], bool]:
+    """The run's recorded steps in the order they started, and whether more than
+    ``MAX_STEPS`` exist (only the first ones are returned)."""
+    rows = list((await session.scalars(steps_query(principal, run_id))).all())
+    return rows[:MAX_STEPS], len(rows) > MAX_STEPS
+
+
+async def live_view(temporal: ClientProvider, run: AutomationRun) -> RunView | None:
+    """The workflow's own ``progress`` answer while the run is running; None when the run
+    is over, the workflow has not started yet, or Temporal does not answer in time. The
+    rows stay the record either way, so a missing live view is never an error."""
+    if run.status != RunStatus.running:
+        return None
+    try:
+        async with asyncio.timeout(LIVE_QUERY_SECONDS):
+            client = await temporal()
+            handle = client.get_workflow_handle(workflow_id(run.id))
+            view: RunView = await handle.query("progress", result_type=RunView)
+    except Exception as exc:
+        log.info("no live view of run %s: %s", run.id, type(exc).__name__)
+        return None
+    return view
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    """``started_after`` is inclusive and ``started_before`` exclusive; both need a time
+    zone offset."""
+
+    automation_id: uuid.UUID | None = None
+    status: RunStatus | None = None
+    started_after: datetime | None = None
+    started_before: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("started_after", "started_before"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise BadRequest(
+                    f"{name} needs a time zone offset (e.g. 2026-01-31T09:00:00Z)",
+                    errors=[{"parameter": name, "in": "query", "detail": "no time zone offset"}],
+                )
+        if self.started_after and self.started_before and self.started_after >= self.started_before:
+            raise BadRequest(
+                "The time range is empty: started_after must be before started_before",
+                errors=[
+                    {
+                        "parameter": "started_after",
+                        "in": "query",
+                        "detail": "not before started_before",
+                    }
+                ],
+            )
+
+
+def runs_query(
+    principal: Principal, filters: RunFilters, page: PageParams
+) -> Select[AutomationRun]:
+    stmt = (
+        select(AutomationRun)
+        .where(AutomationRun.firm_id == principal.firm_id)
+        .options(defer(AutomationRun.trigger_payload))
+    )
+    if filters.automation_id is not None:
+        stmt = stmt.where(AutomationRun.automation_id == filters.automation_id)
+    if filters.status is not None:
+        stmt = stmt.where(AutomationRun.status == filters.status)
+    if filters.started_after is not None:
+        stmt = stmt.where(AutomationRun.created_at >= filters.started_after)
+    if filters.started_before is not None:
+        stmt = stmt.where(AutomationRun.created_at < filters.started_before)
+    return keyset(stmt, AutomationRun.created_at, AutomationRun.id, page)
+
+
+async def list_runs(
+    session: AsyncSession, principal: Principal, *, filters: RunFilters, page: PageParams
+) -> Page[AutomationRun]:
+    """Newest first, without trigger payloads (``get_run`` has them)."""
+    rows = (await session.scalars(runs_query(principal, filters, page))).all()
+    return to_page(rows, page)
+
+
+def _start_message_key(run_id: uuid.UUID) -> str:
+    # core.outbox.start_workflow keys a start message by its workflow id.
+    return f"start:{workflow_id(run_id)}"
+
+
+async def _cancel_workflow(temporal: ClientProvider, run: AutomationRun) -> str | None:
+    """Ask the run's workflow to cancel; None when asked, or how it already ended
+    (``TERMINATED``, ``NOT_FOUND`` …) when it is no longer running."""
+    try:
+        client = await temporal()
+        handle = client.get_workflow_handle(workflow_id(run.id))
+        try:
+            described = await handle.describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return "NOT_FOUND"
+            raise
+        if described.status != WorkflowExecutionStatus.RUNNING:
+            return described.status.name if described.status is not None else "UNKNOWN"
+        await handle.cancel()
+    except RPCError as exc:
+        log.warning("cancelling run %s failed: %s", run.id, exc.status.name)
+        raise TemporalUnavailable("The workflow service refused the request; try again") from exc
+    except Exception as exc:
+        log.warning("cancelling run %s failed: %s", run.id, type(exc).__name__)
+        raise TemporalUnavailable("The workflow service is not reachable; try again") from exc
+    return None
+
+
+def _mark_canceled(run: AutomationRun, message: str | None) -> None:
+    run.status = RunStatus.canceled
+    run.finished_at = datetime.now(UTC)
+    if message is not None:
+        run.error = {"step": None, "message": message}
+
+
+async def cancel_run(
+    session: AsyncSession, principal: Principal, temporal: ClientProvider, run_id: uuid.UUID
+) -> AutomationRun:
+    """Cancel a running run (409 for a finished one).
+
+    Normally this asks Temporal to cancel the workflow, which records the status
+    ``canceled`` itself; the run is still ``running`` when this returns. Two cases have no
+    workflow to ask, and the run is marked ``canceled`` here, in the same transaction:
+
+    - The outbox has not started the workflow yet. The start message is locked (waiting
+      for a relay that is dispatching it right now, so its outcome is known) and, still
+      pending, marked dispatched with ``NOT_STARTED`` as its note, so no relay starts it.
+    - The workflow has ended without recording an outcome (terminated or timed out in
+      Temporal, or gone after retention). The run row is locked first, so a workflow that
+      completes normally cannot be in the middle of recording its outcome: that outcome
+      would already be on the row, and the run would not be ``running``."""
+    run = await get_run(session, principal, run_id, for_update=True)
+    if run.status != RunStatus.running:
+        raise Conflict(f"This run has already {run.status}; only a running run can be canceled")
+    message = await session.scalar(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.firm_id == principal.firm_id,
+            OutboxMessage.dedupe_key == _start_message_key(run.id),
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    how = "workflow"
+    if message is not None and message.dispatched_at is None:
+        message.dispatched_at = datetime.now(UTC)
+        message.last_error = NOT_STARTED
+        _mark_canceled(run, None)
+        how = "before start"
+    else:
+        ended = await _cancel_workflow(temporal, run)
+        if ended is not None:
+            _mark_canceled(run, f"the workflow had ended ({ended}) without recording an outcome")
+            how = "workflow ended"
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        action="automation_run.canceled",
+        record_type="automation_run",
+        record_id=run.id,
+        after={"status": str(run.status), "how": how},
+    )
+    return run
+
+
+async def retry_run(
+    session: AsyncSession, principal: Principal, run_id: uuid.UUID, *, version: RetryVersion
+) -> AutomationRun:
+    """A new run with the same trigger payload, on the source run's version or on the
+    automation's latest. Only a finished run is retried (409 while it runs)."""
+    source = await get_run(session, principal, run_id)
+    if source.status == RunStatus.running:
+        raise Conflict("This run is still running; cancel it or let it finish before a retry")
+    automation = await get_automation(session, principal, source.automation_id)
+    run, _ = await start_run(
+        session,
+        principal,
+        automation,
+        payload=source.trigger_payload,
+        trigger=RunTrigger.retry,
+        version=source.version if version == "original" else None,
+        source_run=source,
+    )
+    return run
+
+
+async def resume_run(
+    session: AsyncSession, principal: Principal, run_id: uuid.UUID
+) -> AutomationRun:
+    """A new run of a failed run's version and payload that picks up where it failed.
+
+    Every step the source run succeeded at (or itself reused) goes into the new run's
+    ``reuse`` map under ``"<step id>#<visit>"``. The workflow walks the graph from the start
+    again, and at each reused step takes the recorded output instead of executing it (no
+    effect is repeated), so the failed step and everything after it run for real. It stays
+    on the source's version because the recorded outputs belong to that definition."""
+    source = await get_run(session, principal, run_id)
+    if source.status != RunStatus.failed:
+        raise Conflict(f"Only a failed run can be resumed; this run is {source.status}")
+    automation = await get_automation(session, principal, source.automation_id)
+    done = await session.scalars(
+        select(AutomationRunStep).where(
+            AutomationRunStep.firm_id == principal.firm_id,
+            AutomationRunStep.run_id == source.id,
+            AutomationRunStep.status.in_([StepStatus.succeeded, StepStatus.reused]),
+        )
+    )
+    reuse = {
+        f"{step.step_id}#{step.visit}": ReusedStep(output=step.output, input=step.input)
+        for step in done
+    }
+    run, _ = await start_run(
+        session,
+        principal,
+        automation,
+        payload=source.trigger_payload,
+        trigger=RunTrigger.resume,
+        version=source.version,
+        source_run=source,
+        reuse=reuse,
+    )
+    return run
