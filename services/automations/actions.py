@@ -63,7 +63,13 @@ from services.expressions import (
     secret_names_in_params,
 )
 from services.firm_settings import get_http_allowlist
-from workflows.automation.contracts import FinishRun, StepCall, StepOutcome, StepRecord
+from workflows.automation.contracts import (
+    FinishRun,
+    StepCall,
+    StepOutcome,
+    StepRecord,
+    workflow_id,
+)
 from workflows.automation.definition import (
     EmitEventParams,
     HttpRequestParams,
@@ -234,7 +240,7 @@ class _Attempt:
     @property
     def principal(self) -> Principal:
         # Audit events of the step name the run where a request id would be.
-        return Principal.system(self.call.firm_id, request_id=f"automation-run-{self.call.run_id}")
+        return Principal.system(self.call.firm_id, request_id=workflow_id(self.call.run_id))
 
     def outcome(self, rendered: dict[str, Any], output: Any) -> StepOutcome:
         redactor = self.redactor
@@ -464,14 +470,17 @@ class Actions:
     async def _deliver(self, message: OutgoingEmail, rendered: dict[str, Any]) -> None:
         try:
             await self._email.send(message)
-        except aiosmtplib.SMTPRecipientsRefused:
-            raise StepInvalid(
-                f"The mail server refused the recipient {message.to}", input=rendered
-            ) from None
-        except aiosmtplib.SMTPResponseException as exc:
-            error = StepInvalid if exc.code >= 500 else StepFailed
+        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as exc:
+            codes = (
+                [refused.code for refused in exc.recipients]
+                if isinstance(exc, aiosmtplib.SMTPRecipientsRefused)
+                else [exc.code]
+            )
+            # 4xx is "try later" (greylisting, a full mailbox queue); 5xx will not change.
+            error = StepInvalid if all(code >= 500 for code in codes) else StepFailed
             raise error(
-                f"The mail server refused the message to {message.to} (SMTP {exc.code})",
+                f"The mail server refused the message to {message.to} "
+                f"(SMTP {', '.join(map(str, codes))})",
                 input=rendered,
             ) from None
         except (aiosmtplib.SMTPException, OSError) as exc:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -598,6 +599,50 @@ async def test_send_email_to_an_unreachable_server_is_retried(
     )
 
     assert_failed(error, "The mail server could not take the message to olive@example.com")
+    assert await step_rows(maker, run) == {}
+
+
+class RefusingMailbox(Mailbox):
+    """Refuses recipients at RCPT the way real servers do: "later@" is greylisted (450),
+    "gone@" does not exist (550)."""
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.startswith("later@"):
+            return "450 4.2.0 Greylisted, try again later"
+        if address.startswith("gone@"):
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.fixture
+def refusing_mailbox() -> Iterator[RefusingMailbox]:
+    box = RefusingMailbox()
+    box.port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    yield box
+    controller.stop()
+
+
+async def test_send_email_refused_recipients_retry_only_when_temporary(
+    committing_sessionmaker: Maker, cipher: Cipher, refusing_mailbox: RefusingMailbox
+) -> None:
+    maker = committing_sessionmaker
+    run = await new_run(maker, cipher)
+    provider = SmtpEmailProvider(host="127.0.0.1", port=refusing_mailbox.port, sender=SENDER)
+    acts = activities(maker, cipher, provider)
+
+    def call(to: str) -> StepCall:
+        return step_call(run, "send_email", {"to": [to], "subject": "Hi", "body": "."})
+
+    later = await failure(environment(), acts.send_email, call("later@example.com"))
+    assert_failed(later, "The mail server refused the message to later@example.com (SMTP 450)")
+    gone = await failure(environment(), acts.send_email, call("gone@example.com"))
+    assert_invalid(gone, "The mail server refused the message to gone@example.com (SMTP 550)")
+    assert refusing_mailbox.messages == []
     assert await step_rows(maker, run) == {}
 
 
