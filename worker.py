@@ -20,7 +20,13 @@ from temporalio.worker import Worker
 from activities import build_activities
 from core.config import Settings, get_settings
 from core.logging import configure_logging
-from core.temporal import OUTBOX_RELAY_ID, TASK_QUEUE, connect, fixed_client
+from core.temporal import (
+    OUTBOX_RELAY_ID,
+    TASK_QUEUE,
+    connect,
+    ensure_search_attributes,
+    fixed_client,
+)
 from workflows import WORKFLOWS
 from workflows.outbox_relay import OutboxRelayInput, OutboxRelayWorkflow
 
@@ -66,6 +72,8 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         pool_pre_ping=True,
     )
     try:
+        # Before polling: a run's first task sets these attributes.
+        await ensure_search_attributes(client)
         async with build_worker(
             settings, client, async_sessionmaker(engine, expire_on_commit=False)
         ):

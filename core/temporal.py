@@ -4,10 +4,14 @@ platform's singleton workflows."""
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 
 from core.config import Settings
+from workflows.automation.contracts import SA_AUTOMATION, SA_FIRM, SA_STATUS, SA_VERSION
 
 TASK_QUEUE = "firmflow"
 OUTBOX_RELAY_ID = "outbox-relay"
@@ -48,3 +52,30 @@ def fixed_client(client: Client) -> ClientProvider:
         return client
 
     return provide
+
+
+# The custom search attributes our workflows set (names in workflows/automation/contracts.py),
+# so ops can filter runs in the Web UI.
+SEARCH_ATTRIBUTES: dict[str, IndexedValueType.ValueType] = {
+    SA_FIRM: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    SA_AUTOMATION: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    SA_VERSION: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    SA_STATUS: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+}
+
+
+async def ensure_search_attributes(client: Client) -> None:
+    """Register each one the namespace lacks, one at a time so that an attribute already
+    there (ALREADY_EXISTS) does not stop the others. The dev server and the test server
+    accept this; on a managed cluster the worker's identity may lack the operator
+    permission, and docs/operations.md shows the one-off CLI command instead."""
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        try:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(
+                    namespace=client.namespace, search_attributes={name: kind}
+                )
+            )
+        except RPCError as err:
+            if err.status != RPCStatusCode.ALREADY_EXISTS:
+                raise
