@@ -33,6 +33,8 @@ from core.principal import Principal
 from models import (
     ApiToken,
     Automation,
+    AutomationRun,
+    AutomationStatus,
     Base,
     Client,
     ClientImport,
@@ -40,12 +42,14 @@ from models import (
     Credential,
     LoginSession,
     Role,
+    RunStatus,
+    RunTrigger,
     SamlConfig,
     Task,
     User,
 )
 from services import clients, contacts, credentials, tasks
-from services.automations import automations
+from services.automations import automations, runs
 from services.sso import config as sso_config
 from services.tokens import issue_api_token, issue_login_session
 from tests.factories import Actor, add_user, make_firm
@@ -139,6 +143,19 @@ async def make_automation(db: AsyncSession, actor: Actor, made: Made) -> uuid.UU
     return automation.id
 
 
+async def make_run(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    # A finished (failed) run, so that cancel, retry and resume would all act on it.
+    automation_id = made.get("automation_id") or await make_automation(db, actor, made)
+    principal = principal_of(actor)
+    automation = await automations.set_status(db, principal, automation_id, AutomationStatus.active)
+    run, _ = await runs.start_run(
+        db, principal, automation, payload={"tenant": "A"}, trigger=RunTrigger.manual
+    )
+    run.status = RunStatus.failed
+    await db.flush()
+    return run.id
+
+
 @dataclass(frozen=True)
 class Owned:
     model: type[Base]
@@ -156,6 +173,7 @@ FACTORIES: dict[str, Owned] = {
     "task_id": Owned(Task, make_task),
     "credential_id": Owned(Credential, make_credential),
     "automation_id": Owned(Automation, make_automation),
+    "run_id": Owned(AutomationRun, make_run),
 }
 
 # Path parameters that number a version within the automation in the same path, not ids:
