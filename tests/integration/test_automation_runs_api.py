@@ -19,11 +19,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from core.config import Settings
 from core.db import scope_to_firm, tenant_session
 from core.idempotency import REPLAYED_HEADER
 from core.outbox import START_WORKFLOW
+from core.temporal import TASK_QUEUE
 from models import (
     AuditEvent,
     AutomationRun,
@@ -39,6 +41,7 @@ from tests.factories import Actor, add_user, make_firm
 from tests.integration.test_automations import BASE, create, save_draft
 from tests.problems import assert_problem, pointers
 from workflows.automation.contracts import WORKFLOW_NAME, RunInput, workflow_id
+from workflows.automation.run import AutomationRunWorkflow
 
 RUNS = "/v1/automation-runs"
 
@@ -55,10 +58,12 @@ def definition(note: str = "v1") -> dict[str, Any]:
     }
 
 
-async def automation(http: AsyncClient, actor: Actor, *, activate: bool = True) -> str:
+async def automation(
+    http: AsyncClient, actor: Actor, *, activate: bool = True, draft: dict[str, Any] | None = None
+) -> str:
     """A published automation (version 1), active unless asked otherwise."""
     automation_id: str = (await create(http, actor))["id"]
-    await save_draft(http, actor, automation_id, definition())
+    await save_draft(http, actor, automation_id, draft or definition())
     published = await http.post(f"{BASE}/{automation_id}/publish", headers=actor.headers)
     assert published.status_code == 201, published.text
     if activate:
@@ -466,6 +471,36 @@ async def test_cancel_after_the_workflow_started_asks_temporal(
     assert ended.status_code == 202, ended.text
     assert ended.json()["status"] == "canceled"
     assert "TERMINATED" in ended.json()["error"]["message"]
+
+
+async def test_a_running_run_shows_the_live_view_of_its_workflow(
+    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, committed_owner: Actor
+) -> None:
+    """The real run workflow on a worker; it waits in a one-hour delay (the time-skipping
+    server moves time only while someone awaits a result) and answers the query there."""
+    actor = committed_owner
+    waiting = definition()
+    waiting["steps"]["note"]["next"] = "wait"
+    waiting["steps"]["wait"] = {"type": "delay", "params": {"seconds": 3600}, "next": "done"}
+    automation_id = await automation(temporal_api, actor, draft=waiting)
+    async with Worker(
+        temporal_env.client, task_queue=TASK_QUEUE, workflows=[AutomationRunWorkflow]
+    ):
+        run = await start(temporal_api, actor, automation_id, {"who": "Ada"})
+        handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run["id"])))
+        try:
+            live = None
+            deadline = asyncio.get_running_loop().time() + 20
+            while live is None or live["current_step"] != "wait":
+                assert asyncio.get_running_loop().time() < deadline, f"no live view: {live}"
+                await asyncio.sleep(0.05)
+                response = await temporal_api.get(f"{RUNS}/{run['id']}", headers=actor.headers)
+                assert response.status_code == 200, response.text
+                live = response.json()["live"]
+        finally:
+            await handle.terminate("test over")
+    assert live["status"] == "running"
+    assert [(s["step_id"], s["status"]) for s in live["steps"]] == [("note", "succeeded")]
 
 
 async def test_retry_runs_the_payload_again_on_the_original_or_the_latest_version(
