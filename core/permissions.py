@@ -119,6 +119,9 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/v1/sso/{firm_slug}/metadata"),
         ("GET", "/v1/sso/{firm_slug}/login"),
         ("POST", "/v1/sso/{firm_slug}/acs"),
+        # Inbound webhooks: the secret token in the URL (and, when set, the Standard Webhooks
+        # signature) is the credential.
+        ("POST", "/v1/hooks/{token}"),
     }
 )
 

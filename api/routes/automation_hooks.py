@@ -5,7 +5,7 @@ else ever returns them. See services/automations/hooks.py for the verification."
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import Requires, SessionDep
 from api.routes.auth import settings_of
 from core.crypto import Cipher
+from core.errors import PayloadTooLarge
 from core.permissions import Permission
 from core.principal import Principal
 from models import AutomationHook
@@ -98,3 +99,56 @@ async def get_hook(automation_id: uuid.UUID, principal: Writer, session: Session
 async def delete_hook(automation_id: uuid.UUID, principal: Writer, session: SessionDep) -> None:
     """Remove the inbound URL; requests to it are a 404 from then on."""
     await hooks.delete_hook(session, principal, automation_id)
+
+
+class RunAccepted(BaseModel):
+    run_id: uuid.UUID
+
+
+_DELIVERY_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": {}}},
+        "description": "Any JSON value (an empty body is {}); it becomes the run's trigger.",
+    },
+    "parameters": [
+        {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
+        for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
+    ],
+}
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    """The raw body, read no further than one chunk past ``limit`` (a Content-Length may
+    be absent or wrong: chunked uploads have none)."""
+    too_large = PayloadTooLarge(f"A webhook body may take at most {limit} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post("/hooks/{token}", status_code=status.HTTP_202_ACCEPTED, openapi_extra=_DELIVERY_BODY)
+async def receive_webhook(token: str, request: Request, session: SessionDep) -> RunAccepted:
+    """Start a run of the automation this URL belongs to, with the JSON body as its
+    trigger. When the URL has a signing secret, the Standard Webhooks headers must sign
+    the body (401 otherwise). A repeated ``webhook-id`` answers with the run the first
+    delivery started. An automation that is not active is a 409."""
+    settings = settings_of(request)
+    body = await _bounded_body(request, settings.webhook_max_bytes)
+    run, _ = await hooks.receive(
+        session,
+        Cipher.from_settings(settings),
+        token,
+        body=body,
+        headers=request.headers,
+        request_id=getattr(request.state, "request_id", None),
+    )
+    return RunAccepted(run_id=run.id)

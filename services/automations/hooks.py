@@ -33,9 +33,10 @@ from core.db import SystemPurpose, scope_to_firm, system_scope
 from core.errors import AppError, BadRequest, Conflict, NotFound, Unauthorized
 from core.principal import Principal
 from core.security import HOOK_PREFIX, hash_token, new_token
-from models import Automation, AutomationHook, AutomationStatus
+from models import Automation, AutomationHook, AutomationRun, AutomationStatus, RunTrigger
 from services import audit
 from services.automations.automations import get_automation
+from services.automations.runs import start_run
 
 log = logging.getLogger("firmflow.webhooks")
 
@@ -283,3 +284,35 @@ async def find_hook(session: AsyncSession, token: str) -> AutomationHook:
         raise NotFound(_UNKNOWN)
     await scope_to_firm(session, hook.firm_id)
     return hook
+
+
+async def receive(
+    session: AsyncSession,
+    cipher: Cipher,
+    token: str,
+    *,
+    body: bytes,
+    headers: Mapping[str, str],
+    request_id: str | None = None,
+) -> tuple[AutomationRun, bool]:
+    """Start a run of the automation behind ``token`` with the delivery's JSON as its
+    trigger payload; returns the run and whether it is new. A repeated ``webhook-id``
+    (signed or not) returns the run the first delivery started."""
+    hook = await find_hook(session, token)
+    webhook_id = headers.get("webhook-id")
+    if hook.signing_secret_encrypted is not None:
+        secret = cipher.decrypt(hook.signing_secret_encrypted)
+        webhook_id = verify(secret, headers, body, now=datetime.now(UTC))
+    elif webhook_id is not None and not _WEBHOOK_ID.fullmatch(webhook_id):
+        raise BadRequest("webhook-id must be 1 to 256 printable ASCII characters, no spaces")
+    payload = parse_payload(body, headers.get("content-type"))
+    principal = Principal.system(hook.firm_id, request_id)
+    automation = await get_automation(session, principal, hook.automation_id)
+    return await start_run(
+        session,
+        principal,
+        automation,
+        payload=payload,
+        trigger=RunTrigger.webhook,
+        dedupe_key=None if webhook_id is None else f"webhook:{webhook_id}",
+    )

@@ -1,10 +1,13 @@
 """Webhook triggers: the inbound URL's management (token and secret shown once, rotation,
-deletion, audit, other firms see nothing) and the Standard Webhooks verification."""
+deletion, audit, other firms see nothing), the Standard Webhooks verification, and
+deliveries over HTTP: good, forged, stale, replayed, oversized and malformed."""
 
 import base64
 import hashlib
 import logging
+import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +22,15 @@ from core.crypto import Cipher
 from core.db import scope_to_firm
 from core.errors import NotFound
 from core.principal import Principal
-from models import AuditEvent, AutomationHook, AutomationStatus, Role
+from models import (
+    AuditEvent,
+    AutomationHook,
+    AutomationRun,
+    AutomationStatus,
+    OutboxMessage,
+    Role,
+    RunTrigger,
+)
 from services.automations import automations, hooks
 from services.automations.hooks import (
     InvalidPayload,
@@ -31,6 +42,7 @@ from services.automations.hooks import (
 )
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem
+from workflows.automation.contracts import WORKFLOW_NAME, workflow_id
 
 DEFINITION = {
     "schema_version": 1,
@@ -99,6 +111,12 @@ async def audit_actions(db: AsyncSession, actor: Actor, automation_id: uuid.UUID
     return list(events)
 
 
+def server_logs(caplog: pytest.LogCaptureFixture) -> str:
+    """Every field of every log record the server wrote (the access line's path is an
+    extra); httpx's lines are the test client's, which knows the URL it calls."""
+    return "\n".join(str(vars(record)) for record in caplog.records if record.name != "httpx")
+
+
 @pytest.fixture
 async def owner(db: AsyncSession) -> Actor:
     return await make_firm(db, "Hooks")
@@ -149,7 +167,7 @@ async def test_create_shows_the_url_and_secret_once_and_stores_them_protected(
     events = await audit_actions(db, owner, automation_id)
     assert [event.action for event in events] == ["automation.hook_created"]
     assert events[0].summary == {"after": {"prefix": issued.body["token_prefix"], "signing": True}}
-    assert issued.token not in caplog.text and issued.secret not in caplog.text
+    assert issued.token not in server_logs(caplog) and issued.secret not in server_logs(caplog)
 
 
 async def test_unsigned_hook_has_no_secret(
@@ -392,3 +410,315 @@ def test_payloads_accepted(body: bytes, content_type: str | None, expected: Any)
 def test_payloads_refused(body: bytes, content_type: str, error: type[Exception]) -> None:
     with pytest.raises(error):
         parse_payload(body, content_type)
+
+
+# --- deliveries over HTTP ------------------------------------------------------------------
+
+
+def signed(
+    secret: str,
+    body: bytes,
+    *,
+    webhook_id: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, str]:
+    webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "content-type": "application/json",
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, webhook_id, timestamp, body),
+    }
+
+
+async def runs_of(db: AsyncSession, actor: Actor, automation_id: uuid.UUID) -> list[AutomationRun]:
+    await scope_to_firm(db, actor.firm.id)
+    rows = await db.scalars(
+        select(AutomationRun)
+        .where(AutomationRun.automation_id == automation_id)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
+async def start_messages(db: AsyncSession, actor: Actor) -> dict[str, dict[str, Any]]:
+    await scope_to_firm(db, actor.firm.id)
+    rows = await db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "start_workflow"))
+    return {row.payload["workflow_id"]: row.payload for row in rows}
+
+
+@pytest.fixture
+async def hook(client: AsyncClient, db: AsyncSession, owner: Actor) -> Issued:
+    return await issue(client, owner, await make_automation(db, owner))
+
+
+@pytest.fixture
+async def unsigned_hook(client: AsyncClient, db: AsyncSession, owner: Actor) -> Issued:
+    return await issue(client, owner, await make_automation(db, owner), signing=False)
+
+
+def path_of(issued: Issued) -> str:
+    return f"/v1/hooks/{issued.token}"
+
+
+async def test_a_signed_delivery_starts_a_run(
+    client: AsyncClient,
+    db: AsyncSession,
+    owner: Actor,
+    hook: Issued,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert hook.secret is not None
+    body = b'{"client": {"name": "Acme"}, "amount": 1200}'
+    headers = signed(hook.secret, body, webhook_id="msg_first")
+
+    response = await client.post(path_of(hook), content=body, headers=headers)
+
+    assert response.status_code == 202, response.text
+    assert set(response.json()) == {"run_id"}
+    run_id = uuid.UUID(response.json()["run_id"])
+    [run] = await runs_of(db, owner, hook.automation_id)
+    assert run.id == run_id
+    assert run.trigger == RunTrigger.webhook
+    assert run.trigger_payload == {"client": {"name": "Acme"}, "amount": 1200}
+    assert run.dedupe_key == "webhook:msg_first"
+    assert run.created_by is None
+    message = (await start_messages(db, owner))[workflow_id(run_id)]
+    assert message["workflow"] == WORKFLOW_NAME
+    assert message["arg"]["trigger"] == run.trigger_payload
+    assert message["arg"]["automation_id"] == str(hook.automation_id)
+    assert hook.secret not in response.text and hook.token not in server_logs(caplog)
+    assert hook.secret not in server_logs(caplog) and hook.secret not in str(message)
+
+
+async def test_a_replayed_webhook_id_returns_the_first_run(
+    client: AsyncClient, db: AsyncSession, owner: Actor, hook: Issued
+) -> None:
+    assert hook.secret is not None
+    body = b'{"n": 1}'
+    headers = signed(hook.secret, body, webhook_id="msg_replayed")
+    first = await client.post(path_of(hook), content=body, headers=headers)
+    assert first.status_code == 202, first.text
+
+    again = await client.post(path_of(hook), content=body, headers=headers)
+    other = b'{"n": 2}'
+    resigned = await client.post(
+        path_of(hook), content=other, headers=signed(hook.secret, other, webhook_id="msg_replayed")
+    )
+
+    assert again.status_code == 202 and resigned.status_code == 202
+    assert again.json() == first.json() == resigned.json()
+    assert len(await runs_of(db, owner, hook.automation_id)) == 1
+    fresh = await client.post(path_of(hook), content=body, headers=signed(hook.secret, body))
+    assert fresh.status_code == 202 and fresh.json() != first.json()
+    assert len(await runs_of(db, owner, hook.automation_id)) == 2
+
+
+async def test_several_signatures_with_one_valid_are_accepted(
+    client: AsyncClient, hook: Issued
+) -> None:
+    assert hook.secret is not None
+    body = b"{}"
+    headers = signed(hook.secret, body)
+    old_secret = hooks.new_signing_secret()
+    stale = sign(old_secret, headers["webhook-id"], int(headers["webhook-timestamp"]), body)
+    headers["webhook-signature"] = f"{stale} {headers['webhook-signature']}"
+
+    response = await client.post(path_of(hook), content=body, headers=headers)
+
+    assert response.status_code == 202, response.text
+
+
+def _forged(secret: str, body: bytes) -> dict[str, str]:
+    headers = signed(secret, body)
+    headers["webhook-signature"] = "v1," + base64.b64encode(b"f" * 32).decode()
+    return headers
+
+
+def _wrong_secret(secret: str, body: bytes) -> dict[str, str]:
+    return signed(hooks.new_signing_secret(), body)
+
+
+def _tampered(secret: str, body: bytes) -> dict[str, str]:
+    return signed(secret, body + b" ")
+
+
+def _missing(name: str) -> Any:
+    def headers(secret: str, body: bytes) -> dict[str, str]:
+        made = signed(secret, body)
+        del made[name]
+        return made
+
+    return headers
+
+
+def _aged(seconds: int) -> Any:
+    def headers(secret: str, body: bytes) -> dict[str, str]:
+        return signed(secret, body, timestamp=int(time.time()) + seconds)
+
+    return headers
+
+
+@pytest.mark.parametrize(
+    "make_headers",
+    [
+        _forged,
+        _wrong_secret,
+        _tampered,
+        _missing("webhook-id"),
+        _missing("webhook-timestamp"),
+        _missing("webhook-signature"),
+        _aged(-360),
+        _aged(360),
+    ],
+    ids=[
+        "forged",
+        "wrong-secret",
+        "tampered-body",
+        "no-id",
+        "no-timestamp",
+        "no-signature",
+        "stale-6-min",
+        "future-6-min",
+    ],
+)
+async def test_unverified_deliveries_are_401_and_start_nothing(
+    client: AsyncClient,
+    db: AsyncSession,
+    owner: Actor,
+    hook: Issued,
+    make_headers: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert hook.secret is not None
+    body = b'{"n": 1}'
+
+    response = await client.post(
+        path_of(hook), content=body, headers=make_headers(hook.secret, body)
+    )
+
+    problem = assert_problem(response, 401)
+    assert problem["type"].endswith("/webhook-signature")
+    assert "webhook-signature" in problem["detail"]
+    assert hook.secret not in response.text and hook.secret not in server_logs(caplog)
+    assert await runs_of(db, owner, hook.automation_id) == []
+    assert await start_messages(db, owner) == {}
+
+
+async def test_a_signed_hook_refuses_an_unsigned_delivery(
+    client: AsyncClient, db: AsyncSession, owner: Actor, hook: Issued
+) -> None:
+    response = await client.post(path_of(hook), json={"n": 1})
+    assert_problem(response, 401)
+    assert await runs_of(db, owner, hook.automation_id) == []
+
+
+async def test_an_unsigned_hook_accepts_plain_json_and_dedupes_by_webhook_id(
+    client: AsyncClient, db: AsyncSession, owner: Actor, unsigned_hook: Issued
+) -> None:
+    plain = await client.post(path_of(unsigned_hook), json={"n": 1})
+    empty = await client.post(path_of(unsigned_hook))
+    first = await client.post(path_of(unsigned_hook), json=[1], headers={"webhook-id": "evt_9"})
+    again = await client.post(path_of(unsigned_hook), json=[1], headers={"webhook-id": "evt_9"})
+
+    assert [r.status_code for r in (plain, empty, first, again)] == [202] * 4
+    assert first.json() == again.json()
+    runs = {run.id: run for run in await runs_of(db, owner, unsigned_hook.automation_id)}
+    assert len(runs) == 3
+    assert runs[uuid.UUID(empty.json()["run_id"])].trigger_payload == {}
+    assert runs[uuid.UUID(first.json()["run_id"])].dedupe_key == "webhook:evt_9"
+    assert runs[uuid.UUID(plain.json()["run_id"])].dedupe_key is None
+    bad_id = await client.post(path_of(unsigned_hook), json={}, headers={"webhook-id": "a b"})
+    assert_problem(bad_id, 400)
+
+
+async def _chunks(size: int) -> AsyncIterator[bytes]:
+    chunk = b" " * 8192
+    for _ in range(size // len(chunk)):
+        yield chunk
+    yield b"{}"
+
+
+async def test_oversized_bodies_are_413(
+    client: AsyncClient, db: AsyncSession, owner: Actor, unsigned_hook: Issued, settings: Settings
+) -> None:
+    limit = settings.webhook_max_bytes
+    declared = await client.post(path_of(unsigned_hook), content=b" " * limit + b"{}")
+    # Chunked: no Content-Length, so only the bounded read can refuse it.
+    streamed = await client.post(path_of(unsigned_hook), content=_chunks(limit + 8192))
+
+    assert "content-length" not in streamed.request.headers
+    for response in (declared, streamed):
+        assert_problem(response, 413)
+    assert await runs_of(db, owner, unsigned_hook.automation_id) == []
+    at_limit = await client.post(path_of(unsigned_hook), content=b" " * (limit - 2) + b"{}")
+    assert at_limit.status_code == 202, at_limit.text
+
+
+async def test_non_json_bodies_are_refused(
+    client: AsyncClient, db: AsyncSession, owner: Actor, unsigned_hook: Issued
+) -> None:
+    form = await client.post(path_of(unsigned_hook), data={"a": "1"})
+    broken = await client.post(
+        path_of(unsigned_hook), content=b"{oops", headers={"content-type": "application/json"}
+    )
+
+    assert_problem(form, 415)
+    assert_problem(broken, 400)
+    assert await runs_of(db, owner, unsigned_hook.automation_id) == []
+
+
+async def test_a_signed_body_is_verified_before_it_is_parsed(
+    client: AsyncClient, db: AsyncSession, owner: Actor, hook: Issued
+) -> None:
+    response = await client.post(
+        path_of(hook), content=b"{oops", headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 401)
+
+
+async def test_unknown_rotated_and_deleted_tokens_are_404(
+    client: AsyncClient, db: AsyncSession, owner: Actor, unsigned_hook: Issued
+) -> None:
+    unknown = await client.post("/v1/hooks/ffh_" + "x" * 43, json={})
+    rotated = await issue(client, owner, unsigned_hook.automation_id, signing=False)
+    old = await client.post(path_of(unsigned_hook), json={})
+    works = await client.post(path_of(rotated), json={})
+    await client.delete(f"/v1/automations/{rotated.automation_id}/hook", headers=owner.headers)
+    deleted = await client.post(path_of(rotated), json={})
+
+    for response in (unknown, old, deleted):
+        assert_problem(response, 404)
+    assert works.status_code == 202, works.text
+    assert len(await runs_of(db, owner, unsigned_hook.automation_id)) == 1
+
+
+async def test_a_paused_automation_is_409(
+    client: AsyncClient, db: AsyncSession, owner: Actor, unsigned_hook: Issued
+) -> None:
+    await automations.set_status(
+        db, Principal.system(owner.firm.id), unsigned_hook.automation_id, AutomationStatus.paused
+    )
+    await db.commit()
+
+    response = await client.post(path_of(unsigned_hook), json={})
+
+    assert_problem(response, 409)
+    assert await runs_of(db, owner, unsigned_hook.automation_id) == []
+
+
+async def test_a_delivery_runs_in_its_own_firm_only(
+    client: AsyncClient, db: AsyncSession, owner: Actor, unsigned_hook: Issued
+) -> None:
+    other = await make_firm(db, "Elsewhere")
+
+    response = await client.post(path_of(unsigned_hook), json={})
+
+    assert response.status_code == 202, response.text
+    [run] = await runs_of(db, owner, unsigned_hook.automation_id)
+    assert run.firm_id == owner.firm.id
+    await scope_to_firm(db, other.firm.id)
+    assert await db.scalar(select(AutomationRun).where(AutomationRun.id == run.id)) is None

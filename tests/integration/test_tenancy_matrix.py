@@ -206,8 +206,9 @@ class Endpoint:
 
 
 # Parameters of public routes that name a firm on purpose (SAML login, ACS and SP metadata
-# under /v1/sso/{firm_slug}): anyone may call them for any firm, so they are not in the matrix.
-PUBLIC_PARAMETERS = frozenset({"firm_slug"})
+# under /v1/sso/{firm_slug}; an inbound webhook's secret URL /v1/hooks/{token}): anyone may
+# call them for any firm, so they are not in the matrix.
+PUBLIC_PARAMETERS = frozenset({"firm_slug", "token"})
 
 
 def endpoints_with_ids() -> list[Endpoint]:
