@@ -2,8 +2,10 @@
 deletion, audit, other firms see nothing), the Standard Webhooks verification, and
 deliveries over HTTP: good, forged, stale, replayed, oversized and malformed."""
 
+import asyncio
 import base64
 import hashlib
+import json
 import logging
 import time
 import uuid
@@ -14,21 +16,28 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities import build_activities
 from core.config import Settings
 from core.crypto import Cipher
-from core.db import scope_to_firm
+from core.db import scope_to_firm, tenant_session
 from core.errors import NotFound
 from core.principal import Principal
+from core.temporal import TASK_QUEUE, fixed_client
 from models import (
     AuditEvent,
     AutomationHook,
     AutomationRun,
+    AutomationRunStep,
     AutomationStatus,
+    Firm,
     OutboxMessage,
     Role,
+    RunStatus,
     RunTrigger,
 )
 from services.automations import automations, hooks
@@ -43,6 +52,7 @@ from services.automations.hooks import (
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem
 from workflows.automation.contracts import WORKFLOW_NAME, workflow_id
+from workflows.automation.run import AutomationRunWorkflow
 
 DEFINITION = {
     "schema_version": 1,
@@ -722,3 +732,111 @@ async def test_a_delivery_runs_in_its_own_firm_only(
     assert run.firm_id == owner.firm.id
     await scope_to_firm(db, other.firm.id)
     assert await db.scalar(select(AutomationRun).where(AutomationRun.id == run.id)) is None
+
+
+# --- end to end: a delivery runs the automation on a real worker ----------------------------
+
+INVOICE_RECEIVED = {
+    "schema_version": 1,
+    "trigger": {"type": "webhook"},
+    "start": "known",
+    "steps": {
+        "known": {
+            "type": "condition",
+            "params": {"expression": "trigger.invoice == 'INV-1042'"},
+            "then": "announce",
+            "else": "refuse",
+        },
+        "announce": {
+            "type": "emit_event",
+            "params": {"name": "invoice.received", "payload": {"invoice": "{{ trigger.invoice }}"}},
+            "next": "done",
+        },
+        "done": {"type": "stop"},
+        "refuse": {"type": "stop", "params": {"status": "failed", "message": "unknown invoice"}},
+    },
+}
+
+
+def payload_text(node: Any) -> str:
+    """Every payload of a workflow history, decoded: its JSON form holds them in base64,
+    where a plain search would never find a secret."""
+    if isinstance(node, dict):
+        data = node.get("data") if "metadata" in node else None
+        decoded = base64.b64decode(data).decode(errors="replace") if isinstance(data, str) else ""
+        return decoded + "".join(payload_text(child) for child in node.values())
+    if isinstance(node, list):
+        return "".join(payload_text(child) for child in node)
+    return ""
+
+
+@pytest.fixture
+async def committed_owner(
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[Actor]:
+    """A firm whose data really commits (the worker's activities read it); deleted with
+    everything it owns afterwards."""
+    async with committing_sessionmaker() as session:
+        actor = await make_firm(session, "Hooks end to end")
+    yield actor
+    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+        await session.execute(delete(Firm).where(Firm.id == actor.firm.id))
+
+
+async def test_a_signed_delivery_runs_the_automation_on_a_worker(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    committed_owner: Actor,
+) -> None:
+    actor = committed_owner
+    principal = Principal.system(actor.firm.id)
+    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+        automation = await automations.create_automation(
+            session,
+            principal,
+            fields=automations.AutomationFields(name="Invoice received"),
+            draft=INVOICE_RECEIVED,
+        )
+        await automations.publish(session, principal, automation.id)
+        await automations.set_status(session, principal, automation.id, AutomationStatus.active)
+    issued = await issue(temporal_api, actor, automation.id)
+    assert issued.secret is not None
+    body = b'{"invoice": "INV-1042", "amount": 1200}'
+    worker = Worker(
+        temporal_env.client,
+        task_queue=TASK_QUEUE,
+        workflows=[AutomationRunWorkflow],
+        activities=build_activities(
+            settings, committing_sessionmaker, fixed_client(temporal_env.client)
+        ),
+    )
+    async with worker:
+        response = await temporal_api.post(
+            path_of(issued), content=body, headers=signed(issued.secret, body)
+        )
+        assert response.status_code == 202, response.text
+        run_id = uuid.UUID(response.json()["run_id"])
+        handle = temporal_env.client.get_workflow_handle_for(
+            AutomationRunWorkflow.run, workflow_id(run_id)
+        )
+        async with asyncio.timeout(60):
+            result = await handle.result()
+        history = payload_text(json.loads((await handle.fetch_history()).to_json()))
+
+    assert result.status == "succeeded", result
+    assert "INV-1042" in history
+    assert issued.secret not in history and issued.token not in history
+    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+        run = await session.get(AutomationRun, run_id)
+        steps = await session.scalars(
+            select(AutomationRunStep).where(AutomationRunStep.run_id == run_id)
+        )
+        outputs = {step.step_id: step.output for step in steps}
+    assert run is not None and run.status == RunStatus.succeeded
+    assert run.trigger == RunTrigger.webhook
+    assert outputs["announce"] == {
+        "event": "invoice.received",
+        "payload": {"invoice": "INV-1042"},
+    }
