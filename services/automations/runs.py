@@ -9,6 +9,7 @@ Every start, cancel, retry and resume is an audit event.
 import asyncio
 import json
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +23,14 @@ from sqlalchemy.orm import defer
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.errors import AppError, BadRequest, Conflict, NotFound, PayloadTooLarge
+from core.errors import (
+    AppError,
+    BadRequest,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+)
 from core.outbox import enqueue_message, start_workflow
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
@@ -47,6 +55,7 @@ log = logging.getLogger("firmflow.automations.runs")
 # The trigger payload travels in the run row, the outbox and the workflow's history: the
 # same cap as a step output keeps every one of them small.
 MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_PAYLOAD_DEPTH = 64
 # A run's step rows shown with it; a loop may visit steps many times, so the list is capped.
 MAX_STEPS = 1000
 # The progress query waits on a worker; a busy or absent one must not hold the request.
@@ -69,8 +78,35 @@ class TemporalUnavailable(AppError):
     slug = "service-unavailable"
 
 
+def _invalid_payload(detail: str) -> Unprocessable:
+    return Unprocessable(
+        f"The trigger payload {detail}", errors=[{"pointer": "/payload", "detail": detail}]
+    )
+
+
 def check_payload(payload: JsonValue) -> None:
-    """A trigger payload serialises to at most ``MAX_PAYLOAD_BYTES`` (413 beyond)."""
+    """A trigger payload is storable and bounded: no NUL character or lone surrogate (JSONB
+    stores neither), no NaN or infinity (not JSON), at most ``MAX_PAYLOAD_DEPTH`` levels
+    (the run walks it recursively) and at most ``MAX_PAYLOAD_BYTES`` as JSON (413). The
+    walk is iterative, so any depth is refused without recursing."""
+    stack: list[tuple[Any, int]] = [(payload, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_PAYLOAD_DEPTH:
+            raise _invalid_payload(f"nests more than {MAX_PAYLOAD_DEPTH} levels deep")
+        texts: list[str] = []
+        if isinstance(value, dict):
+            texts = list(value)
+            stack.extend((child, depth + 1) for child in value.values())
+        elif isinstance(value, list):
+            stack.extend((child, depth + 1) for child in value)
+        elif isinstance(value, str):
+            texts = [value]
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise _invalid_payload("holds NaN or an infinite number, which JSON cannot carry")
+        for text in texts:
+            if "\x00" in text or not _encodable(text):
+                raise _invalid_payload("holds a NUL character or a lone surrogate")
     size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
     if size > MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge(
@@ -78,6 +114,16 @@ def check_payload(payload: JsonValue) -> None:
             "are allowed",
             errors=[{"pointer": "/payload", "detail": f"{size} bytes > {MAX_PAYLOAD_BYTES}"}],
         )
+
+
+def _encodable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _runnable_version(automation: Automation, version: int | None) -> int:
@@ -231,7 +277,7 @@ def steps_query(principal: Principal, run_id: uuid.UUID) -> Select[AutomationRun
     return (
         select(AutomationRunStep)
         .where(AutomationRunStep.firm_id == principal.firm_id, AutomationRunStep.run_id == run_id)
-        .order_by(AutomationRunStep.started_at, AutomationRunStep.id)
+        .order_by(AutomationRunStep.position)
         .limit(MAX_STEPS + 1)
     )
 

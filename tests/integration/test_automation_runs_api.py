@@ -130,6 +130,7 @@ async def record_steps(
                 run_id=uuid.UUID(run_id),
                 step_id=step_id,
                 step_type="http_request",
+                position=n + 1,
                 status=status,
                 input={"url": f"https://example.com/{step_id}"},
                 output={"status": 200, "step": step_id} if status != StepStatus.failed else None,
@@ -209,6 +210,15 @@ async def test_the_payload_defaults_to_an_empty_object_and_is_capped(
     assert pointers(assert_problem(extra, 422)) == {"/version"}
     garbled = await client.post(url, content=b"{not json", headers=as_json)
     assert_problem(garbled, 422)
+    unstorable = {
+        "NUL": b'{"payload": {"name": "a\\u0000b"}}',
+        "surrogate": b'{"payload": {"\\ud800": 1}}',
+        "NaN": b'{"payload": {"amount": NaN}}',
+        "deep": b'{"payload": ' + b"[" * 100 + b"]" * 100 + b"}",
+    }
+    for case, raw in unstorable.items():
+        refused = await client.post(url, content=raw, headers=as_json)
+        assert pointers(assert_problem(refused, 422)) == {"/payload"}, case
     await scope_to_firm(db, actor.firm.id)
     assert len((await db.scalars(select(AutomationRun.id))).all()) == 2
 
