@@ -139,9 +139,9 @@ def _check_payload(value: Any) -> None:
     stack = [(value, 1)]
     while stack:
         current, depth = stack.pop()
-        if depth > MAX_PAYLOAD_DEPTH:
+        if isinstance(current, dict | list) and depth > MAX_PAYLOAD_DEPTH:
             raise InvalidPayload(f"The payload nests more than {MAX_PAYLOAD_DEPTH} levels deep")
-        texts: list[Any] = []
+        texts: list[str] = []
         if isinstance(current, dict):
             texts = list(current)
             stack.extend((child, depth + 1) for child in current.values())

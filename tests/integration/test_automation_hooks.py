@@ -377,6 +377,13 @@ def test_a_wrong_secret_is_refused() -> None:
         verify(hooks.new_signing_secret(), spec_headers(), SPEC_BODY, now=AT_SPEC_TIME)
 
 
+def nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "expected"),
     [
@@ -386,6 +393,7 @@ def test_a_wrong_secret_is_refused() -> None:
         (b"[1]", "application/cloudevents+json", [1]),
         (b'"text"', None, "text"),
         (b"42", "application/json", 42),
+        (b"[" * 64 + b"1" + b"]" * 64, "application/json", nested(64)),
     ],
 )
 def test_payloads_accepted(body: bytes, content_type: str | None, expected: Any) -> None:
