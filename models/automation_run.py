@@ -104,6 +104,7 @@ class AutomationRunStep(IdMixin, TenantMixin, Base):
         # `visit` counts executions of one step in one run (1 unless a loop comes back to
         # it); with the run and step it is the idempotency scope of an action.
         UniqueConstraint("run_id", "step_id", "visit"),
+        UniqueConstraint("run_id", "position"),
         CheckConstraint("visit >= 1", name="visit_positive"),
     )
 
@@ -113,6 +114,9 @@ class AutomationRunStep(IdMixin, TenantMixin, Base):
     step_id: Mapped[str] = mapped_column(String(64))
     step_type: Mapped[str] = mapped_column(String(40))
     visit: Mapped[int] = mapped_column(default=1)
+    # The order of execution in the run (1, 2, 3 …): control steps share the workflow's
+    # clock reading, so times alone cannot order them.
+    position: Mapped[int]
     status: Mapped[StepStatus] = mapped_column(Enum(StepStatus, name="automation_step_status"))
     # Temporal attempts the step took (1 for control steps).
     attempt: Mapped[int] = mapped_column(default=1)

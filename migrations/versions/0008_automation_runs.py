@@ -32,7 +32,12 @@ def _tenant_columns(table: str) -> list[sa.schema.SchemaItem]:
 
 def upgrade() -> None:
     run_status = postgresql.ENUM(
-        "running", "succeeded", "failed", "canceled", name="automation_run_status", create_type=False
+        "running",
+        "succeeded",
+        "failed",
+        "canceled",
+        name="automation_run_status",
+        create_type=False,
     )
     run_trigger = postgresql.ENUM(
         "manual", "webhook", "retry", "resume", name="automation_run_trigger", create_type=False
@@ -122,6 +127,7 @@ def upgrade() -> None:
         sa.Column("step_id", sa.String(length=64), nullable=False),
         sa.Column("step_type", sa.String(length=40), nullable=False),
         sa.Column("visit", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("status", step_status, nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("input", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
@@ -142,6 +148,9 @@ def upgrade() -> None:
             "step_id",
             "visit",
             name=op.f("uq_automation_run_steps_run_id_step_id_visit"),
+        ),
+        sa.UniqueConstraint(
+            "run_id", "position", name=op.f("uq_automation_run_steps_run_id_position")
         ),
     )
     op.create_index(op.f("ix_automation_run_steps_firm_id"), "automation_run_steps", ["firm_id"])

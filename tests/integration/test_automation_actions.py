@@ -4,6 +4,7 @@ context (ActivityEnvironment): effects, records, idempotency, errors and redacti
 
 import asyncio
 import dataclasses
+import itertools
 import json
 import logging
 import threading
@@ -53,6 +54,8 @@ from workflows.automation.contracts import (
 )
 
 Maker = async_sessionmaker[AsyncSession]
+# Each record of a run has its own position; unique across the module is simplest.
+POSITIONS = itertools.count(1)
 SENDER = "firmflow <no-reply@firmflow.test>"
 SECRET = "tok3n-s3cr3t-value-9f2c"
 DEFINITION = {
@@ -210,6 +213,7 @@ def step_call(
     pending: Sequence[StepRecord] = (),
 ) -> StepCall:
     return StepCall(
+        position=next(POSITIONS),
         run_id=run.run_id,
         firm_id=run.firm_id,
         step_id=step_id,
@@ -231,6 +235,7 @@ def step_call(
 def control_record(step_id: str = "remember") -> StepRecord:
     now = datetime.now(UTC)
     return StepRecord(
+        position=next(POSITIONS),
         step_id=step_id,
         step_type="set",
         status="succeeded",
@@ -900,6 +905,7 @@ async def test_finish_run_writes_records_and_status_once(
     acts = activities(maker, cipher)
     now = datetime.now(UTC)
     failed = StepRecord(
+        position=next(POSITIONS),
         step_id="call",
         step_type="http_request",
         status="failed",

@@ -84,6 +84,8 @@ class StepRecord(BaseModel):
     step_id: str
     step_type: str
     visit: int = 1
+    # The order of execution in the run, from 1.
+    position: int
     status: StepStatusName
     attempt: int = 1
     input: JsonValue = None
@@ -101,6 +103,7 @@ class StepCall(BaseModel):
     step_id: str
     step_type: str
     visit: int
+    position: int
     # The step's params as in the definition (expressions not yet rendered).
     params: dict[str, Any]
     # The expression context without secrets: trigger, steps, vars, run, firm.

@@ -145,6 +145,7 @@ class AutomationRunWorkflow:
     def __init__(self) -> None:
         self._view = RunView(status="running")
         self._pending: list[StepRecord] = []
+        self._position = 0
 
     @workflow.query
     def progress(self) -> RunView:
@@ -200,6 +201,7 @@ class AutomationRunWorkflow:
                 }
             step = definition.steps[current]
             visits[current] += 1
+            self._position = executed
             self._view.current_step = current
             try:
                 current = await self._step(current, step, visits[current])
@@ -295,6 +297,7 @@ class AutomationRunWorkflow:
             step_id=step_id,
             step_type=step.type,
             visit=visit,
+            position=self._position,
             params=step.params.model_dump(mode="json", by_alias=True),
             context=self._context,
             started_at=started,
@@ -319,6 +322,7 @@ class AutomationRunWorkflow:
                 step_id=step_id,
                 step_type=step.type,
                 visit=visit,
+                position=self._position,
                 status="succeeded",
                 attempt=outcome.attempt,
                 input=outcome.input,
@@ -348,6 +352,7 @@ class AutomationRunWorkflow:
                 "step_id": step_id,
                 "step_type": step.type,
                 "visit": visit,
+                "position": self._position,
                 "status": status,
                 "attempt": attempt,
                 "input": input,
