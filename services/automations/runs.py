@@ -164,7 +164,7 @@ async def start_run(
     unique index, so they too end with one run. A key already used returns its run even
     when the automation has been paused since: the start it repeats was accepted."""
     if dedupe_key is not None:
-        existing = await _deduplicated(session, automation, dedupe_key)
+        existing = await session.scalar(_deduplicated(automation, dedupe_key))
         if existing is not None:
             return existing, False
     check_payload(payload)
@@ -187,10 +187,7 @@ async def start_run(
         stmt = stmt.on_conflict_do_nothing(index_elements=["automation_id", "dedupe_key"])
     if await session.scalar(stmt.returning(AutomationRun.id)) is None:
         # A concurrent start with the same key committed first (we waited on its row).
-        raced = await _deduplicated(session, automation, dedupe_key)
-        if raced is None:
-            raise RuntimeError("the run holding this dedupe key is not visible")
-        return raced, False
+        return (await session.scalars(_deduplicated(automation, dedupe_key))).one(), False
     run = await get_run(session, principal, run_id)
     time_zone = await session.scalar(select(Firm.time_zone).where(Firm.id == automation.firm_id))
     run_input = RunInput(
@@ -218,15 +215,11 @@ async def start_run(
     return run, True
 
 
-async def _deduplicated(
-    session: AsyncSession, automation: Automation, dedupe_key: str | None
-) -> AutomationRun | None:
-    return await session.scalar(
-        select(AutomationRun).where(
-            AutomationRun.firm_id == automation.firm_id,
-            AutomationRun.automation_id == automation.id,
-            AutomationRun.dedupe_key == dedupe_key,
-        )
+def _deduplicated(automation: Automation, dedupe_key: str | None) -> Select[AutomationRun]:
+    return select(AutomationRun).where(
+        AutomationRun.firm_id == automation.firm_id,
+        AutomationRun.automation_id == automation.id,
+        AutomationRun.dedupe_key == dedupe_key,
     )
 
 
