@@ -52,6 +52,7 @@ test: lint typecheck
 bench: install
 	$(PY) bench/temporal_ceiling.py
 	$(PY) bench/api_clients.py
+	$(PY) bench/automation_throughput.py
 
 clean:
 	rm -rf .data/test-postgres .pytest_cache .mypy_cache .ruff_cache
