@@ -34,9 +34,10 @@ class HttpTarget:
     port: int = 0
     script: dict[str, list[int]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
-    # Set by a test to hold answers (e.g. while it kills a worker); released by set().
+    # Answers to these paths wait for ``gate`` (a test holds one while it kills a worker).
+    held: set[str] = field(default_factory=set)
     gate: threading.Event = field(default_factory=threading.Event)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.Condition = field(default_factory=threading.Condition)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -45,6 +46,14 @@ class HttpTarget:
         with self._lock:
             return [request.path for request in self.requests]
 
+    def wait_for_path(self, path: str, timeout: float) -> bool:
+        """Blocks until a request for ``path`` has arrived (call it through
+        ``asyncio.to_thread`` from async code); False when ``timeout`` passed first."""
+        with self._lock:
+            return self._lock.wait_for(
+                lambda: any(request.path == path for request in self.requests), timeout
+            )
+
     def key_counts(self) -> Counter[str | None]:
         with self._lock:
             return Counter(request.idempotency_key for request in self.requests)
@@ -52,6 +61,7 @@ class HttpTarget:
     def record(self, request: Request) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.requests.append(request)
+            self._lock.notify_all()
             n = sum(1 for seen in self.requests if seen.path == request.path)
         statuses = self.script.get(urlsplit(request.path).path, [200])
         status = statuses[min(n, len(statuses)) - 1]
@@ -73,7 +83,8 @@ def _handler(target: HttpTarget) -> type[BaseHTTPRequestHandler]:
             status, answer = target.record(
                 Request(self.command, self.path, dict(self.headers), body)
             )
-            target.gate.wait()
+            if urlsplit(self.path).path in target.held:
+                target.gate.wait()
             data = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -50,6 +50,7 @@ from services.automations.hooks import (
     verify,
 )
 from tests.factories import Actor, add_user, make_firm
+from tests.fixtures.temporal import payload_text
 from tests.problems import assert_problem
 from workflows.automation.contracts import WORKFLOW_NAME, workflow_id
 from workflows.automation.run import AutomationRunWorkflow
@@ -764,18 +765,6 @@ INVOICE_RECEIVED = {
         "refuse": {"type": "stop", "params": {"status": "failed", "message": "unknown invoice"}},
     },
 }
-
-
-def payload_text(node: Any) -> str:
-    """Every payload of a workflow history, decoded: its JSON form holds them in base64,
-    where a plain search would never find a secret."""
-    if isinstance(node, dict):
-        data = node.get("data") if "metadata" in node else None
-        decoded = base64.b64decode(data).decode(errors="replace") if isinstance(data, str) else ""
-        return decoded + "".join(payload_text(child) for child in node.values())
-    if isinstance(node, list):
-        return "".join(payload_text(child) for child in node)
-    return ""
 
 
 @pytest.fixture
