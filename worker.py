@@ -27,7 +27,7 @@ from core.temporal import (
     ensure_search_attributes,
     fixed_client,
 )
-from workflows import WORKFLOWS
+from workflows.registry import WORKFLOWS
 from workflows.outbox_relay import OutboxRelayInput, OutboxRelayWorkflow
 
 log = logging.getLogger("firmflow.worker")

@@ -1,9 +1,3 @@
-"""Every workflow the worker runs."""
-
-from workflows.automation.run import AutomationRunWorkflow
-from workflows.client_import import ClientImportWorkflow
-from workflows.outbox_relay import OutboxRelayWorkflow
-
-WORKFLOWS: list[type] = [AutomationRunWorkflow, ClientImportWorkflow, OutboxRelayWorkflow]
-
-__all__ = ["WORKFLOWS", "AutomationRunWorkflow", "ClientImportWorkflow", "OutboxRelayWorkflow"]
+"""Temporal workflows. The list the worker registers is in ``workflows.registry``: this
+package module stays empty because the workflow sandbox re-imports it for every workflow
+run, and importing every workflow module here would rebuild all their models each time."""

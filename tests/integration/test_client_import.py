@@ -30,7 +30,7 @@ from core.temporal import TASK_QUEUE, fixed_client
 from models import AuditEvent, Client, ClientImport, ClientImportRow, OutboxMessage, RowOutcome
 from services import clients
 from tests.factories import Actor, make_firm
-from workflows import WORKFLOWS
+from workflows.registry import WORKFLOWS
 from workflows.client_import import (
     BATCH_ACTIVITY,
     ClientImportInput,
