@@ -27,8 +27,8 @@ from core.temporal import (
     ensure_search_attributes,
     fixed_client,
 )
-from workflows.registry import WORKFLOWS
 from workflows.outbox_relay import OutboxRelayInput, OutboxRelayWorkflow
+from workflows.registry import WORKFLOWS, workflow_runner
 
 log = logging.getLogger("firmflow.worker")
 
@@ -46,6 +46,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(),
         activities=build_activities(settings, sessionmaker, fixed_client(client)),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )

@@ -56,6 +56,7 @@ from services.firm_settings import HttpAllowlist, set_http_allowlist
 from services.firms import create_firm_with_owner
 from workflows.automation.contracts import workflow_id
 from workflows.automation.run import AutomationRunWorkflow
+from workflows.registry import workflow_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "firmflow_bench_automation"
@@ -354,6 +355,7 @@ async def run(runs: int, seconds: float) -> None:
                     task_queue=TASK_QUEUE,
                     workflows=[AutomationRunWorkflow],
                     activities=build_activities(settings, maker, fixed_client(client)),
+                    workflow_runner=workflow_runner(),
                 )
                 async with worker:
                     await run_batch(bench, WARMUP_WORKFLOWS, seconds)

@@ -108,9 +108,7 @@ class AutomationRunStep(IdMixin, TenantMixin, Base):
         CheckConstraint("visit >= 1", name="visit_positive"),
     )
 
-    run_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("automation_runs.id", ondelete="CASCADE")
-    )
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("automation_runs.id", ondelete="CASCADE"))
     step_id: Mapped[str] = mapped_column(String(64))
     step_type: Mapped[str] = mapped_column(String(40))
     visit: Mapped[int] = mapped_column(default=1)

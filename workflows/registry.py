@@ -1,7 +1,29 @@
 """Every workflow the worker runs."""
 
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
 from workflows.automation.run import AutomationRunWorkflow
 from workflows.client_import import ClientImportWorkflow
 from workflows.outbox_relay import OutboxRelayWorkflow
 
 WORKFLOWS: list[type] = [AutomationRunWorkflow, ClientImportWorkflow, OutboxRelayWorkflow]
+
+# Pure modules the workflows use, shared with the host rather than imported afresh in each
+# run's sandbox: building the definition's pydantic models per run cost more than the rest
+# of a run's workflow code together. They do no I/O and keep no state that affects results
+# (the expression compile cache only saves work), so sharing them cannot break determinism.
+PASSTHROUGH_MODULES = (
+    "jinja2",
+    "markupsafe",
+    "services.expressions",
+    "workflows.automation.contracts",
+    "workflows.automation.definition",
+    "workflows.automation.until",
+)
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox every worker runs the workflows in (it stays on; see DESIGN §5)."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )

@@ -28,6 +28,7 @@ import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
 import aiosmtplib
@@ -43,7 +44,7 @@ from core.crypto import Cipher
 from core.db import tenant_session
 from core.errors import AppError
 from core.principal import Principal
-from models import AutomationRun, AutomationRunStep
+from models import AutomationRun, AutomationRunStep, Firm
 from models.automation_run import RunStatus, StepStatus
 from providers.email import EmailProvider, OutgoingEmail
 from providers.http import (
@@ -62,7 +63,6 @@ from services.expressions import (
     render_params,
     secret_names_in_params,
 )
-from services.firm_settings import get_http_allowlist
 from workflows.automation.contracts import (
     FinishRun,
     StepCall,
@@ -175,11 +175,13 @@ async def _insert_records(
     this call inserted."""
     if not rows:
         return set()
+    # Rows as parameters (executemany) rather than in VALUES: the statement compiles once
+    # and is cached, where a VALUES list of a new length compiled afresh every time.
     result = await session.execute(
         insert(AutomationRunStep)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=_STEP_KEY)
-        .returning(AutomationRunStep.step_id, AutomationRunStep.visit)
+        .returning(AutomationRunStep.step_id, AutomationRunStep.visit),
+        rows,
     )
     return {(step_id, visit) for step_id, visit in result.all()}
 
@@ -197,11 +199,26 @@ async def write_records(
 async def _recorded(session: AsyncSession, call: StepCall) -> StepOutcome | None:
     """The outcome of the step when an earlier attempt recorded it. Raises when the run is
     not one of this firm's running runs (row-level security hides other firms' runs)."""
+    recorded, _ = await _run_state(session, call)
+    return recorded
+
+
+async def _run_state(session: AsyncSession, call: StepCall) -> tuple[StepOutcome | None, list[str]]:
+    """``_recorded`` and the firm's HTTP allow-list, in one query: an HTTP step reads both
+    before its request, and a round trip saved per step is measurable in runs per second."""
     step = AutomationRunStep
     row = (
         await session.execute(
-            select(AutomationRun.status, step.status, step.input, step.output, step.attempt)
+            select(
+                AutomationRun.status,
+                step.status,
+                step.input,
+                step.output,
+                step.attempt,
+                Firm.http_allowlist,
+            )
             .select_from(AutomationRun)
+            .join(Firm, Firm.id == AutomationRun.firm_id)
             .outerjoin(
                 step,
                 and_(
@@ -215,14 +232,14 @@ async def _recorded(session: AsyncSession, call: StepCall) -> StepOutcome | None
     ).one_or_none()
     if row is None:
         raise StepInvalid("No automation run with this id in this firm")
-    run_status, step_status, step_input, step_output, attempt = row
+    run_status, step_status, step_input, step_output, attempt, allowlist = row
     if step_status in (StepStatus.succeeded, StepStatus.reused):
-        return StepOutcome(input=step_input, output=step_output, attempt=attempt)
+        return StepOutcome(input=step_input, output=step_output, attempt=attempt), allowlist
     if step_status is not None:
         raise StepInvalid(f"Step {call.step_id} (visit {call.visit}) is already recorded as failed")
     if run_status != RunStatus.running:
         raise StepInvalid(f"The run is {run_status.value}; it runs no more steps")
-    return None
+    return None, list(allowlist)
 
 
 @dataclass
@@ -274,7 +291,7 @@ class _Attempt:
             "output": outcome.output,
             "error": None,
             "started_at": self.call.started_at,
-            "finished_at": func.clock_timestamp(),
+            "finished_at": datetime.now(UTC),
         }
 
     async def record(self, session: AsyncSession, outcome: StepOutcome) -> bool:
@@ -391,12 +408,11 @@ class Actions:
         outcome if any, else the rendered params (and the firm's HTTP allow-list)."""
         call = current.call
         async with tenant_session(call.firm_id, self._sessionmaker) as session:
-            recorded = await _recorded(session, call)
+            recorded, entries = await _run_state(session, call)
             if recorded is not None:
                 return recorded, {}, []
             rendered = await self._render(session, current)
-            entries = await get_http_allowlist(session, current.principal) if allowlist else []
-        return None, rendered, entries
+        return None, rendered, entries if allowlist else []
 
     async def _recorded_outcome(self, current: _Attempt, outcome: StepOutcome) -> StepOutcome:
         call = current.call

@@ -30,7 +30,6 @@ from core.temporal import TASK_QUEUE, fixed_client
 from models import AuditEvent, Client, ClientImport, ClientImportRow, OutboxMessage, RowOutcome
 from services import clients
 from tests.factories import Actor, make_firm
-from workflows.registry import WORKFLOWS
 from workflows.client_import import (
     BATCH_ACTIVITY,
     ClientImportInput,
@@ -41,6 +40,7 @@ from workflows.client_import import (
     ImportProgress,
     workflow_id,
 )
+from workflows.registry import WORKFLOWS
 
 Maker = async_sessionmaker[AsyncSession]
 RESULT_TIMEOUT = 60
