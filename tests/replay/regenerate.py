@@ -12,6 +12,7 @@ executions of the old code may still be running anywhere).
 import asyncio
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from temporalio.client import Client, WorkflowHandle
@@ -23,12 +24,18 @@ from core.config import Settings
 from core.db import APP_ROLE, tenant_session
 from core.outbox_dispatch import dispatch_pending, pop_outbox_ids
 from core.principal import Principal
-from core.temporal import TASK_QUEUE, fixed_client
-from models import Role
+from core.temporal import TASK_QUEUE, ensure_search_attributes, fixed_client
+from models import AutomationStatus, Role, RunTrigger
 from services import client_imports
+from services.automations import automations
+from services.automations.automations import AutomationFields
+from services.automations.runs import start_run
+from services.firm_settings import HttpAllowlist, set_http_allowlist
 from services.firms import create_firm_with_owner
-from tests.fixtures.temporal import BIN
+from tests.fixtures.temporal import BIN, result_skipping_time
+from tests.http_target import running_target
 from worker import build_worker
+from workflows.automation.contracts import workflow_id as run_workflow_id
 from workflows.client_import import workflow_id
 from workflows.outbox_relay import OutboxRelayInput, OutboxRelayWorkflow
 
@@ -78,6 +85,90 @@ async def _client_import(client: Client, maker: async_sessionmaker[AsyncSession]
     await _save("client_import", handle)
 
 
+def _automation(url: str) -> dict[str, Any]:
+    """Every control step type, an HTTP call, a failed step the run continues past, a task."""
+    return {
+        "schema_version": 1,
+        "trigger": {"type": "manual"},
+        "start": "amount",
+        "steps": {
+            "amount": {
+                "type": "set",
+                "params": {"vars": {"due": "{{ trigger.amount }}"}},
+                "next": "big",
+            },
+            "big": {
+                "type": "condition",
+                "params": {"expression": "vars.due > 100"},
+                "then": "lookup",
+                "else": "done",
+            },
+            "lookup": {
+                "type": "http_request",
+                "params": {"url": f"{url}/invoices"},
+                "next": "wait",
+            },
+            "wait": {"type": "delay", "params": {"seconds": 3600}, "next": "route"},
+            "route": {
+                "type": "switch",
+                "params": {"value": "steps.lookup.output.status"},
+                "cases": {"200": "broken"},
+                "default": "done",
+            },
+            "broken": {
+                "type": "set",
+                "params": {"vars": {"x": "{{ trigger.missing.field }}"}},
+                "on_error": "continue",
+                "next": "chase",
+            },
+            "chase": {
+                "type": "create_task",
+                "params": {"title": "Chase invoice of {{ trigger.amount }}"},
+                "next": "done",
+            },
+            "done": {"type": "stop", "params": {"status": "succeeded"}},
+        },
+    }
+
+
+async def _automation_run(
+    env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    client = env.client
+    suffix = uuid.uuid4().hex[:8]
+    async with maker() as session, session.begin():
+        created = await create_firm_with_owner(
+            session,
+            firm_name=f"Replay run {suffix}",
+            slug=f"replay-run-{suffix}",
+            owner_email=f"owner-run-{suffix}@example.com",
+            owner_password=uuid.uuid4().hex,
+        )
+    firm_id, owner_id = created.firm.id, created.owner.id
+    principal = Principal(firm_id=firm_id, user_id=owner_id, role=Role.owner, credential="script")
+    with running_target() as target:
+        async with tenant_session(firm_id, maker) as session:
+            await set_http_allowlist(
+                session, principal, allowlist=HttpAllowlist(entries=["127.0.0.1"])
+            )
+            automation = await automations.create_automation(
+                session,
+                principal,
+                fields=AutomationFields(name="Replay"),
+                draft=_automation(target.url("")),
+            )
+            await automations.publish(session, principal, automation.id)
+            await automations.set_status(session, principal, automation.id, AutomationStatus.active)
+            run, _ = await start_run(
+                session, principal, automation, payload={"amount": 250}, trigger=RunTrigger.manual
+            )
+            ids = pop_outbox_ids(session)
+        await dispatch_pending(maker, fixed_client(client), limit=len(ids), ids=ids)
+        handle = client.get_workflow_handle(run_workflow_id(run.id))
+        await result_skipping_time(env, handle)
+    await _save("automation_run", handle)
+
+
 async def _outbox_relay(client: Client) -> None:
     relay = OutboxRelayInput(max_passes=3, passes_per_run=2, interval_seconds=30)
     handle = await client.start_workflow(
@@ -105,10 +196,12 @@ async def main() -> None:
             data_converter=pydantic_data_converter,
             test_server_existing_path=str(BIN / "temporal-test-server"),
         )
+        await ensure_search_attributes(env.client)
         try:
             async with build_worker(settings, env.client, maker):
                 await _client_import(env.client, maker)
                 await _outbox_relay(env.client)
+                await _automation_run(env, maker)
         finally:
             await env.shutdown()
             await engine.dispose()

@@ -14,6 +14,7 @@ from workflows.registry import WORKFLOWS
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 EXPECTED = {
+    "automation_run.json": "AutomationRunWorkflow",
     "client_import.json": "ClientImportWorkflow",
     "outbox_relay.json": "OutboxRelayWorkflow",
 }
