@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from core.config import get_settings
 from core.crypto import Cipher
@@ -26,7 +27,7 @@ from core.db import SystemPurpose, system_scope
 from core.errors import Conflict, NotFound, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
-from models import Credential
+from models import AutomationHook, Credential
 from models.credential import NAME_PATTERN
 from services import audit
 
@@ -193,25 +194,35 @@ async def resolve_for_run(
 
 
 async def rotate(session: AsyncSession, cipher: Cipher) -> int:
-    """Re-encrypt every credential of every firm under `cipher`'s first key, in batches;
-    returns how many were rewritten. Run after putting a new key first in
-    FIRMFLOW_ENCRYPTION_KEYS; once it has finished, the old key can be removed."""
+    """Re-encrypt every credential and every webhook signing secret of every firm under
+    `cipher`'s first key, in batches; returns how many values were rewritten. Run after
+    putting a new key first in FIRMFLOW_ENCRYPTION_KEYS; once it has finished, the old key
+    can be removed (as far as these values go: two-factor seeds are rotated apart)."""
+    rotated = 0
+    async with system_scope(session, SystemPurpose.credential_rotation):
+        rotated += await _rotate_column(session, cipher, Credential.value_encrypted)
+        rotated += await _rotate_column(session, cipher, AutomationHook.signing_secret_encrypted)
+    return rotated
+
+
+async def _rotate_column(
+    session: AsyncSession, cipher: Cipher, column: InstrumentedAttribute[Any]
+) -> int:
+    model = column.class_
     rotated = 0
     last: uuid.UUID | None = None
-    async with system_scope(session, SystemPurpose.credential_rotation):
-        while True:
-            stmt = select(Credential).order_by(Credential.id).limit(_ROTATE_BATCH)
-            if last is not None:
-                stmt = stmt.where(Credential.id > last)
-            batch = (await session.scalars(stmt.with_for_update())).all()
-            if not batch:
-                break
-            for credential in batch:
-                credential.value_encrypted = cipher.rotate(credential.value_encrypted)
-            await session.flush()
-            rotated += len(batch)
-            last = batch[-1].id
-    return rotated
+    while True:
+        stmt = select(model).where(column.is_not(None)).order_by(model.id).limit(_ROTATE_BATCH)
+        if last is not None:
+            stmt = stmt.where(model.id > last)
+        batch = (await session.scalars(stmt.with_for_update())).all()
+        if not batch:
+            return rotated
+        for row in batch:
+            setattr(row, column.key, cipher.rotate(getattr(row, column.key)))
+        await session.flush()
+        rotated += len(batch)
+        last = batch[-1].id
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ from core.config import Settings
 from core.crypto import Cipher
 from core.db import scope_to_firm
 from core.principal import Principal
-from models import AuditEvent, Credential, Role
+from models import AuditEvent, AutomationHook, Credential, Role
 from services import credentials
+from services.automations.automations import AutomationFields, create_automation
+from services.automations.hooks import issue_hook
 from services.credentials import REDACTED, CredentialFields, Redactor, UnknownCredentials
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, pointers
@@ -397,6 +399,36 @@ async def test_rotate_rewraps_every_credential_of_every_firm(
             Cipher([old_key]).decrypt(row.value_encrypted)
     # Back to the application role: the system scope ended with the rotation.
     assert await db.scalar(text("SELECT current_user")) == "firmflow_app"
+
+
+async def test_rotate_rewraps_webhook_signing_secrets_too(
+    db: AsyncSession, owner: Actor, settings: Settings
+) -> None:
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    session_key = settings.encryption_keys.get_secret_value() if settings.encryption_keys else ""
+    await scope_to_firm(db, owner.firm.id)
+    principal = Principal(
+        firm_id=owner.firm.id, user_id=owner.user.id, role=Role.owner, credential="api_token"
+    )
+    automation = await create_automation(db, principal, fields=AutomationFields(name="Hooked"))
+    issued = await issue_hook(db, principal, Cipher([old_key]), automation.id, signing=True)
+    unsigned = await create_automation(db, principal, fields=AutomationFields(name="Unsigned"))
+    await issue_hook(db, principal, Cipher([old_key]), unsigned.id, signing=False)
+
+    await credentials.rotate(db, Cipher([new_key, old_key, session_key]))
+
+    await scope_to_firm(db, owner.firm.id)
+    hooks = {
+        hook.automation_id: hook.signing_secret_encrypted
+        for hook in await db.scalars(
+            select(AutomationHook).execution_options(populate_existing=True)
+        )
+    }
+    encrypted = hooks[automation.id]
+    assert encrypted is not None
+    assert Cipher([new_key]).decrypt(encrypted) == issued.signing_secret
+    # A hook without a signing secret stays without one.
+    assert hooks[unsigned.id] is None
 
 
 async def test_rotate_with_a_missing_old_key_fails_and_changes_nothing(
