@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.middleware import loggable_path
 from core.errors import AppError
 
 PROBLEM_JSON = "application/problem+json"
@@ -31,7 +32,9 @@ def problem(
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        # Masked like the access log: a secret path parameter (a webhook or invitation
+        # token) is not echoed into bodies that clients and proxies may log.
+        "instance": loggable_path(request.scope),
     }
     response_headers = dict(headers or {})
     request_id = getattr(request.state, "request_id", None)

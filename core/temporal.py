@@ -2,6 +2,7 @@
 platform's singleton workflows."""
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -12,6 +13,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core.config import Settings
 from workflows.automation.contracts import SA_AUTOMATION, SA_FIRM, SA_STATUS, SA_VERSION
+
+log = logging.getLogger(__name__)
 
 TASK_QUEUE = "firmflow"
 OUTBOX_RELAY_ID = "outbox-relay"
@@ -77,5 +80,13 @@ async def ensure_search_attributes(client: Client) -> None:
                 )
             )
         except RPCError as err:
-            if err.status != RPCStatusCode.ALREADY_EXISTS:
+            if err.status == RPCStatusCode.PERMISSION_DENIED:
+                # A managed cluster: ops register them once (docs/operations.md); runs set
+                # them either way, and fail their first task visibly if they are missing.
+                log.warning(
+                    "not allowed to register search attribute %s; register it with "
+                    "`temporal operator search-attribute create`",
+                    name,
+                )
+            elif err.status != RPCStatusCode.ALREADY_EXISTS:
                 raise

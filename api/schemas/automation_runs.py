@@ -51,6 +51,8 @@ class StepRead(BaseModel):
     step_id: str
     step_type: str
     visit: int
+    # The order of execution in the run, from 1.
+    position: int
     status: StepStatus
     attempt: int
     input: JsonValue

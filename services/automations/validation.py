@@ -19,8 +19,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from core.errors import Unprocessable
-from services.expressions import syntax_error
+from services.expressions import ExpressionError, Kind, secret_names, syntax_error
 from workflows.automation.definition import (
+    CONTROL_TYPES,
     MAX_STEPS,
     STEP_ID_PATTERN,
     STEP_TYPES,
@@ -209,19 +210,33 @@ def _validated(
 
 
 def _string_problems(
-    value: Any, path: tuple[str | int, ...], bare: bool = False
+    value: Any, path: tuple[str | int, ...], bare: bool = False, *, control: bool = False
 ) -> Iterator[Problem]:
     if isinstance(value, str):
         # The same parser that will evaluate them (services.expressions).
-        error = syntax_error(value, "condition" if bare else "template")
+        kind: Kind = "condition" if bare else "template"
+        error = syntax_error(value, kind)
+        if error is None and control:
+            # Control steps run inside the workflow, whose history must never hold a secret.
+            error = _secrets_in_control(value, kind)
         if error is not None:
             yield {"pointer": pointer(*path), "detail": error}
     elif isinstance(value, dict):
         for key, child in value.items():
-            yield from _string_problems(child, (*path, key))
+            yield from _string_problems(child, (*path, key), control=control)
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            yield from _string_problems(child, (*path, index))
+            yield from _string_problems(child, (*path, index), control=control)
+
+
+def _secrets_in_control(text: str, kind: Kind) -> str | None:
+    try:
+        used = secret_names(text, kind)
+    except ExpressionError as exc:
+        return exc.message
+    if used:
+        return "secrets are only available to action steps, not to control steps"
+    return None
 
 
 def _expression_problems(step_id: str, step_type: str, params: Any) -> Iterator[Problem]:
@@ -229,7 +244,12 @@ def _expression_problems(step_id: str, step_type: str, params: Any) -> Iterator[
         return
     for name, value in params.items():
         bare = (step_type, name) in _BARE_EXPRESSIONS
-        yield from _string_problems(value, ("steps", step_id, "params", name), bare)
+        yield from _string_problems(
+            value,
+            ("steps", step_id, "params", name),
+            bare,
+            control=step_type in CONTROL_TYPES,
+        )
 
 
 def _step_problems(steps: dict[str, dict[str, Any]]) -> list[Problem]:

@@ -711,6 +711,8 @@ async def test_unknown_rotated_and_deleted_tokens_are_404(
 
     for response in (unknown, old, deleted):
         assert_problem(response, 404)
+        # The token is not echoed back in the problem.
+        assert response.json()["instance"] == "/v1/hooks/[redacted]"
     assert works.status_code == 202, works.text
     assert len(await runs_of(db, owner, unsigned_hook.automation_id)) == 1
 

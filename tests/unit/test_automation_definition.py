@@ -197,6 +197,31 @@ def test_bad_bare_expression() -> None:
     assert problem["detail"].startswith("invalid expression")
 
 
+def test_secrets_in_a_control_step() -> None:
+    steps = {
+        "a": {
+            "type": "condition",
+            "params": {"expression": "secrets.crm_key == 'x'"},
+            "then": "b",
+            "else": "b",
+        },
+        "b": {"type": "set", "params": {"vars": {"k": ["{{ secrets['crm_key'] }}"]}}, "next": "c"},
+        "c": {"type": "stop", "params": {"message": "{{ secrets.crm_key }}"}},
+    }
+    problems = problems_of(definition(steps))
+    assert [p["pointer"] for p in problems] == [
+        "/steps/a/params/expression",
+        "/steps/b/params/vars/k/0",
+        "/steps/c/params/message",
+    ]
+    assert {p["detail"] for p in problems} == {
+        "secrets are only available to action steps, not to control steps"
+    }
+    # The same reference in an action step is what secrets are for.
+    action = {"type": "http_request", "params": {"url": "https://x.test/{{ secrets.crm_key }}"}}
+    assert problems_of(definition({"a": action})) == []
+
+
 def test_duplicate_step_ids() -> None:
     raw = b'{"schema_version": 1, "steps": {"a": {"type": "stop"}, "a": {"type": "stop"}}}'
     with pytest.raises(InvalidDefinition) as caught:

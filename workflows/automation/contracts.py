@@ -35,7 +35,7 @@ STEP_INVALID = "StepInvalid"
 RunStatusName = Literal["running", "succeeded", "failed", "canceled"]
 StepStatusName = Literal["succeeded", "failed", "reused"]
 
-# Custom search attributes (registered on the dev server by core.launcher and the tests).
+# Custom search attributes (registered by the worker at start: core.temporal).
 SA_FIRM = "FirmflowFirmId"
 SA_AUTOMATION = "FirmflowAutomationId"
 SA_VERSION = "FirmflowAutomationVersion"

@@ -240,8 +240,9 @@ class AutomationRunWorkflow:
             self._fail(step_id, step, visit, started, StepFailure(exc.message))
         except StepFailure as failure:
             self._fail(step_id, step, visit, started, failure)
-        except StopRun:
-            self._record(step_id, step, visit, started, "succeeded", None, None)
+        except StopRun as stop:
+            output = {"status": stop.status, "message": stop.message}
+            self._record(step_id, step, visit, started, "succeeded", None, output)
             raise
         self._record(step_id, step, visit, started, "succeeded", None, output)
         self._context["steps"][step_id] = {"output": output}
