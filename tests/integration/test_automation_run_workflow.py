@@ -11,6 +11,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -170,8 +171,10 @@ async def test_control_steps_branch_set_delay_and_stop(
     assert list(rows) == ["vars#1", "big#1", "wait#1", "route#1", "vip#1"]
     assert rows["vars#1"]["output"] == {"total": 120}
     assert rows["big#1"]["output"] == {"result": True}
-    # Read in the firm's time zone (UTC for a new firm).
-    assert rows["wait#1"]["output"]["until"] == "2031-01-15T09:00:00+00:00"
+    # Read in the firm's time zone (UTC for a new firm); the shared test server's clock may
+    # already be past that moment, and then the delay ends at once.
+    until = datetime.fromisoformat(rows["wait#1"]["output"]["until"])
+    assert until >= datetime(2031, 1, 15, 9, tzinfo=UTC)
     assert rows["route#1"]["output"] == {"value": "vip", "case": "vip"}
     assert vip["finished_at"] is not None
 

@@ -62,7 +62,8 @@ async def populate(conn: AsyncConnection) -> None:
             " 'manual', '{}', now() - i * interval '1 minute', now() - i * interval '1 minute',"
             " now() - i * interval '1 minute'"
             " FROM generate_series(1, :n) AS i,"
-            " (SELECT array_agg(id ORDER BY id) AS ids FROM automations) AS a"
+            " (SELECT array_agg(id ORDER BY id) AS ids FROM automations WHERE firm_id = :firm)"
+            " AS a"
         ),
         {"firm": FIRM, "run": RUN, "automations": AUTOMATIONS, "n": ROWS},
     )
@@ -70,10 +71,11 @@ async def populate(conn: AsyncConnection) -> None:
     await conn.execute(
         text(
             "INSERT INTO automation_run_steps (id, firm_id, run_id, step_id, step_type, visit,"
-            " status, attempt, started_at, finished_at)"
-            " SELECT gen_random_uuid(), :firm, r.id, 's' || s, 'set', 1, 'succeeded', 1,"
+            " position, status, attempt, started_at, finished_at)"
+            " SELECT gen_random_uuid(), :firm, r.id, 's' || s, 'set', 1, s, 'succeeded', 1,"
             " r.started_at + s * interval '1 second', r.started_at + s * interval '1 second'"
-            " FROM (SELECT id, started_at FROM automation_runs ORDER BY created_at DESC"
+            " FROM (SELECT id, started_at FROM automation_runs WHERE firm_id = :firm"
+            " ORDER BY created_at DESC"
             " LIMIT 10000) r, generate_series(1, 10) AS s"
         ),
         {"firm": FIRM},

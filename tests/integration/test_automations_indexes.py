@@ -62,7 +62,8 @@ async def populate(conn: AsyncConnection) -> None:
             " created_at)"
             " SELECT gen_random_uuid(), :firm, a.id, v, '{}',"
             " a.created_at + v * interval '1 second'"
-            " FROM (SELECT id, created_at FROM automations ORDER BY created_at DESC LIMIT 1000) a,"
+            " FROM (SELECT id, created_at FROM automations WHERE firm_id = :firm"
+            " ORDER BY created_at DESC LIMIT 1000) a,"
             " generate_series(1, 100) AS v"
         ),
         {"firm": FIRM},
