@@ -21,11 +21,12 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.app import create_app
 from core.config import Settings
 from core.db import scope_to_firm, tenant_session
 from core.idempotency import REPLAYED_HEADER
 from core.outbox import START_WORKFLOW
-from core.temporal import TASK_QUEUE
+from core.temporal import TASK_QUEUE, LazyClient
 from models import (
     AuditEvent,
     AutomationRun,
@@ -449,14 +450,34 @@ async def test_cancel_before_the_workflow_started_cancels_the_run_itself(
 
 
 async def test_cancel_after_the_workflow_started_asks_temporal(
-    temporal_api: AsyncClient,
-    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    temporal_dev_server: WorkflowEnvironment,
     committing_sessionmaker: async_sessionmaker[AsyncSession],
     committed_owner: Actor,
 ) -> None:
     """No worker runs the workflow here: it waits for its first task, which is enough
-    for Temporal to take the cancel request (the workflow records ``canceled`` itself)."""
+    for Temporal to take the cancel request (the workflow records ``canceled`` itself).
+    On the dev server: the time-skipping server never skips time again once a workflow is
+    terminated before its first task ran, which would stall every later test using it."""
     actor = committed_owner
+    temporal_env = temporal_dev_server
+    app = create_app(
+        settings,
+        sessionmaker=committing_sessionmaker,
+        temporal=LazyClient(settings, client=temporal_dev_server.client),
+    )
+    async with AsyncClient(
+        transport=ASGITransport(app=app, raise_app_exceptions=False), base_url="http://testserver"
+    ) as temporal_api:
+        await _cancel_after_start(temporal_api, temporal_env, committing_sessionmaker, actor)
+
+
+async def _cancel_after_start(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    actor: Actor,
+) -> None:
     run = await start(temporal_api, actor, await automation(temporal_api, actor))
     async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
         message = await start_message(session, actor, run["id"])
