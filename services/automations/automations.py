@@ -73,7 +73,7 @@ def summarize(automation: Automation) -> dict[str, Any]:
     }
 
 
-async def _record(
+async def record_change(
     session: AsyncSession,
     principal: Principal,
     automation: Automation,
@@ -125,7 +125,7 @@ async def create_automation(
     session.add(automation)
     await session.flush()
     await session.refresh(automation, ["created_at", "updated_at"])
-    await _record(
+    await record_change(
         session,
         principal,
         automation,
@@ -168,7 +168,7 @@ async def update_automation(
     for name, value in changes.items():
         setattr(automation, name, value)
     await _refreshed(session, automation)
-    await _record(
+    await record_change(
         session,
         principal,
         automation,
@@ -190,7 +190,7 @@ async def save_draft(
     before = fingerprint(automation.draft)
     automation.draft = draft
     await _refreshed(session, automation)
-    await _record(
+    await record_change(
         session,
         principal,
         automation,
@@ -229,7 +229,7 @@ async def _add_version(
     automation.latest_version = number
     await _refreshed(session, automation)
     await session.refresh(version, ["created_at"])
-    await _record(
+    await record_change(
         session,
         principal,
         automation,
@@ -310,7 +310,7 @@ async def set_status(
     before = automation.status
     automation.status = target
     await _refreshed(session, automation)
-    await _record(
+    await record_change(
         session,
         principal,
         automation,

@@ -33,18 +33,15 @@ from core.db import SystemPurpose, scope_to_firm, system_scope
 from core.errors import AppError, BadRequest, Conflict, NotFound, Unauthorized
 from core.principal import Principal
 from core.security import HOOK_PREFIX, hash_token, new_token
-from models import Automation, AutomationHook, AutomationRun, AutomationStatus, RunTrigger
-from services import audit
-from services.automations.automations import get_automation
-from services.automations.runs import start_run
+from models import AutomationHook, AutomationRun, AutomationStatus, RunTrigger
+from services.automations.automations import get_automation, record_change
+from services.automations.runs import check_payload, start_run
 
 log = logging.getLogger("firmflow.webhooks")
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 # Standard Webhooks: a delivery signed further than this from our clock is refused.
 TOLERANCE_SECONDS = 5 * 60
-# Trigger payloads nest at most this deep: expressions and the run's JSONB rows walk them.
-MAX_PAYLOAD_DEPTH = 64
 # A sender lists one signature per active secret; more than a few is not a rotation.
 _MAX_SIGNATURES = 16
 # Printable ASCII without spaces: the id becomes part of the run's dedupe key.
@@ -133,35 +130,6 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def _check_payload(value: Any) -> None:
-    """Postgres JSONB stores no NUL character and no lone surrogate, and the run walks the
-    payload recursively: refuse those here rather than fail later (iterative, any depth)."""
-    stack = [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        if isinstance(current, dict | list) and depth > MAX_PAYLOAD_DEPTH:
-            raise InvalidPayload(f"The payload nests more than {MAX_PAYLOAD_DEPTH} levels deep")
-        texts: list[str] = []
-        if isinstance(current, dict):
-            texts = list(current)
-            stack.extend((child, depth + 1) for child in current.values())
-        elif isinstance(current, list):
-            stack.extend((child, depth + 1) for child in current)
-        elif isinstance(current, str):
-            texts = [current]
-        for text_value in texts:
-            if "\x00" in text_value or (not text_value.isascii() and not _encodes(text_value)):
-                raise InvalidPayload("The payload holds a NUL character or a lone surrogate")
-
-
-def _encodes(text_value: str) -> bool:
-    try:
-        text_value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def parse_payload(body: bytes, content_type: str | None) -> Any:
     """The JSON value of a delivery (``{}`` for an empty body)."""
     if not _is_json(content_type):
@@ -172,7 +140,8 @@ def parse_payload(body: bytes, content_type: str | None) -> Any:
         payload = json.loads(body, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:
         raise InvalidPayload("The body is not valid JSON") from exc
-    _check_payload(payload)
+    # The rules every trigger's payload follows (storable, bounded), in one place.
+    check_payload(payload)
     return payload
 
 
@@ -193,26 +162,6 @@ async def _hook_of(
         .execution_options(populate_existing=True)
     )
     return hook
-
-
-async def _record(
-    session: AsyncSession,
-    principal: Principal,
-    automation: Automation,
-    action: str,
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    await audit.record(
-        session,
-        principal,
-        action=f"automation.{action}",
-        record_type="automation",
-        record_id=automation.id,
-        before=before,
-        after=after,
-    )
 
 
 async def issue_hook(
@@ -246,7 +195,7 @@ async def issue_hook(
     await session.flush()
     await session.refresh(hook, ["created_at", "updated_at"])
     action = "hook_created" if before is None else "hook_rotated"
-    await _record(session, principal, automation, action, before=before, after=_summary(hook))
+    await record_change(session, principal, automation, action, before=before, after=_summary(hook))
     return IssuedHook(hook=hook, token=token, signing_secret=secret)
 
 
@@ -270,7 +219,7 @@ async def delete_hook(
     before = _summary(hook)
     await session.delete(hook)
     await session.flush()
-    await _record(session, principal, automation, "hook_deleted", before=before)
+    await record_change(session, principal, automation, "hook_deleted", before=before)
 
 
 async def find_hook(session: AsyncSession, token: str) -> AutomationHook:
