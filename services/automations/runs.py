@@ -92,7 +92,8 @@ def check_payload(payload: JsonValue) -> None:
     stack: list[tuple[Any, int]] = [(payload, 1)]
     while stack:
         value, depth = stack.pop()
-        if depth > MAX_PAYLOAD_DEPTH:
+        # Objects and arrays count as levels; the scalars inside the deepest one do not.
+        if isinstance(value, dict | list) and depth > MAX_PAYLOAD_DEPTH:
             raise _invalid_payload(f"nests more than {MAX_PAYLOAD_DEPTH} levels deep")
         texts: list[str] = []
         if isinstance(value, dict):
