@@ -45,6 +45,7 @@ __all__ = [
     "render_params",
     "secret_names",
     "secret_names_in_params",
+    "step_names_in_params",
     "syntax_error",
 ]
 
@@ -150,7 +151,10 @@ def _compile_condition(source: str) -> _Compiled:
 
 
 @functools.lru_cache(maxsize=2048)
-def _secret_names(source: str, kind: Kind) -> frozenset[str]:
+def _members_read(source: str, kind: Kind, root: str) -> tuple[frozenset[str], bool]:
+    """The members of the context entry ``root`` that ``source`` reads by a literal name
+    (``root.x``, ``root['x']``), and whether it also uses ``root`` some other way (a
+    computed name, the whole mapping)."""
     tree: nodes.Node
     if kind == "condition":
         tree = _parse_condition(source)
@@ -164,7 +168,7 @@ def _secret_names(source: str, kind: Kind) -> frozenset[str]:
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         assert isinstance(node, nodes.Getattr | nodes.Getitem)
         target = node.node
-        if not (isinstance(target, nodes.Name) and target.name == "secrets"):
+        if not (isinstance(target, nodes.Name) and target.name == root):
             continue
         if isinstance(node, nodes.Getattr):
             names.add(node.attr)
@@ -173,10 +177,10 @@ def _secret_names(source: str, kind: Kind) -> frozenset[str]:
         else:
             continue
         literal_uses.add(id(target))
-    for name in tree.find_all(nodes.Name):
-        if name.name == "secrets" and id(name) not in literal_uses:
-            raise ExpressionError("secrets must be referenced by a literal name, as secrets.<name>")
-    return frozenset(names)
+    dynamic = any(
+        name.name == root and id(name) not in literal_uses for name in tree.find_all(nodes.Name)
+    )
+    return frozenset(names), dynamic
 
 
 def syntax_error(text: str, kind: Kind = "template") -> str | None:
@@ -198,7 +202,10 @@ def secret_names(text: str, kind: Kind = "template") -> frozenset[str]:
     name, the whole mapping) is an ExpressionError: the names must be known before the run."""
     if kind == "template" and not has_expression(text):
         return frozenset()
-    return _secret_names(text, kind)
+    names, dynamic = _members_read(text, kind, "secrets")
+    if dynamic:
+        raise ExpressionError("secrets must be referenced by a literal name, as secrets.<name>")
+    return names
 
 
 def secret_names_in_params(params: Any) -> frozenset[str]:
@@ -210,6 +217,28 @@ def secret_names_in_params(params: Any) -> frozenset[str]:
     if isinstance(params, list):
         return frozenset().union(*(secret_names_in_params(value) for value in params))
     return frozenset()
+
+
+def step_names_in_params(params: Any) -> frozenset[str] | None:
+    """The step ids whose outputs the string leaves of ``params`` read (``steps.<id>``), or
+    None when some leaf reads ``steps`` by a computed name and so may need any of them. The
+    run passes an action only the outputs it reads: a long run's earlier outputs would
+    otherwise ride along in every later step's activity input."""
+    found: set[str] = set()
+    pending: list[Any] = [params]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if has_expression(value):
+                names, dynamic = _members_read(value, "template", "steps")
+                if dynamic:
+                    return None
+                found |= names
+        elif isinstance(value, Mapping):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return frozenset(found)
 
 
 def _run(compiled: _Compiled, context: Mapping[str, Any]) -> Any:

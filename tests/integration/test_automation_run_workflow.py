@@ -498,3 +498,33 @@ async def test_a_secret_never_reaches_the_history_the_api_or_the_logs(
     assert SECRET not in listed.text
     assert SECRET not in json.dumps(run)
     assert SECRET not in caplog.text
+
+
+async def test_an_action_receives_only_the_step_outputs_it_reads(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    actor: Actor,
+    target: HttpTarget,
+) -> None:
+    await allow_loopback(temporal_api, actor)
+    big = http_step(target.url("/big"), "plain")
+    # The target echoes the body: a 100 KB output.
+    big["params"]["body"] = {"blob": "x" * 100_000}
+    reads = http_step(target.url("/reads"), None)
+    reads["params"]["body"] = {"n": "{{ steps.big.output.body.n }}"}
+    draft = definition("big", big=big, plain=http_step(target.url("/plain"), "reads"), reads=reads)
+    automation_id = await active_automation(temporal_api, actor, draft)
+    run_id = await start(temporal_api, actor, automation_id)
+    run = await finished(temporal_api, temporal_env, actor, run_id)
+    assert run["status"] == "succeeded"
+    assert target.requests[-1].body == {"n": 1}
+
+    passed: dict[str, list[str]] = {}
+    async for event in handle(temporal_env, run_id).fetch_history_events():
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            payload = event.activity_task_scheduled_event_attributes.input.payloads[0]
+            call = json.loads(payload.data)
+            passed[call["step_id"]] = sorted(call["context"]["steps"])
+    # The 100 KB output rides only with the step that reads it.
+    assert passed == {"big": [], "plain": [], "reads": ["big"]}

@@ -13,6 +13,7 @@ from services.expressions import (
     evaluate,
     render,
     render_params,
+    step_names_in_params,
     syntax_error,
 )
 
@@ -334,3 +335,18 @@ def test_secret_names_in_params_walks_every_string_leaf() -> None:
     assert expressions.secret_names_in_params({"a": 1, "b": [True]}) == frozenset()
     with pytest.raises(ExpressionError, match="literal name"):
         expressions.secret_names_in_params({"h": ["{{ secrets[trigger.k] }}"]})
+
+
+def test_step_names_in_params_lists_the_outputs_an_action_reads() -> None:
+    params = {
+        "url": "https://crm.example/{{ steps.lookup.output.body.id }}",
+        "headers": {"X-Check": "{{ steps['check'].output.status }}"},
+        "body": {"items": ["{{ vars.n }}", "plain text", 3, None]},
+    }
+    assert step_names_in_params(params) == frozenset({"lookup", "check"})
+    assert step_names_in_params({"url": "https://x.test/", "body": None}) == frozenset()
+
+
+def test_step_names_in_params_is_none_when_a_name_is_computed() -> None:
+    assert step_names_in_params({"url": "{{ steps[vars.which].output }}"}) is None
+    assert step_names_in_params({"body": ["{{ steps | length }}"]}) is None

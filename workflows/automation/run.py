@@ -99,6 +99,18 @@ def _render(params: Any, context: dict[str, Any]) -> Any:
         return rendered
 
 
+def _context_for(params: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """The context an action's activity gets: only the step outputs its params read (all
+    of them when it reads ``steps`` by a computed name). Earlier outputs, up to 256 KB
+    each, would otherwise travel in every later activity input and history event."""
+    with workflow.unsafe.imports_passed_through():
+        wanted = expressions.step_names_in_params(params)
+    if wanted is None:
+        return context
+    steps = context["steps"]
+    return {**context, "steps": {name: steps[name] for name in wanted if name in steps}}
+
+
 def _retry_policy(step: d.Step) -> RetryPolicy:
     policy = step.retry or d.RetryPolicy()
     return RetryPolicy(
@@ -292,6 +304,7 @@ class AutomationRunWorkflow:
         self, step_id: str, step: d.Step, visit: int, started: datetime
     ) -> str | None:
         sent = list(self._pending)
+        params = step.params.model_dump(mode="json", by_alias=True)
         call = StepCall(
             run_id=self._input.run_id,
             firm_id=self._input.firm_id,
@@ -299,8 +312,8 @@ class AutomationRunWorkflow:
             step_type=step.type,
             visit=visit,
             position=self._position,
-            params=step.params.model_dump(mode="json", by_alias=True),
-            context=self._context,
+            params=params,
+            context=_context_for(params, self._context),
             started_at=started,
             pending=sent,
         )
