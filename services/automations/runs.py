@@ -186,10 +186,11 @@ async def start_run(
     )
     if dedupe_key is not None:
         stmt = stmt.on_conflict_do_nothing(index_elements=["automation_id", "dedupe_key"])
-    if await session.scalar(stmt.returning(AutomationRun.id)) is None:
+    # The inserted row itself, with its server-set times: no second read on the start path.
+    run = await session.scalar(stmt.returning(AutomationRun))
+    if run is None:
         # A concurrent start with the same key committed first (we waited on its row).
         return (await session.scalars(_deduplicated(automation, dedupe_key))).one(), False
-    run = await get_run(session, principal, run_id)
     time_zone = await session.scalar(select(Firm.time_zone).where(Firm.id == automation.firm_id))
     run_input = RunInput(
         run_id=run.id,
