@@ -15,15 +15,23 @@ from api.routes import (
     automation_hooks,
     automation_runs,
     automations,
+    billing_reports,
+    billing_settings,
     client_imports,
     clients,
     contacts,
     credentials,
+    dunning,
     firm_settings,
     health,
+    invoices,
+    payments,
+    recurring_invoices,
     sessions,
     sso,
+    stripe,
     tasks,
+    tax_rates,
     tokens,
     two_factor,
     users,
@@ -82,4 +90,12 @@ def create_app(
     app.include_router(tasks.router, prefix=v1, tags=["tasks"])
     app.include_router(credentials.router, prefix=v1, tags=["credentials"])
     app.include_router(firm_settings.router, prefix=v1, tags=["firm settings"])
+    app.include_router(invoices.router, prefix=v1, tags=["invoices"])
+    app.include_router(tax_rates.router, prefix=v1, tags=["tax rates"])
+    app.include_router(billing_settings.router, prefix=v1, tags=["billing settings"])
+    app.include_router(payments.router, prefix=v1, tags=["payments"])
+    app.include_router(billing_reports.router, prefix=v1, tags=["reports"])
+    app.include_router(stripe.router, prefix=v1, tags=["stripe"])
+    app.include_router(dunning.router, prefix=v1, tags=["dunning"])
+    app.include_router(recurring_invoices.router, prefix=v1, tags=["recurring invoices"])
     return app

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from core.db import SystemPurpose, system_session
 from core.metrics import record_workflow_start
@@ -61,17 +62,26 @@ async def _start_workflow(payload: dict[str, Any], temporal: ClientProvider) -> 
     record_workflow_start(payload["workflow"])
 
 
+async def _signal_workflow(payload: dict[str, Any], temporal: ClientProvider) -> None:
+    client = await temporal()
+    handle = client.get_workflow_handle(payload["workflow_id"])
+    args = [payload["arg"]] if "arg" in payload else []
+    try:
+        await handle.signal(payload["signal"], *args)
+    except RPCError as exc:
+        # No running workflow to tell (never started, or finished): retrying cannot help,
+        # and signals here only hurry along what the workflow would notice anyway.
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        log.info("signal %s to %s dropped: no running workflow", payload["signal"], handle.id)
+
+
 async def dispatch_message(message: OutboxMessage, temporal: ClientProvider) -> None:
     payload = message.payload
     if message.kind == START_WORKFLOW:
         await _start_workflow(payload, temporal)
     elif message.kind == SIGNAL_WORKFLOW:
-        client = await temporal()
-        handle = client.get_workflow_handle(payload["workflow_id"])
-        if "arg" in payload:
-            await handle.signal(payload["signal"], payload["arg"])
-        else:
-            await handle.signal(payload["signal"])
+        await _signal_workflow(payload, temporal)
     elif message.kind == EVENT:
         # No consumer yet: automation event triggers and webhooks subscribe here later.
         return

@@ -49,6 +49,14 @@ class Permission(enum.StrEnum):
     tasks_write = "tasks:write"
     # Change the firm's settings (the outbound HTTP allow-list of automation steps).
     firm_manage = "firm:manage"
+    # Read invoices, payments, credit, recurring invoices and receivables reports.
+    billing_read = "billing:read"
+    # Draft, finalize, send and void invoices; record payments and refunds; issue credit
+    # notes; manage recurring invoices; pause and resume dunning.
+    billing_write = "billing:write"
+    # The firm's billing settings: tax rates, numbering, templates, the dunning policy and
+    # the Stripe keys and webhook signing secrets.
+    billing_manage = "billing:manage"
 
 
 _MEMBER = frozenset(
@@ -66,6 +74,8 @@ _STAFF = _MEMBER | {
     Permission.clients_import,
     Permission.tasks_write,
     Permission.automations_run,
+    Permission.billing_read,
+    Permission.billing_write,
 }
 _BUILDER = _MEMBER | {
     Permission.automations_write,
@@ -81,6 +91,7 @@ _ADMIN = (
         Permission.audit_read,
         Permission.sso_manage,
         Permission.firm_manage,
+        Permission.billing_manage,
     }
 )
 

@@ -19,12 +19,39 @@ from models.automation_run import (
     StepStatus,
 )
 from models.base import Base
+from models.billing_ops import (
+    DunningPolicy,
+    DunningReminder,
+    RecurringInvoice,
+    RecurringStatus,
+    StripeEvent,
+    StripeEventStatus,
+    StripeWebhookSecret,
+)
 from models.client import Client, ClientKind, ClientStatus, Contact
 from models.client_import import ClientImport, ClientImportRow, ImportStatus, RowOutcome
 from models.credential import Credential
 from models.firm import Firm
 from models.idempotency import IdempotencyKey
+from models.invoice import (
+    BillingSettings,
+    DiscountKind,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceNumberSequence,
+    InvoiceStatus,
+    TaxRate,
+)
 from models.outbox import OutboxMessage
+from models.payment import (
+    ClientCredit,
+    CreditReason,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+    SavedPaymentMethod,
+)
 from models.sso import SamlAssertionSeen, SamlConfig, SamlRequest
 from models.task import Task, TaskStatus
 from models.user import ApiToken, Invitation, LoginSession, Role, User
@@ -40,23 +67,39 @@ __all__ = [
     "AutomationStatus",
     "AutomationVersion",
     "Base",
+    "BillingSettings",
     "Client",
+    "ClientCredit",
     "ClientImport",
     "ClientImportRow",
     "ClientKind",
     "ClientStatus",
     "Contact",
     "Credential",
+    "CreditReason",
+    "DiscountKind",
+    "DunningPolicy",
+    "DunningReminder",
     "Firm",
     "FirmSecurityPolicy",
     "IdempotencyKey",
     "ImportStatus",
     "Invitation",
+    "Invoice",
+    "InvoiceKind",
+    "InvoiceLine",
+    "InvoiceNumberSequence",
+    "InvoiceStatus",
     "LoginSession",
     "MfaChallenge",
     "OutboxMessage",
     "PasswordResetToken",
+    "Payment",
+    "PaymentKind",
+    "PaymentMethod",
     "RecoveryCode",
+    "RecurringInvoice",
+    "RecurringStatus",
     "Role",
     "RowOutcome",
     "RunStatus",
@@ -64,9 +107,14 @@ __all__ = [
     "SamlAssertionSeen",
     "SamlConfig",
     "SamlRequest",
+    "SavedPaymentMethod",
     "StepStatus",
+    "StripeEvent",
+    "StripeEventStatus",
+    "StripeWebhookSecret",
     "Task",
     "TaskStatus",
+    "TaxRate",
     "TwoFactorCredential",
     "User",
 ]

@@ -3,7 +3,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, func, text
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, false, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -62,6 +62,8 @@ class Client(IdMixin, TenantMixin, TimestampMixin, Base):
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     external_ref: Mapped[str | None] = mapped_column(String(100))
     archived_at: Mapped[datetime | None]
+    # Dunning reminders for every invoice of this client wait while this is set.
+    dunning_paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Contact(IdMixin, TenantMixin, TimestampMixin, Base):

@@ -157,6 +157,21 @@ async def test_signal_message_reaches_the_running_workflow(
     assert (report.picked, report.dispatched, report.failed) == (1, 1, 0)
 
 
+async def test_signal_to_no_running_workflow_is_dropped_not_retried(
+    relay_env: WorkflowEnvironment, committing_sessionmaker: Maker, firm: Actor
+) -> None:
+    maker, client = committing_sessionmaker, relay_env.client
+    signal = outbox.NewMessage(
+        kind=outbox.SIGNAL_WORKFLOW,
+        dedupe_key=f"nobody:{uuid.uuid4()}",
+        payload={"workflow_id": f"never-started-{uuid.uuid4()}", "signal": "finish"},
+    )
+    message_id = await commit_message(maker, firm, signal)
+    report = await dispatch_pending(maker, fixed_client(client), limit=1, ids=[message_id])
+    assert (report.picked, report.dispatched, report.failed) == (1, 1, 0)
+    assert (await load(maker, message_id)).last_error is None
+
+
 async def no_temporal() -> Client:
     raise ConnectionError("Temporal is unreachable")
 

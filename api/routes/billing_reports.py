@@ -1,0 +1,5 @@
+"""billing_reports routes (being written)"""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""billing_settings routes (being written)"""
+
+from fastapi import APIRouter
+
+router = APIRouter()

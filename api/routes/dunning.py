@@ -1,0 +1,5 @@
+"""dunning routes (being written)"""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""invoices routes (being written)"""
+
+from fastapi import APIRouter
+
+router = APIRouter()

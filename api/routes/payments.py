@@ -1,0 +1,5 @@
+"""payments routes (being written)"""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""recurring_invoices routes (being written)"""
+
+from fastapi import APIRouter
+
+router = APIRouter()

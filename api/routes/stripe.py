@@ -1,0 +1,5 @@
+"""stripe routes (being written)"""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""tax_rates routes (being written)"""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,2 @@
+"""Billing: invoices and their totals, payments and credit, Stripe, dunning, recurring
+invoices and receivables reports."""
