@@ -1,0 +1,490 @@
+"""Money received and returned: payments (manual or reported by a provider), refunds and
+the list of both.
+
+Every change locks the invoice row first (``SELECT … FOR UPDATE``): payments, refunds,
+credit notes and the dunning workflow's reminder sends serialise on it, so a reminder never
+goes out for an invoice a concurrent payment just settled. A provider's payment or refund
+is recorded once per (provider, provider_ref), however often it is reported.
+
+What an invoice cannot absorb is never lost: it becomes client credit (``credits``)."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import outbox
+from core.errors import NotFound, Unprocessable
+from core.pagination import Page, PageParams, keyset, to_page
+from core.principal import Principal
+from models import (
+    CreditReason,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+)
+from services import audit
+from services.billing import credits
+from services.billing.dunning_link import signal_dunning
+from services.billing.invoice_status import move, settled_status
+from workflows.billing.dunning_contracts import SIGNAL_PAYMENT_RECEIVED
+
+# Statuses whose balance a payment reduces; on any other the money becomes client credit.
+_PAYABLE = frozenset(
+    {InvoiceStatus.open.value, InvoiceStatus.partially_paid.value, InvoiceStatus.uncollectible}
+)
+
+
+def summarize(payment: Payment) -> dict[str, Any]:
+    """The audit summary of a payment or refund: its fields as JSON-ready values."""
+    return {
+        "kind": payment.kind,
+        "invoice_id": str(payment.invoice_id) if payment.invoice_id else None,
+        "client_id": str(payment.client_id),
+        "refund_of_id": str(payment.refund_of_id) if payment.refund_of_id else None,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "applied_amount": payment.applied_amount,
+        "credited_amount": payment.credited_amount,
+        "method": payment.method,
+        "received_on": payment.received_on.isoformat(),
+        "reference": payment.reference,
+        "provider": payment.provider,
+        "provider_ref": payment.provider_ref,
+    }
+
+
+def invoice_money(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "status": invoice.status,
+        "amount_paid": invoice.amount_paid,
+        "amount_credited": invoice.amount_credited,
+        "balance": invoice.balance,
+    }
+
+
+async def lock_invoice(
+    session: AsyncSession, principal: Principal, invoice_id: uuid.UUID
+) -> Invoice:
+    """The invoice, row-locked until the transaction ends; another firm's is a 404."""
+    invoice = await session.scalar(
+        select(Invoice)
+        .where(Invoice.firm_id == principal.firm_id, Invoice.id == invoice_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if invoice is None:
+        raise NotFound("No invoice with this id in your firm")
+    return invoice
+
+
+async def find_provider_payment(
+    session: AsyncSession, principal: Principal, *, provider: str, provider_ref: str
+) -> Payment | None:
+    """The payment or refund already recorded for this provider id, if any."""
+    result: Payment | None = await session.scalar(
+        select(Payment).where(
+            Payment.firm_id == principal.firm_id,
+            Payment.provider == provider,
+            Payment.provider_ref == provider_ref,
+        )
+    )
+    return result
+
+
+async def get_payment(
+    session: AsyncSession, principal: Principal, payment_id: uuid.UUID, *, lock: bool = False
+) -> Payment:
+    stmt = select(Payment).where(Payment.firm_id == principal.firm_id, Payment.id == payment_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    payment = await session.scalar(stmt.execution_options(populate_existing=True))
+    if payment is None:
+        raise NotFound("No payment with this id in your firm")
+    return payment
+
+
+def _check_provider(provider: str | None, provider_ref: str | None) -> None:
+    if (provider is None) != (provider_ref is None):
+        raise Unprocessable(
+            "provider and provider_ref go together",
+            errors=[{"pointer": "/provider_ref", "detail": "set both provider fields or none"}],
+        )
+
+
+def _check_amount(amount: int) -> None:
+    if amount <= 0:
+        raise Unprocessable(
+            "The amount must be a positive number of minor units",
+            errors=[{"pointer": "/amount", "detail": "must be greater than 0"}],
+        )
+
+
+async def _insert(session: AsyncSession, values: dict[str, Any]) -> Payment | None:
+    """Insert a payment row; None when its (provider, provider_ref) is already recorded
+    (a concurrent report of the same provider payment waits here for the first one)."""
+    payment_id = uuid.uuid4()
+    inserted = await session.scalar(
+        insert(Payment)
+        .values(
+            id=payment_id,
+            # Payments recorded in one transaction keep their order (now() would tie them).
+            created_at=func.clock_timestamp(),
+            updated_at=func.clock_timestamp(),
+            **values,
+        )
+        .on_conflict_do_nothing(
+            index_elements=["firm_id", "provider", "provider_ref"],
+            index_where=Payment.provider_ref.is_not(None),
+        )
+        .returning(Payment.id)
+    )
+    if inserted is None:
+        return None
+    return await session.scalar(
+        select(Payment).where(Payment.id == payment_id).execution_options(populate_existing=True)
+    )
+
+
+async def _provider_duplicate(
+    session: AsyncSession, principal: Principal, provider: str | None, provider_ref: str | None
+) -> Payment:
+    assert provider is not None and provider_ref is not None
+    existing = await find_provider_payment(
+        session, principal, provider=provider, provider_ref=provider_ref
+    )
+    if existing is None:
+        raise RuntimeError("a conflicting provider payment vanished inside the transaction")
+    return existing
+
+
+async def record_payment(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    invoice_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    method: PaymentMethod,
+    received_on: date,
+    reference: str | None = None,
+    provider: str | None = None,
+    provider_ref: str | None = None,
+) -> Payment:
+    """Record money received for an invoice. The invoice takes at most its balance; the
+    rest (all of it on a paid, void or draft invoice, or a credit note) becomes the
+    client's credit. A manual payment on a draft is refused: finalize it first. Reporting
+    the same provider payment again returns the first row and changes nothing."""
+    _check_provider(provider, provider_ref)
+    _check_amount(amount)
+    invoice = await lock_invoice(session, principal, invoice_id)
+    if provider is not None and provider_ref is not None:
+        existing = await find_provider_payment(
+            session, principal, provider=provider, provider_ref=provider_ref
+        )
+        if existing is not None:
+            return existing
+    if currency != invoice.currency:
+        raise Unprocessable(
+            f"This invoice is in {invoice.currency}; record the payment in that currency",
+            errors=[{"pointer": "/currency", "detail": f"must be {invoice.currency}"}],
+        )
+    if provider is None and (
+        invoice.status == InvoiceStatus.draft or invoice.kind == InvoiceKind.credit_note
+    ):
+        what = "a credit note" if invoice.kind == InvoiceKind.credit_note else "a draft"
+        raise Unprocessable(
+            f"Payments are not recorded against {what}; finalize or choose an invoice",
+            errors=[{"pointer": "/invoice_id", "detail": f"the invoice is {what}"}],
+        )
+    payable = invoice.kind == InvoiceKind.invoice and invoice.status in _PAYABLE
+    applied = min(amount, invoice.balance) if payable else 0
+    credited = amount - applied
+    payment = await _insert(
+        session,
+        {
+            "firm_id": principal.firm_id,
+            "client_id": invoice.client_id,
+            "invoice_id": invoice.id if applied > 0 else None,
+            "kind": PaymentKind.payment.value,
+            "amount": amount,
+            "currency": currency,
+            "applied_amount": applied,
+            "credited_amount": credited,
+            "method": method.value,
+            "received_on": received_on,
+            "reference": reference,
+            "provider": provider,
+            "provider_ref": provider_ref,
+            "created_by": principal.user_id,
+        },
+    )
+    if payment is None:
+        return await _provider_duplicate(session, principal, provider, provider_ref)
+    before = invoice_money(invoice)
+    now = datetime.now(UTC)
+    if applied > 0:
+        invoice.amount_paid += applied
+        invoice.balance -= applied
+        move(invoice, settled_status(invoice), at=now)
+    if credited > 0:
+        reason = CreditReason.overpayment if payable else CreditReason.payment_on_closed_invoice
+        await credits.grant(
+            session,
+            principal,
+            client_id=invoice.client_id,
+            currency=currency,
+            amount=credited,
+            reason=reason,
+            payment_id=payment.id,
+            invoice_id=invoice.id,
+        )
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        action="payment.recorded",
+        record_type="payment",
+        record_id=payment.id,
+        after=summarize(payment),
+    )
+    if applied > 0:
+        await audit.record(
+            session,
+            principal,
+            action="invoice.payment_applied",
+            record_type="invoice",
+            record_id=invoice.id,
+            before=before,
+            after=invoice_money(invoice),
+        )
+    await outbox.enqueue_message(
+        session,
+        principal.firm_id,
+        outbox.event(
+            "payment.received",
+            f"payment.received:{payment.id}",
+            payment_id=str(payment.id),
+            invoice_id=str(invoice.id),
+            client_id=str(invoice.client_id),
+            amount=amount,
+            applied_amount=applied,
+            credited_amount=credited,
+            currency=currency,
+        ),
+    )
+    if (
+        applied > 0
+        and before["status"] != InvoiceStatus.paid
+        and invoice.status == InvoiceStatus.paid
+    ):
+        await outbox.enqueue_message(
+            session,
+            principal.firm_id,
+            outbox.event(
+                "invoice.paid",
+                f"invoice.paid:{invoice.id}:{payment.id}",
+                invoice_id=str(invoice.id),
+                client_id=str(invoice.client_id),
+                total=invoice.total,
+                currency=invoice.currency,
+            ),
+        )
+    await signal_dunning(
+        session, principal.firm_id, invoice.id, SIGNAL_PAYMENT_RECEIVED, cause=str(payment.id)
+    )
+    return payment
+
+
+@dataclass(frozen=True)
+class Refundable:
+    """What is left to refund of a payment: from the invoice, and from client credit."""
+
+    applied: int
+    credited: int
+
+    @property
+    def total(self) -> int:
+        return self.applied + self.credited
+
+
+async def refundable(session: AsyncSession, payment: Payment) -> Refundable:
+    row = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(Payment.applied_amount), 0),
+                func.coalesce(func.sum(Payment.credited_amount), 0),
+            ).where(Payment.firm_id == payment.firm_id, Payment.refund_of_id == payment.id)
+        )
+    ).one()
+    return Refundable(
+        applied=payment.applied_amount - int(row[0]),
+        credited=payment.credited_amount - int(row[1]),
+    )
+
+
+async def record_refund(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    payment_id: uuid.UUID,
+    amount: int,
+    reason: str | None = None,
+    provider: str | None = None,
+    provider_ref: str | None = None,
+) -> Payment:
+    """Record money paid back on a payment. It comes first out of what the payment applied
+    to its invoice (the invoice owes that again: paid goes back to partially paid or
+    open), then out of what became client credit. Credit already spent cannot be taken
+    back: the refund records what it could, and ``credit_shortfall`` tells how much it
+    could not. Reporting the same provider refund again returns the first row."""
+    _check_provider(provider, provider_ref)
+    _check_amount(amount)
+    original = await get_payment(session, principal, payment_id)
+    invoice = (
+        await lock_invoice(session, principal, original.invoice_id)
+        if original.invoice_id is not None
+        else None
+    )
+    # Refunds of one payment serialise on its row, so "what is left" cannot be spent twice.
+    original = await get_payment(session, principal, payment_id, lock=True)
+    if provider is not None and provider_ref is not None:
+        existing = await find_provider_payment(
+            session, principal, provider=provider, provider_ref=provider_ref
+        )
+        if existing is not None:
+            return existing
+    if original.kind != PaymentKind.payment:
+        raise Unprocessable(
+            "Only a payment can be refunded, not a refund",
+            errors=[{"pointer": "/payment_id", "detail": "this is a refund"}],
+        )
+    left = await refundable(session, original)
+    if amount > left.total:
+        raise Unprocessable(
+            f"At most {left.total} of this payment is left to refund",
+            errors=[{"pointer": "/amount", "detail": f"must be at most {left.total}"}],
+        )
+    from_invoice = min(amount, left.applied)
+    from_credit = amount - from_invoice
+    refund = await _insert(
+        session,
+        {
+            "firm_id": principal.firm_id,
+            "client_id": original.client_id,
+            "invoice_id": original.invoice_id if from_invoice > 0 else None,
+            "kind": PaymentKind.refund.value,
+            "refund_of_id": original.id,
+            "amount": amount,
+            "currency": original.currency,
+            "applied_amount": from_invoice,
+            "credited_amount": from_credit,
+            "method": original.method,
+            "received_on": await credits.firm_today(session, principal),
+            "notes": reason,
+            "provider": provider,
+            "provider_ref": provider_ref,
+            "created_by": principal.user_id,
+        },
+    )
+    if refund is None:
+        return await _provider_duplicate(session, principal, provider, provider_ref)
+    taken = 0
+    if from_credit > 0:
+        taken = await credits.take_back(
+            session,
+            principal,
+            client_id=original.client_id,
+            currency=original.currency,
+            amount=from_credit,
+            payment_id=refund.id,
+        )
+    before: dict[str, Any] | None = None
+    if invoice is not None and from_invoice > 0:
+        before = invoice_money(invoice)
+        invoice.amount_paid -= from_invoice
+        invoice.balance += from_invoice
+        move(invoice, settled_status(invoice), at=datetime.now(UTC))
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        action="payment.refunded",
+        record_type="payment",
+        record_id=refund.id,
+        after={**summarize(refund), "credit_shortfall": from_credit - taken},
+    )
+    if invoice is not None and before is not None:
+        await audit.record(
+            session,
+            principal,
+            action="invoice.payment_refunded",
+            record_type="invoice",
+            record_id=invoice.id,
+            before=before,
+            after=invoice_money(invoice),
+        )
+    await outbox.enqueue_message(
+        session,
+        principal.firm_id,
+        outbox.event(
+            "payment.refunded",
+            f"payment.refunded:{refund.id}",
+            refund_id=str(refund.id),
+            payment_id=str(original.id),
+            invoice_id=str(original.invoice_id) if original.invoice_id else None,
+            client_id=str(original.client_id),
+            amount=amount,
+            currency=original.currency,
+            credit_shortfall=from_credit - taken,
+        ),
+    )
+    if invoice is not None and from_invoice > 0:
+        await signal_dunning(
+            session, principal.firm_id, invoice.id, SIGNAL_PAYMENT_RECEIVED, cause=str(refund.id)
+        )
+    return refund
+
+
+async def credit_shortfall(session: AsyncSession, refund: Payment) -> int:
+    """How much of a refund's credit part could not be taken back (the credit had already
+    been spent); 0 for payments and for refunds that took back all they meant to."""
+    if refund.kind != PaymentKind.refund:
+        return 0
+    taken = await credits.taken_by(session, refund)
+    return refund.credited_amount - taken
+
+
+@dataclass(frozen=True)
+class PaymentFilters:
+    client_id: uuid.UUID | None = None
+    invoice_id: uuid.UUID | None = None
+    kind: PaymentKind | None = None
+
+
+def payments_query(
+    principal: Principal, filters: PaymentFilters, page: PageParams
+) -> Select[Payment]:
+    stmt = select(Payment).where(Payment.firm_id == principal.firm_id)
+    if filters.client_id is not None:
+        stmt = stmt.where(Payment.client_id == filters.client_id)
+    if filters.invoice_id is not None:
+        stmt = stmt.where(Payment.invoice_id == filters.invoice_id)
+    if filters.kind is not None:
+        stmt = stmt.where(Payment.kind == filters.kind.value)
+    return keyset(stmt, Payment.created_at, Payment.id, page)
+
+
+async def list_payments(
+    session: AsyncSession, principal: Principal, *, filters: PaymentFilters, page: PageParams
+) -> Page[Payment]:
+    """Payments and refunds, newest first."""
+    rows = (await session.scalars(payments_query(principal, filters, page))).all()
+    return to_page(rows, page)
