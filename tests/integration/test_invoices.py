@@ -1,0 +1,377 @@
+"""Invoices through their services: drafts with taxes and discounts, finalization and
+numbering, sending (finalize, event, dunning start, idempotent), void and write-off, the
+late fee and the collections mark dunning applies, and tenancy."""
+
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import scope_to_firm
+from core.errors import Conflict, NotFound, Unprocessable
+from core.principal import Principal
+from models import AuditEvent, Invoice, InvoiceLine, InvoiceStatus, OutboxMessage, Role
+from services.billing import invoices, tax_rates
+from services.billing.invoice_lines import LineFields
+from services.billing.invoice_status import IllegalTransition
+from services.billing.totals import LineInput, TaxSnapshot, compute_totals
+from tests.billing_factories import make_client, make_invoice
+from tests.factories import Actor, make_firm
+
+
+def user(actor: Actor) -> Principal:
+    return Principal(
+        firm_id=actor.firm.id, user_id=actor.user.id, role=Role.owner, credential="session"
+    )
+
+
+async def rate(db: AsyncSession, actor: Actor, name: str, percent: str, inclusive: bool) -> Any:
+    await scope_to_firm(db, actor.firm.id)
+    return await tax_rates.create_tax_rate(
+        db,
+        Principal.system(actor.firm.id),
+        fields=tax_rates.TaxRateFields(name=name, percent=Decimal(percent), inclusive=inclusive),
+    )
+
+
+async def draft(db: AsyncSession, actor: Actor, **fields: Any) -> Invoice:
+    await scope_to_firm(db, actor.firm.id)
+    if "client_id" not in fields:
+        fields["client_id"] = (await make_client(db, actor)).id
+    fields.setdefault("lines", [{"description": "Audit", "quantity": "2", "unit_price": 15_000}])
+    invoice = await invoices.create_invoice(
+        db, user(actor), fields=invoices.validate_invoice_fields(fields)
+    )
+    await db.commit()
+    return invoice
+
+
+async def outbox_keys(db: AsyncSession, actor: Actor) -> set[str]:
+    await scope_to_firm(db, actor.firm.id)
+    rows = await db.scalars(
+        select(OutboxMessage.dedupe_key).where(OutboxMessage.firm_id == actor.firm.id)
+    )
+    return set(rows)
+
+
+async def audit_actions(db: AsyncSession, actor: Actor, invoice_id: uuid.UUID) -> list[str]:
+    await scope_to_firm(db, actor.firm.id)
+    rows = await db.scalars(
+        select(AuditEvent.action)
+        .where(AuditEvent.record_type == "invoice", AuditEvent.record_id == invoice_id)
+        .order_by(AuditEvent.created_at)
+    )
+    return list(rows)
+
+
+async def test_create_draft_with_taxes_and_discount(db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    vat = await rate(db, owner, "VAT", "20", inclusive=True)
+    city = await rate(db, owner, "City tax", "2.5", inclusive=False)
+    invoice = await draft(
+        db,
+        owner,
+        currency="EUR",
+        payment_terms_days=14,
+        notes="Thank you",
+        discount={"kind": "percent", "value": "10"},
+        lines=[
+            {
+                "description": "Bookkeeping",
+                "quantity": "1.5",
+                "unit_price": 12_345,
+                "tax_rate_ids": [str(vat.id), str(city.id)],
+            },
+            {"description": "Filing", "quantity": "3", "unit_price": 999},
+        ],
+    )
+    snapshots = (tax_rates.snapshot(vat), tax_rates.snapshot(city))
+    expected = compute_totals(
+        [LineInput(Decimal("1.5"), 12_345, snapshots), LineInput(Decimal(3), 999)],
+        discount_kind="percent",
+        discount_value=Decimal(10),
+    )
+    assert invoice.status == InvoiceStatus.draft and invoice.number is None
+    assert invoice.currency == "EUR" and invoice.payment_terms_days == 14
+    assert invoice.created_by == owner.user.id
+    assert (invoice.subtotal, invoice.discount_total, invoice.tax_total) == (
+        expected.subtotal,
+        expected.discount_total,
+        expected.tax_total,
+    )
+    assert invoice.total == invoice.balance == expected.total
+    assert invoice.tax_breakdown == expected.breakdown()
+    lines = await invoices.lines_of(db, invoice)
+    assert [line.description for line in lines] == ["Bookkeeping", "Filing"]
+    assert [line.amount for line in lines] == [t.amount for t in expected.lines]
+    assert lines[0].taxes == [s.as_json() for s in snapshots]
+    assert await audit_actions(db, owner, invoice.id) == ["invoice.created"]
+
+    # Later changes to a rate never reach an existing invoice's lines.
+    await tax_rates.update_tax_rate(
+        db, user(owner), vat.id, patch=tax_rates.TaxRatePatch(percent=Decimal(25))
+    )
+    refreshed = await invoices.lines_of(db, invoice)
+    assert Decimal(refreshed[0].taxes[0]["percent"]) == 20
+
+
+async def test_create_defaults_currency_and_terms_from_the_firm(db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    invoice = await draft(db, owner)
+    assert invoice.currency == owner.firm.default_currency
+    assert invoice.payment_terms_days == 30 and invoice.due_date is None
+
+
+async def test_create_rejects_foreign_and_archived_ids(db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    other = await make_firm(db, "Other")
+    foreign_client = await make_client(db, other)
+    foreign_rate = await rate(db, other, "VAT", "20", inclusive=False)
+    archived = await rate(db, owner, "Old", "5", inclusive=False)
+    await tax_rates.archive_tax_rate(db, user(owner), archived.id)
+    with pytest.raises(NotFound) as missing_client:
+        await draft(db, owner, client_id=foreign_client.id)
+    assert missing_client.value.errors == [
+        {"pointer": "/client_id", "detail": "no such client in your firm"}
+    ]
+    line = {"description": "x", "quantity": 1, "unit_price": 1}
+    with pytest.raises(NotFound) as missing_rate:
+        await draft(db, owner, lines=[line, {**line, "tax_rate_ids": [str(foreign_rate.id)]}])
+    assert missing_rate.value.errors is not None
+    assert missing_rate.value.errors[0]["pointer"] == "/lines/1/tax_rate_ids/0"
+    with pytest.raises(Unprocessable) as archived_rate:
+        await draft(db, owner, lines=[{**line, "tax_rate_ids": [str(archived.id)]}])
+    assert archived_rate.value.errors is not None
+    assert archived_rate.value.errors[0]["pointer"] == "/lines/0/tax_rate_ids/0"
+
+
+@pytest.mark.parametrize(
+    ("fields", "pointer"),
+    [
+        ({"lines": []}, "/lines"),
+        ({"currency": "XYZ"}, "/currency"),
+        ({"currency": "usd"}, "/currency"),
+        ({"due_date": "2026-01-01", "payment_terms_days": 10}, ""),
+        ({"issue_date": "2026-02-01", "due_date": "2026-01-01"}, ""),
+        ({"payment_terms_days": 400}, "/payment_terms_days"),
+        ({"discount": {"kind": "percent", "value": "101"}}, "/discount"),
+        ({"discount": {"kind": "amount", "value": "1.5"}}, "/discount"),
+        ({"lines": [{"description": "x", "quantity": "1.00001", "unit_price": 1}]}, "/lines/0"),
+        ({"lines": [{"description": "x", "quantity": "-1", "unit_price": 1}]}, "/lines/0"),
+        ({"lines": [{"description": "x", "quantity": "1", "unit_price": -1}]}, "/lines/0"),
+        ({"lines": [{"description": "", "quantity": "1", "unit_price": 1}]}, "/lines/0"),
+        ({"extra": 1}, "/extra"),
+    ],
+)
+def test_invalid_fields_name_the_field(fields: dict[str, Any], pointer: str) -> None:
+    base: dict[str, Any] = {
+        "client_id": str(uuid.uuid4()),
+        "lines": [{"description": "x", "quantity": 1, "unit_price": 1}],
+    }
+    with pytest.raises(Unprocessable) as raised:
+        invoices.validate_invoice_fields({**base, **fields})
+    assert raised.value.errors
+    assert all(error["pointer"].startswith(pointer) for error in raised.value.errors)
+
+
+def test_line_tax_rates_are_distinct() -> None:
+    rate_id = uuid.uuid4()
+    with pytest.raises(ValueError, match="only once"):
+        LineFields(description="x", quantity=Decimal(1), unit_price=1, tax_rate_ids=[rate_id] * 2)
+
+
+async def test_get_invoice_of_another_firm_is_404(db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    other = await make_firm(db, "Other")
+    invoice = await make_invoice(db, other)
+    await scope_to_firm(db, owner.firm.id)
+    with pytest.raises(NotFound):
+        await invoices.get_invoice(db, user(owner), invoice.id)
+    with pytest.raises(NotFound):
+        await invoices.finalize_invoice(db, Principal.system(owner.firm.id), invoice.id)
+    await scope_to_firm(db, other.firm.id)
+    locked = await invoices.get_invoice(db, Principal.system(other.firm.id), invoice.id, lock=True)
+    assert locked.id == invoice.id
+    with pytest.raises(NotFound):
+        await invoices.apply_late_fee(db, user(owner), locked, 100)
+    with pytest.raises(NotFound):
+        await invoices.mark_in_collections(db, user(owner), locked)
+
+
+async def test_finalize_numbers_dates_and_emits(db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    invoice = await draft(db, owner, payment_terms_days=15)
+    finalized = await invoices.finalize_invoice(db, user(owner), invoice.id)
+    today = await invoices.firm_today(db, owner.firm.id)
+    assert finalized.status == InvoiceStatus.open
+    assert finalized.number == f"INV-{today.year}-0001"
+    assert finalized.issue_date == today
+    assert finalized.due_date == today + timedelta(days=15)
+    assert finalized.finalized_at is not None and finalized.sent_at is None
+    assert f"invoice.finalized:{invoice.id}" in await outbox_keys(db, owner)
+    assert await audit_actions(db, owner, invoice.id) == ["invoice.created", "invoice.finalized"]
+    with pytest.raises(IllegalTransition, match="already finalized"):
+        await invoices.finalize_invoice(db, user(owner), invoice.id)
+
+    second = await draft(db, owner, issue_date="2025-06-30", due_date="2025-07-31")
+    numbered = await invoices.finalize_invoice(db, user(owner), second.id)
+    assert numbered.number == "INV-2025-0001"
+    assert numbered.due_date == date(2025, 7, 31)
+
+
+async def test_finalize_refuses_a_due_date_before_the_issue_date(db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    invoice = await draft(db, owner, due_date="2020-01-01")
+    with pytest.raises(Unprocessable) as raised:
+        await invoices.finalize_invoice(db, user(owner), invoice.id)
+    assert raised.value.errors == [{"pointer": "/due_date", "detail": "before the issue date"}]
+
+
+async def test_send_finalizes_starts_dunning_and_is_idempotent(db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    invoice = await draft(db, owner)
+    system = Principal.system(owner.firm.id)
+    sent = await invoices.send_invoice(db, system, invoice.id)
+    assert sent.status == InvoiceStatus.open and sent.number is not None
+    assert sent.sent_at is not None
+    keys = await outbox_keys(db, owner)
+    assert {
+        f"invoice.finalized:{invoice.id}",
+        f"invoice.sent:{invoice.id}",
+        f"start:dunning-{invoice.id}",
+    } <= keys
+    first_sent_at = sent.sent_at
+    again = await invoices.send_invoice(db, system, invoice.id)
+    assert again.sent_at == first_sent_at
+    assert await audit_actions(db, owner, invoice.id) == [
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.sent",
+    ]
+    event = await db.scalar(
+        select(OutboxMessage.payload).where(
+            OutboxMessage.dedupe_key == f"invoice.sent:{invoice.id}"
+        )
+    )
+    assert event is not None
+    assert event["event"] == "invoice.sent" and event["number"] == sent.number
+    assert event["balance"] == sent.balance
+
+
+async def test_send_refuses_void_invoices(db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    invoice = await make_invoice(db, owner, status=InvoiceStatus.void)
+    await scope_to_firm(db, owner.firm.id)
+    with pytest.raises(IllegalTransition, match="cannot be sent"):
+        await invoices.send_invoice(db, user(owner), invoice.id)
+
+
+async def test_void_and_write_off(db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    invoice = await make_invoice(db, owner)
+    await scope_to_firm(db, owner.firm.id)
+    voided = await invoices.void_invoice(db, user(owner), invoice.id, reason="Billed twice")
+    assert voided.status == InvoiceStatus.void and voided.voided_at is not None
+    assert await invoices.void_invoice(db, user(owner), invoice.id, reason=None) is voided
+    audit = await db.scalar(
+        select(AuditEvent.summary).where(
+            AuditEvent.record_id == invoice.id, AuditEvent.action == "invoice.voided"
+        )
+    )
+    assert audit is not None and audit["after"]["reason"] == "Billed twice"
+    assert f"invoice.voided:{invoice.id}" in await outbox_keys(db, owner)
+    with pytest.raises(IllegalTransition, match="void invoice is final"):
+        await invoices.mark_uncollectible(db, user(owner), invoice.id)
+
+    owed = await make_invoice(db, owner, status=InvoiceStatus.partially_paid)
+    await scope_to_firm(db, owner.firm.id)
+    with pytest.raises(IllegalTransition, match="refund them first"):
+        await invoices.void_invoice(db, user(owner), owed.id, reason=None)
+    written_off = await invoices.mark_uncollectible(db, user(owner), owed.id)
+    assert written_off.status == InvoiceStatus.uncollectible
+    assert f"invoice.uncollectible:{owed.id}" in await outbox_keys(db, owner)
+
+    a_draft = await draft(db, owner)
+    with pytest.raises(IllegalTransition, match="delete the draft"):
+        await invoices.void_invoice(db, user(owner), a_draft.id, reason=None)
+
+
+async def test_late_fee_applies_once_through_the_totals(db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    vat = TaxSnapshot(uuid.uuid4(), "VAT", Decimal(10), inclusive=False)
+    invoice = await make_invoice(db, owner, lines=((2, 5_000),), taxes=(vat,))
+    await scope_to_firm(db, owner.firm.id)
+    system = Principal.system(owner.firm.id)
+    locked = await invoices.get_invoice(db, system, invoice.id, lock=True)
+    assert await invoices.apply_late_fee(db, system, locked, 2_500) is True
+    assert (locked.total, locked.late_fee, locked.balance) == (13_500, 2_500, 13_500)
+    assert locked.tax_total == 1_000 and locked.late_fee_applied_at is not None
+    assert await invoices.apply_late_fee(db, system, locked, 2_500) is False
+    await db.commit()
+    stored = await invoices.get_invoice(db, system, invoice.id)
+    assert (stored.total, stored.balance) == (13_500, 13_500)
+    assert await audit_actions(db, owner, invoice.id) == ["invoice.late_fee_applied"]
+
+    paid = await make_invoice(db, owner, status=InvoiceStatus.paid)
+    await scope_to_firm(db, owner.firm.id)
+    assert await invoices.apply_late_fee(db, system, paid, 100) is False
+    fresh = await make_invoice(db, owner)
+    await scope_to_firm(db, owner.firm.id)
+    assert await invoices.apply_late_fee(db, system, fresh, 0) is False
+
+
+async def test_mark_in_collections_once(db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    invoice = await make_invoice(db, owner)
+    await scope_to_firm(db, owner.firm.id)
+    system = Principal.system(owner.firm.id)
+    locked = await invoices.get_invoice(db, system, invoice.id, lock=True)
+    assert await invoices.mark_in_collections(db, system, locked) is True
+    assert locked.in_collections is True
+    assert await invoices.mark_in_collections(db, system, locked) is False
+    assert f"invoice.in_collections:{invoice.id}" in await outbox_keys(db, owner)
+    assert await audit_actions(db, owner, invoice.id) == ["invoice.in_collections"]
+    void = await make_invoice(db, owner, status=InvoiceStatus.void)
+    await scope_to_firm(db, owner.firm.id)
+    assert await invoices.mark_in_collections(db, system, void) is False
+
+
+async def test_draft_patch_and_delete_and_immutability(db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    invoice = await draft(db, owner)
+    patched = await invoices.update_invoice(
+        db,
+        user(owner),
+        invoice.id,
+        patch=invoices.InvoicePatch.model_validate(
+            {
+                "discount": {"kind": "amount", "value": 1_000},
+                "lines": [{"description": "Review", "quantity": "1", "unit_price": 20_000}],
+            }
+        ),
+    )
+    assert (patched.subtotal, patched.discount_total, patched.total) == (20_000, 1_000, 19_000)
+    assert [line.description for line in await invoices.lines_of(db, patched)] == ["Review"]
+    only_discount = await invoices.update_invoice(
+        db,
+        user(owner),
+        invoice.id,
+        patch=invoices.InvoicePatch.model_validate({"discount": None, "due_date": "2030-01-01"}),
+    )
+    assert only_discount.total == only_discount.balance == 20_000
+    assert only_discount.payment_terms_days is None
+    await invoices.delete_invoice(db, user(owner), invoice.id)
+    assert await db.scalar(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)) is None
+
+    issued = await make_invoice(db, owner)
+    await scope_to_firm(db, owner.firm.id)
+    with pytest.raises(Conflict, match="finalized"):
+        await invoices.update_invoice(
+            db, user(owner), issued.id, patch=invoices.InvoicePatch(notes="x")
+        )
+    with pytest.raises(Conflict, match="finalized"):
+        await invoices.delete_invoice(db, user(owner), issued.id)
