@@ -46,7 +46,13 @@ async def balance(
 async def balances(
     session: AsyncSession, principal: Principal, client_id: uuid.UUID
 ) -> dict[str, int]:
-    """The client's credit per currency (currencies whose entries sum to 0 included)."""
+    """The client's credit per currency (currencies whose entries sum to 0 included);
+    another firm's client is a 404."""
+    found = await session.scalar(
+        select(Client.id).where(Client.firm_id == principal.firm_id, Client.id == client_id)
+    )
+    if found is None:
+        raise NotFound("No client with this id in your firm")
     rows = await session.execute(
         select(ClientCredit.currency, func.sum(ClientCredit.amount))
         .where(ClientCredit.firm_id == principal.firm_id, ClientCredit.client_id == client_id)
@@ -80,6 +86,33 @@ async def grant(
     session.add(entry)
     await session.flush()
     return entry
+
+
+async def spend(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    client_id: uuid.UUID,
+    currency: str,
+    amount: int,
+    payment_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+) -> None:
+    """A negative entry for credit applied to an invoice; the caller holds the client's
+    lock and checked the balance covers it."""
+    session.add(
+        ClientCredit(
+            firm_id=principal.firm_id,
+            client_id=client_id,
+            currency=currency,
+            amount=-amount,
+            reason=CreditReason.applied.value,
+            payment_id=payment_id,
+            invoice_id=invoice_id,
+            created_by=principal.user_id,
+        )
+    )
+    await session.flush()
 
 
 async def take_back(

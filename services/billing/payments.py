@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
-from core.errors import NotFound, Unprocessable
+from core.errors import Conflict, NotFound, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import (
@@ -204,6 +204,31 @@ async def record_payment(
             f"Payments are not recorded against {what}; finalize or choose an invoice",
             errors=[{"pointer": "/invoice_id", "detail": f"the invoice is {what}"}],
         )
+    payment = await _record(
+        session,
+        principal,
+        invoice,
+        {
+            "amount": amount,
+            "currency": currency,
+            "method": method.value,
+            "received_on": received_on,
+            "reference": reference,
+            "provider": provider,
+            "provider_ref": provider_ref,
+        },
+    )
+    return payment or await _provider_duplicate(session, principal, provider, provider_ref)
+
+
+async def _record(
+    session: AsyncSession, principal: Principal, invoice: Invoice, fields: dict[str, Any]
+) -> Payment | None:
+    """Record a payment on a locked invoice: the split, the invoice's money and status,
+    credit for the rest, audit, events and the dunning signal. None when the provider
+    payment is already recorded (and nothing changed)."""
+    amount: int = fields["amount"]
+    currency: str = fields["currency"]
     payable = invoice.kind == InvoiceKind.invoice and invoice.status in _PAYABLE
     applied = min(amount, invoice.balance) if payable else 0
     credited = amount - applied
@@ -214,20 +239,14 @@ async def record_payment(
             "client_id": invoice.client_id,
             "invoice_id": invoice.id if applied > 0 else None,
             "kind": PaymentKind.payment.value,
-            "amount": amount,
-            "currency": currency,
             "applied_amount": applied,
             "credited_amount": credited,
-            "method": method.value,
-            "received_on": received_on,
-            "reference": reference,
-            "provider": provider,
-            "provider_ref": provider_ref,
             "created_by": principal.user_id,
+            **fields,
         },
     )
     if payment is None:
-        return await _provider_duplicate(session, principal, provider, provider_ref)
+        return None
     before = invoice_money(invoice)
     now = datetime.now(UTC)
     if applied > 0:
@@ -303,6 +322,59 @@ async def record_payment(
     return payment
 
 
+async def apply_credit(
+    session: AsyncSession, principal: Principal, *, invoice_id: uuid.UUID, amount: int | None
+) -> Payment:
+    """Spend the client's credit in the invoice's currency on an open, partially paid or
+    written-off invoice: ``amount``, or as much as both allow when it is None. Recorded as
+    a payment of method ``credit`` and a matching negative credit entry."""
+    invoice = await lock_invoice(session, principal, invoice_id)
+    if invoice.kind != InvoiceKind.invoice or invoice.status not in _PAYABLE:
+        raise Conflict(
+            f"Credit is applied only to an invoice that is owed; this one is {invoice.status}",
+            errors=[{"pointer": "/status", "detail": f"{invoice.status}, not owed"}],
+        )
+    if amount is not None:
+        _check_amount(amount)
+    # Spends of one client's credit queue here: each sees the balance the last one left.
+    await credits.lock_client(session, principal, invoice.client_id)
+    available = await credits.balance(session, principal, invoice.client_id, invoice.currency)
+    spend = min(available, invoice.balance) if amount is None else amount
+    if spend > invoice.balance:
+        raise Unprocessable(
+            f"The invoice owes {invoice.balance}; apply at most that",
+            errors=[{"pointer": "/amount", "detail": f"must be at most {invoice.balance}"}],
+        )
+    if spend > available or spend == 0:
+        raise Unprocessable(
+            f"The client has {available} {invoice.currency} of credit",
+            errors=[{"pointer": "/amount", "detail": f"{available} credit available"}],
+        )
+    payment = await _record(
+        session,
+        principal,
+        invoice,
+        {
+            "amount": spend,
+            "currency": invoice.currency,
+            "method": PaymentMethod.credit.value,
+            "received_on": await credits.firm_today(session, principal),
+        },
+    )
+    if payment is None:
+        raise RuntimeError("a payment without a provider reference cannot be a duplicate")
+    await credits.spend(
+        session,
+        principal,
+        client_id=invoice.client_id,
+        currency=invoice.currency,
+        amount=spend,
+        payment_id=payment.id,
+        invoice_id=invoice.id,
+    )
+    return payment
+
+
 @dataclass(frozen=True)
 class Refundable:
     """What is left to refund of a payment: from the invoice, and from client credit."""
@@ -365,6 +437,12 @@ async def record_refund(
         raise Unprocessable(
             "Only a payment can be refunded, not a refund",
             errors=[{"pointer": "/payment_id", "detail": "this is a refund"}],
+        )
+    if original.method == PaymentMethod.credit:
+        raise Unprocessable(
+            "Credit applied to an invoice is not money to pay back; refund the payment "
+            "the credit came from",
+            errors=[{"pointer": "/payment_id", "detail": "paid with client credit"}],
         )
     left = await refundable(session, original)
     if amount > left.total:

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from httpx import AsyncClient
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,7 +30,8 @@ from models import (
 )
 from services.billing import credits, payments
 from tests.billing_factories import make_client, make_invoice
-from tests.factories import Actor, make_firm
+from tests.factories import Actor, add_user, make_firm
+from tests.problems import assert_problem, pointers
 
 TODAY = date(2026, 11, 20)
 
@@ -407,17 +409,12 @@ async def test_refund_of_credit_already_spent_records_what_it_could(db: AsyncSes
     client = await make_client(db, actor)
     first = await make_invoice(db, actor, client_id=client.id, lines=((1, 5_000),))
     payment = await pay(db, actor, first, 8_000)
-    # Another invoice's payment spends most of the 3,000 credit.
+    # Another invoice spends most of the 3,000 credit.
+    second = await make_invoice(db, actor, client_id=client.id, lines=((1, 2_500),))
     await scope_to_firm(db, actor.firm.id)
-    await credits.take_back(
-        db,
-        owner(actor),
-        client_id=client.id,
-        currency="USD",
-        amount=2_500,
-        payment_id=payment.id,
-    )
+    await payments.apply_credit(db, owner(actor), invoice_id=second.id, amount=None)
     await db.commit()
+    assert (await reload(db, actor, second)).status == "paid"
     assert await credit_of(db, actor, client.id, "USD") == 500
 
     result = await refund(db, actor, payment, 8_000)
@@ -487,3 +484,236 @@ async def test_client_credit_balance_is_per_currency(db: AsyncSession) -> None:
     await scope_to_firm(db, actor.firm.id)
     assert await credits.balances(db, owner(actor), client.id) == {"EUR": 300, "USD": 700}
     assert await db.scalar(select(func.count()).select_from(Client)) == 1
+
+
+# --- the API ----------------------------------------------------------------------------
+
+
+async def post_payment(
+    http: AsyncClient, actor: Actor, invoice: Invoice, **body: Any
+) -> dict[str, Any]:
+    response = await http.post(
+        f"/v1/invoices/{invoice.id}/payments",
+        json={"amount": 1_000, "currency": "USD", "method": "bank_transfer", **body},
+        headers=actor.headers,
+    )
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def test_api_records_lists_gets_and_refunds_payments(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    actor = await make_firm(db)
+    staff = await add_user(db, actor, Role.staff)
+    invoice = await make_invoice(db, actor, lines=((1, 10_000),))
+    other = await make_invoice(db, actor)
+
+    first = await post_payment(
+        client, actor, invoice, amount=4_000, received_on="2026-11-02", reference="WIRE-77"
+    )
+    assert first["invoice_id"] == str(invoice.id) and first["kind"] == "payment"
+    assert (first["applied_amount"], first["credited_amount"]) == (4_000, 0)
+    assert (first["received_on"], first["reference"]) == ("2026-11-02", "WIRE-77")
+    second = await post_payment(client, actor, invoice, amount=7_000, method="cash")
+    assert (second["applied_amount"], second["credited_amount"]) == (6_000, 1_000)
+    assert second["received_on"] == (await credits.firm_today(db, owner(actor))).isoformat()
+    third = await post_payment(client, actor, other, amount=500, method="check")
+
+    listed = await client.get("/v1/payments", params={"limit": 2}, headers=staff.headers)
+    assert listed.status_code == 200
+    assert [p["id"] for p in listed.json()["items"]] == [third["id"], second["id"]]
+    rest = await client.get(
+        "/v1/payments",
+        params={"limit": 2, "cursor": listed.json()["next_cursor"]},
+        headers=staff.headers,
+    )
+    assert [p["id"] for p in rest.json()["items"]] == [first["id"]]
+    assert rest.json()["next_cursor"] is None
+    by_invoice = await client.get(
+        "/v1/payments", params={"invoice_id": str(invoice.id)}, headers=actor.headers
+    )
+    assert {p["id"] for p in by_invoice.json()["items"]} == {first["id"], second["id"]}
+    by_client = await client.get(
+        "/v1/payments", params={"client_id": str(other.client_id)}, headers=actor.headers
+    )
+    assert [p["id"] for p in by_client.json()["items"]] == [third["id"]]
+
+    got = await client.get(f"/v1/payments/{first['id']}", headers=staff.headers)
+    assert got.status_code == 200 and got.json() == first
+
+    refunded = await client.post(
+        f"/v1/payments/{second['id']}/refunds",
+        json={"amount": 6_500, "reason": "double payment"},
+        headers=staff.headers,
+    )
+    assert refunded.status_code == 201, refunded.text
+    body = refunded.json()
+    assert (body["kind"], body["refund_of_id"], body["amount"]) == ("refund", second["id"], 6_500)
+    assert (body["applied_amount"], body["credited_amount"]) == (6_000, 500)
+    assert body["credit_shortfall"] == 0 and body["notes"] == "double payment"
+    refunds = await client.get("/v1/payments", params={"kind": "refund"}, headers=actor.headers)
+    assert [p["id"] for p in refunds.json()["items"]] == [body["id"]]
+    invoice = await reload(db, actor, invoice)
+    assert (invoice.status, invoice.balance) == ("partially_paid", 6_000)
+
+    credit = await client.get(f"/v1/clients/{invoice.client_id}/credit", headers=staff.headers)
+    assert credit.status_code == 200
+    assert credit.json() == {
+        "client_id": str(invoice.client_id),
+        "balances": [{"currency": "USD", "amount": 500}],
+    }
+
+
+async def test_api_idempotency_key_replays_the_first_payment(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    actor = await make_firm(db)
+    invoice = await make_invoice(db, actor, lines=((1, 10_000),))
+    headers = {**actor.headers, "Idempotency-Key": "pay-once"}
+    body = {"amount": 2_000, "currency": "USD", "method": "bank_transfer"}
+
+    first = await client.post(f"/v1/invoices/{invoice.id}/payments", json=body, headers=headers)
+    again = await client.post(f"/v1/invoices/{invoice.id}/payments", json=body, headers=headers)
+
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert (await reload(db, actor, invoice)).amount_paid == 2_000
+
+
+async def test_api_apply_credit(client: AsyncClient, db: AsyncSession) -> None:
+    actor = await make_firm(db)
+    client_row = await make_client(db, actor)
+    closed = await make_invoice(db, actor, client_id=client_row.id, status=InvoiceStatus.void)
+    owed = await make_invoice(db, actor, client_id=client_row.id, lines=((1, 5_000),))
+    await post_payment(client, actor, closed, amount=3_000)
+
+    too_much = await client.post(
+        f"/v1/invoices/{owed.id}/apply-credit", json={"amount": 3_001}, headers=actor.headers
+    )
+    assert pointers(assert_problem(too_much, 422)) == {"/amount"}
+    part = await client.post(
+        f"/v1/invoices/{owed.id}/apply-credit", json={"amount": 1_000}, headers=actor.headers
+    )
+    assert part.status_code == 201, part.text
+    assert (part.json()["method"], part.json()["applied_amount"]) == ("credit", 1_000)
+    rest = await client.post(f"/v1/invoices/{owed.id}/apply-credit", json={}, headers=actor.headers)
+    assert rest.status_code == 201 and rest.json()["amount"] == 2_000
+    owed = await reload(db, actor, owed)
+    assert (owed.status, owed.amount_paid, owed.balance) == ("partially_paid", 3_000, 2_000)
+    assert await credit_of(db, actor, client_row.id, "USD") == 0
+
+    none_left = await client.post(
+        f"/v1/invoices/{owed.id}/apply-credit", json={}, headers=actor.headers
+    )
+    assert pointers(assert_problem(none_left, 422)) == {"/amount"}
+    on_void = await client.post(
+        f"/v1/invoices/{closed.id}/apply-credit", json={}, headers=actor.headers
+    )
+    assert pointers(assert_problem(on_void, 409)) == {"/status"}
+    refund_credit = await client.post(
+        f"/v1/payments/{part.json()['id']}/refunds", json={"amount": 1}, headers=actor.headers
+    )
+    assert pointers(assert_problem(refund_credit, 422)) == {"/payment_id"}
+
+
+async def test_api_4xx(client: AsyncClient, db: AsyncSession) -> None:
+    actor = await make_firm(db)
+    builder = await add_user(db, actor, Role.builder)
+    invoice = await make_invoice(db, actor, currency="EUR", lines=((1, 1_000),))
+    draft = await make_invoice(db, actor, status=InvoiceStatus.draft)
+    url = f"/v1/invoices/{invoice.id}/payments"
+    good = {"amount": 100, "currency": "EUR", "method": "cash"}
+
+    unauthenticated = await client.post(url, json=good)
+    assert_problem(unauthenticated, 401)
+    assert_problem(await client.post(url, json=good, headers=builder.headers), 403)
+    assert_problem(await client.get("/v1/payments", headers=builder.headers), 403)
+
+    wrong_currency = await client.post(url, json={**good, "currency": "USD"}, headers=actor.headers)
+    assert pointers(assert_problem(wrong_currency, 422)) == {"/currency"}
+    for bad in (
+        {**good, "amount": 0},
+        {**good, "amount": -1},
+        {**good, "amount": "ten"},
+        {**good, "method": "card"},
+        {**good, "method": "credit"},
+        {**good, "currency": "eur"},
+        {**good, "received_on": "yesterday"},
+        {**good, "extra": 1},
+        {key: value for key, value in good.items() if key != "amount"},
+    ):
+        assert_problem(await client.post(url, json=bad, headers=actor.headers), 422)
+    on_draft = await client.post(
+        f"/v1/invoices/{draft.id}/payments",
+        json={**good, "currency": "USD"},
+        headers=actor.headers,
+    )
+    assert pointers(assert_problem(on_draft, 422)) == {"/invoice_id"}
+    assert_problem(
+        await client.post(
+            f"/v1/invoices/{uuid.uuid4()}/payments", json=good, headers=actor.headers
+        ),
+        404,
+    )
+    assert_problem(
+        await client.post("/v1/invoices/nope/payments", json=good, headers=actor.headers), 422
+    )
+
+    payment = await post_payment(client, actor, invoice, amount=600, currency="EUR")
+    refunds = f"/v1/payments/{payment['id']}/refunds"
+    over = await client.post(refunds, json={"amount": 601}, headers=actor.headers)
+    assert pointers(assert_problem(over, 422)) == {"/amount"}
+    assert_problem(await client.post(refunds, json={"amount": 0}, headers=actor.headers), 422)
+    assert_problem(await client.post(refunds, json={}, headers=actor.headers), 422)
+    assert_problem(
+        await client.post(
+            f"/v1/payments/{uuid.uuid4()}/refunds", json={"amount": 1}, headers=actor.headers
+        ),
+        404,
+    )
+    assert_problem(await client.get(f"/v1/payments/{uuid.uuid4()}", headers=actor.headers), 404)
+    assert_problem(
+        await client.get("/v1/payments", params={"limit": 0}, headers=actor.headers), 422
+    )
+    assert_problem(
+        await client.get("/v1/payments", params={"cursor": "garbage"}, headers=actor.headers), 400
+    )
+    assert_problem(
+        await client.get("/v1/payments", params={"kind": "gift"}, headers=actor.headers), 422
+    )
+    assert_problem(
+        await client.get(f"/v1/clients/{uuid.uuid4()}/credit", headers=actor.headers), 404
+    )
+    assert_problem(
+        await client.post(
+            f"/v1/invoices/{uuid.uuid4()}/apply-credit", json={}, headers=actor.headers
+        ),
+        404,
+    )
+
+
+async def test_api_another_firms_ids_are_404(client: AsyncClient, db: AsyncSession) -> None:
+    alpha = await make_firm(db)
+    beta = await make_firm(db, "Beta")
+    invoice = await make_invoice(db, alpha)
+    payment = await post_payment(client, alpha, invoice, amount=500)
+    body = {"amount": 100, "currency": "USD", "method": "cash"}
+
+    for response in (
+        await client.post(f"/v1/invoices/{invoice.id}/payments", json=body, headers=beta.headers),
+        await client.post(f"/v1/invoices/{invoice.id}/apply-credit", json={}, headers=beta.headers),
+        await client.get(f"/v1/payments/{payment['id']}", headers=beta.headers),
+        await client.post(
+            f"/v1/payments/{payment['id']}/refunds", json={"amount": 1}, headers=beta.headers
+        ),
+        await client.get(f"/v1/clients/{invoice.client_id}/credit", headers=beta.headers),
+    ):
+        assert_problem(response, 404)
+    listed = await client.get(
+        "/v1/payments", params={"invoice_id": str(invoice.id)}, headers=beta.headers
+    )
+    assert listed.json()["items"] == []
+    assert (await reload(db, alpha, invoice)).amount_paid == 500
