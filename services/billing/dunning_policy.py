@@ -1,0 +1,371 @@
+"""The firm's dunning policy: which reminders go out relative to an invoice's due date, the
+late fee, the final notice and the escalation, and the templates of the emails.
+
+One row per firm (``DunningPolicy``), created from ``DEFAULT_POLICY`` the first time it is
+read. ``steps`` holds the validated ``PolicyStep`` list in the order they happen. A change
+bumps ``version`` and signals every open invoice's dunning workflow to re-plan.
+
+Reminder subjects and bodies are firm-written templates rendered by services.expressions
+(the sandboxed, size-limited Jinja2 environment of automations): ``{{ … }}`` placeholders
+only, no statements. The names a template may use are those of ``template_context``."""
+
+import enum
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import outbox
+from core.errors import Unprocessable
+from core.principal import Principal
+from models import Client, DunningPolicy, Firm, Invoice, InvoiceKind, InvoiceStatus
+from services import audit, expressions
+from services.billing.currencies import format_minor
+from workflows.billing.dunning_contracts import SIGNAL_POLICY_CHANGED, dunning_workflow_id
+
+INVOICE_STEP = "invoice"
+ENDLESS_PREFIX = "endless-"
+MAX_STEPS = 20
+MAX_SUBJECT = 200
+MAX_BODY = 10_000
+_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+class StepKind(enum.StrEnum):
+    reminder = "reminder"
+    final_notice = "final_notice"
+    # No email: a staff task, and the invoice is marked in collections.
+    escalation = "escalation"
+
+
+class PolicyStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: Annotated[str, StringConstraints(pattern=_KEY.pattern)]
+    kind: StepKind = StepKind.reminder
+    # Days from the due date (negative: before it).
+    offset_days: int = Field(ge=-90, le=365)
+    subject: Annotated[str, StringConstraints(max_length=MAX_SUBJECT)] | None = None
+    body: Annotated[str, StringConstraints(max_length=MAX_BODY)] | None = None
+
+
+class PolicyDoc(BaseModel):
+    """The policy as the API reads and writes it (everything but id and version)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    steps: list[PolicyStep] = Field(max_length=MAX_STEPS)
+    late_fee_fixed: int = Field(default=0, ge=0, le=10**12)
+    late_fee_percent: Decimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=4)
+    late_fee_step: str | None = None
+    endless_every_days: int | None = Field(default=None, ge=1, le=365)
+
+
+_DUE_SOON_BODY = (
+    "Dear {{ client.name }},\n\n"
+    "invoice {{ invoice.number }} of {{ invoice.total }} is due on {{ invoice.due_date }}.\n"
+    "Balance: {{ invoice.balance }}\n\nPay online: {{ pay_link }}\n\n{{ firm.name }}\n"
+)
+_OVERDUE_BODY = (
+    "Dear {{ client.name }},\n\n"
+    "invoice {{ invoice.number }} was due on {{ invoice.due_date }} and is "
+    "{{ days_overdue }} days overdue.\n"
+    "Balance: {{ invoice.balance }}{{ ' (including a late fee of ' ~ invoice.late_fee ~ ')' "
+    "if invoice.has_late_fee else '' }}\n\n"
+    "Pay online: {{ pay_link }}\n\n{{ firm.name }}\n"
+)
+
+
+def _reminder(key: str, offset: int, subject: str, body: str = _OVERDUE_BODY) -> PolicyStep:
+    return PolicyStep(key=key, offset_days=offset, subject=subject, body=body)
+
+
+DEFAULT_POLICY = PolicyDoc(
+    steps=[
+        _reminder("due-soon", -3, "Invoice {{ invoice.number }} is due soon", _DUE_SOON_BODY),
+        _reminder("due-today", 0, "Invoice {{ invoice.number }} is due today", _DUE_SOON_BODY),
+        _reminder("overdue-3", 3, "Reminder: invoice {{ invoice.number }} is overdue"),
+        _reminder("overdue-7", 7, "Second reminder: invoice {{ invoice.number }} is overdue"),
+        _reminder("overdue-14", 14, "Third reminder: invoice {{ invoice.number }} is overdue"),
+        PolicyStep(
+            key="final-notice",
+            kind=StepKind.final_notice,
+            offset_days=21,
+            subject="Final notice: invoice {{ invoice.number }}",
+            body=_OVERDUE_BODY,
+        ),
+        PolicyStep(key="escalation", kind=StepKind.escalation, offset_days=30),
+    ]
+)
+
+# The email that carries the invoice itself (step "invoice"), sent when dunning starts.
+INVOICE_SUBJECT = "Invoice {{ invoice.number }} from {{ firm.name }}"
+INVOICE_BODY = (
+    "Dear {{ client.name }},\n\n"
+    "please find invoice {{ invoice.number }} of {{ invoice.total }}, issued on "
+    "{{ invoice.issue_date }} and due on {{ invoice.due_date }}.\n\n"
+    "Pay online: {{ pay_link }}\n\n{{ firm.name }}\n"
+)
+
+
+def _problem(pointer: str, detail: str) -> dict[str, str]:
+    return {"pointer": pointer, "detail": detail}
+
+
+def _template_problems(step: PolicyStep, index: int) -> list[dict[str, str]]:
+    problems: list[dict[str, str]] = []
+    for field in ("subject", "body"):
+        text: str | None = getattr(step, field)
+        pointer = f"/steps/{index}/{field}"
+        if step.kind == StepKind.escalation:
+            if text is not None:
+                problems.append(_problem(pointer, "an escalation sends no email"))
+            continue
+        if not text or not text.strip():
+            problems.append(_problem(pointer, "required for a step that sends an email"))
+            continue
+        try:
+            render_template(text, sample_context())
+        except expressions.ExpressionError as exc:
+            problems.append(_problem(pointer, exc.message))
+    return problems
+
+
+def _step_problems(doc: PolicyDoc) -> list[dict[str, str]]:
+    problems: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for index, step in enumerate(doc.steps):
+        if step.key in seen:
+            problems.append(_problem(f"/steps/{index}/key", "duplicate step key"))
+        if step.key == INVOICE_STEP or step.key.startswith(ENDLESS_PREFIX):
+            problems.append(_problem(f"/steps/{index}/key", "reserved step key"))
+        seen.add(step.key)
+        if index > 0 and step.offset_days <= doc.steps[index - 1].offset_days:
+            problems.append(
+                _problem(f"/steps/{index}/offset_days", "must be later than the step before")
+            )
+        if step.kind == StepKind.escalation and index != len(doc.steps) - 1:
+            problems.append(_problem(f"/steps/{index}/kind", "the escalation must be the last"))
+        problems.extend(_template_problems(step, index))
+    return problems
+
+
+def _late_fee_problems(doc: PolicyDoc) -> list[dict[str, str]]:
+    has_fee = doc.late_fee_fixed > 0 or doc.late_fee_percent > 0
+    if doc.late_fee_step is None:
+        return (
+            [_problem("/late_fee_step", "a late fee needs the step it applies at")]
+            if has_fee
+            else []
+        )
+    if not has_fee:
+        return [_problem("/late_fee_step", "set late_fee_fixed or late_fee_percent too")]
+    step = next((s for s in doc.steps if s.key == doc.late_fee_step), None)
+    if step is None:
+        return [_problem("/late_fee_step", "no step with this key")]
+    if step.kind == StepKind.escalation:
+        return [_problem("/late_fee_step", "must be a step that sends an email")]
+    return []
+
+
+def validate_policy(data: Any) -> PolicyDoc:
+    """The policy ``data`` describes, or ``Unprocessable`` with a JSON pointer per problem."""
+    try:
+        doc = PolicyDoc.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            _problem("/" + "/".join(str(part) for part in err["loc"]), err["msg"])
+            for err in exc.errors()
+        ]
+        raise Unprocessable("The dunning policy is invalid", errors=problems) from None
+    problems = _step_problems(doc) + _late_fee_problems(doc)
+    if doc.endless_every_days is not None and not any(
+        s.kind != StepKind.escalation for s in doc.steps
+    ):
+        problems.append(
+            _problem("/endless_every_days", "endless reminders repeat a reminder step's email")
+        )
+    if problems:
+        raise Unprocessable("The dunning policy is invalid", errors=problems)
+    return doc
+
+
+def late_fee_amount(doc: PolicyDoc, balance: int) -> int:
+    """The fee: the fixed part plus the percentage of the balance, rounded half-even."""
+    percent = (Decimal(balance) * doc.late_fee_percent / 100).quantize(Decimal(1))
+    return doc.late_fee_fixed + int(percent)
+
+
+def endless_template_step(doc: PolicyDoc) -> PolicyStep | None:
+    """Endless reminders repeat the email of the last step that sends one."""
+    return next((s for s in reversed(doc.steps) if s.kind != StepKind.escalation), None)
+
+
+def template_context(
+    *,
+    invoice: Invoice,
+    client: Client,
+    firm: Firm,
+    today: date,
+    pay_link: str,
+) -> dict[str, Any]:
+    """What a reminder template may read; ``today`` is the send date in the firm's time
+    zone, amounts are formatted in the invoice's currency."""
+    currency = invoice.currency
+    overdue = (today - invoice.due_date).days if invoice.due_date else 0
+    return {
+        "invoice": {
+            "id": str(invoice.id),
+            "number": invoice.number or "",
+            "currency": currency,
+            "total": format_minor(invoice.total, currency),
+            "balance": format_minor(invoice.balance, currency),
+            "amount_paid": format_minor(invoice.amount_paid, currency),
+            "late_fee": format_minor(invoice.late_fee, currency),
+            "has_late_fee": invoice.late_fee > 0,
+            "issue_date": invoice.issue_date.isoformat() if invoice.issue_date else "",
+            "due_date": invoice.due_date.isoformat() if invoice.due_date else "",
+        },
+        "days_overdue": max(overdue, 0),
+        "days_until_due": max(-overdue, 0),
+        "client": {"name": client.name, "email": client.email or ""},
+        "firm": {"name": firm.name},
+        "pay_link": pay_link,
+    }
+
+
+def sample_context() -> dict[str, Any]:
+    """Made-up values with every name of ``template_context``, to check and preview."""
+    return {
+        "invoice": {
+            "id": "00000000-0000-0000-0000-000000000000",
+            "number": "INV-2026-0042",
+            "currency": "EUR",
+            "total": "1,190.00 EUR",
+            "balance": "1,215.00 EUR",
+            "amount_paid": "0.00 EUR",
+            "late_fee": "25.00 EUR",
+            "has_late_fee": True,
+            "issue_date": "2026-03-01",
+            "due_date": "2026-03-31",
+        },
+        "days_overdue": 7,
+        "days_until_due": 0,
+        "client": {"name": "Example Client Ltd", "email": "billing@client.example"},
+        "firm": {"name": "Your Firm"},
+        "pay_link": "https://pay.example/invoice",
+    }
+
+
+def render_template(template: str, context: Mapping[str, Any]) -> str:
+    """The rendered text; raises ``expressions.ExpressionError`` (syntax, unknown name,
+    sandbox escape, size) with a message fit for the firm."""
+    rendered = expressions.render(template, context)
+    return rendered if isinstance(rendered, str) else str(rendered)
+
+
+def as_doc(policy: DunningPolicy) -> PolicyDoc:
+    return PolicyDoc(
+        enabled=policy.enabled,
+        steps=[PolicyStep.model_validate(step) for step in policy.steps],
+        late_fee_fixed=policy.late_fee_fixed,
+        late_fee_percent=policy.late_fee_percent,
+        late_fee_step=policy.late_fee_step,
+        endless_every_days=policy.endless_every_days,
+    )
+
+
+def _columns(doc: PolicyDoc) -> dict[str, Any]:
+    return {
+        "enabled": doc.enabled,
+        "steps": [step.model_dump(mode="json", exclude_none=True) for step in doc.steps],
+        "late_fee_fixed": doc.late_fee_fixed,
+        "late_fee_percent": doc.late_fee_percent,
+        "late_fee_step": doc.late_fee_step,
+        "endless_every_days": doc.endless_every_days,
+    }
+
+
+async def load_policy(
+    session: AsyncSession, firm_id: uuid.UUID, *, lock: bool = False
+) -> DunningPolicy:
+    """The firm's policy row, created from the shipped default if it has none yet (two
+    first reads at once both end with the one row)."""
+    await session.execute(
+        insert(DunningPolicy)
+        .values(id=uuid.uuid4(), firm_id=firm_id, version=1, **_columns(DEFAULT_POLICY))
+        .on_conflict_do_nothing(index_elements=["firm_id"])
+    )
+    query = select(DunningPolicy).where(DunningPolicy.firm_id == firm_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.scalars(query.execution_options(populate_existing=True))).one()
+
+
+async def get_policy(session: AsyncSession, principal: Principal) -> DunningPolicy:
+    return await load_policy(session, principal.firm_id)
+
+
+def summarize(policy: DunningPolicy) -> dict[str, Any]:
+    return {"version": policy.version, **as_doc(policy).model_dump(mode="json")}
+
+
+async def _signal_open_invoices(session: AsyncSession, firm_id: uuid.UUID, version: int) -> None:
+    """Every invoice that may have a running dunning workflow hears of the new version;
+    the dispatcher drops the signals to workflows that are not running."""
+    invoice_ids = await session.scalars(
+        select(Invoice.id).where(
+            Invoice.firm_id == firm_id,
+            Invoice.kind == InvoiceKind.invoice.value,
+            Invoice.status.in_([InvoiceStatus.open.value, InvoiceStatus.partially_paid.value]),
+        )
+    )
+    await outbox.enqueue_many(
+        session,
+        firm_id,
+        [
+            outbox.NewMessage(
+                kind=outbox.SIGNAL_WORKFLOW,
+                dedupe_key=(
+                    f"signal:{dunning_workflow_id(invoice_id)}:{SIGNAL_POLICY_CHANGED}:{version}"
+                ),
+                payload={
+                    "workflow_id": dunning_workflow_id(invoice_id),
+                    "signal": SIGNAL_POLICY_CHANGED,
+                },
+            )
+            for invoice_id in invoice_ids
+        ],
+    )
+
+
+async def update_policy(
+    session: AsyncSession, principal: Principal, *, doc: PolicyDoc
+) -> DunningPolicy:
+    """Replace the policy (``doc`` comes from ``validate_policy``), bump its version and
+    tell the running workflows; already sent steps are never sent again."""
+    policy = await load_policy(session, principal.firm_id, lock=True)
+    before = summarize(policy)
+    for name, value in _columns(doc).items():
+        setattr(policy, name, value)
+    policy.version += 1
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        action="dunning_policy.updated",
+        record_type="dunning_policy",
+        record_id=policy.id,
+        before=before,
+        after=summarize(policy),
+    )
+    await _signal_open_invoices(session, principal.firm_id, policy.version)
+    return policy
