@@ -88,7 +88,7 @@ async def get_settings(
     return (await session.scalars(stmt.execution_options(populate_existing=True))).one()
 
 
-async def _changed(
+async def record_change(
     session: AsyncSession, principal: Principal, settings: BillingSettings, before: dict[str, Any]
 ) -> BillingSettings:
     await session.flush()
@@ -122,4 +122,4 @@ async def update_settings(
                 {"pointer": "/business_hours_end", "detail": "must be after business_hours_start"}
             ],
         )
-    return await _changed(session, principal, settings, before)
+    return await record_change(session, principal, settings, before)
