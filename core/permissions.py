@@ -133,6 +133,8 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         # Inbound webhooks: the secret token in the URL (and, when set, the Standard Webhooks
         # signature) is the credential.
         ("POST", "/v1/hooks/{token}"),
+        # Stripe's deliveries: a Stripe-Signature made with the firm's secret is the credential.
+        ("POST", "/v1/webhooks/stripe/{firm_id}"),
     }
 )
 

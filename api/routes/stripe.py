@@ -1,5 +1,213 @@
-"""stripe routes (being written)"""
+"""Stripe: the firm's account settings (secret key, webhook signing secrets), Checkout
+links for invoices, and the inbound webhook endpoint Stripe calls.
 
-from fastapi import APIRouter
+Secrets are write-only: answers show a hint (the last characters) and nothing else. See
+services/billing/stripe_webhooks.py for how a delivery is verified and stored."""
+
+import uuid
+from datetime import UTC, datetime
+from functools import cache
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from pydantic import BaseModel
+
+from api.deps import Requires, SessionDep
+from api.routes.auth import settings_of
+from core.crypto import Cipher
+from core.errors import PayloadTooLarge
+from core.permissions import Permission
+from core.principal import Principal
+from models import StripeWebhookSecret
+from providers.payments import PaymentProviderFactory, StripeProviders
+from services.billing import checkout, stripe_account, stripe_webhooks
+from services.billing.stripe_account import SecretKeyFields, WebhookSecretsCreate
 
 router = APIRouter()
+
+Writer = Annotated[Principal, Requires(Permission.billing_write)]
+Manager = Annotated[Principal, Requires(Permission.billing_manage)]
+
+
+@cache
+def _stripe() -> StripeProviders:
+    return StripeProviders()
+
+
+def get_payment_providers() -> PaymentProviderFactory:
+    """The firm → provider factory; tests override this dependency with a fake."""
+    return _stripe()
+
+
+ProvidersDep = Annotated[PaymentProviderFactory, Depends(get_payment_providers)]
+
+
+def _cipher(request: Request) -> Cipher:
+    return Cipher.from_settings(settings_of(request))
+
+
+class SecretKeyRead(BaseModel):
+    configured: bool
+    hint: str | None
+    livemode: bool | None
+
+
+class WebhookSecretRead(BaseModel):
+    id: uuid.UUID
+    hint: str
+    expires_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, secret: StripeWebhookSecret) -> "WebhookSecretRead":
+        return cls(
+            id=secret.id,
+            hint=secret.hint,
+            expires_at=secret.expires_at,
+            created_at=secret.created_at,
+        )
+
+
+class WebhookSecretList(BaseModel):
+    items: list[WebhookSecretRead]
+
+
+@router.get("/billing/stripe/secret-key")
+async def get_secret_key(
+    request: Request, principal: Manager, session: SessionDep
+) -> SecretKeyRead:
+    """Whether the firm has a Stripe key, and its hint."""
+    found = await stripe_account.secret_key_status(session, principal, _cipher(request))
+    return SecretKeyRead(configured=found.configured, hint=found.hint, livemode=found.livemode)
+
+
+@router.put("/billing/stripe/secret-key")
+async def set_secret_key(
+    body: SecretKeyFields, request: Request, principal: Manager, session: SessionDep
+) -> SecretKeyRead:
+    """Set or replace the firm's Stripe secret key; it is stored encrypted, never shown."""
+    saved = await stripe_account.set_secret_key(session, principal, _cipher(request), fields=body)
+    return SecretKeyRead(configured=saved.configured, hint=saved.hint, livemode=saved.livemode)
+
+
+@router.delete("/billing/stripe/secret-key", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_secret_key(request: Request, principal: Manager, session: SessionDep) -> Response:
+    await stripe_account.delete_secret_key(session, principal, _cipher(request))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/billing/stripe/webhook-secrets", status_code=status.HTTP_201_CREATED)
+async def add_webhook_secrets(
+    body: WebhookSecretsCreate, request: Request, principal: Manager, session: SessionDep
+) -> WebhookSecretList:
+    """Add the endpoint's signing secret(s). While Stripe rolls a secret, add the new one
+    and give the old one an ``expires_at``: deliveries signed with either are accepted."""
+    added = await stripe_account.add_webhook_secrets(
+        session, principal, _cipher(request), fields=body
+    )
+    return WebhookSecretList(items=[WebhookSecretRead.of(secret) for secret in added])
+
+
+@router.get("/billing/stripe/webhook-secrets")
+async def list_webhook_secrets(principal: Manager, session: SessionDep) -> WebhookSecretList:
+    """Every signing secret of the firm (hints only), oldest first; at most 10 exist."""
+    found = await stripe_account.list_webhook_secrets(session, principal)
+    return WebhookSecretList(items=[WebhookSecretRead.of(secret) for secret in found])
+
+
+@router.delete(
+    "/billing/stripe/webhook-secrets/{secret_id}", status_code=status.HTTP_204_NO_CONTENT
+)
+async def delete_webhook_secret(
+    secret_id: uuid.UUID, principal: Manager, session: SessionDep
+) -> Response:
+    await stripe_account.delete_webhook_secret(session, principal, secret_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+class CheckoutRead(BaseModel):
+    url: str
+    session_id: str
+
+
+@router.post("/invoices/{invoice_id}/checkout")
+async def create_checkout(
+    invoice_id: uuid.UUID,
+    request: Request,
+    principal: Writer,
+    session: SessionDep,
+    providers: ProvidersDep,
+) -> CheckoutRead:
+    """A Stripe Checkout page for what the invoice owes now. Asking again for the same
+    balance returns the same page; a 409 when nothing is owed (draft, void, paid)."""
+    public_url = settings_of(request).public_url.rstrip("/")
+    link = await checkout.create_checkout(
+        session,
+        principal,
+        invoice_id,
+        cipher=_cipher(request),
+        providers=providers,
+        urls=checkout.CheckoutUrls(
+            success_url=f"{public_url}/invoices/{invoice_id}?checkout=paid",
+            cancel_url=f"{public_url}/invoices/{invoice_id}?checkout=cancelled",
+        ),
+    )
+    return CheckoutRead(url=link.url, session_id=link.session_id)
+
+
+class WebhookReceipt(BaseModel):
+    received: bool = True
+    event_id: str
+    # False: a type firmflow does not use (not stored).
+    handled: bool
+    # False: already received before; nothing else happened.
+    new: bool
+
+
+_DELIVERY_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+        "description": "A Stripe event, exactly as Stripe sends it.",
+    },
+    "parameters": [
+        {"name": "Stripe-Signature", "in": "header", "required": True, "schema": {"type": "string"}}
+    ],
+}
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    """The raw body (the signature covers its exact bytes), read no further than one chunk
+    past ``limit``: a Content-Length may be absent or wrong."""
+    too_large = PayloadTooLarge(f"A webhook body may take at most {limit} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post("/webhooks/stripe/{firm_id}", openapi_extra=_DELIVERY_BODY)
+async def receive_stripe_webhook(
+    firm_id: str, request: Request, session: SessionDep
+) -> WebhookReceipt:
+    """Stripe's deliveries for one firm. A 400 for a bad signature (generic), malformed
+    JSON or an event firmflow cannot use (Stripe redelivers non-2xx answers for days); 200
+    once the event is stored — it is applied right after, through the outbox."""
+    settings = settings_of(request)
+    body = await _bounded_body(request, settings.webhook_max_bytes)
+    receipt = await stripe_webhooks.receive(
+        session,
+        _cipher(request),
+        firm_id,
+        body=body,
+        signature=request.headers.get("stripe-signature"),
+        now=datetime.now(UTC),
+    )
+    return WebhookReceipt(event_id=receipt.event_id, handled=receipt.handled, new=receipt.new)

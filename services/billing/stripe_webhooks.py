@@ -1,0 +1,360 @@
+"""Stripe's inbound webhooks at ``/v1/webhooks/stripe/{firm_id}``: verify the signature,
+validate the fields firmflow uses, store the event once, and hand it to the outbox.
+
+Signature (https://docs.stripe.com/webhooks#verify-manually): the ``Stripe-Signature``
+header is ``t=<unix seconds>,v1=<hex>[,v1=<hex>…]``; each ``v1`` is the hex HMAC-SHA256 of
+``"<t>." + raw body`` keyed with the endpoint's whole ``whsec_…`` secret. Any ``v1`` may
+match any of the firm's unexpired secrets (Stripe signs with both while a secret rolls).
+``t`` must be within 300 s of our clock in either direction: Stripe's own libraries only
+refuse old ones, but a future timestamp is no more legitimate and would stretch the replay
+window. Every refusal is the same generic 400; the reason goes to the log only.
+
+The firm is named by the path, so everything runs in a tenant session for that firm: an
+unknown firm simply has no secrets. Only the handled event types are validated and stored
+(unique on the firm and Stripe's event id); any other type is answered 200 and not stored.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import outbox
+from core.crypto import Cipher
+from core.db import scope_to_firm
+from core.errors import BadRequest
+from models import Invoice, Payment, StripeEvent, StripeEventStatus
+from services.billing.stripe_account import active_webhook_secrets
+from workflows.billing.stripe_event import (
+    STRIPE_EVENT_WORKFLOW,
+    StripeEventInput,
+    stripe_event_workflow_id,
+)
+
+log = logging.getLogger("firmflow.stripe")
+
+PROVIDER = "stripe"
+TOLERANCE_SECONDS = 300
+# Stripe lists one v1 per active secret; more than a few is not a rotation.
+_MAX_SIGNATURES = 8
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+CHECKOUT_COMPLETED = "checkout.session.completed"
+PAYMENT_SUCCEEDED = "payment_intent.succeeded"
+PAYMENT_FAILED = "payment_intent.payment_failed"
+CHARGE_REFUNDED = "charge.refunded"
+DISPUTE_CREATED = "charge.dispute.created"
+
+
+class StripeSignatureRefused(BadRequest):
+    title = "Stripe signature refused"
+    slug = "stripe-signature"
+
+
+class InvalidStripeEvent(BadRequest):
+    title = "Invalid Stripe event"
+    slug = "invalid-stripe-event"
+
+
+_REFUSED = "The Stripe-Signature header does not verify for this endpoint"
+
+
+def _refuse(reason: str) -> StripeSignatureRefused:
+    log.info("stripe webhook refused: %s", reason)
+    return StripeSignatureRefused(_REFUSED)
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``v1`` signature of a delivery, as Stripe computes it."""
+    message = f"{timestamp}.".encode() + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signature_header(secrets: Sequence[str], timestamp: int, body: bytes) -> str:
+    """A ``Stripe-Signature`` header as Stripe sends it (one ``v1`` per secret)."""
+    return ",".join([f"t={timestamp}", *(f"v1={sign(s, timestamp, body)}" for s in secrets)])
+
+
+@dataclass(frozen=True)
+class ParsedSignature:
+    timestamp: int
+    signatures: list[str]
+
+
+def parse_signature(header: str | None) -> ParsedSignature:
+    if not header:
+        raise _refuse("no Stripe-Signature header")
+    timestamp: str | None = None
+    signatures: list[str] = []
+    for item in header.split(","):
+        name, _, value = item.strip().partition("=")
+        if name == "t" and timestamp is None:
+            timestamp = value
+        elif name == "v1":
+            signatures.append(value)
+    if timestamp is None or not _TIMESTAMP.fullmatch(timestamp) or not signatures:
+        raise _refuse("Stripe-Signature lacks t or v1")
+    return ParsedSignature(timestamp=int(timestamp), signatures=signatures[:_MAX_SIGNATURES])
+
+
+def check_fresh(parsed: ParsedSignature, *, now: datetime) -> None:
+    if abs(now.timestamp() - parsed.timestamp) > TOLERANCE_SECONDS:
+        raise _refuse("timestamp outside the tolerance")
+
+
+def verify(secrets: Sequence[str], parsed: ParsedSignature, body: bytes) -> None:
+    matched = False
+    for secret in secrets:
+        expected = sign(secret, parsed.timestamp, body).encode()
+        # No early exit: the time taken does not tell which secret or signature matched.
+        for candidate in parsed.signatures:
+            matched |= hmac.compare_digest(expected, candidate.encode())
+    if not matched:
+        raise _refuse("no signature matches a current secret")
+
+
+# --- The fields firmflow reads, per handled event type ---------------------------------
+
+StripeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,255}$")]
+Amount = Annotated[int, Field(strict=True, ge=0)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
+
+
+class _Fields(BaseModel):
+    # Stripe objects carry many more fields; only these are read, and only these stored.
+    model_config = ConfigDict(extra="ignore")
+
+
+class Metadata(_Fields):
+    invoice_id: uuid.UUID | None = None
+
+
+class InvoiceMetadata(Metadata):
+    invoice_id: uuid.UUID
+
+
+class _StripeObject(_Fields):
+    id: StripeId
+    currency: Currency
+    metadata: Metadata = Metadata()
+
+
+class CheckoutSessionObject(_StripeObject):
+    payment_intent: StripeId | None = None
+    amount_total: Amount
+    payment_status: Annotated[str, StringConstraints(max_length=40)]
+    metadata: InvoiceMetadata
+
+
+class PaymentIntentObject(_StripeObject):
+    amount_received: Amount
+    metadata: InvoiceMetadata
+    customer: StripeId | None = None
+    payment_method: StripeId | None = None
+    setup_future_usage: Annotated[str, StringConstraints(max_length=40)] | None = None
+
+
+class PaymentError(_Fields):
+    code: Annotated[str, StringConstraints(max_length=100)] | None = None
+    decline_code: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+
+class FailedPaymentIntentObject(_StripeObject):
+    amount: Amount
+    metadata: InvoiceMetadata
+    last_payment_error: PaymentError | None = None
+
+
+class ChargeObject(_StripeObject):
+    amount: Amount
+    amount_refunded: Amount
+    payment_intent: StripeId
+    metadata: InvoiceMetadata
+
+    @model_validator(mode="after")
+    def _refund_within_amount(self) -> "ChargeObject":
+        if self.amount_refunded > self.amount:
+            raise ValueError("amount_refunded exceeds amount")
+        return self
+
+
+class DisputeObject(_StripeObject):
+    amount: Amount
+    charge: StripeId
+    payment_intent: StripeId | None = None
+    reason: Annotated[str, StringConstraints(max_length=100)]
+
+
+HANDLED: dict[str, type[_StripeObject]] = {
+    CHECKOUT_COMPLETED: CheckoutSessionObject,
+    PAYMENT_SUCCEEDED: PaymentIntentObject,
+    PAYMENT_FAILED: FailedPaymentIntentObject,
+    CHARGE_REFUNDED: ChargeObject,
+    DISPUTE_CREATED: DisputeObject,
+}
+
+
+class EventData(BaseModel):
+    object: dict[str, Any]
+
+
+class EventEnvelope(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: StripeId
+    type: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    created: Amount
+    livemode: Annotated[bool, Field(strict=True)]
+    data: EventData
+
+
+def _invalid(exc: ValidationError, prefix: str) -> InvalidStripeEvent:
+    problems = [
+        {"pointer": prefix + "".join(f"/{part}" for part in err["loc"]), "detail": err["msg"]}
+        for err in exc.errors()
+    ]
+    return InvalidStripeEvent(
+        "The event lacks fields firmflow needs, or they have the wrong type", errors=problems
+    )
+
+
+def _unknown_invoice(pointer: str) -> InvalidStripeEvent:
+    return InvalidStripeEvent(
+        "The event names no invoice of this firm",
+        errors=[{"pointer": pointer, "detail": "no such invoice in this firm"}],
+    )
+
+
+def parse_event(body: bytes) -> EventEnvelope:
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidStripeEvent("The body is not valid JSON") from exc
+    try:
+        return EventEnvelope.model_validate(payload)
+    except ValidationError as exc:
+        raise _invalid(exc, "") from None
+
+
+async def _invoice_of(session: AsyncSession, firm_id: uuid.UUID, obj: _StripeObject) -> Invoice:
+    """The invoice the object is about. A dispute names none itself (its metadata is its
+    own): its payment intent leads to the payment recorded for it."""
+    pointer = "/data/object/metadata/invoice_id"
+    invoice_id = obj.metadata.invoice_id
+    if isinstance(obj, DisputeObject) and invoice_id is None and obj.payment_intent is not None:
+        pointer = "/data/object/payment_intent"
+        invoice_id = await session.scalar(
+            select(Payment.invoice_id).where(
+                Payment.firm_id == firm_id,
+                Payment.provider == PROVIDER,
+                Payment.provider_ref == obj.payment_intent,
+            )
+        )
+    invoice = None
+    if invoice_id is not None:
+        invoice = await session.scalar(
+            select(Invoice).where(Invoice.firm_id == firm_id, Invoice.id == invoice_id)
+        )
+    if invoice is None:
+        raise _unknown_invoice(pointer)
+    return invoice
+
+
+@dataclass(frozen=True)
+class Receipt:
+    event_id: str
+    # False: not a type firmflow handles (answered 200, not stored).
+    handled: bool
+    # False: Stripe sent this event before (already stored; nothing else happens).
+    new: bool
+
+
+async def receive(
+    session: AsyncSession,
+    cipher: Cipher,
+    firm_ref: str,
+    *,
+    body: bytes,
+    signature: str | None,
+    now: datetime,
+) -> Receipt:
+    """Verify, validate and store one delivery to the firm's endpoint; the caller commits
+    (which also starts the event's processing through the outbox)."""
+    try:
+        firm_id = uuid.UUID(firm_ref)
+    except ValueError:
+        raise _refuse("the path names no firm") from None
+    parsed = parse_signature(signature)
+    check_fresh(parsed, now=now)
+    await scope_to_firm(session, firm_id)
+    secrets = await active_webhook_secrets(session, firm_id, cipher, now=now)
+    if not secrets:
+        raise _refuse("the firm has no current signing secret")
+    verify(secrets, parsed, body)
+
+    envelope = parse_event(body)
+    model = HANDLED.get(envelope.type)
+    if model is None:
+        return Receipt(event_id=envelope.id, handled=False, new=False)
+    try:
+        obj = model.model_validate(envelope.data.object)
+    except ValidationError as exc:
+        raise _invalid(exc, "/data/object") from None
+    invoice = await _invoice_of(session, firm_id, obj)
+    currency = obj.currency.upper()
+    if currency != invoice.currency:
+        raise InvalidStripeEvent(
+            "The event's currency is not the invoice's",
+            errors=[
+                {
+                    "pointer": "/data/object/currency",
+                    "detail": f"the invoice is in {invoice.currency}",
+                }
+            ],
+        )
+
+    stored = await session.scalar(
+        insert(StripeEvent)
+        .values(
+            id=uuid.uuid4(),
+            firm_id=firm_id,
+            event_id=envelope.id,
+            type=envelope.type,
+            stripe_created=envelope.created,
+            livemode=envelope.livemode,
+            data={"invoice_id": str(invoice.id), "object": obj.model_dump(mode="json")},
+            status=StripeEventStatus.pending.value,
+        )
+        .on_conflict_do_nothing(index_elements=["firm_id", "event_id"])
+        .returning(StripeEvent.id)
+    )
+    if stored is None:
+        return Receipt(event_id=envelope.id, handled=True, new=False)
+    await outbox.enqueue_message(
+        session,
+        firm_id,
+        outbox.start_workflow(
+            STRIPE_EVENT_WORKFLOW,
+            stripe_event_workflow_id(firm_id, envelope.id),
+            StripeEventInput(firm_id=firm_id, event_id=envelope.id),
+        ),
+    )
+    return Receipt(event_id=envelope.id, handled=True, new=True)
