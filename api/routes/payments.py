@@ -13,6 +13,9 @@ from api.schemas.payments import (
     ApplyCredit,
     ClientCreditRead,
     CreditBalance,
+    CreditNoteCreate,
+    CreditNoteLineRead,
+    CreditNoteRead,
     PaymentCreate,
     PaymentRead,
     RefundCreate,
@@ -24,6 +27,7 @@ from core.permissions import Permission
 from core.principal import Principal
 from models import PaymentKind, PaymentMethod
 from services.billing import credits, payments
+from services.billing.invoice_lines import lines_of
 from services.billing.payments import PaymentFilters
 
 router = APIRouter()
@@ -88,6 +92,42 @@ async def apply_credit(
 
     return await idempotency.run(
         session, principal, idem, payload=body, status_code=201, handler=apply
+    )
+
+
+@router.post(
+    "/invoices/{invoice_id}/credit-notes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CreditNoteRead,
+)
+async def issue_credit_note(
+    invoice_id: uuid.UUID,
+    body: CreditNoteCreate,
+    principal: Writer,
+    session: SessionDep,
+    idem: IdempotencyDep,
+) -> JSONResponse:
+    """Issue a numbered credit note for the invoice: it reduces what the invoice owes, and
+    what the invoice cannot absorb becomes client credit. Accepts an ``Idempotency-Key``."""
+
+    async def issue() -> CreditNoteRead:
+        note = await credits.issue_credit_note(
+            session,
+            principal,
+            invoice_id=invoice_id,
+            lines=body.lines,
+            amount=body.amount,
+            notes=body.notes,
+        )
+        read = CreditNoteRead.model_validate(note)
+        read.lines = [
+            CreditNoteLineRead.model_validate(line) for line in await lines_of(session, note)
+        ]
+        read.to_client_credit = await credits.credit_note_to_client_credit(session, note)
+        return read
+
+    return await idempotency.run(
+        session, principal, idem, payload=body, status_code=201, handler=issue
     )
 
 

@@ -3,11 +3,13 @@
 import enum
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from models import PaymentKind, PaymentMethod
+from models import InvoiceKind, InvoiceStatus, PaymentKind, PaymentMethod
+from services.billing.invoice_lines import Lines
 
 # Far beyond any real payment and far below bigint.
 MAX_AMOUNT = 10**15
@@ -60,6 +62,54 @@ class ApplyCredit(BaseModel):
     amount: Amount | None = None
 
 
+class CreditNoteCreate(BaseModel):
+    """Credit the invoice by ``lines`` (described, priced and taxed like invoice lines) or
+    by an ``amount`` (one untaxed line). All credit notes of an invoice together may not
+    exceed its total."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lines: Lines | None = None
+    amount: Amount | None = None
+    notes: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+
+
+class CreditNoteLineRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    description: str
+    quantity: Decimal
+    unit_price: int
+    amount: int
+    discount_amount: int
+    tax_amount: int
+
+
+class CreditNoteRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: InvoiceKind
+    number: str | None
+    status: InvoiceStatus
+    credited_invoice_id: uuid.UUID | None
+    client_id: uuid.UUID
+    currency: str
+    issue_date: date | None
+    notes: str | None
+    subtotal: int
+    tax_total: int
+    total: int
+    amount_credited: int
+    balance: int
+    created_at: datetime
+    lines: list[CreditNoteLineRead] = []
+    to_client_credit: int = Field(
+        default=0,
+        description="The part the invoice could not absorb, added to the client's credit.",
+    )
+
+
 class PaymentRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -99,3 +149,46 @@ class CreditBalance(BaseModel):
 class ClientCreditRead(BaseModel):
     client_id: uuid.UUID
     balances: list[CreditBalance] = Field(description="Per currency, never below 0.")
+
+
+class AgingBuckets(BaseModel):
+    current: int = Field(description="Not yet due, or due on the report's day.")
+    days_1_30: int
+    days_31_60: int
+    days_61_90: int
+    days_over_90: int
+    total: int
+
+
+class AgingRowRead(AgingBuckets):
+    client_id: uuid.UUID
+    client_name: str
+    currency: str
+
+
+class AgingTotalRead(AgingBuckets):
+    currency: str
+
+
+class AgingReportRead(BaseModel):
+    as_of: date
+    items: list[AgingRowRead] = Field(description="Per client and currency, by client name.")
+    totals: list[AgingTotalRead] = Field(description="The whole firm, per currency.")
+    next_cursor: str | None = None
+
+
+class RevenueRowRead(BaseModel):
+    month: str = Field(description="YYYY-MM.")
+    currency: str
+    invoiced: int = Field(description="Totals of the invoices issued that month.")
+    credited: int = Field(description="Totals of the credit notes issued that month.")
+    net_invoiced: int
+    received: int = Field(description="Money that arrived that month (not applied credit).")
+    refunded: int
+    net_received: int
+
+
+class RevenueReportRead(BaseModel):
+    date_from: date = Field(serialization_alias="from")
+    date_to: date = Field(serialization_alias="to")
+    items: list[RevenueRowRead]

@@ -1,17 +1,53 @@
-"""The client credit ledger: a client's credit in a currency is the sum of its entries and
-never goes below 0. Granting credit needs no lock; spending or taking it back locks the
-client's row first, so two spends cannot both see the same balance."""
+"""The client credit ledger and credit notes.
+
+A client's credit in a currency is the sum of its entries and never goes below 0. Granting
+credit needs no lock; spending or taking it back locks the client's row first, so two
+spends cannot both see the same balance.
+
+A credit note is an invoice of kind ``credit_note`` that credits one issued invoice of
+the same client and currency. Issuing it reduces what the invoice owes by up to its
+balance; the rest becomes the client's credit. It is created and finalized (numbered with
+the credit note prefix) in one go, so it is never seen as a draft."""
 
 import uuid
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import NotFound
+from core import outbox
+from core.errors import Conflict, NotFound, Unprocessable
 from core.principal import Principal
-from models import Client, ClientCredit, CreditReason, Firm, Payment
+from models import (
+    Client,
+    ClientCredit,
+    CreditReason,
+    Firm,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Payment,
+)
+from services import audit
+from services.billing import invoices
+from services.billing.dunning_link import signal_dunning
+from services.billing.invoice_lines import LineFields, replace_lines, snapshot_lines
+from services.billing.invoice_status import move, settled_status
+from services.billing.totals import LineInput
+from workflows.billing.dunning_contracts import SIGNAL_PAYMENT_RECEIVED
+
+# Statuses whose balance a credit note reduces; a paid invoice's credit goes to the client.
+_OWING = frozenset(
+    {
+        InvoiceStatus.open.value,
+        InvoiceStatus.partially_paid.value,
+        InvoiceStatus.uncollectible.value,
+    }
+)
 
 
 async def firm_today(session: AsyncSession, principal: Principal) -> date:
@@ -155,3 +191,199 @@ async def taken_by(session: AsyncSession, refund: Payment) -> int:
         )
     )
     return -int(total or 0)
+
+
+async def credited_so_far(session: AsyncSession, invoice: Invoice) -> int:
+    """The totals of the invoice's credit notes (void ones do not count)."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Invoice.total), 0)).where(
+            Invoice.firm_id == invoice.firm_id,
+            Invoice.kind == InvoiceKind.credit_note.value,
+            Invoice.credited_invoice_id == invoice.id,
+            Invoice.status != InvoiceStatus.void.value,
+        )
+    )
+    return int(total or 0)
+
+
+def _money(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "status": invoice.status,
+        "amount_credited": invoice.amount_credited,
+        "balance": invoice.balance,
+    }
+
+
+async def issue_credit_note(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    invoice_id: uuid.UUID,
+    lines: Sequence[LineFields] | None = None,
+    amount: int | None = None,
+    notes: str | None = None,
+) -> Invoice:
+    """Credit an issued invoice, by ``lines`` (taxed like invoice lines) or by an
+    ``amount`` (one untaxed line). The credit notes of an invoice together cannot exceed
+    its total; a void invoice or a draft cannot be credited (409)."""
+    if (lines is None) == (amount is None):
+        raise Unprocessable(
+            "Give the credit note's lines or an amount, not both",
+            errors=[{"pointer": "/lines", "detail": "give lines or amount"}],
+        )
+    invoice = await invoices.get_invoice(session, principal, invoice_id, lock=True)
+    if invoice.kind == InvoiceKind.credit_note.value:
+        raise Unprocessable(
+            "A credit note cannot itself be credited",
+            errors=[{"pointer": "/invoice_id", "detail": "this is a credit note"}],
+        )
+    if invoice.status in (InvoiceStatus.void.value, InvoiceStatus.draft.value):
+        reason = "void" if invoice.status == InvoiceStatus.void.value else "a draft (edit it)"
+        raise Conflict(
+            f"This invoice is {reason}: there is nothing issued to credit",
+            errors=[{"pointer": "/status", "detail": f"{invoice.status}, not issued"}],
+        )
+    pointer = "/lines" if lines is not None else "/amount"
+    if amount is not None:
+        if amount <= 0:
+            raise Unprocessable(
+                "The amount must be a positive number of minor units",
+                errors=[{"pointer": "/amount", "detail": "must be greater than 0"}],
+            )
+        lines = [
+            LineFields(
+                description=f"Credit for invoice {invoice.number}",
+                quantity=Decimal(1),
+                unit_price=amount,
+            )
+        ]
+        inputs = [LineInput(quantity=Decimal(1), unit_price=amount)]
+    else:
+        assert lines is not None
+        inputs = await snapshot_lines(session, principal, lines)
+    room = invoice.total - await credited_so_far(session, invoice)
+    note = Invoice(
+        firm_id=principal.firm_id,
+        client_id=invoice.client_id,
+        kind=InvoiceKind.credit_note.value,
+        credited_invoice_id=invoice.id,
+        status=InvoiceStatus.draft.value,
+        currency=invoice.currency,
+        notes=notes,
+        late_fee=0,
+        amount_paid=0,
+        amount_credited=0,
+        in_collections=False,
+        dunning_paused=False,
+        created_by=principal.user_id,
+        # Invoices created in one transaction keep their order (now() would tie them).
+        created_at=func.clock_timestamp(),
+        updated_at=func.clock_timestamp(),
+    )
+    session.add(note)
+    await session.flush()
+    await replace_lines(session, note, lines, inputs)
+    if note.total <= 0:
+        raise Unprocessable(
+            "A credit note must credit something: its total is 0",
+            errors=[{"pointer": pointer, "detail": "total is 0"}],
+        )
+    if note.total > room:
+        raise Unprocessable(
+            f"At most {room} of this invoice is left to credit; this credit note is {note.total}",
+            errors=[{"pointer": pointer, "detail": f"total must be at most {room}"}],
+        )
+    await session.flush()
+    note = await invoices.finalize_invoice(session, principal, note.id)
+    note.amount_credited = note.total
+    note.balance = 0
+
+    before = _money(invoice)
+    to_invoice = min(note.total, invoice.balance) if invoice.status in _OWING else 0
+    to_credit = note.total - to_invoice
+    if to_invoice > 0:
+        invoice.amount_credited += to_invoice
+        invoice.balance -= to_invoice
+        move(invoice, settled_status(invoice), at=datetime.now(UTC))
+    if to_credit > 0:
+        await grant(
+            session,
+            principal,
+            client_id=invoice.client_id,
+            currency=invoice.currency,
+            amount=to_credit,
+            reason=CreditReason.credit_note,
+            invoice_id=note.id,
+        )
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        action="credit_note.issued",
+        record_type="invoice",
+        record_id=note.id,
+        after={
+            "number": note.number,
+            "credited_invoice_id": str(invoice.id),
+            "total": note.total,
+            "applied_to_invoice": to_invoice,
+            "to_client_credit": to_credit,
+        },
+    )
+    if to_invoice > 0:
+        await audit.record(
+            session,
+            principal,
+            action="invoice.credited",
+            record_type="invoice",
+            record_id=invoice.id,
+            before=before,
+            after=_money(invoice),
+        )
+    await outbox.enqueue_message(
+        session,
+        principal.firm_id,
+        outbox.event(
+            "credit_note.issued",
+            f"credit_note.issued:{note.id}",
+            credit_note_id=str(note.id),
+            number=note.number,
+            invoice_id=str(invoice.id),
+            client_id=str(invoice.client_id),
+            total=note.total,
+            applied_to_invoice=to_invoice,
+            to_client_credit=to_credit,
+            currency=note.currency,
+        ),
+    )
+    if before["status"] != InvoiceStatus.paid and invoice.status == InvoiceStatus.paid:
+        await outbox.enqueue_message(
+            session,
+            principal.firm_id,
+            outbox.event(
+                "invoice.paid",
+                f"invoice.paid:{invoice.id}:{note.id}",
+                invoice_id=str(invoice.id),
+                client_id=str(invoice.client_id),
+                total=invoice.total,
+                currency=invoice.currency,
+            ),
+        )
+    if to_invoice > 0:
+        # The invoice owes less (maybe nothing): dunning re-reads it now.
+        await signal_dunning(
+            session, principal.firm_id, invoice.id, SIGNAL_PAYMENT_RECEIVED, cause=str(note.id)
+        )
+    return note
+
+
+async def credit_note_to_client_credit(session: AsyncSession, note: Invoice) -> int:
+    """How much of a credit note became client credit (what its invoice did not absorb)."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(ClientCredit.amount), 0)).where(
+            ClientCredit.firm_id == note.firm_id,
+            ClientCredit.invoice_id == note.id,
+            ClientCredit.reason == CreditReason.credit_note.value,
+        )
+    )
+    return int(total or 0)

@@ -31,7 +31,7 @@ from models import (
     PaymentMethod,
 )
 from services import audit
-from services.billing import credits
+from services.billing import credits, invoices
 from services.billing.dunning_link import signal_dunning
 from services.billing.invoice_status import move, settled_status
 from workflows.billing.dunning_contracts import SIGNAL_PAYMENT_RECEIVED
@@ -74,15 +74,7 @@ async def lock_invoice(
     session: AsyncSession, principal: Principal, invoice_id: uuid.UUID
 ) -> Invoice:
     """The invoice, row-locked until the transaction ends; another firm's is a 404."""
-    invoice = await session.scalar(
-        select(Invoice)
-        .where(Invoice.firm_id == principal.firm_id, Invoice.id == invoice_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if invoice is None:
-        raise NotFound("No invoice with this id in your firm")
-    return invoice
+    return await invoices.get_invoice(session, principal, invoice_id, lock=True)
 
 
 async def find_provider_payment(
