@@ -158,7 +158,7 @@ async def create_invoice(
     await session.flush()
     await replace_lines(session, invoice, fields.lines, inputs)
     await session.flush()
-    await session.refresh(invoice, ["created_at", "updated_at"])
+    await session.refresh(invoice)
     await audit.record(
         session,
         principal,
@@ -200,7 +200,7 @@ async def _changed(
     **extra: Any,
 ) -> Invoice:
     await session.flush()
-    await session.refresh(invoice, ["updated_at"])
+    await session.refresh(invoice)
     after = summarize(invoice)
     changed = [name for name in after if after[name] != before[name]]
     await audit.record(

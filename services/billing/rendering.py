@@ -375,8 +375,13 @@ def validate_template(source: str) -> None:
 @dataclass(frozen=True)
 class RenderedInvoice:
     html: str
-    # True when the firm's template failed on this invoice and the default was used.
-    fell_back: bool
+    # "firm", "default", or "default-fallback" when the firm's template failed on this
+    # invoice and the default was used.
+    template: str
+
+    @property
+    def fell_back(self) -> bool:
+        return self.template == "default-fallback"
 
 
 async def render_invoice(
@@ -394,15 +399,14 @@ async def render_invoice(
     context = build_context(invoice, lines, client, firm)
     if settings.invoice_template is not None:
         try:
-            return RenderedInvoice(_render(settings.invoice_template, context), fell_back=False)
+            return RenderedInvoice(_render(settings.invoice_template, context), template="firm")
         except TemplateProblem as exc:
             log.warning(
                 "invoice template failed; rendered the default",
                 extra={"invoice_id": str(invoice.id), "problem": str(exc)},
             )
-    return RenderedInvoice(
-        _render(default_template(), context), fell_back=settings.invoice_template is not None
-    )
+    fallback = "default-fallback" if settings.invoice_template is not None else "default"
+    return RenderedInvoice(_render(default_template(), context), template=fallback)
 
 
 async def set_invoice_template(

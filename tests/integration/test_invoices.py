@@ -3,11 +3,12 @@ numbering, sending (finalize, event, dunning start, idempotent), void and write-
 late fee and the collections mark dunning applies, and tenancy."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,10 +18,11 @@ from core.principal import Principal
 from models import AuditEvent, Invoice, InvoiceLine, InvoiceStatus, OutboxMessage, Role
 from services.billing import invoices, tax_rates
 from services.billing.invoice_lines import LineFields
-from services.billing.invoice_status import IllegalTransition
+from services.billing.invoice_status import ALLOWED, IllegalTransition, move
 from services.billing.totals import LineInput, TaxSnapshot, compute_totals
 from tests.billing_factories import make_client, make_invoice
-from tests.factories import Actor, make_firm
+from tests.factories import Actor, add_user, make_firm
+from tests.problems import assert_problem, pointers
 
 
 def user(actor: Actor) -> Principal:
@@ -375,3 +377,260 @@ async def test_draft_patch_and_delete_and_immutability(db: AsyncSession) -> None
         )
     with pytest.raises(Conflict, match="finalized"):
         await invoices.delete_invoice(db, user(owner), issued.id)
+
+
+# The API
+
+
+async def api_create(http: AsyncClient, actor: Actor, **body: Any) -> dict[str, Any]:
+    response = await http.post("/v1/invoices", json=body, headers=actor.headers)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def line(**extra: Any) -> dict[str, Any]:
+    return {"description": "Advisory", "quantity": "2", "unit_price": 7_500, **extra}
+
+
+async def test_api_lifecycle(client: AsyncClient, db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    staff = await add_user(db, owner, Role.staff)
+    customer = await make_client(db, owner)
+    created_rate = await client.post(
+        "/v1/tax-rates", json={"name": "GST", "percent": "10"}, headers=owner.headers
+    )
+    assert created_rate.status_code == 201, created_rate.text
+    gst = created_rate.json()["id"]
+
+    created = await api_create(
+        client,
+        staff,
+        client_id=str(customer.id),
+        discount={"kind": "amount", "value": 1_000},
+        lines=[line(tax_rate_ids=[gst]), line(description="Travel", unit_price=2_000)],
+    )
+    assert created["status"] == "draft" and created["number"] is None
+    assert created["subtotal"] == 19_000 and created["discount_total"] == 1_000
+    assert created["tax_total"] == 1_421 and created["total"] == 19_421
+    assert [tax["amount"] for tax in created["tax_breakdown"]] == [1_421]
+    assert [ln["description"] for ln in created["lines"]] == ["Advisory", "Travel"]
+    assert created["lines"][0]["taxes"][0]["name"] == "GST"
+    url = f"/v1/invoices/{created['id']}"
+
+    patched = await client.patch(
+        url, json={"notes": "Net 30", "discount": None}, headers=staff.headers
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["total"] == 20_500 and patched.json()["notes"] == "Net 30"
+    assert (await client.get(url, headers=staff.headers)).json() == patched.json()
+
+    sent = await client.post(f"{url}/send", headers=staff.headers)
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["status"] == "open" and sent.json()["number"].startswith("INV-")
+    assert sent.json()["sent_at"] is not None
+    again = await client.post(f"{url}/send", headers=staff.headers)
+    assert again.status_code == 200 and again.json()["sent_at"] == sent.json()["sent_at"]
+
+    html = await client.get(f"{url}/html", headers=staff.headers)
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in html.headers["content-security-policy"]
+    assert html.headers["invoice-template"] == "default"
+    assert sent.json()["number"] in html.text and "205.00" in html.text
+
+    refused = await client.patch(url, json={"notes": "x"}, headers=staff.headers)
+    assert "finalized" in assert_problem(refused, 409)["detail"]
+    assert_problem(await client.delete(url, headers=staff.headers), 409)
+
+    voided = await client.post(f"{url}/void", json={"reason": "Duplicate"}, headers=staff.headers)
+    assert voided.status_code == 200 and voided.json()["status"] == "void"
+
+    other = await api_create(client, staff, client_id=str(customer.id), lines=[line()])
+    other_url = f"/v1/invoices/{other['id']}"
+    assert (await client.post(f"{other_url}/finalize", headers=staff.headers)).status_code == 200
+    written_off = await client.post(f"{other_url}/mark-uncollectible", headers=staff.headers)
+    assert written_off.status_code == 200 and written_off.json()["status"] == "uncollectible"
+
+    scratch = await api_create(client, staff, client_id=str(customer.id), lines=[line()])
+    scratch_url = f"/v1/invoices/{scratch['id']}"
+    assert (await client.delete(scratch_url, headers=staff.headers)).status_code == 204
+    assert_problem(await client.get(scratch_url, headers=staff.headers), 404)
+
+
+async def test_api_create_is_idempotent(client: AsyncClient, db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    customer = await make_client(db, owner)
+    body = {"client_id": str(customer.id), "lines": [line()]}
+    headers = {**owner.headers, "Idempotency-Key": "invoice-once"}
+    first = await client.post("/v1/invoices", json=body, headers=headers)
+    second = await client.post("/v1/invoices", json=body, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] == second.json()["id"]
+
+
+async def test_api_list_filters_and_pages(client: AsyncClient, db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    first_client = await make_client(db, owner)
+    second_client = await make_client(db, owner)
+    drafts = [
+        await api_create(client, owner, client_id=str(first_client.id), lines=[line()])
+        for _ in range(3)
+    ]
+    other = await api_create(client, owner, client_id=str(second_client.id), lines=[line()])
+    await client.post(f"/v1/invoices/{other['id']}/finalize", headers=owner.headers)
+
+    listed = await client.get("/v1/invoices", params={"limit": 2}, headers=owner.headers)
+    assert listed.status_code == 200
+    page = listed.json()
+    assert [i["id"] for i in page["items"]] == [other["id"], drafts[2]["id"]]
+    assert "lines" not in page["items"][0]
+    rest = await client.get(
+        "/v1/invoices", params={"limit": 2, "cursor": page["next_cursor"]}, headers=owner.headers
+    )
+    assert [i["id"] for i in rest.json()["items"]] == [drafts[1]["id"], drafts[0]["id"]]
+
+    async def ids(**params: str) -> list[str]:
+        response = await client.get("/v1/invoices", params=params, headers=owner.headers)
+        assert response.status_code == 200, response.text
+        return [i["id"] for i in response.json()["items"]]
+
+    assert await ids(status="open") == [other["id"]]
+    assert await ids(client_id=str(first_client.id)) == [d["id"] for d in reversed(drafts)]
+    assert await ids(kind="credit_note") == []
+    assert len(await ids(kind="invoice", status="draft")) == 3
+    bad = await client.get("/v1/invoices", params={"status": "lost"}, headers=owner.headers)
+    assert assert_problem(bad, 422)["errors"][0]["parameter"] == "status"
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"lines": []}, "/lines"),
+        ({"client_id": "nope"}, "/client_id"),
+        ({"currency": "DOLLARS"}, "/currency"),
+        ({"lines": [line(quantity="0.12345")]}, "/lines/0/quantity"),
+        ({"lines": [line(unit_price=-5)]}, "/lines/0/unit_price"),
+        ({"lines": [line(unit_price=1.5)]}, "/lines/0/unit_price"),
+        ({"lines": [line(description="")]}, "/lines/0/description"),
+        ({"lines": [line()] * 501}, "/lines"),
+        ({"discount": {"kind": "bogus", "value": 1}}, "/discount/kind"),
+        ({"payment_terms_days": -1}, "/payment_terms_days"),
+        ({"number": "INV-1"}, "/number"),
+    ],
+)
+async def test_api_validation_names_the_field(
+    client: AsyncClient, db: AsyncSession, body: dict[str, Any], pointer: str
+) -> None:
+    owner = await make_firm(db)
+    customer = await make_client(db, owner)
+    response = await client.post(
+        "/v1/invoices",
+        json={"client_id": str(customer.id), "lines": [line()], **body},
+        headers=owner.headers,
+    )
+    problem = assert_problem(response, 422)
+    assert pointer in pointers(problem), problem
+
+
+async def test_api_another_firms_ids_are_404(client: AsyncClient, db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    other = await make_firm(db, "Other")
+    theirs = await make_invoice(db, other, status=InvoiceStatus.draft)
+    their_client = await make_client(db, other)
+    url = f"/v1/invoices/{theirs.id}"
+    for method, path in [
+        ("GET", url),
+        ("GET", f"{url}/html"),
+        ("PATCH", url),
+        ("DELETE", url),
+        ("POST", f"{url}/finalize"),
+        ("POST", f"{url}/send"),
+        ("POST", f"{url}/void"),
+        ("POST", f"{url}/mark-uncollectible"),
+    ]:
+        kwargs: dict[str, Any] = {"json": {"notes": "x"}} if method == "PATCH" else {}
+        response = await client.request(method, path, headers=owner.headers, **kwargs)
+        assert_problem(response, 404)
+    response = await client.post(
+        "/v1/invoices",
+        json={"client_id": str(their_client.id), "lines": [line()]},
+        headers=owner.headers,
+    )
+    assert pointers(assert_problem(response, 404)) == {"/client_id"}
+    await scope_to_firm(db, other.firm.id)
+    still = await db.scalar(select(Invoice).where(Invoice.id == theirs.id))
+    assert still is not None and still.status == InvoiceStatus.draft and still.notes is None
+
+
+@pytest.mark.parametrize(
+    ("role", "method", "path", "expected"),
+    [
+        (Role.builder, "GET", "/v1/invoices", 403),
+        (Role.client, "GET", "/v1/invoices", 403),
+        (Role.client, "POST", "/v1/invoices", 403),
+        (Role.builder, "POST", "/v1/invoices/{id}/void", 403),
+        (Role.staff, "GET", "/v1/invoices/{id}", 200),
+        (Role.admin, "POST", "/v1/invoices/{id}/void", 200),
+    ],
+)
+async def test_api_roles(
+    client: AsyncClient, db: AsyncSession, role: Role, method: str, path: str, expected: int
+) -> None:
+    owner = await make_firm(db)
+    member = await add_user(db, owner, role)
+    invoice = await make_invoice(db, owner)
+    response = await client.request(
+        method, path.format(id=invoice.id), headers=member.headers, json=None
+    )
+    if expected == 403:
+        assert_problem(response, 403)
+    else:
+        assert response.status_code == expected, response.text
+
+
+S = InvoiceStatus
+ACTIONS = {"finalize": S.open, "void": S.void, "mark-uncollectible": S.uncollectible}
+
+
+def _route_outcome(current: InvoiceStatus, action: str) -> int:
+    target = ACTIONS[action]
+    if action == "finalize":
+        return 200 if current == S.draft else 409
+    if current == S.draft:
+        return 409
+    return 200 if current == target or target in ALLOWED[current] else 409
+
+
+@pytest.mark.parametrize("current", list(S))
+@pytest.mark.parametrize("action", list(ACTIONS))
+async def test_api_every_status_action(
+    client: AsyncClient, db: AsyncSession, current: InvoiceStatus, action: str
+) -> None:
+    owner = await make_firm(db)
+    invoice = await make_invoice(db, owner, status=current)
+    response = await client.post(f"/v1/invoices/{invoice.id}/{action}", headers=owner.headers)
+    expected = _route_outcome(current, action)
+    if expected == 409:
+        problem = assert_problem(response, 409)
+        assert problem["detail"].startswith(f"This {current.value} invoice cannot")
+        assert ":" in problem["detail"] or "cannot be" in problem["detail"]
+        assert pointers(problem) == {"/status"}
+    else:
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == ACTIONS[action].value
+
+
+ILLEGAL = [(a, b) for a in S for b in S if a != b and b not in ALLOWED[a]]
+
+
+@pytest.mark.parametrize(("current", "target"), ILLEGAL)
+def test_every_illegal_move_is_a_409_with_its_reason(
+    current: InvoiceStatus, target: InvoiceStatus
+) -> None:
+    invoice = Invoice(status=current.value)
+    with pytest.raises(IllegalTransition) as raised:
+        move(invoice, target, at=datetime.now(UTC))
+    assert raised.value.status == 409
+    assert raised.value.detail.startswith(f"This {current.value} invoice cannot become")
+    assert raised.value.detail.split(": ", 1)[1]
+    assert invoice.status == current.value
