@@ -1,0 +1,78 @@
+"""Stripe's activities: applying a stored webhook event (StripeEventWorkflow) and one try
+of a failed card payment (PaymentRetryWorkflow). The rules live in
+services/billing/stripe_events.py and services/billing/checkout.py; these wrappers open the
+firm's tenant transaction and turn a business refusal into a non-retryable failure."""
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from core.crypto import Cipher
+from core.db import tenant_session
+from core.errors import AppError
+from core.outbox_dispatch import dispatch_after_commit, pop_outbox_ids
+from core.temporal import ClientProvider
+from providers.payments import PaymentProviderFactory
+from services.billing import checkout, stripe_events
+from workflows.billing.payment_retry import RETRY_PAYMENT_ACTIVITY, RetryCall, RetryOutcome
+from workflows.billing.stripe_event import (
+    APPLY_STRIPE_EVENT_ACTIVITY,
+    EVENT_REJECTED,
+    StripeEventInput,
+    StripeEventResult,
+)
+
+log = logging.getLogger("firmflow.stripe")
+
+
+class StripeActivities:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        temporal: ClientProvider,
+        *,
+        cipher: Cipher,
+        providers: PaymentProviderFactory,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._temporal = temporal
+        self._cipher = cipher
+        self._providers = providers
+
+    @activity.defn(name=APPLY_STRIPE_EVENT_ACTIVITY)
+    async def apply_event(self, event: StripeEventInput) -> StripeEventResult:
+        try:
+            async with tenant_session(event.firm_id, self._sessionmaker) as session:
+                status, outcome = await stripe_events.apply_event(
+                    session, event.firm_id, event.event_id
+                )
+                outbox_ids = pop_outbox_ids(session)
+        except AppError as exc:
+            # A refusal of our own rules (e.g. a refund larger than what is left): retrying
+            # cannot change it. The event is marked failed for people to look at.
+            reason = f"{type(exc).__name__}: {exc.detail}"
+            log.warning("stripe event %s not applied: %s", event.event_id, reason)
+            async with tenant_session(event.firm_id, self._sessionmaker) as session:
+                await stripe_events.mark_failed(session, event.firm_id, event.event_id, reason)
+            raise ApplicationError(reason, type=EVENT_REJECTED, non_retryable=True) from None
+        # Payment events, the dunning signal and a retry workflow's start, right away
+        # (the relay would carry them out later otherwise).
+        await dispatch_after_commit(self._sessionmaker, self._temporal, outbox_ids)
+        return StripeEventResult(status=status.value, outcome=outcome)
+
+    @activity.defn(name=RETRY_PAYMENT_ACTIVITY)
+    async def retry_payment(self, call: RetryCall) -> RetryOutcome:
+        try:
+            async with tenant_session(call.firm_id, self._sessionmaker) as session:
+                outcome = await checkout.retry_charge(
+                    session, call, cipher=self._cipher, providers=self._providers
+                )
+                outbox_ids = pop_outbox_ids(session)
+        except AppError as exc:
+            raise ApplicationError(
+                f"{type(exc).__name__}: {exc.detail}", type=type(exc).__name__, non_retryable=True
+            ) from None
+        await dispatch_after_commit(self._sessionmaker, self._temporal, outbox_ids)
+        return outcome
