@@ -420,6 +420,7 @@ async def set_invoice_template(
     settings.invoice_template = source
     if changed:
         await session.flush()
+        await session.refresh(settings)
         await audit.record(
             session,
             principal,

@@ -92,7 +92,7 @@ async def record_change(
     session: AsyncSession, principal: Principal, settings: BillingSettings, before: dict[str, Any]
 ) -> BillingSettings:
     await session.flush()
-    await session.refresh(settings, ["updated_at"])
+    await session.refresh(settings)
     after = summarize(settings)
     changed = [name for name in after if after[name] != before[name]]
     if changed:

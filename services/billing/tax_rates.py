@@ -123,7 +123,7 @@ async def _changed(
     session: AsyncSession, principal: Principal, rate: TaxRate, action: str, before: dict[str, Any]
 ) -> TaxRate:
     await _flush_unique(session, rate.name)
-    await session.refresh(rate, ["updated_at"])
+    await session.refresh(rate)
     after = summarize(rate)
     changed = [name for name in after if after[name] != before[name]]
     await audit.record(
