@@ -61,3 +61,8 @@ class FakePaymentProvider:
     @property
     def sessions_created(self) -> int:
         return len(self._sessions)
+
+    @property
+    def charges_made(self) -> int:
+        """Charges that really happened (a repeated idempotency key replays the first)."""
+        return len(self._results)
