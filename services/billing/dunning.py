@@ -27,17 +27,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import outbox
 from core.db import tenant_session
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 from core.principal import Principal
-from models import Client, DunningReminder, Firm, Invoice, InvoiceStatus
+from models import Client, DunningReminder, Firm, Invoice, InvoiceKind, InvoiceStatus
 from providers.email import EmailProvider, OutgoingEmail
 from services import audit, expressions, tasks
 from services.billing import dunning_policy as policies
 from services.billing.currencies import format_minor
+from services.billing.dunning_link import signal_dunning
 from services.billing.dunning_policy import INVOICE_STEP, PolicyDoc, PolicyStep, StepKind
 from services.billing.invoices import apply_late_fee, get_invoice, mark_in_collections
 from services.billing.settings import get_settings
 from workflows.billing.dunning_contracts import (
+    SIGNAL_PAUSE_CHANGED,
     DunningState,
     Plan,
     PlanInput,
@@ -45,6 +47,7 @@ from workflows.billing.dunning_contracts import (
     SendInput,
     SendOutcome,
     SendResult,
+    dunning_workflow_id,
 )
 
 log = logging.getLogger("firmflow.dunning")
@@ -53,6 +56,8 @@ OWED = (InvoiceStatus.open.value, InvoiceStatus.partially_paid.value)
 ALL_DAYS = (1, 2, 3, 4, 5, 6, 7)
 MAX_SUBJECT_LINE = 250
 WAITING = DunningState.waiting
+# Per invoice: the policy's steps plus endless reminders; the API shows the latest ones.
+MAX_REMINDERS_SHOWN = 100
 
 
 @dataclass(frozen=True)
@@ -383,3 +388,100 @@ async def send_step(
             )
         )
     return SendResult(outcome=SendOutcome.sent)
+
+
+async def _pause_audit(
+    session: AsyncSession,
+    principal: Principal,
+    record_type: str,
+    record_id: uuid.UUID,
+    paused: bool,
+) -> None:
+    await audit.record(
+        session,
+        principal,
+        action=f"{record_type}.dunning_{'paused' if paused else 'resumed'}",
+        record_type=record_type,
+        record_id=record_id,
+        before={"dunning_paused": not paused},
+        after={"dunning_paused": paused},
+    )
+
+
+async def set_invoice_paused(
+    session: AsyncSession, principal: Principal, invoice_id: uuid.UUID, *, paused: bool
+) -> Invoice:
+    """Pause or resume one invoice's reminders; its workflow hears of it (each change
+    signals once). Setting what is already set changes nothing."""
+    invoice = await get_invoice(session, principal, invoice_id, lock=True)
+    if invoice.kind != InvoiceKind.invoice.value:
+        raise Conflict(
+            "A credit note has no dunning",
+            errors=[{"pointer": "/invoice_id", "detail": "is a credit note"}],
+        )
+    if invoice.dunning_paused != paused:
+        invoice.dunning_paused = paused
+        await session.flush()
+        await _pause_audit(session, principal, "invoice", invoice.id, paused)
+        await signal_dunning(
+            session, principal.firm_id, invoice.id, SIGNAL_PAUSE_CHANGED, cause=uuid.uuid4().hex
+        )
+    return invoice
+
+
+async def set_client_paused(
+    session: AsyncSession, principal: Principal, client_id: uuid.UUID, *, paused: bool
+) -> Client:
+    """Pause or resume the reminders of every invoice of a client; each open invoice's
+    workflow is signalled."""
+    client = await session.scalar(
+        select(Client)
+        .where(Client.firm_id == principal.firm_id, Client.id == client_id)
+        .with_for_update()
+    )
+    if client is None:
+        raise NotFound("No client with this id in your firm")
+    if client.dunning_paused == paused:
+        return client
+    client.dunning_paused = paused
+    await session.flush()
+    await _pause_audit(session, principal, "client", client.id, paused)
+    invoice_ids = await session.scalars(
+        select(Invoice.id).where(
+            Invoice.firm_id == principal.firm_id,
+            Invoice.client_id == client.id,
+            Invoice.kind == InvoiceKind.invoice.value,
+            Invoice.status.in_(OWED),
+        )
+    )
+    cause = uuid.uuid4().hex
+    await outbox.enqueue_many(
+        session,
+        principal.firm_id,
+        [
+            outbox.NewMessage(
+                kind=outbox.SIGNAL_WORKFLOW,
+                dedupe_key=f"signal:{dunning_workflow_id(i)}:{SIGNAL_PAUSE_CHANGED}:{cause}",
+                payload={"workflow_id": dunning_workflow_id(i), "signal": SIGNAL_PAUSE_CHANGED},
+            )
+            for i in invoice_ids
+        ],
+    )
+    return client
+
+
+async def reminders_of(
+    session: AsyncSession, principal: Principal, invoice_id: uuid.UUID
+) -> tuple[Invoice, list[DunningReminder]]:
+    """The invoice and its latest reminders (at most ``MAX_REMINDERS_SHOWN``), oldest first."""
+    invoice = await get_invoice(session, principal, invoice_id)
+    rows = await session.scalars(
+        select(DunningReminder)
+        .where(
+            DunningReminder.firm_id == principal.firm_id,
+            DunningReminder.invoice_id == invoice.id,
+        )
+        .order_by(DunningReminder.created_at.desc(), DunningReminder.id.desc())
+        .limit(MAX_REMINDERS_SHOWN)
+    )
+    return invoice, list(reversed(rows.all()))

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -28,7 +28,7 @@ from core.principal import Principal
 from core.temporal import fixed_client
 from models import Client, DunningReminder, Invoice, PaymentMethod, Task
 from providers.email import SmtpEmailProvider
-from services.billing import dunning_policy
+from services.billing import dunning, dunning_policy
 from services.billing.payments import record_payment
 from services.firms import create_firm_with_owner
 from services.tokens import issue_api_token
@@ -39,7 +39,6 @@ from workflows.billing.dunning import DunningWorkflow
 from workflows.billing.dunning_contracts import (
     QUERY_NEXT_STEP,
     SEND_ACTIVITY,
-    SIGNAL_PAUSE_CHANGED,
     DunningInput,
     DunningState,
     NextStep,
@@ -108,12 +107,19 @@ def owner(actor: Actor) -> Principal:
     return Principal.system(actor.firm.id)
 
 
-async def set_policy(maker: async_sessionmaker[AsyncSession], actor: Actor, **changes: Any) -> None:
+async def set_policy(
+    maker: async_sessionmaker[AsyncSession],
+    env: WorkflowEnvironment,
+    actor: Actor,
+    **changes: Any,
+) -> None:
     doc = dunning_policy.DEFAULT_POLICY.model_dump(mode="json") | changes
     async with tenant_session(actor.firm.id, maker) as session:
         await dunning_policy.update_policy(
             session, owner(actor), doc=dunning_policy.validate_policy(doc)
         )
+        ids = pop_outbox_ids(session)
+    await dispatch_pending(maker, fixed_client(env.client), limit=len(ids), ids=ids)
 
 
 async def wednesday_after(env: WorkflowEnvironment, days: int) -> date:
@@ -167,17 +173,20 @@ async def pay(
 async def set_paused(
     maker: async_sessionmaker[AsyncSession],
     env: WorkflowEnvironment,
-    handle: WorkflowHandle[Any, Any],
     actor: Actor,
-    model: type[Invoice] | type[Client],
-    record_id: uuid.UUID,
+    *,
     paused: bool,
+    invoice: Invoice | None = None,
+    client: Client | None = None,
 ) -> None:
+    """Pause or resume through the dunning service, then carry out the signals it queued."""
     async with tenant_session(actor.firm.id, maker) as session:
-        await session.execute(
-            update(model).where(model.id == record_id).values(dunning_paused=paused)
-        )
-    await handle.signal(SIGNAL_PAUSE_CHANGED)
+        if invoice is not None:
+            await dunning.set_invoice_paused(session, owner(actor), invoice.id, paused=paused)
+        if client is not None:
+            await dunning.set_client_paused(session, owner(actor), client.id, paused=paused)
+        ids = pop_outbox_ids(session)
+    await dispatch_pending(maker, fixed_client(env.client), limit=len(ids), ids=ids)
 
 
 def sent_subjects(mailbox: Mailbox) -> list[str]:
@@ -255,7 +264,12 @@ async def test_sixty_day_timeline_in_business_hours_with_one_late_fee(
 ) -> None:
     maker = committing_sessionmaker
     await set_policy(
-        maker, actor, late_fee_fixed=2_500, late_fee_step="overdue-7", endless_every_days=10
+        maker,
+        temporal_env,
+        actor,
+        late_fee_fixed=2_500,
+        late_fee_step="overdue-7",
+        endless_every_days=10,
     )
     due = await wednesday_after(temporal_env, 14)
     invoice = await open_invoice(maker, actor, due)
@@ -323,3 +337,160 @@ async def test_sixty_day_timeline_in_business_hours_with_one_late_fee(
         "escalation": "escalated",
         "endless-1": "sent",
     }
+
+
+async def sent_invoice_email(handle: WorkflowHandle[Any, Any]) -> NextStep:
+    """Waits (time locked) until the invoice email is out and the next step is planned."""
+    return await until_state(
+        handle, lambda a: a.state == DunningState.scheduled and a.step_key not in (None, "invoice")
+    )
+
+
+async def test_payment_stops_the_reminders(
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    temporal_env: WorkflowEnvironment,
+    task_queue: str,
+    worker: Worker,
+    mailbox: Mailbox,
+    actor: Actor,
+) -> None:
+    maker = committing_sessionmaker
+    due = await wednesday_after(temporal_env, 14)
+    invoice = await open_invoice(maker, actor, due)
+    handle = await start(temporal_env, task_queue, actor, invoice)
+
+    planned = await sent_invoice_email(handle)
+    assert planned.step_key == "due-soon"
+    assert planned.at is not None and local(planned.at) == (due - timedelta(days=2), "09:00")
+    assert planned.local_at == f"{due - timedelta(days=2)}T09:00:00+01:00"
+    assert not planned.paused
+
+    await pay(maker, temporal_env, actor, invoice, 40_000)
+    partly = await until_state(handle, lambda a: a.step_key == "due-soon")
+    assert partly.state == DunningState.scheduled
+    await pay(maker, temporal_env, actor, invoice, 60_000)
+    result = await handle.result()
+
+    assert (result.state, result.reason) == (DunningState.closed, "paid")
+    assert sent_subjects(mailbox) == [f"Invoice {invoice.number} from {actor.firm.name}"]
+    assert await reminders(maker, actor, invoice) == {"invoice": "sent"}
+
+
+async def test_pause_skips_the_steps_missed_but_the_latest_and_resumes(
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    temporal_env: WorkflowEnvironment,
+    task_queue: str,
+    worker: Worker,
+    mailbox: Mailbox,
+    actor: Actor,
+) -> None:
+    maker = committing_sessionmaker
+    due = await wednesday_after(temporal_env, 14)
+    invoice = await open_invoice(maker, actor, due)
+    client = await client_of(maker, actor, invoice)
+    handle = await start(temporal_env, task_queue, actor, invoice)
+    await sent_invoice_email(handle)
+
+    await set_paused(maker, temporal_env, actor, paused=True, invoice=invoice)
+    paused = await until_state(handle, lambda a: a.paused)
+    assert (paused.state, paused.reason) == (DunningState.waiting, "paused (invoice)")
+    # Resuming the invoice while its client is paused keeps it waiting.
+    await set_paused(maker, temporal_env, actor, paused=True, client=client)
+    await set_paused(maker, temporal_env, actor, paused=False, invoice=invoice)
+    await until_state(handle, lambda a: a.reason == "paused (client)")
+
+    # Ten days after the due date (a Saturday): due-soon, due-today, overdue-3 and
+    # overdue-7 passed while paused.
+    now = await temporal_env.get_current_time()
+    await temporal_env.sleep(due + timedelta(days=10) - now.astimezone(BERLIN).date())
+    assert len(mailbox.messages) == 1
+
+    await set_paused(maker, temporal_env, actor, paused=False, client=client)
+    # The latest missed step goes out at the next opening: Monday 09:00.
+    resumed = await until_state(handle, lambda a: a.step_key == "overdue-7")
+    assert resumed.local_at == f"{due + timedelta(days=12)}T09:00:00+01:00"
+    await temporal_env.sleep(timedelta(days=3))
+    await until_state(handle, lambda a: a.step_key == "overdue-14")
+    await pay(maker, temporal_env, actor, invoice, 100_000)
+    await handle.result()
+
+    assert sent_subjects(mailbox) == [
+        f"Invoice {invoice.number} from {actor.firm.name}",
+        f"Second reminder: invoice {invoice.number} is overdue",
+    ]
+    timeline = [(key, local(at)) for key, at in await sends(handle)]
+    assert timeline[1] == ("overdue-7", (due + timedelta(days=12), "09:00"))
+    assert await reminders(maker, actor, invoice) == {
+        "invoice": "sent",
+        "due-soon": "skipped",
+        "due-today": "skipped",
+        "overdue-3": "skipped",
+        "overdue-7": "sent",
+    }
+
+
+async def test_policy_change_replans_and_keeps_what_was_sent(
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    temporal_env: WorkflowEnvironment,
+    task_queue: str,
+    worker: Worker,
+    mailbox: Mailbox,
+    actor: Actor,
+) -> None:
+    maker = committing_sessionmaker
+    due = await wednesday_after(temporal_env, 14)
+    invoice = await open_invoice(maker, actor, due)
+    handle = await start(temporal_env, task_queue, actor, invoice)
+    assert (await sent_invoice_email(handle)).step_key == "due-soon"
+
+    steps = [
+        {"key": "nudge", "offset_days": 1, "subject": "Nudge {{ invoice.number }}", "body": "x"},
+        {"key": "escalation", "kind": "escalation", "offset_days": 8},
+    ]
+    await set_policy(maker, temporal_env, actor, steps=steps)
+    replanned = await until_state(handle, lambda a: a.step_key == "nudge")
+    assert replanned.at is not None and local(replanned.at) == (due + timedelta(days=1), "09:00")
+
+    result = await handle.result()
+    assert (result.state, result.reason) == (DunningState.done, "every step handled")
+    assert sent_subjects(mailbox)[1:] == [f"Nudge {invoice.number}"]
+    assert await reminders(maker, actor, invoice) == {
+        "invoice": "sent",
+        "nudge": "sent",
+        "escalation": "escalated",
+    }
+    assert (await reload(maker, actor, invoice)).in_collections
+
+
+async def test_endless_reminders_continue_as_new_carrying_what_was_sent(
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    temporal_env: WorkflowEnvironment,
+    task_queue: str,
+    worker: Worker,
+    mailbox: Mailbox,
+    actor: Actor,
+) -> None:
+    maker = committing_sessionmaker
+    steps = [{"key": "overdue", "offset_days": 1, "subject": "Overdue", "body": "Pay"}]
+    await set_policy(maker, temporal_env, actor, steps=steps, endless_every_days=7)
+    due = await wednesday_after(temporal_env, 0)
+    invoice = await open_invoice(maker, actor, due)
+    handle = await start(temporal_env, task_queue, actor, invoice, turns_per_run=3)
+
+    now = await temporal_env.get_current_time()
+    await temporal_env.sleep(due + timedelta(days=30) - now.astimezone(BERLIN).date())
+    await pay(maker, temporal_env, actor, invoice, 100_000)
+    result = await handle.result()
+
+    assert result.state == DunningState.closed
+    # Overdue on Thursday +1, then every Thursday: +8, +15, +22, +29.
+    endless = [f"endless-{n}" for n in range(1, 5)]
+    assert result.handled == ["invoice", "overdue", *endless]
+    assert sent_subjects(mailbox) == [
+        f"Invoice {invoice.number} from {actor.firm.name}",
+        *["Overdue"] * 5,
+    ]
+    message_ids = [str(m["Message-ID"]) for m in mailbox.messages]
+    assert len(set(message_ids)) == 6
+    runs = await handle.fetch_history()
+    assert runs.events[0].workflow_execution_started_event_attributes.continued_execution_run_id

@@ -80,11 +80,11 @@ class DunningWorkflow:
                 retry_policy=PLAN_RETRY,
             )
             self._plan = plan
-            if plan.state in (DunningState.closed, DunningState.done) or plan.next is None:
-                return DunningResult(state=plan.state, reason=plan.reason, handled=self._handled)
             if plan.state == DunningState.waiting:
                 await workflow.wait_condition(lambda: self._wake)
                 continue
+            if plan.next is None:
+                return DunningResult(state=plan.state, reason=plan.reason, handled=self._handled)
             delay = plan.next.at - workflow.now()
             if delay > timedelta(0):
                 with contextlib.suppress(TimeoutError):
@@ -104,6 +104,8 @@ class DunningWorkflow:
                 start_to_close_timeout=SEND_TIMEOUT,
                 retry_policy=SEND_RETRY,
             )
+            # Until the next plan the query shows no step rather than the one just done.
+            self._plan = None
             if result.outcome in DONE_OUTCOMES:
                 self._handled = [*self._handled, *plan.superseded, plan.next.key]
             if result.closed:
