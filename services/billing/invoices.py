@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +36,7 @@ from services.billing.invoice_lines import (
 )
 from services.billing.invoice_status import IllegalTransition, move
 from services.billing.settings import get_settings
+from services.tasks import firm_today
 
 __all__ = [
     "InvoiceFields",
@@ -98,11 +98,6 @@ def _event(name: str, invoice: Invoice, **extra: Any) -> outbox.NewMessage:
         balance=invoice.balance,
         **extra,
     )
-
-
-async def firm_today(session: AsyncSession, firm_id: uuid.UUID) -> date:
-    time_zone = await session.scalar(select(Firm.time_zone).where(Firm.id == firm_id))
-    return datetime.now(ZoneInfo(time_zone or "UTC")).date()
 
 
 async def _check_client(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> None:
@@ -224,8 +219,7 @@ async def update_invoice(
         raise _immutable(invoice)
     before = summarize(invoice)
     given = patch.model_fields_set
-    if "client_id" in given and patch.client_id != invoice.client_id:
-        assert patch.client_id is not None
+    if patch.client_id is not None and patch.client_id != invoice.client_id:
         await _check_client(session, principal, patch.client_id)
         invoice.client_id = patch.client_id
     if patch.currency is not None:
@@ -285,7 +279,7 @@ async def _finalize(session: AsyncSession, principal: Principal, invoice: Invoic
             errors=[{"pointer": "/status", "detail": f"{invoice.status} -> open"}],
         )
     settings = await get_settings(session, principal.firm_id)
-    issue_date = invoice.issue_date or await firm_today(session, principal.firm_id)
+    issue_date = invoice.issue_date or await firm_today(session, principal)
     if invoice.due_date is None and invoice.kind == InvoiceKind.invoice.value:
         terms = invoice.payment_terms_days
         days = settings.default_payment_terms_days if terms is None else terms

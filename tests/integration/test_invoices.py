@@ -20,6 +20,7 @@ from services.billing import invoices, tax_rates
 from services.billing.invoice_lines import LineFields
 from services.billing.invoice_status import ALLOWED, IllegalTransition, move
 from services.billing.totals import LineInput, TaxSnapshot, compute_totals
+from services.tasks import firm_today
 from tests.billing_factories import make_client, make_invoice
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, pointers
@@ -208,7 +209,7 @@ async def test_finalize_numbers_dates_and_emits(db: AsyncSession) -> None:
     owner = await make_firm(db)
     invoice = await draft(db, owner, payment_terms_days=15)
     finalized = await invoices.finalize_invoice(db, user(owner), invoice.id)
-    today = await invoices.firm_today(db, owner.firm.id)
+    today = await firm_today(db, user(owner))
     assert finalized.status == InvoiceStatus.open
     assert finalized.number == f"INV-{today.year}-0001"
     assert finalized.issue_date == today
