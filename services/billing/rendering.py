@@ -27,7 +27,7 @@ from functools import lru_cache, wraps
 from importlib import resources
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2 import StrictUndefined, Template, TemplateError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context, LoopContext, markup_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -193,13 +193,20 @@ def _guard_ast(tree: nodes.Template) -> nodes.Template:
     return tree
 
 
+@lru_cache(maxsize=64)
+def _compiled(source: str) -> Template:
+    """Compiled once per distinct source; the budget lives in a context variable, so one
+    compiled template serves every render."""
+    env = _environment()
+    return env.from_string(_guard_ast(env.parse(source)))
+
+
 def _render(source: str, context: dict[str, Any]) -> str:
     if len(source) > MAX_TEMPLATE_CHARS:
         raise TemplateProblem(f"the template is longer than {MAX_TEMPLATE_CHARS} characters")
     token = _budget.set(_Budget(MAX_STEPS))
     try:
-        env = _environment()
-        template = env.from_string(_guard_ast(env.parse(source)))
+        template = _compiled(source)
         output: list[str] = []
         size = 0
         for chunk in template.generate(context):
