@@ -25,7 +25,7 @@ from core import idempotency
 from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
-from models import PaymentKind, PaymentMethod
+from models import PaymentMethod
 from services.billing import credits, payments
 from services.billing.invoice_lines import lines_of
 from services.billing.payments import PaymentFilters
@@ -138,10 +138,9 @@ async def list_payments(
     page: PageDep,
     client_id: uuid.UUID | None = None,
     invoice_id: uuid.UUID | None = None,
-    kind: PaymentKind | None = None,
 ) -> Page[PaymentRead]:
     """Payments and refunds, newest first, keyset-paginated."""
-    filters = PaymentFilters(client_id=client_id, invoice_id=invoice_id, kind=kind)
+    filters = PaymentFilters(client_id=client_id, invoice_id=invoice_id)
     result = await payments.list_payments(session, principal, filters=filters, page=page)
     return page_of([PaymentRead.model_validate(p) for p in result.items], result)
 

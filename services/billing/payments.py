@@ -536,7 +536,6 @@ async def credit_shortfall(session: AsyncSession, refund: Payment) -> int:
 class PaymentFilters:
     client_id: uuid.UUID | None = None
     invoice_id: uuid.UUID | None = None
-    kind: PaymentKind | None = None
 
 
 def payments_query(
@@ -547,8 +546,6 @@ def payments_query(
         stmt = stmt.where(Payment.client_id == filters.client_id)
     if filters.invoice_id is not None:
         stmt = stmt.where(Payment.invoice_id == filters.invoice_id)
-    if filters.kind is not None:
-        stmt = stmt.where(Payment.kind == filters.kind.value)
     return keyset(stmt, Payment.created_at, Payment.id, page)
 
 

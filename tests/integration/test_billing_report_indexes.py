@@ -1,22 +1,24 @@
-"""The receivables reports have an index behind them: with 100k invoices of one firm
-(most of them paid, as in a firm with years of history) and fresh statistics, EXPLAIN of
-the statements the reports service builds shows no sequential scan of invoices (the
-method of test_automation_runs_indexes.py).
+"""The receivables reports and the payment list have an index behind them: with 100k
+invoices of one firm (most of them paid, as in a firm with years of history), a payment for
+each paid one and fresh statistics, EXPLAIN of the statements the services build shows no
+sequential scan of invoices or payments (the method of test_automation_runs_indexes.py).
 
-Only invoices are checked: the aging joins the few clients with something owed, and the
-revenue's payment side waits for an index on payments (firm_id, received_on)."""
+The aging joins the firm's clients (a hash join may read them all); the revenue's payment
+side waits for an index on payments (firm_id, received_on) and is not checked here."""
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from core.pagination import Cursor, PageParams
 from core.principal import Principal
 from models import Role
+from services.billing.payments import PaymentFilters, payments_query
 from services.billing.reports import (
     AgingCursor,
     aging_query,
@@ -84,13 +86,40 @@ async def populate(conn: AsyncConnection) -> None:
         ),
         {"firm": FIRM, "clients": CLIENTS, "n": INVOICES},
     )
-    for table in ("clients", "invoices"):
+    # A payment for each paid or partly paid invoice, received ten days after its issue.
+    await conn.execute(
+        text(
+            "INSERT INTO payments (id, firm_id, client_id, invoice_id, kind, amount, currency,"
+            " applied_amount, credited_amount, method, received_on, created_at, updated_at)"
+            " SELECT gen_random_uuid(), firm_id, client_id, id, 'payment', amount_paid,"
+            " currency, amount_paid, 0, 'bank_transfer', issue_date + 10,"
+            " issue_date + interval '10 days', issue_date + interval '10 days'"
+            " FROM invoices WHERE firm_id = :firm AND amount_paid > 0"
+        ),
+        {"firm": FIRM},
+    )
+    for table in ("clients", "invoices", "payments"):
         await conn.execute(text(f"ANALYZE {table}"))
 
 
 LATER = AgingCursor(client_name="Client 500", client_id=uuid.UUID(int=0), currency="USD")
 
+FIRST = PageParams()
+BEFORE = PageParams(cursor=Cursor(datetime(2020, 1, 1, tzinfo=UTC), uuid.UUID(int=0)))
+CLIENT = uuid.UUID(int=1)
+INVOICE = uuid.UUID(int=2)
+
+
+def payments(page: PageParams, **filters: Any) -> Select[Any]:
+    return payments_query(PRINCIPAL, PaymentFilters(**filters), page)
+
+
 CASES: dict[str, Select[Any]] = {
+    "payments": payments(FIRST),
+    "payments, later page": payments(BEFORE),
+    "payments of a client": payments(FIRST, client_id=CLIENT),
+    "payments of a client, later page": payments(BEFORE, client_id=CLIENT),
+    "payments of an invoice": payments(FIRST, invoice_id=INVOICE),
     "aging, first page": aging_query(PRINCIPAL, AS_OF, limit=50, cursor=None),
     "aging, later page": aging_query(PRINCIPAL, AS_OF, limit=50, cursor=LATER),
     "aging totals": aging_totals_query(PRINCIPAL, AS_OF),
@@ -101,7 +130,12 @@ CASES: dict[str, Select[Any]] = {
 
 async def test_report_statements_use_the_invoice_indexes(session: AsyncSession) -> None:
     plans = await app_plans(session, FIRM, CASES)
-    sequential = {name: plan for name, plan in plans.items() if "Seq Scan on invoices" in plan}
+    sequential = {
+        name: plan
+        for name, plan in plans.items()
+        if "Seq Scan on invoices" in plan or "Seq Scan on payments" in plan
+    }
     assert not sequential, "\n\n".join(f"{n}:\n{p}" for n, p in sequential.items())
     assert "ix_invoices_receivable" in plans["aging totals"]
     assert "ix_invoices_firm_id_issue_date" in plans["revenue, a year"]
+    assert "ix_payments_firm_id_client_id_created_at_id" in plans["payments of a client"]
