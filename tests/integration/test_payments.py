@@ -294,6 +294,46 @@ async def test_concurrent_reports_of_one_provider_payment_record_it_once(
         assert (stored.amount_paid, stored.balance) == (3_000, 7_000)
 
 
+async def test_concurrent_credit_spends_never_overdraw(
+    committing_sessionmaker: async_sessionmaker[AsyncSession], committed_owner: Actor
+) -> None:
+    actor = committed_owner
+    async with committing_sessionmaker() as setup:
+        customer = await make_client(setup, actor)
+        void = await make_invoice(setup, actor, client_id=customer.id, status=InvoiceStatus.void)
+        owed = [
+            await make_invoice(setup, actor, client_id=customer.id, lines=((1, 1_000),))
+            for _ in range(4)
+        ]
+    principal = Principal.system(actor.firm.id)
+    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+        await payments.record_payment(
+            session,
+            principal,
+            invoice_id=void.id,
+            amount=1_500,
+            currency="USD",
+            method=PaymentMethod.cash,
+            received_on=TODAY,
+        )
+
+    async def spend(invoice: Invoice) -> int:
+        try:
+            async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+                payment = await payments.apply_credit(
+                    session, principal, invoice_id=invoice.id, amount=None
+                )
+                return payment.amount
+        except Unprocessable:
+            return 0
+
+    spent = await asyncio.gather(*(spend(invoice) for invoice in owed))
+
+    assert sorted(spent) == [0, 0, 500, 1_000]
+    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+        assert await credits.balance(session, principal, customer.id, "USD") == 0
+
+
 async def test_payment_validation(db: AsyncSession) -> None:
     actor = await make_firm(db)
     invoice = await make_invoice(db, actor, currency="EUR")
