@@ -13,9 +13,10 @@ import enum
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
-from core.errors import Unprocessable
+from core.errors import NotFound, Unprocessable
 from core.principal import Principal
 from models import Client, DunningPolicy, Firm, Invoice, InvoiceKind, InvoiceStatus
 from services import audit, expressions
@@ -186,6 +187,12 @@ def validate_policy(data: Any) -> PolicyDoc:
             for err in exc.errors()
         ]
         raise Unprocessable("The dunning policy is invalid", errors=problems) from None
+    return check_policy(doc)
+
+
+def check_policy(doc: PolicyDoc) -> PolicyDoc:
+    """The rules across fields (keys, order, templates, late fee), each problem with its
+    JSON pointer; ``doc`` itself when there is none."""
     problems = _step_problems(doc) + _late_fee_problems(doc)
     if doc.endless_every_days is not None and not any(
         s.kind != StepKind.escalation for s in doc.steps
@@ -369,3 +376,79 @@ async def update_policy(
     )
     await _signal_open_invoices(session, principal.firm_id, policy.version)
     return policy
+
+
+class PreviewRequest(BaseModel):
+    """A step of the saved policy (``step_key``; ``invoice`` is the invoice email) or the
+    templates being edited (``subject`` and ``body``), for an invoice or sample data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    step_key: str | None = Field(default=None, max_length=60)
+    subject: Annotated[str, StringConstraints(max_length=MAX_SUBJECT)] | None = None
+    body: Annotated[str, StringConstraints(max_length=MAX_BODY)] | None = None
+    invoice_id: uuid.UUID | None = None
+
+
+async def _templates_for(
+    session: AsyncSession, principal: Principal, request: PreviewRequest
+) -> tuple[str, str]:
+    if request.subject is not None or request.body is not None:
+        return request.subject or "", request.body or ""
+    if request.step_key is None:
+        raise Unprocessable(
+            "Name a step of the policy, or send the subject and body to preview",
+            errors=[_problem("/step_key", "required without subject and body")],
+        )
+    if request.step_key == INVOICE_STEP:
+        return INVOICE_SUBJECT, INVOICE_BODY
+    doc = as_doc(await load_policy(session, principal.firm_id))
+    step = (
+        endless_template_step(doc)
+        if request.step_key.startswith(ENDLESS_PREFIX)
+        else next((s for s in doc.steps if s.key == request.step_key), None)
+    )
+    if step is None or step.subject is None or step.body is None:
+        raise Unprocessable(
+            "The policy has no step with this key that sends an email",
+            errors=[_problem("/step_key", "no such email step in the policy")],
+        )
+    return step.subject, step.body
+
+
+async def preview(
+    session: AsyncSession, principal: Principal, *, request: PreviewRequest, pay_link_base: str
+) -> dict[str, str]:
+    """The rendered subject and body; a template error is a 422 pointing at its field."""
+    subject, body = await _templates_for(session, principal, request)
+    context = sample_context()
+    if request.invoice_id is not None:
+        invoice = await session.scalar(
+            select(Invoice).where(
+                Invoice.firm_id == principal.firm_id, Invoice.id == request.invoice_id
+            )
+        )
+        if invoice is None:
+            raise NotFound(
+                "No invoice with this id in your firm",
+                errors=[_problem("/invoice_id", "no such invoice in your firm")],
+            )
+        firm = await session.get_one(Firm, principal.firm_id)
+        context = template_context(
+            invoice=invoice,
+            client=await session.get_one(Client, invoice.client_id),
+            firm=firm,
+            today=datetime.now(ZoneInfo(firm.time_zone)).date(),
+            pay_link=f"{pay_link_base.rstrip('/')}/pay/{invoice.id}",
+        )
+    rendered: dict[str, str] = {}
+    problems: list[dict[str, str]] = []
+    for field, template in (("subject", subject), ("body", body)):
+        try:
+            rendered[field] = render_template(template, context)
+        except expressions.ExpressionError as exc:
+            problems.append(_problem(f"/{field}", exc.message))
+    if problems:
+        raise Unprocessable("The template does not render", errors=problems)
+    rendered["subject"] = " ".join(rendered["subject"].split())
+    return rendered
