@@ -226,12 +226,12 @@ async def issue_credit_note(
     """Credit an issued invoice, by ``lines`` (taxed like invoice lines) or by an
     ``amount`` (one untaxed line). The credit notes of an invoice together cannot exceed
     its total; a void invoice or a draft cannot be credited (409)."""
+    invoice = await invoices.get_invoice(session, principal, invoice_id, lock=True)
     if (lines is None) == (amount is None):
         raise Unprocessable(
             "Give the credit note's lines or an amount, not both",
             errors=[{"pointer": "/lines", "detail": "give lines or amount"}],
         )
-    invoice = await invoices.get_invoice(session, principal, invoice_id, lock=True)
     if invoice.kind == InvoiceKind.credit_note.value:
         raise Unprocessable(
             "A credit note cannot itself be credited",

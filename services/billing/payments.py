@@ -174,9 +174,9 @@ async def record_payment(
     rest (all of it on a paid, void or draft invoice, or a credit note) becomes the
     client's credit. A manual payment on a draft is refused: finalize it first. Reporting
     the same provider payment again returns the first row and changes nothing."""
+    invoice = await lock_invoice(session, principal, invoice_id)
     _check_provider(provider, provider_ref)
     _check_amount(amount)
-    invoice = await lock_invoice(session, principal, invoice_id)
     if provider is not None and provider_ref is not None:
         existing = await find_provider_payment(
             session, principal, provider=provider, provider_ref=provider_ref
@@ -409,9 +409,9 @@ async def record_refund(
     open), then out of what became client credit. Credit already spent cannot be taken
     back: the refund records what it could, and ``credit_shortfall`` tells how much it
     could not. Reporting the same provider refund again returns the first row."""
+    original = await get_payment(session, principal, payment_id)
     _check_provider(provider, provider_ref)
     _check_amount(amount)
-    original = await get_payment(session, principal, payment_id)
     invoice = (
         await lock_invoice(session, principal, original.invoice_id)
         if original.invoice_id is not None
