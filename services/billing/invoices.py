@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +47,7 @@ __all__ = [
     "delete_invoice",
     "finalize_invoice",
     "get_invoice",
+    "invoices_query",
     "lines_of",
     "list_invoices",
     "mark_in_collections",
@@ -448,9 +449,9 @@ class InvoiceFilters:
     kind: InvoiceKind | None = None
 
 
-async def list_invoices(
-    session: AsyncSession, principal: Principal, *, filters: InvoiceFilters, page: PageParams
-) -> Page[Invoice]:
+def invoices_query(
+    principal: Principal, filters: InvoiceFilters, page: PageParams
+) -> Select[Invoice]:
     """Newest first; each filter has an index ending in the keyset order (migration 0009)."""
     stmt = select(Invoice).where(Invoice.firm_id == principal.firm_id)
     if filters.status is not None:
@@ -459,7 +460,13 @@ async def list_invoices(
         stmt = stmt.where(Invoice.client_id == filters.client_id)
     if filters.kind is not None:
         stmt = stmt.where(Invoice.kind == filters.kind.value)
-    rows = (await session.scalars(keyset(stmt, Invoice.created_at, Invoice.id, page))).all()
+    return keyset(stmt, Invoice.created_at, Invoice.id, page)
+
+
+async def list_invoices(
+    session: AsyncSession, principal: Principal, *, filters: InvoiceFilters, page: PageParams
+) -> Page[Invoice]:
+    rows = (await session.scalars(invoices_query(principal, filters, page))).all()
     return to_page(rows, page)
 
 

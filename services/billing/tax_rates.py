@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -169,14 +169,21 @@ async def archive_tax_rate(
     return await _changed(session, principal, rate, "tax_rate.archived", before)
 
 
-async def list_tax_rates(
-    session: AsyncSession, principal: Principal, *, include_archived: bool, page: PageParams
-) -> Page[TaxRate]:
-    """Newest first."""
+def tax_rates_query(
+    principal: Principal, *, include_archived: bool, page: PageParams
+) -> Select[TaxRate]:
+    """Newest first, over the firm's created_at index."""
     stmt = select(TaxRate).where(TaxRate.firm_id == principal.firm_id)
     if not include_archived:
         stmt = stmt.where(TaxRate.archived_at.is_(None))
-    rows = (await session.scalars(keyset(stmt, TaxRate.created_at, TaxRate.id, page))).all()
+    return keyset(stmt, TaxRate.created_at, TaxRate.id, page)
+
+
+async def list_tax_rates(
+    session: AsyncSession, principal: Principal, *, include_archived: bool, page: PageParams
+) -> Page[TaxRate]:
+    query = tax_rates_query(principal, include_archived=include_archived, page=page)
+    rows = (await session.scalars(query)).all()
     return to_page(rows, page)
 
 

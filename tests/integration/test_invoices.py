@@ -3,19 +3,29 @@ numbering, sending (finalize, event, dunning start, idempotent), void and write-
 late fee and the collections mark dunning applies, and tenancy."""
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.db import scope_to_firm
 from core.errors import Conflict, NotFound, Unprocessable
+from core.pagination import Cursor, PageParams
 from core.principal import Principal
-from models import AuditEvent, Invoice, InvoiceLine, InvoiceStatus, OutboxMessage, Role
+from models import (
+    AuditEvent,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    OutboxMessage,
+    Role,
+)
 from services.billing import invoices, tax_rates
 from services.billing.invoice_lines import LineFields
 from services.billing.invoice_status import ALLOWED, IllegalTransition, move
@@ -23,6 +33,8 @@ from services.billing.totals import LineInput, TaxSnapshot, compute_totals
 from services.tasks import firm_today
 from tests.billing_factories import make_client, make_invoice
 from tests.factories import Actor, add_user, make_firm
+from tests.fixtures import db as fixtures
+from tests.plans import app_plans, assert_no_sequential_scan, populated_session
 from tests.problems import assert_problem, pointers
 
 
@@ -635,3 +647,95 @@ def test_every_illegal_move_is_a_409_with_its_reason(
     assert raised.value.detail.startswith(f"This {current.value} invoice cannot become")
     assert raised.value.detail.split(": ", 1)[1]
     assert invoice.status == current.value
+
+
+# Indexes behind the lists
+
+INDEX_FIRM = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
+INDEX_CLIENT = uuid.UUID("00000000-0000-4000-8000-0000000000a2")
+INDEX_PRINCIPAL = Principal.system(INDEX_FIRM)
+INVOICES = 100_000
+RATES = 20_000
+
+
+async def populate_invoices(conn: AsyncConnection) -> None:
+    firm = {"firm": INDEX_FIRM}
+    await conn.execute(
+        text("SELECT set_config('app.firm_id', :firm, true)"), {"firm": str(INDEX_FIRM)}
+    )
+    await conn.execute(
+        text(
+            "INSERT INTO firms (id, name, slug, time_zone, default_currency)"
+            " VALUES (:firm, 'Invoice index test', :slug, 'UTC', 'USD')"
+        ),
+        {**firm, "slug": f"invoice-index-{uuid.uuid4().hex[:8]}"},
+    )
+    await conn.execute(
+        text(
+            "INSERT INTO clients (id, firm_id, kind, name, status, tags, custom_fields,"
+            " created_at, updated_at)"
+            " SELECT CASE WHEN i = 1 THEN CAST(:client AS uuid) ELSE gen_random_uuid() END,"
+            " :firm, 'organization', 'Client ' || i, 'active', '{}', '{}', now(), now()"
+            " FROM generate_series(1, 1000) AS i"
+        ),
+        {**firm, "client": INDEX_CLIENT},
+    )
+    await conn.execute(
+        text(
+            "INSERT INTO invoices (id, firm_id, client_id, kind, number, status, in_collections,"
+            " currency, discount_value, subtotal, discount_total, tax_total,"
+            " tax_exclusive_total, late_fee, total, amount_paid, amount_credited, balance,"
+            " tax_breakdown, dunning_paused, created_at, updated_at)"
+            " SELECT gen_random_uuid(), :firm, c.id, 'invoice',"
+            " CASE WHEN i % 5 = 0 THEN NULL ELSE 'N-' || i END,"
+            " (ARRAY['draft', 'open', 'paid', 'void', 'partially_paid'])[1 + i % 5],"
+            " false, 'USD', 0, 100, 0, 0, 0, 0, 100, 0, 0, 100, '[]', false,"
+            " now() - i * interval '1 minute', now() - i * interval '1 minute'"
+            " FROM generate_series(1, :n) AS i"
+            " JOIN (SELECT id, row_number() OVER () - 1 AS k FROM clients) c ON c.k = i % 1000"
+        ),
+        {**firm, "n": INVOICES},
+    )
+    await conn.execute(
+        text(
+            "INSERT INTO tax_rates (id, firm_id, name, percent, inclusive, archived_at,"
+            " created_at, updated_at)"
+            " SELECT gen_random_uuid(), :firm, 'Rate ' || i, i % 100, i % 2 = 0,"
+            " CASE WHEN i % 10 = 0 THEN now() END,"
+            " now() - i * interval '1 minute', now() - i * interval '1 minute'"
+            " FROM generate_series(1, :n) AS i"
+        ),
+        {**firm, "n": RATES},
+    )
+    for table in ("clients", "invoices", "tax_rates"):
+        await conn.execute(text(f"ANALYZE {table}"))
+
+
+@pytest.fixture
+async def populated(test_database: fixtures.TestDatabase) -> AsyncIterator[AsyncSession]:
+    async with populated_session(test_database, populate_invoices) as session:
+        yield session
+
+
+async def test_invoice_and_tax_rate_lists_use_indexes(populated: AsyncSession) -> None:
+    first = PageParams()
+    later = PageParams(cursor=Cursor(datetime.now(UTC) - timedelta(days=10), uuid.uuid4()))
+
+    def listed(page: PageParams = first, **filters: Any) -> Any:
+        return invoices.invoices_query(INDEX_PRINCIPAL, invoices.InvoiceFilters(**filters), page)
+
+    statements = {
+        "invoices": listed(),
+        "invoices, later page": listed(later),
+        "invoices by status": listed(status=InvoiceStatus.void),
+        "invoices by status, later page": listed(later, status=InvoiceStatus.open),
+        "invoices by client": listed(client_id=INDEX_CLIENT),
+        "invoices by client and status": listed(client_id=INDEX_CLIENT, status=InvoiceStatus.paid),
+        "invoices by kind": listed(kind=InvoiceKind.invoice),
+        "tax rates": tax_rates.tax_rates_query(INDEX_PRINCIPAL, include_archived=False, page=first),
+        "tax rates with archived, later page": tax_rates.tax_rates_query(
+            INDEX_PRINCIPAL, include_archived=True, page=later
+        ),
+    }
+    plans = await app_plans(populated, INDEX_FIRM, statements)
+    assert_no_sequential_scan(plans)
