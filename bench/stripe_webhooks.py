@@ -1,0 +1,271 @@
+"""Signed Stripe webhook events ingested per second by ``POST /v1/webhooks/stripe/{firm}``
+(signature verified, fields validated, invoice looked up, event stored once, processing
+handed to the outbox and its fast path starting the event's workflow, 200), beside the bare
+``GET /health`` of the same app in the same run, with p50/p99 latency and the ratio.
+
+    python bench/stripe_webhooks.py [--seconds 10] [--events 20000] [--invoices 200]
+
+Embedded Postgres under .data/bench-postgres (a fresh database each run), a Temporal dev
+server of its own (temporary directory, SQLite WAL; no worker, so the started event
+workflows just wait), the real API in a uvicorn subprocess on a free loopback port, and 8
+concurrent keep-alive connections from this process, each measurement bounded by a count
+and a time limit. Every event is new (its own Stripe event id) and signed at send time,
+as Stripe signs it.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from api_clients import create_firm, prepare_database
+from cryptography.fernet import Fernet
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+CONCURRENCY = 8
+WARMUP_REQUESTS = 200
+SECRET = "whsec_bench" + "0123456789abcdef" * 2
+HEALTH_PATH = "/health"
+
+
+@dataclass(frozen=True)
+class Stats:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+
+async def prepare_firm(app_url: str, encryption_key: str, invoices: int) -> tuple[str, list[str]]:
+    """A firm with a webhook signing secret and ``invoices`` open invoices, through the
+    real services; (firm id, invoice ids)."""
+    from core.config import Settings
+    from core.crypto import Cipher
+    from core.db import scope_to_firm
+    from core.principal import Principal
+    from services.billing import invoices as invoice_service
+    from services.billing import stripe_account
+    from services.billing.invoice_fields import InvoiceFields
+    from services.clients import create_client, validate_client_fields
+
+    firm_id, _ = await create_firm(app_url)
+    principal = Principal.system(uuid.UUID(firm_id))
+    cipher = Cipher.from_settings(
+        Settings(database_url=app_url, encryption_keys=encryption_key, _env_file=None)
+    )
+    engine = create_async_engine(app_url, poolclass=NullPool)
+    ids: list[str] = []
+    try:
+        async with async_sessionmaker(engine)() as session, session.begin():
+            await scope_to_firm(session, principal.firm_id)
+            await stripe_account.add_webhook_secrets(
+                session,
+                principal,
+                cipher,
+                fields=stripe_account.WebhookSecretsCreate(
+                    secrets=[stripe_account.WebhookSecretFields(secret=SECRET)]
+                ),
+            )
+            client = await create_client(
+                session, principal, fields=validate_client_fields({"name": "Bench Client"})
+            )
+            for _ in range(invoices):
+                draft = await invoice_service.create_invoice(
+                    session,
+                    principal,
+                    fields=InvoiceFields.model_validate(
+                        {
+                            "client_id": client.id,
+                            "lines": [
+                                {"description": "Advice", "quantity": "1", "unit_price": 50_000}
+                            ],
+                        }
+                    ),
+                )
+                await invoice_service.finalize_invoice(session, principal, draft.id)
+                ids.append(str(draft.id))
+    finally:
+        await engine.dispose()
+    return firm_id, ids
+
+
+@asynccontextmanager
+async def api_server(app_url: str, temporal: str, encryption_key: str) -> AsyncIterator[str]:
+    from core.launcher import Deadline, free_port, spawn
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "FIRMFLOW_DATABASE_URL": app_url,
+        "FIRMFLOW_TEMPORAL_ADDRESS": temporal,
+        "FIRMFLOW_ENCRYPTION_KEYS": encryption_key,
+        "FIRMFLOW_LOG_LEVEL": "WARNING",
+    }
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    server = await spawn("bench API", argv, env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = Deadline(60)
+        async with httpx.AsyncClient(base_url=base, timeout=2) as http:
+            while True:
+                try:
+                    if (await http.get(HEALTH_PATH)).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    if server.exited or deadline.expired:
+                        raise RuntimeError("the bench API did not start") from None
+                    await asyncio.sleep(0.1)
+        yield base
+    finally:
+        await server.stop()
+
+
+# One request of a measurement: the n-th, on the shared client.
+Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+
+
+def webhook_request(firm_id: str, invoice_ids: list[str]) -> Send:
+    from services.billing.stripe_webhooks import signature_header
+
+    path = f"/v1/webhooks/stripe/{firm_id}"
+
+    async def send(http: httpx.AsyncClient, n: int) -> httpx.Response:
+        invoice_id = invoice_ids[n % len(invoice_ids)]
+        event = {
+            "id": f"evt_bench{uuid.uuid4().hex}",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "created": int(time.time()),
+            "livemode": False,
+            "data": {
+                "object": {
+                    "id": f"pi_bench{uuid.uuid4().hex}",
+                    "object": "payment_intent",
+                    "amount": 100,
+                    "amount_received": 100,
+                    "currency": "usd",
+                    "status": "succeeded",
+                    "metadata": {"firm_id": firm_id, "invoice_id": invoice_id},
+                }
+            },
+        }
+        body = json.dumps(event).encode()
+        header = signature_header([SECRET], int(time.time()), body)
+        return await http.post(
+            path,
+            content=body,
+            headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+        )
+
+    return send
+
+
+async def load(
+    http: httpx.AsyncClient,
+    send: Send,
+    requests: int,
+    seconds: float,
+) -> Stats:
+    latencies: list[float] = []
+    budget = requests
+    stop_at = time.monotonic() + seconds
+
+    async def user() -> None:
+        nonlocal budget
+        while budget > 0 and time.monotonic() < stop_at:
+            budget -= 1
+            n = budget
+            started = time.perf_counter()
+            response = await send(http, n)
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise RuntimeError(f"answered {response.status_code}: {response.text[:200]}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(user() for _ in range(CONCURRENCY)))
+    elapsed = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    return Stats(len(latencies), elapsed, cuts[49] * 1000, cuts[98] * 1000)
+
+
+async def health(http: httpx.AsyncClient, n: int) -> httpx.Response:
+    return await http.get(HEALTH_PATH)
+
+
+async def run(seconds: float, events: int, invoices: int) -> None:
+    from core.launcher import temporal_dev_server
+
+    print(f"stripe webhooks: preparing a firm with {invoices} open invoices…", flush=True)
+    urls = await asyncio.to_thread(prepare_database)
+    encryption_key = Fernet.generate_key().decode()
+    firm_id, invoice_ids = await prepare_firm(urls.app, encryption_key, invoices)
+    send = webhook_request(firm_id, invoice_ids)
+
+    with tempfile.TemporaryDirectory(prefix="firmflow-bench-temporal-") as directory:
+        async with (
+            temporal_dev_server(Path(directory)) as address,
+            api_server(urls.app, address, encryption_key) as base,
+        ):
+            limits = httpx.Limits(
+                max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY
+            )
+            async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+                for warm in (health, send):
+                    await load(http, warm, WARMUP_REQUESTS, seconds)
+                baseline = await load(http, health, events, seconds)
+                webhooks = await load(http, send, events, seconds)
+
+    print(
+        f"stripe webhooks: {CONCURRENCY} concurrent connections over loopback; each"
+        f" measurement stops at {events} requests or {seconds:.0f} s"
+    )
+    for name, stats in (
+        (f"GET {HEALTH_PATH}", baseline),
+        ("POST /v1/webhooks/stripe/{firm}", webhooks),
+    ):
+        print(
+            f"  {name:<32} {stats.rps:8.1f} req/s   p50 {stats.p50_ms:6.1f} ms"
+            f"   p99 {stats.p99_ms:6.1f} ms   ({stats.requests} requests)"
+        )
+    print(f"  ratio webhooks/health: {webhooks.rps / baseline.rps:.2f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--invoices", type=int, default=200)
+    args = parser.parse_args()
+    asyncio.run(run(args.seconds, args.events, args.invoices))
+
+
+if __name__ == "__main__":
+    main()
