@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowHandle
@@ -26,9 +27,17 @@ from core.db import tenant_session
 from core.outbox_dispatch import dispatch_pending, pop_outbox_ids
 from core.principal import Principal
 from core.temporal import fixed_client
-from models import Client, DunningReminder, Invoice, PaymentMethod, Task
+from models import (
+    Client,
+    DunningReminder,
+    Invoice,
+    InvoiceStatus,
+    OutboxMessage,
+    PaymentMethod,
+    Task,
+)
 from providers.email import SmtpEmailProvider
-from services.billing import dunning, dunning_policy
+from services.billing import dunning, dunning_policy, invoices
 from services.billing.payments import record_payment
 from services.firms import create_firm_with_owner
 from services.tokens import issue_api_token
@@ -494,3 +503,53 @@ async def test_endless_reminders_continue_as_new_carrying_what_was_sent(
     assert len(set(message_ids)) == 6
     runs = await handle.fetch_history()
     assert runs.events[0].workflow_execution_started_event_attributes.continued_execution_run_id
+
+
+async def test_sent_invoice_queues_the_workflow_and_the_api_reads_and_pauses_it(
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    temporal_env: WorkflowEnvironment,
+    temporal_api: AsyncClient,
+    task_queue: str,
+    worker: Worker,
+    mailbox: Mailbox,
+    actor: Actor,
+) -> None:
+    maker = committing_sessionmaker
+    due = await wednesday_after(temporal_env, 14)
+    async with maker() as session:
+        draft = await make_invoice(session, actor, status=InvoiceStatus.draft, due_date=due)
+    async with tenant_session(actor.firm.id, maker) as session:
+        invoice = await invoices.send_invoice(session, owner(actor), draft.id)
+        start_message = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key == f"start:dunning-{draft.id}")
+        )
+        # Not dispatched: the outbox would start it on the shared queue, this test's worker
+        # polls its own. The message's own workflow name, id and input start it here.
+        pop_outbox_ids(session)
+    assert start_message is not None
+    queued = start_message.payload
+    handle = await temporal_env.client.start_workflow(
+        queued["workflow"], queued["arg"], id=queued["workflow_id"], task_queue=task_queue
+    )
+    await sent_invoice_email(handle)
+
+    path = f"/v1/invoices/{invoice.id}/dunning"
+    view = (await temporal_api.get(path, headers=actor.headers)).json()
+    assert view["live"]["step_key"] == "due-soon"
+    assert view["live"]["local_at"] == f"{due - timedelta(days=2)}T09:00:00+01:00"
+    assert [(r["step_key"], r["outcome"]) for r in view["reminders"]] == [("invoice", "sent")]
+    assert view["reminders"][0]["message_id"] == f"dunning-{invoice.id}-invoice"
+
+    response = await temporal_api.post(f"{path}/pause", headers=actor.headers)
+    assert response.status_code == 200, response.text
+    await until_state(handle, lambda a: a.paused)
+    view = (await temporal_api.get(path, headers=actor.headers)).json()
+    assert (view["dunning_paused"], view["live"]["paused"]) == (True, True)
+    assert view["live"]["reason"] == "paused (invoice)"
+
+    response = await temporal_api.post(f"{path}/resume", headers=actor.headers)
+    assert response.status_code == 200, response.text
+    await until_state(handle, lambda a: a.step_key == "due-soon")
+    await pay(maker, temporal_env, actor, invoice, invoice.balance)
+    assert (await handle.result())["state"] == "closed"
+    assert sent_subjects(mailbox) == [f"Invoice {invoice.number} from {actor.firm.name}"]
