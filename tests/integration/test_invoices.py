@@ -739,3 +739,24 @@ async def test_invoice_and_tax_rate_lists_use_indexes(populated: AsyncSession) -
     }
     plans = await app_plans(populated, INDEX_FIRM, statements)
     assert_no_sequential_scan(plans)
+
+
+async def test_api_patch_refusals(client: AsyncClient, db: AsyncSession) -> None:
+    owner = await make_firm(db)
+    other = await make_firm(db, "Other")
+    customer = await make_client(db, owner)
+    their_client = await make_client(db, other)
+    created = await api_create(
+        client, owner, client_id=str(customer.id), issue_date="2026-03-10", lines=[line()]
+    )
+    url = f"/v1/invoices/{created['id']}"
+
+    async def patch(body: dict[str, Any]) -> Any:
+        return await client.patch(url, json=body, headers=owner.headers)
+
+    assert pointers(assert_problem(await patch({"due_date": "2026-03-01"}), 422)) == {"/due_date"}
+    assert "/lines" in pointers(assert_problem(await patch({"lines": None}), 422))
+    assert "/client_id" in pointers(assert_problem(await patch({"client_id": None}), 422))
+    moved = await patch({"client_id": str(their_client.id)})
+    assert pointers(assert_problem(moved, 404)) == {"/client_id"}
+    assert (await client.get(url, headers=owner.headers)).json() == created
