@@ -140,6 +140,7 @@ class Invoice(IdMixin, TenantMixin, TimestampMixin, Base):
         UniqueConstraint("recurring_invoice_id", "occurrence_date"),
         # One index behind each list filter, each ending in the keyset order.
         Index("ix_invoices_firm_id_created_at_id", "firm_id", "created_at", "id"),
+        Index("ix_invoices_firm_id_kind_created_at_id", "firm_id", "kind", "created_at", "id"),
         Index("ix_invoices_firm_id_status_created_at_id", "firm_id", "status", "created_at", "id"),
         Index(
             "ix_invoices_firm_id_client_id_created_at_id",

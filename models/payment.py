@@ -74,6 +74,8 @@ class Payment(IdMixin, TenantMixin, TimestampMixin, Base):
         ),
         Index("ix_payments_firm_id_created_at_id", "firm_id", "created_at", "id"),
         Index("ix_payments_firm_id_invoice_id", "firm_id", "invoice_id"),
+        # Payments received by month (the revenue report).
+        Index("ix_payments_firm_id_received_on", "firm_id", "received_on"),
         Index(
             "ix_payments_firm_id_client_id_created_at_id",
             "firm_id",

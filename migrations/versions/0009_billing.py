@@ -514,6 +514,12 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index(
+        "ix_invoices_firm_id_kind_created_at_id",
+        "invoices",
+        ["firm_id", "kind", "created_at", "id"],
+        unique=False,
+    )
+    op.create_index(
         "ix_invoices_firm_id_created_at_id",
         "invoices",
         ["firm_id", "created_at", "id"],
@@ -696,6 +702,9 @@ def upgrade() -> None:
         "payments",
         ["firm_id", "created_at", "id"],
         unique=False,
+    )
+    op.create_index(
+        "ix_payments_firm_id_received_on", "payments", ["firm_id", "received_on"], unique=False
     )
     op.create_index(
         "ix_payments_firm_id_invoice_id", "payments", ["firm_id", "invoice_id"], unique=False
