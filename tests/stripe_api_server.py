@@ -3,7 +3,10 @@
 form-encoded bodies, ``Idempotency-Key`` replays (the same key and parameters return the
 first answer; the same key with other parameters is an ``idempotency_error``), card
 declines as 402 ``card_error``. The Stripe adapter is pointed at it through the SDK's
-``base_addresses``; it records every request so tests can check what the SDK sent."""
+``base_addresses``; it records every request so tests can check what the SDK sent.
+
+Below it, the events Stripe's webhooks deliver, shaped as Stripe shapes them (the webhook
+and processing tests sign and send these)."""
 
 import json
 import threading
