@@ -38,7 +38,11 @@ from workflows.billing.dunning_contracts import SIGNAL_PAYMENT_RECEIVED
 
 # Statuses whose balance a payment reduces; on any other the money becomes client credit.
 _PAYABLE = frozenset(
-    {InvoiceStatus.open.value, InvoiceStatus.partially_paid.value, InvoiceStatus.uncollectible}
+    {
+        InvoiceStatus.open.value,
+        InvoiceStatus.partially_paid.value,
+        InvoiceStatus.uncollectible.value,
+    }
 )
 
 
@@ -148,9 +152,12 @@ async def _insert(session: AsyncSession, values: dict[str, Any]) -> Payment | No
 async def _provider_duplicate(
     session: AsyncSession, principal: Principal, provider: str | None, provider_ref: str | None
 ) -> Payment:
-    assert provider is not None and provider_ref is not None
-    existing = await find_provider_payment(
-        session, principal, provider=provider, provider_ref=provider_ref
+    existing = (
+        await find_provider_payment(
+            session, principal, provider=provider, provider_ref=provider_ref
+        )
+        if provider is not None and provider_ref is not None
+        else None
     )
     if existing is None:
         raise RuntimeError("a conflicting provider payment vanished inside the transaction")
