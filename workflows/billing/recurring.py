@@ -1,0 +1,224 @@
+"""RecurringInvoiceWorkflow: one per recurring invoice (``recurring-invoice-<id>``).
+
+Each run plans the next occurrence (an activity reads the stored schedule and returns the
+next UTC instant), sleeps until it, has an activity invoice that occurrence exactly once,
+then continues as new. The database row is the truth about the schedule and its status:
+the signals (paused, resumed, ended, schedule_changed) only wake the workflow so that it
+re-plans at once. Occurrences whose time passed while the schedule was paused, or before
+a schedule change, are not invoiced afterwards (``not_before``).
+"""
+
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+WORKFLOW_NAME = "RecurringInvoiceWorkflow"
+PLAN_ACTIVITY = "recurring_invoice.plan_next"
+CREATE_ACTIVITY = "recurring_invoice.create_occurrence"
+
+SIGNAL_PAUSED = "paused"
+SIGNAL_RESUMED = "resumed"
+SIGNAL_ENDED = "ended"
+SIGNAL_SCHEDULE_CHANGED = "schedule_changed"
+QUERY_NEXT_OCCURRENCE = "next_occurrence"
+# The ApplicationError type when the recurring invoice no longer exists.
+GONE = "RecurringInvoiceGone"
+
+# A paused workflow looks at the database this often even without a signal, so a signal
+# lost around a continue-as-new cannot leave it paused for ever.
+PAUSED_RECHECK = timedelta(days=1)
+_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    # Until the database is back: an occurrence must not be lost to an outage.
+    maximum_attempts=0,
+    non_retryable_error_types=[GONE],
+)
+_TIMEOUT = timedelta(minutes=1)
+
+Status = Literal["active", "paused", "ended"]
+
+
+def workflow_id(recurring_invoice_id: uuid.UUID) -> str:
+    return f"recurring-invoice-{recurring_invoice_id}"
+
+
+class RecurringInput(BaseModel):
+    firm_id: uuid.UUID
+    recurring_invoice_id: uuid.UUID
+    # Carried over continue-as-new: the last occurrence invoiced, and the instant before
+    # which occurrences are not invoiced (creation, the last resume or schedule change).
+    last_occurrence_date: date | None = None
+    not_before: datetime | None = None
+
+
+class RecurringResult(BaseModel):
+    status: Literal["ended", "gone"]
+    last_occurrence_date: date | None
+
+
+class PlannedOccurrence(BaseModel):
+    occurrence_date: date
+    # The wall-clock time in the schedule's zone, and the same instant in UTC.
+    local: datetime
+    at: datetime
+
+
+class PlanNextInput(BaseModel):
+    firm_id: uuid.UUID
+    recurring_invoice_id: uuid.UUID
+    after: date | None
+    not_before: datetime | None
+
+
+class PlanNextResult(BaseModel):
+    """``next`` is set when ``status`` is active (an exhausted schedule is ended)."""
+
+    status: Status
+    next: PlannedOccurrence | None = None
+
+
+class CreateOccurrenceInput(BaseModel):
+    firm_id: uuid.UUID
+    recurring_invoice_id: uuid.UUID
+    occurrence_date: date
+    # When the workflow fired for it, recorded in the audit trail.
+    fired_at: datetime
+
+
+class CreateOccurrenceResult(BaseModel):
+    """created / existing (an earlier attempt made it) / not_active (paused or ended
+    meanwhile) / rejected (the invoice could not be made; the schedule was paused)."""
+
+    outcome: Literal["created", "existing", "not_active", "rejected"]
+    invoice_id: uuid.UUID | None = None
+    detail: str | None = None
+
+
+class NextOccurrenceView(BaseModel):
+    status: Status
+    next: PlannedOccurrence | None
+    last_occurrence_date: date | None
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class RecurringInvoiceWorkflow:
+    def __init__(self) -> None:
+        self._status: Status = "active"
+        self._next: PlannedOccurrence | None = None
+        self._last: date | None = None
+        self._woken = False
+        self._from_now = False
+
+    @workflow.run
+    async def run(self, input: RecurringInput) -> RecurringResult:
+        self._last = input.last_occurrence_date
+        not_before = input.not_before or workflow.now()
+        while True:
+            if self._from_now:
+                not_before = max(not_before, workflow.now())
+                self._from_now = False
+            self._woken = False
+            try:
+                plan = await self._plan(input, not_before)
+            except ActivityError as err:
+                if isinstance(err.cause, ApplicationError) and err.cause.type == GONE:
+                    return RecurringResult(status="gone", last_occurrence_date=self._last)
+                raise
+            self._status, self._next = plan.status, plan.next
+            if plan.status == "ended" or plan.next is None:
+                return RecurringResult(status="ended", last_occurrence_date=self._last)
+            if plan.status == "paused":
+                self._next = None
+                # What falls due while paused is skipped, not invoiced on resume.
+                self._from_now = True
+                await self._wait(PAUSED_RECHECK)
+            elif not await self._wait(plan.next.at - workflow.now()):
+                created = await self._create(input, plan.next.occurrence_date)
+                if created.outcome in ("created", "existing"):
+                    self._last = plan.next.occurrence_date
+                    workflow.continue_as_new(self._carry(input, not_before))
+            if workflow.info().is_continue_as_new_suggested():
+                workflow.continue_as_new(self._carry(input, not_before))
+
+    def _carry(self, input: RecurringInput, not_before: datetime) -> RecurringInput:
+        if self._from_now:
+            not_before = max(not_before, workflow.now())
+        return RecurringInput(
+            firm_id=input.firm_id,
+            recurring_invoice_id=input.recurring_invoice_id,
+            last_occurrence_date=self._last,
+            not_before=not_before,
+        )
+
+    async def _wait(self, delay: timedelta) -> bool:
+        """Sleep for ``delay`` unless a signal comes first; True when one did."""
+        if delay <= timedelta(0):
+            return self._woken
+        try:
+            await workflow.wait_condition(lambda: self._woken, timeout=delay)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _plan(self, input: RecurringInput, not_before: datetime) -> PlanNextResult:
+        plan: PlanNextResult = await workflow.execute_activity(
+            PLAN_ACTIVITY,
+            PlanNextInput(
+                firm_id=input.firm_id,
+                recurring_invoice_id=input.recurring_invoice_id,
+                after=self._last,
+                not_before=not_before,
+            ),
+            result_type=PlanNextResult,
+            start_to_close_timeout=_TIMEOUT,
+            retry_policy=_RETRY,
+        )
+        return plan
+
+    async def _create(self, input: RecurringInput, occurrence: date) -> CreateOccurrenceResult:
+        created: CreateOccurrenceResult = await workflow.execute_activity(
+            CREATE_ACTIVITY,
+            CreateOccurrenceInput(
+                firm_id=input.firm_id,
+                recurring_invoice_id=input.recurring_invoice_id,
+                occurrence_date=occurrence,
+                fired_at=workflow.now(),
+            ),
+            result_type=CreateOccurrenceResult,
+            start_to_close_timeout=_TIMEOUT,
+            retry_policy=_RETRY,
+        )
+        return created
+
+    def _wake(self, *, from_now: bool) -> None:
+        self._woken = True
+        self._from_now = self._from_now or from_now
+
+    @workflow.signal(name=SIGNAL_PAUSED)
+    def paused(self) -> None:
+        self._wake(from_now=True)
+
+    @workflow.signal(name=SIGNAL_RESUMED)
+    def resumed(self) -> None:
+        self._wake(from_now=True)
+
+    @workflow.signal(name=SIGNAL_ENDED)
+    def ended(self) -> None:
+        self._wake(from_now=False)
+
+    @workflow.signal(name=SIGNAL_SCHEDULE_CHANGED)
+    def schedule_changed(self) -> None:
+        self._wake(from_now=True)
+
+    @workflow.query(name=QUERY_NEXT_OCCURRENCE)
+    def next_occurrence(self) -> NextOccurrenceView:
+        return NextOccurrenceView(
+            status=self._status, next=self._next, last_occurrence_date=self._last
+        )
