@@ -1,0 +1,83 @@
+"""The saved DunningWorkflow history replays against today's code.
+
+``histories/dunning.json`` is one run recorded on the time-skipping server with the real
+activities: a Berlin firm whose policy has a late fee at ``overdue-7`` and endless reminders;
+the invoice email, due-soon and due-today sent; paused for ten days (overdue-3 skipped,
+overdue-7 sent with the fee at Monday's opening on resume); a policy change; overdue-14
+sent; then paid, which closed it. A change to the workflow that would break executions in
+flight fails here: version it with ``workflow.patched``."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from workflows.billing.dunning import DunningWorkflow
+from workflows.billing.dunning_contracts import (
+    DUNNING_WORKFLOW,
+    PLAN_ACTIVITY,
+    SIGNAL_PAUSE_CHANGED,
+    SIGNAL_PAYMENT_RECEIVED,
+    SIGNAL_POLICY_CHANGED,
+)
+
+HISTORY = Path(__file__).resolve().parent / "histories" / "dunning.json"
+
+
+def events() -> list[dict[str, Any]]:
+    loaded: list[dict[str, Any]] = json.loads(HISTORY.read_text())["events"]
+    return loaded
+
+
+def replayer() -> Replayer:
+    return Replayer(workflows=[DunningWorkflow], data_converter=pydantic_data_converter)
+
+
+def test_the_history_covers_every_signal_and_a_close() -> None:
+    history = events()
+    started = history[0]["workflowExecutionStartedEventAttributes"]
+    assert started["workflowType"]["name"] == DUNNING_WORKFLOW
+    signals = [
+        e["workflowExecutionSignaledEventAttributes"]["signalName"]
+        for e in history
+        if "workflowExecutionSignaledEventAttributes" in e
+    ]
+    assert set(signals) == {SIGNAL_PAUSE_CHANGED, SIGNAL_POLICY_CHANGED, SIGNAL_PAYMENT_RECEIVED}
+    assert "workflowExecutionCompletedEventAttributes" in history[-1]
+
+
+async def test_saved_history_replays_without_nondeterminism() -> None:
+    await replayer().replay_workflow(WorkflowHistory.from_json("dunning", HISTORY.read_text()))
+
+
+@pytest.mark.parametrize("field", ["activityType", "timer"])
+async def test_replay_catches_a_history_the_code_would_not_produce(field: str) -> None:
+    history = events()
+    if field == "activityType":
+        scheduled = next(
+            e["activityTaskScheduledEventAttributes"]
+            for e in history
+            if "activityTaskScheduledEventAttributes" in e
+        )
+        assert scheduled["activityType"]["name"] == PLAN_ACTIVITY
+        scheduled["activityType"]["name"] = "dunning.plan_v0"
+    else:
+        # A timer where the code schedules an activity.
+        index = next(
+            i for i, e in enumerate(history) if "activityTaskScheduledEventAttributes" in e
+        )
+        event = history[index]
+        attributes = event.pop("activityTaskScheduledEventAttributes")
+        event["eventType"] = "EVENT_TYPE_TIMER_STARTED"
+        event["timerStartedEventAttributes"] = {
+            "timerId": "1",
+            "startToFireTimeout": "60s",
+            "workflowTaskCompletedEventId": attributes["workflowTaskCompletedEventId"],
+        }
+    with pytest.raises(NondeterminismError):
+        await replayer().replay_workflow(WorkflowHistory.from_json("tampered", {"events": history}))
