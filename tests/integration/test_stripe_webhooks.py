@@ -406,6 +406,7 @@ async def test_a_malformed_envelope_is_400(
     response = await deliver(client, signed_firm.firm.id, payload)
     assert pointer in pointers(assert_problem(response, 400))
     assert await stored(db, signed_firm) == []
+    await unchanged(db, invoice)
 
 
 async def test_an_unknown_invoice_is_400_and_stores_nothing(
@@ -474,6 +475,7 @@ async def test_oversized_bodies_are_413(
     response = await deliver(client, signed_firm.firm.id, payload)
     assert_problem(response, 413)
     assert await stored(db, signed_firm) == []
+    await unchanged(db, invoice)
 
 
 async def test_a_checkout_event_for_a_euro_invoice_is_stored(
