@@ -3,8 +3,7 @@ invoices of one firm (most of them paid, as in a firm with years of history), a 
 each paid one and fresh statistics, EXPLAIN of the statements the services build shows no
 sequential scan of invoices or payments (the method of test_automation_runs_indexes.py).
 
-The aging joins the firm's clients (a hash join may read them all); the revenue's payment
-side waits for an index on payments (firm_id, received_on) and is not checked here."""
+The aging joins the firm's clients (a hash join may read them all), which is not checked."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -24,6 +23,7 @@ from services.billing.reports import (
     aging_query,
     aging_totals_query,
     revenue_invoices_query,
+    revenue_payments_query,
 )
 from tests.fixtures import db as fixtures
 from tests.plans import app_plans, populated_session
@@ -125,6 +125,9 @@ CASES: dict[str, Select[Any]] = {
     "aging totals": aging_totals_query(PRINCIPAL, AS_OF),
     "revenue, a year": revenue_invoices_query(PRINCIPAL, date(2025, 7, 1), date(2026, 6, 30)),
     "revenue, a quarter": revenue_invoices_query(PRINCIPAL, date(2024, 1, 1), date(2024, 3, 31)),
+    "money received, a year": revenue_payments_query(
+        PRINCIPAL, date(2025, 7, 1), date(2026, 6, 30)
+    ),
 }
 
 
@@ -139,3 +142,4 @@ async def test_report_statements_use_the_invoice_indexes(session: AsyncSession) 
     assert "ix_invoices_receivable" in plans["aging totals"]
     assert "ix_invoices_firm_id_issue_date" in plans["revenue, a year"]
     assert "ix_payments_firm_id_client_id_created_at_id" in plans["payments of a client"]
+    assert "ix_payments_firm_id_received_on" in plans["money received, a year"]
