@@ -22,13 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import scope_to_firm, tenant_session
 from models import Invoice, PaymentMethod
-from providers.email import SmtpEmailProvider
 from services.billing import dunning
 from services.billing.payments import record_payment
 from tests.factories import Actor
 from tests.integration.test_dunning_workflow import (
-    SENDER,
     berlin_firm,
+    mailer_for,
     open_invoice,
     owner,
     reminders,
@@ -72,11 +71,6 @@ def gated_mailbox(log: list[str]) -> Iterator[GatedMailbox]:
 async def actor(committing_sessionmaker: async_sessionmaker[AsyncSession]) -> Actor:
     async with committing_sessionmaker() as session:
         return await berlin_firm(session)
-
-
-def mailer(box: Mailbox) -> dunning.Mailer:
-    email = SmtpEmailProvider(host="127.0.0.1", port=box.port, sender=SENDER)
-    return dunning.Mailer(email=email, public_url="https://app.firmflow.test")
 
 
 def send_input(actor: Actor, invoice: Invoice, key: str = "overdue-3") -> SendInput:
@@ -125,7 +119,7 @@ async def test_payment_during_a_send_waits_for_it_and_the_reminder_precedes_it(
     log: list[str] = []
     with gated_mailbox(log) as box:
         send = asyncio.create_task(
-            dunning.send_step(maker, mailer(box), send_input(actor, invoice))
+            dunning.send_step(maker, mailer_for(box), send_input(actor, invoice))
         )
         assert await asyncio.to_thread(box.arrived.wait, WAIT)
 
@@ -158,7 +152,7 @@ async def test_send_during_a_payment_waits_for_it_and_sends_nothing(
         async with maker() as session, session.begin():
             await pay_in_full(session, actor, invoice)
             send = asyncio.create_task(
-                dunning.send_step(maker, mailer(box), send_input(actor, invoice))
+                dunning.send_step(maker, mailer_for(box), send_input(actor, invoice))
             )
             await someone_waits_on_a_lock(maker)
             assert not send.done()
@@ -179,8 +173,8 @@ async def test_a_retried_send_sends_once(
     with gated_mailbox([]) as box:
         box.release.set()
         request = send_input(actor, invoice, key="overdue-7")
-        first = await dunning.send_step(maker, mailer(box), request)
-        again = await dunning.send_step(maker, mailer(box), request)
+        first = await dunning.send_step(maker, mailer_for(box), request)
+        again = await dunning.send_step(maker, mailer_for(box), request)
     assert (first.outcome, again.outcome) == (SendOutcome.sent, SendOutcome.already)
     assert len(box.messages) == 1
     async with tenant_session(actor.firm.id, maker) as session:

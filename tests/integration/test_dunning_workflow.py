@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,6 +40,8 @@ from models import (
 from providers.email import SmtpEmailProvider
 from services.billing import dunning, dunning_policy, invoices
 from services.billing.payments import record_payment
+from services.billing.settings import SettingsPatch, update_settings
+from services.clients import create_client, validate_client_fields
 from services.firms import create_firm_with_owner
 from services.tokens import issue_api_token
 from tests.billing_factories import make_invoice
@@ -51,6 +54,11 @@ from workflows.billing.dunning_contracts import (
     DunningInput,
     DunningState,
     NextStep,
+    Plan,
+    PlanInput,
+    PlannedStep,
+    SendInput,
+    SendOutcome,
 )
 from workflows.registry import workflow_runner
 
@@ -87,11 +95,18 @@ def mailbox() -> Iterator[Mailbox]:
         yield box
 
 
+def smtp(mailbox: Mailbox) -> SmtpEmailProvider:
+    return SmtpEmailProvider(host="127.0.0.1", port=mailbox.port, sender=SENDER)
+
+
+def mailer_for(mailbox: Mailbox) -> dunning.Mailer:
+    return dunning.Mailer(email=smtp(mailbox), public_url=PUBLIC_URL)
+
+
 def dunning_activities(
     maker: async_sessionmaker[AsyncSession], mailbox: Mailbox
 ) -> DunningActivities:
-    email = SmtpEmailProvider(host="127.0.0.1", port=mailbox.port, sender=SENDER)
-    return DunningActivities(maker, email=email, public_url=PUBLIC_URL)
+    return DunningActivities(maker, email=smtp(mailbox), public_url=PUBLIC_URL)
 
 
 @pytest.fixture
@@ -118,17 +133,19 @@ def owner(actor: Actor) -> Principal:
 
 async def set_policy(
     maker: async_sessionmaker[AsyncSession],
-    env: WorkflowEnvironment,
+    env: WorkflowEnvironment | None,
     actor: Actor,
     **changes: Any,
 ) -> None:
+    """Replace the policy; with ``env``, carry out the policy_changed signals it queued."""
     doc = dunning_policy.DEFAULT_POLICY.model_dump(mode="json") | changes
     async with tenant_session(actor.firm.id, maker) as session:
         await dunning_policy.update_policy(
             session, owner(actor), doc=dunning_policy.validate_policy(doc)
         )
         ids = pop_outbox_ids(session)
-    await dispatch_pending(maker, fixed_client(env.client), limit=len(ids), ids=ids)
+    if env is not None:
+        await dispatch_pending(maker, fixed_client(env.client), limit=len(ids), ids=ids)
 
 
 async def wednesday_after(env: WorkflowEnvironment, days: int) -> date:
@@ -553,3 +570,126 @@ async def test_sent_invoice_queues_the_workflow_and_the_api_reads_and_pauses_it(
     await pay(maker, temporal_env, actor, invoice, invoice.balance)
     assert (await handle.result())["state"] == "closed"
     assert sent_subjects(mailbox) == [f"Invoice {invoice.number} from {actor.firm.name}"]
+
+
+async def plan_at(
+    maker: async_sessionmaker[AsyncSession],
+    actor: Actor,
+    invoice: Invoice,
+    now: datetime,
+    handled: tuple[str, ...] = ("invoice",),
+) -> Plan:
+    request = PlanInput(
+        firm_id=actor.firm.id, invoice_id=invoice.id, handled=list(handled), now=now
+    )
+    return await dunning.plan(maker, request)
+
+
+def berlin(year: int, month: int, day: int, hour: int) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=BERLIN)
+
+
+async def test_plan_follows_the_firms_business_hours_and_days_across_dst(
+    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor
+) -> None:
+    maker = committing_sessionmaker
+    async with tenant_session(actor.firm.id, maker) as session:
+        patch = SettingsPatch(
+            business_hours_start=10, business_hours_end=14, business_days=[2, 3, 4, 5, 6]
+        )
+        await update_settings(session, owner(actor), patch=patch)
+    steps = [
+        {"key": "early", "offset_days": -7, "subject": "Soon", "body": "Soon"},
+        {"key": "due", "offset_days": 0, "subject": "Due", "body": "Due"},
+    ]
+    await set_policy(maker, None, actor, steps=steps)
+    # Due on Sunday 28 March 2027, the day Berlin moves to summer time.
+    invoice = await open_invoice(maker, actor, date(2027, 3, 28))
+
+    first = await plan_at(maker, actor, invoice, berlin(2027, 3, 1, 12))
+    assert first.next is not None and first.next.key == "early"
+    # Sunday the 21st and Monday are not business days: Tuesday 10:00, winter time.
+    assert first.next.at == datetime(2027, 3, 23, 9, tzinfo=UTC)
+    assert first.next.local_at == "2027-03-23T10:00:00+01:00"
+    second = await plan_at(maker, actor, invoice, berlin(2027, 3, 24, 12), ("invoice", "early"))
+    assert second.next is not None
+    assert second.next.local_at == "2027-03-30T10:00:00+02:00"
+
+    # Both overdue after closing time: the latest goes out at the next opening.
+    late = await plan_at(maker, actor, invoice, berlin(2027, 3, 30, 15))
+    assert late.next is not None and late.next.key == "due"
+    assert late.next.local_at == "2027-03-31T10:00:00+02:00"
+    assert late.superseded == ["early"]
+    # Within business hours it goes out now.
+    inside = berlin(2027, 3, 30, 11)
+    now_plan = await plan_at(maker, actor, invoice, inside)
+    assert now_plan.next is not None and now_plan.next.at == inside
+
+    done = await plan_at(maker, actor, invoice, inside, ("invoice", "early", "due"))
+    assert (done.state, done.reason) == (DunningState.done, "every step handled")
+    await set_policy(maker, None, actor, steps=steps, enabled=False)
+    disabled = await plan_at(maker, actor, invoice, inside)
+    assert (disabled.state, disabled.reason) == (DunningState.waiting, "policy disabled")
+
+
+async def test_a_template_failing_on_real_values_sends_the_default_text(
+    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, mailbox: Mailbox
+) -> None:
+    maker = committing_sessionmaker
+    # Renders with the sample data (7 days overdue) but divides by zero at 3 days.
+    steps = [
+        {
+            "key": "overdue-3",
+            "offset_days": 3,
+            "subject": "Late",
+            "body": "{{ 1 / (days_overdue - 3) }}",
+        }
+    ]
+    await set_policy(maker, None, actor, steps=steps)
+    now = datetime.now(UTC)
+    invoice = await open_invoice(maker, actor, now.astimezone(BERLIN).date() - timedelta(days=3))
+    step = PlannedStep(key="overdue-3", kind="reminder", at=now, local_at=now.isoformat())
+    request = SendInput(firm_id=actor.firm.id, invoice_id=invoice.id, step=step, now=now)
+    result = await dunning.send_step(maker, mailer_for(mailbox), request)
+    assert result.outcome == SendOutcome.sent
+    assert str(mailbox.messages[0]["Subject"]) == f"Reminder: invoice {invoice.number} is overdue"
+    assert "3 days overdue" in mailbox.body(0)
+
+
+async def test_a_client_without_email_is_skipped_and_the_escalation_still_happens(
+    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, mailbox: Mailbox
+) -> None:
+    maker = committing_sessionmaker
+    async with tenant_session(actor.firm.id, maker) as session:
+        silent = await create_client(
+            session, owner(actor), fields=validate_client_fields({"name": "No Mail GmbH"})
+        )
+    async with maker() as session:
+        invoice = await make_invoice(session, actor, client_id=silent.id, due_date=date.today())
+    mailer = mailer_for(mailbox)
+    now = datetime.now(UTC)
+
+    def send(key: str, kind: str) -> SendInput:
+        step = PlannedStep(key=key, kind=kind, at=now, local_at=now.isoformat())
+        return SendInput(firm_id=actor.firm.id, invoice_id=invoice.id, step=step, now=now)
+
+    assert (await dunning.send_step(maker, mailer, send("overdue-3", "reminder"))).outcome == (
+        SendOutcome.skipped
+    )
+    escalated = await dunning.send_step(maker, mailer, send("escalation", "escalation"))
+    assert escalated.outcome == SendOutcome.escalated
+    assert mailbox.messages == []
+    assert await reminders(maker, actor, invoice) == {
+        "overdue-3": "skipped",
+        "escalation": "escalated",
+    }
+    assert (await reload(maker, actor, invoice)).in_collections
+
+
+def test_late_fee_is_fixed_plus_percent_rounded_half_even() -> None:
+    doc = dunning_policy.DEFAULT_POLICY.model_copy(
+        update={"late_fee_fixed": 500, "late_fee_percent": Decimal("2.5")}
+    )
+    assert dunning_policy.late_fee_amount(doc, 10_000) == 750
+    assert dunning_policy.late_fee_amount(doc, 10_020) == 750  # 250.5 -> 250
+    assert dunning_policy.late_fee_amount(doc, 10_060) == 752  # 251.5 -> 252
