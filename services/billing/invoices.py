@@ -377,6 +377,14 @@ async def _move(
             f"This draft invoice cannot become {target.value}: delete the draft instead",
             errors=[{"pointer": "/status", "detail": f"draft -> {target.value}"}],
         )
+    if invoice.kind == InvoiceKind.credit_note.value:
+        # Its credit already reduced the invoice and the client's credit; voiding or
+        # writing it off would leave that credit in place.
+        raise IllegalTransition(
+            f"A credit note cannot become {target.value}: its credit is already applied; "
+            "issue a new invoice to charge the amount again",
+            errors=[{"pointer": "/status", "detail": f"credit note -> {target.value}"}],
+        )
     before = summarize(invoice)
     move(invoice, target, at=datetime.now(UTC))
     await outbox.enqueue_message(session, principal.firm_id, _event(event, invoice, **extra))

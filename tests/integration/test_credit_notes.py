@@ -181,6 +181,11 @@ async def test_credit_note_4xx(client: AsyncClient, db: AsyncSession) -> None:
         )
         assert pointers(assert_problem(response, 409)) == {"/status"}
     note = await issue(client, actor, invoice, amount=100)
+    for action in ("void", "mark-uncollectible"):
+        refused = await client.post(
+            f"/v1/invoices/{note['id']}/{action}", json={}, headers=actor.headers
+        )
+        assert "credit note" in assert_problem(refused, 409)["detail"]
     of_note = await client.post(
         f"/v1/invoices/{note['id']}/credit-notes", json={"amount": 1}, headers=actor.headers
     )
