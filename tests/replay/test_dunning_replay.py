@@ -4,19 +4,26 @@
 activities: a Berlin firm whose policy has a late fee at ``overdue-7`` and endless reminders;
 the invoice email, due-soon and due-today sent; paused for ten days (overdue-3 skipped,
 overdue-7 sent with the fee at Monday's opening on resume); a policy change; overdue-14
-sent; then paid, which closed it. A change to the workflow that would break executions in
-flight fails here: version it with ``workflow.patched``."""
+sent; then paid, which closed it (``record_history``, which tests/replay/regenerate.py
+runs). A change to the workflow that would break executions in flight fails here: version
+it with ``workflow.patched``."""
 
 import json
+import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
 from temporalio.workflow import NondeterminismError
 
+from tests.integration import test_dunning_workflow as scenario
+from tests.mailbox import running_mailbox
 from workflows.billing.dunning import DunningWorkflow
 from workflows.billing.dunning_contracts import (
     DUNNING_WORKFLOW,
@@ -25,8 +32,46 @@ from workflows.billing.dunning_contracts import (
     SIGNAL_PAYMENT_RECEIVED,
     SIGNAL_POLICY_CHANGED,
 )
+from workflows.registry import workflow_runner
 
 HISTORY = Path(__file__).resolve().parent / "histories" / "dunning.json"
+
+
+async def record_history(env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]) -> str:
+    """Run the scenario above on ``env`` (time-skipping) against the database behind
+    ``maker`` and return the history as JSON."""
+    queue = f"replay-{uuid.uuid4()}"
+    with running_mailbox() as box:
+        activities = scenario.dunning_activities(maker, box)
+        async with Worker(
+            env.client,
+            task_queue=queue,
+            workflows=[DunningWorkflow],
+            activities=[activities.plan, activities.send_step],
+            workflow_runner=workflow_runner(),
+        ):
+            async with maker() as session:
+                actor = await scenario.berlin_firm(session)
+            await scenario.set_policy(
+                maker, env, actor, late_fee_fixed=2_500, late_fee_step="overdue-7"
+            )
+            due = await scenario.wednesday_after(env, 14)
+            invoice = await scenario.open_invoice(maker, actor, due)
+            handle = await scenario.start(env, queue, actor, invoice)
+            now = await env.get_current_time()
+            await env.sleep(due + timedelta(days=1) - now.astimezone(scenario.BERLIN).date())
+            await scenario.set_paused(maker, env, actor, paused=True, invoice=invoice)
+            await scenario.until_state(handle, lambda a: a.paused)
+            await env.sleep(timedelta(days=10))
+            await scenario.set_paused(maker, env, actor, paused=False, invoice=invoice)
+            await scenario.until_state(handle, lambda a: a.step_key == "overdue-7")
+            await env.sleep(timedelta(days=3))
+            await scenario.set_policy(maker, env, actor, endless_every_days=5)
+            await scenario.until_state(handle, lambda a: a.step_key == "final-notice")
+            await scenario.pay(maker, env, actor, invoice, 102_500)
+            await handle.result()
+            history = await handle.fetch_history()
+    return history.to_json() + "\n"
 
 
 def events() -> list[dict[str, Any]]:
