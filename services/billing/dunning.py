@@ -55,7 +55,6 @@ log = logging.getLogger("firmflow.dunning")
 OWED = (InvoiceStatus.open.value, InvoiceStatus.partially_paid.value)
 ALL_DAYS = (1, 2, 3, 4, 5, 6, 7)
 MAX_SUBJECT_LINE = 250
-WAITING = DunningState.waiting
 # Per invoice: the policy's steps plus endless reminders; the API shows the latest ones.
 MAX_REMINDERS_SHOWN = 100
 
@@ -113,9 +112,11 @@ def is_closed(invoice: Invoice) -> str | None:
     return None
 
 
-async def _handled(session: AsyncSession, invoice_id: uuid.UUID) -> set[str]:
+async def _handled(session: AsyncSession, invoice: Invoice) -> set[str]:
     rows = await session.scalars(
-        select(DunningReminder.step_key).where(DunningReminder.invoice_id == invoice_id)
+        select(DunningReminder.step_key).where(
+            DunningReminder.firm_id == invoice.firm_id, DunningReminder.invoice_id == invoice.id
+        )
     )
     return set(rows)
 
@@ -126,7 +127,11 @@ def _candidates(
     """The policy's steps not yet handled, then the next endless reminder once all are;
     each with whether the late fee applies there and when it is due."""
     fee_offset = next((s.offset_days for s in doc.steps if s.key == doc.late_fee_step), None)
-    steps = [s for s in doc.steps if s.key not in handled]
+    # A step a policy change put before one already sent would arrive out of order.
+    floor = max((s.offset_days for s in doc.steps if s.key in handled), default=None)
+    steps = [
+        s for s in doc.steps if s.key not in handled and (floor is None or s.offset_days > floor)
+    ]
     template = policies.endless_template_step(doc)
     if not steps and doc.endless_every_days and template is not None:
         count = sum(1 for key in handled if key.startswith(policies.ENDLESS_PREFIX))
@@ -165,7 +170,7 @@ async def plan(maker: async_sessionmaker[AsyncSession], request: PlanInput) -> P
         hours = await business_hours(session, firm)
         policy = await policies.load_policy(session, request.firm_id)
         version = policy.version
-        handled = set(request.handled) | await _handled(session, invoice.id)
+        handled = set(request.handled) | await _handled(session, invoice)
         if INVOICE_STEP not in handled:
             first = PlannedStep(
                 key=INVOICE_STEP,
@@ -338,7 +343,7 @@ async def send_step(
             invoice = await get_invoice(session, principal, request.invoice_id, lock=True)
         except NotFound:
             return SendResult(outcome=SendOutcome.skipped, closed=True)
-        if key in await _handled(session, invoice.id):
+        if key in await _handled(session, invoice):
             return SendResult(outcome=SendOutcome.already)
         if is_closed(invoice) is not None:
             await _record(session, invoice, key, SendOutcome.skipped)

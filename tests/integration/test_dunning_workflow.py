@@ -627,6 +627,9 @@ async def test_plan_follows_the_firms_business_hours_and_days_across_dst(
 
     done = await plan_at(maker, actor, invoice, inside, ("invoice", "early", "due"))
     assert (done.state, done.reason) == (DunningState.done, "every step handled")
+    # A step before one already sent (a policy change added it) is never sent.
+    behind = await plan_at(maker, actor, invoice, berlin(2027, 3, 1, 12), ("invoice", "due"))
+    assert (behind.state, behind.next) == (DunningState.done, None)
     await set_policy(maker, None, actor, steps=steps, enabled=False)
     disabled = await plan_at(maker, actor, invoice, inside)
     assert (disabled.state, disabled.reason) == (DunningState.waiting, "policy disabled")
