@@ -132,13 +132,12 @@ class RecurringInvoiceWorkflow:
                     return RecurringResult(status="gone", last_occurrence_date=self._last)
                 raise
             self._status, self._next = plan.status, plan.next
-            if plan.status == "ended" or plan.next is None:
-                return RecurringResult(status="ended", last_occurrence_date=self._last)
             if plan.status == "paused":
-                self._next = None
                 # What falls due while paused is skipped, not invoiced on resume.
                 self._from_now = True
                 await self._wait(PAUSED_RECHECK)
+            elif plan.next is None:
+                return RecurringResult(status="ended", last_occurrence_date=self._last)
             elif not await self._wait(plan.next.at - workflow.now()):
                 created = await self._create(input, plan.next.occurrence_date)
                 if created.outcome in ("created", "existing"):
