@@ -1,0 +1,124 @@
+"""The saved RecurringInvoiceWorkflow history replays against today's code.
+
+``histories/recurring_invoice.json`` is the first run of a recurring invoice recorded on
+the time-skipping server with the real activities (``record_history``): a daily 09:00
+Berlin schedule planned, paused before its first occurrence (two daily re-checks while
+paused), resumed, the next occurrence slept to and invoiced, then continue-as-new. A
+change to the workflow that would break executions in flight fails here: version it with
+``workflow.patched``."""
+
+import json
+import uuid
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from models import RecurringStatus
+from services.billing import recurring
+from tests.factories import make_firm
+from tests.integration import test_recurring_workflow as scenario
+from workflows.billing.recurring import (
+    CREATE_ACTIVITY,
+    PLAN_ACTIVITY,
+    SIGNAL_PAUSED,
+    SIGNAL_RESUMED,
+    WORKFLOW_NAME,
+    RecurringInvoiceWorkflow,
+    workflow_id,
+)
+
+HISTORY = Path(__file__).resolve().parent / "histories" / "recurring_invoice.json"
+
+
+async def record_history(env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]) -> str:
+    """Run the scenario above on ``env`` (time-skipping) against the database behind
+    ``maker`` and return the first run's history as JSON."""
+    queue = f"replay-{uuid.uuid4()}"
+    async with maker() as session:
+        actor = await make_firm(session)
+    now = await env.get_current_time()
+    first = now.astimezone(scenario.BERLIN).date() + timedelta(days=1)
+    created, _ = await scenario.create_recurring(
+        maker,
+        actor,
+        rrule="FREQ=DAILY",
+        starts_at_local=datetime.combine(first, time(9)),
+    )
+    async with scenario.running_worker(env, maker, queue):
+        handle = await scenario.start(env, queue, actor, created)
+        await scenario.until(env, created, lambda v: v.next is not None)
+        await scenario.act(
+            maker,
+            env,
+            actor,
+            lambda s, p: recurring.set_status(s, p, created.id, target=RecurringStatus.paused),
+        )
+        await scenario.until(env, created, lambda v: v.status == "paused")
+        await env.sleep(timedelta(days=2, hours=12))
+        await scenario.act(
+            maker,
+            env,
+            actor,
+            lambda s, p: recurring.set_status(s, p, created.id, target=RecurringStatus.active),
+        )
+        view = await scenario.until(env, created, lambda v: v.next is not None)
+        assert view.next is not None
+        await env.sleep(view.next.at - await env.get_current_time() + timedelta(minutes=1))
+        await scenario.until(env, created, lambda v: v.last_occurrence_date is not None)
+        first_run = env.client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
+        history = await first_run.fetch_history()
+        await env.client.get_workflow_handle(workflow_id(created.id)).terminate("recorded")
+    return history.to_json() + "\n"
+
+
+def events() -> list[dict[str, Any]]:
+    loaded: list[dict[str, Any]] = json.loads(HISTORY.read_text())["events"]
+    return loaded
+
+
+def replayer() -> Replayer:
+    return Replayer(workflows=[RecurringInvoiceWorkflow], data_converter=pydantic_data_converter)
+
+
+def test_the_history_covers_pause_resume_an_occurrence_and_continue_as_new() -> None:
+    history = events()
+    started = history[0]["workflowExecutionStartedEventAttributes"]
+    assert started["workflowType"]["name"] == WORKFLOW_NAME
+    signals = [
+        e["workflowExecutionSignaledEventAttributes"]["signalName"]
+        for e in history
+        if "workflowExecutionSignaledEventAttributes" in e
+    ]
+    assert signals == [SIGNAL_PAUSED, SIGNAL_RESUMED]
+    activities = [
+        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for e in history
+        if "activityTaskScheduledEventAttributes" in e
+    ]
+    assert activities[-1] == CREATE_ACTIVITY and activities.count(CREATE_ACTIVITY) == 1
+    assert "workflowExecutionContinuedAsNewEventAttributes" in history[-1]
+
+
+async def test_saved_history_replays_without_nondeterminism() -> None:
+    await replayer().replay_workflow(WorkflowHistory.from_json("recurring", HISTORY.read_text()))
+
+
+async def test_replay_catches_a_history_the_code_would_not_produce() -> None:
+    history = events()
+    scheduled = next(
+        e["activityTaskScheduledEventAttributes"]
+        for e in history
+        if "activityTaskScheduledEventAttributes" in e
+    )
+    assert scheduled["activityType"]["name"] == PLAN_ACTIVITY
+    scheduled["activityType"]["name"] = "recurring_invoice.plan_v0"
+    with pytest.raises(NondeterminismError):
+        await replayer().replay_workflow(WorkflowHistory.from_json("tampered", {"events": history}))
