@@ -10,7 +10,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -275,6 +275,11 @@ async def until_state(handle: WorkflowHandle[Any, Any], check: Any) -> NextStep:
     raise AssertionError(f"the workflow never reached the expected state: {answer}")
 
 
+def nine_in_berlin(day: date) -> str:
+    """09:00 on ``day`` in Berlin as ISO 8601, with that day's offset (+01:00 or +02:00)."""
+    return datetime.combine(day, time(9), BERLIN).isoformat()
+
+
 def local(moment: datetime) -> tuple[date, str]:
     value = moment.astimezone(BERLIN)
     return value.date(), value.strftime("%H:%M")
@@ -388,7 +393,7 @@ async def test_payment_stops_the_reminders(
     planned = await sent_invoice_email(handle)
     assert planned.step_key == "due-soon"
     assert planned.at is not None and local(planned.at) == (due - timedelta(days=2), "09:00")
-    assert planned.local_at == f"{due - timedelta(days=2)}T09:00:00+01:00"
+    assert planned.local_at == nine_in_berlin(due - timedelta(days=2))
     assert not planned.paused
 
     await pay(maker, temporal_env, actor, invoice, 40_000)
@@ -434,7 +439,7 @@ async def test_pause_skips_the_steps_missed_but_the_latest_and_resumes(
     await set_paused(maker, temporal_env, actor, paused=False, client=client)
     # The latest missed step goes out at the next opening: Monday 09:00.
     resumed = await until_state(handle, lambda a: a.step_key == "overdue-7")
-    assert resumed.local_at == f"{due + timedelta(days=12)}T09:00:00+01:00"
+    assert resumed.local_at == nine_in_berlin(due + timedelta(days=12))
     await temporal_env.sleep(timedelta(days=3))
     await until_state(handle, lambda a: a.step_key == "overdue-14")
     await pay(maker, temporal_env, actor, invoice, 100_000)
@@ -475,6 +480,7 @@ async def test_policy_change_replans_and_keeps_what_was_sent(
     ]
     await set_policy(maker, temporal_env, actor, steps=steps)
     replanned = await until_state(handle, lambda a: a.step_key == "nudge")
+    assert replanned.policy_version == 2
     assert replanned.at is not None and local(replanned.at) == (due + timedelta(days=1), "09:00")
 
     result = await handle.result()
@@ -553,7 +559,7 @@ async def test_sent_invoice_queues_the_workflow_and_the_api_reads_and_pauses_it(
     path = f"/v1/invoices/{invoice.id}/dunning"
     view = (await temporal_api.get(path, headers=actor.headers)).json()
     assert view["live"]["step_key"] == "due-soon"
-    assert view["live"]["local_at"] == f"{due - timedelta(days=2)}T09:00:00+01:00"
+    assert view["live"]["local_at"] == nine_in_berlin(due - timedelta(days=2))
     assert [(r["step_key"], r["outcome"]) for r in view["reminders"]] == [("invoice", "sent")]
     assert view["reminders"][0]["message_id"] == f"dunning-{invoice.id}-invoice"
 

@@ -35,6 +35,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 PLAN_TIMEOUT = timedelta(seconds=30)
+# Every attempt and back-off together: bounded explicitly, not by the server's ten years.
+PLAN_GIVE_UP = timedelta(hours=1)
 PLAN_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -44,6 +46,7 @@ PLAN_RETRY = RetryPolicy(
 # The send holds the invoice's row lock while the SMTP exchange runs (its own timeout is
 # 10 s); a mail server down for hours is retried for about a day before the run fails.
 SEND_TIMEOUT = timedelta(seconds=60)
+SEND_GIVE_UP = timedelta(days=2)
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
     backoff_coefficient=2.0,
@@ -77,6 +80,7 @@ class DunningWorkflow:
                 ),
                 result_type=Plan,
                 start_to_close_timeout=PLAN_TIMEOUT,
+                schedule_to_close_timeout=PLAN_GIVE_UP,
                 retry_policy=PLAN_RETRY,
             )
             self._plan = plan
@@ -102,6 +106,7 @@ class DunningWorkflow:
                 ),
                 result_type=SendResult,
                 start_to_close_timeout=SEND_TIMEOUT,
+                schedule_to_close_timeout=SEND_GIVE_UP,
                 retry_policy=SEND_RETRY,
             )
             # Until the next plan the query shows no step rather than the one just done.
@@ -150,4 +155,5 @@ class DunningWorkflow:
             local_at=step.local_at if step else None,
             paused=plan.state == DunningState.waiting and plan.reason.startswith("paused"),
             handled=self._handled,
+            policy_version=plan.policy_version,
         )
