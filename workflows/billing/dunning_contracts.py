@@ -115,6 +115,8 @@ class NextStep(BaseModel):
     local_at: str | None = None
     paused: bool = False
     handled: list[str] = []
+    # The policy version the step was planned with.
+    policy_version: int = 0
 
 
 class DunningResult(BaseModel):
