@@ -6,17 +6,24 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.automation import AutomationActivities
+from activities.billing_dunning import DunningActivities
+from activities.billing_recurring import RecurringInvoiceActivities
+from activities.billing_stripe import StripeActivities
 from activities.client_import import ClientImportActivities
 from activities.outbox import OutboxActivities
 from core.config import Settings
 from core.crypto import Cipher
 from core.temporal import ClientProvider
 from providers.email import build_email_provider
+from providers.payments import StripeProviders
 
 __all__ = [
     "AutomationActivities",
     "ClientImportActivities",
+    "DunningActivities",
     "OutboxActivities",
+    "RecurringInvoiceActivities",
+    "StripeActivities",
     "build_activities",
 ]
 
@@ -29,11 +36,12 @@ def build_activities(
     """The activity callables for a Worker, built from injected dependencies."""
     imports = ClientImportActivities(sessionmaker, temporal, batch_size=settings.import_batch_size)
     outbox = OutboxActivities(sessionmaker, temporal)
-    automation = AutomationActivities(
-        sessionmaker,
-        cipher=Cipher.from_settings(settings),
-        email=build_email_provider(settings),
-    )
+    cipher = Cipher.from_settings(settings)
+    email = build_email_provider(settings)
+    automation = AutomationActivities(sessionmaker, cipher=cipher, email=email)
+    dunning = DunningActivities(sessionmaker, email=email, public_url=settings.public_url)
+    recurring = RecurringInvoiceActivities(sessionmaker)
+    stripe = StripeActivities(sessionmaker, temporal, cipher=cipher, providers=StripeProviders())
     return [
         imports.stage,
         imports.import_batch,
@@ -45,4 +53,10 @@ def build_activities(
         automation.update_client,
         automation.emit_event,
         automation.finish_run,
+        dunning.plan,
+        dunning.send_step,
+        recurring.plan_next,
+        recurring.create_occurrence,
+        stripe.apply_event,
+        stripe.retry_payment,
     ]

@@ -3,10 +3,22 @@
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows.automation.run import AutomationRunWorkflow
+from workflows.billing.dunning import DunningWorkflow
+from workflows.billing.payment_retry import PaymentRetryWorkflow
+from workflows.billing.recurring import RecurringInvoiceWorkflow
+from workflows.billing.stripe_event import StripeEventWorkflow
 from workflows.client_import import ClientImportWorkflow
 from workflows.outbox_relay import OutboxRelayWorkflow
 
-WORKFLOWS: list[type] = [AutomationRunWorkflow, ClientImportWorkflow, OutboxRelayWorkflow]
+WORKFLOWS: list[type] = [
+    AutomationRunWorkflow,
+    ClientImportWorkflow,
+    DunningWorkflow,
+    OutboxRelayWorkflow,
+    PaymentRetryWorkflow,
+    RecurringInvoiceWorkflow,
+    StripeEventWorkflow,
+]
 
 # Pure modules the workflows use, shared with the host rather than imported afresh in each
 # run's sandbox: building the definition's pydantic models per run cost more than the rest
@@ -19,6 +31,7 @@ PASSTHROUGH_MODULES = (
     "workflows.automation.contracts",
     "workflows.automation.definition",
     "workflows.automation.until",
+    "workflows.billing.dunning_contracts",
 )
 
 

@@ -34,6 +34,10 @@ from services.firm_settings import HttpAllowlist, set_http_allowlist
 from services.firms import create_firm_with_owner
 from tests.fixtures.temporal import BIN, result_skipping_time
 from tests.http_target import running_target
+from tests.replay.test_dunning_replay import HISTORY as DUNNING_HISTORY
+from tests.replay.test_dunning_replay import record_history as record_dunning
+from tests.replay.test_recurring_replay import HISTORY as RECURRING_HISTORY
+from tests.replay.test_recurring_replay import record_history as record_recurring
 from worker import build_worker
 from workflows.automation.contracts import workflow_id as run_workflow_id
 from workflows.client_import import workflow_id
@@ -202,6 +206,8 @@ async def main() -> None:
                 await _client_import(env.client, maker)
                 await _outbox_relay(env.client)
                 await _automation_run(env, maker)
+                DUNNING_HISTORY.write_text(await record_dunning(env, maker))
+                RECURRING_HISTORY.write_text(await record_recurring(env, maker))
         finally:
             await env.shutdown()
             await engine.dispose()

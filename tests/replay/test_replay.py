@@ -16,7 +16,9 @@ HISTORIES = Path(__file__).resolve().parent / "histories"
 EXPECTED = {
     "automation_run.json": "AutomationRunWorkflow",
     "client_import.json": "ClientImportWorkflow",
+    "dunning.json": "DunningWorkflow",
     "outbox_relay.json": "OutboxRelayWorkflow",
+    "recurring_invoice.json": "RecurringInvoiceWorkflow",
 }
 
 
