@@ -13,7 +13,8 @@ import typing
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -40,16 +41,27 @@ from models import (
     ClientImport,
     Contact,
     Credential,
+    Invoice,
     LoginSession,
+    Payment,
+    PaymentMethod,
+    RecurringInvoice,
     Role,
     RunStatus,
     RunTrigger,
     SamlConfig,
+    StripeWebhookSecret,
     Task,
+    TaxRate,
     User,
 )
 from services import clients, contacts, credentials, tasks
 from services.automations import automations, runs
+from services.billing import invoices as billing_invoices
+from services.billing import payments as billing_payments
+from services.billing import recurring as billing_recurring
+from services.billing import stripe_account
+from services.billing import tax_rates as billing_tax_rates
 from services.sso import config as sso_config
 from services.tokens import issue_api_token, issue_login_session
 from tests.factories import Actor, add_user, make_firm
@@ -156,6 +168,73 @@ async def make_run(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
     return run.id
 
 
+async def make_tax_rate(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    rate = await billing_tax_rates.create_tax_rate(
+        db,
+        principal_of(actor),
+        fields=billing_tax_rates.TaxRateFields(name="Tenancy tax", percent=Decimal(20)),
+    )
+    return rate.id
+
+
+async def make_invoice(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    # Finalized, so that payments, credit notes and dunning routes would all act on it.
+    client_id = made.get("client_id") or await make_client(db, actor, made)
+    principal = principal_of(actor)
+    draft = await billing_invoices.create_invoice(
+        db,
+        principal,
+        fields=billing_invoices.validate_invoice_fields(
+            {
+                "client_id": str(client_id),
+                "lines": [{"description": "Tenancy", "quantity": 1, "unit_price": 10_000}],
+            }
+        ),
+    )
+    return (await billing_invoices.finalize_invoice(db, principal, draft.id)).id
+
+
+async def make_payment(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    invoice_id = made.get("invoice_id") or await make_invoice(db, actor, made)
+    invoice = await billing_invoices.get_invoice(db, principal_of(actor), invoice_id)
+    payment = await billing_payments.record_payment(
+        db,
+        principal_of(actor),
+        invoice_id=invoice_id,
+        amount=1_000,
+        currency=invoice.currency,
+        method=PaymentMethod.cash,
+        received_on=date.today(),
+    )
+    return payment.id
+
+
+async def make_stripe_webhook_secret(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    [secret] = await stripe_account.add_webhook_secrets(
+        db,
+        principal_of(actor),
+        Cipher([Fernet.generate_key().decode()]),
+        fields=stripe_account.WebhookSecretsCreate(
+            secrets=[stripe_account.WebhookSecretFields(secret="whsec_tenancymatrix0")]
+        ),
+    )
+    return secret.id
+
+
+async def make_recurring_invoice(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    client_id = made.get("client_id") or await make_client(db, actor, made)
+    fields = billing_recurring.RecurringFields.model_validate(
+        {
+            "client_id": client_id,
+            "template": {"lines": [{"description": "Tenant", "quantity": "1", "unit_price": 100}]},
+            "rrule": "FREQ=MONTHLY;BYMONTHDAY=-1",
+            "starts_at_local": "2099-01-01T09:00:00",
+        }
+    )
+    recurring = await billing_recurring.create_recurring(db, principal_of(actor), fields=fields)
+    return recurring.id
+
+
 @dataclass(frozen=True)
 class Owned:
     model: type[Base]
@@ -174,6 +253,11 @@ FACTORIES: dict[str, Owned] = {
     "credential_id": Owned(Credential, make_credential),
     "automation_id": Owned(Automation, make_automation),
     "run_id": Owned(AutomationRun, make_run),
+    "tax_rate_id": Owned(TaxRate, make_tax_rate),
+    "invoice_id": Owned(Invoice, make_invoice),
+    "payment_id": Owned(Payment, make_payment),
+    "secret_id": Owned(StripeWebhookSecret, make_stripe_webhook_secret),
+    "recurring_invoice_id": Owned(RecurringInvoice, make_recurring_invoice),
 }
 
 # Path parameters that number a version within the automation in the same path, not ids:
@@ -185,6 +269,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "ClientUpdate": {"name": "Hijacked", "status": "inactive"},
     "ContactUpdate": {"name": "Hijacked", "is_primary": True},
     "CredentialValue": {"value": "hijacked"},
+    "PaymentCreate": {"amount": 100, "currency": "USD", "method": "cash"},
+    "CreditNoteCreate": {"amount": 100},
+    "RecurringPatch": {"auto_send": True},
 }
 
 CSV_UPLOAD = {"file": ("tenancy.csv", b"name,email\nAcme,acme@example.com\n", "text/csv")}
@@ -208,7 +295,7 @@ class Endpoint:
 # Parameters of public routes that name a firm on purpose (SAML login, ACS and SP metadata
 # under /v1/sso/{firm_slug}; an inbound webhook's secret URL /v1/hooks/{token}): anyone may
 # call them for any firm, so they are not in the matrix.
-PUBLIC_PARAMETERS = frozenset({"firm_slug", "token"})
+PUBLIC_PARAMETERS = frozenset({"firm_slug", "token", "firm_id"})
 
 
 def endpoints_with_ids() -> list[Endpoint]:
