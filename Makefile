@@ -53,6 +53,7 @@ bench: install
 	$(PY) bench/temporal_ceiling.py
 	$(PY) bench/api_clients.py
 	$(PY) bench/automation_throughput.py
+	$(PY) bench/stripe_webhooks.py
 
 clean:
 	rm -rf .data/test-postgres .pytest_cache .mypy_cache .ruff_cache

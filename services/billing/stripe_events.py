@@ -3,7 +3,7 @@ activity). Whatever order and however often Stripe delivers, the end state is th
 
 - a payment is recorded once per payment intent (``provider_ref`` = its ``pi_…`` id) by
   whichever of checkout.session.completed, payment_intent.succeeded or charge.refunded
-  comes first; part P's ``record_payment`` makes the later ones no-ops and turns money on
+  comes first; ``payments.record_payment`` makes the later ones no-ops and turns money on
   a void or paid invoice into client credit;
 - charge.refunded carries the charge's cumulative ``amount_refunded``: the refund recorded
   is the difference to what is already refunded of that payment, keyed

@@ -1,6 +1,6 @@
 """Stripe events applied end to end: signed deliveries to the API (committed), the outbox
 starting StripeEventWorkflow on the time-skipping server, its activity on a test worker
-recording payments and refunds through part P's services. Whatever the order or the
+recording payments and refunds through services.billing.payments. Whatever the order or the
 repetition, each scenario ends in the same invoice state, which every test asserts."""
 
 import asyncio
