@@ -36,8 +36,12 @@ from tests.fixtures.temporal import BIN, result_skipping_time
 from tests.http_target import running_target
 from tests.replay.test_dunning_replay import HISTORY as DUNNING_HISTORY
 from tests.replay.test_dunning_replay import record_history as record_dunning
+from tests.replay.test_payment_retry_replay import HISTORY as PAYMENT_RETRY_HISTORY
+from tests.replay.test_payment_retry_replay import record_history as record_payment_retry
 from tests.replay.test_recurring_replay import HISTORY as RECURRING_HISTORY
 from tests.replay.test_recurring_replay import record_history as record_recurring
+from tests.replay.test_stripe_event_replay import HISTORY as STRIPE_EVENT_HISTORY
+from tests.replay.test_stripe_event_replay import record_history as record_stripe_event
 from worker import build_worker
 from workflows.automation.contracts import workflow_id as run_workflow_id
 from workflows.client_import import workflow_id
@@ -208,6 +212,8 @@ async def main() -> None:
                 await _automation_run(env, maker)
                 DUNNING_HISTORY.write_text(await record_dunning(env, maker))
                 RECURRING_HISTORY.write_text(await record_recurring(env, maker))
+                PAYMENT_RETRY_HISTORY.write_text(await record_payment_retry(env, maker))
+                STRIPE_EVENT_HISTORY.write_text(await record_stripe_event(env, maker))
         finally:
             await env.shutdown()
             await engine.dispose()

@@ -18,7 +18,9 @@ EXPECTED = {
     "client_import.json": "ClientImportWorkflow",
     "dunning.json": "DunningWorkflow",
     "outbox_relay.json": "OutboxRelayWorkflow",
+    "payment_retry.json": "PaymentRetryWorkflow",
     "recurring_invoice.json": "RecurringInvoiceWorkflow",
+    "stripe_event.json": "StripeEventWorkflow",
 }
 
 
