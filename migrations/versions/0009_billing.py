@@ -19,6 +19,8 @@ depends_on: str | Sequence[str] | None = None
 APP_ROLE = "firmflow_app"
 SYSTEM_ROLE = "firmflow_system"
 
+FIRM_CLIENTS = "SELECT * FROM clients WHERE firm_id = current_setting('app.firm_id', true)::uuid"
+
 TENANT_TABLES = (
     "billing_settings",
     "tax_rates",
@@ -777,6 +779,9 @@ def upgrade() -> None:
         "clients",
         sa.Column("dunning_paused", sa.Boolean(), server_default=sa.text("false"), nullable=False),
     )
+    # The firm_clients view (first migration) lists the columns clients had when it was
+    # made; it must show the new one too.
+    op.execute(f"CREATE OR REPLACE VIEW firm_clients AS {FIRM_CLIENTS}")
     for table in TENANT_TABLES:
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
@@ -789,7 +794,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP VIEW firm_clients")
     op.drop_column("clients", "dunning_paused")
+    op.execute(f"CREATE VIEW firm_clients AS {FIRM_CLIENTS}")
+    for role in (APP_ROLE, SYSTEM_ROLE):
+        op.execute(f"GRANT SELECT ON firm_clients TO {role}")
     op.drop_index("ix_client_credits_firm_id_client_id_currency", table_name="client_credits")
     op.drop_index(op.f("ix_client_credits_firm_id"), table_name="client_credits")
     op.drop_table("client_credits")
