@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowHandle
@@ -25,10 +25,19 @@ from temporalio.worker import Worker
 
 from activities import ClientImportActivities, OutboxActivities
 from core.db import tenant_session
+from core.outbox_dispatch import pop_outbox_ids
 from core.principal import Principal
 from core.temporal import TASK_QUEUE, fixed_client
-from models import AuditEvent, Client, ClientImport, ClientImportRow, OutboxMessage, RowOutcome
-from services import clients
+from models import (
+    AuditEvent,
+    Client,
+    ClientImport,
+    ClientImportRow,
+    OutboxMessage,
+    Role,
+    RowOutcome,
+)
+from services import client_imports, clients
 from tests.factories import Actor, make_firm
 from workflows.client_import import (
     BATCH_ACTIVITY,
@@ -369,16 +378,28 @@ async def test_an_import_whose_batches_keep_failing_is_marked_failed_without_int
 
 async def test_a_workflow_naming_another_firm_fails_at_once_and_touches_nothing(
     temporal_env: WorkflowEnvironment,
-    temporal_api: AsyncClient,
     committing_sessionmaker: Maker,
     firm: Actor,
 ) -> None:
     maker = committing_sessionmaker
     async with maker() as session:
         intruder = await make_firm(session, "Intruder")
-    victim_import = await upload(temporal_api, firm, ["name", "Acme"])
-    # The victim's own import is left alone: only the forged run is started here.
-    await handle_of(temporal_env, victim_import).terminate("not under test")
+    # The victim's import is created but its own workflow never starts (its outbox message
+    # is dropped): only the forged run is started here. Starting and terminating it instead
+    # would stall time skipping for every later test on this test server.
+    async with tenant_session(firm.firm.id, maker) as session:
+        summary = await client_imports.create_import(
+            session,
+            Principal(firm_id=firm.firm.id, user_id=firm.user.id, role=Role.owner, credential="t"),
+            filename="victim.csv",
+            data=b"name\r\nAcme\r\n",
+            max_bytes=1024,
+            max_rows=10,
+        )
+        await session.execute(
+            delete(OutboxMessage).where(OutboxMessage.id.in_(pop_outbox_ids(session)))
+        )
+    victim_import = summary.client_import.id
     forged = ClientImportInput(firm_id=intruder.firm.id, import_id=victim_import)
     async with running_worker(temporal_env, maker, activities_for(temporal_env, maker, 10)):
         handle = await temporal_env.client.start_workflow(
