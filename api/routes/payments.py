@@ -26,7 +26,7 @@ from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
 from models import PaymentMethod
-from services.billing import credits, payments
+from services.billing import credits, payments, refunds
 from services.billing.invoice_lines import lines_of
 from services.billing.payments import PaymentFilters
 
@@ -165,11 +165,11 @@ async def refund_payment(
     """Record money paid back on a payment. Accepts an ``Idempotency-Key``."""
 
     async def refund() -> RefundRead:
-        result = await payments.record_refund(
+        result = await refunds.record_refund(
             session, principal, payment_id=payment_id, amount=body.amount, reason=body.reason
         )
         read = PaymentRead.model_validate(result)
-        shortfall = await payments.credit_shortfall(session, result)
+        shortfall = await refunds.credit_shortfall(session, result)
         return RefundRead(**read.model_dump(), credit_shortfall=shortfall)
 
     return await idempotency.run(

@@ -39,7 +39,7 @@ from models import (
     StripeEventStatus,
 )
 from services import audit
-from services.billing import payments
+from services.billing import payments, refunds
 from services.billing.stripe_webhooks import (
     CHARGE_REFUNDED,
     CHECKOUT_COMPLETED,
@@ -234,12 +234,12 @@ async def _charge_refunded(session: AsyncSession, principal: Principal, event: S
             currency=charge.currency,
             payment_intent=charge.payment_intent,
         )
-    left = await payments.refundable(session, payment)
+    left = await refunds.refundable(session, payment)
     already = payment.amount - left.total
     missing = min(charge.amount_refunded - already, left.total)
     if missing <= 0:
         return f"refunds of payment {payment.id} already recorded"
-    refund = await payments.record_refund(
+    refund = await refunds.record_refund(
         session,
         principal,
         payment_id=payment.id,

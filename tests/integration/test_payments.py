@@ -28,7 +28,7 @@ from models import (
     PaymentMethod,
     Role,
 )
-from services.billing import credits, payments
+from services.billing import credits, payments, refunds
 from tests.billing_factories import make_client, make_invoice
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, pointers
@@ -380,7 +380,7 @@ async def test_another_firms_invoice_and_payment_are_not_found(db: AsyncSession)
         )
     await scope_to_firm(db, beta.firm.id)
     with pytest.raises(NotFound):
-        await payments.record_refund(db, owner(beta), payment_id=payment.id, amount=100)
+        await refunds.record_refund(db, owner(beta), payment_id=payment.id, amount=100)
 
 
 # --- refunds ----------------------------------------------------------------------------
@@ -390,7 +390,7 @@ async def refund(
     db: AsyncSession, actor: Actor, payment: Payment, amount: int, **extra: Any
 ) -> Payment:
     await scope_to_firm(db, actor.firm.id)
-    result = await payments.record_refund(
+    result = await refunds.record_refund(
         db, owner(actor), payment_id=payment.id, amount=amount, **extra
     )
     await db.commit()
@@ -438,7 +438,7 @@ async def test_refund_takes_from_the_invoice_first_then_from_credit(db: AsyncSes
     result = await refund(db, actor, payment, 11_000)
 
     assert (result.applied_amount, result.credited_amount) == (10_000, 1_000)
-    assert await payments.credit_shortfall(db, result) == 0
+    assert await refunds.credit_shortfall(db, result) == 0
     invoice = await reload(db, actor, invoice)
     assert (invoice.status, invoice.balance) == ("open", 10_000)
     assert await credit_of(db, actor, invoice.client_id, "USD") == 1_000
@@ -460,7 +460,7 @@ async def test_refund_of_credit_already_spent_records_what_it_could(db: AsyncSes
     result = await refund(db, actor, payment, 8_000)
 
     assert (result.applied_amount, result.credited_amount) == (5_000, 3_000)
-    assert await payments.credit_shortfall(db, result) == 2_500
+    assert await refunds.credit_shortfall(db, result) == 2_500
     assert await credit_of(db, actor, client.id, "USD") == 0
     refunded = await events(db, actor, "payment.refunded")
     assert refunded[0]["credit_shortfall"] == 2_500
@@ -508,7 +508,7 @@ async def test_refund_validation(db: AsyncSession) -> None:
     assert first_pointer(zero.value) == "/amount"
     await scope_to_firm(db, actor.firm.id)
     with pytest.raises(NotFound):
-        await payments.record_refund(db, owner(actor), payment_id=uuid.uuid4(), amount=1)
+        await refunds.record_refund(db, owner(actor), payment_id=uuid.uuid4(), amount=1)
 
 
 async def test_client_credit_balance_is_per_currency(db: AsyncSession) -> None:
