@@ -11,17 +11,14 @@ stops at a request count or a time limit, whichever comes first.
 
 import argparse
 import asyncio
+import os
 import secrets
-import statistics
-import sys
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from fastapi import FastAPI, Request
+from http_load import CONCURRENCY, client, get, load, uvicorn_api
 from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -29,7 +26,6 @@ from sqlalchemy.pool import NullPool
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
 DATABASE = "firmflow_bench"
-CONCURRENCY = 8
 WARMUP_REQUESTS = 200
 CLIENTS_PATH = "/v1/clients?limit=50"
 SELECT_ONE_PATH = "/bench/select-1"
@@ -115,13 +111,7 @@ def insert_clients(owner_url: str, firm_id: str, count: int) -> None:
         engine.dispose()
 
 
-@asynccontextmanager
-async def api_server(app_url: str) -> AsyncIterator[str]:
-    import os
-
-    from core.launcher import Deadline, free_port, spawn
-
-    port = free_port()
+def api_server(app_url: str) -> AbstractAsyncContextManager[str]:
     env = {
         **os.environ,
         "FIRMFLOW_DATABASE_URL": app_url,
@@ -129,74 +119,7 @@ async def api_server(app_url: str) -> AsyncIterator[str]:
         "FIRMFLOW_LOG_LEVEL": "WARNING",
     }
     env.pop("FIRMFLOW_TEMPORAL_ADDRESS", None)
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api_clients:create_bench_app",
-        "--factory",
-        "--app-dir",
-        str(BENCH_DIR),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    server = await spawn("bench API", argv, env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = Deadline(60)
-        async with httpx.AsyncClient(base_url=base, timeout=2) as http:
-            while True:
-                try:
-                    if (await http.get("/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    if server.exited or deadline.expired:
-                        raise RuntimeError("the bench API did not start") from None
-                    await asyncio.sleep(0.1)
-        yield base
-    finally:
-        await server.stop()
-
-
-@dataclass(frozen=True)
-class Stats:
-    requests: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds
-
-
-async def load(
-    http: httpx.AsyncClient, path: str, headers: dict[str, str], requests: int, seconds: float
-) -> Stats:
-    latencies: list[float] = []
-    budget = requests
-    stop_at = time.monotonic() + seconds
-
-    async def user() -> None:
-        nonlocal budget
-        while budget > 0 and time.monotonic() < stop_at:
-            budget -= 1
-            started = time.perf_counter()
-            response = await http.get(path, headers=headers)
-            latencies.append(time.perf_counter() - started)
-            if response.status_code != 200:
-                raise RuntimeError(f"GET {path} answered {response.status_code}")
-
-    started = time.perf_counter()
-    await asyncio.gather(*(user() for _ in range(CONCURRENCY)))
-    elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
-    return Stats(len(latencies), elapsed, cuts[49] * 1000, cuts[98] * 1000)
+    return uvicorn_api("api_clients:create_bench_app", env, app_dir=BENCH_DIR)
 
 
 async def run(clients: int, requests: int, seconds: float) -> None:
@@ -206,26 +129,22 @@ async def run(clients: int, requests: int, seconds: float) -> None:
     await asyncio.to_thread(insert_clients, urls.owner, firm_id, clients)
     auth = {"Authorization": f"Bearer {token}"}
 
-    async with api_server(urls.app) as base:
-        limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
-            page = (await http.get(CLIENTS_PATH, headers=auth)).json()
-            if len(page["items"]) != 50 or not page["next_cursor"]:
-                raise RuntimeError("the clients list did not return a full first page")
-            for path in (SELECT_ONE_PATH, CLIENTS_PATH):
-                await load(http, path, auth, WARMUP_REQUESTS, seconds)
-            baseline = await load(http, SELECT_ONE_PATH, auth, requests, seconds)
-            listing = await load(http, CLIENTS_PATH, auth, requests, seconds)
+    select_one, listing_page = get(SELECT_ONE_PATH, auth), get(CLIENTS_PATH, auth)
+    async with api_server(urls.app) as base, client(base) as http:
+        page = (await http.get(CLIENTS_PATH, headers=auth)).json()
+        if len(page["items"]) != 50 or not page["next_cursor"]:
+            raise RuntimeError("the clients list did not return a full first page")
+        for send in (select_one, listing_page):
+            await load(http, send, WARMUP_REQUESTS, seconds)
+        baseline = await load(http, select_one, requests, seconds)
+        listing = await load(http, listing_page, requests, seconds)
 
     print(
         f"api clients: {CONCURRENCY} concurrent connections over loopback; each measurement"
         f" stops at {requests} requests or {seconds:.0f} s"
     )
     for name, stats in (("GET /bench/select-1", baseline), (f"GET {CLIENTS_PATH}", listing)):
-        print(
-            f"  {name:<28} {stats.rps:8.1f} req/s   p50 {stats.p50_ms:6.1f} ms"
-            f"   p99 {stats.p99_ms:6.1f} ms   ({stats.requests} requests)"
-        )
+        print(stats.line(name, 28))
     print(f"  ratio clients/select-1: {listing.rps / baseline.rps:.2f}", flush=True)
 
 

@@ -17,38 +17,22 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import httpx
 from api_clients import create_firm, prepare_database
 from cryptography.fernet import Fernet
+from http_load import CONCURRENCY, Send, client, get, load, uvicorn_api
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
-CONCURRENCY = 8
 WARMUP_REQUESTS = 200
 SECRET = "whsec_bench" + "0123456789abcdef" * 2
 HEALTH_PATH = "/health"
-
-
-@dataclass(frozen=True)
-class Stats:
-    requests: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds
 
 
 async def prepare_firm(app_url: str, encryption_key: str, invoices: int) -> tuple[str, list[str]]:
@@ -104,11 +88,9 @@ async def prepare_firm(app_url: str, encryption_key: str, invoices: int) -> tupl
     return firm_id, ids
 
 
-@asynccontextmanager
-async def api_server(app_url: str, temporal: str, encryption_key: str) -> AsyncIterator[str]:
-    from core.launcher import Deadline, free_port, spawn
-
-    port = free_port()
+def api_server(
+    app_url: str, temporal: str, encryption_key: str
+) -> AbstractAsyncContextManager[str]:
     env = {
         **os.environ,
         "FIRMFLOW_DATABASE_URL": app_url,
@@ -116,40 +98,7 @@ async def api_server(app_url: str, temporal: str, encryption_key: str) -> AsyncI
         "FIRMFLOW_ENCRYPTION_KEYS": encryption_key,
         "FIRMFLOW_LOG_LEVEL": "WARNING",
     }
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    server = await spawn("bench API", argv, env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = Deadline(60)
-        async with httpx.AsyncClient(base_url=base, timeout=2) as http:
-            while True:
-                try:
-                    if (await http.get(HEALTH_PATH)).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    if server.exited or deadline.expired:
-                        raise RuntimeError("the bench API did not start") from None
-                    await asyncio.sleep(0.1)
-        yield base
-    finally:
-        await server.stop()
-
-
-# One request of a measurement: the n-th, on the shared client.
-Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+    return uvicorn_api("api.app:create_app", env)
 
 
 def webhook_request(firm_id: str, invoice_ids: list[str]) -> Send:
@@ -188,38 +137,6 @@ def webhook_request(firm_id: str, invoice_ids: list[str]) -> Send:
     return send
 
 
-async def load(
-    http: httpx.AsyncClient,
-    send: Send,
-    requests: int,
-    seconds: float,
-) -> Stats:
-    latencies: list[float] = []
-    budget = requests
-    stop_at = time.monotonic() + seconds
-
-    async def user() -> None:
-        nonlocal budget
-        while budget > 0 and time.monotonic() < stop_at:
-            budget -= 1
-            n = budget
-            started = time.perf_counter()
-            response = await send(http, n)
-            latencies.append(time.perf_counter() - started)
-            if response.status_code != 200:
-                raise RuntimeError(f"answered {response.status_code}: {response.text[:200]}")
-
-    started = time.perf_counter()
-    await asyncio.gather(*(user() for _ in range(CONCURRENCY)))
-    elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
-    return Stats(len(latencies), elapsed, cuts[49] * 1000, cuts[98] * 1000)
-
-
-async def health(http: httpx.AsyncClient, n: int) -> httpx.Response:
-    return await http.get(HEALTH_PATH)
-
-
 async def run(seconds: float, events: int, invoices: int) -> None:
     from core.launcher import temporal_dev_server
 
@@ -227,21 +144,18 @@ async def run(seconds: float, events: int, invoices: int) -> None:
     urls = await asyncio.to_thread(prepare_database)
     encryption_key = Fernet.generate_key().decode()
     firm_id, invoice_ids = await prepare_firm(urls.app, encryption_key, invoices)
-    send = webhook_request(firm_id, invoice_ids)
+    send, health = webhook_request(firm_id, invoice_ids), get(HEALTH_PATH)
 
     with tempfile.TemporaryDirectory(prefix="firmflow-bench-temporal-") as directory:
         async with (
             temporal_dev_server(Path(directory)) as address,
             api_server(urls.app, address, encryption_key) as base,
+            client(base) as http,
         ):
-            limits = httpx.Limits(
-                max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY
-            )
-            async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
-                for warm in (health, send):
-                    await load(http, warm, WARMUP_REQUESTS, seconds)
-                baseline = await load(http, health, events, seconds)
-                webhooks = await load(http, send, events, seconds)
+            for warm in (health, send):
+                await load(http, warm, WARMUP_REQUESTS, seconds)
+            baseline = await load(http, health, events, seconds)
+            webhooks = await load(http, send, events, seconds)
 
     print(
         f"stripe webhooks: {CONCURRENCY} concurrent connections over loopback; each"
@@ -251,10 +165,7 @@ async def run(seconds: float, events: int, invoices: int) -> None:
         (f"GET {HEALTH_PATH}", baseline),
         ("POST /v1/webhooks/stripe/{firm}", webhooks),
     ):
-        print(
-            f"  {name:<32} {stats.rps:8.1f} req/s   p50 {stats.p50_ms:6.1f} ms"
-            f"   p99 {stats.p99_ms:6.1f} ms   ({stats.requests} requests)"
-        )
+        print(stats.line(name, 32))
     print(f"  ratio webhooks/health: {webhooks.rps / baseline.rps:.2f}", flush=True)
 
 
