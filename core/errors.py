@@ -3,6 +3,8 @@ them as RFC 9457 problem+json."""
 
 from typing import Any
 
+from pydantic import ValidationError
+
 
 class AppError(Exception):
     status: int = 400
@@ -60,3 +62,19 @@ class Unprocessable(AppError):
     status = 422
     title = "Unprocessable content"
     slug = "validation-error"
+
+
+def field_problems(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
+    """Pydantic's errors as problem entries, one JSON pointer each (under ``prefix``). Only
+    locations and messages: never the input, which may be a secret."""
+    return [
+        {"pointer": prefix + "".join(f"/{part}" for part in err["loc"]), "detail": err["msg"]}
+        for err in exc.errors()
+    ]
+
+
+def unprocessable(exc: ValidationError) -> "Unprocessable":
+    """A 422 whose detail names each bad field and whose errors carry their pointers."""
+    problems = field_problems(exc)
+    detail = "; ".join(f"{p['pointer'].lstrip('/')}: {p['detail']}" for p in problems)
+    return Unprocessable(detail, errors=problems)

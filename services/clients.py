@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core import outbox
-from core.errors import Conflict, NotFound, Unprocessable
+from core.errors import Conflict, NotFound, unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.permissions import Permission, allows
 from core.principal import Principal
@@ -129,16 +129,6 @@ class ClientPatch(BaseModel):
         return value
 
 
-def _problems(exc: ValidationError) -> list[dict[str, Any]]:
-    return [
-        {
-            "pointer": "/" + "/".join(str(part) for part in err["loc"]),
-            "detail": err["msg"],
-        }
-        for err in exc.errors()
-    ]
-
-
 def validate_client_fields(data: dict[str, Any]) -> ClientFields:
     """Validate and normalise one client's raw fields (from JSON or a CSV row).
 
@@ -147,9 +137,7 @@ def validate_client_fields(data: dict[str, Any]) -> ClientFields:
     try:
         return ClientFields.model_validate(data)
     except ValidationError as exc:
-        problems = _problems(exc)
-        detail = "; ".join(f"{p['pointer'].lstrip('/')}: {p['detail']}" for p in problems)
-        raise Unprocessable(detail, errors=problems) from exc
+        raise unprocessable(exc) from exc
 
 
 def summarize(fields: ClientFields | Client) -> dict[str, Any]:

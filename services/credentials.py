@@ -27,7 +27,7 @@ from core.db import SystemPurpose, system_scope
 from core.errors import Conflict, NotFound, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
-from models import AutomationHook, Credential
+from models import AutomationHook, BillingSettings, Credential, StripeWebhookSecret
 from models.credential import NAME_PATTERN
 from services import audit
 
@@ -194,14 +194,19 @@ async def resolve_for_run(
 
 
 async def rotate(session: AsyncSession, cipher: Cipher) -> int:
-    """Re-encrypt every credential and every webhook signing secret of every firm under
-    `cipher`'s first key, in batches; returns how many values were rewritten. Run after
+    """Re-encrypt every credential, every webhook signing secret (automation hooks and
+    Stripe endpoints) and every Stripe secret key of every firm under `cipher`'s first
+    key, in batches; returns how many values were rewritten. Run after
     putting a new key first in FIRMFLOW_ENCRYPTION_KEYS; once it has finished, the old key
     can be removed (as far as these values go: two-factor seeds are rotated apart)."""
     rotated = 0
     async with system_scope(session, SystemPurpose.credential_rotation):
         rotated += await _rotate_column(session, cipher, Credential.value_encrypted)
         rotated += await _rotate_column(session, cipher, AutomationHook.signing_secret_encrypted)
+        rotated += await _rotate_column(session, cipher, StripeWebhookSecret.secret_encrypted)
+        rotated += await _rotate_column(
+            session, cipher, BillingSettings.stripe_secret_key_encrypted
+        )
     return rotated
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import BadRequest, NotFound, Unprocessable
+from core.errors import BadRequest, NotFound, Unprocessable, unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import Client, Firm, Role, Task, TaskStatus, User
@@ -64,12 +64,7 @@ def validate_task_fields(data: dict[str, Any]) -> TaskFields:
     try:
         return TaskFields.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            {"pointer": "/" + "/".join(str(part) for part in err["loc"]), "detail": err["msg"]}
-            for err in exc.errors()
-        ]
-        detail = "; ".join(f"{p['pointer'].lstrip('/')}: {p['detail']}" for p in problems)
-        raise Unprocessable(detail, errors=problems) from exc
+        raise unprocessable(exc) from exc
 
 
 def summarize(task: Task) -> dict[str, Any]:

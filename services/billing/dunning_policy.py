@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
-from core.errors import NotFound, Unprocessable
+from core.errors import NotFound, Unprocessable, field_problems
 from core.principal import Principal
 from models import Client, DunningPolicy, Firm, Invoice, InvoiceKind, InvoiceStatus
 from services import audit, expressions
@@ -182,11 +182,7 @@ def validate_policy(data: Any) -> PolicyDoc:
     try:
         doc = PolicyDoc.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            _problem("/" + "/".join(str(part) for part in err["loc"]), err["msg"])
-            for err in exc.errors()
-        ]
-        raise Unprocessable("The dunning policy is invalid", errors=problems) from None
+        raise Unprocessable("The dunning policy is invalid", errors=field_problems(exc)) from None
     return check_policy(doc)
 
 

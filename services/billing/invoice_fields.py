@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from core.errors import Unprocessable
+from core.errors import unprocessable
 from services.billing.currencies import is_currency
 from services.billing.invoice_lines import Discount, Lines
 
@@ -90,9 +90,4 @@ def validate_invoice_fields(data: dict[str, Any]) -> InvoiceFields:
     try:
         return InvoiceFields.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            {"pointer": "/" + "/".join(str(part) for part in err["loc"]), "detail": err["msg"]}
-            for err in exc.errors()
-        ]
-        detail = "; ".join(f"{p['pointer'].lstrip('/')}: {p['detail']}" for p in problems)
-        raise Unprocessable(detail, errors=problems) from exc
+        raise unprocessable(exc) from exc

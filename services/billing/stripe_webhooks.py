@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import outbox
 from core.crypto import Cipher
 from core.db import scope_to_firm
-from core.errors import BadRequest
+from core.errors import BadRequest, field_problems
 from models import Invoice, Payment, StripeEvent, StripeEventStatus
 from services.billing.stripe_account import active_webhook_secrets
 from workflows.billing.stripe_event import (
@@ -227,12 +227,9 @@ class EventEnvelope(BaseModel):
 
 
 def _invalid(exc: ValidationError, prefix: str) -> InvalidStripeEvent:
-    problems = [
-        {"pointer": prefix + "".join(f"/{part}" for part in err["loc"]), "detail": err["msg"]}
-        for err in exc.errors()
-    ]
     return InvalidStripeEvent(
-        "The event lacks fields firmflow needs, or they have the wrong type", errors=problems
+        "The event lacks fields firmflow needs, or they have the wrong type",
+        errors=field_problems(exc, prefix),
     )
 
 

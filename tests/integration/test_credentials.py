@@ -4,6 +4,7 @@ the engine applies to everything a step sends, returns or fails with."""
 
 import logging
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from models import AuditEvent, AutomationHook, Credential, Role
 from services import credentials
 from services.automations.automations import AutomationFields, create_automation
 from services.automations.hooks import issue_hook
+from services.billing import stripe_account
 from services.credentials import REDACTED, CredentialFields, Redactor, UnknownCredentials
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, pointers
@@ -429,6 +431,43 @@ async def test_rotate_rewraps_webhook_signing_secrets_too(
     assert Cipher([new_key]).decrypt(encrypted) == issued.signing_secret
     # A hook without a signing secret stays without one.
     assert hooks[unsigned.id] is None
+
+
+async def test_rotate_rewraps_the_stripe_secret_key_and_webhook_secrets(
+    db: AsyncSession, owner: Actor, settings: Settings
+) -> None:
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    session_key = settings.encryption_keys.get_secret_value() if settings.encryption_keys else ""
+    await scope_to_firm(db, owner.firm.id)
+    principal = Principal(
+        firm_id=owner.firm.id, user_id=owner.user.id, role=Role.owner, credential="api_token"
+    )
+    old = Cipher([old_key])
+    await stripe_account.set_secret_key(
+        db,
+        principal,
+        old,
+        fields=stripe_account.SecretKeyFields(secret_key="sk_test_rotate0123456789"),
+    )
+    await stripe_account.add_webhook_secrets(
+        db,
+        principal,
+        old,
+        fields=stripe_account.WebhookSecretsCreate(
+            secrets=[stripe_account.WebhookSecretFields(secret="whsec_rotate0123456789")]
+        ),
+    )
+
+    await credentials.rotate(db, Cipher([new_key, old_key, session_key]))
+
+    await scope_to_firm(db, owner.firm.id)
+    new = Cipher([new_key])
+    assert await stripe_account.firm_secret_key(db, owner.firm.id, new) == (
+        "sk_test_rotate0123456789"
+    )
+    assert await stripe_account.active_webhook_secrets(
+        db, owner.firm.id, new, now=datetime.now(UTC)
+    ) == ["whsec_rotate0123456789"]
 
 
 async def test_rotate_with_a_missing_old_key_fails_and_changes_nothing(
