@@ -50,6 +50,35 @@ async def record(
     await session.flush()
 
 
+async def record_changes(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    action: str,
+    record_type: str,
+    record_id: uuid.UUID | None,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+    skip_unchanged: bool = False,
+) -> None:
+    """Record only the fields of a record's summary that differ between ``before`` and
+    ``after`` (plus ``extra`` in the after side); with ``skip_unchanged``, nothing when
+    no field changed."""
+    changed = [name for name in after if after[name] != before.get(name)]
+    if skip_unchanged and not changed:
+        return
+    await record(
+        session,
+        principal,
+        action=action,
+        record_type=record_type,
+        record_id=record_id,
+        before={name: before.get(name) for name in changed},
+        after={**{name: after[name] for name in changed}, **(extra or {})},
+    )
+
+
 async def record_many(
     session: AsyncSession,
     principal: Principal,

@@ -4,7 +4,8 @@ import asyncio
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -132,3 +133,10 @@ async def signup(
         method="signup",
         request_id=request_id,
     )
+
+
+async def firm_today(session: AsyncSession, principal: Principal) -> date:
+    """Today where the firm is (its time zone): the date a person would write down, and
+    what decides whether something is overdue."""
+    time_zone = await session.scalar(select(Firm.time_zone).where(Firm.id == principal.firm_id))
+    return datetime.now(ZoneInfo(time_zone or "UTC")).date()

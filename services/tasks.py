@@ -9,7 +9,6 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
 from sqlalchemy import Select, func, select
@@ -18,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import BadRequest, NotFound, Unprocessable, unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
-from models import Client, Firm, Role, Task, TaskStatus, User
+from models import Client, Role, Task, TaskStatus, User
 from services import audit
+from services.firms import firm_today
 
 MAX_DESCRIPTION = 10_000
 
@@ -167,16 +167,14 @@ async def _changed(
     await session.flush()
     # updated_at is set by the database on flush; load it before the caller reads it.
     await session.refresh(task, ["updated_at"])
-    after = summarize(task)
-    changed = [name for name in after if after[name] != before[name]]
-    await audit.record(
+    await audit.record_changes(
         session,
         principal,
         action=action,
         record_type="task",
         record_id=task.id,
-        before={name: before[name] for name in changed},
-        after={name: after[name] for name in changed},
+        before=before,
+        after=summarize(task),
     )
     return task
 
@@ -273,12 +271,6 @@ def tasks_query(principal: Principal, filters: TaskFilters, page: PageParams) ->
             raise ValueError("the overdue filter needs today's date in the firm's time zone")
         stmt = stmt.where(Task.status == TaskStatus.open.value, Task.due_date < filters.today)
     return keyset(stmt, Task.created_at, Task.id, page)
-
-
-async def firm_today(session: AsyncSession, principal: Principal) -> date:
-    """Today's date where the firm is (its time zone), which decides what is overdue."""
-    time_zone = await session.scalar(select(Firm.time_zone).where(Firm.id == principal.firm_id))
-    return datetime.now(ZoneInfo(time_zone or "UTC")).date()
 
 
 async def list_tasks(

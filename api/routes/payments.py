@@ -26,6 +26,7 @@ from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
 from models import PaymentMethod
+from services import firms
 from services.billing import credits, payments, refunds
 from services.billing.invoice_lines import lines_of
 from services.billing.payments import PaymentFilters
@@ -59,7 +60,7 @@ async def record_payment(
             amount=body.amount,
             currency=body.currency,
             method=PaymentMethod(body.method.value),
-            received_on=body.received_on or await credits.firm_today(session, principal),
+            received_on=body.received_on or await firms.firm_today(session, principal),
             reference=body.reference,
         )
         return PaymentRead.model_validate(payment)

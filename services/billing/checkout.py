@@ -23,7 +23,8 @@ from providers.payments import (
     CheckoutRequest,
     PaymentProviderFactory,
 )
-from services.billing import credits, payments
+from services import firms
+from services.billing import payments
 from services.billing.invoices import get_invoice
 from services.billing.stripe_account import firm_secret_key
 from services.billing.stripe_webhooks import PROVIDER
@@ -145,7 +146,7 @@ async def retry_charge(
             amount=result.amount_received,
             currency=invoice.currency,
             method=PaymentMethod.card,
-            received_on=await credits.firm_today(session, principal),
+            received_on=await firms.firm_today(session, principal),
             reference=result.payment_intent_id,
             provider=PROVIDER,
             provider_ref=result.payment_intent_id,

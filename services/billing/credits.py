@@ -11,10 +11,9 @@ the credit note prefix) in one go, so it is never seen as a draft."""
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +25,6 @@ from models import (
     Client,
     ClientCredit,
     CreditReason,
-    Firm,
     Invoice,
     InvoiceKind,
     InvoiceStatus,
@@ -48,12 +46,6 @@ _OWING = frozenset(
         InvoiceStatus.uncollectible.value,
     }
 )
-
-
-async def firm_today(session: AsyncSession, principal: Principal) -> date:
-    """Today where the firm is (its time zone): the date a person would write down."""
-    time_zone = await session.scalar(select(Firm.time_zone).where(Firm.id == principal.firm_id))
-    return datetime.now(ZoneInfo(time_zone or "UTC")).date()
 
 
 async def lock_client(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> None:

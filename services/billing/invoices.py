@@ -36,7 +36,7 @@ from services.billing.invoice_lines import (
 )
 from services.billing.invoice_status import IllegalTransition, move
 from services.billing.settings import get_settings
-from services.tasks import firm_today
+from services.firms import firm_today
 
 __all__ = [
     "InvoiceFields",
@@ -197,16 +197,15 @@ async def _changed(
 ) -> Invoice:
     await session.flush()
     await session.refresh(invoice)
-    after = summarize(invoice)
-    changed = [name for name in after if after[name] != before[name]]
-    await audit.record(
+    await audit.record_changes(
         session,
         principal,
         action=action,
         record_type="invoice",
         record_id=invoice.id,
-        before={name: before[name] for name in changed},
-        after={**{name: after[name] for name in changed}, **extra},
+        before=before,
+        after=summarize(invoice),
+        extra=extra,
     )
     return invoice
 

@@ -30,7 +30,7 @@ from models import (
     PaymentKind,
     PaymentMethod,
 )
-from services import audit
+from services import audit, firms
 from services.billing import credits, invoices
 from services.billing.dunning_link import signal_dunning
 from services.billing.invoice_status import move, settled_status
@@ -72,13 +72,6 @@ def invoice_money(invoice: Invoice) -> dict[str, Any]:
         "amount_credited": invoice.amount_credited,
         "balance": invoice.balance,
     }
-
-
-async def lock_invoice(
-    session: AsyncSession, principal: Principal, invoice_id: uuid.UUID
-) -> Invoice:
-    """The invoice, row-locked until the transaction ends; another firm's is a 404."""
-    return await invoices.get_invoice(session, principal, invoice_id, lock=True)
 
 
 async def find_provider_payment(
@@ -181,7 +174,7 @@ async def record_payment(
     rest (all of it on a paid, void or draft invoice, or a credit note) becomes the
     client's credit. A manual payment on a draft is refused: finalize it first. Reporting
     the same provider payment again returns the first row and changes nothing."""
-    invoice = await lock_invoice(session, principal, invoice_id)
+    invoice = await invoices.get_invoice(session, principal, invoice_id, lock=True)
     check_provider(provider, provider_ref)
     check_amount(amount)
     if provider is not None and provider_ref is not None:
@@ -327,7 +320,7 @@ async def apply_credit(
     """Spend the client's credit in the invoice's currency on an open, partially paid or
     written-off invoice: ``amount``, or as much as both allow when it is None. Recorded as
     a payment of method ``credit`` and a matching negative credit entry."""
-    invoice = await lock_invoice(session, principal, invoice_id)
+    invoice = await invoices.get_invoice(session, principal, invoice_id, lock=True)
     if invoice.kind != InvoiceKind.invoice or invoice.status not in _PAYABLE:
         raise Conflict(
             f"Credit is applied only to an invoice that is owed; this one is {invoice.status}",
@@ -357,7 +350,7 @@ async def apply_credit(
             "amount": spend,
             "currency": invoice.currency,
             "method": PaymentMethod.credit.value,
-            "received_on": await credits.firm_today(session, principal),
+            "received_on": await firms.firm_today(session, principal),
         },
     )
     if payment is None:

@@ -267,16 +267,14 @@ async def _changed(
 ) -> RecurringInvoice:
     await session.flush()
     await session.refresh(recurring, ["updated_at"])
-    after = summarize(recurring)
-    changed = [name for name in after if after[name] != before[name]]
-    await audit.record(
+    await audit.record_changes(
         session,
         principal,
         action=action,
         record_type="recurring_invoice",
         record_id=recurring.id,
-        before={name: before[name] for name in changed},
-        after={name: after[name] for name in changed},
+        before=before,
+        after=summarize(recurring),
     )
     return recurring
 

@@ -16,8 +16,8 @@ from core import outbox
 from core.errors import Unprocessable
 from core.principal import Principal
 from models import Payment, PaymentKind, PaymentMethod
-from services import audit
-from services.billing import credits, payments
+from services import audit, firms
+from services.billing import credits, invoices, payments
 from services.billing.dunning_link import signal_dunning
 from services.billing.invoice_status import move, settled_status
 from workflows.billing.dunning_contracts import SIGNAL_PAYMENT_RECEIVED
@@ -69,7 +69,7 @@ async def record_refund(
     payments.check_provider(provider, provider_ref)
     payments.check_amount(amount)
     invoice = (
-        await payments.lock_invoice(session, principal, original.invoice_id)
+        await invoices.get_invoice(session, principal, original.invoice_id, lock=True)
         if original.invoice_id is not None
         else None
     )
@@ -113,7 +113,7 @@ async def record_refund(
             "applied_amount": from_invoice,
             "credited_amount": from_credit,
             "method": original.method,
-            "received_on": await credits.firm_today(session, principal),
+            "received_on": await firms.firm_today(session, principal),
             "notes": reason,
             "provider": provider,
             "provider_ref": provider_ref,

@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.errors import BadRequest
 from core.principal import Principal
 from models import Client, Invoice, InvoiceKind, InvoiceStatus, Payment, PaymentKind, PaymentMethod
-from services.billing.credits import firm_today
+from services.firms import firm_today
 
 BUCKETS = ("current", "days_1_30", "days_31_60", "days_61_90", "days_over_90")
 # A revenue report covers at most ten years: its rows are months x currencies.

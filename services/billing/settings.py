@@ -93,18 +93,16 @@ async def record_change(
 ) -> BillingSettings:
     await session.flush()
     await session.refresh(settings)
-    after = summarize(settings)
-    changed = [name for name in after if after[name] != before[name]]
-    if changed:
-        await audit.record(
-            session,
-            principal,
-            action="billing_settings.updated",
-            record_type="billing_settings",
-            record_id=settings.id,
-            before={name: before[name] for name in changed},
-            after={name: after[name] for name in changed},
-        )
+    await audit.record_changes(
+        session,
+        principal,
+        action="billing_settings.updated",
+        record_type="billing_settings",
+        record_id=settings.id,
+        before=before,
+        after=summarize(settings),
+        skip_unchanged=True,
+    )
     return settings
 
 

@@ -39,7 +39,7 @@ from models import (
     StripeEventStatus,
 )
 from services import audit
-from services.billing import payments, refunds
+from services.billing import invoices, payments, refunds
 from services.billing.stripe_webhooks import (
     CHARGE_REFUNDED,
     CHECKOUT_COMPLETED,
@@ -158,7 +158,9 @@ async def _payment_succeeded(
 
 async def _payment_failed(session: AsyncSession, principal: Principal, event: StripeEvent) -> str:
     intent = FailedPaymentIntentObject.model_validate(event.data["object"])
-    invoice = await payments.lock_invoice(session, principal, uuid.UUID(event.data["invoice_id"]))
+    invoice = await invoices.get_invoice(
+        session, principal, uuid.UUID(event.data["invoice_id"]), lock=True
+    )
     error = intent.last_payment_error
     await audit.record(
         session,
@@ -219,7 +221,7 @@ async def _charge_refunded(session: AsyncSession, principal: Principal, event: S
     charge = ChargeObject.model_validate(event.data["object"])
     # Refunds of one invoice serialise here, so two events cannot both take the same
     # difference.
-    await payments.lock_invoice(session, principal, uuid.UUID(event.data["invoice_id"]))
+    await invoices.get_invoice(session, principal, uuid.UUID(event.data["invoice_id"]), lock=True)
     payment = await payments.find_provider_payment(
         session, principal, provider=PROVIDER, provider_ref=charge.payment_intent
     )

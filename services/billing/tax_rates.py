@@ -124,16 +124,14 @@ async def _changed(
 ) -> TaxRate:
     await _flush_unique(session, rate.name)
     await session.refresh(rate)
-    after = summarize(rate)
-    changed = [name for name in after if after[name] != before[name]]
-    await audit.record(
+    await audit.record_changes(
         session,
         principal,
         action=action,
         record_type="tax_rate",
         record_id=rate.id,
-        before={name: before[name] for name in changed},
-        after={name: after[name] for name in changed},
+        before=before,
+        after=summarize(rate),
     )
     return rate
 

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
 from models import InvoiceStatus, Role
-from services.billing import credits, payments
+from services import firms
+from services.billing import payments
 from tests.billing_factories import make_client, make_invoice
 from tests.factories import Actor, add_user, make_firm
 from tests.integration.test_payments import owner, pay, post_payment, refund
@@ -165,7 +166,7 @@ async def test_aging_pages_csv_and_default_day(client: AsyncClient, db: AsyncSes
 
     today = await client.get(AGING, headers=actor.headers)
     await scope_to_firm(db, actor.firm.id)
-    assert today.json()["as_of"] == (await credits.firm_today(db, owner(actor))).isoformat()
+    assert today.json()["as_of"] == (await firms.firm_today(db, owner(actor))).isoformat()
 
 
 async def test_revenue_by_month(client: AsyncClient, db: AsyncSession) -> None:
@@ -207,7 +208,7 @@ async def test_revenue_by_month(client: AsyncClient, db: AsyncSession) -> None:
     await scope_to_firm(db, actor.firm.id)
     await payments.apply_credit(db, owner(actor), invoice_id=february.id, amount=700)
     await db.commit()
-    today = await credits.firm_today(db, owner(actor))
+    today = await firms.firm_today(db, owner(actor))
 
     response = await client.get(
         REVENUE, params={"from": "2025-01-01", "to": today.isoformat()}, headers=actor.headers

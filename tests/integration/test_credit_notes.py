@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
 from models import AuditEvent, ClientCredit, Invoice, InvoiceStatus, OutboxMessage, Role
-from services.billing import credits
+from services import firms
 from tests.billing_factories import make_invoice
 from tests.factories import Actor, add_user, make_firm
 from tests.integration.test_payments import credit_of, events, owner, post_payment, reload
@@ -33,7 +33,7 @@ async def test_amount_credit_note_reduces_the_balance(
 ) -> None:
     actor = await make_firm(db)
     invoice = await make_invoice(db, actor, lines=((1, 10_000),))
-    year = (await credits.firm_today(db, owner(actor))).year
+    year = (await firms.firm_today(db, owner(actor))).year
 
     note = await issue(client, actor, invoice, amount=2_500, notes="Discount agreed")
 

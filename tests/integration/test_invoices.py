@@ -30,7 +30,7 @@ from services.billing import invoices, tax_rates
 from services.billing.invoice_lines import LineFields
 from services.billing.invoice_status import ALLOWED, IllegalTransition, move
 from services.billing.totals import LineInput, TaxSnapshot, compute_totals
-from services.tasks import firm_today
+from services.firms import firm_today
 from tests.billing_factories import make_client, make_invoice
 from tests.factories import Actor, add_user, make_firm
 from tests.fixtures import db as fixtures

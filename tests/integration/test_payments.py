@@ -28,6 +28,7 @@ from models import (
     PaymentMethod,
     Role,
 )
+from services import firms
 from services.billing import credits, payments, refunds
 from tests.billing_factories import make_client, make_invoice
 from tests.factories import Actor, add_user, make_firm
@@ -558,7 +559,7 @@ async def test_api_records_lists_gets_and_refunds_payments(
     assert (first["received_on"], first["reference"]) == ("2026-11-02", "WIRE-77")
     second = await post_payment(client, actor, invoice, amount=7_000, method="cash")
     assert (second["applied_amount"], second["credited_amount"]) == (6_000, 1_000)
-    assert second["received_on"] == (await credits.firm_today(db, owner(actor))).isoformat()
+    assert second["received_on"] == (await firms.firm_today(db, owner(actor))).isoformat()
     third = await post_payment(client, actor, other, amount=500, method="check")
 
     listed = await client.get("/v1/payments", params={"limit": 2}, headers=staff.headers)
