@@ -7,7 +7,13 @@ Payload contract per kind (core/outbox_dispatch.py carries them out):
 - ``start_workflow``: ``{"workflow": type name, "workflow_id": deterministic id,
   "task_queue": queue, "arg": the input model as JSON}``
 - ``signal_workflow``: ``{"workflow_id", "signal", "arg"}``
-- ``event``: ``{"event": "client.created", ...}``: a domain event
+- ``signal_with_start``: ``{"workflow", "workflow_id", "task_queue", "arg", "signal",
+  "signal_arg"}``: signal the workflow, starting it first when none runs under that id
+  (debounce)
+- ``event``: ``{"event": "client.created", ...}``: a domain event, delivered to the event
+  triggers and waiting runs of its firm (services.automations.event_delivery)
+- ``sync_schedule``: ``{"automation_id"}``: make the automation's Temporal Schedule match
+  its current state (services.automations.schedules)
 """
 
 import uuid
@@ -24,7 +30,9 @@ from models import OutboxMessage
 
 START_WORKFLOW = "start_workflow"
 SIGNAL_WORKFLOW = "signal_workflow"
+SIGNAL_WITH_START = "signal_with_start"
 EVENT = "event"
+SYNC_SCHEDULE = "sync_schedule"
 SESSION_KEY = "outbox_ids"
 # Keeps one multi-row INSERT well under Postgres's 65,535 bind parameters.
 _INSERT_CHUNK = 1000
@@ -105,6 +113,30 @@ def start_workflow(
             "workflow_id": workflow_id,
             "task_queue": task_queue,
             "arg": arg.model_dump(mode="json"),
+        },
+    )
+
+
+def signal_with_start(
+    workflow: str,
+    workflow_id: str,
+    arg: BaseModel,
+    *,
+    signal: str,
+    signal_arg: BaseModel,
+    dedupe_key: str,
+    task_queue: str = TASK_QUEUE,
+) -> NewMessage:
+    return NewMessage(
+        kind=SIGNAL_WITH_START,
+        dedupe_key=dedupe_key,
+        payload={
+            "workflow": workflow,
+            "workflow_id": workflow_id,
+            "task_queue": task_queue,
+            "arg": arg.model_dump(mode="json"),
+            "signal": signal,
+            "signal_arg": signal_arg.model_dump(mode="json"),
         },
     )
 

@@ -23,9 +23,17 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core.db import SystemPurpose, system_session
 from core.metrics import record_workflow_start
-from core.outbox import EVENT, SESSION_KEY, SIGNAL_WORKFLOW, START_WORKFLOW
+from core.outbox import (
+    EVENT,
+    SESSION_KEY,
+    SIGNAL_WITH_START,
+    SIGNAL_WORKFLOW,
+    START_WORKFLOW,
+    SYNC_SCHEDULE,
+)
 from core.temporal import TASK_QUEUE, ClientProvider
 from models import OutboxMessage
+from services.automations import event_delivery, schedules
 
 log = logging.getLogger("firmflow.outbox")
 
@@ -76,15 +84,34 @@ async def _signal_workflow(payload: dict[str, Any], temporal: ClientProvider) ->
         log.info("signal %s to %s dropped: no running workflow", payload["signal"], handle.id)
 
 
-async def dispatch_message(message: OutboxMessage, temporal: ClientProvider) -> None:
+async def _signal_with_start(payload: dict[str, Any], temporal: ClientProvider) -> None:
+    client = await temporal()
+    await client.start_workflow(
+        payload["workflow"],
+        payload["arg"],
+        id=payload["workflow_id"],
+        task_queue=payload.get("task_queue", TASK_QUEUE),
+        start_signal=payload["signal"],
+        start_signal_args=[payload["signal_arg"]],
+    )
+
+
+async def dispatch_message(
+    message: OutboxMessage,
+    temporal: ClientProvider,
+    maker: async_sessionmaker[AsyncSession],
+) -> None:
     payload = message.payload
     if message.kind == START_WORKFLOW:
         await _start_workflow(payload, temporal)
     elif message.kind == SIGNAL_WORKFLOW:
         await _signal_workflow(payload, temporal)
+    elif message.kind == SIGNAL_WITH_START:
+        await _signal_with_start(payload, temporal)
     elif message.kind == EVENT:
-        # No consumer yet: automation event triggers and webhooks subscribe here later.
-        return
+        await event_delivery.deliver(maker, temporal, message)
+    elif message.kind == SYNC_SCHEDULE:
+        await schedules.sync(maker, temporal, message.firm_id, payload)
     else:
         raise UnknownMessageKind(f"unknown outbox message kind {message.kind!r}")
 
@@ -111,7 +138,7 @@ async def dispatch_pending(
         done: list[uuid.UUID] = []
         for message in messages:
             try:
-                await dispatch_message(message, temporal)
+                await dispatch_message(message, temporal, maker)
             except Exception as exc:
                 log.warning(
                     "outbox message %s (%s) not dispatched: %s", message.id, message.kind, exc

@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the mapper registry see every table."""
 
+from models.approval import Approval, ApprovalStatus, ApprovalVote, VoteDecision
 from models.audit import AuditEvent
 from models.auth_security import (
     AuthThrottle,
@@ -58,6 +59,9 @@ from models.user import ApiToken, Invitation, LoginSession, Role, User
 
 __all__ = [
     "ApiToken",
+    "Approval",
+    "ApprovalStatus",
+    "ApprovalVote",
     "AuditEvent",
     "AuthThrottle",
     "Automation",
@@ -117,4 +121,5 @@ __all__ = [
     "TaxRate",
     "TwoFactorCredential",
     "User",
+    "VoteDecision",
 ]

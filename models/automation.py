@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, IdMixin, TenantMixin, TimestampMixin
@@ -34,6 +34,8 @@ class Automation(IdMixin, TenantMixin, TimestampMixin, Base):
             "created_at",
             "id",
         ),
+        # Event triggers: the automations a domain event starts.
+        Index("ix_automations_firm_id_trigger_event", "firm_id", "trigger_event"),
     )
 
     name: Mapped[str] = mapped_column(String(200))
@@ -45,6 +47,10 @@ class Automation(IdMixin, TenantMixin, TimestampMixin, Base):
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # The newest published version's number; runs start on it.
     latest_version: Mapped[int | None]
+    # The latest version's trigger type, and its event name for an event trigger: copied
+    # at publish so an event finds its automations by index.
+    trigger_type: Mapped[str | None] = mapped_column(String(20))
+    trigger_event: Mapped[str | None] = mapped_column(String(100))
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     # The clock rather than the transaction start, so automations created in one
     # transaction (an import of several) keep their order in the newest-first list.
@@ -73,5 +79,10 @@ class AutomationVersion(IdMixin, TenantMixin, Base):
     definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
     # Set when this version republished an earlier one (rollback).
     rolled_back_from: Mapped[int | None]
+    # The events its wait_for_event steps wait for (Definition.wait_events): a domain event
+    # of one of these names is delivered to the running runs of this version.
+    wait_events: Mapped[list[str]] = mapped_column(
+        ARRAY(String(100)), default=list, server_default="{}"
+    )
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())

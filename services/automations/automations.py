@@ -21,9 +21,9 @@ from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import Automation, AutomationStatus, AutomationVersion
 from services import audit
-from services.automations import validation
+from services.automations import schedules, validation
 from services.automations.validation import Problem
-from workflows.automation.definition import Definition
+from workflows.automation.definition import Definition, EventTrigger
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=5000)]
@@ -216,6 +216,7 @@ async def _add_version(
     rolled_back_from: int | None = None,
 ) -> AutomationVersion:
     number = (automation.latest_version or 0) + 1
+    parsed = Definition.model_validate(definition)
     version = AutomationVersion(
         firm_id=principal.firm_id,
         automation_id=automation.id,
@@ -223,10 +224,16 @@ async def _add_version(
         definition=definition,
         rolled_back_from=rolled_back_from,
         created_by=principal.user_id,
+        wait_events=sorted(parsed.wait_events()),
     )
     session.add(version)
     before = summarize(automation)
     automation.latest_version = number
+    automation.trigger_type = parsed.trigger.type
+    automation.trigger_event = (
+        parsed.trigger.event if isinstance(parsed.trigger, EventTrigger) else None
+    )
+    await schedules.request_sync(session, automation)
     await _refreshed(session, automation)
     await session.refresh(version, ["created_at"])
     await record_change(
@@ -310,6 +317,7 @@ async def set_status(
     before = automation.status
     automation.status = target
     await _refreshed(session, automation)
+    await schedules.request_sync(session, automation)
     await record_change(
         session,
         principal,

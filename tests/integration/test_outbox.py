@@ -116,14 +116,14 @@ async def test_relay_dispatches_a_message_the_fast_path_never_saw_exactly_once(
 
             # The relay died between starting the workflow and marking the row: dispatching
             # the same message again reuses the running workflow...
-            await dispatch_message(again, fixed_client(client))
+            await dispatch_message(again, fixed_client(client), maker)
             reused = await client.get_workflow_handle(target_id).describe()
             target = client.get_workflow_handle_for(TargetWorkflow.run, target_id)
             await target.signal(TargetWorkflow.finish, "world")
             async with asyncio.timeout(TIMEOUT):
                 assert await target.result() == "hello world"
             # ...and never starts a closed one again.
-            await dispatch_message(again, fixed_client(client))
+            await dispatch_message(again, fixed_client(client), maker)
             closed = await client.get_workflow_handle(target_id).describe()
 
     assert first.passes == 1 and first.dispatched >= 1

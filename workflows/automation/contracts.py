@@ -27,12 +27,27 @@ from pydantic import BaseModel, Field, JsonValue
 
 WORKFLOW_NAME = "AutomationRunWorkflow"
 FINISH_ACTIVITY = "automation.finish_run"
+# Creates an approval (row, rendered message, approver emails): ApprovalOpen → ApprovalOpened.
+OPEN_APPROVAL_ACTIVITY = "automation.open_approval"
+# Closes a pending approval on timeout or cancel: ApprovalClose → ApprovalResult (the
+# decision when one was recorded first, else the closed status).
+CLOSE_APPROVAL_ACTIVITY = "automation.close_approval"
+# Creates the run row of a called or scheduled run (through flow control):
+# ChildRunRequest → ChildRunPrepared.
+PREPARE_CHILD_RUN_ACTIVITY = "automation.prepare_child_run"
+# Signals the run workflow takes.
+EVENT_SIGNAL = "event"
+APPROVAL_SIGNAL = "approval_decided"
+# An event chain (emit_event → event trigger → emit_event …) is cut at this depth.
+MAX_EVENT_DEPTH = 10
 # ApplicationError types raised by step activities.
 STEP_FAILED = "StepFailed"
 # A failure that another attempt cannot fix (bad expression, refused URL, 4xx): not retried.
 STEP_INVALID = "StepInvalid"
 
 RunStatusName = Literal["running", "succeeded", "failed", "canceled"]
+# What admission (flow control) made of a start.
+AdmissionName = Literal["running", "queued", "skipped", "failed"]
 StepStatusName = Literal["succeeded", "failed", "reused"]
 
 # Custom search attributes (registered by the worker at start: core.temporal).
@@ -76,6 +91,13 @@ class RunInput(BaseModel):
     firm_time_zone: str = "UTC"
     # Resume: "<step id>#<visit>" → what that step produced in the source run.
     reuse: dict[str, ReusedStep] = Field(default_factory=dict)
+    # How many event hops or calls led to this run (0 for a run started directly).
+    depth: int = 0
+    # The user who started the run (or the run that called it started), if any.
+    initiator_id: uuid.UUID | None = None
+    # Set when the run continued as new: where the previous execution stopped
+    # (workflows/automation/state.py owns its shape).
+    state: dict[str, Any] | None = None
 
 
 class StepRecord(BaseModel):
@@ -134,6 +156,25 @@ class FinishRun(BaseModel):
     pending: list[StepRecord] = Field(default_factory=list)
 
 
+class WaitView(BaseModel):
+    """What a waiting run waits for."""
+
+    kind: Literal["event", "approval", "timer", "child_run", "foreach"]
+    step_id: str
+    # event: its name and correlation key
+    event: str | None = None
+    key: str | None = None
+    # approval: its id (votes so far are read from Postgres by the run view)
+    approval_id: uuid.UUID | None = None
+    # child_run: the called run
+    child_run_id: uuid.UUID | None = None
+    # foreach: items done of total
+    done: int | None = None
+    total: int | None = None
+    # When the wait ends by itself (timer, or a timeout), if ever.
+    wakes_at: datetime | None = None
+
+
 class RunView(BaseModel):
     """The live view the ``progress`` query answers."""
 
@@ -141,6 +182,87 @@ class RunView(BaseModel):
     current_step: str | None = None
     steps: list[StepRecord] = Field(default_factory=list)
     error: dict[str, Any] | None = None
+    waiting: WaitView | None = None
+
+
+class RunEvent(BaseModel):
+    """The ``event`` signal: an event sent to a run, or a domain event it may wait for."""
+
+    # Unique per event: a repeated delivery is ignored by the run.
+    event_id: str
+    name: str
+    key: str | None = None
+    payload: JsonValue = None
+
+
+class ApprovalOpen(BaseModel):
+    run_id: uuid.UUID
+    firm_id: uuid.UUID
+    automation_id: uuid.UUID
+    step_id: str
+    visit: int
+    position: int
+    # The step's params as in the definition (title and message not yet rendered).
+    params: dict[str, Any]
+    context: dict[str, Any]
+    initiator_id: uuid.UUID | None = None
+    expires_at: datetime | None = None
+    started_at: datetime
+    # Control-step records to write in the same transaction.
+    pending: list[StepRecord] = Field(default_factory=list)
+
+
+class ApprovalOpened(BaseModel):
+    approval_id: uuid.UUID
+    # Rendered title, for the run view.
+    title: str
+    notified: int
+
+
+class ApprovalVote(BaseModel):
+    user_id: uuid.UUID
+    decision: Literal["approve", "reject"]
+    comment: str | None = None
+    decided_at: datetime
+
+
+class ApprovalResult(BaseModel):
+    """The ``approval_decided`` signal, and what ``close_approval`` answers."""
+
+    approval_id: uuid.UUID
+    status: Literal["approved", "rejected", "expired", "canceled"]
+    # The validated form of the vote that decided (approved), else empty.
+    form: dict[str, JsonValue] = Field(default_factory=dict)
+    votes: list[ApprovalVote] = Field(default_factory=list)
+
+
+class ApprovalClose(BaseModel):
+    approval_id: uuid.UUID
+    firm_id: uuid.UUID
+    reason: Literal["expired", "canceled"]
+
+
+class ChildRunRequest(BaseModel):
+    firm_id: uuid.UUID
+    automation_id: uuid.UUID
+    payload: JsonValue = None
+    trigger: Literal["call", "schedule"]
+    # Makes a retried activity find the run it created: "call:<idempotency key>" or
+    # "schedule:<scheduled time>".
+    dedupe_key: str
+    parent_run_id: uuid.UUID | None = None
+    depth: int = 0
+    initiator_id: uuid.UUID | None = None
+    # The caller's firm: a call into another firm's automation is refused (404).
+    caller_firm_id: uuid.UUID | None = None
+
+
+class ChildRunPrepared(BaseModel):
+    admission: AdmissionName
+    run_id: uuid.UUID | None = None
+    # Set when admission is "running": the workflow starts the child with it.
+    input: RunInput | None = None
+    reason: str | None = None
 
 
 class RunResult(BaseModel):

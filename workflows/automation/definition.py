@@ -17,8 +17,17 @@ Durations (``timeout``, retry intervals, ``delay``) are seconds.
 """
 
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    model_validator,
+)
 
 SCHEMA_VERSION = 1
 MAX_STEPS = 2000
@@ -33,6 +42,14 @@ Template = Annotated[str, StringConstraints(max_length=100_000)]
 Expression = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
 Seconds = Annotated[float, Field(gt=0, le=365 * 24 * 3600)]
 VarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+# A domain or custom event name: ``client.created``, ``custom.contract_signed``.
+EventName = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$", max_length=100)
+]
+# Roles that may be named as approvers (a client-role user never approves firm work).
+ApproverRole = Literal["owner", "admin", "staff", "builder"]
+# Form field names are read by later steps as ``steps.<id>.output.form.<name>``.
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
 
 
 class _Strict(BaseModel):
@@ -54,7 +71,68 @@ class WebhookTrigger(_Strict):
     type: Literal["webhook"]
 
 
-Trigger = Annotated[ManualTrigger | WebhookTrigger, Field(discriminator="type")]
+class ScheduleTrigger(_Strict):
+    """A Temporal Schedule (``automation-schedule-<automation id>``) kept in sync with the
+    automation by services.automations.schedules. Exactly one of ``cron`` (five fields,
+    read in ``time_zone``) or ``interval`` (seconds, at least a minute)."""
+
+    type: Literal["schedule"]
+    cron: Annotated[str, StringConstraints(min_length=9, max_length=200)] | None = None
+    interval: Annotated[float, Field(ge=60, le=366 * 24 * 3600)] | None = None
+    # An IANA zone; None means the firm's time zone at the time of publishing.
+    time_zone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    start_at: AwareDatetime | None = None
+    end_at: AwareDatetime | None = None
+    # What a fire does while the previous scheduled run still runs.
+    overlap: Literal["skip", "buffer_one", "allow_all"] = "skip"
+    # After downtime, fires missed within this window still run (late); older ones are
+    # dropped.
+    catchup_window: Annotated[float, Field(ge=10, le=366 * 24 * 3600)] = 3600.0
+    # The trigger payload of every scheduled run.
+    payload: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_spec(self) -> "ScheduleTrigger":
+        if (self.cron is None) == (self.interval is None):
+            raise ValueError("give exactly one of cron or interval")
+        if self.start_at and self.end_at and self.end_at <= self.start_at:
+            raise ValueError("end_at must be after start_at")
+        return self
+
+
+class EventTrigger(_Strict):
+    """Started by a domain event (services.automations.event_catalogue) or a custom event
+    an ``emit_event`` step emits, when ``filter`` (a bare expression over ``event``) holds."""
+
+    type: Literal["event"]
+    event: EventName
+    filter: Expression | None = None
+
+
+Trigger = Annotated[
+    ManualTrigger | WebhookTrigger | ScheduleTrigger | EventTrigger,
+    Field(discriminator="type"),
+]
+
+
+# Flow control per automation --------------------------------------------------------------
+
+
+class Concurrency(_Strict):
+    """At most ``max_runs`` running at once (per value of ``key`` when given: a bare
+    expression over ``trigger``); a start beyond that waits its turn or is skipped."""
+
+    max_runs: Annotated[int, Field(ge=1, le=1000)] = 1
+    key: Expression | None = None
+    when_full: Literal["queue", "skip"] = "queue"
+
+
+class Debounce(_Strict):
+    """For each value of ``key`` (one value when None), only the last trigger within
+    ``window`` seconds of quiet starts a run."""
+
+    window: Annotated[float, Field(ge=1, le=7 * 24 * 3600)]
+    key: Expression | None = None
 
 
 # Per-step execution settings -----------------------------------------------------------
@@ -127,6 +205,83 @@ class UpdateClientParams(_Strict):
 class EmitEventParams(_Strict):
     name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")]
     payload: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class WaitForEventParams(_Strict):
+    """Wait for ``event`` whose correlation key equals ``key`` (a template; None matches
+    any key). Events reach a run through ``POST /v1/runs/{id}/events/{name}`` and through
+    matching domain events; one that arrives before the wait begins is kept for it."""
+
+    event: EventName
+    key: Template | None = None
+    # None waits for ever.
+    timeout: Seconds | None = None
+
+
+class ApproverSpec(_Strict):
+    roles: list[ApproverRole] = Field(default_factory=list, max_length=4)
+    users: list[UUID] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _someone(self) -> "ApproverSpec":
+        if not self.roles and not self.users:
+            raise ValueError("name at least one approver role or user")
+        return self
+
+
+class FormField(_Strict):
+    type: Literal["string", "text", "number", "integer", "boolean", "date", "choice"]
+    label: Annotated[str, StringConstraints(max_length=200)] | None = None
+    required: bool = False
+    # For "choice": the allowed values.
+    choices: list[Annotated[str, StringConstraints(max_length=200)]] | None = Field(
+        default=None, max_length=100
+    )
+    max_length: Annotated[int, Field(ge=1, le=10_000)] = 2000
+
+    @model_validator(mode="after")
+    def _choices(self) -> "FormField":
+        if (self.type == "choice") != bool(self.choices):
+            raise ValueError("a choice field, and only a choice field, lists its choices")
+        return self
+
+
+class ApprovalParams(_Strict):
+    approvers: ApproverSpec
+    # Approvals needed; one rejection rejects.
+    quorum: Annotated[int, Field(ge=1, le=100)] = 1
+    # Whether the user who started the run may approve it.
+    allow_initiator: bool = False
+    # None waits for ever.
+    timeout: Seconds | None = None
+    title: Template
+    # Rendered into the approvers' email and the approval's page.
+    message: Template = ""
+    form: dict[FieldName, FormField] = Field(default_factory=dict, max_length=50)
+
+    @model_validator(mode="after")
+    def _reachable_quorum(self) -> "ApprovalParams":
+        if not self.approvers.roles and self.quorum > len(set(self.approvers.users)):
+            raise ValueError("quorum is larger than the number of named approvers")
+        return self
+
+
+class ForeachParams(_Strict):
+    # A bare expression that yields a list.
+    items: Expression
+    max_concurrency: Annotated[int, Field(ge=1, le=50)] = 5
+    max_items: Annotated[int, Field(ge=1, le=10_000)] = 10_000
+    # "fail": the first failed item fails the step; "continue": failures are reported.
+    on_item_error: Literal["fail", "continue"] = "fail"
+
+
+class CallAutomationParams(_Strict):
+    # A published, active automation of the same firm.
+    automation_id: UUID
+    # The called run's trigger payload; strings inside it may hold expressions.
+    payload: JsonValue = None
+    # False starts the run and goes on at once (its output is then only its run id).
+    wait: bool = True
 
 
 class ConditionParams(_Strict):
@@ -255,17 +410,91 @@ class StopStep(_StepBase):
     params: StopParams = Field(default_factory=StopParams)
 
 
+class CallAutomationStep(_Linear):
+    type: Literal["call_automation"]
+    params: CallAutomationParams
+
+
+class WaitForEventStep(_Linear):
+    type: Literal["wait_for_event"]
+    params: WaitForEventParams
+    # Where a timeout goes; None makes a timeout a step failure (``on_error`` decides).
+    on_timeout: StepId | None = None
+
+    def edges(self) -> dict[str, str]:
+        out = super().edges()
+        if self.on_timeout is not None:
+            out["on_timeout"] = self.on_timeout
+        return out
+
+
+class ApprovalStep(_Linear):
+    """``next`` is the approved branch."""
+
+    type: Literal["approval"]
+    params: ApprovalParams
+    # None makes a rejection end the run as failed.
+    rejected: StepId | None = None
+    # None makes a timeout a step failure (``on_error`` decides).
+    on_timeout: StepId | None = None
+
+    def edges(self) -> dict[str, str]:
+        out = super().edges()
+        if self.rejected is not None:
+            out["rejected"] = self.rejected
+        if self.on_timeout is not None:
+            out["on_timeout"] = self.on_timeout
+        return out
+
+
+# What a foreach body may hold: no waits for people or events (each item would need its
+# own signals) and no nested foreach (one level keeps a run's size bounded).
+BodyStep = Annotated[
+    HttpRequestStep
+    | SendEmailStep
+    | CreateTaskStep
+    | UpdateClientStep
+    | EmitEventStep
+    | CallAutomationStep
+    | ConditionStep
+    | SwitchStep
+    | SetStep
+    | DelayStep
+    | StopStep,
+    Field(discriminator="type"),
+]
+
+
+class ForeachBody(_Strict):
+    """A sub-graph run once per item, with ``item`` and ``index`` in its context. Its step
+    ids are its own and distinct from the outer steps'; an item's output is the output of
+    the last step it executed."""
+
+    start: StepId
+    steps: dict[StepId, BodyStep] = Field(min_length=1, max_length=MAX_STEPS)
+
+
+class ForeachStep(_Linear):
+    type: Literal["foreach"]
+    params: ForeachParams
+    body: ForeachBody
+
+
 Step = Annotated[
     HttpRequestStep
     | SendEmailStep
     | CreateTaskStep
     | UpdateClientStep
     | EmitEventStep
+    | CallAutomationStep
     | ConditionStep
     | SwitchStep
     | SetStep
     | DelayStep
-    | StopStep,
+    | StopStep
+    | WaitForEventStep
+    | ApprovalStep
+    | ForeachStep,
     Field(discriminator="type"),
 ]
 
@@ -282,11 +511,20 @@ STEP_TYPES: dict[str, type[_StepBase]] = {
     "set": SetStep,
     "delay": DelayStep,
     "stop": StopStep,
+    "call_automation": CallAutomationStep,
+    "wait_for_event": WaitForEventStep,
+    "approval": ApprovalStep,
+    "foreach": ForeachStep,
 }
+# One activity each, which performs the effect and records the step row.
 ACTION_TYPES = frozenset(
     {"http_request", "send_email", "create_task", "update_client", "emit_event"}
 )
-CONTROL_TYPES = frozenset(STEP_TYPES) - ACTION_TYPES
+# Steps the workflow runs itself, with activities or child workflows of their own.
+FLOW_TYPES = frozenset({"call_automation", "wait_for_event", "approval", "foreach"})
+# Evaluated inside the workflow with no activity at all.
+CONTROL_TYPES = frozenset(STEP_TYPES) - ACTION_TYPES - FLOW_TYPES
+BODY_STEP_TYPES = frozenset(STEP_TYPES) - {"wait_for_event", "approval", "foreach"}
 
 
 class DefinitionShell(_Strict):
@@ -296,6 +534,8 @@ class DefinitionShell(_Strict):
     trigger: Trigger
     start: StepId
     steps: dict[str, dict[str, Any]] = Field(min_length=1)
+    concurrency: Concurrency | None = None
+    debounce: Debounce | None = None
 
 
 class Definition(_Strict):
@@ -305,3 +545,12 @@ class Definition(_Strict):
     trigger: Trigger
     start: StepId
     steps: dict[StepId, Step] = Field(min_length=1, max_length=MAX_STEPS)
+    concurrency: Concurrency | None = None
+    debounce: Debounce | None = None
+
+    def wait_events(self) -> frozenset[str]:
+        """The events its ``wait_for_event`` steps wait for (domain events of these names
+        are delivered to its running runs)."""
+        return frozenset(
+            step.params.event for step in self.steps.values() if isinstance(step, WaitForEventStep)
+        )
