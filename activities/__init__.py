@@ -6,6 +6,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.automation import AutomationActivities
+from activities.automation_approvals import ApprovalActivities
+from activities.automation_flow import FlowActivities
 from activities.billing_dunning import DunningActivities
 from activities.billing_recurring import RecurringInvoiceActivities
 from activities.billing_stripe import StripeActivities
@@ -18,9 +20,11 @@ from providers.email import build_email_provider
 from providers.payments import StripeProviders
 
 __all__ = [
+    "ApprovalActivities",
     "AutomationActivities",
     "ClientImportActivities",
     "DunningActivities",
+    "FlowActivities",
     "OutboxActivities",
     "RecurringInvoiceActivities",
     "StripeActivities",
@@ -39,6 +43,8 @@ def build_activities(
     cipher = Cipher.from_settings(settings)
     email = build_email_provider(settings)
     automation = AutomationActivities(sessionmaker, cipher=cipher, email=email)
+    approvals = ApprovalActivities(sessionmaker, email=email, public_url=settings.public_url)
+    flow = FlowActivities(sessionmaker)
     dunning = DunningActivities(sessionmaker, email=email, public_url=settings.public_url)
     recurring = RecurringInvoiceActivities(sessionmaker)
     stripe = StripeActivities(sessionmaker, temporal, cipher=cipher, providers=StripeProviders())
@@ -53,6 +59,10 @@ def build_activities(
         automation.update_client,
         automation.emit_event,
         automation.finish_run,
+        approvals.open_approval,
+        approvals.close_approval,
+        flow.prepare_child_run,
+        flow.settle_debounce,
         dunning.plan,
         dunning.send_step,
         recurring.plan_next,

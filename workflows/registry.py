@@ -2,7 +2,10 @@
 
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from workflows.automation.debounce import AutomationDebounceWorkflow
+from workflows.automation.foreach import AutomationForeachWorkflow
 from workflows.automation.run import AutomationRunWorkflow
+from workflows.automation.scheduled import AutomationScheduleWorkflow
 from workflows.billing.dunning import DunningWorkflow
 from workflows.billing.payment_retry import PaymentRetryWorkflow
 from workflows.billing.recurring import RecurringInvoiceWorkflow
@@ -11,7 +14,10 @@ from workflows.client_import import ClientImportWorkflow
 from workflows.outbox_relay import OutboxRelayWorkflow
 
 WORKFLOWS: list[type] = [
+    AutomationDebounceWorkflow,
+    AutomationForeachWorkflow,
     AutomationRunWorkflow,
+    AutomationScheduleWorkflow,
     ClientImportWorkflow,
     DunningWorkflow,
     OutboxRelayWorkflow,

@@ -55,6 +55,7 @@ from providers.http import (
     HttpTooLarge,
 )
 from services import clients, tasks
+from services.automations import admission
 from services.credentials import Redactor, UnknownCredentials, resolve_for_run
 from services.expressions import (
     MAX_OUTPUT_BYTES,
@@ -574,3 +575,4 @@ async def finish_run(sessionmaker: async_sessionmaker[AsyncSession], finish: Fin
                 finished_at=func.clock_timestamp(),
             )
         )
+        await admission.release(session, finish.run_id)

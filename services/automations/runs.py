@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import JsonValue
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -31,7 +31,8 @@ from core.errors import (
     PayloadTooLarge,
     Unprocessable,
 )
-from core.outbox import enqueue_message, start_workflow
+from core.outbox import enqueue_message
+from core.outbox import start_workflow as start_workflow_message
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from core.temporal import ClientProvider
@@ -47,8 +48,17 @@ from models import (
     StepStatus,
 )
 from services import audit
+from services.automations import admission
 from services.automations.automations import get_automation, get_version
-from workflows.automation.contracts import WORKFLOW_NAME, ReusedStep, RunInput, RunView, workflow_id
+from workflows.automation.contracts import (
+    MAX_EVENT_DEPTH,
+    WORKFLOW_NAME,
+    ReusedStep,
+    RunInput,
+    RunView,
+    workflow_id,
+)
+from workflows.automation.definition import Definition
 
 log = logging.getLogger("firmflow.automations.runs")
 
@@ -156,6 +166,10 @@ async def start_run(
     version: int | None = None,
     source_run: AutomationRun | None = None,
     reuse: dict[str, ReusedStep] | None = None,
+    depth: int = 0,
+    parent_run_id: uuid.UUID | None = None,
+    initiator_id: uuid.UUID | None = None,
+    start_workflow: bool = True,
 ) -> tuple[AutomationRun, bool]:
     """Start a run of ``automation`` on ``version`` (its latest by default): the run row
     and the outbox message that starts its workflow, in the caller's transaction.
@@ -163,7 +177,13 @@ async def start_run(
     With ``dedupe_key``, a second start with the same key (a repeated Idempotency-Key or
     webhook-id) returns the first run and ``created`` False; concurrent starts wait on the
     unique index, so they too end with one run. A key already used returns its run even
-    when the automation has been paused since: the start it repeats was accepted."""
+    when the automation has been paused since: the start it repeats was accepted.
+
+    The automation's flow control (services.automations.admission) decides whether the run
+    starts now, waits in the queue (or a debounce window), or is skipped; only a run that
+    starts now gets its start message. A run deeper than ``MAX_EVENT_DEPTH`` event hops is
+    recorded as failed and never starts. ``start_workflow`` False leaves the start to the
+    caller (a parent workflow starting it as its child, with ``run_input``)."""
     if dedupe_key is not None:
         existing = await session.scalar(_deduplicated(automation, dedupe_key))
         if existing is not None:
@@ -172,17 +192,37 @@ async def start_run(
     number = _runnable_version(automation, version)
     pinned = await get_version(session, principal, automation.id, number)
     run_id = uuid.uuid4()
+    if depth > MAX_EVENT_DEPTH:
+        decision = admission.Admission(
+            status=RunStatus.failed,
+            reason=f"the chain of events and calls that led here is deeper than "
+            f"{MAX_EVENT_DEPTH}; the run was not started, to cut a loop",
+        )
+    else:
+        decision = await admission.admit(
+            session,
+            automation,
+            Definition.model_validate(pinned.definition),
+            run_id=run_id,
+            payload=payload,
+            trigger=trigger,
+        )
     stmt = insert(AutomationRun).values(
         id=run_id,
         firm_id=automation.firm_id,
         automation_id=automation.id,
         version=number,
-        status=RunStatus.running,
+        status=decision.status,
         trigger=trigger,
         trigger_payload=payload,
         dedupe_key=dedupe_key,
         source_run_id=source_run.id if source_run is not None else None,
-        created_by=principal.user_id,
+        created_by=principal.user_id or initiator_id,
+        depth=depth,
+        parent_run_id=parent_run_id,
+        concurrency_key=decision.concurrency_key,
+        error=None if decision.reason is None else {"step": None, "message": decision.reason},
+        finished_at=func.clock_timestamp() if decision.finished else None,
     )
     if dedupe_key is not None:
         stmt = stmt.on_conflict_do_nothing(index_elements=["automation_id", "dedupe_key"])
@@ -191,21 +231,8 @@ async def start_run(
     if run is None:
         # A concurrent start with the same key committed first (we waited on its row).
         return (await session.scalars(_deduplicated(automation, dedupe_key))).one(), False
-    time_zone = await session.scalar(select(Firm.time_zone).where(Firm.id == automation.firm_id))
-    run_input = RunInput(
-        run_id=run.id,
-        firm_id=run.firm_id,
-        automation_id=automation.id,
-        version=number,
-        definition=pinned.definition,
-        trigger=payload,
-        started_at=run.started_at,
-        firm_time_zone=time_zone or "UTC",
-        reuse=reuse or {},
-    )
-    await enqueue_message(
-        session, run.firm_id, start_workflow(WORKFLOW_NAME, workflow_id(run.id), run_input)
-    )
+    if start_workflow and run.status == RunStatus.running:
+        await enqueue_start(session, run, pinned.definition, reuse=reuse)
     await audit.record(
         session,
         principal,
@@ -215,6 +242,45 @@ async def start_run(
         after=_summary(run),
     )
     return run, True
+
+
+async def run_input(
+    session: AsyncSession,
+    run: AutomationRun,
+    definition: dict[str, Any],
+    *,
+    reuse: dict[str, ReusedStep] | None = None,
+) -> RunInput:
+    """What the run's workflow starts with: the pinned definition and the firm's zone."""
+    time_zone = await session.scalar(select(Firm.time_zone).where(Firm.id == run.firm_id))
+    return RunInput(
+        run_id=run.id,
+        firm_id=run.firm_id,
+        automation_id=run.automation_id,
+        version=run.version,
+        definition=definition,
+        trigger=run.trigger_payload,
+        started_at=run.started_at,
+        firm_time_zone=time_zone or "UTC",
+        reuse=reuse or {},
+        depth=run.depth,
+        initiator_id=run.created_by,
+    )
+
+
+async def enqueue_start(
+    session: AsyncSession,
+    run: AutomationRun,
+    definition: dict[str, Any],
+    *,
+    reuse: dict[str, ReusedStep] | None = None,
+) -> None:
+    """The outbox message that starts the run's workflow (also used when a queued run is
+    admitted later)."""
+    start = await run_input(session, run, definition, reuse=reuse)
+    await enqueue_message(
+        session, run.firm_id, start_workflow_message(WORKFLOW_NAME, workflow_id(run.id), start)
+    )
 
 
 def _deduplicated(automation: Automation, dedupe_key: str | None) -> Select[AutomationRun]:

@@ -203,8 +203,11 @@ class UpdateClientParams(_Strict):
 
 
 class EmitEventParams(_Strict):
-    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")]
+    # A custom event: names in firmflow's own namespaces (client., invoice. …) are refused.
+    name: EventName
     payload: dict[str, JsonValue] = Field(default_factory=dict)
+    # The correlation key a wait_for_event step matches (e.g. the client id).
+    key: Template | None = None
 
 
 class WaitForEventParams(_Strict):
