@@ -268,3 +268,5 @@ class ChildRunPrepared(BaseModel):
 class RunResult(BaseModel):
     status: RunStatusName
     error: dict[str, Any] | None = None
+    # The output of the last step the run executed (what call_automation returns).
+    output: JsonValue = None
