@@ -1,12 +1,326 @@
-"""The foreach step: runs its body once per item in a child workflow (part F builds it)."""
+"""The foreach step: its body runs once per item in a child workflow,
+``AutomationForeachWorkflow``, at most ``max_concurrency`` items at a time.
+
+``run_foreach`` (the run's flow handler) evaluates the items and awaits the child; the
+child walks the body with one ``Interpreter`` per item (step ids ``<foreach>.<index>.<body
+step>`` at the foreach step's position, so each item's records and idempotency keys are
+its own). An item's action activities write its records; the control-step records left
+over are written in batches by ``automation.write_records``, and the last few come back to
+the run, which writes them with its next activity.
+
+10,000 items must stay far from Temporal's 50k-event history limit, so the child runs at
+most ``ITEMS_PER_EXECUTION`` items per execution (items of control steps alone add no
+events at all, but still cost workflow-task time) and continues as new sooner when the
+server suggests it or its history passes ``HISTORY_THRESHOLD``. It first lets the running
+items finish, then carries the next index, the outputs and the errors over.
+"""
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, Field, JsonValue
+
+    from services import expressions
+    from services.expressions import MAX_OUTPUT_BYTES
+    from workflows.automation import definition as d
+    from workflows.automation.contracts import RunInput, RunView, StepRecord, WaitView
+
+from workflows.automation.interpreter import FlowHandler, Interpreter, StepFailure, evaluate
 
 FOREACH_WORKFLOW = "AutomationForeachWorkflow"
+WRITE_RECORDS_ACTIVITY = "automation.write_records"
+ITEMS_PER_EXECUTION = 500
+# Well below the 50k limit: a continue-as-new waits for up to max_concurrency running
+# items, and each adds a handful of events meanwhile.
+HISTORY_THRESHOLD = 10_000
+# Records pending in the child beyond this are written by an activity of their own.
+FLUSH_RECORDS = 200
+_WRITE_TIMEOUT = timedelta(seconds=30)
+_WRITE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=20,
+)
+
+
+def foreach_workflow_id(run_id: Any, step_id: str, visit: int) -> str:
+    return f"automation-run-{run_id}-foreach-{step_id}-{visit}"
+
+
+class ItemError(BaseModel):
+    index: int
+    # The body step that failed.
+    step: str | None = None
+    message: str
+
+
+class ForeachInput(BaseModel):
+    # The run's input without its definition (the body travels on its own).
+    run: RunInput
+    step_id: str
+    visit: int
+    position: int
+    body: dict[str, Any]
+    items: list[JsonValue]
+    max_concurrency: int
+    on_item_error: Literal["fail", "continue"]
+    # The run's context, with only the outer step outputs the body reads.
+    context: dict[str, Any]
+    # Carried across continue-as-new.
+    next_index: int = 0
+    outputs: list[JsonValue] = Field(default_factory=list)
+    errors: list[ItemError] = Field(default_factory=list)
+    output_bytes: int = 0
+
+
+class ForeachResult(BaseModel):
+    outputs: list[JsonValue]
+    errors: list[ItemError]
+    # Records not written yet: the run writes them with its next activity.
+    pending: list[StepRecord] = Field(default_factory=list)
+    # Why the step failed (the first failed item with on_item_error "fail", or too big).
+    failure: str | None = None
+
+
+class ForeachProgress(BaseModel):
+    done: int
+    total: int
+
+
+def _outer_steps_read(body: d.ForeachBody, steps: dict[str, Any]) -> dict[str, Any]:
+    """The outer step outputs the body reads: the rest would ride along in the child's
+    input and in every continue-as-new."""
+    texts: list[Any] = []
+    for step in body.steps.values():
+        params = step.params.model_dump(mode="json", by_alias=True)
+        if isinstance(step, d.ConditionStep | d.SwitchStep):
+            # Bare expressions, read as the one placeholder of a template.
+            params = {name: "{{ (" + value + ") }}" for name, value in params.items()}
+        texts.append(params)
+    with workflow.unsafe.imports_passed_through():
+        wanted = expressions.step_names_in_params(texts)
+    if wanted is None:
+        return steps
+    return {name: steps[name] for name in wanted if name in steps}
+
+
+async def run_foreach(
+    interp: Interpreter, step_id: str, step: d.ForeachStep, visit: int, started: datetime
+) -> tuple[Any, str | None]:
+    """The ``foreach`` flow handler of the run workflow."""
+    items = evaluate(step.params.items, interp.context)
+    if not isinstance(items, list):
+        raise StepFailure(f"items must be a list, not {type(items).__name__}")
+    if len(items) > step.params.max_items:
+        raise StepFailure(f"{len(items)} items; this foreach takes at most {step.params.max_items}")
+    if not items:
+        return {"items": [], "errors": [], "count": 0}, step.next
+    record_id = interp.record_id(step_id)
+    prefix = f"{record_id}."
+    context = {**interp.context, "steps": _outer_steps_read(step.body, interp.context["steps"])}
+    run = interp.input.model_copy(
+        update={
+            "definition": {},
+            "state": None,
+            "reuse": {k: v for k, v in interp.input.reuse.items() if k.startswith(prefix)},
+        }
+    )
+    child = ForeachInput(
+        run=run,
+        step_id=record_id,
+        visit=visit,
+        position=interp.position,
+        body=step.body.model_dump(mode="json", by_alias=True),
+        items=items,
+        max_concurrency=step.params.max_concurrency,
+        on_item_error=step.params.on_item_error,
+        context=context,
+    )
+    interp.view.waiting = WaitView(kind="foreach", step_id=record_id, done=0, total=len(items))
+    try:
+        result = await workflow.execute_child_workflow(
+            AutomationForeachWorkflow.run,
+            child,
+            id=foreach_workflow_id(interp.input.run_id, record_id, visit),
+        )
+    except ChildWorkflowError as err:
+        raise StepFailure("the foreach could not complete its items") from err
+    finally:
+        interp.view.waiting = None
+    interp.pending.extend(result.pending)
+    if result.failure is not None:
+        raise StepFailure(result.failure)
+    output = {
+        "items": result.outputs,
+        "errors": [error.model_dump() for error in result.errors],
+        "count": len(items),
+    }
+    with workflow.unsafe.imports_passed_through():
+        try:
+            expressions.check_output_size(output)
+        except expressions.ExpressionError as exc:
+            raise StepFailure(f"the foreach output is too large: {exc.message}") from None
+    return output, step.next
+
+
+# What an item may run besides actions and control steps (the body admits no other flow
+# step type).
+_ITEM_FLOW: dict[str, FlowHandler] = {}
 
 
 @workflow.defn(name=FOREACH_WORKFLOW)
 class AutomationForeachWorkflow:
+    def __init__(self) -> None:
+        self._done = 0
+        self._total = 0
+
+    @workflow.query
+    def progress(self) -> ForeachProgress:
+        return ForeachProgress(done=self._done, total=self._total)
+
     @workflow.run
-    async def run(self, input: dict[str, object]) -> None:
-        raise NotImplementedError
+    async def run(self, input: ForeachInput) -> ForeachResult:
+        self._input = input
+        self._body = d.ForeachBody.model_validate(input.body)
+        self._total = len(input.items)
+        self._done = input.next_index
+        self._outputs: dict[int, Any] = {}
+        self._errors: list[ItemError] = list(input.errors)
+        self._output_bytes = input.output_bytes
+        self._pending: list[StepRecord] = []
+        self._running = 0
+        # Every item started by this execution: awaited before it ends, so an item that
+        # raised fails the workflow task rather than vanishing.
+        self._tasks: list[asyncio.Task[None]] = []
+        self._failure: str | None = None
+        try:
+            await self._run_items(input)
+        except asyncio.CancelledError:
+            # The run was canceled: so are its items' activities and calls.
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            raise
+        if len(self._pending) >= FLUSH_RECORDS:
+            await self._write_pending()
+        return ForeachResult(
+            outputs=[*input.outputs, *self._ordered_outputs()],
+            errors=sorted(self._errors, key=lambda error: error.index),
+            pending=self._pending,
+            failure=self._failure,
+        )
+
+    async def _run_items(self, input: ForeachInput) -> None:
+        """Start the items in order, at most max_concurrency at once, and wait for them;
+        or continue as new once this execution has done its share."""
+        index = input.next_index
+        started_here = 0
+        while index < self._total and self._failure is None:
+            await workflow.wait_condition(lambda: self._running < input.max_concurrency)
+            if self._failure is not None:
+                break
+            if started_here >= ITEMS_PER_EXECUTION or self._history_is_long():
+                await asyncio.gather(*self._tasks)
+                if self._failure is not None:
+                    break
+                await self._write_pending()
+                workflow.continue_as_new(self._carried(index))
+            if len(self._pending) >= FLUSH_RECORDS:
+                await self._write_pending()
+            self._running += 1
+            self._tasks.append(asyncio.create_task(self._item(index)))
+            index += 1
+            started_here += 1
+        await asyncio.gather(*self._tasks)
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > HISTORY_THRESHOLD
+        )
+
+    def _ordered_outputs(self) -> list[Any]:
+        return [self._outputs[index] for index in sorted(self._outputs)]
+
+    def _carried(self, next_index: int) -> ForeachInput:
+        return self._input.model_copy(
+            update={
+                "next_index": next_index,
+                "outputs": [*self._input.outputs, *self._ordered_outputs()],
+                "errors": self._errors,
+                "output_bytes": self._output_bytes,
+            }
+        )
+
+    async def _write_pending(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        await workflow.execute_activity(
+            WRITE_RECORDS_ACTIVITY,
+            {
+                "run_id": str(self._input.run.run_id),
+                "firm_id": str(self._input.run.firm_id),
+                "records": [record.model_dump(mode="json") for record in batch],
+            },
+            start_to_close_timeout=_WRITE_TIMEOUT,
+            retry_policy=_WRITE_RETRY,
+        )
+
+    async def _item(self, index: int) -> None:
+        input = self._input
+        item_prefix = f"{input.step_id}.{index}."
+        if input.visit > 1:
+            # A second visit of the foreach step must not find the first one's rows.
+            item_prefix = f"{input.step_id}#{input.visit}.{index}."
+        context = {
+            **input.context,
+            "steps": dict(input.context["steps"]),
+            "vars": dict(input.context["vars"]),
+            "item": input.items[index],
+            "index": index,
+        }
+        interp = Interpreter(
+            input.run,
+            RunView(status="running"),
+            context,
+            flow=_ITEM_FLOW,
+            step_prefix=item_prefix,
+            fixed_position=input.position,
+        )
+        try:
+            status, error = await interp.walk(self._body.steps, self._body.start)
+        finally:
+            self._pending.extend(interp.pending)
+            self._running -= 1
+            self._done += 1
+        output = interp.last_output if status == "succeeded" else None
+        self._outputs[index] = output
+        self._output_bytes += len(json.dumps(output, separators=(",", ":"))) + 1
+        if status != "succeeded":
+            error = error or {}
+            step = error.get("step")
+            message = str(error.get("message") or "the item failed")
+            self._errors.append(
+                ItemError(
+                    index=index,
+                    step=step[len(item_prefix) :] if isinstance(step, str) else None,
+                    message=message,
+                )
+            )
+            if input.on_item_error == "fail" and self._failure is None:
+                self._failure = f"item {index} failed: {message}"
+        if self._output_bytes > MAX_OUTPUT_BYTES and self._failure is None:
+            self._failure = (
+                f"the outputs of the items are larger than {MAX_OUTPUT_BYTES} bytes "
+                f"serialised (at item {index})"
+            )
