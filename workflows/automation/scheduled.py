@@ -1,12 +1,115 @@
-"""The workflow an automation's Temporal Schedule starts at each fire (part D builds it)."""
+"""AutomationScheduleWorkflow: what an automation's Temporal Schedule starts at each fire.
 
+It asks ``automation.prepare_child_run`` for a run (trigger ``schedule``, the latest version,
+through the automation's flow control), then runs that run's ``AutomationRunWorkflow`` as
+its child and waits for it. Waiting is the point: the schedule's overlap policy (skip,
+buffer one, allow all) looks at this workflow, so it applies to the run itself.
+
+The dedupe key is the fire's scheduled time, so a retried activity finds the run it
+created and a fire never starts two runs.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import CancelledError, ChildWorkflowError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.automation.contracts import (
+        PREPARE_CHILD_RUN_ACTIVITY,
+        WORKFLOW_NAME,
+        AdmissionName,
+        ChildRunPrepared,
+        ChildRunRequest,
+        RunResult,
+        RunStatusName,
+        workflow_id,
+    )
 
 SCHEDULED_WORKFLOW = "AutomationScheduleWorkflow"
+# Temporal sets it on every workflow a schedule starts: the fire's nominal time.
+SCHEDULED_TIME_KEY = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+
+_PREPARE_TIMEOUT = timedelta(seconds=30)
+# Postgres may be briefly away; a fire keeps trying for about an hour rather than being lost.
+_PREPARE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=60,
+)
+
+
+class ScheduleFire(BaseModel):
+    """The input the schedule's action carries."""
+
+    firm_id: uuid.UUID
+    automation_id: uuid.UUID
+
+
+class FireResult(BaseModel):
+    """What became of one fire: the run's admission and, when it ran, how it ended."""
+
+    scheduled_at: datetime
+    admission: AdmissionName
+    run_id: uuid.UUID | None = None
+    status: RunStatusName | None = None
+    reason: str | None = None
+
+
+def dedupe_key(scheduled_at: datetime) -> str:
+    return "schedule:" + scheduled_at.isoformat()
 
 
 @workflow.defn(name=SCHEDULED_WORKFLOW)
 class AutomationScheduleWorkflow:
     @workflow.run
-    async def run(self, input: dict[str, object]) -> None:
-        raise NotImplementedError
+    async def run(self, fire: ScheduleFire) -> FireResult:
+        info = workflow.info()
+        # Started directly (tests, a manual start in the Web UI) it has no scheduled time:
+        # its own start time is as stable across replays and retries.
+        scheduled_at = info.typed_search_attributes.get(SCHEDULED_TIME_KEY) or info.start_time
+        prepared: ChildRunPrepared = await workflow.execute_activity(
+            PREPARE_CHILD_RUN_ACTIVITY,
+            ChildRunRequest(
+                firm_id=fire.firm_id,
+                automation_id=fire.automation_id,
+                payload=None,
+                trigger="schedule",
+                dedupe_key=dedupe_key(scheduled_at),
+                caller_firm_id=fire.firm_id,
+            ),
+            result_type=ChildRunPrepared,
+            start_to_close_timeout=_PREPARE_TIMEOUT,
+            retry_policy=_PREPARE_RETRY,
+        )
+        result = FireResult(
+            scheduled_at=scheduled_at,
+            admission=prepared.admission,
+            run_id=prepared.run_id,
+            reason=prepared.reason,
+        )
+        if prepared.admission != "running" or prepared.input is None or prepared.run_id is None:
+            return result
+        try:
+            outcome: RunResult = await workflow.execute_child_workflow(
+                WORKFLOW_NAME,
+                prepared.input,
+                id=workflow_id(prepared.run_id),
+                result_type=RunResult,
+                # Terminating this workflow (by hand, in the Web UI) must not kill the run
+                # behind firmflow's back and leave its row "running" for ever.
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except ChildWorkflowError as err:
+            # The run recorded its own failure or cancellation; the fire itself went fine.
+            cause = err.cause
+            result.status = "canceled" if isinstance(cause, CancelledError) else "failed"
+            result.reason = str(cause) if cause is not None else str(err)
+            return result
+        result.status = outcome.status
+        return result
