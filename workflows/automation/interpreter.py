@@ -34,8 +34,10 @@ with workflow.unsafe.imports_passed_through():
         StepCall,
         StepOutcome,
         StepRecord,
+        WaitView,
         action_activity,
     )
+    from workflows.automation.state import RunState, WaitState
     from workflows.automation.until import UntilError, parse_until
 
 # Bounds a walk gone wrong (a definition has no cycles, but goto edges on error may loop).
@@ -67,6 +69,9 @@ class StopRun(Exception):
 # A flow step's handler: (interpreter, step id, step, visit, started) → (output, next step).
 # It raises StepFailure or StopRun like any step.
 FlowHandler = Callable[["Interpreter", str, Any, int, datetime], Awaitable[tuple[Any, str | None]]]
+# Awaited before each step but the first of a walk, with the step about to run: the run
+# workflow continues as new there when its history has grown long.
+Checkpoint = Callable[[str], Awaitable[None]]
 
 
 def evaluate(expression: str, context: dict[str, Any]) -> Any:
@@ -146,6 +151,7 @@ class Interpreter:
         flow: Mapping[str, FlowHandler] | None = None,
         step_prefix: str = "",
         fixed_position: int | None = None,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         self.input = input
         self.view = view
@@ -163,6 +169,9 @@ class Interpreter:
         # The output of the last step executed (a foreach item's output).
         self.last_output: Any = None
         self.executed = 0
+        self.checkpoint = checkpoint
+        # The wait a step was in when the run continued as new; that step resumes it.
+        self.resume_wait: WaitState | None = None
 
     def record_id(self, step_id: str) -> str:
         return self.step_prefix + step_id
@@ -172,7 +181,11 @@ class Interpreter:
     ) -> tuple[RunStatusName, dict[str, Any] | None]:
         """Walk from ``start`` until no next step; ``(status, error)``."""
         current = start
+        first = True
         while current is not None:
+            if self.checkpoint is not None and not first:
+                await self.checkpoint(current)
+            first = False
             step_id = current
             self.executed += 1
             if self.executed > MAX_STEP_EXECUTIONS:
@@ -206,8 +219,51 @@ class Interpreter:
         self.view.current_step = None
         return "succeeded", None
 
+    def restore(self, state: RunState) -> None:
+        """Continue where a previous execution of the run stopped."""
+        self.visits = Counter(state.visits)
+        self.position = state.position
+        self.executed = state.executed
+        self.context = state.context
+        self.last_output = state.last_output
+        self.pending = list(state.pending)
+        self.view.steps = list(state.pending)
+        self.resume_wait = state.wait
+
+    def snapshot(self, next_step: str, wait: WaitState | None = None) -> RunState:
+        """Where the run stands before ``next_step``; with ``wait``, ``next_step`` is the
+        step waiting, which is taken back so that the next execution runs it again."""
+        visits = dict(self.visits)
+        position, executed = self.position, self.executed
+        if wait is not None:
+            visits[wait.step_id] -= 1
+            executed -= 1
+            if self.fixed_position is None:
+                position -= 1
+        return RunState(
+            next_step=next_step,
+            visits=visits,
+            position=position,
+            executed=executed,
+            context=self.context,
+            last_output=self.last_output,
+            pending=self.pending,
+            wait=wait,
+        )
+
+    def resumed(self, step_id: str, visit: int) -> WaitState | None:
+        """The wait this step visit was in before the run continued as new, taken once."""
+        wait = self.resume_wait
+        if wait is None or wait.step_id != step_id or wait.visit != visit:
+            return None
+        self.resume_wait = None
+        return wait
+
     async def step(self, step_id: str, step: Any, visit: int) -> str | None:
         started = workflow.now()
+        wait = self.resume_wait
+        if wait is not None and wait.step_id == step_id and wait.visit == visit:
+            started = wait.started_at
         reused = self.input.reuse.get(f"{self.record_id(step_id)}#{visit}")
         if reused is not None and step.type in d.ACTION_TYPES | {"delay"}:
             self.record(step_id, step, visit, started, "reused", reused.input, reused.output)
@@ -223,7 +279,7 @@ class Interpreter:
                     raise StepFailure(f"a {step.type} step cannot run here")
                 output, next_step = await handler(self, step_id, step, visit, started)
             else:
-                output, next_step = await self._control(step)
+                output, next_step = await self._control(step_id, step)
         except ExpressionError as exc:
             self.fail(step_id, step, visit, started, StepFailure(exc.message))
         except StepFailure as failure:
@@ -242,7 +298,7 @@ class Interpreter:
         next_step: str | None = getattr(step, "next", None)
         return next_step
 
-    async def _control(self, step: Any) -> tuple[Any, str | None]:
+    async def _control(self, step_id: str, step: Any) -> tuple[Any, str | None]:
         context = self.context
         if isinstance(step, d.ConditionStep):
             result = bool(evaluate(step.params.expression, context))
@@ -258,14 +314,14 @@ class Interpreter:
             context["vars"].update(values)
             return values, step.next
         if isinstance(step, d.DelayStep):
-            return await self._delay(step), step.next
+            return await self._delay(step_id, step), step.next
         if isinstance(step, d.StopStep):
             message = step.params.message
             rendered = None if message is None else str(render(message, context))
             raise StopRun(step.params.status, rendered)
         raise StepFailure(f"unknown step type {step.type!r}")
 
-    async def _delay(self, step: d.DelayStep) -> dict[str, Any]:
+    async def _delay(self, step_id: str, step: d.DelayStep) -> dict[str, Any]:
         now = workflow.now()
         if step.params.seconds is not None:
             seconds = step.params.seconds
@@ -278,9 +334,18 @@ class Interpreter:
             except UntilError as exc:
                 raise StepFailure(str(exc)) from exc
             seconds = max(0.0, (until - now).total_seconds())
+        wakes_at = now + timedelta(seconds=seconds)
         if seconds > 0:
-            await workflow.sleep(timedelta(seconds=seconds))
-        return {"until": (now + timedelta(seconds=seconds)).isoformat(), "seconds": seconds}
+            # Foreach items share the run's view with the foreach's own wait.
+            shown = not self.step_prefix
+            if shown:
+                self.view.waiting = WaitView(kind="timer", step_id=step_id, wakes_at=wakes_at)
+            try:
+                await workflow.sleep(timedelta(seconds=seconds))
+            finally:
+                if shown:
+                    self.view.waiting = None
+        return {"until": wakes_at.isoformat(), "seconds": seconds}
 
     def step_call(self, step_id: str, step: Any, visit: int, started: datetime) -> StepCall:
         """The input of an action activity; it carries (and then owns) the pending records."""

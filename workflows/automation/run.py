@@ -4,7 +4,11 @@ The definition arrives in the input (pinned at start), so publishing a new versi
 changes a run in flight. The walk itself is workflows/automation/interpreter.py; this
 workflow adds what belongs to a whole run: its search attributes, the live view, and the
 closing ``finish_run`` local activity that writes the remaining records and the outcome,
-so a run of three actions costs three activities.
+so a run of three actions costs three activities. It also owns what a long run needs: the
+``event`` and ``approval_decided`` signals its waits consume (workflows/automation/waits.py),
+the called runs (workflows/automation/call.py), and continue-as-new when its history grows
+long, carrying where it stands (workflows/automation/state.py) under the same workflow id,
+so signals and the API keep reaching it and ``finish_run`` runs once, at the very end.
 
 The expression and definition modules are passed through the sandbox: they are pure, and
 sharing them keeps one compile cache and one set of pydantic models for every run on the
@@ -13,7 +17,7 @@ worker.
 
 import asyncio
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
@@ -22,21 +26,28 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from workflows.automation import definition as d
     from workflows.automation.contracts import (
+        APPROVAL_SIGNAL,
+        EVENT_SIGNAL,
         FINISH_ACTIVITY,
         SA_AUTOMATION,
         SA_FIRM,
         SA_STATUS,
         SA_VERSION,
         WORKFLOW_NAME,
+        ApprovalResult,
         FinishRun,
+        RunEvent,
         RunInput,
         RunResult,
         RunStatusName,
         RunView,
     )
+    from workflows.automation.state import RunState, WaitState
 
 # Workflow code itself (it calls workflow APIs), so it runs inside the sandbox.
-from workflows.automation.interpreter import Interpreter
+from workflows.automation.call import call_automation
+from workflows.automation.interpreter import FlowHandler, Interpreter
+from workflows.automation.waits import Waits, continue_as_new_due
 
 _FINISH_TIMEOUT = timedelta(seconds=30)
 _FINISH_RETRY = RetryPolicy(
@@ -56,10 +67,21 @@ STATUS_KEY = SearchAttributeKey.for_keyword(SA_STATUS)
 class AutomationRunWorkflow:
     def __init__(self) -> None:
         self._view = RunView(status="running")
+        # Signals may come before the run method starts: the buffer exists from the first.
+        self._waits = Waits()
+        self._continued = 0
 
     @workflow.query
     def progress(self) -> RunView:
         return self._view
+
+    @workflow.signal(name=EVENT_SIGNAL)
+    def event(self, event: RunEvent) -> None:
+        self._waits.receive(event)
+
+    @workflow.signal(name=APPROVAL_SIGNAL)
+    def approval_decided(self, result: ApprovalResult) -> None:
+        self._waits.decided(result)
 
     @workflow.run
     async def run(self, input: RunInput) -> RunResult:
@@ -84,11 +106,26 @@ class AutomationRunWorkflow:
             },
             "firm": {"id": str(input.firm_id), "time_zone": input.firm_time_zone},
         }
-        self._interpreter = Interpreter(input, self._view, context)
+        flow: dict[str, FlowHandler] = {
+            "wait_for_event": self._waits.wait_for_event,
+            "approval": self._waits.approval,
+            "call_automation": call_automation,
+        }
+        self._interpreter = Interpreter(
+            input, self._view, context, flow=flow, checkpoint=self._checkpoint
+        )
+        self._waits.continue_waiting = self._continue_waiting
+        start = definition.start
+        if input.state is not None:
+            state = RunState.model_validate(input.state)
+            self._interpreter.restore(state)
+            self._waits.restore(state)
+            self._continued = state.continued
+            start = state.next_step
         status: RunStatusName = "succeeded"
         error: dict[str, Any] | None = None
         try:
-            status, error = await self._interpreter.walk(definition.steps, definition.start)
+            status, error = await self._interpreter.walk(definition.steps, start)
         except asyncio.CancelledError:
             status, error = "canceled", None
         await self._finish(status, error)
@@ -97,7 +134,22 @@ class AutomationRunWorkflow:
         if status == "failed":
             message = (error or {}).get("message") or "the run failed"
             raise ApplicationError(message, error, type="RunFailed", non_retryable=True)
-        return RunResult(status=status, error=error)
+        return RunResult(status=status, error=error, output=self._interpreter.last_output)
+
+    async def _checkpoint(self, next_step: str) -> None:
+        if continue_as_new_due():
+            await self._continue_as_new(self._interpreter.snapshot(next_step))
+
+    async def _continue_waiting(self, interp: Interpreter, wait: WaitState) -> NoReturn:
+        await self._continue_as_new(interp.snapshot(wait.step_id, wait))
+
+    async def _continue_as_new(self, state: RunState) -> NoReturn:
+        # A signal handled meanwhile lands in the buffer that travels with the state.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        carried = state.model_copy(update={**self._waits.dump(), "continued": self._continued + 1})
+        workflow.continue_as_new(
+            self._input.model_copy(update={"state": carried.model_dump(mode="json")})
+        )
 
     async def _finish(self, status: RunStatusName, error: dict[str, Any] | None) -> None:
         await workflow.execute_local_activity(
