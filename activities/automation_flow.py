@@ -1,25 +1,57 @@
-"""Flow-control activities of automation runs (part E builds them)."""
+"""Flow-control activities of automation runs: preparing a called or scheduled run, and
+settling a closed debounce window. The rules live in services.automations.admission;
+these open the firm's tenant transaction and dispatch what it enqueued once it commits."""
+
+import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from core.db import tenant_session
+from core.outbox_dispatch import dispatch_after_commit, pop_outbox_ids
+from core.temporal import ClientProvider
+from services.automations import admission
 from workflows.automation.contracts import (
     PREPARE_CHILD_RUN_ACTIVITY,
     ChildRunPrepared,
     ChildRunRequest,
 )
-
-SETTLE_DEBOUNCE_ACTIVITY = "automation.settle_debounce"
+from workflows.automation.debounce import (
+    SETTLE_DEBOUNCE_ACTIVITY,
+    DebounceSettled,
+    SettleDebounce,
+)
 
 
 class FlowActivities:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        temporal: ClientProvider | None = None,
+    ) -> None:
         self._sessionmaker = sessionmaker
+        self._temporal = temporal
 
     @activity.defn(name=PREPARE_CHILD_RUN_ACTIVITY)
     async def prepare_child_run(self, request: ChildRunRequest) -> ChildRunPrepared:
-        raise NotImplementedError
+        async with tenant_session(request.firm_id, self._sessionmaker) as session:
+            prepared = await admission.prepare_child_run(session, request)
+            outbox_ids = pop_outbox_ids(session)
+        # A debounced call's signal to its window.
+        await self._dispatch(outbox_ids)
+        return prepared
 
     @activity.defn(name=SETTLE_DEBOUNCE_ACTIVITY)
-    async def settle_debounce(self, request: dict[str, object]) -> None:
-        raise NotImplementedError
+    async def settle_debounce(self, request: SettleDebounce) -> DebounceSettled:
+        async with tenant_session(request.firm_id, self._sessionmaker) as session:
+            settled = await admission.settle_debounce(
+                session, request.automation_id, request.run_ids
+            )
+            outbox_ids = pop_outbox_ids(session)
+        # The winner's start, right away rather than at the relay's next pass.
+        await self._dispatch(outbox_ids)
+        return settled
+
+    async def _dispatch(self, outbox_ids: list[uuid.UUID]) -> None:
+        if self._temporal is not None:
+            await dispatch_after_commit(self._sessionmaker, self._temporal, outbox_ids)
