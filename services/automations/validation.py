@@ -5,10 +5,18 @@ pass, so one mistake does not cascade into many):
 1. the body is a JSON object without duplicate keys (duplicate step ids included);
 2. the top level (``schema_version``, ``trigger``, ``start``, ``steps``), at most
    ``MAX_STEPS`` steps;
-3. each step against the model of its ``type`` (unknown types are one error each), and the
-   ``{{ … }}`` syntax of every string param and of bare expressions;
-4. the graph: ``start`` and every edge name an existing step, every step is reachable from
-   ``start``, and no cycle (no loop step type exists yet, so every cycle is an error).
+3. each step against the model of its ``type`` (unknown types are one error each), the
+   ``{{ … }}`` syntax of every string param and of bare expressions, no ``secrets`` where
+   the workflow evaluates or firmflow stores the text, event names (firmflow's own
+   namespaces are not for custom events), the trigger's filter, cron and time zone, and
+   the flow-control keys; a foreach body's steps the same way, limited to
+   ``BODY_STEP_TYPES`` and with ids of their own;
+4. the graph, of the top level and of each foreach body: ``start`` and every edge name an
+   existing step of the same graph, every step is reachable from ``start``, and no cycle
+   (repetition is what foreach is for).
+
+A ``call_automation`` step may call its own automation: each call adds one to the run's
+depth, and ``MAX_EVENT_DEPTH`` ends such a chain with a clear run error.
 """
 
 import json
@@ -19,15 +27,24 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from core.errors import Unprocessable
+from services.automations import event_catalogue, schedules
+from services.automations.validation_graph import Problem, graph_problems, pointer
 from services.expressions import ExpressionError, Kind, secret_names, syntax_error
 from workflows.automation.definition import (
+    BODY_STEP_TYPES,
     CONTROL_TYPES,
     MAX_STEPS,
     STEP_ID_PATTERN,
     STEP_TYPES,
     Definition,
     DefinitionShell,
+    EmitEventStep,
+    EventTrigger,
+    ScheduleTrigger,
+    WaitForEventStep,
 )
+
+__all__ = ["InvalidDefinition", "Problem", "parse_json", "pointer", "problems_of", "validate"]
 
 # A definition of 2,000 steps with long templates stays well below this.
 MAX_DEFINITION_BYTES = 5 * 1024 * 1024
@@ -37,18 +54,22 @@ MAX_DEPTH = 32
 # A response lists this many problems at most; the detail says how many there were.
 MAX_PROBLEMS = 100
 # Params holding a bare expression (no {{ }}) rather than a template.
-_BARE_EXPRESSIONS = {("condition", "expression"), ("switch", "value")}
-
-Problem = dict[str, str]
-
-
-def escape(token: str) -> str:
-    """A JSON pointer reference token (RFC 6901)."""
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def pointer(*tokens: str | int) -> str:
-    return "".join("/" + escape(str(token)) for token in tokens)
+_BARE_EXPRESSIONS = {("condition", "expression"), ("switch", "value"), ("foreach", "items")}
+# Why a param may not read ``secrets``, by step type (action steps may: their activity
+# resolves them and redacts what it stores).
+_NO_SECRETS = {
+    **{
+        step_type: "secrets are only available to action steps, not to control steps"
+        for step_type in CONTROL_TYPES
+    },
+    **{
+        step_type: f"secrets are only available to action steps: a {step_type} step is "
+        "evaluated by the workflow, whose history must never hold a secret"
+        for step_type in ("foreach", "wait_for_event", "call_automation")
+    },
+    "approval": "an approval's title and message are stored and emailed to the approvers: "
+    "they may not read secrets",
+}
 
 
 class InvalidDefinition(Unprocessable):
@@ -210,154 +231,185 @@ def _validated(
 
 
 def _string_problems(
-    value: Any, path: tuple[str | int, ...], bare: bool = False, *, control: bool = False
+    value: Any, path: tuple[str | int, ...], bare: bool = False, *, no_secrets: str | None = None
 ) -> Iterator[Problem]:
+    """The syntax of every string in ``value``; with ``no_secrets``, also that none reads
+    ``secrets`` (the message says why)."""
     if isinstance(value, str):
         # The same parser that will evaluate them (services.expressions).
         kind: Kind = "condition" if bare else "template"
         error = syntax_error(value, kind)
-        if error is None and control:
-            # Control steps run inside the workflow, whose history must never hold a secret.
-            error = _secrets_in_control(value, kind)
+        if error is None and no_secrets is not None:
+            error = _secrets_used(value, kind, no_secrets)
         if error is not None:
             yield {"pointer": pointer(*path), "detail": error}
     elif isinstance(value, dict):
         for key, child in value.items():
-            yield from _string_problems(child, (*path, key), control=control)
+            yield from _string_problems(child, (*path, key), no_secrets=no_secrets)
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            yield from _string_problems(child, (*path, index), control=control)
+            yield from _string_problems(child, (*path, index), no_secrets=no_secrets)
 
 
-def _secrets_in_control(text: str, kind: Kind) -> str | None:
+def _secrets_used(text: str, kind: Kind, message: str) -> str | None:
     try:
         used = secret_names(text, kind)
     except ExpressionError as exc:
         return exc.message
-    if used:
-        return "secrets are only available to action steps, not to control steps"
-    return None
+    return message if used else None
 
 
-def _expression_problems(step_id: str, step_type: str, params: Any) -> Iterator[Problem]:
+def _expression_problems(
+    path: tuple[str | int, ...], step_type: str, params: Any
+) -> Iterator[Problem]:
     if not isinstance(params, dict):
         return
     for name, value in params.items():
         bare = (step_type, name) in _BARE_EXPRESSIONS
-        yield from _string_problems(
-            value,
-            ("steps", step_id, "params", name),
-            bare,
-            control=step_type in CONTROL_TYPES,
+        no_secrets = _NO_SECRETS.get(step_type)
+        if step_type == "approval" and name not in ("title", "message"):
+            no_secrets = None
+        yield from _string_problems(value, (*path, "params", name), bare, no_secrets=no_secrets)
+
+
+def _event_problem(name: str, *, emitted: bool) -> str | None:
+    """What is wrong with waiting for, triggering on (``emitted`` False) or emitting an
+    event of this name: firmflow's own namespaces hold only the catalogue's events, and
+    only firmflow emits them."""
+    if not event_catalogue.is_reserved(name):
+        return None
+    namespace = name.split(".", 1)[0]
+    if emitted:
+        if name in event_catalogue.CATALOGUE:
+            return f"{name} is emitted by firmflow itself; an automation cannot emit it"
+        return (
+            f"the {namespace}. namespace is firmflow's own; name a custom event outside it "
+            f"(e.g. custom.{name.replace('.', '_')})"
         )
+    if name in event_catalogue.CATALOGUE:
+        return None
+    known = ", ".join(sorted(n for n in event_catalogue.CATALOGUE if n.startswith(namespace + ".")))
+    return f"unknown event {name!r}; firmflow's {namespace} events are {known}"
 
 
-def _step_problems(steps: dict[str, dict[str, Any]]) -> list[Problem]:
+def _typed_step_problems(path: tuple[str | int, ...], step: Any) -> list[Problem]:
+    """Rules on a step that parsed: event names."""
+    if isinstance(step, WaitForEventStep):
+        problem = _event_problem(step.params.event, emitted=False)
+    elif isinstance(step, EmitEventStep):
+        problem = _event_problem(step.params.name, emitted=True)
+    else:
+        return []
+    if problem is None:
+        return []
+    field = "event" if isinstance(step, WaitForEventStep) else "name"
+    return [{"pointer": pointer(*path, "params", field), "detail": problem}]
+
+
+def _step_problems(
+    steps: dict[str, Any],
+    path: tuple[str | int, ...] = ("steps",),
+    *,
+    outer: dict[str, Any] | None = None,
+) -> list[Problem]:
+    """The steps at ``path``; ``outer`` holds the automation's steps when these are a
+    foreach body's."""
     problems: list[Problem] = []
     for step_id, raw in steps.items():
+        here = (*path, step_id)
         if not re.match(STEP_ID_PATTERN, step_id):
             problems.append(
                 {
-                    "pointer": pointer("steps", step_id),
+                    "pointer": pointer(*here),
                     "detail": "a step id starts with a letter and has at most 64 letters, "
                     "digits, '_' or '-'",
                 }
             )
             continue
-        step_type = raw.get("type")
-        if "type" not in raw:
-            problems.append({"pointer": pointer("steps", step_id, "type"), "detail": "required"})
-            continue
-        model = STEP_TYPES.get(step_type) if isinstance(step_type, str) else None
-        if model is None:
-            known = ", ".join(sorted(STEP_TYPES))
+        if outer is not None and step_id in outer:
             problems.append(
                 {
-                    "pointer": pointer("steps", step_id, "type"),
-                    "detail": f"unknown step type {step_type!r}; known types: {known}",
+                    "pointer": pointer(*here),
+                    "detail": f"{step_id!r} is also a step of the automation; the steps of "
+                    "a foreach body have ids of their own",
                 }
             )
             continue
-        _, found = _validated(model, raw, ("steps", step_id))
-        problems += found
-        problems += _expression_problems(step_id, str(step_type), raw.get("params"))
-    return problems
-
-
-def _graph_problems(definition: Definition) -> list[Problem]:
-    steps = definition.steps
-    problems: list[Problem] = []
-    if definition.start not in steps:
-        problems.append({"pointer": "/start", "detail": f"no step {definition.start!r} in steps"})
-    edges = {step_id: step.edges() for step_id, step in steps.items()}
-    for step_id, out in edges.items():
-        for edge, target in out.items():
-            if target not in steps:
-                problems.append(
-                    {
-                        "pointer": pointer("steps", step_id) + "/" + edge,
-                        "detail": f"points at step {target!r}, which does not exist",
-                    }
-                )
-    if problems:
-        return problems
-    return _reachability_problems(definition.start, edges) + _cycle_problems(
-        definition.start, edges
-    )
-
-
-def _reachability_problems(start: str, edges: dict[str, dict[str, str]]) -> list[Problem]:
-    seen = {start}
-    frontier = [start]
-    while frontier:
-        for target in edges[frontier.pop()].values():
-            if target not in seen:
-                seen.add(target)
-                frontier.append(target)
-    return [
-        {"pointer": pointer("steps", step_id), "detail": "unreachable from the start step"}
-        for step_id in edges
-        if step_id not in seen
-    ]
-
-
-def _cycle_problems(start: str, edges: dict[str, dict[str, str]]) -> list[Problem]:
-    """Each edge that closes a cycle, found by an iterative depth-first search (2,000
-    steps would exceed Python's recursion limit)."""
-    problems: list[Problem] = []
-    on_path: list[str] = []
-    state: dict[str, str] = {}  # "open" while on the current path, then "done"
-    stack: list[tuple[str, Iterator[tuple[str, str]]]] = []
-    for root in [start, *edges]:
-        if root in state:
+        if not isinstance(raw, dict):
+            problems.append({"pointer": pointer(*here), "detail": "a step is an object"})
             continue
-        state[root] = "open"
-        on_path.append(root)
-        stack.append((root, iter(edges[root].items())))
-        while stack:
-            node, children = stack[-1]
-            step = next(children, None)
-            if step is None:
-                stack.pop()
-                on_path.pop()
-                state[node] = "done"
-                continue
-            edge, target = step
-            if state.get(target) == "open":
-                loop = [*on_path[on_path.index(target) :], target]
-                problems.append(
-                    {
-                        "pointer": pointer("steps", node) + "/" + edge,
-                        "detail": "closes the cycle "
-                        + " → ".join(loop)
-                        + "; cycles are not allowed (no loop step type exists yet)",
-                    }
-                )
-            elif target not in state:
-                state[target] = "open"
-                on_path.append(target)
-                stack.append((target, iter(edges[target].items())))
+        problems += _one_step_problems(here, raw, steps, body=outer is not None)
     return problems
+
+
+def _one_step_problems(
+    here: tuple[str | int, ...], raw: dict[str, Any], siblings: dict[str, Any], *, body: bool
+) -> list[Problem]:
+    step_type = raw.get("type")
+    if "type" not in raw:
+        return [{"pointer": pointer(*here, "type"), "detail": "required"}]
+    model = STEP_TYPES.get(step_type) if isinstance(step_type, str) else None
+    if model is None:
+        known = ", ".join(sorted(BODY_STEP_TYPES if body else STEP_TYPES))
+        return [
+            {
+                "pointer": pointer(*here, "type"),
+                "detail": f"unknown step type {step_type!r}; known types: {known}",
+            }
+        ]
+    if body and step_type not in BODY_STEP_TYPES:
+        return [
+            {
+                "pointer": pointer(*here, "type"),
+                "detail": f"a {step_type} step is not allowed inside foreach (no waits for "
+                "events or people and no nested foreach); allowed: "
+                + ", ".join(sorted(BODY_STEP_TYPES)),
+            }
+        ]
+    parsed, problems = _validated(model, raw, here)
+    body_steps = raw.get("body", {}).get("steps") if step_type == "foreach" else None
+    if isinstance(raw.get("body"), dict) and isinstance(body_steps, dict):
+        # The body's steps are checked one by one below, with messages of their own.
+        inside = pointer(*here, "body", "steps") + "/"
+        problems = [p for p in problems if not p["pointer"].startswith(inside)]
+        problems += _step_problems(body_steps, (*here, "body", "steps"), outer=siblings)
+    problems += _expression_problems(here, str(step_type), raw.get("params"))
+    if parsed is not None:
+        problems += _typed_step_problems(here, parsed)
+    return problems
+
+
+def _top_problems(shell: DefinitionShell) -> list[Problem]:
+    """The trigger and the flow-control keys."""
+    problems: list[Problem] = []
+    trigger = shell.trigger
+    if isinstance(trigger, EventTrigger):
+        problem = _event_problem(trigger.event, emitted=False)
+        if problem is not None:
+            problems.append({"pointer": "/trigger/event", "detail": problem})
+        problems += _string_problems(trigger.filter, ("trigger", "filter"), bare=True)
+    if isinstance(trigger, ScheduleTrigger):
+        cron = None if trigger.cron is None else schedules.cron_problem(trigger.cron)
+        if cron is not None:
+            problems.append({"pointer": "/trigger/cron", "detail": cron})
+        zone = None if trigger.time_zone is None else schedules.zone_problem(trigger.time_zone)
+        if zone is not None:
+            problems.append({"pointer": "/trigger/time_zone", "detail": zone})
+    if shell.concurrency is not None:
+        problems += _string_problems(shell.concurrency.key, ("concurrency", "key"), bare=True)
+    if shell.debounce is not None:
+        problems += _string_problems(shell.debounce.key, ("debounce", "key"), bare=True)
+    return problems
+
+
+def _step_count(steps: dict[str, Any]) -> int:
+    """The steps, foreach bodies included."""
+    count = len(steps)
+    for raw in steps.values():
+        body = raw.get("body") if isinstance(raw, dict) else None
+        if isinstance(body, dict) and isinstance(body.get("steps"), dict):
+            count += len(body["steps"])
+    return count
 
 
 def problems_of(data: Any) -> list[Problem]:
@@ -367,23 +419,24 @@ def problems_of(data: Any) -> list[Problem]:
     if too_deep(data):
         return [_TOO_DEEP]
     steps = data.get("steps")
-    if isinstance(steps, dict) and len(steps) > MAX_STEPS:
+    if isinstance(steps, dict) and _step_count(steps) > MAX_STEPS:
+        counted = "steps" if _step_count(steps) == len(steps) else "steps, foreach bodies included"
         return [
             {
                 "pointer": "/steps",
-                "detail": f"{len(steps)} steps; a definition has at most {MAX_STEPS}",
+                "detail": f"{_step_count(steps)} {counted}; a definition has at most {MAX_STEPS}",
             }
         ]
     shell, problems = _validated(DefinitionShell, data, ())
     if shell is None:
         return problems
-    problems = _step_problems(data["steps"])
+    problems = _top_problems(shell) + _step_problems(data["steps"])
     if problems:
         return problems
     definition, problems = _validated(Definition, data, ())
     if definition is None:
         return problems
-    return _graph_problems(definition)
+    return graph_problems(definition)
 
 
 def validate(data: Any) -> Definition:
