@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
 
 # Workflow code itself (it calls workflow APIs), so it runs inside the sandbox.
 from workflows.automation.call import call_automation
+from workflows.automation.foreach import run_foreach
 from workflows.automation.interpreter import FlowHandler, Interpreter
 from workflows.automation.waits import Waits, continue_as_new_due
 
@@ -110,6 +111,7 @@ class AutomationRunWorkflow:
             "wait_for_event": self._waits.wait_for_event,
             "approval": self._waits.approval,
             "call_automation": call_automation,
+            "foreach": run_foreach,
         }
         self._interpreter = Interpreter(
             input, self._view, context, flow=flow, checkpoint=self._checkpoint
