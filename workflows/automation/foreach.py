@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.automation import definition as d
     from workflows.automation.contracts import RunInput, RunView, StepRecord, WaitView
 
+from workflows.automation.call import call_automation
 from workflows.automation.interpreter import FlowHandler, Interpreter, StepFailure, evaluate
 
 FOREACH_WORKFLOW = "AutomationForeachWorkflow"
@@ -173,7 +174,7 @@ async def run_foreach(
 
 # What an item may run besides actions and control steps (the body admits no other flow
 # step type).
-_ITEM_FLOW: dict[str, FlowHandler] = {}
+_ITEM_FLOW: dict[str, FlowHandler] = {"call_automation": call_automation}
 
 
 @workflow.defn(name=FOREACH_WORKFLOW)
