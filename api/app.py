@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api import errors
 from api.middleware import RequestContextMiddleware
 from api.routes import (
+    approvals,
     audit_events,
     auth,
     automation_hooks,
@@ -87,6 +88,7 @@ def create_app(
     app.include_router(automations.router, prefix=v1, tags=["automations"])
     app.include_router(automation_runs.router, prefix=v1, tags=["automation runs"])
     app.include_router(automation_hooks.router, prefix=v1, tags=["webhook triggers"])
+    app.include_router(approvals.router, prefix=v1, tags=["approvals"])
     app.include_router(tasks.router, prefix=v1, tags=["tasks"])
     app.include_router(credentials.router, prefix=v1, tags=["credentials"])
     app.include_router(firm_settings.router, prefix=v1, tags=["firm settings"])

@@ -41,6 +41,9 @@ class Permission(enum.StrEnum):
     automations_write = "automations:write"
     # Start automations by hand, cancel runs, retry and resume them.
     automations_run = "automations:run"
+    # Vote on the approvals automation runs wait for (the approval step still decides who
+    # among these roles is an approver).
+    approvals_decide = "approvals:decide"
     # Store and delete the firm's credentials that automation steps use.
     credentials_manage = "credentials:manage"
     # Read staff to-dos.
@@ -74,12 +77,14 @@ _STAFF = _MEMBER | {
     Permission.clients_import,
     Permission.tasks_write,
     Permission.automations_run,
+    Permission.approvals_decide,
     Permission.billing_read,
     Permission.billing_write,
 }
 _BUILDER = _MEMBER | {
     Permission.automations_write,
     Permission.automations_run,
+    Permission.approvals_decide,
     Permission.credentials_manage,
 }
 _ADMIN = (

@@ -1,0 +1,61 @@
+"""Approvals: what waits for a person's decision in automation runs, and the vote."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import PageDep, Requires, SessionDep
+from api.schemas.approvals import ApprovalDecision, ApprovalDetail, ApprovalRead
+from api.schemas.common import Page, page_of
+from core.permissions import Permission
+from core.principal import Principal
+from models import ApprovalStatus
+from services.automations import approvals
+
+router = APIRouter()
+
+Reader = Annotated[Principal, Requires(Permission.automations_read)]
+Decider = Annotated[Principal, Requires(Permission.approvals_decide)]
+
+APPROVALS = "/approvals"
+
+
+@router.get(APPROVALS)
+async def list_approvals(
+    principal: Reader,
+    session: SessionDep,
+    page: PageDep,
+    mine: Annotated[
+        bool, Query(description="Only those you may vote on and have not voted on yet.")
+    ] = False,
+    status: ApprovalStatus | None = None,
+) -> Page[ApprovalRead]:
+    """Newest first, keyset-paginated. ``mine=true&status=pending`` is what waits for you."""
+    result = await approvals.list_approvals(session, principal, mine=mine, status=status, page=page)
+    return page_of([ApprovalRead.of(approval) for approval in result.items], result)
+
+
+@router.get(APPROVALS + "/{approval_id}")
+async def get_approval(
+    approval_id: uuid.UUID, principal: Reader, session: SessionDep
+) -> ApprovalDetail:
+    return ApprovalDetail.of_view(await approvals.get_view(session, principal, approval_id))
+
+
+@router.post(APPROVALS + "/{approval_id}")
+async def decide(
+    approval_id: uuid.UUID, body: ApprovalDecision, principal: Decider, session: SessionDep
+) -> ApprovalDetail:
+    """Approve or reject. 403 when you may not vote on it (your role, or you started the
+    run and the step does not allow that), 409 when you already voted or it is no longer
+    pending, 422 when the form does not fit its fields (pointers ``/form/<field>``)."""
+    view = await approvals.decide(
+        session,
+        principal,
+        approval_id,
+        decision=body.decision,
+        comment=body.comment,
+        form=body.form,
+    )
+    return ApprovalDetail.of_view(view)
