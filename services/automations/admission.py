@@ -205,7 +205,7 @@ async def _definitions(
             AutomationVersion.version.in_(versions),
         )
     )
-    return {version: definition for version, definition in rows.tuples()}
+    return {version: definition for version, definition in rows}
 
 
 async def _start(session: AsyncSession, run: AutomationRun, definition: dict[str, Any]) -> None:
@@ -230,7 +230,7 @@ async def release(session: AsyncSession, run_id: uuid.UUID) -> None:
     ).one_or_none()
     if row is None:
         return
-    automation_id, key = row.tuple()
+    automation_id, key = row
     await _lock(session, automation_id)
     queued = list(
         await session.scalars(

@@ -1,0 +1,271 @@
+"""The concurrency limit end to end: runs started through the API, carried by the outbox to
+the time-skipping server and executed by the real worker against committed Postgres.
+
+Each run waits an hour (a timer the server skips only while the test awaits a result),
+then posts its trigger's ``n`` to a loopback server, so the server's log is the order the
+runs really ran in. A queued run's start message is written by ``finish_run`` of the run
+that frees its slot; the tests carry it out with ``dispatch_pending``, as the relay does."""
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowFailureError
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from core.config import Settings
+from core.db import tenant_session
+from core.outbox_dispatch import dispatch_pending
+from core.temporal import fixed_client
+from models import AutomationRun, OutboxMessage, RunStatus
+from tests.factories import Actor, make_firm
+from tests.fixtures.temporal import result_skipping_time
+from tests.http_target import HttpTarget, running_target
+from tests.integration.test_automation_run_workflow import (
+    active_automation,
+    allow_loopback,
+    handle,
+    start,
+)
+from worker import build_worker
+from workflows.automation.contracts import workflow_id
+
+RUNS = "/v1/automation-runs"
+
+
+@pytest.fixture
+async def worker(
+    settings: Settings,
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    temporal_env: WorkflowEnvironment,
+) -> AsyncIterator[Worker]:
+    async with build_worker(settings, temporal_env.client, committing_sessionmaker) as running:
+        yield running
+
+
+@pytest.fixture
+def target() -> Iterator[HttpTarget]:
+    with running_target() as server:
+        yield server
+
+
+@pytest.fixture
+async def actor(
+    committing_sessionmaker: async_sessionmaker[AsyncSession], temporal_api: AsyncClient
+) -> Actor:
+    async with committing_sessionmaker() as session:
+        actor = await make_firm(session)
+    await allow_loopback(temporal_api, actor)
+    return actor
+
+
+def limited(target: HttpTarget, **concurrency: Any) -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "trigger": {"type": "manual"},
+        "concurrency": concurrency,
+        "start": "wait",
+        "steps": {
+            "wait": {"type": "delay", "params": {"until": "{{ trigger.until }}"}, "next": "call"},
+            "call": {
+                "type": "http_request",
+                "params": {"method": "POST", "url": target.url("/run"), "body": "{{ trigger.n }}"},
+            },
+        },
+    }
+
+
+class Runs:
+    """Reads run rows and drives the queue the way the relay and the worker would."""
+
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        env: WorkflowEnvironment,
+        actor: Actor,
+    ) -> None:
+        self.maker, self.env, self.actor = maker, env, actor
+
+    async def payload(self, n: int, hours: int = 1, **extra: Any) -> dict[str, Any]:
+        """Trigger ``n``, whose run waits until ``hours`` from now on the server's clock."""
+        until = await self.env.get_current_time() + timedelta(hours=hours)
+        return {"n": n, "until": until.isoformat(), **extra}
+
+    async def rows(self, ids: list[str]) -> list[AutomationRun]:
+        async with tenant_session(self.actor.firm.id, self.maker) as session:
+            found = {
+                str(run.id): run
+                for run in await session.scalars(
+                    select(AutomationRun).where(AutomationRun.id.in_([uuid.UUID(i) for i in ids]))
+                )
+            }
+        return [found[i] for i in ids]
+
+    async def statuses(self, ids: list[str]) -> list[RunStatus]:
+        return [run.status for run in await self.rows(ids)]
+
+    async def finish(self, run_id: str) -> None:
+        """Skips time until the run's workflow ends, then carries out the start of the run
+        its end admitted, if any."""
+        with contextlib.suppress(WorkflowFailureError):
+            await result_skipping_time(self.env, handle(self.env, run_id))
+        async with tenant_session(self.actor.firm.id, self.maker) as session:
+            starts = list(
+                await session.scalars(
+                    select(OutboxMessage.id).where(
+                        OutboxMessage.dedupe_key.like("start:automation-run-%"),
+                        OutboxMessage.dispatched_at.is_(None),
+                    )
+                )
+            )
+        if starts:
+            await dispatch_pending(
+                self.maker, fixed_client(self.env.client), limit=len(starts), ids=starts
+            )
+
+    async def drain(self, ids: list[str], limit: int) -> None:
+        """Finishes every run, oldest running first, checking the limit at each step."""
+        while True:
+            rows = await self.rows(ids)
+            running = [str(run.id) for run in rows if run.status == RunStatus.running]
+            assert len(running) <= limit
+            if not running:
+                assert all(run.finished_at is not None for run in rows)
+                return
+            await self.finish(running[0])
+
+
+@pytest.fixture
+def runs(
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    temporal_env: WorkflowEnvironment,
+    actor: Actor,
+) -> Runs:
+    return Runs(committing_sessionmaker, temporal_env, actor)
+
+
+def posted(target: HttpTarget) -> list[Any]:
+    return [request.body for request in target.requests]
+
+
+async def workflow_exists(env: WorkflowEnvironment, run_id: str) -> bool:
+    try:
+        await env.client.get_workflow_handle(workflow_id(uuid.UUID(run_id))).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+async def test_a_full_automation_queues_runs_and_starts_them_in_order(
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+) -> None:
+    automation_id = await active_automation(temporal_api, actor, limited(target, max_runs=1))
+    ids = [
+        await start(temporal_api, actor, automation_id, await runs.payload(n)) for n in (1, 2, 3)
+    ]
+    assert await runs.statuses(ids) == [RunStatus.running, RunStatus.queued, RunStatus.queued]
+    response = await temporal_api.get(f"{RUNS}/{ids[1]}", headers=actor.headers)
+    assert response.json()["error"] == {
+        "step": None,
+        "message": "waiting for a free slot (1 running)",
+    }
+    assert not await workflow_exists(runs.env, ids[1])
+
+    await runs.finish(ids[0])
+    assert await runs.statuses(ids) == [RunStatus.succeeded, RunStatus.running, RunStatus.queued]
+    await runs.finish(ids[1])
+    assert await runs.statuses(ids) == [RunStatus.succeeded] * 2 + [RunStatus.running]
+    await runs.finish(ids[2])
+    rows = await runs.rows(ids)
+    assert [run.status for run in rows] == [RunStatus.succeeded] * 3
+    assert all(run.error is None for run in rows)
+    assert posted(target) == [1, 2, 3]
+    # An admitted run's start time is when it got its slot, after the run before it ended.
+    assert rows[0].finished_at is not None and rows[1].finished_at is not None
+    assert rows[0].finished_at <= rows[1].started_at <= rows[1].finished_at <= rows[2].started_at
+
+
+async def test_skip_records_why_and_the_run_never_starts(
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+) -> None:
+    automation_id = await active_automation(
+        temporal_api, actor, limited(target, max_runs=1, when_full="skip")
+    )
+    first = await start(temporal_api, actor, automation_id, await runs.payload(1))
+    extra = await start(temporal_api, actor, automation_id, await runs.payload(2))
+    (skipped,) = await runs.rows([extra])
+    assert skipped.status == RunStatus.skipped and skipped.finished_at is not None
+    assert skipped.error == {"step": None, "message": "skipped: 1 runs already running (limit 1)"}
+
+    await runs.finish(first)
+    assert await runs.statuses([first, extra]) == [RunStatus.succeeded, RunStatus.skipped]
+    assert posted(target) == [1]
+    assert not await workflow_exists(runs.env, extra)
+    # Once the slot is free again, the next start runs.
+    again = await start(temporal_api, actor, automation_id, await runs.payload(3))
+    await runs.finish(again)
+    assert posted(target) == [1, 3]
+
+
+async def test_the_limit_applies_per_key(
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+) -> None:
+    automation_id = await active_automation(
+        temporal_api, actor, limited(target, max_runs=1, key="trigger.client_id")
+    )
+    a1 = await start(temporal_api, actor, automation_id, await runs.payload(1, 2, client_id="a"))
+    b1 = await start(temporal_api, actor, automation_id, await runs.payload(2, 1, client_id="b"))
+    a2 = await start(temporal_api, actor, automation_id, await runs.payload(3, 1, client_id="a"))
+    rows = await runs.rows([a1, b1, a2])
+    assert [run.status for run in rows] == [RunStatus.running, RunStatus.running, RunStatus.queued]
+    assert [run.concurrency_key for run in rows] == ["a", "b", "a"]
+
+    # Client b's run ending frees nothing for client a.
+    await runs.finish(b1)
+    assert await runs.statuses([a1, a2]) == [RunStatus.running, RunStatus.queued]
+    await runs.finish(a1)
+    assert await runs.statuses([a2]) == [RunStatus.running]
+    await runs.finish(a2)
+    assert posted(target) == [2, 1, 3]
+
+
+async def test_a_key_expression_that_fails_fails_the_run(
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+) -> None:
+    automation_id = await active_automation(
+        temporal_api, actor, limited(target, max_runs=1, key="trigger.client.id")
+    )
+    run_id = await start(temporal_api, actor, automation_id, await runs.payload(1))
+    (run,) = await runs.rows([run_id])
+    assert run.status == RunStatus.failed and run.finished_at is not None
+    assert run.error is not None
+    assert run.error["message"].startswith("the concurrency key could not be evaluated: ")
+    assert not await workflow_exists(runs.env, run_id)
+
+
+async def test_concurrent_starts_never_exceed_the_limit(
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+) -> None:
+    automation_id = await active_automation(temporal_api, actor, limited(target, max_runs=3))
+    payloads = [await runs.payload(n) for n in range(10)]
+    ids = await asyncio.gather(
+        *(start(temporal_api, actor, automation_id, payload) for payload in payloads)
+    )
+    statuses = await runs.statuses(ids)
+    assert statuses.count(RunStatus.running) == 3
+    assert statuses.count(RunStatus.queued) == 7
+
+    await runs.drain(ids, limit=3)
+    assert await runs.statuses(ids) == [RunStatus.succeeded] * 10
+    assert sorted(posted(target)) == list(range(10))
