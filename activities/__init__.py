@@ -44,7 +44,7 @@ def build_activities(
     email = build_email_provider(settings)
     automation = AutomationActivities(sessionmaker, cipher=cipher, email=email)
     approvals = ApprovalActivities(sessionmaker, email=email, public_url=settings.public_url)
-    flow = FlowActivities(sessionmaker)
+    flow = FlowActivities(sessionmaker, temporal)
     dunning = DunningActivities(sessionmaker, email=email, public_url=settings.public_url)
     recurring = RecurringInvoiceActivities(sessionmaker)
     stripe = StripeActivities(sessionmaker, temporal, cipher=cipher, providers=StripeProviders())
