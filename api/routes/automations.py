@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 
 from api.deps import PageDep, Requires, SessionDep
+from api.routes import automation_schedules
 from api.schemas.automations import (
     AutomationCreate,
     AutomationDetail,
@@ -135,6 +136,15 @@ async def get_automation(
     return _detail(await automations.get_automation(session, principal, automation_id))
 
 
+@router.delete("/{automation_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_automation(
+    automation_id: uuid.UUID, principal: Writer, session: SessionDep
+) -> None:
+    """Delete it with its versions and runs (the audit trail stays) and its schedule;
+    409 while a run is running or queued."""
+    await automations.delete_automation(session, principal, automation_id)
+
+
 @router.patch("/{automation_id}")
 async def update_automation(
     automation_id: uuid.UUID, body: AutomationUpdate, principal: Writer, session: SessionDep
@@ -253,3 +263,6 @@ async def export_automation(
             "Content-Disposition": f'attachment; filename="automation-{automation_id}.{format}"'
         },
     )
+
+
+router.include_router(automation_schedules.router)

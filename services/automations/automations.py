@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from core.errors import Conflict, NotFound
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
-from models import Automation, AutomationStatus, AutomationVersion
+from models import Automation, AutomationRun, AutomationStatus, AutomationVersion, RunStatus
 from services import audit
 from services.automations import schedules, validation
 from services.automations.validation import Problem
@@ -327,6 +327,34 @@ async def set_status(
         after={"status": str(target)},
     )
     return automation
+
+
+async def delete_automation(
+    session: AsyncSession, principal: Principal, automation_id: uuid.UUID
+) -> None:
+    """Delete the automation with its versions, runs, step rows and webhook (the audit
+    trail stays). Refused (409) while any of its runs is running or queued: cancel them
+    first, so no workflow is left acting for an automation that is gone. Its schedule goes
+    with it (``request_sync`` finds the automation missing)."""
+    automation = await get_automation(session, principal, automation_id, for_update=True)
+    active = await session.scalar(
+        select(func.count())
+        .select_from(AutomationRun)
+        .where(
+            AutomationRun.firm_id == principal.firm_id,
+            AutomationRun.automation_id == automation.id,
+            AutomationRun.status.in_([RunStatus.running, RunStatus.queued]),
+        )
+    )
+    if active:
+        raise Conflict(
+            f"This automation has {active} run(s) running or queued; cancel them (or let "
+            "them finish) before deleting it"
+        )
+    await record_change(session, principal, automation, "deleted", before=summarize(automation))
+    await schedules.request_sync(session, automation)
+    await session.delete(automation)
+    await session.flush()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,37 @@
+"""An automation's Temporal Schedule, read back: state, next fire times, recent fires.
+
+Included by api.routes.automations under its ``/automations`` prefix."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from api.deps import Requires, SessionDep
+from api.schemas.automations import ScheduleRead
+from core.permissions import Permission
+from core.principal import Principal
+from core.temporal import ClientProvider
+from services.automations.schedule_view import schedule_view
+
+router = APIRouter()
+
+
+def _temporal(request: Request) -> ClientProvider:
+    provider: ClientProvider = request.app.state.temporal
+    return provider
+
+
+@router.get(
+    "/{automation_id}/schedule",
+    responses={503: {"description": "Temporal did not answer; try again"}},
+)
+async def get_schedule(
+    automation_id: uuid.UUID,
+    principal: Annotated[Principal, Requires(Permission.automations_read)],
+    session: SessionDep,
+    temporal: Annotated[ClientProvider, Depends(_temporal)],
+) -> ScheduleRead:
+    """State ``absent`` (200, with ``reason``) for an automation without a schedule
+    trigger; 404 for another firm's automation; 503 when Temporal does not answer."""
+    return ScheduleRead.of(await schedule_view(session, principal, temporal, automation_id))
