@@ -34,6 +34,7 @@ from core.permissions import Permission, allows
 from core.principal import Principal
 from models import Client, ClientKind, ClientStatus
 from services import audit
+from services.automations import event_catalogue
 
 MAX_TAGS = 50
 MAX_CUSTOM_FIELDS_BYTES = 16 * 1024
@@ -321,6 +322,18 @@ async def update_client(
         record_id=client.id,
         before={name: before[name] for name in changes},
         after={name: after[name] for name in changes},
+    )
+    await outbox.enqueue_message(
+        session,
+        principal.firm_id,
+        outbox.event(
+            "client.updated",
+            f"client.updated:{client.id}:{uuid.uuid4()}",
+            client_id=str(client.id),
+            fields=sorted(changes),
+            changes={name: {"before": before[name], "after": after[name]} for name in changes},
+            source=event_catalogue.run_source(principal.request_id),
+        ),
     )
     return client
 

@@ -14,11 +14,13 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import outbox
 from core.errors import BadRequest, NotFound, Unprocessable, unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import Client, Role, Task, TaskStatus, User
 from services import audit
+from services.automations import event_catalogue
 from services.firms import firm_today
 
 MAX_DESCRIPTION = 10_000
@@ -81,6 +83,17 @@ def summarize(task: Task) -> dict[str, Any]:
     }
 
 
+def _event(name: str, dedupe_key: str, task: Task, principal: Principal) -> outbox.NewMessage:
+    fields = {field: value for field, value in summarize(task).items() if field != "description"}
+    return outbox.event(
+        name,
+        dedupe_key,
+        task_id=str(task.id),
+        **fields,
+        source=event_catalogue.run_source(principal.request_id),
+    )
+
+
 async def _check_assignee(
     session: AsyncSession, principal: Principal, assignee_id: uuid.UUID
 ) -> None:
@@ -141,6 +154,11 @@ async def create_task(session: AsyncSession, principal: Principal, *, fields: Ta
         record_type="task",
         record_id=task.id,
         after=summarize(task),
+    )
+    await outbox.enqueue_message(
+        session,
+        principal.firm_id,
+        _event("task.created", f"task.created:{task.id}", task, principal),
     )
     return task
 
@@ -209,6 +227,12 @@ async def set_done(
     task.status = (TaskStatus.done if done else TaskStatus.open).value
     task.completed_at = datetime.now(UTC) if done else None
     task.completed_by = principal.user_id if done else None
+    if done:
+        # A task may be completed, reopened and completed again: each is its own event.
+        dedupe_key = f"task.completed:{task.id}:{uuid.uuid4()}"
+        await outbox.enqueue_message(
+            session, principal.firm_id, _event("task.completed", dedupe_key, task, principal)
+        )
     return await _changed(
         session, principal, task, "task.completed" if done else "task.reopened", before
     )

@@ -1,4 +1,5 @@
-"""Automation runs: start one by hand, list, inspect, cancel, retry and resume.
+"""Automation runs: start one by hand, list, inspect, cancel, send an event, retry and
+resume.
 
 Routes that talk to Temporal take the app's client *provider* rather than a connected
 client: connecting happens inside the service, where an unreachable Temporal becomes no
@@ -12,7 +13,16 @@ from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from api.deps import PageDep, Requires, SessionDep
-from api.schemas.automation_runs import RunDetail, RunRead, RunRetry, RunStart, StepRead
+from api.schemas.approvals import ApprovalDetail
+from api.schemas.automation_runs import (
+    RunDetail,
+    RunEventAccepted,
+    RunEventSend,
+    RunRead,
+    RunRetry,
+    RunStart,
+    StepRead,
+)
 from api.schemas.common import Page, page_of
 from core import idempotency
 from core.errors import PayloadTooLarge
@@ -21,7 +31,7 @@ from core.permissions import Permission
 from core.principal import Principal
 from core.temporal import ClientProvider
 from models import AutomationRun, RunStatus
-from services.automations import runs
+from services.automations import approvals, run_control, runs
 from services.automations.runs import RunFilters
 
 router = APIRouter()
@@ -135,13 +145,17 @@ async def get_run(
 ) -> RunDetail:
     run = await runs.get_run(session, principal, run_id)
     steps, more = await runs.run_steps(session, principal, run.id)
+    live = await runs.live_view(temporal, run)
+    views = await approvals.for_run(session, principal, run.id)
     return RunDetail.model_validate(
         {
-            **_read(run).model_dump(),
+            **_read(run).model_dump(exclude={"reason"}),
             "trigger_payload": run.trigger_payload,
             "steps": [StepRead.model_validate(step) for step in steps],
             "more_steps": more,
-            "live": await runs.live_view(temporal, run),
+            "live": live,
+            "waiting": live.waiting if live is not None else None,
+            "approvals": [ApprovalDetail.of_view(view) for view in views],
         }
     )
 
@@ -150,9 +164,49 @@ async def get_run(
 async def cancel_run(
     run_id: uuid.UUID, principal: Runner, session: SessionDep, temporal: TemporalProvider
 ) -> RunRead:
-    """Ask the run's workflow to stop; it records ``canceled`` itself shortly after (a run
-    whose workflow had not started yet is ``canceled`` at once). 409 for a finished run."""
-    return _read(await runs.cancel_run(session, principal, temporal, run_id))
+    """Ask the run's workflow to stop; it records ``canceled`` itself shortly after (a
+    queued run, or one whose workflow had not started yet, is ``canceled`` at once).
+    ``canceled_by`` names you either way; the run's pending approvals are canceled. 409
+    for a finished run."""
+    return _read(await run_control.cancel_run(session, principal, temporal, run_id))
+
+
+@router.post(
+    RUNS + "/{run_id}/events/{name}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RunEventAccepted,
+    dependencies=[Depends(_bounded)],
+)
+async def send_event(
+    run_id: uuid.UUID,
+    name: str,
+    principal: Runner,
+    session: SessionDep,
+    idem: IdempotencyDep,
+    body: Annotated[RunEventSend | None, Body()] = None,
+) -> JSONResponse:
+    """Send the custom event ``name`` to a running run whose version waits for it
+    (``wait_for_event``); the run keeps it until a waiting step with a matching key takes
+    it. 409 when the run is not running or never waits for ``name``. With an
+    ``Idempotency-Key`` a repeat sends nothing new and answers the same ``event_id``."""
+    event = body or RunEventSend()
+
+    async def send() -> RunEventAccepted:
+        event_id = f"api:{idem.key}" if idem.key is not None else f"api:{uuid.uuid4()}"
+        sent = await run_control.send_event(
+            session,
+            principal,
+            run_id,
+            name,
+            key=event.key,
+            payload=event.payload,
+            event_id=event_id,
+        )
+        return RunEventAccepted(event_id=sent)
+
+    return await idempotency.run(
+        session, principal, idem, payload=event, status_code=202, handler=send
+    )
 
 
 @router.post(RUNS + "/{run_id}/retry", status_code=status.HTTP_201_CREATED, response_model=RunRead)

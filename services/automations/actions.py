@@ -55,7 +55,7 @@ from providers.http import (
     HttpTooLarge,
 )
 from services import clients, tasks
-from services.automations import admission
+from services.automations import admission, event_catalogue
 from services.credentials import Redactor, UnknownCredentials, resolve_for_run
 from services.expressions import (
     MAX_OUTPUT_BYTES,
@@ -540,17 +540,36 @@ class Actions:
     async def _emit_event(
         self, session: AsyncSession, current: _Attempt, rendered: dict[str, Any]
     ) -> dict[str, Any]:
+        if rendered.get("key") is not None:
+            # "{{ trigger.number }}" renders to a number; a key is compared as text.
+            rendered = {**rendered, "key": str(rendered["key"])}
         params = _validated(EmitEventParams, rendered)
+        if event_catalogue.is_reserved(params.name):
+            raise StepInvalid(
+                f"name: {params.name} is emitted by firmflow itself; an automation may only "
+                "emit custom events",
+                input=rendered,
+            )
         call = current.call
-        # The payload is nested, so none of its keys can clash with the envelope's.
+        depth = await session.scalar(
+            select(AutomationRun.depth).where(AutomationRun.id == call.run_id)
+        )
+        # The payload is nested, so none of its keys can clash with the envelope's; the
+        # run's depth lets the delivery cut a chain of automations that trigger each other.
         message = outbox.event(
             params.name,
             f"automation:{call.idempotency_key}",
+            key=params.key,
             payload=params.payload,
-            source={"run_id": str(call.run_id), "step_id": call.step_id, "visit": call.visit},
+            source={
+                "run_id": str(call.run_id),
+                "step_id": call.step_id,
+                "visit": call.visit,
+                "depth": depth or 0,
+            },
         )
         await outbox.enqueue_message(session, call.firm_id, message)
-        return {"event": params.name, "payload": params.payload}
+        return {"event": params.name, "key": params.key, "payload": params.payload}
 
 
 async def finish_run(sessionmaker: async_sessionmaker[AsyncSession], finish: FinishRun) -> None:

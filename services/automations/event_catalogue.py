@@ -54,3 +54,16 @@ def is_reserved(name: str) -> bool:
 def key_field(name: str) -> str:
     event_type = CATALOGUE.get(name)
     return event_type.key_field if event_type is not None else CUSTOM_KEY_FIELD
+
+
+# An automation's action acts as Principal.system(firm, request_id=<its run's workflow id>)
+# (services.automations.actions); see contracts.workflow_id.
+_RUN_REQUEST_PREFIX = "automation-run-"
+
+
+def run_source(request_id: str | None) -> dict[str, str] | None:
+    """``{"run_id": …}`` when a domain event was caused by an automation run's action, so
+    the delivery starts the runs it triggers one hop deeper (a loop is cut) — else None."""
+    if request_id is None or not request_id.startswith(_RUN_REQUEST_PREFIX):
+        return None
+    return {"run_id": request_id.removeprefix(_RUN_REQUEST_PREFIX)}

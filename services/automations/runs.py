@@ -12,7 +12,7 @@ import logging
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import JsonValue
@@ -20,8 +20,6 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
-from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
 
 from core.errors import (
     AppError,
@@ -42,7 +40,6 @@ from models import (
     AutomationRunStep,
     AutomationStatus,
     Firm,
-    OutboxMessage,
     RunStatus,
     RunTrigger,
     StepStatus,
@@ -79,6 +76,10 @@ _AUDIT_ACTIONS = {
     RunTrigger.webhook: "automation_run.started",
     RunTrigger.retry: "automation_run.retried",
     RunTrigger.resume: "automation_run.resumed",
+    RunTrigger.schedule: "automation_run.started",
+    RunTrigger.event: "automation_run.started",
+    RunTrigger.call: "automation_run.started",
+    RunTrigger.debounce: "automation_run.started",
 }
 
 
@@ -427,93 +428,6 @@ async def list_runs(
     return to_page(rows, page)
 
 
-def _start_message_key(run_id: uuid.UUID) -> str:
-    # core.outbox.start_workflow keys a start message by its workflow id.
-    return f"start:{workflow_id(run_id)}"
-
-
-async def _cancel_workflow(temporal: ClientProvider, run: AutomationRun) -> str | None:
-    """Ask the run's workflow to cancel; None when asked, or how it already ended
-    (``TERMINATED``, ``NOT_FOUND`` …) when it is no longer running."""
-    try:
-        client = await temporal()
-        handle = client.get_workflow_handle(workflow_id(run.id))
-        try:
-            described = await handle.describe()
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                return "NOT_FOUND"
-            raise
-        if described.status != WorkflowExecutionStatus.RUNNING:
-            return described.status.name if described.status is not None else "UNKNOWN"
-        await handle.cancel()
-    except RPCError as exc:
-        log.warning("cancelling run %s failed: %s", run.id, exc.status.name)
-        raise TemporalUnavailable("The workflow service refused the request; try again") from exc
-    except Exception as exc:
-        log.warning("cancelling run %s failed: %s", run.id, type(exc).__name__)
-        raise TemporalUnavailable("The workflow service is not reachable; try again") from exc
-    return None
-
-
-def _mark_canceled(run: AutomationRun, message: str | None) -> None:
-    run.status = RunStatus.canceled
-    run.finished_at = datetime.now(UTC)
-    if message is not None:
-        run.error = {"step": None, "message": message}
-
-
-async def cancel_run(
-    session: AsyncSession, principal: Principal, temporal: ClientProvider, run_id: uuid.UUID
-) -> AutomationRun:
-    """Cancel a running run (409 for a finished one).
-
-    Normally this asks Temporal to cancel the workflow, which records the status
-    ``canceled`` itself; the run is still ``running`` when this returns. Two cases have no
-    workflow to ask, and the run is marked ``canceled`` here, in the same transaction:
-
-    - The outbox has not started the workflow yet. The start message is locked (waiting
-      for a relay that is dispatching it right now, so its outcome is known) and, still
-      pending, marked dispatched with ``NOT_STARTED`` as its note, so no relay starts it.
-    - The workflow has ended without recording an outcome (terminated or timed out in
-      Temporal, or gone after retention). The run row is locked first, so a workflow that
-      completes normally cannot be in the middle of recording its outcome: that outcome
-      would already be on the row, and the run would not be ``running``."""
-    run = await get_run(session, principal, run_id, for_update=True)
-    if run.status != RunStatus.running:
-        raise Conflict(f"This run has already {run.status}; only a running run can be canceled")
-    message = await session.scalar(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.firm_id == principal.firm_id,
-            OutboxMessage.dedupe_key == _start_message_key(run.id),
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    how = "workflow"
-    if message is not None and message.dispatched_at is None:
-        message.dispatched_at = datetime.now(UTC)
-        message.last_error = NOT_STARTED
-        _mark_canceled(run, None)
-        how = "before start"
-    else:
-        ended = await _cancel_workflow(temporal, run)
-        if ended is not None:
-            _mark_canceled(run, f"the workflow had ended ({ended}) without recording an outcome")
-            how = "workflow ended"
-    await session.flush()
-    await audit.record(
-        session,
-        principal,
-        action="automation_run.canceled",
-        record_type="automation_run",
-        record_id=run.id,
-        after={"status": str(run.status), "how": how},
-    )
-    return run
-
-
 async def retry_run(
     session: AsyncSession, principal: Principal, run_id: uuid.UUID, *, version: RetryVersion
 ) -> AutomationRun:
@@ -535,6 +449,24 @@ async def retry_run(
     return run
 
 
+async def reused_steps(
+    session: AsyncSession, firm_id: uuid.UUID, source_run_id: uuid.UUID
+) -> dict[str, ReusedStep]:
+    """What a resume of ``source_run_id`` takes instead of executing: every step it
+    succeeded at (or itself reused), under ``"<step id>#<visit>"``."""
+    done = await session.scalars(
+        select(AutomationRunStep).where(
+            AutomationRunStep.firm_id == firm_id,
+            AutomationRunStep.run_id == source_run_id,
+            AutomationRunStep.status.in_([StepStatus.succeeded, StepStatus.reused]),
+        )
+    )
+    return {
+        f"{step.step_id}#{step.visit}": ReusedStep(output=step.output, input=step.input)
+        for step in done
+    }
+
+
 async def resume_run(
     session: AsyncSession, principal: Principal, run_id: uuid.UUID
 ) -> AutomationRun:
@@ -549,17 +481,7 @@ async def resume_run(
     if source.status != RunStatus.failed:
         raise Conflict(f"Only a failed run can be resumed; this run is {source.status}")
     automation = await get_automation(session, principal, source.automation_id)
-    done = await session.scalars(
-        select(AutomationRunStep).where(
-            AutomationRunStep.firm_id == principal.firm_id,
-            AutomationRunStep.run_id == source.id,
-            AutomationRunStep.status.in_([StepStatus.succeeded, StepStatus.reused]),
-        )
-    )
-    reuse = {
-        f"{step.step_id}#{step.visit}": ReusedStep(output=step.output, input=step.input)
-        for step in done
-    }
+    reuse = await reused_steps(session, principal.firm_id, source.id)
     run, _ = await start_run(
         session,
         principal,

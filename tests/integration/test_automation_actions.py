@@ -856,7 +856,7 @@ async def test_emit_event_enqueues_one_outbox_message(
     call = step_call(
         run,
         "emit_event",
-        {"name": "client.chased", "payload": {"who": "{{ trigger.name }}", "event": "x"}},
+        {"name": "custom.chased", "payload": {"who": "{{ trigger.name }}", "event": "x"}},
         step_id="announce",
     )
 
@@ -864,7 +864,11 @@ async def test_emit_event_enqueues_one_outbox_message(
     again = await environment(attempt=2).run(acts.emit_event, call)
 
     assert outcome == again
-    assert outcome.output == {"event": "client.chased", "payload": {"who": "Olive", "event": "x"}}
+    assert outcome.output == {
+        "event": "custom.chased",
+        "key": None,
+        "payload": {"who": "Olive", "event": "x"},
+    }
     async with tenant_session(run.firm_id, maker) as session:
         messages = (
             await session.scalars(
@@ -876,9 +880,10 @@ async def test_emit_event_enqueues_one_outbox_message(
     [message] = [m for m in messages if m.dedupe_key.startswith("automation:")]
     assert message.dedupe_key == f"automation:{run.run_id}:announce:1"
     assert message.payload == {
-        "event": "client.chased",
+        "event": "custom.chased",
+        "key": None,
         "payload": {"who": "Olive", "event": "x"},
-        "source": {"run_id": str(run.run_id), "step_id": "announce", "visit": 1},
+        "source": {"run_id": str(run.run_id), "step_id": "announce", "visit": 1, "depth": 0},
     }
 
     bad = await failure(

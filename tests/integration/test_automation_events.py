@@ -1,0 +1,400 @@
+"""Events through the outbox: event triggers (with a filter), delivery exactly once after
+a crash, nothing for a rolled-back change, the depth cut of an event loop, domain events
+reaching the runs waiting for them, and emit_event's key, source and refusals.
+
+Against committed Postgres and the time-skipping Temporal server; the API's outbox fast
+path delivers an event right after its request commits, and the tests drive the relay's
+own ``dispatch_pending`` where a request is not involved (an activity's event)."""
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowFailureError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from core.config import Settings
+from core.crypto import Cipher
+from core.db import tenant_session
+from core.outbox import EVENT, SIGNAL_WORKFLOW
+from core.outbox_dispatch import dispatch_pending
+from core.principal import Principal
+from core.temporal import fixed_client
+from models import OutboxMessage
+from services import clients, tasks
+from services.automations import event_delivery
+from tests.factories import Actor, make_firm
+from tests.fixtures.temporal import result_skipping_time
+from tests.integration.test_automation_actions import (
+    activities,
+    assert_invalid,
+    environment,
+    failure,
+    new_run,
+    step_call,
+)
+from tests.integration.test_automations import BASE, create, save_draft
+from worker import build_worker
+from workflows.automation.contracts import MAX_EVENT_DEPTH, RunView, workflow_id
+
+Maker = async_sessionmaker[AsyncSession]
+RUNS = "/v1/automation-runs"
+
+
+@pytest.fixture
+async def actor(committing_sessionmaker: Maker) -> Actor:
+    async with committing_sessionmaker() as session:
+        return await make_firm(session)
+
+
+@pytest.fixture
+async def worker(
+    settings: Settings, committing_sessionmaker: Maker, temporal_env: WorkflowEnvironment
+) -> AsyncIterator[Worker]:
+    async with build_worker(settings, temporal_env.client, committing_sessionmaker) as running:
+        yield running
+
+
+@pytest.fixture
+def cipher(settings: Settings) -> Cipher:
+    return Cipher.from_settings(settings)
+
+
+def on_event(event: str, filter: str | None = None, **steps: dict[str, Any]) -> dict[str, Any]:
+    trigger: dict[str, Any] = {"type": "event", "event": event}
+    if filter is not None:
+        trigger["filter"] = filter
+    return {
+        "schema_version": 1,
+        "trigger": trigger,
+        "start": next(iter(steps)) if steps else "done",
+        "steps": steps or {"done": {"type": "stop"}},
+    }
+
+
+async def active(http: AsyncClient, actor: Actor, draft: dict[str, Any]) -> str:
+    automation_id: str = (await create(http, actor))["id"]
+    await save_draft(http, actor, automation_id, draft)
+    published = await http.post(f"{BASE}/{automation_id}/publish", headers=actor.headers)
+    assert published.status_code == 201, published.text
+    activated = await http.post(f"{BASE}/{automation_id}/activate", headers=actor.headers)
+    assert activated.status_code == 200, activated.text
+    return automation_id
+
+
+async def runs_of(http: AsyncClient, actor: Actor, automation_id: str) -> list[dict[str, Any]]:
+    listed = await http.get(f"{RUNS}?automation_id={automation_id}", headers=actor.headers)
+    assert listed.status_code == 200, listed.text
+    items: list[dict[str, Any]] = listed.json()["items"]
+    return items
+
+
+async def run_detail(http: AsyncClient, actor: Actor, run_id: str) -> dict[str, Any]:
+    response = await http.get(f"{RUNS}/{run_id}", headers=actor.headers)
+    assert response.status_code == 200, response.text
+    detail: dict[str, Any] = response.json()
+    return detail
+
+
+async def new_client(http: AsyncClient, actor: Actor, name: str = "Olive Ltd") -> str:
+    response = await http.post("/v1/clients", json={"name": name}, headers=actor.headers)
+    assert response.status_code == 201, response.text
+    client_id: str = response.json()["id"]
+    return client_id
+
+
+async def pending_events(maker: Maker, actor: Actor) -> list[OutboxMessage]:
+    async with tenant_session(actor.firm.id, maker) as session:
+        found = await session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.firm_id == actor.firm.id,
+                OutboxMessage.kind == EVENT,
+                OutboxMessage.dispatched_at.is_(None),
+            )
+            .order_by(OutboxMessage.created_at)
+        )
+        return list(found)
+
+
+async def test_an_event_trigger_starts_a_run_when_its_filter_holds(
+    temporal_api: AsyncClient, actor: Actor
+) -> None:
+    status_changed = await active(
+        temporal_api, actor, on_event("client.updated", "'status' in event.data.fields")
+    )
+    reactivated = await active(
+        temporal_api,
+        actor,
+        on_event("client.updated", "event.data.changes.status.after == 'active'"),
+    )
+    broken = await active(
+        temporal_api, actor, on_event("client.updated", "event.data.nothing.deeper > 1")
+    )
+    unfiltered = await active(temporal_api, actor, on_event("client.updated"))
+    other_event = await active(temporal_api, actor, on_event("task.created"))
+    client_id = await new_client(temporal_api, actor)
+
+    changed = await temporal_api.patch(
+        f"/v1/clients/{client_id}", json={"status": "inactive"}, headers=actor.headers
+    )
+    assert changed.status_code == 200, changed.text
+
+    [run] = await runs_of(temporal_api, actor, status_changed)
+    assert run["trigger"] == "event" and run["status"] == "running" and run["depth"] == 0
+    detail = await run_detail(temporal_api, actor, run["id"])
+    assert detail["trigger_payload"] == {
+        "event": "client.updated",
+        "key": client_id,
+        "data": {
+            "client_id": client_id,
+            "fields": ["status"],
+            "changes": {"status": {"before": "prospect", "after": "inactive"}},
+            "source": None,
+        },
+    }
+    assert await runs_of(temporal_api, actor, reactivated) == []
+    assert await runs_of(temporal_api, actor, other_event) == []
+    assert len(await runs_of(temporal_api, actor, unfiltered)) == 1
+    # A filter that fails is the builder's to see, on a run that never started.
+    [failed] = await runs_of(temporal_api, actor, broken)
+    assert failed["status"] == "failed" and failed["finished_at"] is not None
+    assert failed["error"]["message"].startswith("the trigger's filter could not be evaluated")
+    assert "nothing" in failed["error"]["message"]
+
+    # Changing nothing emits no event, so it starts nothing.
+    same = await temporal_api.patch(
+        f"/v1/clients/{client_id}", json={"status": "inactive"}, headers=actor.headers
+    )
+    assert same.status_code == 200, same.text
+    assert len(await runs_of(temporal_api, actor, unfiltered)) == 1
+
+
+async def test_an_event_of_a_rolled_back_change_starts_nothing(
+    temporal_api: AsyncClient, committing_sessionmaker: Maker, actor: Actor
+) -> None:
+    automation_id = await active(temporal_api, actor, on_event("client.updated"))
+    client_id = uuid.UUID(await new_client(temporal_api, actor))
+    principal = Principal.system(actor.firm.id)
+
+    with pytest.raises(RuntimeError):
+        async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+            await clients.update_client(
+                session, principal, client_id, patch=clients.ClientPatch(name="Renamed")
+            )
+            raise RuntimeError("the request failed after the change")
+
+    assert await pending_events(committing_sessionmaker, actor) == []
+    assert await runs_of(temporal_api, actor, automation_id) == []
+
+
+async def test_a_crash_after_commit_still_starts_the_run_once(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    actor: Actor,
+) -> None:
+    maker = committing_sessionmaker
+    automation_id = await active(temporal_api, actor, on_event("task.completed"))
+    principal = Principal.system(actor.firm.id)
+    # Committed without the fast path, as if the process died right after COMMIT.
+    async with tenant_session(actor.firm.id, maker) as session:
+        task = await tasks.create_task(
+            session, principal, fields=tasks.TaskFields(title="File the return")
+        )
+        await tasks.set_done(session, principal, task.id, done=True)
+    pending = await pending_events(maker, actor)
+    assert [(m.payload["event"], m.payload["task_id"]) for m in pending] == [
+        ("task.created", str(task.id)),
+        ("task.completed", str(task.id)),
+    ]
+    completed = pending[1]
+    temporal = fixed_client(temporal_env.client)
+
+    # Delivered, then the relay died before marking the row; it is delivered again.
+    await event_delivery.deliver(maker, temporal, completed)
+    await event_delivery.deliver(maker, temporal, completed)
+    report = await dispatch_pending(maker, temporal, limit=10, ids=[m.id for m in pending])
+
+    assert report.dispatched == 2 and await pending_events(maker, actor) == []
+    [run] = await runs_of(temporal_api, actor, automation_id)
+    detail = await run_detail(temporal_api, actor, run["id"])
+    assert detail["trigger_payload"]["key"] == str(task.id)
+    assert detail["trigger_payload"]["data"]["status"] == "done"
+    # Its workflow was started (by the first delivery's fast path).
+    handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run["id"])))
+    assert (await handle.describe()).run_id is not None
+
+
+async def test_an_event_loop_is_cut_at_the_depth_limit(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    worker: Worker,
+    actor: Actor,
+) -> None:
+    """An automation triggered by custom.ping emits custom.ping: each run starts the
+    next one hop deeper, until the run past the limit is recorded as failed."""
+    ping = {"type": "emit_event", "params": {"name": "custom.ping", "key": "{{ run.id }}"}}
+    automation_id = await active(temporal_api, actor, on_event("custom.ping", None, ping=ping))
+    started = await temporal_api.post(
+        f"{BASE}/{automation_id}/runs", json={"payload": {}}, headers=actor.headers
+    )
+    assert started.status_code == 201, started.text
+    temporal = fixed_client(temporal_env.client)
+
+    for _ in range(MAX_EVENT_DEPTH + 3):
+        for run in await runs_of(temporal_api, actor, automation_id):
+            if run["status"] == "running":
+                handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run["id"])))
+                with contextlib.suppress(WorkflowFailureError):
+                    await result_skipping_time(temporal_env, handle)
+        pending = await pending_events(committing_sessionmaker, actor)
+        if not pending:
+            break
+        await dispatch_pending(
+            committing_sessionmaker, temporal, limit=10, ids=[m.id for m in pending]
+        )
+
+    chain = sorted(await runs_of(temporal_api, actor, automation_id), key=lambda r: r["depth"])
+    assert [run["depth"] for run in chain] == list(range(MAX_EVENT_DEPTH + 2))
+    assert {run["status"] for run in chain[:-1]} == {"succeeded"}
+    assert all(run["trigger"] == "event" for run in chain[1:])
+    cut = chain[-1]
+    assert cut["status"] == "failed" and cut["depth"] == MAX_EVENT_DEPTH + 1
+    assert f"deeper than {MAX_EVENT_DEPTH}" in cut["error"]["message"]
+    # The cut run never started a workflow, so nothing emits another ping.
+    assert await pending_events(committing_sessionmaker, actor) == []
+
+
+async def test_emit_event_carries_key_and_source_and_refuses_firmflow_events(
+    committing_sessionmaker: Maker, cipher: Cipher
+) -> None:
+    maker = committing_sessionmaker
+    run = await new_run(maker, cipher)
+    acts = activities(maker, cipher)
+    call = step_call(
+        run,
+        "emit_event",
+        {"name": "custom.signed", "key": "{{ 40 + 2 }}", "payload": {"who": "{{ trigger.name }}"}},
+        step_id="announce",
+    )
+    outcome = await environment().run(acts.emit_event, call)
+    assert outcome.output == {"event": "custom.signed", "key": "42", "payload": {"who": "Olive"}}
+    async with tenant_session(run.firm_id, maker) as session:
+        message = await session.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.dedupe_key == f"automation:{run.run_id}:announce:1"
+            )
+        )
+    assert message is not None and message.payload == {
+        "event": "custom.signed",
+        "key": "42",
+        "payload": {"who": "Olive"},
+        "source": {"run_id": str(run.run_id), "step_id": "announce", "visit": 1, "depth": 0},
+    }
+    assert event_delivery.event_key("custom.signed", message.payload) == "42"
+
+    for name in ("invoice.paid", "client.created", "payment.whatever"):
+        forged = await failure(
+            environment(),
+            acts.emit_event,
+            step_call(run, "emit_event", {"name": name}, step_id=f"forge{name.split('.')[0]}"),
+        )
+        assert_invalid(forged, f"{name} is emitted by firmflow itself")
+
+
+async def test_a_domain_event_reaches_the_run_waiting_for_its_key(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    worker: Worker,
+    actor: Actor,
+) -> None:
+    wait = {
+        "type": "wait_for_event",
+        # No timeout: awaiting the first run skips time, which would end the other's wait.
+        "params": {"event": "client.updated", "key": "{{ trigger.client_id }}"},
+        "next": "done",
+    }
+    draft = {
+        "schema_version": 1,
+        "trigger": {"type": "manual"},
+        "start": "wait",
+        "steps": {"wait": wait, "done": {"type": "stop"}},
+    }
+    automation_id = await active(temporal_api, actor, draft)
+    olive, other = await new_client(temporal_api, actor), await new_client(temporal_api, actor)
+    run_ids = {}
+    for client_id in (olive, other):
+        started = await temporal_api.post(
+            f"{BASE}/{automation_id}/runs",
+            json={"payload": {"client_id": client_id}},
+            headers=actor.headers,
+        )
+        assert started.status_code == 201, started.text
+        run_ids[client_id] = started.json()["id"]
+    for run_id in run_ids.values():
+        await waiting_for_event(temporal_env, run_id)
+    # Both runs' version waits for client.updated, so both are told; only one takes it.
+    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+        before = set(
+            await session.scalars(
+                select(OutboxMessage.id).where(OutboxMessage.kind == SIGNAL_WORKFLOW)
+            )
+        )
+
+    changed = await temporal_api.patch(
+        f"/v1/clients/{olive}", json={"tags": ["vip"]}, headers=actor.headers
+    )
+    assert changed.status_code == 200, changed.text
+
+    handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run_ids[olive])))
+    await result_skipping_time(temporal_env, handle)
+    done = await run_detail(temporal_api, actor, run_ids[olive])
+    assert done["status"] == "succeeded"
+    [wait_row] = [step for step in done["steps"] if step["step_id"] == "wait"]
+    assert wait_row["output"]["event"] == "client.updated"
+    assert wait_row["output"]["key"] == olive
+    assert wait_row["output"]["payload"]["fields"] == ["tags"]
+    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+        signals = [
+            m
+            for m in await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == SIGNAL_WORKFLOW)
+            )
+            if m.id not in before
+        ]
+    assert sorted(m.payload["workflow_id"] for m in signals) == sorted(
+        workflow_id(uuid.UUID(run_id)) for run_id in run_ids.values()
+    )
+    assert all(m.dispatched_at is not None for m in signals)
+
+    # The other client's run still waits; cancelling it works and records who did.
+    still = await run_detail(temporal_api, actor, run_ids[other])
+    assert still["status"] == "running"
+    assert still["waiting"]["kind"] == "event" and still["waiting"]["key"] == other
+    canceled = await temporal_api.post(f"{RUNS}/{run_ids[other]}/cancel", headers=actor.headers)
+    assert canceled.status_code == 202, canceled.text
+    assert canceled.json()["canceled_by"] == str(actor.user.id)
+    other_handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run_ids[other])))
+    with contextlib.suppress(WorkflowFailureError):
+        await result_skipping_time(temporal_env, other_handle)
+    ended = await run_detail(temporal_api, actor, run_ids[other])
+    assert ended["status"] == "canceled" and ended["canceled_by"] == str(actor.user.id)
+
+
+async def waiting_for_event(env: WorkflowEnvironment, run_id: str) -> None:
+    """Polls the run's live view until its wait began (time stands still meanwhile)."""
+    handle = env.client.get_workflow_handle(workflow_id(uuid.UUID(run_id)))
+    for _ in range(200):
+        view = await handle.query("progress", result_type=RunView)
+        if view.waiting is not None and view.waiting.kind == "event":
+            return
+    raise AssertionError(f"run {run_id} never began waiting for its event")
