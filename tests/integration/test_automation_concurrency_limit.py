@@ -1,7 +1,7 @@
 """The concurrency limit end to end: runs started through the API, carried by the outbox to
 the time-skipping server and executed by the real worker against committed Postgres.
 
-Each run waits an hour (a timer the server skips only while the test awaits a result),
+Each run waits for a ``custom.go`` event the test sends when it wants the run to end,
 then posts its trigger's ``n`` to a loopback server, so the server's log is the order the
 runs really ran in. A queued run's start message is written by ``finish_run`` of the run
 that frees its slot; the tests carry it out with ``dispatch_pending``, as the relay does."""
@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -28,7 +27,6 @@ from core.outbox_dispatch import dispatch_pending
 from core.temporal import fixed_client
 from models import AutomationRun, OutboxMessage, RunStatus
 from tests.factories import Actor, make_firm
-from tests.fixtures.temporal import result_skipping_time
 from tests.http_target import HttpTarget, running_target
 from tests.integration.test_automation_run_workflow import (
     active_automation,
@@ -37,9 +35,12 @@ from tests.integration.test_automation_run_workflow import (
     start,
 )
 from worker import build_worker
-from workflows.automation.contracts import workflow_id
+from workflows.automation.contracts import EVENT_SIGNAL, RunEvent, workflow_id
 
 RUNS = "/v1/automation-runs"
+# What a waiting run waits for: the test says when each run may end. (A timer would not
+# do: while a test awaits one workflow, the server may skip time past another's timer.)
+GO = "custom.go"
 
 
 @pytest.fixture
@@ -75,7 +76,7 @@ def limited(target: HttpTarget, **concurrency: Any) -> dict[str, Any]:
         "concurrency": concurrency,
         "start": "wait",
         "steps": {
-            "wait": {"type": "delay", "params": {"until": "{{ trigger.until }}"}, "next": "call"},
+            "wait": {"type": "wait_for_event", "params": {"event": GO}, "next": "call"},
             "call": {
                 "type": "http_request",
                 "params": {"method": "POST", "url": target.url("/run"), "body": "{{ trigger.n }}"},
@@ -95,11 +96,6 @@ class Runs:
     ) -> None:
         self.maker, self.env, self.actor = maker, env, actor
 
-    async def payload(self, n: int, hours: int = 1, **extra: Any) -> dict[str, Any]:
-        """Trigger ``n``, whose run waits until ``hours`` from now on the server's clock."""
-        until = await self.env.get_current_time() + timedelta(hours=hours)
-        return {"n": n, "until": until.isoformat(), **extra}
-
     async def rows(self, ids: list[str]) -> list[AutomationRun]:
         async with tenant_session(self.actor.firm.id, self.maker) as session:
             found = {
@@ -114,10 +110,18 @@ class Runs:
         return [run.status for run in await self.rows(ids)]
 
     async def finish(self, run_id: str) -> None:
-        """Skips time until the run's workflow ends, then carries out the start of the run
-        its end admitted, if any."""
+        """Lets the run go on and waits for its workflow to end, then carries out the start
+        of the run its end admitted, if any. The run sets no timer, so nothing needs time
+        to skip; letting it skip would carry the runs still waiting (for ever) on to the
+        test server's execution timeout once it is idle."""
+        run = handle(self.env, run_id)
+        await run.signal(EVENT_SIGNAL, RunEvent(event_id=str(uuid.uuid4()), name=GO))
         with contextlib.suppress(WorkflowFailureError):
-            await result_skipping_time(self.env, handle(self.env, run_id))
+            await run.result()
+        await self.dispatch_starts()
+
+    async def dispatch_starts(self) -> None:
+        """Carries out the firm's pending run starts, as the relay's next pass would."""
         async with tenant_session(self.actor.firm.id, self.maker) as session:
             starts = list(
                 await session.scalars(
@@ -171,9 +175,7 @@ async def test_a_full_automation_queues_runs_and_starts_them_in_order(
     temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
 ) -> None:
     automation_id = await active_automation(temporal_api, actor, limited(target, max_runs=1))
-    ids = [
-        await start(temporal_api, actor, automation_id, await runs.payload(n)) for n in (1, 2, 3)
-    ]
+    ids = [await start(temporal_api, actor, automation_id, {"n": n}) for n in (1, 2, 3)]
     assert await runs.statuses(ids) == [RunStatus.running, RunStatus.queued, RunStatus.queued]
     response = await temporal_api.get(f"{RUNS}/{ids[1]}", headers=actor.headers)
     assert response.json()["error"] == {
@@ -202,8 +204,8 @@ async def test_skip_records_why_and_the_run_never_starts(
     automation_id = await active_automation(
         temporal_api, actor, limited(target, max_runs=1, when_full="skip")
     )
-    first = await start(temporal_api, actor, automation_id, await runs.payload(1))
-    extra = await start(temporal_api, actor, automation_id, await runs.payload(2))
+    first = await start(temporal_api, actor, automation_id, {"n": 1})
+    extra = await start(temporal_api, actor, automation_id, {"n": 2})
     (skipped,) = await runs.rows([extra])
     assert skipped.status == RunStatus.skipped and skipped.finished_at is not None
     assert skipped.error == {"step": None, "message": "skipped: 1 runs already running (limit 1)"}
@@ -213,7 +215,7 @@ async def test_skip_records_why_and_the_run_never_starts(
     assert posted(target) == [1]
     assert not await workflow_exists(runs.env, extra)
     # Once the slot is free again, the next start runs.
-    again = await start(temporal_api, actor, automation_id, await runs.payload(3))
+    again = await start(temporal_api, actor, automation_id, {"n": 3})
     await runs.finish(again)
     assert posted(target) == [1, 3]
 
@@ -224,9 +226,9 @@ async def test_the_limit_applies_per_key(
     automation_id = await active_automation(
         temporal_api, actor, limited(target, max_runs=1, key="trigger.client_id")
     )
-    a1 = await start(temporal_api, actor, automation_id, await runs.payload(1, 2, client_id="a"))
-    b1 = await start(temporal_api, actor, automation_id, await runs.payload(2, 1, client_id="b"))
-    a2 = await start(temporal_api, actor, automation_id, await runs.payload(3, 1, client_id="a"))
+    a1 = await start(temporal_api, actor, automation_id, {"client_id": "a", "n": 1})
+    b1 = await start(temporal_api, actor, automation_id, {"client_id": "b", "n": 2})
+    a2 = await start(temporal_api, actor, automation_id, {"client_id": "a", "n": 3})
     rows = await runs.rows([a1, b1, a2])
     assert [run.status for run in rows] == [RunStatus.running, RunStatus.running, RunStatus.queued]
     assert [run.concurrency_key for run in rows] == ["a", "b", "a"]
@@ -246,7 +248,7 @@ async def test_a_key_expression_that_fails_fails_the_run(
     automation_id = await active_automation(
         temporal_api, actor, limited(target, max_runs=1, key="trigger.client.id")
     )
-    run_id = await start(temporal_api, actor, automation_id, await runs.payload(1))
+    run_id = await start(temporal_api, actor, automation_id, {"n": 1})
     (run,) = await runs.rows([run_id])
     assert run.status == RunStatus.failed and run.finished_at is not None
     assert run.error is not None
@@ -258,9 +260,8 @@ async def test_concurrent_starts_never_exceed_the_limit(
     temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
 ) -> None:
     automation_id = await active_automation(temporal_api, actor, limited(target, max_runs=3))
-    payloads = [await runs.payload(n) for n in range(10)]
     ids = await asyncio.gather(
-        *(start(temporal_api, actor, automation_id, payload) for payload in payloads)
+        *(start(temporal_api, actor, automation_id, {"n": n}) for n in range(10))
     )
     statuses = await runs.statuses(ids)
     assert statuses.count(RunStatus.running) == 3
