@@ -17,6 +17,7 @@ items finish, then carries the next index, the outputs and the errors over.
 
 import asyncio
 import json
+import uuid
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -89,6 +90,14 @@ class ForeachResult(BaseModel):
     pending: list[StepRecord] = Field(default_factory=list)
     # Why the step failed (the first failed item with on_item_error "fail", or too big).
     failure: str | None = None
+
+
+class RecordsToWrite(BaseModel):
+    """The input of ``automation.write_records``."""
+
+    run_id: uuid.UUID
+    firm_id: uuid.UUID
+    records: list[StepRecord]
 
 
 class ForeachProgress(BaseModel):
@@ -268,11 +277,9 @@ class AutomationForeachWorkflow:
         batch, self._pending = self._pending, []
         await workflow.execute_activity(
             WRITE_RECORDS_ACTIVITY,
-            {
-                "run_id": str(self._input.run.run_id),
-                "firm_id": str(self._input.run.firm_id),
-                "records": [record.model_dump(mode="json") for record in batch],
-            },
+            RecordsToWrite(
+                run_id=self._input.run.run_id, firm_id=self._input.run.firm_id, records=batch
+            ),
             start_to_close_timeout=_WRITE_TIMEOUT,
             retry_policy=_WRITE_RETRY,
         )
