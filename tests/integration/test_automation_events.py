@@ -6,6 +6,7 @@ Against committed Postgres and the time-skipping Temporal server; the API's outb
 path delivers an event right after its request commits, and the tests drive the relay's
 own ``dispatch_pending`` where a request is not involved (an activity's event)."""
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -26,10 +27,10 @@ from core.outbox import EVENT, SIGNAL_WORKFLOW
 from core.outbox_dispatch import dispatch_pending
 from core.principal import Principal
 from core.temporal import fixed_client
-from models import OutboxMessage
+from models import OutboxMessage, Role
 from services import clients, tasks
 from services.automations import event_delivery
-from tests.factories import Actor, make_firm
+from tests.factories import Actor, add_user, make_firm
 from tests.fixtures.temporal import result_skipping_time
 from tests.integration.test_automation_actions import (
     activities,
@@ -41,10 +42,12 @@ from tests.integration.test_automation_actions import (
 )
 from tests.integration.test_automations import BASE, create, save_draft
 from worker import build_worker
-from workflows.automation.contracts import MAX_EVENT_DEPTH, RunView, workflow_id
+from workflows.automation.contracts import MAX_EVENT_DEPTH, RunView, WaitView, workflow_id
 
 Maker = async_sessionmaker[AsyncSession]
 RUNS = "/v1/automation-runs"
+# How long a test waits for a run to begin a wait (it takes milliseconds).
+WAIT_DEADLINE = 30.0
 
 
 @pytest.fixture
@@ -247,28 +250,13 @@ async def test_an_event_loop_is_cut_at_the_depth_limit(
         f"{BASE}/{automation_id}/runs", json={"payload": {}}, headers=actor.headers
     )
     assert started.status_code == 201, started.text
-    temporal = fixed_client(temporal_env.client)
 
-    for _ in range(MAX_EVENT_DEPTH + 3):
-        for run in await runs_of(temporal_api, actor, automation_id):
-            if run["status"] == "running":
-                handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run["id"])))
-                with contextlib.suppress(WorkflowFailureError):
-                    await result_skipping_time(temporal_env, handle)
-        pending = await pending_events(committing_sessionmaker, actor)
-        if not pending:
-            break
-        await dispatch_pending(
-            committing_sessionmaker, temporal, limit=10, ids=[m.id for m in pending]
-        )
+    chain = await drive_chain(
+        temporal_api, temporal_env, committing_sessionmaker, actor, automation_id
+    )
 
-    chain = sorted(await runs_of(temporal_api, actor, automation_id), key=lambda r: r["depth"])
-    assert [run["depth"] for run in chain] == list(range(MAX_EVENT_DEPTH + 2))
-    assert {run["status"] for run in chain[:-1]} == {"succeeded"}
+    assert_cut(chain)
     assert all(run["trigger"] == "event" for run in chain[1:])
-    cut = chain[-1]
-    assert cut["status"] == "failed" and cut["depth"] == MAX_EVENT_DEPTH + 1
-    assert f"deeper than {MAX_EVENT_DEPTH}" in cut["error"]["message"]
     # The cut run never started a workflow, so nothing emits another ping.
     assert await pending_events(committing_sessionmaker, actor) == []
 
@@ -341,7 +329,7 @@ async def test_a_domain_event_reaches_the_run_waiting_for_its_key(
         assert started.status_code == 201, started.text
         run_ids[client_id] = started.json()["id"]
     for run_id in run_ids.values():
-        await waiting_for_event(temporal_env, run_id)
+        await waiting_for(temporal_env, run_id, "event")
     # Both runs' version waits for client.updated, so both are told; only one takes it.
     async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
         before = set(
@@ -390,11 +378,124 @@ async def test_a_domain_event_reaches_the_run_waiting_for_its_key(
     assert ended["status"] == "canceled" and ended["canceled_by"] == str(actor.user.id)
 
 
-async def waiting_for_event(env: WorkflowEnvironment, run_id: str) -> None:
-    """Polls the run's live view until its wait began (time stands still meanwhile)."""
+async def waiting_for(env: WorkflowEnvironment, run_id: str, kind: str) -> WaitView:
+    """Polls the run's live view until it waits for ``kind`` (time stands still meanwhile:
+    only a test awaiting a result lets the server skip ahead)."""
     handle = env.client.get_workflow_handle(workflow_id(uuid.UUID(run_id)))
-    for _ in range(200):
-        view = await handle.query("progress", result_type=RunView)
-        if view.waiting is not None and view.waiting.kind == "event":
-            return
-    raise AssertionError(f"run {run_id} never began waiting for its event")
+    async with asyncio.timeout(WAIT_DEADLINE):
+        while True:
+            view: RunView = await handle.query("progress", result_type=RunView)
+            if view.waiting is not None and view.waiting.kind == kind:
+                return view.waiting
+
+
+async def drive_chain(
+    http: AsyncClient,
+    env: WorkflowEnvironment,
+    maker: Maker,
+    actor: Actor,
+    automation_id: str,
+) -> list[dict[str, Any]]:
+    """Runs the automation's runs to their end and delivers the events they emit, as the
+    relay would, until no event is left; returns the runs by depth."""
+    temporal = fixed_client(env.client)
+    for _ in range(MAX_EVENT_DEPTH + 3):
+        for run in await runs_of(http, actor, automation_id):
+            if run["status"] == "running":
+                handle = env.client.get_workflow_handle(workflow_id(uuid.UUID(run["id"])))
+                with contextlib.suppress(WorkflowFailureError):
+                    await result_skipping_time(env, handle)
+        pending = await pending_events(maker, actor)
+        if not pending:
+            break
+        await dispatch_pending(maker, temporal, limit=10, ids=[m.id for m in pending])
+    return sorted(await runs_of(http, actor, automation_id), key=lambda r: r["depth"])
+
+
+def assert_cut(chain: list[dict[str, Any]]) -> None:
+    assert [run["depth"] for run in chain] == list(range(MAX_EVENT_DEPTH + 2))
+    assert {run["status"] for run in chain[:-1]} == {"succeeded"}
+    cut = chain[-1]
+    assert cut["status"] == "failed" and cut["depth"] == MAX_EVENT_DEPTH + 1
+    assert f"deeper than {MAX_EVENT_DEPTH}" in cut["error"]["message"]
+
+
+async def test_a_loop_through_a_domain_event_is_cut_too(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    worker: Worker,
+    actor: Actor,
+) -> None:
+    """On client.updated, rename the client: the rename is another client.updated, which
+    names the run that caused it, so each run is one hop deeper than the last."""
+    rename = {
+        "type": "update_client",
+        "params": {"client_id": "{{ trigger.key }}", "fields": {"name": "Seen by {{ run.id }}"}},
+    }
+    automation_id = await active(
+        temporal_api, actor, on_event("client.updated", None, rename=rename)
+    )
+    client_id = await new_client(temporal_api, actor)
+    changed = await temporal_api.patch(
+        f"/v1/clients/{client_id}", json={"tags": ["loop"]}, headers=actor.headers
+    )
+    assert changed.status_code == 200, changed.text
+
+    chain = await drive_chain(
+        temporal_api, temporal_env, committing_sessionmaker, actor, automation_id
+    )
+
+    assert_cut(chain)
+    second = await run_detail(temporal_api, actor, chain[1]["id"])
+    assert second["trigger_payload"]["data"]["source"] == {"run_id": chain[0]["id"]}
+    assert await pending_events(committing_sessionmaker, actor) == []
+
+
+async def test_a_run_waiting_for_approval_shows_its_votes_and_cancel_closes_it(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    worker: Worker,
+    actor: Actor,
+) -> None:
+    async with committing_sessionmaker() as session:
+        first, second = [await add_user(session, actor, Role.staff) for _ in range(2)]
+    approval = {
+        "type": "approval",
+        "params": {"approvers": {"roles": ["staff"]}, "quorum": 2, "title": "Refund"},
+        "next": "done",
+    }
+    draft = {
+        "schema_version": 1,
+        "trigger": {"type": "manual"},
+        "start": "ok",
+        "steps": {"ok": approval, "done": {"type": "stop"}},
+    }
+    automation_id = await active(temporal_api, actor, draft)
+    started = await temporal_api.post(
+        f"{BASE}/{automation_id}/runs", json={"payload": {}}, headers=actor.headers
+    )
+    run_id = started.json()["id"]
+    wait = await waiting_for(temporal_env, run_id, "approval")
+    voted = await temporal_api.post(
+        f"/v1/approvals/{wait.approval_id}", json={"decision": "approve"}, headers=first.headers
+    )
+    assert voted.status_code == 200, voted.text
+
+    shown = await run_detail(temporal_api, actor, run_id)
+    assert shown["waiting"]["kind"] == "approval"
+    assert shown["waiting"]["approval_id"] == str(wait.approval_id)
+    [listed] = shown["approvals"]
+    assert listed["id"] == str(wait.approval_id) and listed["status"] == "pending"
+    assert [vote["user_id"] for vote in listed["votes"]] == [str(first.user.id)]
+
+    canceled = await temporal_api.post(f"{RUNS}/{run_id}/cancel", headers=second.headers)
+    assert canceled.status_code == 202, canceled.text
+    closed = await temporal_api.get(f"/v1/approvals/{wait.approval_id}", headers=actor.headers)
+    assert closed.json()["status"] == "canceled"
+    handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run_id)))
+    with contextlib.suppress(WorkflowFailureError):
+        await result_skipping_time(temporal_env, handle)
+    ended = await run_detail(temporal_api, actor, run_id)
+    assert ended["status"] == "canceled" and ended["canceled_by"] == str(second.user.id)
