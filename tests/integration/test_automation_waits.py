@@ -1,18 +1,31 @@
-"""wait_for_event end to end on the time-skipping server with the real worker: an event sent
-before its wait begins is kept for it, one sent while the run waits ends the wait, a wrong
-key and a repeated event id are ignored, and a timeout takes the on_timeout branch or,
-without one, fails the step so that on_error decides. Events are signalled to the run
-workflow directly (the REST endpoint and domain-event delivery have their own tests)."""
+"""The waiting steps end to end on the time-skipping server with the real worker.
+
+wait_for_event: an event sent before its wait begins is kept for it, one sent while the
+run waits ends the wait, a wrong key and a repeated event id are ignored, and a timeout
+takes the on_timeout branch or, without one, fails the step so that on_error decides.
+Events are signalled to the run directly (the REST endpoint and domain-event delivery
+have their own tests).
+
+approval, the run's side: the real open/close activities (emails to a real SMTP server),
+decisions signalled directly as the vote API does (tests/integration/test_approval_runs.py
+votes through the API): approved → next with the form and votes, a rejection without a
+branch fails the run, a timeout takes on_timeout or fails the step."""
 
 import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from core.config import Settings
 from tests.factories import Actor
+from tests.integration.test_approval_runs import mailbox, mailing
 from tests.integration.test_automation_run_workflow import (
     active_automation,
     actor,
@@ -23,10 +36,19 @@ from tests.integration.test_automation_run_workflow import (
     step_rows,
     worker,
 )
-from workflows.automation.contracts import EVENT_SIGNAL, RunEvent, RunView
+from tests.mailbox import Mailbox
+from worker import build_worker
+from workflows.automation.contracts import (
+    APPROVAL_SIGNAL,
+    EVENT_SIGNAL,
+    ApprovalResult,
+    ApprovalVote,
+    RunEvent,
+    RunView,
+)
 from workflows.automation.run import AutomationRunWorkflow
 
-__all__ = ["actor", "worker"]
+__all__ = ["actor", "mailbox", "worker"]
 
 # Long enough that the test server never reaches it while a test polls.
 HOUR = 3600
@@ -201,3 +223,132 @@ async def test_a_timeout_without_a_branch_fails_the_step_and_on_error_decides(
         "step": "paid",
         "message": "no deposit.confirmed event arrived within 90 s",
     }
+
+
+@pytest.fixture
+async def mailing_worker(
+    settings: Settings,
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    temporal_env: WorkflowEnvironment,
+    mailbox: Mailbox,
+) -> AsyncIterator[Worker]:
+    """A worker whose approval emails reach a real SMTP server (open_approval sends them)."""
+    smtp = mailing(settings, mailbox)
+    async with build_worker(smtp, temporal_env.client, committing_sessionmaker) as running:
+        yield running
+
+
+def approval_draft(**edges: Any) -> dict[str, Any]:
+    """An approval step ``pay`` whose edges lead to ``set`` steps named after them."""
+    targets = {name: done(name) for key, name in edges.items() if key != "on_error"}
+    return definition(
+        "pay",
+        pay={
+            "type": "approval",
+            "params": {
+                "approvers": {"roles": ["owner"]},
+                "title": "Pay {{ trigger.vendor }}",
+                "timeout": 600,
+                "form": {"note": {"type": "string"}},
+            },
+            **edges,
+        },
+        **targets,
+    )
+
+
+async def approval_of(run_handle: WorkflowHandle[Any, Any]) -> uuid.UUID:
+    view = await view_when(run_handle, "approval", "pay")
+    assert view.waiting is not None and view.waiting.wakes_at is not None
+    assert view.waiting.approval_id is not None
+    return view.waiting.approval_id
+
+
+def decision(approval_id: uuid.UUID, status: str, actor: Actor, **form: Any) -> ApprovalResult:
+    vote = ApprovalVote(
+        user_id=actor.user.id,
+        decision="approve" if status == "approved" else "reject",
+        decided_at=datetime.now(UTC),
+    )
+    return ApprovalResult.model_validate(
+        {"approval_id": approval_id, "status": status, "form": form, "votes": [vote]}
+    )
+
+
+async def test_an_approved_decision_takes_next_with_the_form_and_votes(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    mailing_worker: Worker,
+    actor: Actor,
+) -> None:
+    draft = approval_draft(next="paid", rejected="refused")
+    automation_id = await active_automation(temporal_api, actor, draft)
+    run_id = await start(temporal_api, actor, automation_id, {"vendor": "Acme"})
+    run_handle = handle(temporal_env, run_id)
+    approval_id = await approval_of(run_handle)
+    # Another approval's decision (a stale signal) does not end this wait.
+    await run_handle.signal(APPROVAL_SIGNAL, decision(uuid.uuid4(), "rejected", actor))
+    await run_handle.signal(APPROVAL_SIGNAL, decision(approval_id, "approved", actor, note="ok"))
+
+    run = await finished(temporal_api, temporal_env, actor, run_id)
+    assert run["status"] == "succeeded", run
+    rows = step_rows(run)
+    assert list(rows) == ["pay#1", "paid#1"]
+    output = rows["pay#1"]["output"]
+    assert output["approval_id"] == str(approval_id)
+    assert (output["status"], output["form"]) == ("approved", {"note": "ok"})
+    assert [(v["user_id"], v["decision"]) for v in output["votes"]] == [
+        (str(actor.user.id), "approve")
+    ]
+
+
+async def test_a_rejection_without_a_branch_fails_the_run(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    mailing_worker: Worker,
+    actor: Actor,
+) -> None:
+    automation_id = await active_automation(temporal_api, actor, approval_draft(next="paid"))
+    run_id = await start(temporal_api, actor, automation_id, {"vendor": "Acme"})
+    run_handle = handle(temporal_env, run_id)
+    approval_id = await approval_of(run_handle)
+    await run_handle.signal(APPROVAL_SIGNAL, decision(approval_id, "rejected", actor))
+
+    run = await finished(temporal_api, temporal_env, actor, run_id)
+    assert run["status"] == "failed"
+    assert run["error"] == {"step": "pay", "message": "rejected by the approvers"}
+    assert list(step_rows(run)) == ["pay#1"]
+
+
+async def test_an_approval_timeout_takes_on_timeout_or_fails_the_step(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    mailing_worker: Worker,
+    actor: Actor,
+) -> None:
+    branch = approval_draft(next="paid", on_timeout="expired")
+    automation_id = await active_automation(temporal_api, actor, branch)
+    run = await finished(
+        temporal_api,
+        temporal_env,
+        actor,
+        await start(temporal_api, actor, automation_id, {"vendor": "Acme"}),
+    )
+    assert run["status"] == "succeeded", run
+    rows = step_rows(run)
+    assert list(rows) == ["pay#1", "expired#1"]
+    assert rows["pay#1"]["output"]["status"] == "expired"
+
+    strict = approval_draft(next="paid", on_error="continue")
+    automation_id = await active_automation(temporal_api, actor, strict)
+    run = await finished(
+        temporal_api,
+        temporal_env,
+        actor,
+        await start(temporal_api, actor, automation_id, {"vendor": "Acme"}),
+    )
+    assert run["status"] == "succeeded", run
+    rows = step_rows(run)
+    assert list(rows) == ["pay#1", "paid#1"]
+    assert rows["pay#1"]["status"] == "failed"
+    assert rows["pay#1"]["error"] == "the approval was not decided within 600 s"
