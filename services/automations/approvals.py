@@ -180,17 +180,19 @@ async def get_view(
     return ApprovalView(approval=approval, votes=votes[approval.id])
 
 
+def run_approvals_query(principal: Principal, run_id: uuid.UUID) -> Select[Approval]:
+    return (
+        select(Approval)
+        .where(Approval.firm_id == principal.firm_id, Approval.run_id == run_id)
+        .order_by(Approval.created_at, Approval.id)
+    )
+
+
 async def for_run(
     session: AsyncSession, principal: Principal, run_id: uuid.UUID
 ) -> list[ApprovalView]:
     """The run's approvals, oldest first, with their votes (for the run view)."""
-    approvals = list(
-        await session.scalars(
-            select(Approval)
-            .where(Approval.firm_id == principal.firm_id, Approval.run_id == run_id)
-            .order_by(Approval.created_at, Approval.id)
-        )
-    )
+    approvals = list(await session.scalars(run_approvals_query(principal, run_id)))
     votes = await _votes(session, principal.firm_id, [a.id for a in approvals])
     return [ApprovalView(approval=a, votes=votes[a.id]) for a in approvals]
 
