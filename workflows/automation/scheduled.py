@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import CancelledError, ChildWorkflowError
+from temporalio.exceptions import CancelledError, ChildWorkflowError, FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -109,7 +109,7 @@ class AutomationScheduleWorkflow:
             # The run recorded its own failure or cancellation; the fire itself went fine.
             cause = err.cause
             result.status = "canceled" if isinstance(cause, CancelledError) else "failed"
-            result.reason = str(cause) if cause is not None else str(err)
+            result.reason = cause.message if isinstance(cause, FailureError) else err.message
             return result
         result.status = outcome.status
         return result
