@@ -2,8 +2,6 @@
 settling a closed debounce window. The rules live in services.automations.admission;
 these open the firm's tenant transaction and dispatch what it enqueued once it commits."""
 
-import uuid
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -27,7 +25,7 @@ class FlowActivities:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        temporal: ClientProvider | None = None,
+        temporal: ClientProvider,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._temporal = temporal
@@ -38,7 +36,7 @@ class FlowActivities:
             prepared = await admission.prepare_child_run(session, request)
             outbox_ids = pop_outbox_ids(session)
         # A debounced call's signal to its window.
-        await self._dispatch(outbox_ids)
+        await dispatch_after_commit(self._sessionmaker, self._temporal, outbox_ids)
         return prepared
 
     @activity.defn(name=SETTLE_DEBOUNCE_ACTIVITY)
@@ -49,9 +47,5 @@ class FlowActivities:
             )
             outbox_ids = pop_outbox_ids(session)
         # The winner's start, right away rather than at the relay's next pass.
-        await self._dispatch(outbox_ids)
+        await dispatch_after_commit(self._sessionmaker, self._temporal, outbox_ids)
         return settled
-
-    async def _dispatch(self, outbox_ids: list[uuid.UUID]) -> None:
-        if self._temporal is not None:
-            await dispatch_after_commit(self._sessionmaker, self._temporal, outbox_ids)

@@ -214,7 +214,12 @@ async def _start(session: AsyncSession, run: AutomationRun, definition: dict[str
     run.started_at = func.clock_timestamp()
     await session.flush()
     await session.refresh(run, ["started_at"])
-    await runs.enqueue_start(session, run, definition)
+    # A queued resume: what it reuses travels only in the start message, so it is read
+    # again from its source run now.
+    reuse = None
+    if run.trigger == RunTrigger.resume and run.source_run_id is not None:
+        reuse = await runs.reused_steps(session, run.firm_id, run.source_run_id)
+    await runs.enqueue_start(session, run, definition, reuse=reuse)
 
 
 async def release(session: AsyncSession, run_id: uuid.UUID) -> None:

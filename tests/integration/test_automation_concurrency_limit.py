@@ -270,3 +270,55 @@ async def test_concurrent_starts_never_exceed_the_limit(
     await runs.drain(ids, limit=3)
     assert await runs.statuses(ids) == [RunStatus.succeeded] * 10
     assert sorted(posted(target)) == list(range(10))
+
+
+async def test_a_queued_resume_keeps_what_it_reuses(
+    temporal_api: AsyncClient, worker: Worker, actor: Actor, runs: Runs
+) -> None:
+    with running_target({"/run": [500, 200]}) as target:
+        draft = limited(target, max_runs=1)
+        post = {"method": "POST", "body": "{{ trigger.n }}"}
+        draft["start"] = "first"
+        draft["steps"] = {
+            "first": {
+                "type": "http_request",
+                "params": {**post, "url": target.url("/first")},
+                "next": "gate",
+            },
+            # Only the run that holds the slot waits; the others go straight on.
+            "gate": {
+                "type": "condition",
+                "params": {"expression": "trigger.hold"},
+                "then": "wait",
+                "else": "call",
+            },
+            "wait": draft["steps"]["wait"],
+            "call": {
+                "type": "http_request",
+                "params": {**post, "url": target.url("/run")},
+                "retry": {"max_attempts": 1},
+            },
+        }
+        automation_id = await active_automation(temporal_api, actor, draft)
+        failed = await start(temporal_api, actor, automation_id, {"n": 1, "hold": False})
+        with contextlib.suppress(WorkflowFailureError):
+            await handle(runs.env, failed).result()
+        holder = await start(temporal_api, actor, automation_id, {"n": 2, "hold": True})
+        response = await temporal_api.post(f"{RUNS}/{failed}/resume", headers=actor.headers)
+        assert response.status_code == 201, response.text
+        resumed = response.json()["id"]
+        assert await runs.statuses([failed, holder, resumed]) == [
+            RunStatus.failed,
+            RunStatus.running,
+            RunStatus.queued,
+        ]
+        await runs.finish(holder)
+        await handle(runs.env, resumed).result()
+        assert await runs.statuses([resumed]) == [RunStatus.succeeded]
+        # Admitted later, the resume still reused the first call: only the failed one ran
+        # again.
+        assert target.paths() == ["/first", "/run", "/first", "/run", "/run"]
+        assert posted(target) == [1, 1, 2, 2, 1]
+        response = await temporal_api.get(f"{RUNS}/{resumed}", headers=actor.headers)
+        steps = {step["step_id"]: step["status"] for step in response.json()["steps"]}
+        assert steps == {"first": "reused", "gate": "succeeded", "call": "succeeded"}

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.testing import ActivityEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.automation_flow import FlowActivities
 from core.db import tenant_session
 from core.principal import Principal
+from core.temporal import fixed_client
 from models import AutomationRun, AutomationStatus, RunStatus, RunTrigger
 from services.automations import automations
 from services.automations.admission import NO_AUTOMATION
@@ -72,11 +73,16 @@ async def automation(
         return created.id
 
 
-async def prepare(maker: async_sessionmaker[AsyncSession], **fields: Any) -> ChildRunPrepared:
+@pytest.fixture
+def flow(
+    committing_sessionmaker: async_sessionmaker[AsyncSession], temporal_env: WorkflowEnvironment
+) -> FlowActivities:
+    return FlowActivities(committing_sessionmaker, fixed_client(temporal_env.client))
+
+
+async def prepare(flow: FlowActivities, **fields: Any) -> ChildRunPrepared:
     request = ChildRunRequest.model_validate({"trigger": "call", **fields})
-    prepared: ChildRunPrepared = await ActivityEnvironment().run(
-        FlowActivities(maker).prepare_child_run, request
-    )
+    prepared: ChildRunPrepared = await ActivityEnvironment().run(flow.prepare_child_run, request)
     return prepared
 
 
@@ -92,13 +98,13 @@ async def runs_of(
 
 
 async def test_a_call_prepares_a_running_run_with_its_input(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor
+    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, flow: FlowActivities
 ) -> None:
     maker = committing_sessionmaker
     child = await automation(maker, actor, definition())
-    parent_run_id = await a_parent_run(maker, actor)
+    parent_run_id = await a_parent_run(maker, flow, actor)
     prepared = await prepare(
-        maker,
+        flow,
         firm_id=actor.firm.id,
         caller_firm_id=actor.firm.id,
         automation_id=child,
@@ -120,10 +126,12 @@ async def test_a_call_prepares_a_running_run_with_its_input(
     assert run.parent_run_id == parent_run_id and run.created_by == actor.user.id
 
 
-async def a_parent_run(maker: async_sessionmaker[AsyncSession], actor: Actor) -> uuid.UUID:
+async def a_parent_run(
+    maker: async_sessionmaker[AsyncSession], flow: FlowActivities, actor: Actor
+) -> uuid.UUID:
     parent = await automation(maker, actor, definition())
     prepared = await prepare(
-        maker,
+        flow,
         firm_id=actor.firm.id,
         caller_firm_id=actor.firm.id,
         automation_id=parent,
@@ -134,7 +142,7 @@ async def a_parent_run(maker: async_sessionmaker[AsyncSession], actor: Actor) ->
 
 
 async def test_another_firms_automation_is_refused_as_unknown(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor
+    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, flow: FlowActivities
 ) -> None:
     maker = committing_sessionmaker
     async with maker() as session:
@@ -142,7 +150,7 @@ async def test_another_firms_automation_is_refused_as_unknown(
     theirs = await automation(maker, other, definition())
     # Asked in the caller's firm: the other firm's automation is not there.
     in_mine = await prepare(
-        maker,
+        flow,
         firm_id=actor.firm.id,
         caller_firm_id=actor.firm.id,
         automation_id=theirs,
@@ -150,14 +158,14 @@ async def test_another_firms_automation_is_refused_as_unknown(
     )
     # Asked for the other firm by a caller of this one: refused before looking.
     in_theirs = await prepare(
-        maker,
+        flow,
         firm_id=other.firm.id,
         caller_firm_id=actor.firm.id,
         automation_id=theirs,
         dedupe_key="call:y",
     )
     no_caller = await prepare(
-        maker, firm_id=other.firm.id, automation_id=theirs, dedupe_key="call:z"
+        flow, firm_id=other.firm.id, automation_id=theirs, dedupe_key="call:z"
     )
     for prepared in (in_mine, in_theirs, no_caller):
         assert prepared == ChildRunPrepared(admission="failed", reason=NO_AUTOMATION)
@@ -168,12 +176,13 @@ async def test_another_firms_automation_is_refused_as_unknown(
 async def test_an_automation_that_is_not_active_is_refused(
     committing_sessionmaker: async_sessionmaker[AsyncSession],
     actor: Actor,
+    flow: FlowActivities,
     status: AutomationStatus,
 ) -> None:
     maker = committing_sessionmaker
     child = await automation(maker, actor, definition(), status=status)
     prepared = await prepare(
-        maker,
+        flow,
         firm_id=actor.firm.id,
         caller_firm_id=actor.firm.id,
         automation_id=child,
@@ -187,7 +196,7 @@ async def test_an_automation_that_is_not_active_is_refused(
 
 
 async def test_a_retried_call_finds_the_same_run(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor
+    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, flow: FlowActivities
 ) -> None:
     maker = committing_sessionmaker
     child = await automation(maker, actor, definition())
@@ -198,8 +207,8 @@ async def test_a_retried_call_finds_the_same_run(
         "payload": {"n": 1},
         "dedupe_key": "call:retried",
     }
-    first = await prepare(maker, **fields)
-    again = await prepare(maker, **fields)
+    first = await prepare(flow, **fields)
+    again = await prepare(flow, **fields)
     assert first.admission == again.admission == "running"
     assert again.run_id == first.run_id and again.input == first.input
     assert len(await runs_of(maker, actor, child)) == 1
@@ -209,14 +218,14 @@ async def test_a_retried_call_finds_the_same_run(
         run = await session.get_one(AutomationRun, first.run_id)
         run.status = RunStatus.succeeded
         run.finished_at = func.clock_timestamp()
-    late = await prepare(maker, **fields)
+    late = await prepare(flow, **fields)
     assert late == ChildRunPrepared(
         admission="failed", run_id=first.run_id, reason="its run has already ended (succeeded)"
     )
 
 
 async def test_a_schedule_fire_takes_the_payload_of_the_latest_version(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor
+    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, flow: FlowActivities
 ) -> None:
     maker = committing_sessionmaker
 
@@ -225,7 +234,7 @@ async def test_a_schedule_fire_takes_the_payload_of_the_latest_version(
 
     child = await automation(maker, actor, scheduled({"digest": "v1"}), scheduled({"digest": "v2"}))
     prepared = await prepare(
-        maker,
+        flow,
         trigger="schedule",
         firm_id=actor.firm.id,
         caller_firm_id=actor.firm.id,
@@ -244,7 +253,7 @@ async def test_a_schedule_fire_takes_the_payload_of_the_latest_version(
         )
         await automations.publish(session, owner(actor), child)
     late = await prepare(
-        maker,
+        flow,
         trigger="schedule",
         firm_id=actor.firm.id,
         caller_firm_id=actor.firm.id,
@@ -258,7 +267,7 @@ async def test_a_schedule_fire_takes_the_payload_of_the_latest_version(
 
 
 async def test_flow_control_and_the_depth_limit_answer_for_calls(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor
+    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, flow: FlowActivities
 ) -> None:
     maker = committing_sessionmaker
     queue = await automation(maker, actor, definition(concurrency={"max_runs": 1}))
@@ -268,7 +277,7 @@ async def test_flow_control_and_the_depth_limit_answer_for_calls(
 
     async def call(automation_id: uuid.UUID, depth: int = 1) -> ChildRunPrepared:
         return await prepare(
-            maker,
+            flow,
             firm_id=actor.firm.id,
             caller_firm_id=actor.firm.id,
             automation_id=automation_id,
