@@ -224,7 +224,7 @@ async def _decided(
     approval: Approval,
     votes: list[ApprovalVote],
     status: ApprovalStatus,
-    result: dict[str, JsonValue],
+    result: dict[str, JsonValue] | None,
 ) -> None:
     approval.status = status
     approval.decided_at = datetime.now(UTC)
@@ -313,7 +313,7 @@ async def decide(
     )
     approvals = sum(v.decision == VoteDecision.approve for v in votes)
     if decision == "reject":
-        await _decided(session, principal, approval, votes, ApprovalStatus.rejected, {})
+        await _decided(session, principal, approval, votes, ApprovalStatus.rejected, None)
     elif approvals >= approval.quorum:
         await _decided(session, principal, approval, votes, ApprovalStatus.approved, validated)
     return ApprovalView(approval=approval, votes=votes)
