@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from activities.automation import AutomationActivities
 from activities.automation_approvals import ApprovalActivities
 from activities.automation_flow import FlowActivities
+from activities.automation_foreach import ForeachActivities
 from activities.billing_dunning import DunningActivities
 from activities.billing_recurring import RecurringInvoiceActivities
 from activities.billing_stripe import StripeActivities
@@ -25,6 +26,7 @@ __all__ = [
     "ClientImportActivities",
     "DunningActivities",
     "FlowActivities",
+    "ForeachActivities",
     "OutboxActivities",
     "RecurringInvoiceActivities",
     "StripeActivities",
@@ -42,9 +44,10 @@ def build_activities(
     outbox = OutboxActivities(sessionmaker, temporal)
     cipher = Cipher.from_settings(settings)
     email = build_email_provider(settings)
-    automation = AutomationActivities(sessionmaker, cipher=cipher, email=email)
+    automation = AutomationActivities(sessionmaker, cipher=cipher, email=email, temporal=temporal)
     approvals = ApprovalActivities(sessionmaker, email=email, public_url=settings.public_url)
     flow = FlowActivities(sessionmaker, temporal)
+    foreach = ForeachActivities(sessionmaker)
     dunning = DunningActivities(sessionmaker, email=email, public_url=settings.public_url)
     recurring = RecurringInvoiceActivities(sessionmaker)
     stripe = StripeActivities(sessionmaker, temporal, cipher=cipher, providers=StripeProviders())
@@ -63,6 +66,7 @@ def build_activities(
         approvals.close_approval,
         flow.prepare_child_run,
         flow.settle_debounce,
+        foreach.write_records,
         dunning.plan,
         dunning.send_step,
         recurring.plan_next,

@@ -8,6 +8,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core.crypto import Cipher
+from core.outbox_dispatch import dispatch_after_commit
+from core.temporal import ClientProvider
 from providers.email import EmailProvider
 from providers.http import HttpClient
 from services.automations import actions
@@ -42,8 +44,10 @@ class AutomationActivities:
         cipher: Cipher,
         email: EmailProvider,
         http_client: HttpClientFactory = HttpClient,
+        temporal: ClientProvider | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._temporal = temporal
         self._actions = actions.Actions(
             sessionmaker, cipher=cipher, email=email, http_client=http_client
         )
@@ -78,6 +82,9 @@ class AutomationActivities:
     @activity.defn(name=FINISH_ACTIVITY)
     async def finish_run(self, finish: FinishRun) -> None:
         try:
-            await actions.finish_run(self._sessionmaker, finish)
+            started = await actions.finish_run(self._sessionmaker, finish)
         except StepError as exc:
             raise _application_error(exc, activity.info().attempt) from None
+        # The run that took the freed slot starts now rather than at the relay's next pass.
+        if self._temporal is not None:
+            await dispatch_after_commit(self._sessionmaker, self._temporal, started)

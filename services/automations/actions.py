@@ -43,6 +43,7 @@ from core import outbox
 from core.crypto import Cipher
 from core.db import tenant_session
 from core.errors import AppError
+from core.outbox_dispatch import pop_outbox_ids
 from core.principal import Principal
 from models import AutomationRun, AutomationRunStep, Firm
 from models.automation_run import RunStatus, StepStatus
@@ -572,10 +573,13 @@ class Actions:
         return {"event": params.name, "key": params.key, "payload": params.payload}
 
 
-async def finish_run(sessionmaker: async_sessionmaker[AsyncSession], finish: FinishRun) -> None:
+async def finish_run(
+    sessionmaker: async_sessionmaker[AsyncSession], finish: FinishRun
+) -> list[uuid.UUID]:
     """Write the remaining records and the run's final status, in one transaction. Only a
     run still running changes, so a repeated call (a retried local activity) changes
-    nothing; records already written are kept as they are."""
+    nothing; records already written are kept as they are. Returns the outbox messages
+    the transaction enqueued (the start of a queued run its end admitted)."""
     if finish.status == RunStatus.running:
         raise StepInvalid("A run cannot finish with the status running")
     async with tenant_session(finish.firm_id, sessionmaker) as session:
@@ -595,3 +599,5 @@ async def finish_run(sessionmaker: async_sessionmaker[AsyncSession], finish: Fin
             )
         )
         await admission.release(session, finish.run_id)
+        enqueued = pop_outbox_ids(session)
+    return enqueued
