@@ -11,7 +11,7 @@ from core.db import tenant_session
 from models import AutomationRun
 from services.automations import actions
 from workflows.automation.contracts import STEP_INVALID
-from workflows.automation.foreach import WRITE_RECORDS_ACTIVITY, RecordsToWrite
+from workflows.automation.foreach_contracts import WRITE_RECORDS_ACTIVITY, RecordsToWrite
 
 
 class ForeachActivities:

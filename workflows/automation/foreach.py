@@ -19,25 +19,30 @@ import asyncio
 import json
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel, Field, JsonValue
-
     from services import expressions
     from services.expressions import MAX_OUTPUT_BYTES
     from workflows.automation import definition as d
-    from workflows.automation.contracts import RunInput, RunView, StepRecord, WaitView
+    from workflows.automation.contracts import RunView, StepRecord, WaitView
+    from workflows.automation.foreach_contracts import (
+        WRITE_RECORDS_ACTIVITY,
+        ForeachInput,
+        ForeachProgress,
+        ForeachResult,
+        ItemError,
+        RecordsToWrite,
+    )
 
 from workflows.automation.call import call_automation
 from workflows.automation.interpreter import FlowHandler, Interpreter, StepFailure, evaluate
 
 FOREACH_WORKFLOW = "AutomationForeachWorkflow"
-WRITE_RECORDS_ACTIVITY = "automation.write_records"
 ITEMS_PER_EXECUTION = 500
 # Well below the 50k limit: a continue-as-new waits for up to max_concurrency running
 # items, and each adds a handful of events meanwhile.
@@ -53,56 +58,8 @@ _WRITE_RETRY = RetryPolicy(
 )
 
 
-def foreach_workflow_id(run_id: Any, step_id: str, visit: int) -> str:
+def foreach_workflow_id(run_id: uuid.UUID, step_id: str, visit: int) -> str:
     return f"automation-run-{run_id}-foreach-{step_id}-{visit}"
-
-
-class ItemError(BaseModel):
-    index: int
-    # The body step that failed.
-    step: str | None = None
-    message: str
-
-
-class ForeachInput(BaseModel):
-    # The run's input without its definition (the body travels on its own).
-    run: RunInput
-    step_id: str
-    visit: int
-    position: int
-    body: dict[str, Any]
-    items: list[JsonValue]
-    max_concurrency: int
-    on_item_error: Literal["fail", "continue"]
-    # The run's context, with only the outer step outputs the body reads.
-    context: dict[str, Any]
-    # Carried across continue-as-new.
-    next_index: int = 0
-    outputs: list[JsonValue] = Field(default_factory=list)
-    errors: list[ItemError] = Field(default_factory=list)
-    output_bytes: int = 0
-
-
-class ForeachResult(BaseModel):
-    outputs: list[JsonValue]
-    errors: list[ItemError]
-    # Records not written yet: the run writes them with its next activity.
-    pending: list[StepRecord] = Field(default_factory=list)
-    # Why the step failed (the first failed item with on_item_error "fail", or too big).
-    failure: str | None = None
-
-
-class RecordsToWrite(BaseModel):
-    """The input of ``automation.write_records``."""
-
-    run_id: uuid.UUID
-    firm_id: uuid.UUID
-    records: list[StepRecord]
-
-
-class ForeachProgress(BaseModel):
-    done: int
-    total: int
 
 
 def _outer_steps_read(body: d.ForeachBody, steps: dict[str, Any]) -> dict[str, Any]:
@@ -287,9 +244,6 @@ class AutomationForeachWorkflow:
     async def _item(self, index: int) -> None:
         input = self._input
         item_prefix = f"{input.step_id}.{index}."
-        if input.visit > 1:
-            # A second visit of the foreach step must not find the first one's rows.
-            item_prefix = f"{input.step_id}#{input.visit}.{index}."
         context = {
             **input.context,
             "steps": dict(input.context["steps"]),
@@ -313,18 +267,13 @@ class AutomationForeachWorkflow:
             self._done += 1
         output = interp.last_output if status == "succeeded" else None
         self._outputs[index] = output
-        self._output_bytes += len(json.dumps(output, separators=(",", ":"))) + 1
-        if status != "succeeded":
-            error = error or {}
-            step = error.get("step")
-            message = str(error.get("message") or "the item failed")
-            self._errors.append(
-                ItemError(
-                    index=index,
-                    step=step[len(item_prefix) :] if isinstance(step, str) else None,
-                    message=message,
-                )
-            )
+        # As services.expressions.check_output_size counts: compact UTF-8 JSON.
+        serialised = json.dumps(output, separators=(",", ":"), ensure_ascii=False)
+        self._output_bytes += len(serialised.encode()) + 1
+        if error is not None:
+            message = str(error["message"])
+            step = str(error["step"])[len(item_prefix) :]
+            self._errors.append(ItemError(index=index, step=step, message=message))
             if input.on_item_error == "fail" and self._failure is None:
                 self._failure = f"item {index} failed: {message}"
         if self._output_bytes > MAX_OUTPUT_BYTES and self._failure is None:

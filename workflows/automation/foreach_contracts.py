@@ -1,0 +1,61 @@
+"""What passes between the foreach flow handler, ``AutomationForeachWorkflow`` and its
+activity (workflows/automation/foreach.py). Pure pydantic, imported inside the workflow
+sandbox."""
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, JsonValue
+
+from workflows.automation.contracts import RunInput, StepRecord
+
+# Writes item records no action activity carried: RecordsToWrite → None.
+WRITE_RECORDS_ACTIVITY = "automation.write_records"
+
+
+class ItemError(BaseModel):
+    index: int
+    # The body step that failed.
+    step: str
+    message: str
+
+
+class ForeachInput(BaseModel):
+    # The run's input without its definition (the body travels on its own).
+    run: RunInput
+    step_id: str
+    visit: int
+    position: int
+    body: dict[str, Any]
+    items: list[JsonValue]
+    max_concurrency: int
+    on_item_error: Literal["fail", "continue"]
+    # The run's context, with only the outer step outputs the body reads.
+    context: dict[str, Any]
+    # Carried across continue-as-new.
+    next_index: int = 0
+    outputs: list[JsonValue] = Field(default_factory=list)
+    errors: list[ItemError] = Field(default_factory=list)
+    output_bytes: int = 0
+
+
+class ForeachResult(BaseModel):
+    outputs: list[JsonValue]
+    errors: list[ItemError]
+    # Records not written yet: the run writes them with its next activity.
+    pending: list[StepRecord] = Field(default_factory=list)
+    # Why the step failed (the first failed item with on_item_error "fail", or too big).
+    failure: str | None = None
+
+
+class RecordsToWrite(BaseModel):
+    """The input of ``automation.write_records``."""
+
+    run_id: uuid.UUID
+    firm_id: uuid.UUID
+    records: list[StepRecord]
+
+
+class ForeachProgress(BaseModel):
+    done: int
+    total: int
