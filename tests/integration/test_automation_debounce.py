@@ -209,3 +209,17 @@ async def test_a_retry_of_a_debounced_run_is_not_debounced_again(
     assert await runs.statuses([retry]) in ([RunStatus.running], [RunStatus.succeeded])
     await ended(runs, retry)
     assert posted(target) == [2, 1]
+
+
+async def test_a_key_expression_that_fails_fails_the_run(
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+) -> None:
+    automation_id = await active_automation(
+        temporal_api, actor, debounced(target, key="trigger.client.id")
+    )
+    run_id = await start(temporal_api, actor, automation_id, {"n": 1})
+    (run,) = await runs.rows([run_id])
+    assert run.status == RunStatus.failed and run.finished_at is not None
+    assert run.error is not None
+    assert run.error["message"].startswith("the debounce key could not be evaluated: ")
+    assert posted(target) == []
