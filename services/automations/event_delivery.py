@@ -13,9 +13,11 @@ What an event trigger's ``filter`` sees, and what its runs get as ``trigger``::
     {"event": {"name": "client.updated", "key": "<client id>", "data": {...}}}   # filter
     {"event": "client.updated", "key": "<client id>", "data": {...}}              # trigger
 
-A run started by an event emitted by another run is one hop deeper than that run
-(``data.source.depth`` + 1); runs deeper than ``contracts.MAX_EVENT_DEPTH`` are recorded as
-failed and never start, which cuts a chain that loops back on itself.
+A run started by an event that another run caused is one hop deeper than that run: an
+emit_event step states its run's depth (``data.source.depth``), a domain event caused by a
+run's action names the run (``data.source.run_id``). Runs deeper than
+``contracts.MAX_EVENT_DEPTH`` are recorded as failed and never start, which cuts a chain
+that loops back on itself.
 """
 
 import logging
@@ -63,7 +65,7 @@ async def deliver(
     maker: async_sessionmaker[AsyncSession], temporal: ClientProvider, message: OutboxMessage
 ) -> None:
     """Start the triggered runs and signal the waiting ones, once per event."""
-    data = {name: value for name, value in message.payload.items() if name != "event"}
+    data = {field: value for field, value in message.payload.items() if field != "event"}
     name = str(message.payload["event"])
     key = event_key(name, data)
     async with tenant_session(message.firm_id, maker) as session:
