@@ -499,3 +499,49 @@ async def test_a_run_waiting_for_approval_shows_its_votes_and_cancel_closes_it(
         await result_skipping_time(temporal_env, handle)
     ended = await run_detail(temporal_api, actor, run_id)
     assert ended["status"] == "canceled" and ended["canceled_by"] == str(second.user.id)
+
+
+async def test_an_event_sent_through_the_api_wakes_the_waiting_run(
+    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+) -> None:
+    wait = {
+        "type": "wait_for_event",
+        "params": {"event": "contract.signed", "key": "{{ trigger.contract }}"},
+        "next": "done",
+    }
+    draft = {
+        "schema_version": 1,
+        "trigger": {"type": "manual"},
+        "start": "wait",
+        "steps": {"wait": wait, "done": {"type": "stop"}},
+    }
+    automation_id = await active(temporal_api, actor, draft)
+    started = await temporal_api.post(
+        f"{BASE}/{automation_id}/runs", json={"payload": {"contract": "c-7"}}, headers=actor.headers
+    )
+    run_id = started.json()["id"]
+    await waiting_for(temporal_env, run_id, "event")
+    headers = {**actor.headers, "Idempotency-Key": "signed-c-7"}
+    body = {"key": "c-7", "payload": {"by": "Olive"}}
+
+    sent = await temporal_api.post(
+        f"{RUNS}/{run_id}/events/contract.signed", json=body, headers=headers
+    )
+
+    assert sent.status_code == 202, sent.text
+    handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run_id)))
+    await result_skipping_time(temporal_env, handle)
+    run = await run_detail(temporal_api, actor, run_id)
+    assert run["status"] == "succeeded"
+    [wait_row] = [step for step in run["steps"] if step["step_id"] == "wait"]
+    assert wait_row["output"] == {
+        "event": "contract.signed",
+        "key": "c-7",
+        "payload": {"by": "Olive"},
+        "event_id": "api:signed-c-7",
+        "timed_out": False,
+    }
+    late = await temporal_api.post(
+        f"{RUNS}/{run_id}/events/contract.signed", json=body, headers=actor.headers
+    )
+    assert late.status_code == 409, late.text
