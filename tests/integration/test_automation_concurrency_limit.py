@@ -3,8 +3,8 @@ the time-skipping server and executed by the real worker against committed Postg
 
 Each run waits for a ``custom.go`` event the test sends when it wants the run to end,
 then posts its trigger's ``n`` to a loopback server, so the server's log is the order the
-runs really ran in. A queued run's start message is written by ``finish_run`` of the run
-that frees its slot; the tests carry it out with ``dispatch_pending``, as the relay does."""
+runs really ran in. A queued run's start message is written (and dispatched right after
+commit) by ``finish_run`` of the run that frees its slot."""
 
 import asyncio
 import contextlib
@@ -23,9 +23,7 @@ from temporalio.worker import Worker
 
 from core.config import Settings
 from core.db import tenant_session
-from core.outbox_dispatch import dispatch_pending
-from core.temporal import fixed_client
-from models import AutomationRun, OutboxMessage, RunStatus
+from models import AutomationRun, RunStatus
 from tests.factories import Actor, make_firm
 from tests.http_target import HttpTarget, running_target
 from tests.integration.test_automation_run_workflow import (
@@ -110,31 +108,14 @@ class Runs:
         return [run.status for run in await self.rows(ids)]
 
     async def finish(self, run_id: str) -> None:
-        """Lets the run go on and waits for its workflow to end, then carries out the start
-        of the run its end admitted, if any. The run sets no timer, so nothing needs time
-        to skip; letting it skip would carry the runs still waiting (for ever) on to the
-        test server's execution timeout once it is idle."""
+        """Lets the run go on and waits for its workflow to end (whose ``finish_run``
+        starts the run its end admitted, right after it commits). The run sets no timer,
+        so nothing needs time to skip; letting it skip would carry the runs still waiting
+        (for ever) on to the test server's execution timeout once it is idle."""
         run = handle(self.env, run_id)
         await run.signal(EVENT_SIGNAL, RunEvent(event_id=str(uuid.uuid4()), name=GO))
         with contextlib.suppress(WorkflowFailureError):
             await run.result()
-        await self.dispatch_starts()
-
-    async def dispatch_starts(self) -> None:
-        """Carries out the firm's pending run starts, as the relay's next pass would."""
-        async with tenant_session(self.actor.firm.id, self.maker) as session:
-            starts = list(
-                await session.scalars(
-                    select(OutboxMessage.id).where(
-                        OutboxMessage.dedupe_key.like("start:automation-run-%"),
-                        OutboxMessage.dispatched_at.is_(None),
-                    )
-                )
-            )
-        if starts:
-            await dispatch_pending(
-                self.maker, fixed_client(self.env.client), limit=len(starts), ids=starts
-            )
 
     async def drain(self, ids: list[str], limit: int) -> None:
         """Finishes every run, oldest running first, checking the limit at each step."""
