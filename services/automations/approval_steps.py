@@ -109,7 +109,7 @@ async def _existing(session: AsyncSession, request: ApprovalOpen) -> Approval | 
     return approval
 
 
-async def _create(session: AsyncSession, request: ApprovalOpen) -> Approval:
+async def create_approval(session: AsyncSession, request: ApprovalOpen) -> Approval:
     """The approval row with the pending step records and its audit event; an earlier
     attempt's row when there is one."""
     found = await _existing(session, request)
@@ -233,7 +233,7 @@ async def open_approval(
     maker: async_sessionmaker[AsyncSession], notifier: Notifier, request: ApprovalOpen
 ) -> ApprovalOpened:
     async with tenant_session(request.firm_id, maker) as session:
-        approval = await _create(session, request)
+        approval = await create_approval(session, request)
         pending = approval.status == ApprovalStatus.pending
         users = await approvers(session, approval) if pending else []
     notified = await _notify(notifier, approval, users)
