@@ -179,6 +179,22 @@ async def test_a_full_automation_queues_runs_and_starts_them_in_order(
     assert rows[0].finished_at <= rows[1].started_at <= rows[1].finished_at <= rows[2].started_at
 
 
+async def test_a_canceled_queued_run_frees_nothing_and_never_starts(
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+) -> None:
+    automation_id = await active_automation(temporal_api, actor, limited(target, max_runs=1))
+    ids = [await start(temporal_api, actor, automation_id, {"n": n}) for n in (1, 2, 3)]
+    response = await temporal_api.post(f"{RUNS}/{ids[1]}/cancel", headers=actor.headers)
+    assert response.status_code == 202, response.text
+    # The slot is still held: the run behind the canceled one keeps waiting.
+    assert await runs.statuses(ids) == [RunStatus.running, RunStatus.canceled, RunStatus.queued]
+    await runs.finish(ids[0])
+    assert await runs.statuses(ids) == [RunStatus.succeeded, RunStatus.canceled, RunStatus.running]
+    await runs.finish(ids[2])
+    assert posted(target) == [1, 3]
+    assert not await workflow_exists(runs.env, ids[1])
+
+
 async def test_skip_records_why_and_the_run_never_starts(
     temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
 ) -> None:
