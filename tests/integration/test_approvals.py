@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
@@ -27,9 +27,11 @@ from models import (
     Approval,
     ApprovalVote,
     AuditEvent,
+    AutomationRun,
     AutomationRunStep,
     OutboxMessage,
     Role,
+    RunStatus,
 )
 from providers.email import SmtpEmailProvider
 from services.automations import approval_steps, approvals
@@ -429,6 +431,27 @@ async def test_a_second_vote_is_a_conflict(
     assert again["type"].endswith("/already-voted")
     view = (await client.get(approval.url, headers=staff.headers)).json()
     assert view["status"] == "pending" and len(view["votes"]) == 1
+
+
+async def test_a_vote_for_a_run_that_no_longer_runs_is_a_conflict(
+    client: AsyncClient,
+    db: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    notifier: approval_steps.Notifier,
+) -> None:
+    owner = await make_firm(db)
+    staff = await add_user(db, owner, Role.staff)
+    approval = await opened(client, sessionmaker, notifier, owner, staff_params())
+    # As the workflow's finish_run records a run that ended another way (terminated).
+    await scope_to_firm(db, owner.firm.id)
+    await db.execute(
+        update(AutomationRun)
+        .where(AutomationRun.id == approval.run_id)
+        .values(status=RunStatus.failed)
+    )
+    await db.commit()
+    body = assert_problem(await vote(client, staff, approval), 409)
+    assert body["type"].endswith("/approval-closed") and "failed" in body["detail"]
 
 
 FORM = {
