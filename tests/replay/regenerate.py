@@ -1,7 +1,8 @@
 """Regenerate the saved workflow histories the replay tests replay.
 
-    .venv/bin/python -m tests.replay.regenerate
+    .venv/bin/python -m tests.replay.regenerate [name ...]
 
+With names (``automation_run_waits``, ``dunning`` …) only those histories are recorded.
 Runs each workflow for real, once, on the time-skipping test server with the real
 activities against a throw-away database on the embedded Postgres, and writes each
 history as JSON under tests/replay/histories/. Regenerate only when a workflow change is
@@ -10,12 +11,14 @@ executions of the old code may still be running anywhere).
 """
 
 import asyncio
+import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -25,7 +28,7 @@ from core.db import APP_ROLE, tenant_session
 from core.outbox_dispatch import dispatch_pending, pop_outbox_ids
 from core.principal import Principal
 from core.temporal import TASK_QUEUE, ensure_search_attributes, fixed_client
-from models import AutomationStatus, Role, RunTrigger
+from models import Automation, AutomationStatus, Role, RunTrigger
 from services import client_imports
 from services.automations import automations
 from services.automations.automations import AutomationFields
@@ -34,15 +37,22 @@ from services.firm_settings import HttpAllowlist, set_http_allowlist
 from services.firms import create_firm_with_owner
 from tests.fixtures.temporal import BIN, result_skipping_time
 from tests.http_target import running_target
+from tests.replay.test_debounce_replay import HISTORY as DEBOUNCE_HISTORY
+from tests.replay.test_debounce_replay import record_history as record_debounce
 from tests.replay.test_dunning_replay import HISTORY as DUNNING_HISTORY
 from tests.replay.test_dunning_replay import record_history as record_dunning
+from tests.replay.test_foreach_replay import HISTORY as FOREACH_HISTORY
+from tests.replay.test_foreach_replay import record_history as record_foreach
 from tests.replay.test_payment_retry_replay import HISTORY as PAYMENT_RETRY_HISTORY
 from tests.replay.test_payment_retry_replay import record_history as record_payment_retry
 from tests.replay.test_recurring_replay import HISTORY as RECURRING_HISTORY
 from tests.replay.test_recurring_replay import record_history as record_recurring
+from tests.replay.test_scheduled_replay import HISTORY as SCHEDULE_HISTORY
+from tests.replay.test_scheduled_replay import record_history as record_schedule
 from tests.replay.test_stripe_event_replay import HISTORY as STRIPE_EVENT_HISTORY
 from tests.replay.test_stripe_event_replay import record_history as record_stripe_event
 from worker import build_worker
+from workflows.automation.contracts import EVENT_SIGNAL, RunEvent
 from workflows.automation.contracts import workflow_id as run_workflow_id
 from workflows.client_import import workflow_id
 from workflows.outbox_relay import OutboxRelayInput, OutboxRelayWorkflow
@@ -65,7 +75,8 @@ async def _save(name: str, handle: WorkflowHandle[object, object]) -> None:
     print(f"wrote {path.relative_to(ROOT)} ({len(history.events)} events)")
 
 
-async def _client_import(client: Client, maker: async_sessionmaker[AsyncSession]) -> None:
+async def _client_import(env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]) -> None:
+    client = env.client
     suffix = uuid.uuid4().hex[:8]
     async with maker() as session, session.begin():
         created = await create_firm_with_owner(
@@ -177,7 +188,89 @@ async def _automation_run(
     await _save("automation_run", handle)
 
 
-async def _outbox_relay(client: Client) -> None:
+def _waits_automation(child_id: uuid.UUID) -> dict[str, Any]:
+    """An event that arrives before its wait, an approval that times out (opened, emailed
+    to the owner, closed) and a call of another automation whose output comes back."""
+    return {
+        "schema_version": 1,
+        "trigger": {"type": "manual"},
+        "start": "signed",
+        "steps": {
+            "signed": {
+                "type": "wait_for_event",
+                "params": {"event": "contract.signed", "key": "{{ trigger.client }}"},
+                "next": "approve",
+            },
+            "approve": {
+                "type": "approval",
+                "params": {
+                    "approvers": {"roles": ["owner"]},
+                    "title": "Onboard {{ trigger.client }}",
+                    "timeout": 3600,
+                },
+                "next": "call",
+                "on_timeout": "call",
+            },
+            "call": {
+                "type": "call_automation",
+                "params": {
+                    "automation_id": str(child_id),
+                    "payload": {"client": "{{ trigger.client }}"},
+                },
+            },
+        },
+    }
+
+
+async def _automation_run_waits(
+    env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    client = env.client
+    suffix = uuid.uuid4().hex[:8]
+    async with maker() as session, session.begin():
+        created = await create_firm_with_owner(
+            session,
+            firm_name=f"Replay waits {suffix}",
+            slug=f"replay-waits-{suffix}",
+            owner_email=f"owner-waits-{suffix}@example.com",
+            owner_password=uuid.uuid4().hex,
+        )
+    firm_id, owner_id = created.firm.id, created.owner.id
+    principal = Principal(firm_id=firm_id, user_id=owner_id, role=Role.owner, credential="script")
+    child_draft = {
+        "schema_version": 1,
+        "trigger": {"type": "manual"},
+        "start": "greet",
+        "steps": {"greet": {"type": "set", "params": {"vars": {"hi": "{{ trigger.client }}"}}}},
+    }
+    async with tenant_session(firm_id, maker) as session:
+        started: list[Automation] = []
+        for name, draft in (("Replay child", child_draft), ("Replay waits", None)):
+            automation = await automations.create_automation(
+                session,
+                principal,
+                fields=AutomationFields(name=name),
+                draft=draft or _waits_automation(started[0].id),
+            )
+            await automations.publish(session, principal, automation.id)
+            await automations.set_status(session, principal, automation.id, AutomationStatus.active)
+            started.append(automation)
+        run, _ = await start_run(
+            session, principal, started[1], payload={"client": "C-1"}, trigger=RunTrigger.manual
+        )
+        ids = pop_outbox_ids(session)
+    await dispatch_pending(maker, fixed_client(client), limit=len(ids), ids=ids)
+    handle = client.get_workflow_handle(run_workflow_id(run.id))
+    await handle.signal(
+        EVENT_SIGNAL,
+        RunEvent(event_id="replay-1", name="contract.signed", key="C-1", payload={"by": "Ada"}),
+    )
+    await result_skipping_time(env, handle)
+    await _save("automation_run_waits", handle)
+
+
+async def _outbox_relay(env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]) -> None:
+    client = env.client
     relay = OutboxRelayInput(max_passes=3, passes_per_run=2, interval_seconds=30)
     handle = await client.start_workflow(
         OutboxRelayWorkflow.run, relay, id=f"relay-{uuid.uuid4()}", task_queue=TASK_QUEUE
@@ -187,7 +280,43 @@ async def _outbox_relay(client: Client) -> None:
     await _save("outbox_relay", client.get_workflow_handle(handle.id, run_id=handle.result_run_id))
 
 
-async def main() -> None:
+# Histories the script saves itself, and those another replay test module records.
+Recorder = Callable[[WorkflowEnvironment, async_sessionmaker[AsyncSession]], Awaitable[None]]
+History = Callable[[WorkflowEnvironment, async_sessionmaker[AsyncSession]], Awaitable[str]]
+SAVED: dict[str, Recorder] = {
+    "client_import": _client_import,
+    "outbox_relay": _outbox_relay,
+    "automation_run": _automation_run,
+    "automation_run_waits": _automation_run_waits,
+}
+RECORDED: dict[str, tuple[Path, History]] = {
+    "dunning": (DUNNING_HISTORY, record_dunning),
+    "recurring_invoice": (RECURRING_HISTORY, record_recurring),
+    "payment_retry": (PAYMENT_RETRY_HISTORY, record_payment_retry),
+    "stripe_event": (STRIPE_EVENT_HISTORY, record_stripe_event),
+    "automation_debounce": (DEBOUNCE_HISTORY, record_debounce),
+    "automation_foreach": (FOREACH_HISTORY, record_foreach),
+    "automation_schedule": (SCHEDULE_HISTORY, record_schedule),
+}
+
+
+async def _record(
+    name: str, env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    if name in SAVED:
+        await SAVED[name](env, maker)
+        return
+    path, history = RECORDED[name]
+    text = await history(env, maker)
+    await asyncio.to_thread(path.write_text, text)
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+async def main(names: list[str]) -> None:
+    known = [*SAVED, *RECORDED]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise SystemExit(f"no history named {', '.join(unknown)}; the names: {', '.join(known)}")
     server = embedded.start(ROOT / ".data" / "test-postgres")
     name = f"firmflow_replay_{uuid.uuid4().hex[:8]}"
     embedded.ensure_database(server.superuser_dsn(), name)
@@ -207,13 +336,8 @@ async def main() -> None:
         await ensure_search_attributes(env.client)
         try:
             async with build_worker(settings, env.client, maker):
-                await _client_import(env.client, maker)
-                await _outbox_relay(env.client)
-                await _automation_run(env, maker)
-                DUNNING_HISTORY.write_text(await record_dunning(env, maker))
-                RECURRING_HISTORY.write_text(await record_recurring(env, maker))
-                PAYMENT_RETRY_HISTORY.write_text(await record_payment_retry(env, maker))
-                STRIPE_EVENT_HISTORY.write_text(await record_stripe_event(env, maker))
+                for name in names or known:
+                    await _record(name, env, maker)
         finally:
             await env.shutdown()
             await engine.dispose()
@@ -223,4 +347,4 @@ async def main() -> None:
 
 if __name__ == "__main__":
     HISTORIES.mkdir(exist_ok=True)
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

@@ -14,7 +14,11 @@ from workflows.registry import WORKFLOWS
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 EXPECTED = {
+    "automation_debounce.json": "AutomationDebounceWorkflow",
+    "automation_foreach.json": "AutomationForeachWorkflow",
     "automation_run.json": "AutomationRunWorkflow",
+    "automation_run_waits.json": "AutomationRunWorkflow",
+    "automation_schedule.json": "AutomationScheduleWorkflow",
     "client_import.json": "ClientImportWorkflow",
     "dunning.json": "DunningWorkflow",
     "outbox_relay.json": "OutboxRelayWorkflow",
@@ -39,6 +43,29 @@ async def test_saved_history_replays_without_nondeterminism(name: str) -> None:
     started = json.loads(text)["events"][0]["workflowExecutionStartedEventAttributes"]
     assert started["workflowType"]["name"] == EXPECTED[name]
     await replayer().replay_workflow(WorkflowHistory.from_json(f"replay-{name}", text))
+
+
+def test_the_waits_history_covers_an_event_an_approval_and_a_call() -> None:
+    events = json.loads((HISTORIES / "automation_run_waits.json").read_text())["events"]
+    signals = [
+        e["workflowExecutionSignaledEventAttributes"]["signalName"]
+        for e in events
+        if "workflowExecutionSignaledEventAttributes" in e
+    ]
+    activities = [
+        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for e in events
+        if "activityTaskScheduledEventAttributes" in e
+    ]
+    children = [e for e in events if "childWorkflowExecutionCompletedEventAttributes" in e]
+    assert signals == ["event"]
+    assert activities == [
+        "automation.open_approval",
+        "automation.close_approval",
+        "automation.prepare_child_run",
+    ]
+    assert len(children) == 1
+    assert "workflowExecutionCompletedEventAttributes" in events[-1]
 
 
 async def test_replay_catches_a_history_the_code_would_not_produce() -> None:
