@@ -20,6 +20,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from core import outbox
 from core.config import Settings
 from core.crypto import Cipher
 from core.db import tenant_session
@@ -545,3 +546,28 @@ async def test_an_event_sent_through_the_api_wakes_the_waiting_run(
         f"{RUNS}/{run_id}/events/contract.signed", json=body, headers=actor.headers
     )
     assert late.status_code == 409, late.text
+
+
+async def test_an_event_too_large_for_a_trigger_records_why_no_run_started(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    actor: Actor,
+) -> None:
+    automation_id = await active(temporal_api, actor, on_event("custom.bulk"))
+    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+        await outbox.enqueue_message(
+            session,
+            actor.firm.id,
+            outbox.event("custom.bulk", f"bulk:{uuid.uuid4()}", payload={"blob": "x" * 300_000}),
+        )
+    [message] = await pending_events(committing_sessionmaker, actor)
+
+    for _ in range(2):
+        await event_delivery.deliver(
+            committing_sessionmaker, fixed_client(temporal_env.client), message
+        )
+
+    [run] = await runs_of(temporal_api, actor, automation_id)
+    assert run["status"] == "failed" and run["trigger"] == "event"
+    assert run["error"]["message"].startswith("not started: The trigger payload takes")
