@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from core.config import Settings
+from core.temporal import TASK_QUEUE
 from models import RunStatus
 from services.automations.admission import DEBOUNCE_REASON, SUPERSEDED_REASON
 from tests.factories import Actor, make_firm
@@ -30,7 +31,14 @@ from tests.integration.test_automation_run_workflow import (
     start,
 )
 from worker import build_worker
-from workflows.automation.debounce import DEBOUNCE_WORKFLOW, debounce_workflow_id
+from workflows.automation.debounce import (
+    DEBOUNCE_SIGNAL,
+    DEBOUNCE_WORKFLOW,
+    AutomationDebounceWorkflow,
+    DebounceInput,
+    DebounceTrigger,
+    debounce_workflow_id,
+)
 
 RUNS = "/v1/automation-runs"
 WINDOW = 60
@@ -223,3 +231,33 @@ async def test_a_key_expression_that_fails_fails_the_run(
     assert run.error is not None
     assert run.error["message"].startswith("the debounce key could not be evaluated: ")
     assert posted(target) == []
+
+
+async def test_a_key_that_never_goes_quiet_continues_as_new_and_keeps_its_runs(
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+) -> None:
+    automation_id = await active_automation(temporal_api, actor, debounced(target))
+    # The key's window, opened with a short history limit so that a few triggers make it
+    # continue as new. Its first trigger names a run that is not waiting (as a late,
+    # repeated delivery would): the settle passes over it.
+    first = await runs.env.client.start_workflow(
+        AutomationDebounceWorkflow.run,
+        DebounceInput(
+            firm_id=actor.firm.id,
+            automation_id=uuid.UUID(automation_id),
+            window=WINDOW,
+            max_history=20,
+        ),
+        id=window(runs.env, automation_id).id,
+        task_queue=TASK_QUEUE,
+        start_signal=DEBOUNCE_SIGNAL,
+        start_signal_args=[DebounceTrigger(run_id=uuid.uuid4(), window=WINDOW)],
+    )
+    ids = [await start(temporal_api, actor, automation_id, {"n": n}) for n in range(1, 7)]
+    await close(runs, automation_id)
+    await ended(runs, ids[-1])
+    assert await runs.statuses(ids) == [RunStatus.skipped] * 5 + [RunStatus.succeeded]
+    assert posted(target) == [6]
+    opened = runs.env.client.get_workflow_handle(first.id, run_id=first.result_run_id)
+    history = await opened.fetch_history()
+    assert history.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")

@@ -21,6 +21,7 @@ DEBOUNCE_WORKFLOW = "AutomationDebounceWorkflow"
 DEBOUNCE_SIGNAL = "trigger"
 SETTLE_DEBOUNCE_ACTIVITY = "automation.settle_debounce"
 SETTLE_TIMEOUT = timedelta(seconds=30)
+MAX_HISTORY = 5_000
 # Settling only writes rows and is idempotent: it is retried until the database answers.
 SETTLE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -42,6 +43,9 @@ class DebounceInput(BaseModel):
     window: float
     # Runs not settled yet, carried over a continue-as-new.
     pending: list[uuid.UUID] = Field(default_factory=list)
+    # History events after which a key that never goes quiet continues as new (each
+    # trigger adds about six); well under Temporal's own suggestion, and lowered by tests.
+    max_history: int = Field(default=MAX_HISTORY, ge=10)
 
 
 class DebounceTrigger(BaseModel):
@@ -108,13 +112,14 @@ class AutomationDebounceWorkflow:
                 await workflow.wait_condition(self._newer_than(seen), timeout=window)
             except TimeoutError:
                 return
-            if workflow.info().is_continue_as_new_suggested():
+            info = workflow.info()
+            if (
+                info.is_continue_as_new_suggested()
+                or info.get_current_history_length() >= input.max_history
+            ):
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                # The new run opens a full window again: later than this one would close,
+                # never earlier, so no trigger is cut short.
                 workflow.continue_as_new(
-                    DebounceInput(
-                        firm_id=input.firm_id,
-                        automation_id=input.automation_id,
-                        window=self._window,
-                        pending=self._pending,
-                    )
+                    input.model_copy(update={"window": self._window, "pending": self._pending})
                 )
