@@ -25,7 +25,12 @@ from services.automations import schedules
 from tests.factories import Actor, make_firm
 from tests.integration import test_automation_examples as examples
 from tests.integration.test_automation_examples import BASE, Systems, load, pointed_at
-from tests.integration.test_automation_schedules import eventually, schedule_runs, synced
+from tests.integration.test_automation_schedules import (
+    after_the_second_of,
+    eventually,
+    schedule_runs,
+    synced,
+)
 from tests.mailbox import Mailbox
 from worker import build_worker
 
@@ -158,6 +163,7 @@ async def test_the_weekly_digest_fires_on_monday_mornings_and_mails_the_figures(
         systems.records[FIGURES] = figures(
             invoices_sent=0, invoices_paid=0, new_clients=0, overdue=[]
         )
+        await after_the_second_of(run)
         await handle.trigger()
         await eventually(lambda: runs_done(2), "the quiet week's run did not succeed")
         assert mailbox.messages[1]["Subject"] == "Weekly digest, 2026-W47: a quiet week"

@@ -102,6 +102,19 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], what: str) -> T:
         raise AssertionError(what) from None
 
 
+async def after_the_second_of(run: AutomationRun) -> None:
+    """A fire's dedupe key is its scheduled time in whole seconds (as Temporal names the
+    fire's workflow): a second trigger within the same second would be the same fire. So
+    the clock is polled (at most a second) until it has moved past the first fire's."""
+    assert run.dedupe_key is not None
+    fired = datetime.fromisoformat(run.dedupe_key.removeprefix("schedule:"))
+
+    async def later() -> bool | None:
+        return True if datetime.now(UTC) >= fired + timedelta(seconds=1) else None
+
+    await eventually(later, "the clock did not move on")
+
+
 async def describe(env: WorkflowEnvironment, automation_id: str) -> ScheduleDescription | None:
     handle = env.client.get_schedule_handle(schedules.schedule_id(uuid.UUID(automation_id)))
     try:
@@ -375,13 +388,17 @@ async def test_a_triggered_fire_runs_the_latest_version_and_delete_waits_for_run
         )
         assert run.dedupe_key is not None and run.dedupe_key.startswith("schedule:")
         view = (await api.get(f"{BASE}/{automation_id}/schedule", headers=actor.headers)).json()
-        assert len(view["recent_fires"]) == 1
-        assert view["recent_fires"][0]["workflow_id"].startswith(
-            f"automation-scheduled-{automation_id}-"
+        [fired] = view["recent_fires"]
+        assert fired["workflow_id"].startswith(f"automation-scheduled-{automation_id}-")
+        # The dedupe key is the fire's scheduled time (TemporalScheduledStartTime, which
+        # keeps whole seconds; a triggered fire's time has a fraction).
+        assert datetime.fromisoformat(run.dedupe_key.removeprefix("schedule:")) == (
+            datetime.fromisoformat(fired["scheduled_at"]).replace(microsecond=0)
         )
 
         # A run still going (an hour's delay) holds the delete off until it is canceled.
         await publish(api, actor, automation_id, scheduled(start="wait", cron="0 3 1 1 *"))
+        await after_the_second_of(run)
         await handle.trigger()
 
         async def waiting() -> AutomationRun | None:
