@@ -3,18 +3,22 @@ in workflows/automation/state.py, which every run on the worker reads), events t
 no wait grow the history until the run continues as new while it waits, and between
 steps. The run keeps its step outputs, vars, event buffer and seen event ids across
 executions, the same workflow id takes the signals, and ``finish_run`` runs once, in the
-last execution."""
+last execution. An approval wait resumes with its approval and deadline, never reopened."""
 
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from core.db import tenant_session
+from models import Approval
 from tests.factories import Actor
 from tests.http_target import HttpTarget, running_target
 from tests.integration.test_automation_run_workflow import (
@@ -28,10 +32,19 @@ from tests.integration.test_automation_run_workflow import (
     step_rows,
     worker,
 )
-from tests.integration.test_automation_waits import send, view_when, wait_step
+from tests.integration.test_automation_waits import (
+    approval_draft,
+    decision,
+    mailbox,
+    mailing_worker,
+    send,
+    view_when,
+    wait_step,
+)
 from workflows.automation import state
+from workflows.automation.contracts import APPROVAL_SIGNAL
 
-__all__ = ["actor", "worker"]
+__all__ = ["actor", "mailbox", "mailing_worker", "worker"]
 
 
 @pytest.fixture
@@ -146,3 +159,46 @@ async def test_a_long_run_continues_as_new_keeps_its_state_and_finishes_once(
         for events in chain
     ]
     assert [len(found) for found in markers] == [0] * (len(chain) - 1) + [1]
+
+
+async def test_an_approval_wait_resumes_after_continue_as_new_without_reopening(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    mailing_worker: Worker,
+    actor: Actor,
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(state, "HISTORY_LIMIT", 30)
+    draft = approval_draft(next="paid", on_timeout="expired")
+    automation_id = await active_automation(temporal_api, actor, draft)
+    run_id = await start(temporal_api, actor, automation_id, {"vendor": "Acme"})
+    run_handle = handle(temporal_env, run_id)
+    before = await view_when(run_handle, "approval", "pay")
+    assert before.waiting is not None
+    first_execution = (await run_handle.describe()).run_id
+    assert first_execution is not None
+
+    for index in range(12):
+        await send(run_handle, "clock.noise", payload={"i": index}, event_id=f"noise-{index}")
+    await new_execution(run_handle, first_execution)
+    after = await view_when(run_handle, "approval", "pay")
+    assert after.waiting is not None
+    # The same approval, with the deadline it had: the wait resumed, nothing reopened.
+    assert after.waiting.approval_id == before.waiting.approval_id
+    assert after.waiting.wakes_at == before.waiting.wakes_at
+    approval_id = before.waiting.approval_id
+    assert approval_id is not None
+    await run_handle.signal(APPROVAL_SIGNAL, decision(approval_id, "approved", actor, note="go"))
+
+    run = await finished(temporal_api, temporal_env, actor, run_id)
+    assert run["status"] == "succeeded", run
+    rows = step_rows(run)
+    assert list(rows) == ["pay#1", "paid#1"]
+    assert rows["pay#1"]["output"]["form"] == {"note": "go"}
+    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+        opened = await session.scalar(
+            select(func.count()).select_from(Approval).where(Approval.run_id == run_id)
+        )
+    assert opened == 1
+    assert len(await executions(temporal_env, run_handle.id)) >= 2

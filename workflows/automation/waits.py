@@ -12,7 +12,7 @@ that match no wait add to it); the next execution resumes the wait with the time
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, NoReturn
 
 from temporalio import workflow
@@ -61,10 +61,6 @@ def continue_as_new_due() -> bool:
         info.is_continue_as_new_suggested()
         or info.get_current_history_length() >= run_state.HISTORY_LIMIT
     )
-
-
-def _seconds(value: float) -> str:
-    return f"{value:g}"
 
 
 class Waits:
@@ -145,23 +141,17 @@ class Waits:
         step_id: str,
         step: d.WaitForEventStep,
         visit: int,
-        started: Any,
+        started: datetime,
     ) -> tuple[Any, str | None]:
         params = step.params
         wait = interp.resumed(step_id, visit)
         if wait is None:
             key = None if params.key is None else str(render(params.key, interp.context))
-            deadline = None
-            if params.timeout is not None:
-                deadline = started + timedelta(seconds=params.timeout)
             wait = WaitState(
-                kind="event",
-                step_id=step_id,
-                visit=visit,
-                started_at=started,
-                deadline=deadline,
-                key=key,
+                kind="event", step_id=step_id, visit=visit, started_at=started, key=key
             )
+            if params.timeout is not None:
+                wait.deadline = started + timedelta(seconds=params.timeout)
         if self._find(params.event, wait.key) is None:
             interp.view.waiting = WaitView(
                 kind="event",
@@ -181,9 +171,7 @@ class Waits:
                 if step.on_timeout is not None:
                     return output, step.on_timeout
                 assert params.timeout is not None
-                raise StepFailure(
-                    f"no {params.event} event arrived within {_seconds(params.timeout)} s"
-                )
+                raise StepFailure(f"no {params.event} event arrived within {params.timeout:g} s")
         index = self._find(params.event, wait.key)
         assert index is not None
         event = self.events.pop(index)
@@ -201,23 +189,15 @@ class Waits:
         step_id: str,
         step: d.ApprovalStep,
         visit: int,
-        started: Any,
+        started: datetime,
     ) -> tuple[Any, str | None]:
         params = step.params
         wait = interp.resumed(step_id, visit)
         if wait is None:
-            deadline = None
+            wait = WaitState(kind="approval", step_id=step_id, visit=visit, started_at=started)
             if params.timeout is not None:
-                deadline = started + timedelta(seconds=params.timeout)
-            opened = await self._open(interp, step_id, step, visit, started, deadline)
-            wait = WaitState(
-                kind="approval",
-                step_id=step_id,
-                visit=visit,
-                started_at=started,
-                deadline=deadline,
-                approval_id=opened.approval_id,
-            )
+                wait.deadline = started + timedelta(seconds=params.timeout)
+            wait.approval_id = await self._open(interp, step, wait)
         approval_id = wait.approval_id
         assert approval_id is not None
         interp.view.waiting = WaitView(
@@ -255,31 +235,24 @@ class Waits:
             if step.on_timeout is not None:
                 return output, step.on_timeout
             assert params.timeout is not None
-            raise StepFailure(f"the approval was not decided within {_seconds(params.timeout)} s")
+            raise StepFailure(f"the approval was not decided within {params.timeout:g} s")
         raise StepFailure("the approval was canceled")
 
-    async def _open(
-        self,
-        interp: Interpreter,
-        step_id: str,
-        step: d.ApprovalStep,
-        visit: int,
-        started: Any,
-        deadline: Any,
-    ) -> ApprovalOpened:
+    async def _open(self, interp: Interpreter, step: d.ApprovalStep, wait: WaitState) -> uuid.UUID:
+        """Open the approval (its row, its emails); the pending records go with it."""
         params = step.params.model_dump(mode="json", by_alias=True)
         request = ApprovalOpen(
             run_id=interp.input.run_id,
             firm_id=interp.input.firm_id,
             automation_id=interp.input.automation_id,
-            step_id=interp.record_id(step_id),
-            visit=visit,
+            step_id=interp.record_id(wait.step_id),
+            visit=wait.visit,
             position=interp.position,
             params=params,
             context=context_for(params, interp.context),
             initiator_id=interp.input.initiator_id,
-            expires_at=deadline,
-            started_at=started,
+            expires_at=wait.deadline,
+            started_at=wait.started_at,
             pending=list(interp.pending),
         )
         try:
@@ -295,7 +268,7 @@ class Waits:
                 raise asyncio.CancelledError from err
             raise activity_failure(err) from err
         interp.written(request.pending)
-        return opened
+        return opened.approval_id
 
     async def _close(
         self, interp: Interpreter, approval_id: uuid.UUID, reason: Literal["expired", "canceled"]
