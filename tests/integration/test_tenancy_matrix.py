@@ -33,6 +33,7 @@ from core.db import scope_to_firm
 from core.principal import Principal
 from models import (
     ApiToken,
+    Approval,
     Automation,
     AutomationRun,
     AutomationStatus,
@@ -168,6 +169,29 @@ async def make_run(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
     return run.id
 
 
+async def make_approval(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    # Pending, with the firm's owner among its approvers, so that a vote would count.
+    run_id = made.get("run_id") or await make_run(db, actor, made)
+    run = await db.get(AutomationRun, run_id)
+    assert run is not None
+    approval = Approval(
+        firm_id=actor.firm.id,
+        run_id=run_id,
+        automation_id=run.automation_id,
+        step_id="approve",
+        visit=1,
+        title="Tenancy approval",
+        message="",
+        approver_roles=["owner"],
+        approver_user_ids=[],
+        quorum=1,
+        form={},
+    )
+    db.add(approval)
+    await db.flush()
+    return approval.id
+
+
 async def make_tax_rate(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
     rate = await billing_tax_rates.create_tax_rate(
         db,
@@ -253,6 +277,7 @@ FACTORIES: dict[str, Owned] = {
     "credential_id": Owned(Credential, make_credential),
     "automation_id": Owned(Automation, make_automation),
     "run_id": Owned(AutomationRun, make_run),
+    "approval_id": Owned(Approval, make_approval),
     "tax_rate_id": Owned(TaxRate, make_tax_rate),
     "invoice_id": Owned(Invoice, make_invoice),
     "payment_id": Owned(Payment, make_payment),
@@ -260,9 +285,10 @@ FACTORIES: dict[str, Owned] = {
     "recurring_invoice_id": Owned(RecurringInvoice, make_recurring_invoice),
 }
 
-# Path parameters that number a version within the automation in the same path, not ids:
-# each firm's automations have version 1, so only the automation id can be foreign.
-VERSION_NUMBERS = {"version": 1, "a": 1, "b": 1}
+# Path parameters that number a version within the automation in the same path, or name an
+# event sent to a run, not ids: each firm's automations have version 1, so only the
+# automation (or run) id can be foreign.
+VERSION_NUMBERS: dict[str, Any] = {"version": 1, "a": 1, "b": 1, "name": "custom.ping"}
 
 # Bodies for request models the generic sampler below cannot fill plausibly.
 BODIES: dict[str, dict[str, Any]] = {
