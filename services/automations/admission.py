@@ -162,6 +162,11 @@ async def admit(
         return Admission(status=RunStatus.failed, reason=exc.reason)
     await _lock(session, automation.id)
     running, waiting = await _slots(session, automation.id, concurrency_key)
+    if waiting and running < limit.max_runs:
+        # Runs left waiting beside a free slot (a release passed over one being canceled,
+        # and that cancel rolled back) go first.
+        await _admit_waiting(session, automation.id, concurrency_key)
+        running, waiting = await _slots(session, automation.id, concurrency_key)
     if running < limit.max_runs and waiting == 0:
         return Admission(status=RunStatus.running, concurrency_key=concurrency_key)
     if limit.when_full == "skip":
@@ -237,6 +242,12 @@ async def release(session: AsyncSession, run_id: uuid.UUID) -> None:
         return
     automation_id, key = row
     await _lock(session, automation_id)
+    await _admit_waiting(session, automation_id, key)
+
+
+async def _admit_waiting(session: AsyncSession, automation_id: uuid.UUID, key: str | None) -> None:
+    """Starts the oldest runs queued for a slot of ``key`` while slots are free (the
+    caller holds the automation's lock)."""
     queued = list(
         await session.scalars(
             select(AutomationRun)

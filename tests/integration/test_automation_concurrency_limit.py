@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
@@ -193,6 +193,30 @@ async def test_a_canceled_queued_run_frees_nothing_and_never_starts(
     await runs.finish(ids[2])
     assert posted(target) == [1, 3]
     assert not await workflow_exists(runs.env, ids[1])
+
+
+async def test_a_start_first_admits_runs_left_waiting_beside_a_free_slot(
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+) -> None:
+    automation_id = await active_automation(temporal_api, actor, limited(target, max_runs=1))
+    holder, waiting = [await start(temporal_api, actor, automation_id, {"n": n}) for n in (1, 2)]
+    # The slot frees without a release (as when a release passed over a run whose
+    # cancel then rolled back): the run stays queued beside a free slot.
+    async with tenant_session(actor.firm.id, runs.maker) as session:
+        await session.execute(
+            update(AutomationRun)
+            .where(AutomationRun.id == uuid.UUID(holder))
+            .values(status=RunStatus.canceled, finished_at=func.clock_timestamp())
+        )
+    assert await runs.statuses([waiting]) == [RunStatus.queued]
+    # The next start admits it first, then queues behind it.
+    later = await start(temporal_api, actor, automation_id, {"n": 3})
+    assert await runs.statuses([waiting, later]) == [RunStatus.running, RunStatus.queued]
+    # The holder's workflow, let go, finds its run over and calls nothing.
+    await runs.finish(holder)
+    await runs.finish(waiting)
+    await runs.finish(later)
+    assert posted(target) == [2, 3]
 
 
 async def test_skip_records_why_and_the_run_never_starts(
