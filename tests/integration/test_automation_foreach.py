@@ -2,7 +2,10 @@
 items never run more than ``max_concurrency`` at once (counted at a loopback server that
 holds its answers), outputs come back in item order with per-item step rows and
 idempotency keys, ``on_item_error`` "fail" stops starting items while "continue" reports
-them, items that are not a list or too many fail the step,."""
+them, items may call another automation (a run each), resume reuses the item actions that
+succeeded, items that are not a list or too many fail the step, and 10,000 items complete
+with every execution's history (the run's, and each continued-as-new execution of the
+foreach child) far below Temporal's 50k-event limit."""
 
 import asyncio
 import json
@@ -15,12 +18,20 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from core.db import tenant_session
+from models import AutomationRunStep
 from tests.factories import Actor
+from tests.fixtures.temporal import result_skipping_time
+from tests.http_target import HttpTarget
 from tests.integration.test_automation_run_workflow import (
+    RUNS,
     active_automation,
     actor,
     allow_loopback,
@@ -268,6 +279,77 @@ async def test_on_item_error_fail_stops_starting_items_and_fails_the_step(
     assert started == {"0", "1", "2"}
 
 
+async def test_items_call_another_automation_each_with_a_run_of_its_own(
+    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+) -> None:
+    called = await active_automation(
+        temporal_api,
+        actor,
+        definition(
+            "double", double={"type": "set", "params": {"vars": {"n": "{{ trigger.n * 2 }}"}}}
+        ),
+    )
+    body = {
+        "call": {
+            "type": "call_automation",
+            "params": {"automation_id": called, "payload": {"n": "{{ item }}"}},
+        }
+    }
+    draft = definition("each", each=foreach_step(body, "call", max_concurrency=2))
+    automation_id = await active_automation(temporal_api, actor, draft)
+    run = await finished(
+        temporal_api,
+        temporal_env,
+        actor,
+        await start(temporal_api, actor, automation_id, {"items": [1, 2, 3]}),
+    )
+    assert run["status"] == "succeeded", run
+    outputs = step_rows(run)["each#1"]["output"]["items"]
+    assert [output["output"] for output in outputs] == [{"n": 2}, {"n": 4}, {"n": 6}]
+    assert [output["status"] for output in outputs] == ["succeeded"] * 3
+    # Each item's call made a run of its own (the dedupe key carries the item's step id).
+    assert len({output["run_id"] for output in outputs}) == 3
+
+
+async def test_resume_reuses_the_item_actions_that_succeeded(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    actor: Actor,
+    target: HttpTarget,
+) -> None:
+    await allow_loopback(temporal_api, actor)
+    target.script = {"/items/1": [500, 200]}
+    body = {
+        "call": {
+            "type": "http_request",
+            "params": {"method": "POST", "url": target.url("/items/{{ item }}")},
+            "retry": {"max_attempts": 1},
+        }
+    }
+    draft = definition("each", each=foreach_step(body, "call", max_concurrency=1))
+    automation_id = await active_automation(temporal_api, actor, draft)
+    failed = await finished(
+        temporal_api,
+        temporal_env,
+        actor,
+        await start(temporal_api, actor, automation_id, {"items": [0, 1, 2]}),
+    )
+    assert failed["status"] == "failed" and failed["error"]["step"] == "each"
+    assert target.paths() == ["/items/0", "/items/1"]
+
+    response = await temporal_api.post(f"{RUNS}/{failed['id']}/resume", headers=actor.headers)
+    assert response.status_code == 201, response.text
+    resumed = await finished(temporal_api, temporal_env, actor, response.json()["id"])
+    assert resumed["status"] == "succeeded", resumed
+    # Item 0 was not called again; the failed item and the one never started were.
+    assert target.paths() == ["/items/0", "/items/1", "/items/1", "/items/2"]
+    rows = step_rows(resumed)
+    assert rows["each.0.call#1"]["status"] == "reused"
+    assert rows["each.1.call#1"]["status"] == "succeeded"
+    assert [item["status"] for item in rows["each#1"]["output"]["items"]] == [200, 200, 200]
+
+
 @pytest.mark.parametrize(
     ("items", "max_items", "message"),
     [
@@ -295,3 +377,96 @@ async def test_items_that_are_not_a_list_or_too_many_fail_the_step(
     assert run["status"] == "failed"
     assert run["error"]["step"] == "each" and message in run["error"]["message"]
     assert not any(key.startswith("each.") for key in step_rows(run))
+
+
+async def result_within(
+    env: WorkflowEnvironment, run_handle: WorkflowHandle[Any, Any], seconds: float
+) -> Any:
+    """The run's result. The test server ends a result's long poll empty after about 30
+    s (the SDK then raises "No completion event found"), and 10,000 items take longer than
+    that on two cores: ask again until ``seconds`` have passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        try:
+            return await result_skipping_time(env, run_handle)
+        except RuntimeError as exc:
+            if "No completion event found" not in str(exc) or loop.time() > deadline:
+                raise
+
+
+async def _execution_lengths(env: WorkflowEnvironment, workflow_id: str) -> list[int]:
+    """The history length of every execution under ``workflow_id``, following the chain
+    of continue-as-new from the first execution."""
+    first = await env.client.get_workflow_handle(workflow_id).describe()
+    run_id: str | None = first.raw_description.workflow_execution_info.first_run_id or None
+    lengths: list[int] = []
+    while run_id:
+        history = await env.client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        lengths.append(len(history.events))
+        last = history.events[-1]
+        run_id = None
+        if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+            run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+    return lengths
+
+
+async def test_ten_thousand_items_complete_far_below_the_history_limit(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    worker: Worker,
+    actor: Actor,
+    target: HttpTarget,
+) -> None:
+    await allow_loopback(temporal_api, actor)
+    body = {
+        "pick": {
+            "type": "condition",
+            "params": {"expression": "index % 2500 == 0"},
+            "then": "ping",
+            "else": "double",
+        },
+        "ping": {
+            "type": "http_request",
+            "params": {"method": "POST", "url": target.url("/ping/{{ index }}")},
+            "next": "double",
+        },
+        "double": {"type": "set", "params": {"vars": {"v": "{{ item * 2 }}"}}},
+    }
+    draft = definition(
+        "each",
+        each=foreach_step(
+            body, "pick", items="range(trigger.n) | list", max_concurrency=20, max_items=10_000
+        ),
+    )
+    automation_id = await active_automation(temporal_api, actor, draft)
+    run_id = await start(temporal_api, actor, automation_id, {"n": 10_000})
+    result = await result_within(temporal_env, handle(temporal_env, run_id), LONG_RUN)
+    assert result["status"] == "succeeded", result
+
+    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+        each = (
+            await session.execute(
+                select(AutomationRunStep.status, AutomationRunStep.output).where(
+                    AutomationRunStep.run_id == uuid.UUID(run_id),
+                    AutomationRunStep.step_id == "each",
+                )
+            )
+        ).one()
+        rows = await session.scalar(
+            select(func.count()).where(AutomationRunStep.run_id == uuid.UUID(run_id))
+        )
+    assert each.status.value == "succeeded"
+    assert each.output["count"] == 10_000 and each.output["errors"] == []
+    assert each.output["items"] == [{"v": 2 * index} for index in range(10_000)]
+    # The foreach, two steps per item, and the four pings.
+    assert rows == 1 + 2 * 10_000 + 4
+    assert sorted(target.paths()) == sorted(f"/ping/{index}" for index in (0, 2500, 5000, 7500))
+
+    run_lengths = await _execution_lengths(temporal_env, handle(temporal_env, run_id).id)
+    child_lengths = await _execution_lengths(
+        temporal_env, foreach_workflow_id(uuid.UUID(run_id), "each", 1)
+    )
+    assert len(child_lengths) > 1, "the foreach never continued as new"
+    assert max(run_lengths + child_lengths) < HISTORY_BOUND, (run_lengths, child_lengths)
