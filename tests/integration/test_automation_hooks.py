@@ -760,7 +760,10 @@ INVOICE_RECEIVED = {
         },
         "announce": {
             "type": "emit_event",
-            "params": {"name": "invoice.received", "payload": {"invoice": "{{ trigger.invoice }}"}},
+            "params": {
+                "name": "custom.invoice_received",
+                "payload": {"invoice": "{{ trigger.invoice }}"},
+            },
             "next": "done",
         },
         "done": {"type": "stop"},
@@ -836,6 +839,7 @@ async def test_a_signed_delivery_runs_the_automation_on_a_worker(
     assert run is not None and run.status == RunStatus.succeeded
     assert run.trigger == RunTrigger.webhook
     assert outputs["announce"] == {
-        "event": "invoice.received",
+        "event": "custom.invoice_received",
+        "key": None,
         "payload": {"invoice": "INV-1042"},
     }
