@@ -197,3 +197,32 @@ async def test_another_firms_automation_is_refused(
     )
     assert response.status_code == 200, response.text
     assert response.json()["items"] == []
+
+
+async def test_a_call_into_a_full_concurrency_limit_is_queued(
+    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+) -> None:
+    limited = definition("hold", hold=wait_step("relay.released", timeout=3600))
+    limited["concurrency"] = {"max_runs": 1, "when_full": "queue"}
+    child = await active_automation(temporal_api, actor, limited)
+    holder = await start(temporal_api, actor, child)
+    await view_when(handle(temporal_env, holder), "event", "hold")
+    parent = await active_automation(
+        temporal_api,
+        actor,
+        definition(
+            "later",
+            later=call_step(child, "now", wait=False),
+            now=call_step(child, on_error="continue"),
+        ),
+    )
+    run = await finished(
+        temporal_api, temporal_env, actor, await start(temporal_api, actor, parent)
+    )
+    assert run["status"] == "succeeded", run
+    rows = step_rows(run)
+    later = rows["later#1"]["output"]
+    assert later["status"] == "queued" and later["output"] is None
+    assert rows["now#1"]["status"] == "failed"
+    assert rows["now#1"]["error"].startswith(f"automation {child} queued its run ")
+    assert rows["now#1"]["error"].endswith(": waiting for a free slot (1 running)")

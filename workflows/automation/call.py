@@ -98,10 +98,9 @@ async def call_automation(
         raise StepFailure(prepared.reason or f"the called run was {prepared.admission}")
     if prepared.admission == "queued":
         if params.wait:
-            raise StepFailure(
-                f"automation {params.automation_id} is at its concurrency limit; "
-                f"its run {run_id} is queued"
-            )
+            # The reason says which: a full concurrency limit, or a debounce window.
+            why = prepared.reason or "its flow control holds it"
+            raise StepFailure(f"automation {params.automation_id} queued its run {run_id}: {why}")
         return {"run_id": run_id, "status": "queued", "output": None}, step.next
     assert prepared.input is not None and prepared.run_id is not None
     child = await workflow.start_child_workflow(
