@@ -231,17 +231,18 @@ async def release(session: AsyncSession, run_id: uuid.UUID) -> None:
     """Called in the transaction that ends run ``run_id`` (finished, failed or canceled):
     admits the oldest runs queued for a slot of its key while slots are free, each under
     the limit of its own version. Each admitted run gets its start message here."""
+    # The run's key and the automation's lock in one round trip: every run's end pays it.
     row = (
         await session.execute(
-            select(AutomationRun.automation_id, AutomationRun.concurrency_key).where(
-                AutomationRun.id == run_id
-            )
+            select(AutomationRun.automation_id, AutomationRun.concurrency_key)
+            .join(Automation, Automation.id == AutomationRun.automation_id)
+            .where(AutomationRun.id == run_id)
+            .with_for_update(of=Automation, key_share=True)
         )
     ).one_or_none()
     if row is None:
         return
     automation_id, key = row
-    await _lock(session, automation_id)
     await _admit_waiting(session, automation_id, key)
 
 
