@@ -106,12 +106,6 @@ class AutomationDebounceWorkflow:
         """Returns once ``window`` seconds passed without a trigger. A key that never goes
         quiet continues as new, so its history stays small."""
         while True:
-            seen = self._received
-            window = timedelta(seconds=self._window)
-            try:
-                await workflow.wait_condition(self._newer_than(seen), timeout=window)
-            except TimeoutError:
-                return
             info = workflow.info()
             if (
                 info.is_continue_as_new_suggested()
@@ -123,3 +117,9 @@ class AutomationDebounceWorkflow:
                 workflow.continue_as_new(
                     input.model_copy(update={"window": self._window, "pending": self._pending})
                 )
+            seen = self._received
+            window = timedelta(seconds=self._window)
+            try:
+                await workflow.wait_condition(self._newer_than(seen), timeout=window)
+            except TimeoutError:
+                return
