@@ -21,7 +21,7 @@ from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -309,6 +309,38 @@ async def test_items_call_another_automation_each_with_a_run_of_its_own(
     assert [output["status"] for output in outputs] == ["succeeded"] * 3
     # Each item's call made a run of its own (the dedupe key carries the item's step id).
     assert len({output["run_id"] for output in outputs}) == 3
+
+
+async def test_cancelling_the_run_cancels_the_foreach_and_its_items(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    actor: Actor,
+    target: HttpTarget,
+) -> None:
+    await allow_loopback(temporal_api, actor)
+    body = {
+        "wait": {"type": "delay", "params": {"seconds": 86400}, "next": "call"},
+        "call": {
+            "type": "http_request",
+            "params": {"method": "POST", "url": target.url("/items/{{ item }}")},
+        },
+    }
+    draft = definition("each", each=foreach_step(body, "wait", max_concurrency=2))
+    automation_id = await active_automation(temporal_api, actor, draft)
+    run_id = await start(temporal_api, actor, automation_id, {"items": [1, 2, 3]})
+    # Time stands still on the test server unless a test waits on a result, so the items
+    # stay in their delay while this looks.
+    await foreach_view(handle(temporal_env, run_id))
+    response = await temporal_api.post(f"{RUNS}/{run_id}/cancel", headers=actor.headers)
+    assert response.status_code == 202, response.text
+    run = await finished(temporal_api, temporal_env, actor, run_id)
+    assert run["status"] == "canceled", run["error"]
+    child = temporal_env.client.get_workflow_handle(
+        foreach_workflow_id(uuid.UUID(run_id), "each", 1)
+    )
+    assert (await child.describe()).status == WorkflowExecutionStatus.CANCELED
+    assert target.paths() == []
 
 
 async def test_resume_reuses_the_item_actions_that_succeeded(

@@ -23,7 +23,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ChildWorkflowError
+from temporalio.exceptions import CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from services import expressions
@@ -119,6 +119,9 @@ async def run_foreach(
             id=foreach_workflow_id(interp.input.run_id, record_id, visit),
         )
     except ChildWorkflowError as err:
+        if isinstance(err.cause, CancelledError):
+            # The child is canceled with the run (canceling the run cancels it first).
+            raise asyncio.CancelledError("the run was canceled") from err
         raise StepFailure("the foreach could not complete its items") from err
     finally:
         interp.view.waiting = None
