@@ -488,3 +488,32 @@ async def test_get_schedule_of_another_firm_absent_and_unreachable(
         unreachable = await http.get(f"{BASE}/{automation_id}/schedule", headers=actor.headers)
     assert_problem(unreachable, 503)
     assert unreachable.json()["detail"] == "The workflow service is not reachable; try again"
+
+
+async def test_a_sync_restores_a_schedule_removed_behind_its_back(
+    api: AsyncClient,
+    actor: Actor,
+    temporal_dev_server: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+) -> None:
+    env, maker = temporal_dev_server, committing_sessionmaker
+    automation_id = (await create(api, actor))["id"]
+    await publish(api, actor, automation_id, scheduled(cron="0 6 * * *"))
+    await action(api, actor, automation_id, "activate")
+    handle = env.client.get_schedule_handle(schedules.schedule_id(uuid.UUID(automation_id)))
+    await handle.delete()
+    view = (await api.get(f"{BASE}/{automation_id}/schedule", headers=actor.headers)).json()
+    assert (view["state"], view["synced"], view["reason"]) == ("absent", False, None)
+
+    # The update finds nothing, so the sync creates it; a second sync updates it.
+    provider = fixed_client(env.client)
+    for _ in range(2):
+        await schedules.sync(maker, provider, actor.firm.id, {"automation_id": automation_id})
+        restored = await describe(env, automation_id)
+        assert restored is not None and not restored.schedule.state.paused
+
+    # Deleting what is already gone (the archive's own sync did) is not an error either.
+    await action(api, actor, automation_id, "archive")
+    await synced(maker, actor)
+    await schedules.sync(maker, provider, actor.firm.id, {"automation_id": automation_id})
+    assert await describe(env, automation_id) is None
