@@ -3,7 +3,8 @@ has no schedules): the API's changes reach Temporal through the outbox fast path
 schedule follows publish, activate, pause, new versions, rollback, archive and delete; a
 repeated sync changes nothing; an operator's pause survives a publish; next fire times
 across both DST changes; a triggered fire starts a run with trigger ``schedule`` on the
-latest version; GET schedule (absent, another firm, Temporal unreachable)."""
+latest version, and a fire while its run still runs is skipped (overlap applies to the run);
+GET schedule (absent, another firm, Temporal unreachable)."""
 
 import asyncio
 import calendar
@@ -406,6 +407,17 @@ async def test_a_triggered_fire_runs_the_latest_version_and_delete_waits_for_run
             return runs[1] if len(runs) == 2 and runs[1].status == "running" else None
 
         held = await eventually(waiting, "the second fire's run did not start")
+
+        # overlap "skip": the fire waits for its run, so a fire while it runs is skipped.
+        await after_the_second_of(held)
+        await handle.trigger()
+
+        async def skipped() -> int | None:
+            count = (await handle.describe()).info.num_actions_skipped_overlap
+            return count if count > 0 else None
+
+        assert await eventually(skipped, "the overlapping fire was not skipped") == 1
+        assert len(await schedule_runs(maker, actor, automation_id)) == 2
         refused = await api.delete(f"{BASE}/{automation_id}", headers=actor.headers)
         assert_problem(refused, 409)
         assert "1 run(s) running or queued" in refused.json()["detail"]
