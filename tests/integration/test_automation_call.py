@@ -50,6 +50,10 @@ def call_step(
     return step
 
 
+def done_step() -> dict[str, Any]:
+    return {"type": "set", "params": {"vars": {"done": True}}}
+
+
 async def run_row(
     maker: async_sessionmaker[AsyncSession], firm_id: uuid.UUID, run_id: str
 ) -> AutomationRun:
@@ -226,3 +230,28 @@ async def test_a_call_into_a_full_concurrency_limit_is_queued(
     assert rows["now#1"]["status"] == "failed"
     assert rows["now#1"]["error"].startswith(f"automation {child} queued its run ")
     assert rows["now#1"]["error"].endswith(": waiting for a free slot (1 running)")
+
+
+async def test_canceling_a_caller_cancels_the_run_it_waits_for(
+    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+) -> None:
+    child = await active_automation(
+        temporal_api, actor, definition("hold", hold=wait_step("relay.released"))
+    )
+    parent = await active_automation(
+        temporal_api, actor, definition("ask", ask=call_step(child, "after"), after=done_step())
+    )
+    parent_id = await start(temporal_api, actor, parent)
+    parent_handle = handle(temporal_env, parent_id)
+    view = await view_when(parent_handle, "child_run", "ask")
+    assert view.waiting is not None and view.waiting.child_run_id is not None
+    child_id = str(view.waiting.child_run_id)
+    await view_when(handle(temporal_env, child_id), "event", "hold")
+
+    await parent_handle.cancel()
+    run = await finished(temporal_api, temporal_env, actor, parent_id)
+    assert run["status"] == "canceled", run
+    assert [step["step_id"] for step in run["steps"]] == []
+    called = await finished(temporal_api, temporal_env, actor, child_id)
+    assert called["status"] == "canceled", called
+    assert called["parent_run_id"] == parent_id

@@ -37,7 +37,13 @@ with workflow.unsafe.imports_passed_through():
         workflow_id,
     )
 
-from workflows.automation.interpreter import Interpreter, StepFailure, activity_failure, render
+from workflows.automation.interpreter import (
+    Interpreter,
+    StepFailure,
+    activity_failure,
+    render,
+    run_canceled,
+)
 
 PREPARE_TIMEOUT = timedelta(seconds=30)
 PREPARE_RETRY = RetryPolicy(
@@ -90,7 +96,7 @@ async def call_automation(
             retry_policy=PREPARE_RETRY,
         )
     except ActivityError as err:
-        if isinstance(err.cause, asyncio.CancelledError):
+        if run_canceled():
             raise asyncio.CancelledError from err
         raise activity_failure(err) from err
     run_id = str(prepared.run_id) if prepared.run_id is not None else None
@@ -120,6 +126,8 @@ async def call_automation(
     try:
         result = await child
     except ChildWorkflowError as err:
+        if run_canceled():
+            raise asyncio.CancelledError from err
         raise _child_failure(err) from err
     finally:
         interp.view.waiting = None

@@ -100,6 +100,13 @@ def context_for(params: dict[str, Any], context: dict[str, Any]) -> dict[str, An
     return {**context, "steps": {name: steps[name] for name in wanted if name in steps}}
 
 
+def run_canceled() -> bool:
+    """Whether the run was asked to cancel. An activity or child workflow it awaited then
+    ends in an error whose cause is Temporal's CancelledError; that is the run's cancel,
+    not a failure of the step."""
+    return workflow.cancellation_reason() is not None
+
+
 def retry_policy(step: Any) -> RetryPolicy:
     policy = step.retry or d.RetryPolicy()
     return RetryPolicy(
@@ -378,7 +385,7 @@ class Interpreter:
                 retry_policy=retry_policy(step),
             )
         except ActivityError as err:
-            if isinstance(err.cause, asyncio.CancelledError):
+            if run_canceled():
                 raise asyncio.CancelledError from err
             self.fail(step_id, step, visit, started, activity_failure(err))
         self.written(call.pending)

@@ -10,6 +10,7 @@ that match no wait add to it); the next execution resumes the wait with the time
 """
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -41,6 +42,7 @@ from workflows.automation.interpreter import (
     activity_failure,
     context_for,
     render,
+    run_canceled,
 )
 
 APPROVAL_ACTIVITY_TIMEOUT = timedelta(seconds=60)
@@ -209,9 +211,11 @@ class Waits:
         try:
             decided = await self._idle(interp, lambda: approval_id in self.approvals, wait)
         except asyncio.CancelledError:
-            # The approvers must not go on deciding for a run that is gone.
+            # The approvers must not go on deciding for a run that is gone; the run ends
+            # canceled even if the close fails (canceling a run cancels its approvals too).
             closing = asyncio.ensure_future(self._close(interp, approval_id, "canceled"))
-            await asyncio.shield(closing)
+            with contextlib.suppress(StepFailure):
+                await asyncio.shield(closing)
             raise
         finally:
             interp.view.waiting = None
@@ -264,7 +268,7 @@ class Waits:
                 retry_policy=APPROVAL_RETRY,
             )
         except ActivityError as err:
-            if isinstance(err.cause, asyncio.CancelledError):
+            if run_canceled():
                 raise asyncio.CancelledError from err
             raise activity_failure(err) from err
         interp.written(request.pending)
