@@ -6,6 +6,7 @@ a paused automation's fire starts nothing; a failing run is reported, not raised
 The schedule itself is Temporal's (tests/integration/test_automation_schedules.py, dev
 server); here each fire is started the way the schedule starts it."""
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -30,7 +32,11 @@ from services.automations import automations
 from services.automations.automations import AutomationFields
 from tests.factories import Actor, make_firm
 from tests.integration.test_automations import principal_of
-from workflows.automation.contracts import PREPARE_CHILD_RUN_ACTIVITY, ChildRunPrepared
+from workflows.automation.contracts import (
+    PREPARE_CHILD_RUN_ACTIVITY,
+    ChildRunPrepared,
+    workflow_id,
+)
 from workflows.automation.contracts import ChildRunRequest as Request
 from workflows.automation.scheduled import (
     AutomationScheduleWorkflow,
@@ -235,3 +241,50 @@ async def test_a_failing_run_is_reported_by_the_fire(
     )
     # The fire itself completed: a failed run is the run's business, not the schedule's.
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+
+
+async def test_canceling_a_fire_cancels_its_run(
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    committing_sessionmaker: Maker,
+    actor: Actor,
+    task_queue: str,
+) -> None:
+    maker = committing_sessionmaker
+    wait = {"type": "delay", "params": {"seconds": 3600}}
+    automation_id = await automation(
+        maker, actor, scheduled({}, wait=wait), status=AutomationStatus.active
+    )
+    async with fire_worker(temporal_env, settings, maker, task_queue):
+        handle = await temporal_env.client.start_workflow(
+            AutomationScheduleWorkflow.run,
+            ScheduleFire(firm_id=actor.firm.id, automation_id=automation_id),
+            id=f"automation-scheduled-{automation_id}-{uuid.uuid4()}",
+            task_queue=task_queue,
+        )
+        run_id = await running_child(temporal_env, maker, actor, automation_id)
+        await handle.cancel()
+        result: FireResult = await handle.result()
+
+    assert (result.run_id, result.status) == (run_id, "canceled")
+    [run] = await runs_of(maker, actor, automation_id)
+    assert run.status == RunStatus.canceled
+
+
+async def running_child(
+    env: WorkflowEnvironment, maker: Maker, actor: Actor, automation_id: uuid.UUID
+) -> uuid.UUID:
+    """The fire's run, once its workflow has started (polled, within a deadline)."""
+    async with asyncio.timeout(60):
+        while True:
+            runs = await runs_of(maker, actor, automation_id)
+            if runs:
+                try:
+                    described = await env.client.get_workflow_handle(
+                        workflow_id(runs[0].id)
+                    ).describe()
+                except RPCError:
+                    described = None
+                if described is not None:
+                    return runs[0].id
+            await asyncio.sleep(0.1)
