@@ -1,7 +1,8 @@
 """AutomationScheduleWorkflow on the time-skipping server with the real worker (the real
 ``prepare_child_run`` and run workflow) against committed Postgres: a fire runs the latest
 version with the trigger's payload and waits for it; a retried preparation starts one run;
-a paused automation's fire starts nothing; a failing run is reported, not raised.
+a paused automation's fire starts nothing; a failing run is reported, not raised; canceling
+a fire cancels its run.
 
 The schedule itself is Temporal's (tests/integration/test_automation_schedules.py, dev
 server); here each fire is started the way the schedule starts it."""
