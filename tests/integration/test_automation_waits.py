@@ -8,8 +8,9 @@ have their own tests).
 
 approval, the run's side: the real open/close activities (emails to a real SMTP server),
 decisions signalled directly as the vote API does (tests/integration/test_approval_runs.py
-votes through the API): approved → next with the form and votes, a rejection without a
-branch fails the run, a timeout takes on_timeout or fails the step."""
+votes through the API): approved → next with the form and votes, a rejection takes the
+rejected branch or, without one, fails the run, a timeout takes on_timeout or fails the
+step."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -302,7 +303,7 @@ async def test_an_approved_decision_takes_next_with_the_form_and_votes(
     ]
 
 
-async def test_a_rejection_without_a_branch_fails_the_run(
+async def test_a_rejection_fails_the_run_or_takes_the_rejected_branch(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     mailing_worker: Worker,
@@ -318,6 +319,19 @@ async def test_a_rejection_without_a_branch_fails_the_run(
     assert run["status"] == "failed"
     assert run["error"] == {"step": "pay", "message": "rejected by the approvers"}
     assert list(step_rows(run)) == ["pay#1"]
+
+    # With a rejected branch the run goes on there.
+    branch = approval_draft(next="paid", rejected="refused")
+    automation_id = await active_automation(temporal_api, actor, branch)
+    run_id = await start(temporal_api, actor, automation_id, {"vendor": "Acme"})
+    run_handle = handle(temporal_env, run_id)
+    approval_id = await approval_of(run_handle)
+    await run_handle.signal(APPROVAL_SIGNAL, decision(approval_id, "rejected", actor))
+    run = await finished(temporal_api, temporal_env, actor, run_id)
+    assert run["status"] == "succeeded", run
+    rows = step_rows(run)
+    assert list(rows) == ["pay#1", "refused#1"]
+    assert rows["pay#1"]["output"]["status"] == "rejected"
 
 
 async def test_an_approval_timeout_takes_on_timeout_or_fails_the_step(
