@@ -92,15 +92,11 @@ class Waits:
     def restore(self, state: RunState) -> None:
         """Take over the previous execution's buffer. Signals this execution received
         before its run method began are newer, so they go after it."""
-        arrived, arrived_seen = self.events, self.seen
-        self.events, self.seen = [], {}
-        for event_id in state.seen_event_ids:
-            self.seen[event_id] = None
+        arrived = self.events
+        self.seen = dict.fromkeys(state.seen_event_ids)
         self.events = list(state.events)
         for event in arrived:
             self.receive(event)
-        for event_id in arrived_seen:
-            self.seen.setdefault(event_id, None)
         for result in state.approvals:
             self.decided(result)
 
