@@ -70,7 +70,6 @@ class AutomationRunWorkflow:
         self._view = RunView(status="running")
         # Signals may come before the run method starts: the buffer exists from the first.
         self._waits = Waits()
-        self._continued = 0
 
     @workflow.query
     def progress(self) -> RunView:
@@ -122,7 +121,6 @@ class AutomationRunWorkflow:
             state = RunState.model_validate(input.state)
             self._interpreter.restore(state)
             self._waits.restore(state)
-            self._continued = state.continued
             start = state.next_step
         status: RunStatusName = "succeeded"
         error: dict[str, Any] | None = None
@@ -148,7 +146,7 @@ class AutomationRunWorkflow:
     async def _continue_as_new(self, state: RunState) -> NoReturn:
         # A signal handled meanwhile lands in the buffer that travels with the state.
         await workflow.wait_condition(workflow.all_handlers_finished)
-        carried = state.model_copy(update={**self._waits.dump(), "continued": self._continued + 1})
+        carried = state.model_copy(update=self._waits.dump())
         workflow.continue_as_new(
             self._input.model_copy(update={"state": carried.model_dump(mode="json")})
         )

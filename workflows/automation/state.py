@@ -55,5 +55,3 @@ class RunState(BaseModel):
     # Approval decisions signalled but not yet taken by a waiting step.
     approvals: list[ApprovalResult] = Field(default_factory=list)
     wait: WaitState | None = None
-    # How many executions came before this one.
-    continued: int = 0
