@@ -23,7 +23,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import CancelledError, ChildWorkflowError
+from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from services import expressions
@@ -40,7 +40,13 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.automation.call import call_automation
-from workflows.automation.interpreter import FlowHandler, Interpreter, StepFailure, evaluate
+from workflows.automation.interpreter import (
+    FlowHandler,
+    Interpreter,
+    StepFailure,
+    evaluate,
+    run_canceled,
+)
 
 FOREACH_WORKFLOW = "AutomationForeachWorkflow"
 ITEMS_PER_EXECUTION = 500
@@ -119,8 +125,8 @@ async def run_foreach(
             id=foreach_workflow_id(interp.input.run_id, record_id, visit),
         )
     except ChildWorkflowError as err:
-        if isinstance(err.cause, CancelledError):
-            # The child is canceled with the run (canceling the run cancels it first).
+        if run_canceled():
+            # Canceling the run cancels the child first; that is no failure of the step.
             raise asyncio.CancelledError("the run was canceled") from err
         raise StepFailure("the foreach could not complete its items") from err
     finally:
