@@ -36,6 +36,7 @@ PASSTHROUGH_MODULES = (
     "services.expressions",
     "workflows.automation.contracts",
     "workflows.automation.definition",
+    "workflows.automation.foreach_contracts",
     "workflows.automation.until",
     "workflows.billing.dunning_contracts",
 )
