@@ -2,7 +2,7 @@
 ``prepare_child_run`` and run workflow) against committed Postgres: a fire runs the latest
 version with the trigger's payload and waits for it; a retried preparation starts one run;
 a paused automation's fire starts nothing; a failing run is reported, not raised; canceling
-a fire cancels its run.
+a fire cancels its run, and both end canceled.
 
 The schedule itself is Temporal's (tests/integration/test_automation_schedules.py, dev
 server); here each fire is started the way the schedule starts it."""
@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
-from temporalio.exceptions import ApplicationError
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -265,11 +265,12 @@ async def test_canceling_a_fire_cancels_its_run(
         )
         run_id = await running_child(temporal_env, maker, actor, automation_id)
         await handle.cancel()
-        result: FireResult = await handle.result()
+        with pytest.raises(WorkflowFailureError) as ended:
+            await handle.result()
 
-    assert (result.run_id, result.status) == (run_id, "canceled")
+    assert isinstance(ended.value.cause, CancelledError)
     [run] = await runs_of(maker, actor, automation_id)
-    assert run.status == RunStatus.canceled
+    assert (run.id, run.status) == (run_id, RunStatus.canceled)
 
 
 async def running_child(

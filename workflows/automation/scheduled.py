@@ -9,6 +9,7 @@ The dedupe key is the fire's scheduled time, so a retried activity finds the run
 created and a fire never starts two runs.
 """
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 
@@ -106,6 +107,9 @@ class AutomationScheduleWorkflow:
                 parent_close_policy=ParentClosePolicy.ABANDON,
             )
         except ChildWorkflowError as err:
+            if workflow.cancellation_reason() is not None:
+                # This fire was canceled (its run with it): it ends canceled too.
+                raise asyncio.CancelledError("the fire was canceled") from err
             # The run recorded its own failure or cancellation; the fire itself went fine.
             cause = err.cause
             result.status = "canceled" if isinstance(cause, CancelledError) else "failed"
