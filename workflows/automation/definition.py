@@ -79,7 +79,7 @@ class ScheduleTrigger(_Strict):
     type: Literal["schedule"]
     cron: Annotated[str, StringConstraints(min_length=9, max_length=200)] | None = None
     interval: Annotated[float, Field(ge=60, le=366 * 24 * 3600)] | None = None
-    # An IANA zone; None means the firm's time zone at the time of publishing.
+    # An IANA zone; None means the firm's time zone (read whenever the schedule is synced).
     time_zone: Annotated[str, StringConstraints(max_length=64)] | None = None
     start_at: AwareDatetime | None = None
     end_at: AwareDatetime | None = None
