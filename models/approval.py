@@ -44,6 +44,8 @@ class Approval(IdMixin, TenantMixin, TimestampMixin, Base):
     __table_args__ = (
         # One approval per executed step: a retried open_approval finds it.
         UniqueConstraint("run_id", "step_id", "visit"),
+        # Every list newest first (the "mine" list filters rows it pages through in order).
+        Index("ix_automation_approvals_firm_id_created_at_id", "firm_id", "created_at", "id"),
         # "What waits for me", newest first, and every approval of a run.
         Index(
             "ix_automation_approvals_firm_id_status_created_at_id",

@@ -104,6 +104,12 @@ def upgrade() -> None:
         op.f("ix_automation_approvals_firm_id"), "automation_approvals", ["firm_id"], unique=False
     )
     op.create_index(
+        "ix_automation_approvals_firm_id_created_at_id",
+        "automation_approvals",
+        ["firm_id", "created_at", "id"],
+        unique=False,
+    )
+    op.create_index(
         "ix_automation_approvals_firm_id_run_id",
         "automation_approvals",
         ["firm_id", "run_id"],
