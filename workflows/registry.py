@@ -37,6 +37,7 @@ PASSTHROUGH_MODULES = (
     "workflows.automation.contracts",
     "workflows.automation.definition",
     "workflows.automation.foreach_contracts",
+    "workflows.automation.state",
     "workflows.automation.until",
     "workflows.billing.dunning_contracts",
 )

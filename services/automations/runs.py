@@ -339,7 +339,11 @@ def steps_query(principal: Principal, run_id: uuid.UUID) -> Select[AutomationRun
     return (
         select(AutomationRunStep)
         .where(AutomationRunStep.firm_id == principal.firm_id, AutomationRunStep.run_id == run_id)
-        .order_by(AutomationRunStep.position)
+        # The steps of foreach items share their foreach step's position: they follow in
+        # the order they started (their ids "<foreach>.<index>.<step>" break ties).
+        .order_by(
+            AutomationRunStep.position, AutomationRunStep.started_at, AutomationRunStep.step_id
+        )
         .limit(MAX_STEPS + 1)
     )
 
