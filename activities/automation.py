@@ -25,9 +25,10 @@ from workflows.automation.contracts import (
 )
 
 
-def _application_error(exc: StepError, attempt: int) -> ApplicationError:
-    # Raised `from None` by the callers: a cause would travel to the workflow history with
-    # its own message, and only this (redacted) one may.
+def application_error(exc: StepError, attempt: int) -> ApplicationError:
+    """The ApplicationError every automation activity raises for a failed step (the run
+    workflow reads its type and details). Raise it `from None`: a cause would travel to
+    the workflow history with its own message, and only this (redacted) one may."""
     return ApplicationError(
         exc.message,
         {"attempt": attempt, "input": exc.input},
@@ -57,7 +58,7 @@ class AutomationActivities:
         try:
             return await self._actions.run(step_type, call, attempt=attempt)
         except StepError as exc:
-            raise _application_error(exc, attempt) from None
+            raise application_error(exc, attempt) from None
 
     @activity.defn(name=action_activity("http_request"))
     async def http_request(self, call: StepCall) -> StepOutcome:
@@ -84,7 +85,7 @@ class AutomationActivities:
         try:
             started = await actions.finish_run(self._sessionmaker, finish)
         except StepError as exc:
-            raise _application_error(exc, activity.info().attempt) from None
+            raise application_error(exc, activity.info().attempt) from None
         # The run that took the freed slot starts now rather than at the relay's next pass.
         if self._temporal is not None:
             await dispatch_after_commit(self._sessionmaker, self._temporal, started)

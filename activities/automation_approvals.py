@@ -5,7 +5,7 @@ failure into the ``ApplicationError`` the run workflow expects (contracts.py).""
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.automation import _application_error
+from activities.automation import application_error
 from providers.email import EmailProvider
 from services.automations import approval_steps
 from services.automations.actions import StepError
@@ -35,11 +35,11 @@ class ApprovalActivities:
         try:
             return await approval_steps.open_approval(self._sessionmaker, self._notifier, request)
         except StepError as exc:
-            raise _application_error(exc, activity.info().attempt) from None
+            raise application_error(exc, activity.info().attempt) from None
 
     @activity.defn(name=CLOSE_APPROVAL_ACTIVITY)
     async def close_approval(self, request: ApprovalClose) -> ApprovalResult:
         try:
             return await approval_steps.close_approval(self._sessionmaker, request)
         except StepError as exc:
-            raise _application_error(exc, activity.info().attempt) from None
+            raise application_error(exc, activity.info().attempt) from None
