@@ -21,11 +21,13 @@ class OutboxMessage(IdMixin, TenantMixin, Base):
         ),
     )
 
-    # "start_workflow" | "signal_workflow" | "event"
+    # One of the kinds named in core.outbox
     kind: Mapped[str] = mapped_column(String(30))
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # The time of the insert, not of the transaction: messages of one transaction are
+    # dispatched in the order they were written.
+    created_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
     dispatched_at: Mapped[datetime | None]

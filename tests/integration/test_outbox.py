@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -242,6 +242,29 @@ async def test_enqueue_twice_with_one_dedupe_key_keeps_one_row(
     assert first is not None and repeat is None
     assert len(many) == 1
     assert remembered == [first, many[0]]
+
+
+async def test_messages_of_one_transaction_are_dispatched_in_the_order_written(
+    committing_sessionmaker: Maker, firm: Actor
+) -> None:
+    names = ["task.created", "task.updated", "task.completed"]
+    async with tenant_session(firm.firm.id, committing_sessionmaker) as session:
+        for name in names:
+            await outbox.enqueue_message(
+                session, firm.firm.id, outbox.event(name, f"{name}:{uuid.uuid4()}")
+            )
+        written = pop_outbox_ids(session)
+    async with system_session(SystemPurpose.outbox_relay, committing_sessionmaker) as session:
+        rows = {
+            row.id: row
+            for row in await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.id.in_(written))
+            )
+        }
+    stamps = [rows[message_id].created_at for message_id in written]
+    # The relay picks by created_at: equal stamps would leave the order to chance.
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(names)
+    assert [rows[message_id].payload["event"] for message_id in written] == names
 
 
 async def test_relay_loops_on_a_timer_and_continues_as_new(
