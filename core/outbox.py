@@ -101,13 +101,18 @@ async def enqueue_many(
     return inserted
 
 
+def start_key(workflow_id: str) -> str:
+    """The dedupe key of the message that starts the workflow ``workflow_id``."""
+    return f"start:{workflow_id}"
+
+
 def start_workflow(
     workflow: str, workflow_id: str, arg: BaseModel, *, task_queue: str = TASK_QUEUE
 ) -> NewMessage:
     """A message that starts ``workflow`` once; the workflow id doubles as the dedupe key."""
     return NewMessage(
         kind=START_WORKFLOW,
-        dedupe_key=f"start:{workflow_id}",
+        dedupe_key=start_key(workflow_id),
         payload={
             "workflow": workflow,
             "workflow_id": workflow_id,

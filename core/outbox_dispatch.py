@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -30,6 +30,7 @@ from core.outbox import (
     SIGNAL_WORKFLOW,
     START_WORKFLOW,
     SYNC_SCHEDULE,
+    start_key,
 )
 from core.temporal import TASK_QUEUE, ClientProvider
 from models import OutboxMessage
@@ -70,17 +71,40 @@ async def _start_workflow(payload: dict[str, Any], temporal: ClientProvider) -> 
     record_workflow_start(payload["workflow"])
 
 
-async def _signal_workflow(payload: dict[str, Any], temporal: ClientProvider) -> None:
+class StartPending(RuntimeError):
+    """The workflow a signal is for is still to be started by a pending outbox message."""
+
+
+async def _start_pending(maker: async_sessionmaker[AsyncSession], workflow_id: str) -> bool:
+    async with system_session(SystemPurpose.outbox_relay, maker) as session:
+        pending = await session.scalar(
+            select(
+                exists().where(
+                    OutboxMessage.dedupe_key == start_key(workflow_id),
+                    OutboxMessage.dispatched_at.is_(None),
+                )
+            )
+        )
+    return bool(pending)
+
+
+async def _signal_workflow(
+    payload: dict[str, Any], temporal: ClientProvider, maker: async_sessionmaker[AsyncSession]
+) -> None:
     client = await temporal()
     handle = client.get_workflow_handle(payload["workflow_id"])
     args = [payload["arg"]] if "arg" in payload else []
     try:
         await handle.signal(payload["signal"], *args)
     except RPCError as exc:
-        # No running workflow to tell (never started, or finished): retrying cannot help,
-        # and signals here only hurry along what the workflow would notice anyway.
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
+        # Its start message has not gone out yet (Temporal was down when it was written,
+        # say): the signal stays pending and goes after it, instead of being lost.
+        if await _start_pending(maker, handle.id):
+            raise StartPending(f"{handle.id} is not started yet; the signal waits for it") from exc
+        # No running workflow to tell (finished, or never to be started): retrying cannot
+        # help, and signals here only hurry along what the workflow would notice anyway.
         log.info("signal %s to %s dropped: no running workflow", payload["signal"], handle.id)
 
 
@@ -105,7 +129,7 @@ async def dispatch_message(
     if message.kind == START_WORKFLOW:
         await _start_workflow(payload, temporal)
     elif message.kind == SIGNAL_WORKFLOW:
-        await _signal_workflow(payload, temporal)
+        await _signal_workflow(payload, temporal, maker)
     elif message.kind == SIGNAL_WITH_START:
         await _signal_with_start(payload, temporal)
     elif message.kind == EVENT:

@@ -27,11 +27,6 @@ log = logging.getLogger("firmflow.automations.runs")
 _EVENT_NAME: TypeAdapter[str] = TypeAdapter(EventName)
 
 
-def _start_message_key(run_id: uuid.UUID) -> str:
-    # core.outbox.start_workflow keys a start message by its workflow id.
-    return f"start:{workflow_id(run_id)}"
-
-
 async def _cancel_workflow(temporal: ClientProvider, run: AutomationRun) -> str | None:
     """Ask the run's workflow to cancel; None when asked, or how it already ended
     (``TERMINATED``, ``NOT_FOUND`` …) when it is no longer running."""
@@ -121,7 +116,7 @@ async def _cancel_running(
         select(OutboxMessage)
         .where(
             OutboxMessage.firm_id == principal.firm_id,
-            OutboxMessage.dedupe_key == _start_message_key(run.id),
+            OutboxMessage.dedupe_key == outbox.start_key(workflow_id(run.id)),
         )
         .with_for_update()
         .execution_options(populate_existing=True)

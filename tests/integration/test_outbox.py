@@ -172,6 +172,37 @@ async def test_signal_to_no_running_workflow_is_dropped_not_retried(
     assert (await load(maker, message_id)).last_error is None
 
 
+async def test_a_signal_to_a_workflow_whose_start_is_pending_waits_for_the_start(
+    relay_env: WorkflowEnvironment, committing_sessionmaker: Maker, firm: Actor, task_queue: str
+) -> None:
+    maker, temporal = committing_sessionmaker, fixed_client(relay_env.client)
+    target_id = f"target-{uuid.uuid4()}"
+    start = await commit_message(maker, firm, start_target(task_queue, target_id))
+    signal = await commit_message(
+        maker,
+        firm,
+        outbox.NewMessage(
+            kind=outbox.SIGNAL_WORKFLOW,
+            dedupe_key=f"finish:{target_id}",
+            payload={"workflow_id": target_id, "signal": "finish", "arg": "early"},
+        ),
+    )
+
+    early = await dispatch_pending(maker, temporal, limit=1, ids=[signal])
+
+    assert (early.picked, early.dispatched, early.failed) == (1, 0, 1)
+    kept = await load(maker, signal)
+    assert kept.dispatched_at is None and kept.attempts == 1
+    assert (
+        kept.last_error == f"StartPending: {target_id} is not started yet; the signal waits for it"
+    )
+    async with relay_worker(relay_env, maker, task_queue):
+        later = await dispatch_pending(maker, temporal, limit=5, ids=[start, signal])
+        assert (later.picked, later.dispatched, later.failed) == (2, 2, 0)
+        async with asyncio.timeout(TIMEOUT):
+            assert await relay_env.client.get_workflow_handle(target_id).result() == "hello early"
+
+
 async def no_temporal() -> Client:
     raise ConnectionError("Temporal is unreachable")
 
