@@ -177,6 +177,14 @@ async def cancel_run(
     response_model=RunEventAccepted,
     dependencies=[Depends(_bounded)],
 )
+# The short form, for callers outside firmflow (an e-signature provider's callback, say)
+# that are handed a run id and nothing else.
+@router.post(
+    "/runs/{run_id}/events/{name}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RunEventAccepted,
+    dependencies=[Depends(_bounded)],
+)
 async def send_event(
     run_id: uuid.UUID,
     name: str,

@@ -1,6 +1,7 @@
-"""Acting on runs through the API: ``POST /v1/automation-runs/{id}/events/{name}`` (the
-signal message it enqueues, idempotency, its 4xx paths), cancel recording who canceled
-(before its workflow started, and a queued run whose place in the queue goes to the next
+"""Acting on runs through the API: ``POST /v1/automation-runs/{id}/events/{name}`` (also
+``/v1/runs/{id}/events/{name}``; the signal message it enqueues, idempotency, its 4xx
+paths), cancel recording who canceled (before its workflow started, and a queued run whose
+place in the queue goes to the next
 one), and what the run view shows of a run's depth, queue reason and approvals.
 
 No Temporal here: the API's fast path cannot reach one, so the outbox messages stay
@@ -92,6 +93,25 @@ async def test_an_event_sent_to_a_waiting_run_becomes_its_signal(
     bare = await send(client, actor, run["id"])
     assert bare.status_code == 202, bare.text
     assert len(await signals(db, actor, run["id"])) == 2
+
+
+async def test_the_short_path_named_in_the_issue_sends_the_same_event(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    actor = await make_firm(db)
+    run = await waiting_run(client, actor)
+    path = f"/v1/runs/{run['id']}/events"
+
+    response = await client.post(
+        f"{path}/custom.signed", json={"key": "c-7"}, headers=actor.headers
+    )
+
+    assert response.status_code == 202, response.text
+    [message] = await signals(db, actor, run["id"])
+    assert RunEvent.model_validate(message.payload["arg"]).key == "c-7"
+    assert message.payload["arg"]["event_id"] == response.json()["event_id"]
+    never = await client.post(f"{path}/custom.other", headers=actor.headers)
+    assert "never waits for custom.other" in assert_problem(never, 409)["detail"]
 
 
 async def test_an_idempotency_key_sends_one_event(client: AsyncClient, db: AsyncSession) -> None:
