@@ -33,6 +33,21 @@ CATALOGUE: dict[str, EventType] = {
         EventType("invoice.uncollectible", "An invoice was written off.", "invoice_id"),
         EventType("invoice.disputed", "A payment of the invoice was disputed.", "invoice_id"),
         EventType("invoice.in_collections", "An invoice was sent to collections.", "invoice_id"),
+        EventType(
+            "invoice.dunning_sent",
+            "A dunning reminder (or the final notice) was emailed to the client.",
+            "invoice_id",
+        ),
+        EventType(
+            "invoice.dunning_skipped",
+            "A dunning step was skipped: the client has no email address.",
+            "invoice_id",
+        ),
+        EventType(
+            "invoice.dunning_escalated",
+            "Dunning escalated the invoice: a staff task, and the invoice in collections.",
+            "invoice_id",
+        ),
         EventType("payment.received", "A payment was recorded.", "invoice_id"),
         EventType("payment.failed", "A card payment attempt failed.", "invoice_id"),
         EventType("payment.refunded", "A payment was refunded, in part or in full.", "invoice_id"),

@@ -97,6 +97,13 @@ def test_every_catalogued_event_is_emitted_with_its_key_field() -> None:
         assert event.key_field in emitted[event.name], (event.name, sorted(emitted[event.name]))
 
 
+def test_every_event_in_firmflows_namespaces_is_catalogued() -> None:
+    # Else an automation could neither trigger on it nor wait for it, and the docs miss it.
+    emitted = emitted_events()
+    uncatalogued = sorted(name for name in emitted if is_reserved(name) and name not in CATALOGUE)
+    assert uncatalogued == []
+
+
 def test_the_scan_sees_helpers_and_direct_calls() -> None:
     emitted = emitted_events()
     # Through invoices' _move → _event helpers, and one straight outbox.event call.
