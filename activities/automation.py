@@ -12,8 +12,9 @@ from core.outbox_dispatch import dispatch_after_commit
 from core.temporal import ClientProvider
 from providers.email import EmailProvider
 from providers.http import HttpClient
-from services.automations import actions
-from services.automations.actions import HttpClientFactory, StepError
+from services.automations import actions, run_records
+from services.automations.external_effects import HttpClientFactory
+from services.automations.step_errors import StepError
 from workflows.automation.contracts import (
     FINISH_ACTIVITY,
     STEP_FAILED,
@@ -83,7 +84,7 @@ class AutomationActivities:
     @activity.defn(name=FINISH_ACTIVITY)
     async def finish_run(self, finish: FinishRun) -> None:
         try:
-            started = await actions.finish_run(self._sessionmaker, finish)
+            started = await run_records.finish_run(self._sessionmaker, finish)
         except StepError as exc:
             raise application_error(exc, activity.info().attempt) from None
         # The run that took the freed slot starts now rather than at the relay's next pass.

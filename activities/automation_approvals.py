@@ -8,7 +8,7 @@ from temporalio import activity
 from activities.automation import application_error
 from providers.email import EmailProvider
 from services.automations import approval_steps
-from services.automations.actions import StepError
+from services.automations.step_errors import StepError
 from workflows.automation.contracts import (
     CLOSE_APPROVAL_ACTIVITY,
     OPEN_APPROVAL_ACTIVITY,

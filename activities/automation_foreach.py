@@ -9,7 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from core.db import tenant_session
 from models import AutomationRun
-from services.automations import actions
+from services.automations import run_records
 from workflows.automation.contracts import STEP_INVALID
 from workflows.automation.foreach_contracts import WRITE_RECORDS_ACTIVITY, RecordsToWrite
 
@@ -31,4 +31,4 @@ class ForeachActivities:
                     type=STEP_INVALID,
                     non_retryable=True,
                 )
-            await actions.write_records(session, batch.firm_id, batch.run_id, batch.records)
+            await run_records.write_records(session, batch.firm_id, batch.run_id, batch.records)

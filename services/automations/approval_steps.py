@@ -30,7 +30,8 @@ from models.automation_run import RunStatus
 from providers.email import EmailProvider, OutgoingEmail
 from services import audit
 from services.automations import approvals
-from services.automations.actions import StepFailed, StepInvalid, write_records
+from services.automations.run_records import write_records
+from services.automations.step_errors import StepFailed, StepInvalid
 from services.expressions import ExpressionError, render
 from services.expressions.sandbox import text
 from workflows.automation.contracts import (

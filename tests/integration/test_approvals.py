@@ -35,7 +35,7 @@ from models import (
 )
 from providers.email import SmtpEmailProvider
 from services.automations import approval_steps, approvals
-from services.automations.actions import StepInvalid
+from services.automations.step_errors import StepInvalid
 from tests.factories import Actor, add_user, make_firm
 from tests.integration.test_automations import BASE, create, save_draft
 from tests.mailbox import Mailbox, running_mailbox
