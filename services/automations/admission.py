@@ -45,7 +45,8 @@ from workflows.automation.debounce import (
     DebounceTrigger,
     debounce_workflow_id,
 )
-from workflows.automation.definition import Definition, ScheduleTrigger
+from workflows.automation.definition import Definition
+from workflows.automation.definition_triggers import ScheduleTrigger
 
 NO_AUTOMATION = "no automation with this id in your firm"
 DEBOUNCE_REASON = "waiting for the debounce window to close"

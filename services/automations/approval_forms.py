@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import JsonValue
 
 from core.errors import Unprocessable
-from workflows.automation.definition import FormField
+from workflows.automation.definition_params import FormField
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -41,7 +41,7 @@ from workflows.automation.contracts import (
     ApprovalResult,
     workflow_id,
 )
-from workflows.automation.definition import ApprovalParams
+from workflows.automation.definition_params import ApprovalParams
 
 log = logging.getLogger("firmflow.automations.approvals")
 

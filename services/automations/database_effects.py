@@ -21,7 +21,7 @@ from services import clients, tasks
 from services.automations import event_catalogue
 from services.automations.run_records import Attempt
 from services.automations.step_errors import StepInvalid, problems, validated
-from workflows.automation.definition import EmitEventParams, UpdateClientParams
+from workflows.automation.definition_params import EmitEventParams, UpdateClientParams
 
 
 async def create_task(

@@ -46,7 +46,7 @@ from models import (
 from services.automations import event_catalogue, runs
 from services.expressions import ExpressionError, evaluate
 from workflows.automation.contracts import EVENT_SIGNAL, RunEvent, workflow_id
-from workflows.automation.definition import EventTrigger
+from workflows.automation.definition_triggers import EventTrigger
 
 log = logging.getLogger("firmflow.automations.events")
 

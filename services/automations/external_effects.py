@@ -25,7 +25,7 @@ from providers.http import (
 )
 from services.automations.step_errors import StepFailed, StepInvalid, validated
 from workflows.automation.contracts import StepCall
-from workflows.automation.definition import HttpRequestParams, SendEmailParams
+from workflows.automation.definition_params import HttpRequestParams, SendEmailParams
 
 HttpClientFactory = Callable[[list[str]], HttpClient]
 # Statuses that say "try again later" rather than "this request is wrong".

@@ -20,7 +20,7 @@ from services import audit
 from services.automations import admission, approvals, event_catalogue
 from services.automations.runs import NOT_STARTED, TemporalUnavailable, check_payload, get_run
 from workflows.automation.contracts import EVENT_SIGNAL, RunEvent, workflow_id
-from workflows.automation.definition import EventName
+from workflows.automation.definition_base import EventName
 
 log = logging.getLogger("firmflow.automations.runs")
 

@@ -45,7 +45,7 @@ from core.db import tenant_session
 from core.temporal import TASK_QUEUE, ClientProvider
 from models import Automation, AutomationStatus, AutomationVersion, Firm
 from workflows.automation.contracts import SA_AUTOMATION, SA_FIRM, SA_VERSION
-from workflows.automation.definition import ScheduleTrigger
+from workflows.automation.definition_triggers import ScheduleTrigger
 from workflows.automation.scheduled import SCHEDULED_WORKFLOW, ScheduleFire
 
 # The notes firmflow sets; any other note on a paused schedule is an operator's.

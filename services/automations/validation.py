@@ -30,19 +30,16 @@ from core.errors import Unprocessable
 from services.automations import event_catalogue, schedules
 from services.automations.validation_graph import Problem, graph_problems, pointer
 from services.expressions import ExpressionError, Kind, secret_names, syntax_error
-from workflows.automation.definition import (
+from workflows.automation.definition import Definition, DefinitionShell
+from workflows.automation.definition_base import MAX_STEPS, STEP_ID_PATTERN
+from workflows.automation.definition_steps import (
     BODY_STEP_TYPES,
     CONTROL_TYPES,
-    MAX_STEPS,
-    STEP_ID_PATTERN,
     STEP_TYPES,
-    Definition,
-    DefinitionShell,
     EmitEventStep,
-    EventTrigger,
-    ScheduleTrigger,
     WaitForEventStep,
 )
+from workflows.automation.definition_triggers import EventTrigger, ScheduleTrigger
 
 __all__ = ["InvalidDefinition", "Problem", "parse_json", "pointer", "problems_of", "validate"]
 

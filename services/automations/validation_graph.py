@@ -6,7 +6,8 @@ re-exports ``pointer`` and ``escape``)."""
 from collections.abc import Iterator
 from typing import Any
 
-from workflows.automation.definition import Definition, ForeachStep
+from workflows.automation.definition import Definition
+from workflows.automation.definition_steps import ForeachStep
 
 Problem = dict[str, str]
 

@@ -7,13 +7,9 @@ from typing import Any
 import pytest
 
 from services.automations.validation import InvalidDefinition, parse_json, problems_of, validate
-from workflows.automation.definition import (
-    MAX_STEPS,
-    ConditionStep,
-    Definition,
-    HttpRequestStep,
-    SwitchStep,
-)
+from workflows.automation.definition import Definition
+from workflows.automation.definition_base import MAX_STEPS
+from workflows.automation.definition_steps import ConditionStep, HttpRequestStep, SwitchStep
 
 
 def definition(steps: dict[str, Any], start: str = "a", **top: Any) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from services.automations.validation import problems_of, validate
-from workflows.automation.definition import MAX_STEPS, ForeachStep
+from workflows.automation.definition_base import MAX_STEPS
+from workflows.automation.definition_steps import ForeachStep
 
 STOP = {"type": "stop"}
 

@@ -25,7 +25,7 @@ from temporalio.exceptions import (
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.automation import definition as d
+    from workflows.automation import definition_steps as d
     from workflows.automation.contracts import (
         PREPARE_CHILD_RUN_ACTIVITY,
         WORKFLOW_NAME,

@@ -28,7 +28,7 @@ from temporalio.exceptions import ChildWorkflowError
 with workflow.unsafe.imports_passed_through():
     from services import expressions
     from services.expressions import MAX_OUTPUT_BYTES
-    from workflows.automation import definition as d
+    from workflows.automation import definition_steps as d
     from workflows.automation.contracts import RunView, StepRecord, WaitView
     from workflows.automation.foreach_contracts import (
         WRITE_RECORDS_ACTIVITY,

@@ -25,7 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 with workflow.unsafe.imports_passed_through():
     from services import expressions
     from services.expressions import ExpressionError
-    from workflows.automation import definition as d
+    from workflows.automation import definition_steps as d
     from workflows.automation.contracts import (
         STEP_INVALID,
         RunInput,

@@ -21,7 +21,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.automation import definition as d
+    from workflows.automation import definition_steps as d
     from workflows.automation import state as run_state
     from workflows.automation.contracts import (
         CLOSE_APPROVAL_ACTIVITY,
