@@ -37,13 +37,9 @@ with workflow.unsafe.imports_passed_through():
         workflow_id,
     )
 
-from workflows.automation.interpreter import (
-    Interpreter,
-    StepFailure,
-    activity_failure,
-    render,
-    run_canceled,
-)
+from workflows.automation.interpreter import Interpreter
+from workflows.automation.step_expressions import render
+from workflows.automation.step_failures import StepFailure, activity_failure, run_canceled
 
 PREPARE_TIMEOUT = timedelta(seconds=30)
 PREPARE_RETRY = RetryPolicy(

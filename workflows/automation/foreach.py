@@ -40,13 +40,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.automation.call import call_automation
-from workflows.automation.interpreter import (
-    FlowHandler,
-    Interpreter,
-    StepFailure,
-    evaluate,
-    run_canceled,
-)
+from workflows.automation.interpreter import FlowHandler, Interpreter
+from workflows.automation.step_expressions import evaluate
+from workflows.automation.step_failures import StepFailure, run_canceled
 
 FOREACH_WORKFLOW = "AutomationForeachWorkflow"
 ITEMS_PER_EXECUTION = 500

@@ -7,63 +7,31 @@ One ``Interpreter`` walks the run's own graph; a foreach runs one per item over 
 with step ids prefixed ``<foreach>.<index>.`` and the foreach step's position, so an
 item's records and idempotency keys are its own.
 
-Expressions are evaluated by services.expressions, whose environment reads no clock and no
+The control steps are evaluated in control_steps.py, the activity an action step runs as is
+set up in action_steps.py, and the ways a step fails or stops the walk are in
+step_failures.py; expressions go through step_expressions.py, which reads no clock and no
 randomness, so a replay evaluates to the same values.
 """
 
-import asyncio
-import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, NoReturn
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from services import expressions
     from services.expressions import ExpressionError
     from workflows.automation import definition_steps as d
-    from workflows.automation.contracts import (
-        STEP_INVALID,
-        RunInput,
-        RunStatusName,
-        RunView,
-        StepCall,
-        StepOutcome,
-        StepRecord,
-        WaitView,
-        action_activity,
-    )
+    from workflows.automation.contracts import RunInput, RunStatusName, RunView, StepRecord
     from workflows.automation.state import RunState, WaitState
-    from workflows.automation.until import UntilError, parse_until
+
+from workflows.automation.action_steps import execute_action, step_call, succeeded_record
+from workflows.automation.control_steps import run_control
+from workflows.automation.step_failures import StepFailure, StopRun
 
 # Bounds a walk gone wrong (a definition has no cycles, but goto edges on error may loop).
 MAX_STEP_EXECUTIONS = 10_000
-DEFAULT_ACTION_TIMEOUT = timedelta(seconds=60)
-# An HTTP step's own deadline plus room to record the result.
-HTTP_TIMEOUT_MARGIN = timedelta(seconds=10)
-
-
-class StepFailure(Exception):
-    """A step that failed for good (after its retries); its ``on_error`` decides what next."""
-
-    def __init__(self, message: str, *, attempt: int = 1, input: Any = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.attempt = attempt
-        self.input = input
-
-
-class StopRun(Exception):
-    """A ``stop`` step (or a rejection without a branch): the walk ends with ``status``."""
-
-    def __init__(self, status: RunStatusName, message: str | None) -> None:
-        super().__init__(message or status)
-        self.status = status
-        self.message = message
 
 
 # A flow step's handler: (interpreter, step id, step, visit, started) → (output, next step).
@@ -72,80 +40,6 @@ FlowHandler = Callable[["Interpreter", str, Any, int, datetime], Awaitable[tuple
 # Awaited before each step but the first of a walk, with the step about to run: the run
 # workflow continues as new there when its history has grown long.
 Checkpoint = Callable[[str], Awaitable[None]]
-
-
-def evaluate(expression: str, context: dict[str, Any]) -> Any:
-    # jinja2 imports some of its modules lazily while compiling; passing them through keeps
-    # the sandbox from importing a second, restricted copy of jinja2.
-    with workflow.unsafe.imports_passed_through():
-        return expressions.evaluate(expression, context)
-
-
-def render(params: Any, context: dict[str, Any]) -> Any:
-    with workflow.unsafe.imports_passed_through():
-        rendered = expressions.render_params(params, context)
-        expressions.check_output_size(rendered)
-        return rendered
-
-
-def context_for(params: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
-    """The context an activity gets: only the step outputs its params read (all of them
-    when it reads ``steps`` by a computed name). Earlier outputs, up to 256 KB each, would
-    otherwise travel in every later activity input and history event."""
-    with workflow.unsafe.imports_passed_through():
-        wanted = expressions.step_names_in_params(params)
-    if wanted is None:
-        return context
-    steps = context["steps"]
-    return {**context, "steps": {name: steps[name] for name in wanted if name in steps}}
-
-
-def run_canceled() -> bool:
-    """Whether the run was asked to cancel. An activity or child workflow it awaited then
-    ends in an error whose cause is Temporal's CancelledError; that is the run's cancel,
-    not a failure of the step."""
-    return workflow.cancellation_reason() is not None
-
-
-def retry_policy(step: Any) -> RetryPolicy:
-    policy = step.retry or d.RetryPolicy()
-    return RetryPolicy(
-        initial_interval=timedelta(seconds=policy.initial_interval),
-        backoff_coefficient=policy.backoff,
-        maximum_interval=timedelta(seconds=policy.max_interval),
-        maximum_attempts=policy.max_attempts,
-        non_retryable_error_types=[STEP_INVALID],
-    )
-
-
-def _timeout(step: Any) -> timedelta:
-    if step.timeout is not None:
-        return timedelta(seconds=step.timeout)
-    if isinstance(step, d.HttpRequestStep):
-        return timedelta(seconds=step.params.timeout) + HTTP_TIMEOUT_MARGIN
-    return DEFAULT_ACTION_TIMEOUT
-
-
-def activity_failure(err: ActivityError) -> StepFailure:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        details = cause.details[0] if cause.details else {}
-        if not isinstance(details, dict):
-            details = {}
-        return StepFailure(
-            cause.message, attempt=int(details.get("attempt", 1)), input=details.get("input")
-        )
-    if isinstance(cause, TimeoutError):
-        return StepFailure("the step did not finish within its timeout")
-    return StepFailure("the step failed")
-
-
-def _case_key(value: Any) -> str:
-    """How a switch value names its case: strings as they are, anything else as JSON
-    (``1``, ``true``, ``null``)."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 class Interpreter:
@@ -286,7 +180,11 @@ class Interpreter:
                     raise StepFailure(f"a {step.type} step cannot run here")
                 output, next_step = await handler(self, step_id, step, visit, started)
             else:
-                output, next_step = await self._control(step_id, step)
+                # Foreach items share the run's view with the foreach's own wait.
+                view = None if self.step_prefix else self.view
+                output, next_step = await run_control(
+                    step_id, step, self.context, time_zone=self.input.firm_time_zone, view=view
+                )
         except ExpressionError as exc:
             self.fail(step_id, step, visit, started, StepFailure(exc.message))
         except StepFailure as failure:
@@ -305,104 +203,27 @@ class Interpreter:
         next_step: str | None = getattr(step, "next", None)
         return next_step
 
-    async def _control(self, step_id: str, step: Any) -> tuple[Any, str | None]:
-        context = self.context
-        if isinstance(step, d.ConditionStep):
-            result = bool(evaluate(step.params.expression, context))
-            return {"result": result}, step.then if result else step.else_
-        if isinstance(step, d.SwitchStep):
-            value = evaluate(step.params.value, context)
-            key = _case_key(value)
-            matched = key if key in step.cases else None
-            target = step.cases[matched] if matched is not None else step.default
-            return {"value": value, "case": matched}, target
-        if isinstance(step, d.SetStep):
-            values = render(dict(step.params.vars), context)
-            context["vars"].update(values)
-            return values, step.next
-        if isinstance(step, d.DelayStep):
-            return await self._delay(step_id, step), step.next
-        if isinstance(step, d.StopStep):
-            message = step.params.message
-            rendered = None if message is None else str(render(message, context))
-            raise StopRun(step.params.status, rendered)
-        raise StepFailure(f"unknown step type {step.type!r}")
-
-    async def _delay(self, step_id: str, step: d.DelayStep) -> dict[str, Any]:
-        now = workflow.now()
-        if step.params.seconds is not None:
-            seconds = step.params.seconds
-        else:
-            assert step.params.until is not None
-            try:
-                until = parse_until(
-                    render(step.params.until, self.context), self.input.firm_time_zone
-                )
-            except UntilError as exc:
-                raise StepFailure(str(exc)) from exc
-            seconds = max(0.0, (until - now).total_seconds())
-        wakes_at = now + timedelta(seconds=seconds)
-        if seconds > 0:
-            # Foreach items share the run's view with the foreach's own wait.
-            shown = not self.step_prefix
-            if shown:
-                self.view.waiting = WaitView(kind="timer", step_id=step_id, wakes_at=wakes_at)
-            try:
-                await workflow.sleep(timedelta(seconds=seconds))
-            finally:
-                if shown:
-                    self.view.waiting = None
-        return {"until": wakes_at.isoformat(), "seconds": seconds}
-
-    def step_call(self, step_id: str, step: Any, visit: int, started: datetime) -> StepCall:
-        """The input of an action activity; it carries (and then owns) the pending records."""
-        params = step.params.model_dump(mode="json", by_alias=True)
-        return StepCall(
-            run_id=self.input.run_id,
-            firm_id=self.input.firm_id,
-            step_id=self.record_id(step_id),
-            step_type=step.type,
-            visit=visit,
-            position=self.position,
-            params=params,
-            context=context_for(params, self.context),
-            started_at=started,
-            pending=list(self.pending),
-        )
-
     def written(self, call_pending: list[StepRecord]) -> None:
         """The records an activity wrote with its own row leave the pending list."""
         self.pending = self.pending[len(call_pending) :]
 
     async def _action(self, step_id: str, step: Any, visit: int, started: datetime) -> str | None:
-        call = self.step_call(step_id, step, visit, started)
-        try:
-            outcome = await workflow.execute_activity(
-                action_activity(step.type),
-                call,
-                result_type=StepOutcome,
-                start_to_close_timeout=_timeout(step),
-                retry_policy=retry_policy(step),
-            )
-        except ActivityError as err:
-            if run_canceled():
-                raise asyncio.CancelledError from err
-            self.fail(step_id, step, visit, started, activity_failure(err))
-        self.written(call.pending)
-        self.view.steps.append(
-            StepRecord(
-                step_id=self.record_id(step_id),
-                step_type=step.type,
-                visit=visit,
-                position=self.position,
-                status="succeeded",
-                attempt=outcome.attempt,
-                input=outcome.input,
-                output=outcome.output,
-                started_at=started,
-                finished_at=workflow.now(),
-            )
+        call = step_call(
+            self.input,
+            self.record_id(step_id),
+            step,
+            visit=visit,
+            position=self.position,
+            context=self.context,
+            started=started,
+            pending=self.pending,
         )
+        try:
+            outcome = await execute_action(step, call)
+        except StepFailure as failure:
+            self.fail(step_id, step, visit, started, failure)
+        self.written(call.pending)
+        self.view.steps.append(succeeded_record(call, outcome))
         self.context["steps"][step_id] = {"output": outcome.output}
         self.last_output = outcome.output
         return self._linear_next(step)

@@ -35,15 +35,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.automation.state import RunState, WaitState
 
-from workflows.automation.interpreter import (
-    Interpreter,
-    StepFailure,
-    StopRun,
-    activity_failure,
-    context_for,
-    render,
-    run_canceled,
-)
+from workflows.automation.interpreter import Interpreter
+from workflows.automation.step_expressions import context_for, render
+from workflows.automation.step_failures import StepFailure, StopRun, activity_failure, run_canceled
 
 APPROVAL_ACTIVITY_TIMEOUT = timedelta(seconds=60)
 APPROVAL_RETRY = RetryPolicy(
