@@ -1,7 +1,8 @@
 """The automation run's activities: one per action step type (``automation.<type>``) and
 the local activity ``automation.finish_run``. The rules live in
-services/automations/actions.py; these wrappers add the attempt number and turn a failed
-step into the ``ApplicationError`` the run workflow expects (contracts.py)."""
+services/automations/actions.py (finish_run in run_records.py); these wrappers add the
+attempt number and turn a failed step into the ``ApplicationError`` the run workflow
+expects (contracts.py)."""
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -51,7 +52,7 @@ class AutomationActivities:
         self._sessionmaker = sessionmaker
         self._temporal = temporal
         self._actions = actions.Actions(
-            sessionmaker, cipher=cipher, email=email, http_client=http_client
+            sessionmaker, cipher=cipher, email=email, http_client=http_client, temporal=temporal
         )
 
     async def _step(self, step_type: str, call: StepCall) -> StepOutcome:

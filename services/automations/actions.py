@@ -34,6 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.crypto import Cipher
 from core.db import tenant_session
+from core.outbox_dispatch import dispatch_after_commit, pop_outbox_ids
+from core.temporal import ClientProvider
 from models import AutomationRun, AutomationRunStep, Firm
 from models.automation_run import RunStatus, StepStatus
 from providers.email import EmailProvider
@@ -114,8 +116,10 @@ class Actions:
         cipher: Cipher,
         email: EmailProvider,
         http_client: HttpClientFactory = HttpClient,
+        temporal: ClientProvider | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._temporal = temporal
         self._cipher = cipher
         self._email = email
         self._http_client = http_client
@@ -184,9 +188,15 @@ class Actions:
                 outcome = current.outcome(rendered, output)
                 if not await current.record(session, outcome):
                     raise _Superseded
-                return outcome
+                enqueued = pop_outbox_ids(session)
         except _Superseded:
             return await self._recorded_after_conflict(call)
+        # The events the step caused (emit_event, client.updated, task.created) reach the
+        # automations they trigger and the runs waiting for them now, not at the relay's
+        # next pass; what this cannot dispatch stays pending for the relay.
+        if self._temporal is not None:
+            await dispatch_after_commit(self._sessionmaker, self._temporal, enqueued)
+        return outcome
 
     async def _recorded_after_conflict(self, call: StepCall) -> StepOutcome:
         async with tenant_session(call.firm_id, self._sessionmaker) as session:

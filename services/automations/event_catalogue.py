@@ -72,7 +72,7 @@ def key_field(name: str) -> str:
 
 
 # An automation's action acts as Principal.system(firm, request_id=<its run's workflow id>)
-# (services.automations.actions); see contracts.workflow_id.
+# (services.automations.run_records.Attempt.principal); see contracts.workflow_id.
 _RUN_REQUEST_PREFIX = "automation-run-"
 
 

@@ -262,6 +262,41 @@ async def test_an_event_loop_is_cut_at_the_depth_limit(
     assert await pending_events(committing_sessionmaker, actor) == []
 
 
+async def test_an_emitted_event_starts_its_runs_when_the_step_commits_not_at_the_relay(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    worker: Worker,
+    actor: Actor,
+) -> None:
+    """No relay runs in these tests: the event can only arrive through the emitting
+    activity's own dispatch after its commit."""
+    listener = await active(temporal_api, actor, on_event("custom.hello"))
+    hello = {"type": "emit_event", "params": {"name": "custom.hello", "key": "k-1"}}
+    emitter = await active(
+        temporal_api,
+        actor,
+        {
+            "schema_version": 1,
+            "trigger": {"type": "manual"},
+            "start": "hello",
+            "steps": {"hello": hello},
+        },
+    )
+    started = await temporal_api.post(
+        f"{BASE}/{emitter}/runs", json={"payload": {}}, headers=actor.headers
+    )
+    assert started.status_code == 201, started.text
+
+    handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(started.json()["id"])))
+    await result_skipping_time(temporal_env, handle)
+
+    [heard] = await runs_of(temporal_api, actor, listener)
+    assert heard["trigger"] == "event" and heard["depth"] == 1
+    assert (await run_detail(temporal_api, actor, heard["id"]))["trigger_payload"]["key"] == "k-1"
+    assert await pending_events(committing_sessionmaker, actor) == []
+
+
 async def test_emit_event_carries_key_and_source_and_refuses_firmflow_events(
     committing_sessionmaker: Maker, cipher: Cipher
 ) -> None:
@@ -397,19 +432,22 @@ async def drive_chain(
     actor: Actor,
     automation_id: str,
 ) -> list[dict[str, Any]]:
-    """Runs the automation's runs to their end and delivers the events they emit, as the
-    relay would, until no event is left; returns the runs by depth."""
+    """Runs the automation's runs to their end and delivers what the activities' own fast
+    path left pending, as the relay would, until no run is running and no event is left;
+    returns the runs by depth. A run's workflow ends only after its action activities
+    have delivered (or left pending) the events they caused, so a quiet pass is the end."""
     temporal = fixed_client(env.client)
-    for _ in range(MAX_EVENT_DEPTH + 3):
-        for run in await runs_of(http, actor, automation_id):
-            if run["status"] == "running":
-                handle = env.client.get_workflow_handle(workflow_id(uuid.UUID(run["id"])))
-                with contextlib.suppress(WorkflowFailureError):
-                    await result_skipping_time(env, handle)
+    for _ in range(2 * MAX_EVENT_DEPTH + 4):
+        running = [r for r in await runs_of(http, actor, automation_id) if r["status"] == "running"]
+        for run in running:
+            handle = env.client.get_workflow_handle(workflow_id(uuid.UUID(run["id"])))
+            with contextlib.suppress(WorkflowFailureError):
+                await result_skipping_time(env, handle)
         pending = await pending_events(maker, actor)
-        if not pending:
+        if not running and not pending:
             break
-        await dispatch_pending(maker, temporal, limit=10, ids=[m.id for m in pending])
+        if pending:
+            await dispatch_pending(maker, temporal, limit=10, ids=[m.id for m in pending])
     return sorted(await runs_of(http, actor, automation_id), key=lambda r: r["depth"])
 
 
