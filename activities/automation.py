@@ -9,13 +9,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core.crypto import Cipher
-from core.outbox_dispatch import dispatch_after_commit
 from core.temporal import ClientProvider
 from providers.email import EmailProvider
 from providers.http import HttpClient
 from services.automations import actions, run_records
 from services.automations.external_effects import HttpClientFactory
 from services.automations.step_errors import StepError
+from services.outbox_dispatch import dispatch_after_commit
 from workflows.automation.contracts import (
     FINISH_ACTIVITY,
     STEP_FAILED,

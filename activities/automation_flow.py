@@ -6,9 +6,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from core.db import tenant_session
-from core.outbox_dispatch import dispatch_after_commit, pop_outbox_ids
+from core.outbox import pop_outbox_ids
 from core.temporal import ClientProvider
 from services.automations import admission
+from services.outbox_dispatch import dispatch_after_commit
 from workflows.automation.contracts import (
     PREPARE_CHILD_RUN_ACTIVITY,
     ChildRunPrepared,

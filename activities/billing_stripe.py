@@ -12,10 +12,11 @@ from temporalio.exceptions import ApplicationError
 from core.crypto import Cipher
 from core.db import tenant_session
 from core.errors import AppError
-from core.outbox_dispatch import dispatch_after_commit, pop_outbox_ids
+from core.outbox import pop_outbox_ids
 from core.temporal import ClientProvider
 from providers.payments import PaymentProviderFactory
 from services.billing import checkout, stripe_events
+from services.outbox_dispatch import dispatch_after_commit
 from workflows.billing.payment_retry import RETRY_PAYMENT_ACTIVITY, RetryCall, RetryOutcome
 from workflows.billing.stripe_event import (
     APPLY_STRIPE_EVENT_ACTIVITY,

@@ -13,10 +13,11 @@ from temporalio.exceptions import ApplicationError
 from activities.heartbeat import heartbeating
 from core.db import tenant_session
 from core.errors import AppError
-from core.outbox_dispatch import dispatch_after_commit, pop_outbox_ids
+from core.outbox import pop_outbox_ids
 from core.principal import Principal
 from core.temporal import ClientProvider
 from services import client_imports
+from services.outbox_dispatch import dispatch_after_commit
 from workflows.client_import import (
     BATCH_ACTIVITY,
     FINISH_ACTIVITY,

@@ -3,8 +3,8 @@
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from core.outbox_dispatch import dispatch_pending
 from core.temporal import ClientProvider
+from services.outbox_dispatch import dispatch_pending
 from workflows.outbox_relay import (
     DISPATCH_ACTIVITY,
     DispatchPendingInput,

@@ -14,11 +14,12 @@ from temporalio.client import Client as TemporalClient
 from api.schemas.common import PageDep as PageDep
 from api.session_cookie import SESSION_COOKIE, check_csrf, mark_signed_in_by_cookie
 from core.errors import Unauthorized
-from core.outbox_dispatch import dispatch_after_commit, pop_outbox_ids
+from core.outbox import pop_outbox_ids
 from core.permissions import Permission, require
 from core.principal import Principal
 from core.security import SESSION_PREFIX
 from services.auth import authenticate
+from services.outbox_dispatch import dispatch_after_commit
 
 _bearer = HTTPBearer(auto_error=False, description="A login session or personal API token")
 _session_cookie = APIKeyCookie(

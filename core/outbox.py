@@ -2,7 +2,7 @@
 the business change, dispatched right after commit (fast path) and by the relay for
 whatever is left (slow path). ``dedupe_key`` is unique, so enqueueing twice is harmless.
 
-Payload contract per kind (core/outbox_dispatch.py carries them out):
+Payload contract per kind (services/outbox_dispatch.py carries them out):
 
 - ``start_workflow``: ``{"workflow": type name, "workflow_id": deterministic id,
   "task_queue": queue, "arg": the input model as JSON}``
@@ -48,6 +48,12 @@ class NewMessage:
 def _remember(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
     """Ids the fast path dispatches once this session's transaction commits."""
     session.info.setdefault(SESSION_KEY, []).extend(ids)
+
+
+def pop_outbox_ids(session: AsyncSession) -> list[uuid.UUID]:
+    """The ids this session enqueued since the last call, for the fast path after commit."""
+    ids: list[uuid.UUID] = session.info.pop(SESSION_KEY, [])
+    return ids
 
 
 async def enqueue(

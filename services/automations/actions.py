@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.crypto import Cipher
 from core.db import tenant_session
-from core.outbox_dispatch import dispatch_after_commit, pop_outbox_ids
+from core.outbox import pop_outbox_ids
 from core.temporal import ClientProvider
 from models import AutomationRun, AutomationRunStep, Firm
 from models.automation_run import RunStatus, StepStatus
@@ -46,6 +46,7 @@ from services.automations.run_records import Attempt
 from services.automations.step_errors import StepError, StepFailed, StepInvalid
 from services.credentials import UnknownCredentials, resolve_for_run
 from services.expressions import ExpressionError, render_params, secret_names_in_params
+from services.outbox_dispatch import dispatch_after_commit
 from workflows.automation.contracts import StepCall, StepOutcome
 
 log = logging.getLogger("firmflow.automations")

@@ -29,7 +29,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import outbox, outbox_dispatch
+from core import outbox
 from core.db import tenant_session
 from core.errors import AppError
 from core.principal import Principal
@@ -43,6 +43,7 @@ from models import (
     RunStatus,
     RunTrigger,
 )
+from services import outbox_dispatch
 from services.automations import event_catalogue, runs
 from services.expressions import ExpressionError, evaluate
 from workflows.automation.contracts import EVENT_SIGNAL, RunEvent, workflow_id
@@ -73,7 +74,7 @@ async def deliver(
         await _signal_waiting(session, message, name, key, data)
         depth = await _depth(session, data)
         await _start_triggered(session, message, name, key, data, depth)
-        ids = outbox_dispatch.pop_outbox_ids(session)
+        ids = outbox.pop_outbox_ids(session)
     await outbox_dispatch.dispatch_after_commit(maker, temporal, ids[:FAST_DISPATCH_LIMIT])
 
 

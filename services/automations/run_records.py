@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import tenant_session
-from core.outbox_dispatch import pop_outbox_ids
+from core.outbox import pop_outbox_ids
 from core.principal import Principal
 from models import AutomationRun, AutomationRunStep
 from models.automation_run import RunStatus, StepStatus

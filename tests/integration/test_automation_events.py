@@ -25,12 +25,12 @@ from core.config import Settings
 from core.crypto import Cipher
 from core.db import tenant_session
 from core.outbox import EVENT, SIGNAL_WORKFLOW
-from core.outbox_dispatch import dispatch_pending
 from core.principal import Principal
 from core.temporal import fixed_client
 from models import OutboxMessage, Role
 from services import clients, tasks
 from services.automations import event_delivery
+from services.outbox_dispatch import dispatch_pending
 from tests.factories import Actor, add_user, make_firm
 from tests.fixtures.temporal import result_skipping_time
 from tests.integration.test_automation_actions import (

@@ -25,7 +25,7 @@ from temporalio.worker import Worker
 
 from activities import ClientImportActivities, OutboxActivities
 from core.db import tenant_session
-from core.outbox_dispatch import pop_outbox_ids
+from core.outbox import pop_outbox_ids
 from core.principal import Principal
 from core.temporal import TASK_QUEUE, fixed_client
 from models import (

@@ -25,7 +25,7 @@ from temporalio.worker import Worker
 
 from activities.billing_dunning import DunningActivities
 from core.db import tenant_session
-from core.outbox_dispatch import dispatch_pending, pop_outbox_ids
+from core.outbox import pop_outbox_ids
 from core.principal import Principal
 from core.temporal import fixed_client
 from models import (
@@ -43,6 +43,7 @@ from services.billing.payments import record_payment
 from services.billing.settings import SettingsPatch, update_settings
 from services.clients import create_client, validate_client_fields
 from services.firms import create_firm_with_owner
+from services.outbox_dispatch import dispatch_pending
 from services.tokens import issue_api_token
 from tests.billing_factories import make_invoice
 from tests.factories import Actor

@@ -18,9 +18,10 @@ from temporalio.worker import Worker
 from activities import OutboxActivities
 from core import outbox
 from core.db import APP_ROLE, SystemPurpose, system_session, tenant_session
-from core.outbox_dispatch import dispatch_message, dispatch_pending, pop_outbox_ids
+from core.outbox import pop_outbox_ids
 from core.temporal import OUTBOX_RELAY_ID, fixed_client
 from models import OutboxMessage
+from services.outbox_dispatch import dispatch_message, dispatch_pending
 from tests.factories import Actor, make_firm
 from tests.fixtures import db as db_fixtures
 from tests.fixtures.temporal import BIN

@@ -22,13 +22,14 @@ from temporalio.worker import Worker
 
 from activities.billing_recurring import RecurringInvoiceActivities
 from core.db import tenant_session
-from core.outbox_dispatch import dispatch_pending, pop_outbox_ids
+from core.outbox import pop_outbox_ids
 from core.principal import Principal
 from core.temporal import fixed_client
 from models import AuditEvent, Invoice, OutboxMessage, RecurringInvoice, RecurringStatus
 from services.billing import recurring, tax_rates
 from services.billing.recurring import RecurringFields
 from services.billing.tax_rates import TaxRateFields
+from services.outbox_dispatch import dispatch_pending
 from tests.billing_factories import make_client
 from tests.factories import Actor, make_firm
 from workflows.billing.dunning_contracts import dunning_workflow_id

@@ -25,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from core import embedded, migrate
 from core.config import Settings
 from core.db import APP_ROLE, tenant_session
-from core.outbox_dispatch import dispatch_pending, pop_outbox_ids
+from core.outbox import pop_outbox_ids
 from core.principal import Principal
 from core.temporal import TASK_QUEUE, ensure_search_attributes, fixed_client
 from models import Automation, AutomationStatus, Role, RunTrigger
@@ -35,6 +35,7 @@ from services.automations.automations import AutomationFields
 from services.automations.runs import start_run
 from services.firm_settings import HttpAllowlist, set_http_allowlist
 from services.firms import create_firm_with_owner
+from services.outbox_dispatch import dispatch_pending
 from tests.fixtures.temporal import BIN, result_skipping_time
 from tests.http_target import running_target
 from tests.replay.test_debounce_replay import HISTORY as DEBOUNCE_HISTORY

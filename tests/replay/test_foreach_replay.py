@@ -21,7 +21,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from core.db import tenant_session
-from core.outbox_dispatch import dispatch_pending, pop_outbox_ids
+from core.outbox import pop_outbox_ids
 from core.principal import Principal
 from core.temporal import fixed_client
 from models import AutomationStatus, Role, RunTrigger
@@ -30,6 +30,7 @@ from services.automations.automations import AutomationFields
 from services.automations.runs import start_run
 from services.firm_settings import HttpAllowlist, set_http_allowlist
 from services.firms import create_firm_with_owner
+from services.outbox_dispatch import dispatch_pending
 from tests.fixtures.temporal import result_skipping_time
 from tests.http_target import running_target
 from workflows.automation.contracts import action_activity, workflow_id

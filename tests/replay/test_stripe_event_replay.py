@@ -24,7 +24,7 @@ from temporalio.workflow import NondeterminismError
 
 from core.crypto import Cipher
 from core.db import tenant_session
-from core.outbox_dispatch import pop_outbox_ids
+from core.outbox import pop_outbox_ids
 from core.principal import Principal
 from models import Invoice, OutboxMessage
 from services.billing import stripe_account, stripe_webhooks

@@ -6,6 +6,10 @@ Rows are taken with ``FOR UPDATE SKIP LOCKED`` in a system session (purpose
 at the same time. Carrying out a row twice (a crash between the Temporal call and the
 commit that marks it) is harmless: workflow ids are deterministic, a running workflow is
 reused (``USE_EXISTING``) and a closed one is never started again (``REJECT_DUPLICATE``).
+
+Writing a message is core (``core.outbox``, used by every service); carrying one out lives
+here because two kinds are domain work: an ``event`` starts and wakes automation runs, a
+``sync_schedule`` reconciles an automation's Temporal Schedule.
 """
 
 import asyncio
@@ -25,7 +29,6 @@ from core.db import SystemPurpose, system_session
 from core.metrics import record_workflow_start
 from core.outbox import (
     EVENT,
-    SESSION_KEY,
     SIGNAL_WITH_START,
     SIGNAL_WORKFLOW,
     START_WORKFLOW,
@@ -181,11 +184,6 @@ async def dispatch_pending(
     return DispatchReport(
         picked=len(messages), dispatched=len(done), failed=len(messages) - len(done)
     )
-
-
-def pop_outbox_ids(session: AsyncSession) -> list[uuid.UUID]:
-    ids: list[uuid.UUID] = session.info.pop(SESSION_KEY, [])
-    return ids
 
 
 async def dispatch_after_commit(
