@@ -70,16 +70,37 @@ def cipher(settings: Settings) -> Cipher:
     return Cipher.from_settings(settings)
 
 
-def on_event(event: str, filter: str | None = None, **steps: dict[str, Any]) -> dict[str, Any]:
-    trigger: dict[str, Any] = {"type": "event", "event": event}
-    if filter is not None:
-        trigger["filter"] = filter
+def definition(trigger: dict[str, Any], **steps: dict[str, Any]) -> dict[str, Any]:
+    """A draft starting at its first step (a lone stop step when none is given)."""
     return {
         "schema_version": 1,
         "trigger": trigger,
         "start": next(iter(steps)) if steps else "done",
         "steps": steps or {"done": {"type": "stop"}},
     }
+
+
+def on_event(event: str, filter: str | None = None, **steps: dict[str, Any]) -> dict[str, Any]:
+    trigger: dict[str, Any] = {"type": "event", "event": event}
+    if filter is not None:
+        trigger["filter"] = filter
+    return definition(trigger, **steps)
+
+
+def manual(**steps: dict[str, Any]) -> dict[str, Any]:
+    return definition({"type": "manual"}, **steps)
+
+
+async def start(
+    http: AsyncClient, actor: Actor, automation_id: str, payload: dict[str, Any] | None = None
+) -> str:
+    """Starts a run by hand; returns its id."""
+    started = await http.post(
+        f"{BASE}/{automation_id}/runs", json={"payload": payload or {}}, headers=actor.headers
+    )
+    assert started.status_code == 201, started.text
+    run_id: str = started.json()["id"]
+    return run_id
 
 
 async def active(http: AsyncClient, actor: Actor, draft: dict[str, Any]) -> str:
@@ -247,10 +268,7 @@ async def test_an_event_loop_is_cut_at_the_depth_limit(
     next one hop deeper, until the run past the limit is recorded as failed."""
     ping = {"type": "emit_event", "params": {"name": "custom.ping", "key": "{{ run.id }}"}}
     automation_id = await active(temporal_api, actor, on_event("custom.ping", None, ping=ping))
-    started = await temporal_api.post(
-        f"{BASE}/{automation_id}/runs", json={"payload": {}}, headers=actor.headers
-    )
-    assert started.status_code == 201, started.text
+    await start(temporal_api, actor, automation_id)
 
     chain = await drive_chain(
         temporal_api, temporal_env, committing_sessionmaker, actor, automation_id
@@ -273,22 +291,10 @@ async def test_an_emitted_event_starts_its_runs_when_the_step_commits_not_at_the
     activity's own dispatch after its commit."""
     listener = await active(temporal_api, actor, on_event("custom.hello"))
     hello = {"type": "emit_event", "params": {"name": "custom.hello", "key": "k-1"}}
-    emitter = await active(
-        temporal_api,
-        actor,
-        {
-            "schema_version": 1,
-            "trigger": {"type": "manual"},
-            "start": "hello",
-            "steps": {"hello": hello},
-        },
-    )
-    started = await temporal_api.post(
-        f"{BASE}/{emitter}/runs", json={"payload": {}}, headers=actor.headers
-    )
-    assert started.status_code == 201, started.text
+    emitter = await active(temporal_api, actor, manual(hello=hello))
+    run_id = await start(temporal_api, actor, emitter)
 
-    handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(started.json()["id"])))
+    handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run_id)))
     await result_skipping_time(temporal_env, handle)
 
     [heard] = await runs_of(temporal_api, actor, listener)
@@ -347,23 +353,12 @@ async def test_a_domain_event_reaches_the_run_waiting_for_its_key(
         "params": {"event": "client.updated", "key": "{{ trigger.client_id }}"},
         "next": "done",
     }
-    draft = {
-        "schema_version": 1,
-        "trigger": {"type": "manual"},
-        "start": "wait",
-        "steps": {"wait": wait, "done": {"type": "stop"}},
-    }
-    automation_id = await active(temporal_api, actor, draft)
+    automation_id = await active(temporal_api, actor, manual(wait=wait, done={"type": "stop"}))
     olive, other = await new_client(temporal_api, actor), await new_client(temporal_api, actor)
-    run_ids = {}
-    for client_id in (olive, other):
-        started = await temporal_api.post(
-            f"{BASE}/{automation_id}/runs",
-            json={"payload": {"client_id": client_id}},
-            headers=actor.headers,
-        )
-        assert started.status_code == 201, started.text
-        run_ids[client_id] = started.json()["id"]
+    run_ids = {
+        client_id: await start(temporal_api, actor, automation_id, {"client_id": client_id})
+        for client_id in (olive, other)
+    }
     for run_id in run_ids.values():
         await waiting_for(temporal_env, run_id, "event")
     # Both runs' version waits for client.updated, so both are told; only one takes it.
@@ -505,17 +500,8 @@ async def test_a_run_waiting_for_approval_shows_its_votes_and_cancel_closes_it(
         "params": {"approvers": {"roles": ["staff"]}, "quorum": 2, "title": "Refund"},
         "next": "done",
     }
-    draft = {
-        "schema_version": 1,
-        "trigger": {"type": "manual"},
-        "start": "ok",
-        "steps": {"ok": approval, "done": {"type": "stop"}},
-    }
-    automation_id = await active(temporal_api, actor, draft)
-    started = await temporal_api.post(
-        f"{BASE}/{automation_id}/runs", json={"payload": {}}, headers=actor.headers
-    )
-    run_id = started.json()["id"]
+    automation_id = await active(temporal_api, actor, manual(ok=approval, done={"type": "stop"}))
+    run_id = await start(temporal_api, actor, automation_id)
     wait = await waiting_for(temporal_env, run_id, "approval")
     voted = await temporal_api.post(
         f"/v1/approvals/{wait.approval_id}", json={"decision": "approve"}, headers=first.headers
@@ -548,17 +534,8 @@ async def test_an_event_sent_through_the_api_wakes_the_waiting_run(
         "params": {"event": "contract.signed", "key": "{{ trigger.contract }}"},
         "next": "done",
     }
-    draft = {
-        "schema_version": 1,
-        "trigger": {"type": "manual"},
-        "start": "wait",
-        "steps": {"wait": wait, "done": {"type": "stop"}},
-    }
-    automation_id = await active(temporal_api, actor, draft)
-    started = await temporal_api.post(
-        f"{BASE}/{automation_id}/runs", json={"payload": {"contract": "c-7"}}, headers=actor.headers
-    )
-    run_id = started.json()["id"]
+    automation_id = await active(temporal_api, actor, manual(wait=wait, done={"type": "stop"}))
+    run_id = await start(temporal_api, actor, automation_id, {"contract": "c-7"})
     await waiting_for(temporal_env, run_id, "event")
     headers = {**actor.headers, "Idempotency-Key": "signed-c-7"}
     body = {"key": "c-7", "payload": {"by": "Olive"}}
