@@ -29,6 +29,20 @@ async def populated_session(
     await engine.dispose()
 
 
+async def insert_firm(conn: AsyncConnection, firm_id: uuid.UUID, name: str) -> None:
+    """The firm an index test fills, with the session scoped to it (row-level security)."""
+    await conn.execute(
+        text("SELECT set_config('app.firm_id', :firm, true)"), {"firm": str(firm_id)}
+    )
+    await conn.execute(
+        text(
+            "INSERT INTO firms (id, name, slug, time_zone, default_currency)"
+            " VALUES (:firm, :name, :slug, 'UTC', 'USD')"
+        ),
+        {"firm": firm_id, "name": name, "slug": f"index-{uuid.uuid4().hex[:8]}"},
+    )
+
+
 async def explain(session: AsyncSession, stmt: Select[Any]) -> str:
     conn = await session.connection()
     compiled = stmt.compile(dialect=conn.dialect)

@@ -16,7 +16,7 @@ from core.principal import Principal
 from models import ApprovalStatus, Role
 from services.automations.approvals import approvals_query, run_approvals_query
 from tests.fixtures import db as fixtures
-from tests.plans import app_plans, assert_no_sequential_scan, populated_session
+from tests.plans import app_plans, assert_no_sequential_scan, insert_firm, populated_session
 
 ROWS = 100_000
 RUNS = 1000
@@ -35,14 +35,7 @@ async def session(test_database: fixtures.TestDatabase) -> AsyncIterator[AsyncSe
 
 
 async def populate(conn: AsyncConnection) -> None:
-    await conn.execute(text("SELECT set_config('app.firm_id', :firm, true)"), {"firm": str(FIRM)})
-    await conn.execute(
-        text(
-            "INSERT INTO firms (id, name, slug, time_zone, default_currency)"
-            " VALUES (:firm, 'Approval index test', :slug, 'UTC', 'USD')"
-        ),
-        {"firm": FIRM, "slug": f"approval-index-{uuid.uuid4().hex[:8]}"},
-    )
+    await insert_firm(conn, FIRM, "Approval index test")
     await conn.execute(
         text(
             "INSERT INTO automations (id, firm_id, name, status, latest_version)"

@@ -20,7 +20,7 @@ from services.automations.automations import (
     versions_query,
 )
 from tests.fixtures import db as fixtures
-from tests.plans import app_plans, assert_no_sequential_scan, populated_session
+from tests.plans import app_plans, assert_no_sequential_scan, insert_firm, populated_session
 
 ROWS = 100_000
 FIRM = uuid.UUID("00000000-0000-4000-8000-000000000011")
@@ -35,14 +35,7 @@ async def session(test_database: fixtures.TestDatabase) -> AsyncIterator[AsyncSe
 
 
 async def populate(conn: AsyncConnection) -> None:
-    await conn.execute(text("SELECT set_config('app.firm_id', :firm, true)"), {"firm": str(FIRM)})
-    await conn.execute(
-        text(
-            "INSERT INTO firms (id, name, slug, time_zone, default_currency)"
-            " VALUES (:firm, 'Automation index test', :slug, 'UTC', 'USD')"
-        ),
-        {"firm": FIRM, "slug": f"auto-index-{uuid.uuid4().hex[:8]}"},
-    )
+    await insert_firm(conn, FIRM, "Automation index test")
     await conn.execute(
         text(
             "INSERT INTO automations (id, firm_id, name, status, latest_version, created_at,"

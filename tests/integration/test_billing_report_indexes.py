@@ -26,7 +26,7 @@ from services.billing.reports import (
     revenue_payments_query,
 )
 from tests.fixtures import db as fixtures
-from tests.plans import app_plans, populated_session
+from tests.plans import app_plans, insert_firm, populated_session
 
 INVOICES = 100_000
 CLIENTS = 2_000
@@ -42,14 +42,7 @@ async def session(test_database: fixtures.TestDatabase) -> AsyncIterator[AsyncSe
 
 
 async def populate(conn: AsyncConnection) -> None:
-    await conn.execute(text("SELECT set_config('app.firm_id', :firm, true)"), {"firm": str(FIRM)})
-    await conn.execute(
-        text(
-            "INSERT INTO firms (id, name, slug, time_zone, default_currency)"
-            " VALUES (:firm, 'Report index test', :slug, 'UTC', 'USD')"
-        ),
-        {"firm": FIRM, "slug": f"report-index-{uuid.uuid4().hex[:8]}"},
-    )
+    await insert_firm(conn, FIRM, "Report index test")
     await conn.execute(
         text(
             "INSERT INTO clients (id, firm_id, kind, name, status, tags, custom_fields)"

@@ -25,7 +25,7 @@ from services.clients import ClientFilters, clients_query
 from services.contacts import contacts_query
 from services.tasks import TaskFilters, tasks_query
 from tests.fixtures import db as fixtures
-from tests.plans import app_plans, assert_no_sequential_scan, populated_session
+from tests.plans import app_plans, assert_no_sequential_scan, insert_firm, populated_session
 
 CLIENTS = 100_000
 FIRM = uuid.UUID("00000000-0000-4000-8000-000000000001")
@@ -41,14 +41,7 @@ async def session(test_database: fixtures.TestDatabase) -> AsyncIterator[AsyncSe
 
 
 async def populate(conn: AsyncConnection) -> None:
-    await conn.execute(text("SELECT set_config('app.firm_id', :firm, true)"), {"firm": str(FIRM)})
-    await conn.execute(
-        text(
-            "INSERT INTO firms (id, name, slug, time_zone, default_currency)"
-            " VALUES (:firm, 'Index test', :slug, 'UTC', 'USD')"
-        ),
-        {"firm": FIRM, "slug": f"index-{uuid.uuid4().hex[:8]}"},
-    )
+    await insert_firm(conn, FIRM, "Index test")
     await conn.execute(
         text(
             "INSERT INTO clients (id, firm_id, kind, name, email, status, tags, custom_fields,"
