@@ -55,12 +55,14 @@ def build_worker(
 async def ensure_outbox_relay(client: Client, *, task_queue: str = TASK_QUEUE) -> None:
     """Start the singleton relay unless it is running; every worker calls this at start,
     so the relay comes back after it was terminated or failed."""
+    relay = OutboxRelayInput()
     await client.start_workflow(
         OutboxRelayWorkflow.run,
-        OutboxRelayInput(),
+        relay,
         id=OUTBOX_RELAY_ID,
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=relay.search_attributes().typed(),
     )
 
 

@@ -5,11 +5,14 @@ whatever is left (slow path). ``dedupe_key`` is unique, so enqueueing twice is h
 Payload contract per kind (services/outbox_dispatch.py carries them out):
 
 - ``start_workflow``: ``{"workflow": type name, "workflow_id": deterministic id,
-  "task_queue": queue, "arg": the input model as JSON}``
+  "task_queue": queue, "arg": the input model as JSON, "search_attributes": {name: value}}``;
+  the attributes come from the input (``ProcessInput.search_attributes``: firm, process,
+  business key), so no start can leave them out. Messages written before they were carried
+  have none; dispatch derives them from the input then.
 - ``signal_workflow``: ``{"workflow_id", "signal", "arg"}``
 - ``signal_with_start``: ``{"workflow", "workflow_id", "task_queue", "arg", "signal",
-  "signal_arg"}``: signal the workflow, starting it first when none runs under that id
-  (debounce)
+  "signal_arg", "search_attributes"}``: signal the workflow, starting it first when none
+  runs under that id (debounce)
 - ``event``: ``{"event": "client.created", ...}``: a domain event, delivered to the event
   triggers and waiting runs of its firm (services.automations.event_delivery)
 - ``sync_schedule``: ``{"automation_id"}``: make the automation's Temporal Schedule match
@@ -27,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.temporal import TASK_QUEUE
 from models import OutboxMessage
+from workflows.search_attributes import ProcessInput
 
 START_WORKFLOW = "start_workflow"
 SIGNAL_WORKFLOW = "signal_workflow"
@@ -113,7 +117,7 @@ def start_key(workflow_id: str) -> str:
 
 
 def start_workflow(
-    workflow: str, workflow_id: str, arg: BaseModel, *, task_queue: str = TASK_QUEUE
+    workflow: str, workflow_id: str, arg: ProcessInput, *, task_queue: str = TASK_QUEUE
 ) -> NewMessage:
     """A message that starts ``workflow`` once; the workflow id doubles as the dedupe key."""
     return NewMessage(
@@ -124,6 +128,7 @@ def start_workflow(
             "workflow_id": workflow_id,
             "task_queue": task_queue,
             "arg": arg.model_dump(mode="json"),
+            "search_attributes": arg.search_attributes().values(),
         },
     )
 
@@ -131,7 +136,7 @@ def start_workflow(
 def signal_with_start(
     workflow: str,
     workflow_id: str,
-    arg: BaseModel,
+    arg: ProcessInput,
     *,
     signal: str,
     signal_arg: BaseModel,
@@ -148,6 +153,7 @@ def signal_with_start(
             "arg": arg.model_dump(mode="json"),
             "signal": signal,
             "signal_arg": signal_arg.model_dump(mode="json"),
+            "search_attributes": arg.search_attributes().values(),
         },
     )
 

@@ -12,7 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.config import Settings
-from workflows.automation.contracts import SA_AUTOMATION, SA_FIRM, SA_STATUS, SA_VERSION
+from workflows.search_attributes import ATTRIBUTES
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +57,14 @@ def fixed_client(client: Client) -> ClientProvider:
     return provide
 
 
-# The custom search attributes our workflows set (names in workflows/automation/contracts.py),
-# so ops can filter runs in the Web UI.
+_INDEXED_TYPES = {
+    "keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+}
+# The custom search attributes our workflows are started with (workflows/search_attributes.py),
+# so ops can find one firm's processes in the Web UI.
 SEARCH_ATTRIBUTES: dict[str, IndexedValueType.ValueType] = {
-    SA_FIRM: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    SA_AUTOMATION: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    SA_VERSION: IndexedValueType.INDEXED_VALUE_TYPE_INT,
-    SA_STATUS: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    name: _INDEXED_TYPES[kind] for name, kind in ATTRIBUTES.items()
 }
 
 

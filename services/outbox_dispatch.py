@@ -21,7 +21,11 @@ from typing import Any
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -38,6 +42,8 @@ from core.outbox import (
 from core.temporal import TASK_QUEUE, ClientProvider
 from models import OutboxMessage
 from services.automations import event_delivery, schedules
+from workflows.processes import PROCESSES
+from workflows.search_attributes import typed
 
 log = logging.getLogger("firmflow.outbox")
 
@@ -57,7 +63,18 @@ class DispatchReport:
     failed: int
 
 
-async def _start_workflow(payload: dict[str, Any], temporal: ClientProvider) -> None:
+def search_attributes(message: OutboxMessage) -> TypedSearchAttributes:
+    """What the workflow a start message starts is started with: the attributes the message
+    carries or, for a message written before they were carried, those its input names."""
+    payload = message.payload
+    if "search_attributes" in payload:
+        return typed(payload["search_attributes"])
+    start = PROCESSES[payload["workflow"]].input.model_validate(payload["arg"])
+    return start.search_attributes().typed()
+
+
+async def _start_workflow(message: OutboxMessage, temporal: ClientProvider) -> None:
+    payload = message.payload
     client = await temporal()
     try:
         await client.start_workflow(
@@ -67,6 +84,7 @@ async def _start_workflow(payload: dict[str, Any], temporal: ClientProvider) -> 
             task_queue=payload.get("task_queue", TASK_QUEUE),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=search_attributes(message),
         )
     except WorkflowAlreadyStartedError:
         # It ran and closed already: this message was carried out before.
@@ -111,7 +129,8 @@ async def _signal_workflow(
         log.info("signal %s to %s dropped: no running workflow", payload["signal"], handle.id)
 
 
-async def _signal_with_start(payload: dict[str, Any], temporal: ClientProvider) -> None:
+async def _signal_with_start(message: OutboxMessage, temporal: ClientProvider) -> None:
+    payload = message.payload
     client = await temporal()
     await client.start_workflow(
         payload["workflow"],
@@ -120,6 +139,7 @@ async def _signal_with_start(payload: dict[str, Any], temporal: ClientProvider) 
         task_queue=payload.get("task_queue", TASK_QUEUE),
         start_signal=payload["signal"],
         start_signal_args=[payload["signal_arg"]],
+        search_attributes=search_attributes(message),
     )
 
 
@@ -130,11 +150,11 @@ async def dispatch_message(
 ) -> None:
     payload = message.payload
     if message.kind == START_WORKFLOW:
-        await _start_workflow(payload, temporal)
+        await _start_workflow(message, temporal)
     elif message.kind == SIGNAL_WORKFLOW:
         await _signal_workflow(payload, temporal, maker)
     elif message.kind == SIGNAL_WITH_START:
-        await _signal_with_start(payload, temporal)
+        await _signal_with_start(message, temporal)
     elif message.kind == EVENT:
         await event_delivery.deliver(maker, temporal, message)
     elif message.kind == SYNC_SCHEDULE:

@@ -15,7 +15,10 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.search_attributes import SA_CLIENT_IMPORT, ProcessInput, StartAttributes
+
 WORKFLOW_NAME = "ClientImportWorkflow"
+PROCESS = "client-import"
 STAGE_ACTIVITY = "client_import.stage"
 BATCH_ACTIVITY = "client_import.batch"
 FINISH_ACTIVITY = "client_import.finish"
@@ -48,9 +51,12 @@ class ImportProgress(BaseModel):
     invalid: int = 0
 
 
-class ClientImportInput(BaseModel):
+class ClientImportInput(ProcessInput):
     firm_id: uuid.UUID
     import_id: uuid.UUID
+
+    def search_attributes(self) -> StartAttributes:
+        return StartAttributes(PROCESS, self.firm_id, {SA_CLIENT_IMPORT: str(self.import_id)})
 
 
 class ClientImportResult(BaseModel):

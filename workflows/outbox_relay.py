@@ -9,11 +9,14 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from workflows.search_attributes import ProcessInput, StartAttributes
+
 DISPATCH_ACTIVITY = "outbox.dispatch_pending"
 WORKFLOW_NAME = "OutboxRelayWorkflow"
+PROCESS = "outbox-relay"
 
 
-class OutboxRelayInput(BaseModel):
+class OutboxRelayInput(ProcessInput):
     interval_seconds: float = Field(default=5.0, gt=0)
     batch_size: int = Field(default=200, ge=1, le=1000)
     # Passes per run before continuing as new (the server may suggest it sooner).
@@ -22,6 +25,10 @@ class OutboxRelayInput(BaseModel):
     max_passes: int | None = Field(default=None, ge=1)
     passes_done: int = 0
     dispatched_total: int = 0
+
+    def search_attributes(self) -> StartAttributes:
+        # A system workflow: it serves every firm, so it has no firm id to be found by.
+        return StartAttributes(PROCESS, None)
 
 
 class OutboxRelayResult(BaseModel):

@@ -44,6 +44,7 @@ PASSTHROUGH_MODULES = (
     "workflows.automation.state",
     "workflows.automation.until",
     "workflows.billing.dunning_contracts",
+    "workflows.search_attributes",
 )
 
 

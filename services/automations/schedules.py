@@ -44,9 +44,9 @@ from core import outbox
 from core.db import tenant_session
 from core.temporal import TASK_QUEUE, ClientProvider
 from models import Automation, AutomationStatus, AutomationVersion, Firm
-from workflows.automation.contracts import SA_AUTOMATION, SA_FIRM, SA_VERSION
 from workflows.automation.definition_triggers import ScheduleTrigger
 from workflows.automation.scheduled import SCHEDULED_WORKFLOW, ScheduleFire
+from workflows.search_attributes import SA_AUTOMATION, SA_FIRM, SA_VERSION
 
 # The notes firmflow sets; any other note on a paused schedule is an operator's.
 PAUSED_NOTE = "automation paused in firmflow"
@@ -242,19 +242,15 @@ def build_schedule(desired: Desired, *, ops_pause_note: str | None = None) -> Sc
         state = ScheduleState(paused=True, note=ops_pause_note)
     else:
         state = ScheduleState(paused=False, note=ACTIVE_NOTE)
+    fire = ScheduleFire(firm_id=desired.firm_id, automation_id=desired.automation_id)
     return Schedule(
         action=ScheduleActionStartWorkflow(
             SCHEDULED_WORKFLOW,
-            ScheduleFire(firm_id=desired.firm_id, automation_id=desired.automation_id),
+            fire,
             id=fire_workflow_id(desired.automation_id),
             task_queue=TASK_QUEUE,
             memo={"firm_id": str(desired.firm_id), "automation_id": str(desired.automation_id)},
-            typed_search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(_FIRM_KEY, str(desired.firm_id)),
-                    SearchAttributePair(_AUTOMATION_KEY, str(desired.automation_id)),
-                ]
-            ),
+            typed_search_attributes=fire.search_attributes().typed(),
         ),
         spec=spec,
         policy=SchedulePolicy(

@@ -1,12 +1,16 @@
 """A workflow for the outbox tests to start and signal. It lives apart from the tests
 because the workflow sandbox re-imports a workflow's module, which must stay light."""
 
-from pydantic import BaseModel
 from temporalio import workflow
 
+from workflows.search_attributes import ProcessInput, StartAttributes
 
-class TargetInput(BaseModel):
+
+class TargetInput(ProcessInput):
     greeting: str
+
+    def search_attributes(self) -> StartAttributes:
+        return StartAttributes("outbox-test-target", None)
 
 
 @workflow.defn

@@ -27,14 +27,9 @@ from tests.fixtures.temporal import payload_text, result_skipping_time
 from tests.http_target import HttpTarget, running_target
 from tests.integration.test_automations import BASE, create, save_draft
 from worker import build_worker
-from workflows.automation.contracts import (
-    SA_AUTOMATION,
-    SA_FIRM,
-    SA_STATUS,
-    SA_VERSION,
-    workflow_id,
-)
+from workflows.automation.contracts import workflow_id
 from workflows.automation.run import AutomationRunWorkflow
+from workflows.search_attributes import SA_AUTOMATION, SA_FIRM, SA_PROCESS, SA_STATUS, SA_VERSION
 
 RUNS = "/v1/automation-runs"
 SECRET = "sk_live_9f3b2c7d1e-never-log-me"
@@ -451,6 +446,7 @@ async def test_search_attributes_name_firm_automation_version_and_status(
     attributes = {pair.key.name: pair.value for pair in description.typed_search_attributes}
     assert attributes == {
         SA_FIRM: str(actor.firm.id),
+        SA_PROCESS: "automation-run",
         SA_AUTOMATION: automation_id,
         SA_VERSION: 1,
         SA_STATUS: "succeeded",

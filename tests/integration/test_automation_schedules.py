@@ -37,8 +37,8 @@ from tests.integration.test_automations import BASE, create
 from tests.mailbox import free_port
 from tests.problems import assert_problem
 from worker import build_worker
-from workflows.automation.contracts import SA_VERSION
 from workflows.automation.scheduled import SCHEDULED_WORKFLOW
+from workflows.search_attributes import SA_VERSION
 
 Maker = async_sessionmaker[AsyncSession]
 T = TypeVar("T")

@@ -19,7 +19,7 @@ from activities import OutboxActivities
 from core import outbox
 from core.db import APP_ROLE, SystemPurpose, system_session, tenant_session
 from core.outbox import pop_outbox_ids
-from core.temporal import OUTBOX_RELAY_ID, fixed_client
+from core.temporal import OUTBOX_RELAY_ID, ensure_search_attributes, fixed_client
 from models import OutboxMessage
 from services.outbox_dispatch import dispatch_message, dispatch_pending
 from tests.factories import Actor, make_firm
@@ -41,6 +41,7 @@ async def relay_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(BIN / "temporal-test-server"),
     )
+    await ensure_search_attributes(env.client)
     yield env
     await env.shutdown()
 

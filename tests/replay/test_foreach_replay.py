@@ -34,11 +34,8 @@ from services.outbox_dispatch import dispatch_pending
 from tests.fixtures.temporal import result_skipping_time
 from tests.http_target import running_target
 from workflows.automation.contracts import action_activity, workflow_id
-from workflows.automation.foreach import (
-    FOREACH_WORKFLOW,
-    AutomationForeachWorkflow,
-    foreach_workflow_id,
-)
+from workflows.automation.foreach import AutomationForeachWorkflow, foreach_workflow_id
+from workflows.automation.foreach_contracts import FOREACH_WORKFLOW
 from workflows.registry import workflow_runner
 
 HISTORY = Path(__file__).resolve().parent / "histories" / "automation_foreach.json"

@@ -110,6 +110,7 @@ async def call_automation(
         prepared.input,
         id=workflow_id(prepared.run_id),
         result_type=RunResult,
+        search_attributes=prepared.input.search_attributes().typed(),
         parent_close_policy=(
             ParentClosePolicy.REQUEST_CANCEL if params.wait else ParentClosePolicy.ABANDON
         ),

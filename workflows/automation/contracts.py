@@ -25,7 +25,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, JsonValue
 
+from workflows.search_attributes import (
+    SA_AUTOMATION,
+    SA_STATUS,
+    SA_VERSION,
+    ProcessInput,
+    StartAttributes,
+)
+
 WORKFLOW_NAME = "AutomationRunWorkflow"
+PROCESS = "automation-run"
 FINISH_ACTIVITY = "automation.finish_run"
 # Creates an approval (row, rendered message, approver emails): ApprovalOpen → ApprovalOpened.
 OPEN_APPROVAL_ACTIVITY = "automation.open_approval"
@@ -50,12 +59,6 @@ RunStatusName = Literal["running", "succeeded", "failed", "canceled"]
 AdmissionName = Literal["running", "queued", "skipped", "failed"]
 StepStatusName = Literal["succeeded", "failed", "reused"]
 
-# Custom search attributes (registered by the worker at start: core.temporal).
-SA_FIRM = "FirmflowFirmId"
-SA_AUTOMATION = "FirmflowAutomationId"
-SA_VERSION = "FirmflowAutomationVersion"
-SA_STATUS = "FirmflowRunStatus"
-
 
 def workflow_id(run_id: uuid.UUID) -> str:
     return f"automation-run-{run_id}"
@@ -79,7 +82,7 @@ class ReusedStep(BaseModel):
     input: JsonValue = None
 
 
-class RunInput(BaseModel):
+class RunInput(ProcessInput):
     run_id: uuid.UUID
     firm_id: uuid.UUID
     automation_id: uuid.UUID
@@ -98,6 +101,18 @@ class RunInput(BaseModel):
     # Set when the run continued as new: where the previous execution stopped
     # (workflows/automation/state.py owns its shape).
     state: dict[str, Any] | None = None
+
+    def search_attributes(self) -> StartAttributes:
+        # The status starts as "running"; the run upserts its final one.
+        return StartAttributes(
+            PROCESS,
+            self.firm_id,
+            {
+                SA_AUTOMATION: str(self.automation_id),
+                SA_VERSION: self.version,
+                SA_STATUS: "running",
+            },
+        )
 
 
 class StepRecord(BaseModel):

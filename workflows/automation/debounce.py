@@ -17,7 +17,10 @@ from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflows.search_attributes import SA_AUTOMATION, ProcessInput, StartAttributes
+
 DEBOUNCE_WORKFLOW = "AutomationDebounceWorkflow"
+DEBOUNCE_PROCESS = "automation-debounce"
 DEBOUNCE_SIGNAL = "trigger"
 SETTLE_DEBOUNCE_ACTIVITY = "automation.settle_debounce"
 SETTLE_TIMEOUT = timedelta(seconds=30)
@@ -37,7 +40,7 @@ def debounce_workflow_id(automation_id: uuid.UUID, key_hash: str | None) -> str:
     return base if key_hash is None else f"{base}-{key_hash}"
 
 
-class DebounceInput(BaseModel):
+class DebounceInput(ProcessInput):
     firm_id: uuid.UUID
     automation_id: uuid.UUID
     window: float
@@ -46,6 +49,11 @@ class DebounceInput(BaseModel):
     # History events after which a key that never goes quiet continues as new (each
     # trigger adds about six); well under Temporal's own suggestion, and lowered by tests.
     max_history: int = Field(default=MAX_HISTORY, ge=10)
+
+    def search_attributes(self) -> StartAttributes:
+        return StartAttributes(
+            DEBOUNCE_PROCESS, self.firm_id, {SA_AUTOMATION: str(self.automation_id)}
+        )
 
 
 class DebounceTrigger(BaseModel):

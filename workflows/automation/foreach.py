@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.automation import definition_steps as d
     from workflows.automation.contracts import RunView, StepRecord, WaitView
     from workflows.automation.foreach_contracts import (
+        FOREACH_WORKFLOW,
         WRITE_RECORDS_ACTIVITY,
         ForeachInput,
         ForeachProgress,
@@ -44,7 +45,6 @@ from workflows.automation.interpreter import FlowHandler, Interpreter
 from workflows.automation.step_expressions import evaluate
 from workflows.automation.step_failures import StepFailure, run_canceled
 
-FOREACH_WORKFLOW = "AutomationForeachWorkflow"
 ITEMS_PER_EXECUTION = 500
 # Well below the 50k limit: a continue-as-new waits for up to max_concurrency running
 # items, and each adds a handful of events meanwhile.
@@ -119,6 +119,7 @@ async def run_foreach(
             AutomationForeachWorkflow.run,
             child,
             id=foreach_workflow_id(interp.input.run_id, record_id, visit),
+            search_attributes=child.search_attributes().typed(),
         )
     except ChildWorkflowError as err:
         if run_canceled():

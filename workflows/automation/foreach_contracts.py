@@ -8,7 +8,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, JsonValue
 
 from workflows.automation.contracts import RunInput, StepRecord
+from workflows.search_attributes import SA_AUTOMATION, ProcessInput, StartAttributes
 
+FOREACH_WORKFLOW = "AutomationForeachWorkflow"
+FOREACH_PROCESS = "automation-foreach"
 # Writes item records no action activity carried: RecordsToWrite → None.
 WRITE_RECORDS_ACTIVITY = "automation.write_records"
 
@@ -20,7 +23,7 @@ class ItemError(BaseModel):
     message: str
 
 
-class ForeachInput(BaseModel):
+class ForeachInput(ProcessInput):
     # The run's input without its definition (the body travels on its own).
     run: RunInput
     step_id: str
@@ -37,6 +40,11 @@ class ForeachInput(BaseModel):
     outputs: list[JsonValue] = Field(default_factory=list)
     errors: list[ItemError] = Field(default_factory=list)
     output_bytes: int = 0
+
+    def search_attributes(self) -> StartAttributes:
+        return StartAttributes(
+            FOREACH_PROCESS, self.run.firm_id, {SA_AUTOMATION: str(self.run.automation_id)}
+        )
 
 
 class ForeachResult(BaseModel):

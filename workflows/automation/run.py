@@ -29,10 +29,6 @@ with workflow.unsafe.imports_passed_through():
         APPROVAL_SIGNAL,
         EVENT_SIGNAL,
         FINISH_ACTIVITY,
-        SA_AUTOMATION,
-        SA_FIRM,
-        SA_STATUS,
-        SA_VERSION,
         WORKFLOW_NAME,
         ApprovalResult,
         FinishRun,
@@ -43,6 +39,13 @@ with workflow.unsafe.imports_passed_through():
         RunView,
     )
     from workflows.automation.state import RunState, WaitState
+    from workflows.search_attributes import (
+        SA_AUTOMATION,
+        SA_FIRM,
+        SA_PROCESS,
+        SA_STATUS,
+        SA_VERSION,
+    )
 
 # Workflow code itself (it calls workflow APIs), so it runs inside the sandbox.
 from workflows.automation.call import call_automation
@@ -62,6 +65,7 @@ FIRM_KEY = SearchAttributeKey.for_keyword(SA_FIRM)
 AUTOMATION_KEY = SearchAttributeKey.for_keyword(SA_AUTOMATION)
 VERSION_KEY = SearchAttributeKey.for_int(SA_VERSION)
 STATUS_KEY = SearchAttributeKey.for_keyword(SA_STATUS)
+PROCESS_KEY = SearchAttributeKey.for_keyword(SA_PROCESS)
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -87,14 +91,19 @@ class AutomationRunWorkflow:
     async def run(self, input: RunInput) -> RunResult:
         self._input = input
         definition = d.Definition.model_validate(input.definition)
-        workflow.upsert_search_attributes(
-            [
-                FIRM_KEY.value_set(str(input.firm_id)),
-                AUTOMATION_KEY.value_set(str(input.automation_id)),
-                VERSION_KEY.value_set(input.version),
-                STATUS_KEY.value_set("running"),
-            ]
-        )
+        # Runs are started with their attributes (RunInput.search_attributes). One started
+        # before that (its history holds this upsert) sets them itself. The start event
+        # decides, so replay takes the same branch, and a new run pays for neither a patch
+        # marker nor the TemporalChangeVersion upsert that workflow.patched would add.
+        if workflow.info().typed_search_attributes.get(PROCESS_KEY) is None:
+            workflow.upsert_search_attributes(
+                [
+                    FIRM_KEY.value_set(str(input.firm_id)),
+                    AUTOMATION_KEY.value_set(str(input.automation_id)),
+                    VERSION_KEY.value_set(input.version),
+                    STATUS_KEY.value_set("running"),
+                ]
+            )
         context: dict[str, Any] = {
             "trigger": input.trigger,
             "steps": {},

@@ -30,8 +30,10 @@ with workflow.unsafe.imports_passed_through():
         RunStatusName,
         workflow_id,
     )
+    from workflows.search_attributes import SA_AUTOMATION, ProcessInput, StartAttributes
 
 SCHEDULED_WORKFLOW = "AutomationScheduleWorkflow"
+SCHEDULED_PROCESS = "automation-schedule-fire"
 # Temporal sets it on every workflow a schedule starts: the fire's nominal time.
 SCHEDULED_TIME_KEY = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
@@ -45,11 +47,16 @@ _PREPARE_RETRY = RetryPolicy(
 )
 
 
-class ScheduleFire(BaseModel):
+class ScheduleFire(ProcessInput):
     """The input the schedule's action carries."""
 
     firm_id: uuid.UUID
     automation_id: uuid.UUID
+
+    def search_attributes(self) -> StartAttributes:
+        return StartAttributes(
+            SCHEDULED_PROCESS, self.firm_id, {SA_AUTOMATION: str(self.automation_id)}
+        )
 
 
 class FireResult(BaseModel):
@@ -102,6 +109,7 @@ class AutomationScheduleWorkflow:
                 prepared.input,
                 id=workflow_id(prepared.run_id),
                 result_type=RunResult,
+                search_attributes=prepared.input.search_attributes().typed(),
                 # Terminating this workflow (by hand, in the Web UI) must not kill the run
                 # behind firmflow's back and leave its row "running" for ever.
                 parent_close_policy=ParentClosePolicy.ABANDON,

@@ -8,7 +8,10 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from workflows.search_attributes import SA_INVOICE, ProcessInput, StartAttributes
+
 DUNNING_WORKFLOW = "DunningWorkflow"
+DUNNING_PROCESS = "dunning"
 
 # Signals. A payment recorded: re-read the invoice now (it may be paid).
 SIGNAL_PAYMENT_RECEIVED = "payment_received"
@@ -20,7 +23,7 @@ SIGNAL_POLICY_CHANGED = "policy_changed"
 QUERY_NEXT_STEP = "next_step"
 
 
-class DunningInput(BaseModel):
+class DunningInput(ProcessInput):
     firm_id: uuid.UUID
     invoice_id: uuid.UUID
     # Carried across continue-as-new: the steps already sent or skipped.
@@ -28,6 +31,9 @@ class DunningInput(BaseModel):
     # Loop turns (plan, wait, send) before a run continues as new even when the server has
     # not suggested it yet, so a history stays small whatever the endless interval.
     turns_per_run: int = 200
+
+    def search_attributes(self) -> StartAttributes:
+        return StartAttributes(DUNNING_PROCESS, self.firm_id, {SA_INVOICE: str(self.invoice_id)})
 
 
 def dunning_workflow_id(invoice_id: uuid.UUID) -> str:

@@ -19,7 +19,10 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflows.search_attributes import SA_INVOICE, ProcessInput, StartAttributes
+
 PAYMENT_RETRY_WORKFLOW = "PaymentRetryWorkflow"
+PAYMENT_RETRY_PROCESS = "payment-retry"
 RETRY_PAYMENT_ACTIVITY = "billing.retry_payment"
 QUERY_NEXT_TRY = "next_try"
 # Days after the failure of each try.
@@ -36,11 +39,16 @@ _TRY_RETRY = RetryPolicy(
 )
 
 
-class PaymentRetryInput(BaseModel):
+class PaymentRetryInput(ProcessInput):
     firm_id: uuid.UUID
     invoice_id: uuid.UUID
     # When the payment failed: the schedule counts from here.
     failed_at: datetime
+
+    def search_attributes(self) -> StartAttributes:
+        return StartAttributes(
+            PAYMENT_RETRY_PROCESS, self.firm_id, {SA_INVOICE: str(self.invoice_id)}
+        )
 
 
 class RetryCall(BaseModel):

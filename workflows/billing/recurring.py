@@ -17,7 +17,10 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.search_attributes import SA_RECURRING_INVOICE, ProcessInput, StartAttributes
+
 WORKFLOW_NAME = "RecurringInvoiceWorkflow"
+PROCESS = "recurring-invoice"
 PLAN_ACTIVITY = "recurring_invoice.plan_next"
 CREATE_ACTIVITY = "recurring_invoice.create_occurrence"
 
@@ -49,13 +52,18 @@ def workflow_id(recurring_invoice_id: uuid.UUID) -> str:
     return f"recurring-invoice-{recurring_invoice_id}"
 
 
-class RecurringInput(BaseModel):
+class RecurringInput(ProcessInput):
     firm_id: uuid.UUID
     recurring_invoice_id: uuid.UUID
     # Carried over continue-as-new: the last occurrence invoiced, and the instant before
     # which occurrences are not invoiced (creation, the last resume or schedule change).
     last_occurrence_date: date | None = None
     not_before: datetime | None = None
+
+    def search_attributes(self) -> StartAttributes:
+        return StartAttributes(
+            PROCESS, self.firm_id, {SA_RECURRING_INVOICE: str(self.recurring_invoice_id)}
+        )
 
 
 class RecurringResult(BaseModel):

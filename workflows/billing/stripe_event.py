@@ -14,7 +14,10 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflows.search_attributes import SA_STRIPE_EVENT, ProcessInput, StartAttributes
+
 STRIPE_EVENT_WORKFLOW = "StripeEventWorkflow"
+STRIPE_EVENT_PROCESS = "stripe-event"
 APPLY_STRIPE_EVENT_ACTIVITY = "billing.apply_stripe_event"
 # The ApplicationError type of an event that can never apply (recorded as failed).
 EVENT_REJECTED = "StripeEventRejected"
@@ -30,9 +33,12 @@ _APPLY_RETRY = RetryPolicy(
 )
 
 
-class StripeEventInput(BaseModel):
+class StripeEventInput(ProcessInput):
     firm_id: uuid.UUID
     event_id: str
+
+    def search_attributes(self) -> StartAttributes:
+        return StartAttributes(STRIPE_EVENT_PROCESS, self.firm_id, {SA_STRIPE_EVENT: self.event_id})
 
 
 class StripeEventResult(BaseModel):
