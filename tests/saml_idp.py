@@ -102,6 +102,23 @@ def find(root: ET.Element, path: str) -> ET.Element:
     return found
 
 
+@dataclass(frozen=True)
+class Algorithms:
+    """The XML-DSig algorithm URIs a signature is made with."""
+
+    signature: str
+    digest: str
+
+
+RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
+SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+SHA256_ALGORITHMS = Algorithms(signature=RSA_SHA256, digest=SHA256)
+# What pysaml2 and many older IdPs sign with unless told otherwise.
+SHA1_ALGORITHMS = Algorithms(signature=RSA_SHA1, digest=SHA1)
+
+
 def instant(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -194,12 +211,20 @@ class TestIdP:
         )
         return str(response)
 
-    def sign(self, xml: str, keys: KeyPair | None = None) -> str:
-        """Sign the (single) Assertion of ``xml`` with an enveloped RSA-SHA256 signature."""
+    def sign(
+        self,
+        xml: str,
+        keys: KeyPair | None = None,
+        algorithms: Algorithms = SHA256_ALGORITHMS,
+        *,
+        element: str = "saml:Assertion",
+    ) -> str:
+        """Sign ``element`` of ``xml`` (the single Assertion unless told otherwise) with an
+        enveloped signature; signing the Response too means signing it second, so its
+        digest covers the assertion's signature."""
         keys = keys or self.keys
         root = parse(xml)
-        assertion = find(root, "saml:Assertion")
-        _add_signature_template(assertion)
+        _add_signature_template(find(root, element), algorithms)
         return xmlsec_sign(ET.tostring(root, encoding="unicode"), keys, self.directory)
 
     def respond(
@@ -212,8 +237,11 @@ class TestIdP:
         change: Callable[[ET.Element], None] | None = None,
         keys: KeyPair | None = None,
         signed: bool = True,
+        algorithms: Algorithms = SHA256_ALGORITHMS,
+        response_algorithms: Algorithms | None = None,
     ) -> str:
-        """A base64 SAMLResponse answering ``seen`` (None: IdP-initiated)."""
+        """A base64 SAMLResponse answering ``seen`` (None: IdP-initiated). The assertion is
+        signed with ``algorithms``; with ``response_algorithms`` the Response is signed too."""
         sp = sp_entity_id or (seen.sp_entity_id if seen else None)
         acs = acs_url or (seen.acs_url if seen else None)
         assert sp is not None and acs is not None
@@ -228,7 +256,9 @@ class TestIdP:
             change(root)
             xml = ET.tostring(root, encoding="unicode")
         if signed:
-            xml = self.sign(xml, keys)
+            xml = self.sign(xml, keys, algorithms)
+        if response_algorithms is not None:
+            xml = self.sign(xml, keys, response_algorithms, element=".")
         return encode(xml)
 
 
@@ -240,8 +270,8 @@ def decode(saml_response: str) -> str:
     return base64.b64decode(saml_response).decode()
 
 
-def _add_signature_template(assertion: ET.Element) -> None:
-    assertion_id = assertion.get("ID")
+def _add_signature_template(signed: ET.Element, algorithms: Algorithms) -> None:
+    signed_id = signed.get("ID")
     signature = ET.Element(f"{{{DS}}}Signature")
     info = ET.SubElement(signature, f"{{{DS}}}SignedInfo")
     ET.SubElement(
@@ -252,9 +282,9 @@ def _add_signature_template(assertion: ET.Element) -> None:
     ET.SubElement(
         info,
         f"{{{DS}}}SignatureMethod",
-        Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+        Algorithm=algorithms.signature,
     )
-    reference = ET.SubElement(info, f"{{{DS}}}Reference", URI=f"#{assertion_id}")
+    reference = ET.SubElement(info, f"{{{DS}}}Reference", URI=f"#{signed_id}")
     transforms = ET.SubElement(reference, f"{{{DS}}}Transforms")
     ET.SubElement(
         transforms,
@@ -264,15 +294,13 @@ def _add_signature_template(assertion: ET.Element) -> None:
     ET.SubElement(
         transforms, f"{{{DS}}}Transform", Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"
     )
-    ET.SubElement(
-        reference, f"{{{DS}}}DigestMethod", Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"
-    )
+    ET.SubElement(reference, f"{{{DS}}}DigestMethod", Algorithm=algorithms.digest)
     ET.SubElement(reference, f"{{{DS}}}DigestValue")
     ET.SubElement(signature, f"{{{DS}}}SignatureValue")
     key_info = ET.SubElement(signature, f"{{{DS}}}KeyInfo")
     ET.SubElement(ET.SubElement(key_info, f"{{{DS}}}X509Data"), f"{{{DS}}}X509Certificate")
-    # The schema puts the signature right after the Issuer.
-    assertion.insert(1, signature)
+    # The schema puts the signature right after the Issuer (of an Assertion or a Response).
+    signed.insert(1, signature)
 
 
 def xmlsec_sign(xml: str, keys: KeyPair, directory: Path) -> str:
@@ -287,6 +315,8 @@ def xmlsec_sign(xml: str, keys: KeyPair, directory: Path) -> str:
                 f"{keys.key_file},{keys.cert_file}",
                 "--id-attr:ID",
                 f"{SAML}:Assertion",
+                "--id-attr:ID",
+                f"{SAMLP}:Response",
                 "--output",
                 "/dev/stdout",
                 str(source),

@@ -9,7 +9,10 @@ validity window). Where it is known to be lax this module checks again:
 - comments and processing instructions are refused anywhere: exclusive canonicalisation
   drops them, so ``a@firm.com<!---->.evil.com`` keeps a valid signature over a different text;
 - an assertion without Conditions, audience or expiry, or without a bearer confirmation for
-  our ACS, is refused (pysaml2 treats missing Conditions as valid).
+  our ACS, is refused (pysaml2 treats missing Conditions as valid);
+- every signature in the document (the assertion's, and the Response's when it has one)
+  must use an RSA or ECDSA signature over SHA-256 or stronger, and SHA-256 or stronger
+  digests: pysaml2 verifies whatever algorithm the IdP chose, SHA-1 included.
 pysaml2 and xmlsec1 block, so callers run these functions in a thread.
 """
 
@@ -29,6 +32,17 @@ from saml2.metadata import entity_descriptor
 from saml2.saml import SCM_BEARER
 from saml2.sigver import get_xmlsec_binary
 from saml2.time_util import str_to_time
+from saml2.xmldsig import (
+    DIGEST_SHA256,
+    DIGEST_SHA384,
+    DIGEST_SHA512,
+    SIG_ECDSA_SHA256,
+    SIG_ECDSA_SHA384,
+    SIG_ECDSA_SHA512,
+    SIG_RSA_SHA256,
+    SIG_RSA_SHA384,
+    SIG_RSA_SHA512,
+)
 
 from services.sso.errors import SsoRefused
 
@@ -38,6 +52,19 @@ DS = "http://www.w3.org/2000/09/xmldsig#"
 CLOCK_SKEW = timedelta(seconds=60)
 # Far above any real response (a few KB), low enough that parsing stays cheap.
 MAX_RESPONSE_BYTES = 256 * 1024
+# SHA-1 collisions are practical (SHAttered, 2017); SHA-224 is left out as no IdP needs it.
+STRONG_SIGNATURES = frozenset(
+    {
+        SIG_RSA_SHA256,
+        SIG_RSA_SHA384,
+        SIG_RSA_SHA512,
+        SIG_ECDSA_SHA256,
+        SIG_ECDSA_SHA384,
+        SIG_ECDSA_SHA512,
+    }
+)
+STRONG_DIGESTS = frozenset({DIGEST_SHA256, DIGEST_SHA384, DIGEST_SHA512})
+ALGSUPPORT = "urn:oasis:names:tc:SAML:metadata:algsupport"
 
 
 @dataclass(frozen=True)
@@ -85,6 +112,10 @@ class ServiceProvider:
                 },
                 "metadata": {"inline": [self.idp_metadata_xml]},
                 "accepted_time_diff": int(CLOCK_SKEW.total_seconds()),
+                # pysaml2 signs with SHA-1 by default; nothing of ours is signed today, so
+                # this keeps anything signed later (requests, metadata) on SHA-256.
+                "signing_algorithm": SIG_RSA_SHA256,
+                "digest_algorithm": DIGEST_SHA256,
                 "allow_unknown_attributes": True,
             }
         )
@@ -107,7 +138,18 @@ class VerifiedAssertion:
 
 
 def sp_metadata(sp: ServiceProvider) -> str:
-    return str(entity_descriptor(sp.config()))
+    """The SP's metadata, listing only the algorithms we accept: pysaml2 lists everything
+    xmlsec1 knows (MD5 and SHA-1 included), and IdPs that read the algorithm-support
+    extension choose from that list."""
+    descriptor = entity_descriptor(sp.config())
+    if descriptor.extensions is not None:
+        descriptor.extensions.extension_elements = [
+            element
+            for element in descriptor.extensions.extension_elements
+            if element.namespace != ALGSUPPORT
+            or element.attributes.get("Algorithm") in STRONG_SIGNATURES | STRONG_DIGESTS
+        ]
+    return str(descriptor)
 
 
 def authn_request(sp: ServiceProvider, relay_state: str) -> AuthnRedirect:
@@ -122,8 +164,9 @@ def verify_response(
     sp: ServiceProvider, saml_response: str, *, expected_request_id: str | None
 ) -> VerifiedAssertion:
     """Verify a base64 SAMLResponse; ``expected_request_id`` None means IdP-initiated."""
-    document = _decode(saml_response)
-    signed_id = _check_structure(document)
+    root = _parse(_decode(saml_response))
+    signed_id = _check_structure(root)
+    _check_algorithms(root)
     unsolicited = expected_request_id is None
     client = Saml2Client(config=sp.config(unsolicited=unsolicited))
     outstanding = {} if expected_request_id is None else {expected_request_id: "/"}
@@ -163,8 +206,7 @@ def _decode(saml_response: str) -> bytes:
         raise SsoRefused("SAMLResponse is not base64") from exc
 
 
-def _check_structure(document: bytes) -> str:
-    """The ID of the one assertion, once the document passes the wrapping checks."""
+def _parse(document: bytes) -> Element:
     builder = TreeBuilder(insert_comments=True, insert_pis=True)
     parser = DefusedXMLParser(target=builder, forbid_dtd=True)
     try:
@@ -172,6 +214,11 @@ def _check_structure(document: bytes) -> str:
         root: Element = parser.close()
     except Exception as exc:  # expat errors and defusedxml's refusals (DTD, entities)
         raise SsoRefused(f"SAMLResponse is not well-formed XML: {exc}") from exc
+    return root
+
+
+def _check_structure(root: Element) -> str:
+    """The ID of the one assertion, once the document passes the wrapping checks."""
     if root.tag != f"{{{SAMLP}}}Response":
         raise SsoRefused(f"root element is {root.tag}, not a Response")
     everything = list(root.iter())
@@ -195,6 +242,36 @@ def _check_structure(document: bytes) -> str:
     if [ref.get("URI") for ref in references] != [f"#{assertion_id}"]:
         raise SsoRefused("the assertion's signature does not reference the assertion")
     return assertion_id
+
+
+def _check_algorithms(root: Element) -> None:
+    """Refuse any signature made or digested with less than SHA-256. The reason names the
+    algorithm URI as the IdP sent it (repr, so a hostile value cannot forge log lines)."""
+    for parent in root.iter():
+        for signature in parent.findall(f"{{{DS}}}Signature"):
+            where = f"{parent.tag.rsplit('}', 1)[-1]}'s signature"
+            info = signature.find(f"{{{DS}}}SignedInfo")
+            method = info.find(f"{{{DS}}}SignatureMethod") if info is not None else None
+            algorithm = method.get("Algorithm") if method is not None else None
+            if algorithm not in STRONG_SIGNATURES:
+                raise SsoRefused(
+                    f"the {where} uses {_shown(algorithm)}; "
+                    "only RSA or ECDSA with SHA-256 or stronger is accepted"
+                )
+            references = info.findall(f"{{{DS}}}Reference") if info is not None else []
+            for reference in references:
+                digest = reference.find(f"{{{DS}}}DigestMethod")
+                algorithm = digest.get("Algorithm") if digest is not None else None
+                if algorithm not in STRONG_DIGESTS:
+                    raise SsoRefused(
+                        f"the {where} digests {_shown(reference.get('URI'))} with "
+                        f"{_shown(algorithm)}; only SHA-256 or stronger is accepted"
+                    )
+
+
+def _shown(value: str | None) -> str:
+    # Bounded: the value comes from whoever posted the response.
+    return repr(value[:200]) if value is not None else "no algorithm"
 
 
 def _check_conditions(sp: ServiceProvider, assertion: Any, request_id: str | None) -> datetime:
