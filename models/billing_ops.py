@@ -29,6 +29,8 @@ from models.base import Base, IdMixin, TenantMixin, TimestampMixin
 
 class StripeEventStatus(enum.StrEnum):
     pending = "pending"
+    # Arrived before the payment it refers to; applied when that payment is recorded.
+    waiting = "waiting"
     processed = "processed"
     ignored = "ignored"
     failed = "failed"
@@ -42,13 +44,21 @@ class StripeEvent(IdMixin, TenantMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("firm_id", "event_id"),
         CheckConstraint(
-            "status IN ('pending', 'processed', 'ignored', 'failed')", name="status_known"
+            "status IN ('pending', 'waiting', 'processed', 'ignored', 'failed')",
+            name="status_known",
         ),
         Index(
             "ix_stripe_events_pending",
             "firm_id",
             "created_at",
             postgresql_where=text("status = 'pending'"),
+        ),
+        # The events waiting for one payment, found when that payment is recorded.
+        Index(
+            "ix_stripe_events_waiting",
+            "firm_id",
+            "waits_for",
+            postgresql_where=text("status = 'waiting'"),
         ),
     )
 
@@ -62,6 +72,8 @@ class StripeEvent(IdMixin, TenantMixin, TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(10), default=StripeEventStatus.pending.value)
     processed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(500))
+    # The payment intent a waiting event needs recorded first.
+    waits_for: Mapped[str | None] = mapped_column(String(255))
 
 
 class StripeWebhookSecret(IdMixin, TenantMixin, TimestampMixin, Base):

@@ -47,6 +47,11 @@ class CreditReason(enum.StrEnum):
     refunded = "refunded"
     # A refund came back for money that had already left as credit.
     reversal = "reversal"
+    # Credit held while a card dispute of the payment it came from is open (negative).
+    dispute_hold = "dispute_hold"
+    # The hold given back when the dispute closed (positive); a lost dispute then takes
+    # the credit back as a refund.
+    dispute_release = "dispute_release"
 
 
 class Payment(IdMixin, TenantMixin, TimestampMixin, Base):
@@ -152,3 +157,45 @@ class SavedPaymentMethod(IdMixin, TenantMixin, TimestampMixin, Base):
     label: Mapped[str | None] = mapped_column(String(100))
     is_default: Mapped[bool] = mapped_column(Boolean, default=True)
     detached_at: Mapped[datetime | None]
+
+
+class DisputeStatus(enum.StrEnum):
+    open = "open"
+    won = "won"
+    lost = "lost"
+
+
+class PaymentDispute(IdMixin, TenantMixin, TimestampMixin, Base):
+    """A card dispute (chargeback) of a provider payment, once per provider dispute id.
+    While it is open, the client credit the payment became is held (``frozen_credit``);
+    closing it releases the hold, and a lost one takes the money back as a refund."""
+
+    __tablename__ = "payment_disputes"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'won', 'lost')", name="status_known"),
+        CheckConstraint("amount >= 0 AND frozen_credit >= 0", name="amounts_not_negative"),
+        Index(
+            "uq_payment_disputes_firm_id_provider_dispute_ref",
+            "firm_id",
+            "provider",
+            "dispute_ref",
+            unique=True,
+        ),
+        Index("ix_payment_disputes_firm_id_payment_id", "firm_id", "payment_id"),
+    )
+
+    payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id"))
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"))
+    provider: Mapped[str] = mapped_column(String(20))
+    dispute_ref: Mapped[str] = mapped_column(String(255))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(8), default=DisputeStatus.open.value)
+    # The provider's own status word (needs_response, under_review, won, lost ...).
+    provider_status: Mapped[str] = mapped_column(String(40))
+    # The ``created`` of the event that set provider_status: an older one never overwrites it.
+    provider_status_at: Mapped[int] = mapped_column(BigInteger)
+    # The day the provider opened the dispute (its ``created``), in the firm's time zone.
+    opened_on: Mapped[date]
+    frozen_credit: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -10,6 +10,7 @@ and processing tests sign and send these)."""
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -257,10 +258,12 @@ def charge(
     currency: str,
     intent_id: str,
     charge_id: str,
+    created: int = 0,
 ) -> dict[str, Any]:
     return {
         "id": charge_id,
         "object": "charge",
+        "created": created or int(time.time()),
         "amount": amount,
         "amount_captured": amount,
         "amount_refunded": refunded,
@@ -272,15 +275,25 @@ def charge(
     }
 
 
-def dispute(*, amount: int, currency: str, intent_id: str, charge_id: str) -> dict[str, Any]:
+def dispute(
+    *,
+    amount: int,
+    currency: str,
+    intent_id: str,
+    charge_id: str,
+    dispute_id: str | None = None,
+    status: str = "needs_response",
+    created: int = 0,
+) -> dict[str, Any]:
     return {
-        "id": f"dp_{uuid.uuid4().hex[:16]}",
+        "id": dispute_id or f"dp_{uuid.uuid4().hex[:16]}",
         "object": "dispute",
+        "created": created or int(time.time()),
         "amount": amount,
         "currency": currency.lower(),
         "charge": charge_id,
         "payment_intent": intent_id,
         "reason": "fraudulent",
-        "status": "needs_response",
+        "status": status,
         "metadata": {},
     }

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.crypto import Cipher
 from core.errors import Conflict
 from core.principal import Principal
-from models import Client, Invoice, InvoiceKind, InvoiceStatus, PaymentMethod, SavedPaymentMethod
+from models import Client, Invoice, InvoiceKind, InvoiceStatus, SavedPaymentMethod
 from providers.payments import (
     ChargeRequest,
     ChargeStatus,
@@ -24,7 +24,7 @@ from providers.payments import (
     PaymentProviderFactory,
 )
 from services import firms
-from services.billing import payments
+from services.billing import stripe_events
 from services.billing.invoices import get_invoice
 from services.billing.stripe_account import firm_secret_key
 from services.billing.stripe_webhooks import PROVIDER
@@ -139,17 +139,15 @@ async def retry_charge(
         )
     )
     if result.status == ChargeStatus.succeeded and result.payment_intent_id is not None:
-        payment = await payments.record_payment(
+        # Like a webhook payment, so Stripe events that waited for it apply now.
+        payment = await stripe_events.record_card_payment(
             session,
             principal,
             invoice_id=invoice.id,
             amount=result.amount_received,
             currency=invoice.currency,
-            method=PaymentMethod.card,
+            payment_intent=result.payment_intent_id,
             received_on=await firms.firm_today(session, principal),
-            reference=result.payment_intent_id,
-            provider=PROVIDER,
-            provider_ref=result.payment_intent_id,
         )
         return RetryOutcome(
             status="succeeded",

@@ -6,7 +6,7 @@ the refunded payment's own row, so what is left cannot be refunded twice."""
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -59,8 +59,10 @@ async def record_refund(
     reason: str | None = None,
     provider: str | None = None,
     provider_ref: str | None = None,
+    refunded_on: date | None = None,
 ) -> Payment:
-    """Record money paid back on a payment. It comes first out of what the payment applied
+    """Record money paid back on a payment, on ``refunded_on`` (default: today in the
+    firm's time zone). It comes first out of what the payment applied
     to its invoice (the invoice owes that again: paid goes back to partially paid or
     open), then out of what became client credit. Credit already spent cannot be taken
     back: the refund records what it could, and ``credit_shortfall`` tells how much it
@@ -113,7 +115,7 @@ async def record_refund(
             "applied_amount": from_invoice,
             "credited_amount": from_credit,
             "method": original.method,
-            "received_on": await firms.firm_today(session, principal),
+            "received_on": refunded_on or await firms.firm_today(session, principal),
             "notes": reason,
             "provider": provider,
             "provider_ref": provider_ref,

@@ -1,36 +1,50 @@
 """Applying a stored Stripe event to the firm's books (run by StripeEventWorkflow's
-activity). Whatever order and however often Stripe delivers, the end state is the same:
+activity). Whatever order and however often Stripe delivers, the end state is the same,
+dates included (they come from Stripe's objects, never from when firmflow got to them):
 
 - a payment is recorded once per payment intent (``provider_ref`` = its ``pi_…`` id) by
   whichever of checkout.session.completed, payment_intent.succeeded or charge.refunded
   comes first; ``payments.record_payment`` makes the later ones no-ops and turns money on
-  a void or paid invoice into client credit;
+  a void or paid invoice into client credit. It is dated by the earliest moment Stripe
+  tells: the charge's own ``created`` when a charge event is among them, otherwise the
+  ``created`` of the event that reported the success;
 - charge.refunded carries the charge's cumulative ``amount_refunded``: the refund recorded
   is the difference to what is already refunded of that payment, keyed
   ``<charge id>:<cumulative amount>``, so a repeated or overtaken (older, smaller) event
-  records nothing. A refund arriving before its payment records the payment first from
-  the charge's own amount and payment intent;
-- a dispute is audited, announced (``invoice.disputed``) and given to staff as a task;
-  it marks nothing paid or unpaid (Stripe has only frozen the money so far);
+  records nothing. It is dated by the event's ``created`` (Stripe creates the event with
+  the refund; the charge no longer lists its refunds). A refund arriving before its
+  payment records the payment first from the charge's own amount, payment intent and
+  ``created``;
+- disputes follow services/billing/stripe_disputes.py;
 - a failed payment is announced (``payment.failed``) and, when the client has a saved
   card, starts the invoice's PaymentRetryWorkflow (once per invoice).
 
+Charges and disputes are matched through their payment intent, not through an invoice.
+One that arrives before its payment is recorded waits (status ``waiting``, ``waits_for``
+the payment intent) and is applied, in Stripe's order (``created``, then event id), in
+the transaction that records that payment, so the end state never depends on Stripe
+delivering it again. Everything that reads or records the payment of one payment intent
+first takes a transaction lock on that intent (then the invoice's row lock): a waiting
+event and its payment cannot miss each other.
+
 Each event row is locked while it is applied and is applied at most once."""
 
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
-from core.errors import NotFound
+from core.errors import AppError, NotFound
 from core.principal import Principal
 from models import (
     Firm,
-    Invoice,
     InvoiceStatus,
     Payment,
     PaymentMethod,
@@ -39,11 +53,13 @@ from models import (
     StripeEventStatus,
 )
 from services import audit
-from services.billing import invoices, payments, refunds
+from services.billing import invoices, payments, refunds, stripe_disputes
 from services.billing.stripe_webhooks import (
     CHARGE_REFUNDED,
     CHECKOUT_COMPLETED,
+    DISPUTE_CLOSED,
     DISPUTE_CREATED,
+    DISPUTE_UPDATED,
     PAYMENT_FAILED,
     PAYMENT_SUCCEEDED,
     PROVIDER,
@@ -53,7 +69,6 @@ from services.billing.stripe_webhooks import (
     FailedPaymentIntentObject,
     PaymentIntentObject,
 )
-from services.tasks import TaskFields, create_task
 from workflows.billing.payment_retry import (
     PAYMENT_RETRY_WORKFLOW,
     PaymentRetryInput,
@@ -65,10 +80,79 @@ _OUTCOME_MAX = 500
 _OWED = frozenset({InvoiceStatus.open.value, InvoiceStatus.partially_paid.value})
 
 
-async def _received_on(session: AsyncSession, firm_id: uuid.UUID, created: int) -> date:
-    """The day Stripe created the event, in the firm's time zone."""
+log = logging.getLogger("firmflow.stripe")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The event cannot apply before the payment of this payment intent is recorded."""
+
+    payment_intent: str
+
+
+Outcome = str | Waiting
+
+
+async def _firm_day(session: AsyncSession, firm_id: uuid.UUID, moment: int) -> date:
+    """The day of a Stripe timestamp (epoch seconds) in the firm's time zone."""
     time_zone = await session.scalar(select(Firm.time_zone).where(Firm.id == firm_id))
-    return datetime.fromtimestamp(created, ZoneInfo(time_zone or "UTC")).date()
+    return datetime.fromtimestamp(moment, ZoneInfo(time_zone or "UTC")).date()
+
+
+async def lock_intent(session: AsyncSession, firm_id: uuid.UUID, payment_intent: str) -> None:
+    """The transaction lock every reader and recorder of one payment intent's payment
+    takes first (before any invoice lock, so two of them cannot deadlock)."""
+    key = f"stripe:{firm_id}:{payment_intent}"
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
+async def _intent_payment(
+    session: AsyncSession, principal: Principal, payment_intent: str
+) -> Payment | None:
+    """The payment recorded for a payment intent, if any, with the intent locked and its
+    invoice row locked (refunds and disputes of one payment queue there)."""
+    await lock_intent(session, principal.firm_id, payment_intent)
+    payment = await payments.find_provider_payment(
+        session, principal, provider=PROVIDER, provider_ref=payment_intent
+    )
+    if payment is not None:
+        await invoices.get_invoice(
+            session, principal, await stripe_disputes.invoice_of(session, payment), lock=True
+        )
+    return payment
+
+
+async def record_card_payment(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    invoice_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    payment_intent: str,
+    received_on: date,
+) -> Payment:
+    """Record (once) the card payment of a payment intent and apply the Stripe events that
+    were waiting for it. ``received_on`` is the earliest day any report of it gave, so the
+    date does not depend on which report came first."""
+    await lock_intent(session, principal.firm_id, payment_intent)
+    payment = await payments.record_payment(
+        session,
+        principal,
+        invoice_id=invoice_id,
+        amount=amount,
+        currency=currency,
+        method=PaymentMethod.card,
+        received_on=received_on,
+        reference=payment_intent,
+        provider=PROVIDER,
+        provider_ref=payment_intent,
+    )
+    if received_on < payment.received_on:
+        payment.received_on = received_on
+        await session.flush()
+    await _apply_waiting(session, principal, payment_intent)
+    return payment
 
 
 async def _pay(
@@ -79,18 +163,16 @@ async def _pay(
     amount: int,
     currency: str,
     payment_intent: str,
+    received_at: int,
 ) -> Payment:
-    return await payments.record_payment(
+    return await record_card_payment(
         session,
         principal,
         invoice_id=uuid.UUID(event.data["invoice_id"]),
         amount=amount,
         currency=currency.upper(),
-        method=PaymentMethod.card,
-        received_on=await _received_on(session, principal.firm_id, event.stripe_created),
-        reference=payment_intent,
-        provider=PROVIDER,
-        provider_ref=payment_intent,
+        payment_intent=payment_intent,
+        received_on=await _firm_day(session, principal.firm_id, received_at),
     )
 
 
@@ -110,6 +192,7 @@ async def _checkout_completed(
         amount=checkout.amount_total,
         currency=checkout.currency,
         payment_intent=checkout.payment_intent,
+        received_at=event.stripe_created,
     )
     return f"payment {payment.id}"
 
@@ -151,6 +234,7 @@ async def _payment_succeeded(
         amount=intent.amount_received,
         currency=intent.currency,
         payment_intent=intent.id,
+        received_at=event.stripe_created,
     )
     await _save_method(session, principal, intent, payment.client_id)
     return f"payment {payment.id}"
@@ -217,15 +301,14 @@ async def _payment_failed(session: AsyncSession, principal: Principal, event: St
     return "payment failed; retries scheduled"
 
 
-async def _charge_refunded(session: AsyncSession, principal: Principal, event: StripeEvent) -> str:
+async def _charge_refunded(
+    session: AsyncSession, principal: Principal, event: StripeEvent
+) -> Outcome:
     charge = ChargeObject.model_validate(event.data["object"])
-    # Refunds of one invoice serialise here, so two events cannot both take the same
-    # difference.
-    await invoices.get_invoice(session, principal, uuid.UUID(event.data["invoice_id"]), lock=True)
-    payment = await payments.find_provider_payment(
-        session, principal, provider=PROVIDER, provider_ref=charge.payment_intent
-    )
+    payment = await _intent_payment(session, principal, charge.payment_intent)
     if payment is None:
+        if event.data.get("invoice_id") is None:
+            return Waiting(charge.payment_intent)
         if charge.amount == 0:
             return "nothing charged"
         payment = await _pay(
@@ -235,6 +318,7 @@ async def _charge_refunded(session: AsyncSession, principal: Principal, event: S
             amount=charge.amount,
             currency=charge.currency,
             payment_intent=charge.payment_intent,
+            received_at=charge.created or event.stripe_created,
         )
     left = await refunds.refundable(session, payment)
     already = payment.amount - left.total
@@ -249,71 +333,84 @@ async def _charge_refunded(session: AsyncSession, principal: Principal, event: S
         reason="Refunded through Stripe",
         provider=PROVIDER,
         provider_ref=f"{charge.id}:{charge.amount_refunded}",
+        refunded_on=await _firm_day(session, principal.firm_id, event.stripe_created),
     )
     return f"refund {refund.id}"
 
 
-async def _dispute_created(session: AsyncSession, principal: Principal, event: StripeEvent) -> str:
+async def _dispute(session: AsyncSession, principal: Principal, event: StripeEvent) -> Outcome:
     dispute = DisputeObject.model_validate(event.data["object"])
-    invoice = await session.scalar(
-        select(Invoice).where(
-            Invoice.firm_id == principal.firm_id,
-            Invoice.id == uuid.UUID(event.data["invoice_id"]),
-        )
-    )
-    if invoice is None:
-        raise NotFound("The disputed invoice no longer exists")
-    summary = {
-        "dispute": dispute.id,
-        "charge": dispute.charge,
-        "payment_intent": dispute.payment_intent,
-        "amount": dispute.amount,
-        "currency": dispute.currency.upper(),
-        "reason": dispute.reason,
-    }
-    await audit.record(
+    payment = await _intent_payment(session, principal, dispute.payment_intent)
+    if payment is None:
+        return Waiting(dispute.payment_intent)
+    return await stripe_disputes.apply_dispute(
         session,
         principal,
-        action="invoice.disputed",
-        record_type="invoice",
-        record_id=invoice.id,
-        after=summary,
-    )
-    await outbox.enqueue_message(
-        session,
-        principal.firm_id,
-        outbox.event(
-            "invoice.disputed",
-            f"invoice.disputed:{dispute.id}",
-            invoice_id=str(invoice.id),
-            client_id=str(invoice.client_id),
-            **summary,
+        payment,
+        dispute,
+        opened_on=await _firm_day(
+            session, principal.firm_id, dispute.created or event.stripe_created
         ),
+        seen_at=event.stripe_created,
     )
-    task = await create_task(
-        session,
-        principal,
-        fields=TaskFields(
-            title=f"Answer the card dispute on invoice {invoice.number or invoice.id}",
-            description=(
-                f"The client disputed a card payment of {dispute.amount} (minor units, "
-                f"{dispute.currency.upper()}) with their bank; reason: {dispute.reason}. "
-                f"Stripe dispute {dispute.id}, charge {dispute.charge}. Submit evidence in "
-                "the Stripe Dashboard before the deadline it shows."
-            ),
-            client_id=invoice.client_id,
-        ),
-    )
-    return f"dispute task {task.id}"
 
 
-_HANDLERS = {
+Handler = Callable[[AsyncSession, Principal, StripeEvent], Awaitable[Outcome]]
+
+_HANDLERS: dict[str, Handler] = {
     CHECKOUT_COMPLETED: _checkout_completed,
     PAYMENT_SUCCEEDED: _payment_succeeded,
     PAYMENT_FAILED: _payment_failed,
     CHARGE_REFUNDED: _charge_refunded,
-    DISPUTE_CREATED: _dispute_created,
+    DISPUTE_CREATED: _dispute,
+    DISPUTE_UPDATED: _dispute,
+    DISPUTE_CLOSED: _dispute,
 }
+
+
+def _settle(event: StripeEvent, status: StripeEventStatus, outcome: str) -> None:
+    event.status = status.value
+    event.outcome = outcome[:_OUTCOME_MAX]
+    event.processed_at = datetime.now(UTC)
+
+
+def _settle_outcome(event: StripeEvent, outcome: Outcome) -> None:
+    if isinstance(outcome, Waiting):
+        event.status = StripeEventStatus.waiting.value
+        event.waits_for = outcome.payment_intent
+        event.outcome = f"waiting for the payment of {outcome.payment_intent}"[:_OUTCOME_MAX]
+        return
+    _settle(event, StripeEventStatus.processed, outcome)
+
+
+async def _apply_waiting(session: AsyncSession, principal: Principal, payment_intent: str) -> None:
+    """Apply the events that waited for this payment intent's payment, in Stripe's order.
+    Each applies in a savepoint: one our rules refuse is marked failed without undoing the
+    payment or the others."""
+    waiting = (
+        await session.scalars(
+            select(StripeEvent)
+            .where(
+                StripeEvent.firm_id == principal.firm_id,
+                StripeEvent.status == StripeEventStatus.waiting.value,
+                StripeEvent.waits_for == payment_intent,
+            )
+            .order_by(StripeEvent.stripe_created, StripeEvent.event_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    for event in waiting:
+        try:
+            async with session.begin_nested():
+                outcome = await _HANDLERS[event.type](session, principal, event)
+        except AppError as exc:
+            reason = f"{type(exc).__name__}: {exc.detail}"
+            log.warning("waiting stripe event %s not applied: %s", event.event_id, reason)
+            _settle(event, StripeEventStatus.failed, reason)
+            continue
+        _settle_outcome(event, outcome)
+    await session.flush()
 
 
 async def _locked_event(session: AsyncSession, firm_id: uuid.UUID, event_id: str) -> StripeEvent:
@@ -331,20 +428,17 @@ async def _locked_event(session: AsyncSession, firm_id: uuid.UUID, event_id: str
 async def apply_event(
     session: AsyncSession, firm_id: uuid.UUID, event_id: str
 ) -> tuple[StripeEventStatus, str | None]:
-    """Apply a pending event and mark it processed; an event already applied (or given up
-    on) is left as it is. Returns its status and outcome."""
+    """Apply a pending event and mark it processed (or waiting for its payment); an event
+    already applied, waiting or given up on is left as it is. Returns its status and
+    outcome."""
     event = await _locked_event(session, firm_id, event_id)
     if event.status != StripeEventStatus.pending:
         return StripeEventStatus(event.status), event.outcome
     handler = _HANDLERS.get(event.type)
     if handler is None:
-        outcome = "not a type firmflow applies"
-        event.status = StripeEventStatus.ignored.value
+        _settle(event, StripeEventStatus.ignored, "not a type firmflow applies")
     else:
-        outcome = await handler(session, Principal.system(firm_id), event)
-        event.status = StripeEventStatus.processed.value
-    event.outcome = outcome[:_OUTCOME_MAX]
-    event.processed_at = datetime.now(UTC)
+        _settle_outcome(event, await handler(session, Principal.system(firm_id), event))
     await session.flush()
     return StripeEventStatus(event.status), event.outcome
 
@@ -356,7 +450,5 @@ async def mark_failed(
     event = await _locked_event(session, firm_id, event_id)
     if event.status != StripeEventStatus.pending:
         return
-    event.status = StripeEventStatus.failed.value
-    event.outcome = reason[:_OUTCOME_MAX]
-    event.processed_at = datetime.now(UTC)
+    _settle(event, StripeEventStatus.failed, reason)
     await session.flush()

@@ -12,6 +12,9 @@ window. Every refusal is the same generic 400; the reason goes to the log only.
 The firm is named by the path, so everything runs in a tenant session for that firm: an
 unknown firm simply has no secrets. Only the handled event types are validated and stored
 (unique on the firm and Stripe's event id); any other type is answered 200 and not stored.
+An invoice named in the metadata must be one of the firm's; a charge or dispute naming
+none is stored all the same and matched through its payment intent when it is applied, so
+an event that arrives before its payment is accepted, not refused.
 """
 
 import hashlib
@@ -41,7 +44,7 @@ from core import outbox
 from core.crypto import Cipher
 from core.db import scope_to_firm
 from core.errors import BadRequest, field_problems
-from models import Invoice, Payment, StripeEvent, StripeEventStatus
+from models import Invoice, StripeEvent, StripeEventStatus
 from services.billing.stripe_account import active_webhook_secrets
 from workflows.billing.stripe_event import (
     STRIPE_EVENT_WORKFLOW,
@@ -62,6 +65,8 @@ PAYMENT_SUCCEEDED = "payment_intent.succeeded"
 PAYMENT_FAILED = "payment_intent.payment_failed"
 CHARGE_REFUNDED = "charge.refunded"
 DISPUTE_CREATED = "charge.dispute.created"
+DISPUTE_UPDATED = "charge.dispute.updated"
+DISPUTE_CLOSED = "charge.dispute.closed"
 
 
 class StripeSignatureRefused(BadRequest):
@@ -184,10 +189,13 @@ class FailedPaymentIntentObject(_StripeObject):
 
 
 class ChargeObject(_StripeObject):
+    # No invoice in the metadata: the charge is matched through its payment intent.
     amount: Amount
     amount_refunded: Amount
     payment_intent: StripeId
-    metadata: InvoiceMetadata
+    # When the charge was made (epoch seconds): the day its payment was received. Events
+    # stored before firmflow read it have none (their own ``created`` stands in).
+    created: Amount | None = None
 
     @model_validator(mode="after")
     def _refund_within_amount(self) -> "ChargeObject":
@@ -197,10 +205,14 @@ class ChargeObject(_StripeObject):
 
 
 class DisputeObject(_StripeObject):
+    # Its metadata is the dispute's own: it is matched through its payment intent (firmflow
+    # only ever charges through payment intents).
     amount: Amount
     charge: StripeId
-    payment_intent: StripeId | None = None
+    payment_intent: StripeId
     reason: Annotated[str, StringConstraints(max_length=100)]
+    status: Annotated[str, StringConstraints(min_length=1, max_length=40)] = "needs_response"
+    created: Amount | None = None
 
 
 HANDLED: dict[str, type[_StripeObject]] = {
@@ -209,6 +221,8 @@ HANDLED: dict[str, type[_StripeObject]] = {
     PAYMENT_FAILED: FailedPaymentIntentObject,
     CHARGE_REFUNDED: ChargeObject,
     DISPUTE_CREATED: DisputeObject,
+    DISPUTE_UPDATED: DisputeObject,
+    DISPUTE_CLOSED: DisputeObject,
 }
 
 
@@ -251,28 +265,33 @@ def parse_event(body: bytes) -> EventEnvelope:
         raise _invalid(exc, "") from None
 
 
-async def _invoice_of(session: AsyncSession, firm_id: uuid.UUID, obj: _StripeObject) -> Invoice:
-    """The invoice the object is about. A dispute names none itself (its metadata is its
-    own): its payment intent leads to the payment recorded for it."""
-    pointer = "/data/object/metadata/invoice_id"
+async def _invoice_of(
+    session: AsyncSession, firm_id: uuid.UUID, obj: _StripeObject
+) -> Invoice | None:
+    """The invoice the object's metadata names, which must be one of this firm's; None for
+    a charge or dispute without one (matched through its payment intent when applied)."""
     invoice_id = obj.metadata.invoice_id
-    if isinstance(obj, DisputeObject) and invoice_id is None and obj.payment_intent is not None:
-        pointer = "/data/object/payment_intent"
-        invoice_id = await session.scalar(
-            select(Payment.invoice_id).where(
-                Payment.firm_id == firm_id,
-                Payment.provider == PROVIDER,
-                Payment.provider_ref == obj.payment_intent,
-            )
-        )
-    invoice = None
-    if invoice_id is not None:
-        invoice = await session.scalar(
-            select(Invoice).where(Invoice.firm_id == firm_id, Invoice.id == invoice_id)
-        )
+    if invoice_id is None:
+        return None
+    invoice = await session.scalar(
+        select(Invoice).where(Invoice.firm_id == firm_id, Invoice.id == invoice_id)
+    )
     if invoice is None:
-        raise _unknown_invoice(pointer)
+        raise _unknown_invoice("/data/object/metadata/invoice_id")
     return invoice
+
+
+def _check_currency(obj: _StripeObject, invoice: Invoice) -> None:
+    if obj.currency.upper() != invoice.currency:
+        raise InvalidStripeEvent(
+            "The event's currency is not the invoice's",
+            errors=[
+                {
+                    "pointer": "/data/object/currency",
+                    "detail": f"the invoice is in {invoice.currency}",
+                }
+            ],
+        )
 
 
 @dataclass(frozen=True)
@@ -316,17 +335,8 @@ async def receive(
     except ValidationError as exc:
         raise _invalid(exc, "/data/object") from None
     invoice = await _invoice_of(session, firm_id, obj)
-    currency = obj.currency.upper()
-    if currency != invoice.currency:
-        raise InvalidStripeEvent(
-            "The event's currency is not the invoice's",
-            errors=[
-                {
-                    "pointer": "/data/object/currency",
-                    "detail": f"the invoice is in {invoice.currency}",
-                }
-            ],
-        )
+    if invoice is not None:
+        _check_currency(obj, invoice)
 
     stored = await session.scalar(
         insert(StripeEvent)
@@ -337,7 +347,10 @@ async def receive(
             type=envelope.type,
             stripe_created=envelope.created,
             livemode=envelope.livemode,
-            data={"invoice_id": str(invoice.id), "object": obj.model_dump(mode="json")},
+            data={
+                "invoice_id": str(invoice.id) if invoice is not None else None,
+                "object": obj.model_dump(mode="json"),
+            },
             status=StripeEventStatus.pending.value,
         )
         .on_conflict_do_nothing(index_elements=["firm_id", "event_id"])

@@ -4,12 +4,15 @@ recording payments and refunds through services.billing.payments. Whatever the o
 repetition, each scenario ends in the same invoice state, which every test asserts."""
 
 import asyncio
+import itertools
 import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from httpx import AsyncClient
@@ -23,6 +26,7 @@ from activities.billing_stripe import StripeActivities
 from core.config import Settings
 from core.crypto import Cipher
 from core.db import tenant_session
+from core.errors import Unprocessable
 from core.principal import Principal
 from core.temporal import TASK_QUEUE, fixed_client
 from models import (
@@ -33,11 +37,12 @@ from models import (
     InvoiceStatus,
     OutboxMessage,
     Payment,
+    PaymentDispute,
     SavedPaymentMethod,
     StripeEvent,
     Task,
 )
-from services.billing import stripe_account
+from services.billing import credits, payments, stripe_account
 from services.billing.invoices import delete_invoice
 from services.billing.stripe_account import (
     SecretKeyFields,
@@ -49,7 +54,6 @@ from tests.billing_factories import make_client, make_invoice
 from tests.factories import Actor, make_firm
 from tests.fake_payments import FakePaymentProvider
 from tests.fixtures.temporal import result_skipping_time
-from tests.problems import assert_problem
 from tests.stripe_api_server import (
     charge,
     checkout_session,
@@ -188,11 +192,14 @@ async def ledger(maker: Maker, invoice: Invoice) -> Ledger:
 
 @dataclass(frozen=True)
 class Scenario:
-    """One card payment of an invoice, as Stripe's events describe it."""
+    """One card payment of an invoice, as Stripe's events describe it. ``charged_at`` is
+    the charge's own ``created``; each event's ``created`` is the moment Stripe sent it."""
 
     invoice: Invoice
     intent_id: str
     charge_id: str
+    charged_at: int = field(default_factory=lambda: int(time.time()))
+    dispute_id: str = field(default_factory=lambda: f"dp_{uuid.uuid4().hex[:16]}")
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -204,11 +211,11 @@ class Scenario:
         )
         return event("checkout.session.completed", obj, created=int(time.time()))
 
-    def succeeded(self, **extra: Any) -> dict[str, Any]:
+    def succeeded(self, *, at: int | None = None, **extra: Any) -> dict[str, Any]:
         obj = payment_intent(
             self.metadata, amount=TOTAL, currency="usd", intent_id=self.intent_id, **extra
         )
-        return event("payment_intent.succeeded", obj, created=int(time.time()))
+        return event("payment_intent.succeeded", obj, created=at or int(time.time()))
 
     def failed(self) -> dict[str, Any]:
         obj = payment_intent(
@@ -216,7 +223,7 @@ class Scenario:
         )
         return event("payment_intent.payment_failed", obj, created=int(time.time()))
 
-    def refunded(self, cumulative: int) -> dict[str, Any]:
+    def refunded(self, cumulative: int, *, at: int | None = None) -> dict[str, Any]:
         obj = charge(
             self.metadata,
             amount=TOTAL,
@@ -224,23 +231,51 @@ class Scenario:
             currency="usd",
             intent_id=self.intent_id,
             charge_id=self.charge_id,
+            created=self.charged_at,
         )
-        return event("charge.refunded", obj, created=int(time.time()))
+        return event("charge.refunded", obj, created=at or int(time.time()))
 
-    def disputed(self) -> dict[str, Any]:
+    def disputed(
+        self,
+        kind: str = "created",
+        *,
+        status: str = "needs_response",
+        amount: int = TOTAL,
+        opened_at: int = 0,
+        at: int | None = None,
+    ) -> dict[str, Any]:
+        """A ``charge.dispute.<kind>`` event of this charge's one dispute."""
         obj = dispute(
-            amount=TOTAL, currency="usd", intent_id=self.intent_id, charge_id=self.charge_id
+            amount=amount,
+            currency="usd",
+            intent_id=self.intent_id,
+            charge_id=self.charge_id,
+            dispute_id=self.dispute_id,
+            status=status,
+            created=opened_at,
         )
-        return event("charge.dispute.created", obj, created=int(time.time()))
+        return event(f"charge.dispute.{kind}", obj, created=at or int(time.time()))
 
 
 async def scenario(
-    maker: Maker, actor: Actor, *, status: InvoiceStatus = InvoiceStatus.open
+    maker: Maker,
+    actor: Actor,
+    *,
+    status: InvoiceStatus = InvoiceStatus.open,
+    invoice: Invoice | None = None,
+    charged_at: int | None = None,
 ) -> Scenario:
-    async with maker() as session:
-        invoice = await make_invoice(session, actor, lines=((1, TOTAL),), status=status)
+    """A new card payment: of a new invoice in ``status``, or of ``invoice``."""
+    if invoice is None:
+        async with maker() as session:
+            invoice = await make_invoice(session, actor, lines=((1, TOTAL),), status=status)
     suffix = uuid.uuid4().hex[:16]
-    return Scenario(invoice=invoice, intent_id=f"pi_{suffix}", charge_id=f"ch_{suffix}")
+    return Scenario(
+        invoice=invoice,
+        intent_id=f"pi_{suffix}",
+        charge_id=f"ch_{suffix}",
+        charged_at=charged_at or int(time.time()),
+    )
 
 
 async def run_all(
@@ -372,11 +407,159 @@ async def test_a_payment_on_a_void_invoice_becomes_client_credit(
     await run_all(temporal_api, temporal_env, books, [case.succeeded(), case.checkout_completed()])
 
     assert await ledger(committing_sessionmaker, case.invoice) == Ledger(
-        status="void", amount_paid=0, balance=TOTAL, paid_in=TOTAL, refunded=0, credit=TOTAL
+        status="void",
+        amount_paid=0,
+        balance=case.invoice.balance,
+        paid_in=TOTAL,
+        refunded=0,
+        credit=TOTAL,
     )
 
 
-async def test_a_dispute_tells_staff_and_marks_nothing(
+async def told_staff(maker: Maker, case: Scenario) -> None:
+    """The dispute of ``case`` reached staff once: a task on the client, the audit event
+    and the domain event, all naming the invoice the payment was made for."""
+    dispute_id = case.dispute_id
+    async with tenant_session(case.invoice.firm_id, maker) as session:
+        [task] = (
+            await session.scalars(select(Task).where(Task.client_id == case.invoice.client_id))
+        ).all()
+        assert "dispute" in task.title and dispute_id in (task.description or "")
+        [audit] = (
+            await session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action == "invoice.disputed",
+                    AuditEvent.record_id == case.invoice.id,
+                )
+            )
+        ).all()
+        assert audit.summary["after"]["dispute"] == dispute_id
+        announced = await session.scalar(
+            select(OutboxMessage.payload).where(
+                OutboxMessage.dedupe_key == f"invoice.disputed:{dispute_id}"
+            )
+        )
+    assert announced is not None and announced["invoice_id"] == str(case.invoice.id)
+
+
+async def credit_of(maker: Maker, invoice: Invoice) -> int:
+    async with tenant_session(invoice.firm_id, maker) as session:
+        return await credits.balance(
+            session, Principal.system(invoice.firm_id), invoice.client_id, invoice.currency
+        )
+
+
+async def disputes_of(maker: Maker, invoice: Invoice) -> list[PaymentDispute]:
+    async with tenant_session(invoice.firm_id, maker) as session:
+        return list(
+            (
+                await session.scalars(
+                    select(PaymentDispute).where(PaymentDispute.client_id == invoice.client_id)
+                )
+            ).all()
+        )
+
+
+async def test_a_dispute_of_an_invoice_payment_tells_staff_and_marks_nothing(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    books: Actor,
+    worker: Worker,
+) -> None:
+    case = await scenario(committing_sessionmaker, books)
+
+    await run_all(temporal_api, temporal_env, books, [case.succeeded(), case.disputed()])
+
+    assert await ledger(committing_sessionmaker, case.invoice) == PAID
+    await told_staff(committing_sessionmaker, case)
+    [row] = await disputes_of(committing_sessionmaker, case.invoice)
+    assert (row.status, row.amount, row.frozen_credit) == ("open", TOTAL, 0)
+
+
+@pytest.mark.parametrize("outcome", ["won", "lost"])
+async def test_a_dispute_of_a_payment_that_all_went_to_credit_freezes_the_credit(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    books: Actor,
+    worker: Worker,
+    outcome: str,
+) -> None:
+    first = await scenario(committing_sessionmaker, books)
+    # The client paid twice: the second payment has no invoice, only client credit.
+    twice = await scenario(committing_sessionmaker, books, invoice=first.invoice)
+    await run_all(temporal_api, temporal_env, books, [first.succeeded(), twice.succeeded()])
+    assert await credit_of(committing_sessionmaker, first.invoice) == TOTAL
+    async with committing_sessionmaker() as session:
+        owed = await make_invoice(
+            session, books, client_id=first.invoice.client_id, lines=((1, TOTAL),)
+        )
+
+    [opened] = await run_all(temporal_api, temporal_env, books, [twice.disputed()])
+
+    assert opened is not None and opened.status == "processed"
+    await told_staff(committing_sessionmaker, twice)
+    assert await credit_of(committing_sessionmaker, first.invoice) == 0
+    async with tenant_session(books.firm.id, committing_sessionmaker) as session:
+        with pytest.raises(Unprocessable):
+            await payments.apply_credit(
+                session, Principal.system(books.firm.id), invoice_id=owed.id, amount=None
+            )
+    [row] = await disputes_of(committing_sessionmaker, first.invoice)
+    assert (row.status, row.frozen_credit) == ("open", TOTAL)
+
+    await run_all(
+        temporal_api,
+        temporal_env,
+        books,
+        [
+            twice.disputed("updated", status="under_review"),
+            twice.disputed("closed", status=outcome),
+        ],
+    )
+
+    [row] = await disputes_of(committing_sessionmaker, first.invoice)
+    assert row.status == outcome
+    if outcome == "won":
+        assert await credit_of(committing_sessionmaker, first.invoice) == TOTAL
+        async with tenant_session(books.firm.id, committing_sessionmaker) as session:
+            spent = await payments.apply_credit(
+                session, Principal.system(books.firm.id), invoice_id=owed.id, amount=None
+            )
+        assert spent.amount == TOTAL
+    else:
+        assert await credit_of(committing_sessionmaker, first.invoice) == 0
+        assert await ledger(committing_sessionmaker, first.invoice) == Ledger(
+            status="paid",
+            amount_paid=TOTAL,
+            balance=0,
+            paid_in=2 * TOTAL,
+            refunded=TOTAL,
+            credit=0,
+        )
+
+
+async def test_a_dispute_of_a_payment_on_a_void_invoice_is_accepted_and_told(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    books: Actor,
+    worker: Worker,
+) -> None:
+    case = await scenario(committing_sessionmaker, books, status=InvoiceStatus.void)
+    await run_all(temporal_api, temporal_env, books, [case.succeeded()])
+
+    [opened] = await run_all(temporal_api, temporal_env, books, [case.disputed()])
+
+    assert opened is not None and opened.status == "processed"
+    await told_staff(committing_sessionmaker, case)
+    assert await credit_of(committing_sessionmaker, case.invoice) == 0
+    [row] = await disputes_of(committing_sessionmaker, case.invoice)
+    assert (row.status, row.frozen_credit) == ("open", TOTAL)
+
+
+async def test_a_dispute_before_its_payment_is_accepted_and_applied_when_the_payment_lands(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     committing_sessionmaker: Maker,
@@ -385,36 +568,114 @@ async def test_a_dispute_tells_staff_and_marks_nothing(
 ) -> None:
     case = await scenario(committing_sessionmaker, books)
     early = case.disputed()
-    body = json.dumps(early).encode()
-    # Before its payment is known the dispute names no invoice: 400, and Stripe redelivers.
-    refused = await temporal_api.post(
-        f"/v1/webhooks/stripe/{books.firm.id}",
-        content=body,
-        headers={"Stripe-Signature": signature_header([SECRET], int(time.time()), body)},
-    )
-    assert_problem(refused, 400)
 
-    await run_all(temporal_api, temporal_env, books, [case.succeeded(), early])
+    [waiting] = await run_all(temporal_api, temporal_env, books, [early])
+
+    assert waiting is not None and waiting.status == "waiting"
+    assert await disputes_of(committing_sessionmaker, case.invoice) == []
+    # Delivered once more before the payment: still stored once, still waiting.
+    await run_all(temporal_api, temporal_env, books, [early])
+
+    # The payment lands; Stripe never redelivers the dispute.
+    await run_all(temporal_api, temporal_env, books, [case.succeeded()])
 
     assert await ledger(committing_sessionmaker, case.invoice) == PAID
+    await told_staff(committing_sessionmaker, case)
     async with tenant_session(books.firm.id, committing_sessionmaker) as session:
-        [task] = (await session.scalars(select(Task).where(Task.firm_id == books.firm.id))).all()
-        assert task.client_id == case.invoice.client_id
-        assert "dispute" in task.title
-        audit = await session.scalar(
-            select(AuditEvent).where(
-                AuditEvent.action == "invoice.disputed",
-                AuditEvent.record_id == case.invoice.id,
+        row = await session.scalar(select(StripeEvent).where(StripeEvent.event_id == early["id"]))
+    assert row is not None and row.status == "processed"
+
+
+@dataclass(frozen=True)
+class Books:
+    """Every row one charge left, without ids and processing times."""
+
+    payments: list[tuple[str, int, int, int, date]]
+    credits: list[tuple[int, str]]
+    disputes: list[tuple[str, int, int, date]]
+    tasks: int
+    invoice: Ledger
+
+
+async def books_of(maker: Maker, invoice: Invoice) -> Books:
+    async with tenant_session(invoice.firm_id, maker) as session:
+        paid = (
+            await session.scalars(select(Payment).where(Payment.client_id == invoice.client_id))
+        ).all()
+        entries = (
+            await session.scalars(
+                select(ClientCredit).where(ClientCredit.client_id == invoice.client_id)
             )
+        ).all()
+        tasks = await session.scalar(
+            select(func.count()).select_from(Task).where(Task.client_id == invoice.client_id)
         )
-        assert audit is not None
-        assert audit.summary["after"]["dispute"] == early["data"]["object"]["id"]
-        announced = await session.scalar(
-            select(OutboxMessage.payload).where(
-                OutboxMessage.dedupe_key == f"invoice.disputed:{early['data']['object']['id']}"
-            )
+    return Books(
+        payments=sorted(
+            (p.kind, p.amount, p.applied_amount, p.credited_amount, p.received_on) for p in paid
+        ),
+        credits=sorted((c.amount, c.reason) for c in entries),
+        disputes=[
+            (d.status, d.amount, d.frozen_credit, d.opened_on)
+            for d in await disputes_of(maker, invoice)
+        ],
+        tasks=int(tasks or 0),
+        invoice=await ledger(maker, invoice),
+    )
+
+
+async def test_one_charge_ends_in_the_same_rows_and_dates_in_every_order(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    books: Actor,
+    worker: Worker,
+) -> None:
+    now = int(time.time())
+    day = 86_400
+    charged_at, refunded_at, opened_at = now - 6 * day, now - 4 * day, now - 2 * day
+    zone = ZoneInfo(books.firm.time_zone)
+
+    def on(moment: int) -> date:
+        return datetime.fromtimestamp(moment, zone).date()
+
+    seen: list[Books] = []
+    for order in itertools.permutations(("succeeded", "refunded", "disputed")):
+        # A void invoice: all the money is client credit, which a refund takes back and a
+        # dispute freezes.
+        case = await scenario(
+            committing_sessionmaker, books, status=InvoiceStatus.void, charged_at=charged_at
         )
-        assert announced is not None and announced["invoice_id"] == str(case.invoice.id)
+        made = {
+            "succeeded": case.succeeded(at=charged_at + 30),
+            "refunded": case.refunded(3_000, at=refunded_at),
+            "disputed": case.disputed(amount=7_000, opened_at=opened_at, at=opened_at),
+        }
+        await run_all(temporal_api, temporal_env, books, [made[name] for name in order])
+        seen.append(await books_of(committing_sessionmaker, case.invoice))
+
+    expected = Books(
+        payments=[
+            ("payment", TOTAL, 0, TOTAL, on(charged_at)),
+            ("refund", 3_000, 0, 3_000, on(refunded_at)),
+        ],
+        credits=[
+            (-7_000, "dispute_hold"),
+            (-3_000, "refunded"),
+            (TOTAL, "payment_on_closed_invoice"),
+        ],
+        disputes=[("open", 7_000, 7_000, on(opened_at))],
+        tasks=1,
+        invoice=Ledger(
+            status="void",
+            amount_paid=0,
+            balance=case.invoice.balance,
+            paid_in=TOTAL,
+            refunded=3_000,
+            credit=0,
+        ),
+    )
+    assert seen == [expected] * 6
 
 
 async def test_a_failed_payment_without_a_saved_card_is_only_announced(
