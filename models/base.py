@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.sql.functions import Function
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -13,6 +14,15 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def clock() -> Function[datetime]:
+    """The one clock of ``created_at`` and ``updated_at``, for column defaults and for
+    every statement that sets them itself (an upsert, a bulk update). Postgres's
+    ``clock_timestamp()``: ``now()`` is the start of the transaction, so rows created in one
+    transaction (an import, a test) would tie in the newest-first lists, and a row created
+    with one clock and updated with the other could look updated before it existed."""
+    return func.clock_timestamp(type_=DateTime(timezone=True))
 
 
 class Base(DeclarativeBase):
@@ -25,8 +35,8 @@ class IdMixin:
 
 
 class TimestampMixin:
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    created_at: Mapped[datetime] = mapped_column(server_default=clock())
+    updated_at: Mapped[datetime] = mapped_column(server_default=clock(), onupdate=clock())
 
 
 class TenantMixin:

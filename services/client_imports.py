@@ -93,8 +93,6 @@ async def create_import(
         source=data,
         unknown_columns=table.unknown_columns,
         total_rows=len(table.rows),
-        # Several uploads in one transaction still list newest first.
-        created_at=func.clock_timestamp(),
     )
     session.add(client_import)
     await session.flush()
