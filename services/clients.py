@@ -177,9 +177,6 @@ async def insert_clients(
                 "id": ids[offset + i],
                 "firm_id": principal.firm_id,
                 **fields.model_dump(),
-                # Rows created in one transaction keep their order (now() would tie them).
-                "created_at": func.clock_timestamp(),
-                "updated_at": func.clock_timestamp(),
             }
             for i, fields in enumerate(chunk)
         ]

@@ -5,13 +5,14 @@ import uuid
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, field_validator
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFound
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import Contact
+from models.base import clock
 from services import audit
 from services.clients import (
     Email,
@@ -81,7 +82,7 @@ async def _demote_other_primaries(
             Contact.id != keep,
             Contact.is_primary.is_(True),
         )
-        .values(is_primary=False, updated_at=func.now())
+        .values(is_primary=False, updated_at=clock())
         .execution_options(synchronize_session="fetch")
     )
 
@@ -93,8 +94,6 @@ async def create_contact(
     contact = Contact(
         firm_id=principal.firm_id,
         client_id=client_id,
-        # Contacts added in one transaction keep their order (now() would tie them).
-        created_at=func.clock_timestamp(),
         **fields.model_dump(),
     )
     session.add(contact)

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
@@ -139,9 +139,6 @@ async def create_task(session: AsyncSession, principal: Principal, *, fields: Ta
         firm_id=principal.firm_id,
         status=TaskStatus.open.value,
         created_by=principal.user_id,
-        # Tasks created in one transaction keep their order (now() would tie them).
-        created_at=func.clock_timestamp(),
-        updated_at=func.clock_timestamp(),
         **fields.model_dump(),
     )
     session.add(task)

@@ -268,9 +268,6 @@ async def issue_credit_note(
         in_collections=False,
         dunning_paused=False,
         created_by=principal.user_id,
-        # Invoices created in one transaction keep their order (now() would tie them).
-        created_at=func.clock_timestamp(),
-        updated_at=func.clock_timestamp(),
     )
     session.add(note)
     await session.flush()

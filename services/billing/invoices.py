@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -145,9 +145,6 @@ async def create_invoice(
         in_collections=False,
         dunning_paused=False,
         created_by=principal.user_id,
-        # Invoices created in one transaction keep their order (now() would tie them).
-        created_at=func.clock_timestamp(),
-        updated_at=func.clock_timestamp(),
     )
     _set_discount(invoice, fields.discount)
     session.add(invoice)

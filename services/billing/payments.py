@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -124,9 +124,6 @@ async def insert_payment(session: AsyncSession, values: dict[str, Any]) -> Payme
         insert(Payment)
         .values(
             id=payment_id,
-            # Payments recorded in one transaction keep their order (now() would tie them).
-            created_at=func.clock_timestamp(),
-            updated_at=func.clock_timestamp(),
             **values,
         )
         .on_conflict_do_nothing(

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
@@ -204,9 +204,6 @@ async def create_recurring(
         count=schedule.count,
         auto_send=fields.auto_send,
         created_by=principal.user_id,
-        # Rows created in one transaction keep their order (now() would tie them).
-        created_at=func.clock_timestamp(),
-        updated_at=func.clock_timestamp(),
     )
     session.add(recurring)
     await session.flush()

@@ -21,6 +21,7 @@ from core.crypto import Cipher
 from core.errors import Conflict, NotFound, Unprocessable
 from core.principal import Principal
 from models import BillingSettings, StripeWebhookSecret
+from models.base import clock
 from services import audit
 
 # A firm keeps at most this many signing secrets (expired ones included, until deleted):
@@ -104,7 +105,7 @@ async def set_secret_key(
         .values(id=uuid.uuid4(), firm_id=principal.firm_id, stripe_secret_key_encrypted=encrypted)
         .on_conflict_do_update(
             index_elements=["firm_id"],
-            set_={"stripe_secret_key_encrypted": encrypted, "updated_at": func.now()},
+            set_={"stripe_secret_key_encrypted": encrypted, "updated_at": clock()},
         )
     )
     status = _status(fields.secret_key)
@@ -190,7 +191,6 @@ async def add_webhook_secrets(
             secret_encrypted=cipher.encrypt(item.secret),
             hint=hint(item.secret),
             expires_at=item.expires_at,
-            created_at=func.clock_timestamp(),
         )
         for item in fields.secrets
     ]

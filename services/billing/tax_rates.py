@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,8 +89,6 @@ async def create_tax_rate(
 ) -> TaxRate:
     rate = TaxRate(
         firm_id=principal.firm_id,
-        created_at=func.clock_timestamp(),
-        updated_at=func.clock_timestamp(),
         **fields.model_dump(),
     )
     session.add(rate)
