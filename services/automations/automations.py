@@ -21,7 +21,7 @@ from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import Automation, AutomationRun, AutomationStatus, AutomationVersion, RunStatus
 from services import audit
-from services.automations import schedules, validation
+from services.automations import credential_check, schedules, validation
 from services.automations.validation import Problem
 from workflows.automation.definition import Definition
 from workflows.automation.definition_triggers import EventTrigger
@@ -199,7 +199,18 @@ async def save_draft(
         before={"draft": before},
         after={"draft": fingerprint(draft)},
     )
-    return automation, validation.problems_of(draft)
+    problems = validation.problems_of(draft)
+    if not problems:
+        problems = await credential_check.missing_credentials(session, principal.firm_id, draft)
+    return automation, problems
+
+
+async def check_definition(session: AsyncSession, principal: Principal, *, raw: bytes) -> None:
+    """What publishing would say about the definition in ``raw``, without saving it: its
+    problems, then every credential it reads that the firm does not have (422 either way)."""
+    definition = validation.parse_json(raw)
+    validation.validate(definition)
+    await credential_check.require_credentials(session, principal.firm_id, definition)
 
 
 async def _latest(session: AsyncSession, automation: Automation) -> AutomationVersion | None:
@@ -216,6 +227,9 @@ async def _add_version(
     *,
     rolled_back_from: int | None = None,
 ) -> AutomationVersion:
+    # Publishing and rolling back both end here: neither may freeze a version whose
+    # credentials the firm lacks.
+    await credential_check.require_credentials(session, principal.firm_id, definition)
     number = (automation.latest_version or 0) + 1
     parsed = Definition.model_validate(definition)
     version = AutomationVersion(
@@ -313,8 +327,12 @@ async def set_status(
         return automation
     if automation.status not in _TRANSITIONS[target]:
         raise Conflict(f"A {automation.status} automation cannot become {target}")
-    if target == AutomationStatus.active and automation.latest_version is None:
-        raise Conflict("Publish a version before activating this automation")
+    if target == AutomationStatus.active:
+        latest = await _latest(session, automation)
+        if latest is None:
+            raise Conflict("Publish a version before activating this automation")
+        # A credential may have been deleted since the version was published.
+        await credential_check.require_credentials(session, principal.firm_id, latest.definition)
     before = automation.status
     automation.status = target
     await _refreshed(session, automation)

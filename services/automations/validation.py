@@ -41,7 +41,15 @@ from workflows.automation.definition_steps import (
 )
 from workflows.automation.definition_triggers import EventTrigger, ScheduleTrigger
 
-__all__ = ["InvalidDefinition", "Problem", "parse_json", "pointer", "problems_of", "validate"]
+__all__ = [
+    "InvalidDefinition",
+    "Problem",
+    "parse_json",
+    "pointer",
+    "problems_of",
+    "secret_uses",
+    "validate",
+]
 
 # A definition of 2,000 steps with long templates stays well below this.
 MAX_DEFINITION_BYTES = 5 * 1024 * 1024
@@ -434,6 +442,44 @@ def problems_of(data: Any) -> list[Problem]:
     if definition is None:
         return problems
     return graph_problems(definition)
+
+
+def _string_leaves(
+    value: Any, path: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield from _string_leaves(child, (*path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _string_leaves(child, (*path, index))
+
+
+def _all_steps(
+    steps: dict[str, Any], path: tuple[str | int, ...] = ("steps",)
+) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    """Every step with its path, the steps of foreach bodies included."""
+    for step_id, step in steps.items():
+        yield (*path, step_id), step
+        body = step.get("body")
+        if step.get("type") == "foreach" and isinstance(body, dict):
+            yield from _all_steps(body["steps"], (*path, step_id, "body", "steps"))
+
+
+def secret_uses(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each use of a credential (``secrets.<name>``) in the valid definition ``data`` as
+    (JSON pointer of the param, name), in document order, foreach bodies included. Names
+    come from the parsed expressions, the way a run resolves them (services.expressions)."""
+    uses: list[tuple[str, str]] = []
+    for path, step in _all_steps(data["steps"]):
+        for name, value in step.get("params", {}).items():
+            bare = (step.get("type"), name) in _BARE_EXPRESSIONS
+            for where, text in _string_leaves(value, (*path, "params", name)):
+                kind: Kind = "condition" if bare and isinstance(value, str) else "template"
+                uses += [(pointer(*where), secret) for secret in sorted(secret_names(text, kind))]
+    return uses
 
 
 def validate(data: Any) -> Definition:

@@ -29,6 +29,7 @@ from core.db import tenant_session
 from core.outbox import EVENT
 from core.temporal import TASK_QUEUE, fixed_client
 from models import OutboxMessage
+from services.automations.validation import secret_uses
 from tests.factories import Actor, make_firm
 from tests.fixtures.temporal import result_skipping_time
 from tests.mailbox import Mailbox, running_mailbox
@@ -92,6 +93,12 @@ async def test_example_imports_validates_and_publishes(
 ) -> None:
     actor = await make_firm(db)
     document = load(name)
+    # Publishing needs the credentials the example reads.
+    for credential in sorted({n for _, n in secret_uses(document["definition"])}):
+        created = await client.post(
+            "/v1/credentials", json={"name": credential, "value": "x"}, headers=actor.headers
+        )
+        assert created.status_code == 201, created.text
 
     valid = await client.post(
         f"{BASE}/validate", content=json.dumps(document["definition"]), headers=actor.headers
