@@ -96,10 +96,13 @@ async def list_automations(
 
 
 @router.post("/validate", openapi_extra=_DEFINITION_BODY)
-async def validate_definition(request: Request, principal: Reader) -> dict[str, bool]:
+async def validate_definition(
+    request: Request, principal: Reader, session: SessionDep
+) -> dict[str, bool]:
     """Check a definition without saving it: 200 ``{"valid": true}``, or a 422 problem
-    whose ``errors`` hold a JSON pointer per problem."""
-    validation.validate(validation.parse_json(await _body(request)))
+    whose ``errors`` hold a JSON pointer per problem, including each use of a credential
+    the firm does not have."""
+    await automations.check_definition(session, principal, raw=await _body(request))
     return {"valid": True}
 
 
@@ -169,7 +172,8 @@ async def save_draft(
 @router.post("/{automation_id}/publish", status_code=status.HTTP_201_CREATED)
 async def publish(automation_id: uuid.UUID, principal: Writer, session: SessionDep) -> VersionRead:
     """Validate the draft and freeze it as the next version (422 with pointers if it is
-    not valid, 409 if it equals the latest version)."""
+    not valid or reads a credential the firm does not have, 409 if it equals the latest
+    version)."""
     version = await automations.publish(session, principal, automation_id)
     return VersionRead.model_validate(version)
 
@@ -178,7 +182,7 @@ async def publish(automation_id: uuid.UUID, principal: Writer, session: SessionD
 async def activate(
     automation_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> AutomationDetail:
-    """Needs a published version."""
+    """Needs a published version whose credentials all exist (422 with pointers if not)."""
     automation = await automations.set_status(
         session, principal, automation_id, AutomationStatus.active
     )
