@@ -586,6 +586,44 @@ async def test_a_dispute_before_its_payment_is_accepted_and_applied_when_the_pay
     assert row is not None and row.status == "processed"
 
 
+@pytest.mark.parametrize("refund_first", [True, False])
+async def test_a_payment_and_its_refund_are_dated_by_stripe_not_by_arrival(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    books: Actor,
+    worker: Worker,
+    refund_first: bool,
+) -> None:
+    day = 86_400
+    charged_at = int(time.time()) - 9 * day
+    refunded_at = charged_at + 3 * day
+    case = await scenario(committing_sessionmaker, books, charged_at=charged_at)
+    events = [case.succeeded(at=charged_at + 30), case.refunded(TOTAL, at=refunded_at)]
+    if refund_first:
+        events.reverse()
+
+    await run_all(temporal_api, temporal_env, books, events)
+
+    zone = ZoneInfo(books.firm.time_zone)
+    async with tenant_session(books.firm.id, committing_sessionmaker) as session:
+        dated = dict(
+            (
+                await session.execute(
+                    select(Payment.kind, Payment.received_on).where(
+                        Payment.client_id == case.invoice.client_id
+                    )
+                )
+            )
+            .tuples()
+            .all()
+        )
+    assert dated == {
+        "payment": datetime.fromtimestamp(charged_at, zone).date(),
+        "refund": datetime.fromtimestamp(refunded_at, zone).date(),
+    }
+
+
 @dataclass(frozen=True)
 class Books:
     """Every row one charge left, without ids and processing times."""

@@ -48,6 +48,7 @@ from tests.fake_payments import FakePaymentProvider
 from tests.problems import assert_problem, pointers
 from tests.stripe_api_server import (
     checkout_session,
+    dispute,
     event,
     invoice_metadata,
     payment_intent,
@@ -422,6 +423,56 @@ async def test_an_unknown_invoice_is_400_and_stores_nothing(
     assert pointers(body) == {"/data/object/metadata/invoice_id"}
     assert await stored(db, signed_firm) == []
     await unchanged(db, invoice)
+
+
+def disputed(**change: Any) -> dict[str, Any]:
+    """A dispute of a payment intent firmflow has not recorded (yet)."""
+    suffix = uuid.uuid4().hex[:16]
+    obj = dispute(amount=5_000, currency="usd", intent_id=f"pi_{suffix}", charge_id=f"ch_{suffix}")
+    return event("charge.dispute.created", obj | change, created=int(time.time()))
+
+
+async def test_a_dispute_whose_payment_is_not_known_yet_is_stored_not_refused(
+    client: AsyncClient, db: AsyncSession, signed_firm: Actor
+) -> None:
+    payload = disputed()
+
+    response = await deliver(client, signed_firm.firm.id, payload)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["new"] is True
+    [row] = await stored(db, signed_firm)
+    assert (row.type, row.status, row.data["invoice_id"]) == (
+        "charge.dispute.created",
+        "pending",
+        None,
+    )
+    assert row.data["object"]["payment_intent"] == payload["data"]["object"]["payment_intent"]
+    assert await queued(db, signed_firm) == [
+        f"start:stripe-event-{signed_firm.firm.id}-{payload['id']}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer"),
+    [
+        pytest.param({"payment_intent": None}, "/data/object/payment_intent", id="no-intent"),
+        pytest.param({"amount": "5000"}, "/data/object/amount", id="amount-text"),
+        pytest.param({"status": ""}, "/data/object/status", id="no-status"),
+        pytest.param({"created": -1}, "/data/object/created", id="negative-created"),
+    ],
+)
+async def test_a_malformed_dispute_is_400_and_stores_nothing(
+    client: AsyncClient,
+    db: AsyncSession,
+    signed_firm: Actor,
+    change: dict[str, Any],
+    pointer: str,
+) -> None:
+    response = await deliver(client, signed_firm.firm.id, disputed(**change))
+
+    assert pointer in pointers(assert_problem(response, 400))
+    assert await stored(db, signed_firm) == []
 
 
 async def test_another_firms_invoice_is_400_and_changes_nothing(
