@@ -264,7 +264,8 @@ async def stage_rows(
 
 
 def _assess(source: bytes, *, max_rows: int) -> list[csv_import.RowAssessment]:
-    return csv_import.assess_rows(csv_import.read_csv(source, max_rows=max_rows).rows)
+    table = csv_import.read_csv(source, max_rows=max_rows)
+    return csv_import.assess_rows(table.rows, delimiter=table.delimiter)
 
 
 async def _taken(

@@ -4,6 +4,11 @@ Pure functions, no database: the upload endpoint calls ``read_csv`` to reject a 
 before anything is stored, and the import workflow's staging step calls it again on the
 stored bytes and ``assess_rows`` to decide every row's fate before any client is created.
 
+The delimiter is the one of ``,``, ``;`` (what Excel writes where the decimal separator is
+a comma) and tab that splits the header row into the most cells, quotes respected; a
+header of one column is read as comma-separated. A UTF-8 byte order mark and any line
+ending (``\r\n``, ``\n``, ``\r``) are accepted.
+
 Columns are matched by name, case-insensitively, ignoring surrounding spaces and treating
 spaces and dashes as underscores (``External Ref`` is ``external_ref``). Columns that match
 no client field are reported back as ``unknown_columns`` and ignored: an import never
@@ -27,6 +32,8 @@ TAG_SEPARATOR = ";"
 # Cells of these columns are matched case-insensitively against their allowed values.
 _CHOICE_COLUMNS = ("kind", "status")
 REASON_MAX = 500
+# In order of preference when two split the header into as many cells.
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class CsvRow:
 class CsvTable:
     unknown_columns: list[str]
     rows: list[CsvRow]
+    delimiter: str = ","
 
 
 @dataclass(frozen=True)
@@ -60,13 +68,36 @@ def _decode(data: bytes) -> str:
     if not data.strip():
         raise BadRequest("The file is empty; upload a CSV with a header row and data rows.")
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise BadRequest(
             f"The file is not valid UTF-8 (first bad byte on line {line}); "
             "save it as 'CSV UTF-8' and upload it again."
         ) from None
+    # The csv module reads NUL as text, but Postgres cannot store it in any cell or report.
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise Unprocessable(
+            f"The file contains a NUL character (U+0000) on line {line}; remove it, or "
+            "save the file as 'CSV UTF-8', and upload it again."
+        )
+    return text
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter that splits the first non-blank line into the most cells. Not
+    csv.Sniffer: on one line it takes ',' whenever one appears, so a semicolon header with
+    a comma in a column name would be misread."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    cells: dict[str, int] = {}
+    for delimiter in DELIMITERS:
+        try:
+            cells[delimiter] = len(next(csv.reader([header], delimiter=delimiter)))
+        except csv.Error:
+            # An unclosed quote: the full read reports it with its line.
+            cells[delimiter] = 0
+    return max(DELIMITERS, key=lambda d: cells[d])
 
 
 def _header(cells: list[str]) -> tuple[list[str | None], list[str]]:
@@ -100,7 +131,8 @@ def _header(cells: list[str]) -> tuple[list[str | None], list[str]]:
 def read_csv(data: bytes, *, max_rows: int) -> CsvTable:
     """Decode and parse a whole file, or raise a precise 400/413/422 problem."""
     text = _decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[CsvRow] = []
     mapping: list[str | None] | None = None
     unknown: list[str] = []
@@ -132,7 +164,7 @@ def read_csv(data: bytes, *, max_rows: int) -> CsvTable:
         raise BadRequest("The file is empty; upload a CSV with a header row and data rows.")
     if not rows:
         raise Unprocessable("The file has a header row but no data rows.")
-    return CsvTable(unknown_columns=unknown, rows=rows)
+    return CsvTable(unknown_columns=unknown, rows=rows, delimiter=delimiter)
 
 
 def split_tags(value: str) -> list[str]:
@@ -167,7 +199,7 @@ def _limit(reason: str) -> str:
     return reason if len(reason) <= REASON_MAX else reason[: REASON_MAX - 1] + "…"
 
 
-def assess_rows(rows: Iterable[CsvRow]) -> list[RowAssessment]:
+def assess_rows(rows: Iterable[CsvRow], *, delimiter: str = ",") -> list[RowAssessment]:
     """Decide each row's fate from the file alone: invalid, a duplicate of an earlier row
     (same email or external reference), or pending (to be created unless the firm already
     has such a client, which only the database can tell)."""
@@ -178,7 +210,7 @@ def assess_rows(rows: Iterable[CsvRow]) -> list[RowAssessment]:
         if row.extra_cells:
             misaligned = (
                 f"the row has {row.extra_cells} more non-empty cell(s) than the header has "
-                "columns; check for an unquoted comma"
+                f"columns; check for an unquoted {DELIMITERS[delimiter]}"
             )
             out.append(RowAssessment(row.line, row.values, RowOutcome.invalid, misaligned))
             continue

@@ -189,6 +189,65 @@ def test_assess_rows_marks_invalid_rows_and_later_duplicates_by_email_or_referen
     ]
 
 
+def test_a_semicolon_file_as_excel_writes_it_in_much_of_europe() -> None:
+    data = _csv(
+        "Name;E-Mail;Tags;External Ref",
+        'Müller GmbH;m@x.de;"a;b";R1',
+        "Dupont SARL;d@x.fr;;R2",
+    )
+    table = read_csv(data, max_rows=10)
+    assert table.delimiter == ";"
+    assert table.unknown_columns == ["E-Mail"]
+    assert [row.values for row in table.rows] == [
+        {"name": "Müller GmbH", "tags": "a;b", "external_ref": "R1"},
+        {"name": "Dupont SARL", "tags": "", "external_ref": "R2"},
+    ]
+
+
+def test_a_tab_separated_file() -> None:
+    table = read_csv(_csv("name\temail\tphone", "Acme, Inc.\ta@x.io\t1; 2"), max_rows=10)
+    assert table.delimiter == "\t"
+    assert [row.values for row in table.rows] == [
+        {"name": "Acme, Inc.", "email": "a@x.io", "phone": "1; 2"}
+    ]
+
+
+def test_a_comma_file_with_quoted_commas_and_semicolons_in_cells() -> None:
+    data = _csv('name,email,"tags; comma, list"', '"Smith, Jones & Co",s@x.io,"a;b"')
+    table = read_csv(data, max_rows=10)
+    assert table.delimiter == ","
+    assert table.unknown_columns == ["tags; comma, list"]
+    assert [row.values for row in table.rows] == [{"name": "Smith, Jones & Co", "email": "s@x.io"}]
+
+
+def test_the_delimiter_that_splits_the_header_most_wins_and_one_column_means_comma() -> None:
+    assert read_csv(_csv("Name;Email;Notes, misc", "A;a@x.io;n"), max_rows=9).delimiter == ";"
+    one_column = read_csv(_csv("name", "Acme; Ltd", "Beta, Inc"), max_rows=9)
+    assert one_column.delimiter == ","
+    assert [row.values for row in one_column.rows] == [{"name": "Acme; Ltd"}, {"name": "Beta"}]
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\n", "\r"])
+def test_a_byte_order_mark_and_any_line_ending_are_read(newline: str) -> None:
+    data = (
+        "\ufeff" + newline.join(["name;email", "Acme;a@x.io", "Beta;b@x.io"]) + newline
+    ).encode()
+    table = read_csv(data, max_rows=10)
+    assert [(row.line, row.values) for row in table.rows] == [
+        (2, {"name": "Acme", "email": "a@x.io"}),
+        (3, {"name": "Beta", "email": "b@x.io"}),
+    ]
+
+
+def test_a_misaligned_row_names_the_files_delimiter() -> None:
+    table = read_csv(_csv("name;email", "Acme;a@x.io;surplus"), max_rows=9)
+    [assessed] = assess_rows(table.rows, delimiter=table.delimiter)
+    assert assessed.reason == (
+        "the row has 1 more non-empty cell(s) than the header has columns; "
+        "check for an unquoted semicolon"
+    )
+
+
 cell = st.text(
     alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=20
 )
