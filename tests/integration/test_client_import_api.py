@@ -75,6 +75,12 @@ async def test_upload_stores_the_import_and_its_start_message_in_one_transaction
         "workflow_id": f"client-import-{import_id}",
         "task_queue": "firmflow",
         "arg": {"firm_id": str(actor.firm.id), "import_id": str(import_id)},
+        # What ops find it by in the Temporal Web UI, set when the workflow starts.
+        "search_attributes": {
+            "FirmflowProcess": "client-import",
+            "FirmflowFirmId": str(actor.firm.id),
+            "FirmflowClientImportId": str(import_id),
+        },
     }
     # Temporal is unreachable here: the fast path failed and left the row to the relay.
     assert message.dispatched_at is None
