@@ -294,6 +294,36 @@ def _check_currency(obj: _StripeObject, invoice: Invoice) -> None:
         )
 
 
+async def _store(
+    session: AsyncSession,
+    firm_id: uuid.UUID,
+    envelope: EventEnvelope,
+    obj: _StripeObject,
+    invoice: Invoice | None,
+) -> bool:
+    """Store the event once, keeping only the validated fields (not Stripe's whole
+    object); False when Stripe sent it before."""
+    stored = await session.scalar(
+        insert(StripeEvent)
+        .values(
+            id=uuid.uuid4(),
+            firm_id=firm_id,
+            event_id=envelope.id,
+            type=envelope.type,
+            stripe_created=envelope.created,
+            livemode=envelope.livemode,
+            data={
+                "invoice_id": str(invoice.id) if invoice is not None else None,
+                "object": obj.model_dump(mode="json"),
+            },
+            status=StripeEventStatus.pending.value,
+        )
+        .on_conflict_do_nothing(index_elements=["firm_id", "event_id"])
+        .returning(StripeEvent.id)
+    )
+    return stored is not None
+
+
 @dataclass(frozen=True)
 class Receipt:
     event_id: str
@@ -338,25 +368,8 @@ async def receive(
     if invoice is not None:
         _check_currency(obj, invoice)
 
-    stored = await session.scalar(
-        insert(StripeEvent)
-        .values(
-            id=uuid.uuid4(),
-            firm_id=firm_id,
-            event_id=envelope.id,
-            type=envelope.type,
-            stripe_created=envelope.created,
-            livemode=envelope.livemode,
-            data={
-                "invoice_id": str(invoice.id) if invoice is not None else None,
-                "object": obj.model_dump(mode="json"),
-            },
-            status=StripeEventStatus.pending.value,
-        )
-        .on_conflict_do_nothing(index_elements=["firm_id", "event_id"])
-        .returning(StripeEvent.id)
-    )
-    if stored is None:
+    stored = await _store(session, firm_id, envelope, obj, invoice)
+    if not stored:
         return Receipt(event_id=envelope.id, handled=True, new=False)
     await outbox.enqueue_message(
         session,
