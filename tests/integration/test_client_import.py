@@ -2,6 +2,7 @@
 the workflow and its real activities against committed Postgres data, and the report."""
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -24,7 +25,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import ClientImportActivities, OutboxActivities
-from core.db import tenant_session
+from core.config import Settings
+from core.db import scope_to_firm, tenant_session
 from core.outbox import pop_outbox_ids
 from core.principal import Principal
 from core.temporal import TASK_QUEUE, fixed_client
@@ -292,6 +294,73 @@ async def test_progress_query_reports_counts_while_the_import_runs(
     final = ImportProgress(status="completed", total=12, processed=12, created=10, invalid=2)
     assert result.progress == final
     assert after == final
+
+
+class ObservingActivities(ClientImportActivities):
+    """Reads the import's progress record (what GET /v1/clients/imports/<id> shows) after
+    each batch has committed, and the workflow's own progress after it took the batch."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.recorded: list[int] = []
+
+    @activity.defn(name=BATCH_ACTIVITY)
+    async def import_batch(self, input: ImportBatchInput) -> ImportBatchResult:
+        result = await super().import_batch(input)
+        principal = Principal.system(input.firm_id)
+        async with tenant_session(input.firm_id, self._sessionmaker) as session:
+            report = await client_imports.get_report(session, principal, input.import_id)
+        self.recorded.append(report.progress.processed)
+        return result
+
+
+async def test_a_500_row_import_moves_its_progress_at_most_100_rows_at_a_time(
+    temporal_env: WorkflowEnvironment,
+    temporal_api: AsyncClient,
+    committing_sessionmaker: Maker,
+    firm: Actor,
+    settings: Settings,
+) -> None:
+    maker = committing_sessionmaker
+    import_id = await upload(temporal_api, firm, ["name;email;external_ref", *numbered(500)])
+    imports = ObservingActivities(
+        maker, fixed_client(temporal_env.client), batch_size=settings.import_batch_size
+    )
+    async with running_worker(temporal_env, maker, imports):
+        result = await result_of(temporal_env, firm, import_id)
+
+    assert result.progress == ImportProgress(
+        status="completed", total=500, processed=500, created=500
+    )
+    steps = [b - a for a, b in itertools.pairwise([0, *imports.recorded])]
+    assert imports.recorded[-1] == 500
+    assert all(0 < step <= client_imports.PROGRESS_ROWS for step in steps), imports.recorded
+
+
+async def test_a_batch_past_its_time_budget_commits_what_it_did_and_leaves_the_rest(
+    db: AsyncSession,
+) -> None:
+    owner = await make_firm(db)
+    principal = Principal.system(owner.firm.id)
+    await scope_to_firm(db, owner.firm.id)
+    data = "\n".join(["name", *(f"Client {n}" for n in range(60))]).encode()
+    summary = await client_imports.create_import(
+        db, principal, filename="c.csv", data=data, max_bytes=10_000, max_rows=100
+    )
+    import_id = summary.client_import.id
+    await client_imports.stage_rows(db, principal, import_id=import_id)
+
+    # No time left: one chunk, then the batch ends and the progress moves.
+    first = await client_imports.import_batch(
+        db, principal, import_id=import_id, batch_size=100, time_budget=0
+    )
+    assert (first.decided, first.progress.processed, first.remaining) == (
+        client_imports.CHUNK_ROWS,
+        client_imports.CHUNK_ROWS,
+        60 - client_imports.CHUNK_ROWS,
+    )
+    rest = await client_imports.import_batch(db, principal, import_id=import_id, batch_size=100)
+    assert (rest.progress.processed, rest.progress.created, rest.remaining) == (60, 60, 0)
 
 
 class FailingOnceActivities(ClientImportActivities):
