@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import errors
+from api.input_safety import InputSafetyMiddleware
 from api.middleware import RequestContextMiddleware
 from api.routes import (
     approvals,
@@ -71,6 +72,7 @@ def create_app(
     # Chosen by settings.email_backend; tests may replace it on app.state.
     app.state.email = build_email_provider(settings)
     errors.install(app)
+    app.add_middleware(InputSafetyMiddleware)
     app.add_middleware(RequestContextMiddleware)
 
     app.include_router(health.router)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.middleware import loggable_path
-from core.errors import AppError
+from core.errors import AppError, json_pointer
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://firmflow.dev/problems/"
@@ -56,13 +56,25 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             path = []  # its location is a character offset, not a member of the document
         entry: dict[str, Any] = {"detail": err.get("msg", "invalid value")}
         if where == "body":
-            escaped = (p.replace("~", "~0").replace("/", "~1") for p in path)
-            entry["pointer"] = "/" + "/".join(escaped) if path else ""
+            entry["pointer"] = json_pointer(path)
         else:
             entry["parameter"] = path[0] if path else where
             entry["in"] = where
         out.append(entry)
     return out
+
+
+def validation_problem(request: Request, errors: list[dict[str, Any]]) -> JSONResponse:
+    """The 422 for input the request cannot be served with, whoever found it: one shape
+    for pydantic's checks and for the checks that run before routing (api.input_safety)."""
+    return problem(
+        422,
+        "Unprocessable content",
+        "validation-error",
+        "The request is not valid; see errors.",
+        request,
+        errors,
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -74,14 +86,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return problem(
-            422,
-            "Unprocessable content",
-            "validation-error",
-            "The request is not valid; see errors.",
-            request,
-            _validation_errors(exc),
-        )
+        return validation_problem(request, _validation_errors(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,6 +1,7 @@
 """One error base class carrying its HTTP status; services raise these, the API renders
 them as RFC 9457 problem+json."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -64,12 +65,16 @@ class Unprocessable(AppError):
     slug = "validation-error"
 
 
+def json_pointer(parts: Iterable[str | int]) -> str:
+    """The RFC 6901 pointer to the member at ``parts`` ("" for the whole document)."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
 def field_problems(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
     """Pydantic's errors as problem entries, one JSON pointer each (under ``prefix``). Only
     locations and messages: never the input, which may be a secret."""
     return [
-        {"pointer": prefix + "".join(f"/{part}" for part in err["loc"]), "detail": err["msg"]}
-        for err in exc.errors()
+        {"pointer": prefix + json_pointer(err["loc"]), "detail": err["msg"]} for err in exc.errors()
     ]
 
 
