@@ -1,8 +1,9 @@
-"""The browser session cookie and its CSRF companion (double-submit).
+"""The browser session cookie and its CSRF companion (double-submit), and the device cookie.
 
 Browsers authenticate with an HttpOnly cookie holding a login session token; API clients
 keep sending bearer tokens. A cookie-authenticated unsafe request must also carry the CSRF
-cookie's value in the ``X-CSRF-Token`` header and come from an allowed ``Origin``."""
+cookie's value in the ``X-CSRF-Token`` header and come from an allowed ``Origin``. The
+device cookie (services.login_devices) is sent to the login route only."""
 
 import secrets
 from urllib.parse import urlsplit
@@ -16,6 +17,9 @@ from core.security import constant_time_equals
 SESSION_COOKIE = "ff_session"
 CSRF_COOKIE = "ff_csrf"
 CSRF_HEADER = "X-CSRF-Token"
+DEVICE_COOKIE = "ff_device"
+# Only the password login reads it; no other request needs to carry it.
+DEVICE_COOKIE_PATH = "/v1/auth/login"
 # Methods that must not change anything, so a cross-site page gains nothing by sending them.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -49,6 +53,18 @@ def set_session_cookie(response: Response, token: str, settings: Settings, max_a
         path="/",
     )
     return csrf
+
+
+def set_device_cookie(response: Response, value: str, settings: Settings, max_age: int) -> None:
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=max_age,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path=DEVICE_COOKIE_PATH,
+    )
 
 
 def clear_session_cookie(response: Response, settings: Settings) -> None:

@@ -34,11 +34,7 @@ class Cipher:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Cipher":
-        raw = settings.encryption_keys.get_secret_value() if settings.encryption_keys else ""
-        keys = [key.strip() for key in raw.split(",") if key.strip()]
-        if not keys and settings.embedded:
-            keys = [dev_key(settings.data_dir)]
-        return cls(keys)
+        return cls(configured_keys(settings))
 
     def _require(self) -> MultiFernet:
         if self._fernet is None:
@@ -64,6 +60,16 @@ class Cipher:
         except InvalidToken as exc:
             # Not a client error: the key that encrypted this was removed from the settings.
             raise RuntimeError("no configured encryption key decrypts this value") from exc
+
+
+def configured_keys(settings: Settings) -> list[str]:
+    """The server's keys, the current one first; other secrets (device cookie signing) are
+    derived from them, so one setting is all an operator manages and rotates."""
+    raw = settings.encryption_keys.get_secret_value() if settings.encryption_keys else ""
+    keys = [key.strip() for key in raw.split(",") if key.strip()]
+    if not keys and settings.embedded:
+        keys = [dev_key(settings.data_dir)]
+    return keys
 
 
 def dev_key(data_dir: Path) -> str:

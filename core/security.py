@@ -1,15 +1,18 @@
-"""Password hashing and opaque bearer tokens.
+"""Password hashing, opaque bearer tokens and message authentication codes.
 
 Tokens are random, shown once, and stored only as SHA-256: a leaked table grants nothing.
 A token carries a short public prefix so people can tell their tokens apart.
 """
 
+import base64
 import hashlib
 import hmac
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 # argon2-cffi's defaults are argon2id with the RFC 9106 low-memory profile.
 _hasher = PasswordHasher()
@@ -56,3 +59,17 @@ def hash_token(token: str) -> str:
 
 def constant_time_equals(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    """A key for one ``purpose`` only, from a server secret (HKDF-SHA256): a value signed
+    for one use can never pass as another's, and the secret itself never signs anything."""
+    return HKDF(algorithm=SHA256(), length=32, salt=None, info=purpose.encode()).derive(
+        secret.encode()
+    )
+
+
+def mac(key: bytes, message: str) -> str:
+    """HMAC-SHA256 of ``message``, URL-safe base64 without padding (cookie-safe)."""
+    digest = hmac.new(key, message.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

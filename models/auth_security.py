@@ -10,7 +10,8 @@ from models.base import Base, IdMixin, TenantMixin, TimestampMixin
 
 
 class AuthThrottle(Base):
-    """Failed sign-in attempts per key ("account:<sha256 of email>" or "address:<ip>").
+    """Failed sign-in attempts per key ("account:<sha256 of email>", "device:<nonce>" or
+    "address:<ip>"; services.throttle says how each is counted).
 
     Not a tenant table: a key is counted before any firm is known, and an unknown email must
     be throttled like a known one. The app role sees no row (policy ``USING (false)``); only
@@ -21,6 +22,8 @@ class AuthThrottle(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     failures: Mapped[int]
     last_failure_at: Mapped[datetime]
+    # The first of the failures counted now: an address's volume window starts here.
+    window_started_at: Mapped[datetime]
     blocked_until: Mapped[datetime | None]
 
 

@@ -1,6 +1,7 @@
 """Authentication: resolving a bearer token to a principal, logging in with email and
-password (throttled, then a second factor when the user or the firm calls for one), changing
-one's password, logging out, and who the caller is."""
+password (throttled, with device cookies for browsers that signed in before, then a second
+factor when the user or the firm calls for one), changing one's password, logging out, and
+who the caller is."""
 
 import asyncio
 import uuid
@@ -33,6 +34,7 @@ from models import (
     User,
 )
 from services import audit, passwords, throttle
+from services.login_devices import DeviceCookies
 from services.sso import sso_enforced_for
 from services.throttle import CountedFailure
 from services.tokens import issue_login_session
@@ -163,6 +165,15 @@ class SecondStep:
 LoginOutcome = IssuedSession | SecondStep
 
 
+@dataclass(frozen=True)
+class PasswordLogin:
+    """What a right password earns: a session or the second step owed, and a new device
+    cookie for the browser (None when the server has no key to sign one)."""
+
+    outcome: LoginOutcome
+    device_cookie: str | None
+
+
 async def issue_challenge(session: AsyncSession, user: User, purpose: str) -> SecondStep:
     ttl = MFA_CHALLENGE_TTL if purpose == "login" else ENROLMENT_TTL
     token, _, digest = new_token(MFA_PREFIX)
@@ -205,15 +216,47 @@ async def login(
     firm_slug: str | None,
     ttl: timedelta,
     client_address: str | None,
+    device_cookie: str | None,
+    devices: DeviceCookies,
     request_id: str | None,
-) -> LoginOutcome:
+) -> PasswordLogin:
     """Email and password to a login session, or to the second step the user owes. The
     email is looked up across firms; an unknown email still costs an argon2 verification
     (against a dummy hash) and fails with exactly the same problem as a wrong password, and
-    it is throttled the same way (services.throttle). A wrong password raises
-    ``CountedFailure``: its count is in this transaction, which must be committed."""
-    keys = throttle.keys_for(email, client_address)
+    it is throttled the same way (services.throttle). A valid ``device_cookie`` for this
+    account is throttled on its own instead of the account (services.login_devices). A wrong
+    password raises ``CountedFailure``: its count is in this transaction, which must be
+    committed."""
+    now = datetime.now(UTC)
+    device = devices.throttle_key(device_cookie, email, now=now)
+    keys = throttle.keys_for(email, client_address, device=device)
     await throttle.check(session, keys)
+    user, firm = await _password_holder(session, email, password, firm_slug, keys)
+    await scope_to_firm(session, firm.id)
+    if await sso_enforced_for(session, firm.id, user):
+        # Password login is off for this user: answer exactly as for a wrong password, so a
+        # guesser never learns that a password (perhaps reused elsewhere) was right.
+        await throttle.record_failure(session, keys)
+        raise CountedFailure(BAD_CREDENTIALS)
+    # Clears the device's count when one was used: the account's lockout of unknown
+    # browsers stays until it runs out.
+    await throttle.clear(session, keys[0])
+    if user.password_hash is not None and password_needs_rehash(user.password_hash):
+        user.password_hash = await asyncio.to_thread(hash_password, password)
+    cookie = devices.issue(email, now=now)
+    step = await _second_step(session, user)
+    if step is not None:
+        return PasswordLogin(await issue_challenge(session, user, step), cookie)
+    issued = await start_session(
+        session, user, firm, ttl=ttl, method="password", request_id=request_id
+    )
+    return PasswordLogin(issued, cookie)
+
+
+async def _password_holder(
+    session: AsyncSession, email: str, password: str, firm_slug: str | None, keys: list[str]
+) -> tuple[User, Firm]:
+    """The one active user with this email and password, or a counted failure."""
     query = (
         select(User, Firm)
         .join(Firm, Firm.id == User.firm_id)
@@ -246,22 +289,7 @@ async def login(
         raise CountedFailure(BAD_CREDENTIALS)
     if len(matches) > 1:
         raise Unauthorized(FIRM_REQUIRED)
-    user, firm = matches[0]
-    await scope_to_firm(session, firm.id)
-    if await sso_enforced_for(session, firm.id, user):
-        # Password login is off for this user: answer exactly as for a wrong password, so a
-        # guesser never learns that a password (perhaps reused elsewhere) was right.
-        await throttle.record_failure(session, keys)
-        raise CountedFailure(BAD_CREDENTIALS)
-    await throttle.clear(session, keys[0])
-    if user.password_hash is not None and password_needs_rehash(user.password_hash):
-        user.password_hash = await asyncio.to_thread(hash_password, password)
-    step = await _second_step(session, user)
-    if step is not None:
-        return await issue_challenge(session, user, step)
-    return await start_session(
-        session, user, firm, ttl=ttl, method="password", request_id=request_id
-    )
+    return matches[0]
 
 
 async def change_password(

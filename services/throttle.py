@@ -1,13 +1,25 @@
-"""Throttling of failed sign-ins, per account and per client address.
+"""Throttling of failed sign-ins: strict per account, a volume limit per client address.
 
-A key is "account:<sha256 of the lower-cased email>" or "address:<client ip>". Each failed
-attempt counts against both keys of a request. After ``THRESHOLD`` failures a key is blocked
-for ``BASE_DELAY``, doubling with every further failure up to ``MAX_DELAY``; a blocked key is
-refused before any password is checked, with a 429 whose ``Retry-After`` says how long. The
-account key is derived from the email as typed, so an unknown email is throttled exactly
-like a known one. Failures older than ``FORGET_AFTER`` no longer count. A successful sign-in
-clears its account key; the address key only ages out, so one good account cannot launder
-an address that is guessing at others.
+Keys are "account:<sha256 of the lower-cased email>", "device:<nonce>" (a browser holding a
+valid device cookie for that account, services.login_devices) and "address:<client ip>". A
+failed attempt counts against both keys of a request: the account's or the device's, and the
+address's.
+
+Account and device keys are strict: after ``THRESHOLD`` consecutive failures a key is blocked
+for ``BASE_DELAY``, doubling with every further failure up to ``MAX_DELAY``; failures older
+than ``FORGET_AFTER`` no longer count, and a successful sign-in clears the key. The account
+key is derived from the email as typed, so an unknown email is throttled exactly like a
+known one. A browser with a valid device cookie is counted under its device key instead, so
+someone guessing at an account locks out unknown browsers, not its owner's.
+
+Address keys are a volume limit against credential stuffing, not a lockout: one address is
+often many people (an office NAT) or many tools (one build machine), and their typos must not
+lock out each other. ``ADDRESS_LIMIT`` failures in a window of ``ADDRESS_WINDOW`` (starting at
+the window's first failure) block the address until the window ends. A success does not clear
+an address key, so one good account cannot launder an address that is guessing at others.
+
+A blocked key is refused before any password is checked, with a 429 whose ``Retry-After``
+says how long.
 """
 
 import hashlib
@@ -26,6 +38,12 @@ THRESHOLD = 5
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
 FORGET_AFTER = timedelta(hours=24)
+# 100 failures in 15 minutes is a person mistyping every 9 seconds without pause; a NAT of
+# a few hundred people does not come near it. It caps one address at 400 guesses an hour
+# (under 10,000 a day) spread over any number of accounts, each of which the account limit
+# still stops after five.
+ADDRESS_LIMIT = 100
+ADDRESS_WINDOW = timedelta(minutes=15)
 
 
 class TooManyAttempts(AppError):
@@ -44,12 +62,20 @@ def account_key(email: str) -> str:
     return "account:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
+def device_key(nonce: str) -> str:
+    return f"device:{nonce}"
+
+
 def address_key(address: str | None) -> str | None:
     return f"address:{address}" if address else None
 
 
-def keys_for(email: str, address: str | None) -> list[str]:
-    return [key for key in (account_key(email), address_key(address)) if key is not None]
+def keys_for(email: str, address: str | None, *, device: str | None = None) -> list[str]:
+    """The keys a sign-in counts against, the one a success clears first: the device's
+    key (from ``device_key``) when the browser holds a valid device cookie for ``email``,
+    else the account's; then the address's."""
+    first = device if device is not None else account_key(email)
+    return [key for key in (first, address_key(address)) if key is not None]
 
 
 def delay_after(failures: int) -> timedelta | None:
@@ -83,26 +109,49 @@ async def record_failure(session: AsyncSession, keys: list[str]) -> None:
     now = datetime.now(UTC)
     async with system_scope(session, SystemPurpose.auth_throttle):
         for key in keys:
-            stale = AuthThrottle.last_failure_at < now - FORGET_AFTER
-            failures = await session.scalar(
-                insert(AuthThrottle)
-                .values(key=key, failures=1, last_failure_at=now, blocked_until=None)
-                .on_conflict_do_update(
-                    index_elements=[AuthThrottle.key],
-                    set_={
-                        "failures": case((stale, 1), else_=AuthThrottle.failures + 1),
-                        "last_failure_at": now,
-                    },
-                )
-                .returning(AuthThrottle.failures)
-            )
-            delay = delay_after(failures or 0)
-            if delay is not None:
+            volume = key.startswith("address:")
+            failures, window_started_at = await _count(session, key, now, volume=volume)
+            if volume:
+                blocked = failures >= ADDRESS_LIMIT
+                until = window_started_at + ADDRESS_WINDOW
+            else:
+                delay = delay_after(failures)
+                blocked, until = delay is not None, now + (delay or timedelta())
+            if blocked:
                 await session.execute(
-                    update(AuthThrottle)
-                    .where(AuthThrottle.key == key)
-                    .values(blocked_until=now + delay)
+                    update(AuthThrottle).where(AuthThrottle.key == key).values(blocked_until=until)
                 )
+
+
+async def _count(
+    session: AsyncSession, key: str, now: datetime, *, volume: bool
+) -> tuple[int, datetime]:
+    """Add one failure to ``key``; returns its failures and the start of their window. A
+    volume key starts a new window ``ADDRESS_WINDOW`` after the last one started; a strict
+    key starts over once it has been quiet for ``FORGET_AFTER``."""
+    restart = (
+        AuthThrottle.window_started_at <= now - ADDRESS_WINDOW
+        if volume
+        else AuthThrottle.last_failure_at < now - FORGET_AFTER
+    )
+    row = (
+        await session.execute(
+            insert(AuthThrottle)
+            .values(
+                key=key, failures=1, last_failure_at=now, window_started_at=now, blocked_until=None
+            )
+            .on_conflict_do_update(
+                index_elements=[AuthThrottle.key],
+                set_={
+                    "failures": case((restart, 1), else_=AuthThrottle.failures + 1),
+                    "window_started_at": case((restart, now), else_=AuthThrottle.window_started_at),
+                    "last_failure_at": now,
+                },
+            )
+            .returning(AuthThrottle.failures, AuthThrottle.window_started_at)
+        )
+    ).one()
+    return row[0], row[1]
 
 
 async def clear(session: AsyncSession, key: str) -> None:

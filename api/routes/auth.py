@@ -10,11 +10,12 @@ token in the body.
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal, cast
 
-from fastapi import APIRouter, BackgroundTasks, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Cookie, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from api.deps import Requires, SessionDep
 from api.errors import problem
+from api.openapi import errors
 from api.schemas.auth import (
     AcceptInvitationCreate,
     EnrollmentRequiredRead,
@@ -30,14 +31,21 @@ from api.schemas.auth import (
     SignupCreate,
 )
 from api.schemas.users import UserRead
-from api.session_cookie import clear_session_cookie, set_session_cookie
+from api.session_cookie import (
+    DEVICE_COOKIE,
+    clear_session_cookie,
+    set_device_cookie,
+    set_session_cookie,
+)
 from core.config import Settings
+from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.permissions import Permission
 from core.principal import Principal
 from providers.email import EmailProvider
 from services import auth, firms, password_reset, users
 from services.auth import IssuedSession, SecondStep
-from services.throttle import CountedFailure
+from services.login_devices import COOKIE_TTL, DeviceCookies
+from services.throttle import CountedFailure, TooManyAttempts
 
 router = APIRouter()
 
@@ -94,7 +102,7 @@ def second_step_read(step: SecondStep) -> MfaRequiredRead | EnrollmentRequiredRe
     return EnrollmentRequiredRead(enrollment_token=step.token, expires_at=step.expires_at)
 
 
-@router.post("/signup", status_code=status.HTTP_201_CREATED)
+@router.post("/signup", status_code=status.HTTP_201_CREATED, responses=errors(Forbidden, Conflict))
 async def signup(
     body: SignupCreate, request: Request, response: Response, session: SessionDep
 ) -> SessionRead:
@@ -115,32 +123,46 @@ async def signup(
     return session_read(issued, response, request)
 
 
-@router.post("/auth/login", response_model=LoginRead)
+@router.post(
+    "/auth/login", response_model=LoginRead, responses=errors(CountedFailure, TooManyAttempts)
+)
 async def login(
-    body: LoginCreate, request: Request, response: Response, session: SessionDep
+    body: LoginCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    device_cookie: Annotated[str | None, Cookie(alias=DEVICE_COOKIE)] = None,
 ) -> LoginRead | JSONResponse:
     """Exchange email and password for a login session (a bearer token and the browser
     cookie), or for the token of the second step: ``mfa_required`` (send a code to
     /auth/login/mfa) or ``mfa_enrollment_required`` (the firm requires two-factor; enrol
-    through /auth/login/enrollment). Repeated failures are throttled (429, Retry-After)."""
+    through /auth/login/enrollment). Repeated failures are throttled (429, Retry-After);
+    a browser that signed in to the account before is throttled apart from the rest by its
+    device cookie."""
+    settings = settings_of(request)
     try:
-        outcome = await auth.login(
+        result = await auth.login(
             session,
             email=body.email,
             password=body.password,
             firm_slug=body.firm_slug,
             ttl=session_ttl(request),
             client_address=client_address(request),
+            device_cookie=device_cookie,
+            devices=DeviceCookies.from_settings(settings),
             request_id=request_id_of(request),
         )
     except CountedFailure as error:
         return refused(request, error)
-    if isinstance(outcome, SecondStep):
-        return second_step_read(outcome)
-    return session_read(outcome, response, request)
+    if result.device_cookie is not None:
+        max_age = int(COOKIE_TTL.total_seconds())
+        set_device_cookie(response, result.device_cookie, settings, max_age)
+    if isinstance(result.outcome, SecondStep):
+        return second_step_read(result.outcome)
+    return session_read(result.outcome, response, request)
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=errors(BadRequest))
 async def logout(
     request: Request,
     response: Response,
@@ -186,7 +208,11 @@ async def request_password_reset(
     background.add_task(password_reset.deliver, email_provider(request), messages)
 
 
-@router.post("/auth/password-reset/confirm", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(NotFound, Conflict),
+)
 async def confirm_password_reset(
     body: PasswordResetConfirm, request: Request, session: SessionDep
 ) -> None:
@@ -196,7 +222,7 @@ async def confirm_password_reset(
     )
 
 
-@router.post("/auth/accept-invitation")
+@router.post("/auth/accept-invitation", responses=errors(NotFound, Conflict))
 async def accept_invitation(
     body: AcceptInvitationCreate, request: Request, response: Response, session: SessionDep
 ) -> SessionRead:
@@ -211,7 +237,7 @@ async def accept_invitation(
     return session_read(issued, response, request)
 
 
-@router.get("/me")
+@router.get("/me", responses=errors(NotFound))
 async def me(
     principal: Annotated[Principal, Requires(Permission.account)], session: SessionDep
 ) -> MeRead:

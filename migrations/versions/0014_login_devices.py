@@ -1,10 +1,18 @@
-"""login throttle and device cookies (placeholder, filled by the identity change)
+"""auth_throttles.window_started_at: the start of an address's volume window
+
+A client address is now limited by volume (so many failures per fixed window) rather than
+locked out after a few consecutive failures; the window needs its start. Existing rows start
+their window at their last failure. Device cookies are signed, not stored: their failures
+are counted in auth_throttles under "device:<nonce>" keys, which need no schema change.
 
 Revision ID: 0014
 Revises: 0013
 """
 
 from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0014"
 down_revision: str | None = "0013"
@@ -13,8 +21,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.add_column(
+        "auth_throttles",
+        sa.Column("window_started_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.execute("UPDATE auth_throttles SET window_started_at = last_failure_at")
+    op.alter_column("auth_throttles", "window_started_at", nullable=False)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_column("auth_throttles", "window_started_at")
