@@ -80,6 +80,9 @@ class MfaChallenge(IdMixin, TenantMixin, Base):
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     purpose: Mapped[str] = mapped_column(String(20))
+    # The throttle key of the device cookie that admitted the password step, if one did: the
+    # second step counts under it too, so the device gets through its account's lockout.
+    device_key: Mapped[str | None] = mapped_column(String(100))
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     failed_attempts: Mapped[int] = mapped_column(default=0)

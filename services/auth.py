@@ -174,7 +174,10 @@ class PasswordLogin:
     device_cookie: str | None
 
 
-async def issue_challenge(session: AsyncSession, user: User, purpose: str) -> SecondStep:
+async def issue_challenge(
+    session: AsyncSession, user: User, purpose: str, *, device_key: str | None = None
+) -> SecondStep:
+    """``device_key``: the throttle key of the device cookie that admitted the password."""
     ttl = MFA_CHALLENGE_TTL if purpose == "login" else ENROLMENT_TTL
     token, _, digest = new_token(MFA_PREFIX)
     expires_at = datetime.now(UTC) + ttl
@@ -184,6 +187,7 @@ async def issue_challenge(session: AsyncSession, user: User, purpose: str) -> Se
             user_id=user.id,
             token_hash=digest,
             purpose=purpose,
+            device_key=device_key,
             expires_at=expires_at,
         )
     )
@@ -246,7 +250,8 @@ async def login(
     cookie = devices.issue(email, now=now)
     step = await _second_step(session, user)
     if step is not None:
-        return PasswordLogin(await issue_challenge(session, user, step), cookie)
+        challenge = await issue_challenge(session, user, step, device_key=device)
+        return PasswordLogin(challenge, cookie)
     issued = await start_session(
         session, user, firm, ttl=ttl, method="password", request_id=request_id
     )

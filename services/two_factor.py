@@ -377,7 +377,7 @@ async def complete_login(
     """The second factor of a sign-in. Wrong codes count against the same throttle keys as
     wrong passwords and raise ``CountedFailure``; the fifth spends the challenge."""
     challenge, user, firm = await _challenge(session, mfa_token, "login")
-    keys = throttle.keys_for(user.email, client_address)
+    keys = throttle.keys_for(user.email, client_address, device=challenge.device_key)
     await throttle.check(session, keys)
     factor = await _verify(session, user, cipher, code=code, recovery_code=recovery_code)
     if factor is None:

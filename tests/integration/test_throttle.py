@@ -35,6 +35,7 @@ from services.throttle import (
     delay_after,
 )
 from tests.factories import PASSWORD, make_firm
+from tests.integration.test_two_factor import code_at, enrol
 from tests.problems import assert_problem
 
 ClientAt = Callable[[str], AbstractAsyncContextManager[AsyncClient]]
@@ -401,3 +402,24 @@ async def test_a_device_cookie_is_locked_out_by_its_own_failures_and_not_the_acc
     # Those failures were the device's: unknown browsers may still try the account.
     async with client_at(fresh_address()) as http:
         assert (await login(http, actor.user.email)).status_code == 200
+
+
+async def test_a_device_cookie_also_carries_a_two_factor_user_through_the_lockout(
+    client_at: ClientAt, db: AsyncSession
+) -> None:
+    """The second step is throttled under the key that admitted the password step."""
+    actor = await make_firm(db)
+    async with client_at(fresh_address()) as http:
+        enrolled = await enrol(http, actor)
+    device = await sign_in_from_a_browser(client_at, actor.user.email)
+    await fail_from_many_addresses(client_at, actor.user.email, THRESHOLD)
+
+    async with client_at(fresh_address()) as http:
+        password = await login(http, actor.user.email, device=device)
+        assert password.status_code == 200, password.text
+        second = await http.post(
+            "/v1/auth/login/mfa",
+            json={"mfa_token": password.json()["mfa_token"], "code": code_at(enrolled.totp, 1)},
+        )
+
+    assert second.status_code == 200, second.text
