@@ -81,6 +81,20 @@ class BillingSettings(IdMixin, TenantMixin, TimestampMixin, Base):
     )
     # The firm's own Stripe secret key (Fernet, core.crypto.Cipher); never returned.
     stripe_secret_key_encrypted: Mapped[str | None] = mapped_column(Text)
+    # The seller as invoices name it (EU directive 2006/112/EC art. 226); an EU country
+    # makes name, address and VAT id (or tax number) mandatory before an invoice is issued.
+    seller_legal_name: Mapped[str | None] = mapped_column(String(200))
+    seller_address_line1: Mapped[str | None] = mapped_column(String(200))
+    seller_address_line2: Mapped[str | None] = mapped_column(String(200))
+    seller_postal_code: Mapped[str | None] = mapped_column(String(20))
+    seller_city: Mapped[str | None] = mapped_column(String(100))
+    # ISO 3166-1 alpha-2.
+    seller_country: Mapped[str | None] = mapped_column(String(2))
+    seller_vat_id: Mapped[str | None] = mapped_column(String(30))
+    seller_tax_number: Mapped[str | None] = mapped_column(String(40))
+    # Stored in electronic form (no spaces); checked with mod-97 on the way in.
+    seller_iban: Mapped[str | None] = mapped_column(String(34))
+    seller_bic: Mapped[str | None] = mapped_column(String(11))
 
 
 class TaxRate(IdMixin, TenantMixin, TimestampMixin, Base):
@@ -133,7 +147,12 @@ class Invoice(IdMixin, TenantMixin, TimestampMixin, Base):
             name="total_is_sum",
         ),
         CheckConstraint("tax_exclusive_total <= tax_total", name="exclusive_tax_within_tax"),
-        CheckConstraint("balance = total - amount_paid - amount_credited", name="balance_is_rest"),
+        # What is owed (services.billing.invoice_status.balance_due): nothing once void.
+        CheckConstraint(
+            "balance = CASE WHEN status = 'void' THEN 0 "
+            "ELSE total - amount_paid - amount_credited END",
+            name="balance_is_rest",
+        ),
         CheckConstraint("kind = 'credit_note' OR balance >= 0", name="balance_not_negative"),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_format"),
         UniqueConstraint("firm_id", "number"),

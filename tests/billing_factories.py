@@ -75,7 +75,7 @@ async def make_invoice(
         total=totals.total,
         amount_paid=0,
         amount_credited=0,
-        balance=totals.total,
+        balance=0 if status == InvoiceStatus.void else totals.total,
         tax_breakdown=totals.breakdown(),
         finalized_at=None if status == InvoiceStatus.draft else datetime.now(UTC),
         sent_at=datetime.now(UTC) if status == InvoiceStatus.open else None,

@@ -140,6 +140,16 @@ class BillingSettingsRead(BaseModel):
     business_hours_end: int
     business_days: list[int]
     invoice_template: str | None
+    seller_legal_name: str | None
+    seller_address_line1: str | None
+    seller_address_line2: str | None
+    seller_postal_code: str | None
+    seller_city: str | None
+    seller_country: str | None
+    seller_vat_id: str | None
+    seller_tax_number: str | None
+    seller_iban: str | None
+    seller_bic: str | None
     updated_at: datetime
 
 
@@ -149,12 +159,17 @@ def settings_read(settings: BillingSettings) -> BillingSettingsRead:
 
 class BillingSettingsUpdate(SettingsPatch):
     """Only the fields sent change. Hours are whole hours in the firm's time zone
-    (start inclusive, end exclusive); days are ISO weekdays, 1 = Monday."""
+    (start inclusive, end exclusive); days are ISO weekdays, 1 = Monday. The ``seller_*``
+    details are printed on every invoice; null or "" clears one. ``seller_country`` is an
+    ISO 3166 code; in an EU country, legal name, street, postal code, city and VAT id (or
+    tax number) must be set before an invoice can be issued. The IBAN is checked with its
+    mod-97 check digits and stored without spaces."""
 
 
 class InvoiceTemplateBody(BaseModel):
-    """A Jinja2 template (sandboxed, autoescaped). It sees ``firm``, ``client``,
-    ``invoice``, ``lines``, ``taxes``, ``totals`` (formatted) and ``totals_minor``."""
+    """A Jinja2 template (sandboxed, autoescaped). It sees ``firm``, ``seller``,
+    ``client``, ``invoice``, ``lines``, ``taxes``, ``totals`` (formatted) and
+    ``totals_minor``."""
 
     model_config = ConfigDict(extra="forbid")
 

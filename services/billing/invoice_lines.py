@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import NotFound, Unprocessable
 from core.principal import Principal
 from models import DiscountKind, Invoice, InvoiceLine
+from services.billing.invoice_status import balance_due
 from services.billing.tax_rates import rates_by_id, snapshot
 from services.billing.totals import LineInput, TaxSnapshot, Totals, compute_totals
 
@@ -119,7 +120,7 @@ def store_totals(invoice: Invoice, totals: Totals) -> None:
     invoice.late_fee = totals.late_fee
     invoice.total = totals.total
     invoice.tax_breakdown = totals.breakdown()
-    invoice.balance = totals.total - invoice.amount_paid - invoice.amount_credited
+    invoice.balance = balance_due(invoice)
 
 
 async def replace_lines(

@@ -1,6 +1,7 @@
-"""The invoice status machine: which status may follow which, and the status money moves
-imply. Every service that changes an invoice's status goes through ``move``; an illegal
-move is a 409 that says why.
+"""The invoice status machine: which status may follow which, the status money moves
+imply, and what an invoice owes in each status. Every service that changes an invoice's
+status or money goes through ``move``, which keeps ``balance`` equal to ``balance_due``;
+an illegal move is a 409 that says why.
 
     draft ──finalize──▶ open ──▶ partially_paid ──▶ paid
                           │            │              │ (a refund moves back)
@@ -8,6 +9,7 @@ move is a 409 that says why.
                           └──▶ uncollectible
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from core.errors import Conflict
@@ -36,16 +38,64 @@ _REASONS: dict[InvoiceStatus, str] = {
 }
 
 
+# What counts as receivable (aging, dunning, late fees): a void invoice owes nothing and a
+# written-off one is bad debt, no longer expected, although a payment may still settle it.
+RECEIVABLE: tuple[str, ...] = (S.open.value, S.partially_paid.value)
+
+
+def balance_due(invoice: Invoice) -> int:
+    """What the client still owes on an invoice: its total less what was paid and credited,
+    and nothing once void (a void invoice was cancelled, so it was never owed). A written-off
+    invoice keeps its balance, as Stripe's ``amount_remaining`` does on an uncollectible
+    invoice: it is the amount written off, and a payment may still settle it. Migration
+    0012's check constraint holds the table to the same rule."""
+    if invoice.status == S.void.value:
+        return 0
+    return invoice.total - invoice.amount_paid - invoice.amount_credited
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How a document shows an invoice's status: the stamp across it (None for an open
+    invoice or a credit note) and the label of its balance line."""
+
+    mark: str | None
+    balance_label: str
+
+
+def standing(invoice: Invoice) -> Standing:
+    if invoice.kind == InvoiceKind.credit_note.value:
+        return Standing(None, "Balance due")
+    status = InvoiceStatus(invoice.status)
+    # Settled by credit notes alone, "paid" would claim money that never arrived.
+    by_credit = invoice.amount_paid == 0 and invoice.amount_credited > 0
+    marks: dict[InvoiceStatus, str | None] = {
+        S.draft: "DRAFT",
+        S.open: None,
+        S.partially_paid: "PARTIALLY CREDITED" if by_credit else "PARTIALLY PAID",
+        S.paid: "CREDITED" if by_credit else "PAID",
+        S.void: "VOID",
+        S.uncollectible: "UNCOLLECTIBLE",
+    }
+    label = "Balance written off" if status == S.uncollectible else "Balance due"
+    return Standing(marks[status], label)
+
+
 class IllegalTransition(Conflict):
     title = "Illegal status change"
     slug = "illegal-transition"
 
 
 def move(invoice: Invoice, target: InvoiceStatus, *, at: datetime) -> None:
-    """Change ``invoice.status`` to ``target`` and stamp the time, or raise a 409."""
+    """Change ``invoice.status`` to ``target``, stamp the time and set the balance it
+    implies, or raise a 409."""
     current = InvoiceStatus(invoice.status)
-    if current == target:
-        return
+    if current != target:
+        _enter(invoice, current, target, at)
+    invoice.balance = balance_due(invoice)
+
+
+def _enter(invoice: Invoice, current: InvoiceStatus, target: InvoiceStatus, at: datetime) -> None:
     if target not in ALLOWED[current]:
         reason = _REASONS.get(current, f"{current.value} cannot become {target.value}")
         raise IllegalTransition(

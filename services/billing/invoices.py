@@ -34,7 +34,8 @@ from services.billing.invoice_lines import (
     store_totals,
     totals_for,
 )
-from services.billing.invoice_status import IllegalTransition, move
+from services.billing.invoice_status import RECEIVABLE, IllegalTransition, move
+from services.billing.seller import require_invoice_details
 from services.billing.settings import get_settings
 from services.firms import firm_today
 
@@ -57,8 +58,6 @@ __all__ = [
     "validate_invoice_fields",
     "void_invoice",
 ]
-
-OWED = (InvoiceStatus.open.value, InvoiceStatus.partially_paid.value)
 
 
 def summarize(invoice: Invoice) -> dict[str, Any]:
@@ -276,6 +275,7 @@ async def _finalize(session: AsyncSession, principal: Principal, invoice: Invoic
             errors=[{"pointer": "/status", "detail": f"{invoice.status} -> open"}],
         )
     settings = await get_settings(session, principal.firm_id)
+    require_invoice_details(settings)
     issue_date = invoice.issue_date or await firm_today(session, principal)
     if invoice.due_date is None and invoice.kind == InvoiceKind.invoice.value:
         terms = invoice.payment_terms_days
@@ -349,7 +349,7 @@ async def send_invoice(
         )
     invoice.sent_at = datetime.now(UTC)
     await outbox.enqueue_message(session, principal.firm_id, _event("invoice.sent", invoice))
-    if invoice.kind == InvoiceKind.invoice.value and invoice.status in OWED:
+    if invoice.kind == InvoiceKind.invoice.value and invoice.status in RECEIVABLE:
         await start_dunning(session, principal.firm_id, invoice.id)
     return await _changed(
         session, principal, invoice, "invoice.sent", before, sent_at=invoice.sent_at.isoformat()
@@ -418,7 +418,7 @@ async def apply_late_fee(
     total and balance are recomputed through the totals function. False when a fee was
     already applied, the invoice is no longer owed, or ``amount`` is not positive."""
     _own(principal, invoice)
-    if invoice.late_fee_applied_at is not None or amount <= 0 or invoice.status not in OWED:
+    if invoice.late_fee_applied_at is not None or amount <= 0 or invoice.status not in RECEIVABLE:
         return False
     before = summarize(invoice)
     totals = totals_for(invoice, inputs_of(await lines_of(session, invoice)), late_fee=amount)
@@ -435,7 +435,7 @@ async def mark_in_collections(
     ``lock=True``); emits ``invoice.in_collections``. False when already marked or no
     longer owed."""
     _own(principal, invoice)
-    if invoice.in_collections or invoice.status not in OWED:
+    if invoice.in_collections or invoice.status not in RECEIVABLE:
         return False
     before = summarize(invoice)
     invoice.in_collections = True

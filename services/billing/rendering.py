@@ -17,6 +17,7 @@ A template is checked when it is saved by compiling it and rendering a sample in
 falls back to the shipped default, so viewing an invoice never fails."""
 
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
@@ -40,6 +41,7 @@ from models import BillingSettings, Client, Firm, Invoice, InvoiceKind, InvoiceL
 from services import audit
 from services.billing.currencies import format_minor
 from services.billing.invoice_lines import lines_of
+from services.billing.invoice_status import standing
 from services.billing.invoices import get_invoice
 from services.billing.settings import get_settings, record_change, summarize
 
@@ -240,11 +242,66 @@ def _quantity(value: Decimal) -> str:
     return f"{normalized:f}"
 
 
+def tax_label(name: str, percent: str) -> str:
+    """A rate's label: its name and percent ("USt 19%"), or its name alone when the name
+    already says the percent, so "USt 19%" never reads "USt 19% 19%"."""
+    spelled = "|".join(re.escape(form) for form in {percent, percent.replace(".", ",")})
+    if re.search(rf"(?<![\d.,])(?:{spelled})\s*%", name):
+        return name
+    return f"{name} {percent}%"
+
+
+def _tax(tax: dict[str, Any]) -> dict[str, Any]:
+    percent = str(Decimal(str(tax["percent"])).normalize())
+    name = str(tax["name"])
+    inclusive = bool(tax["inclusive"])
+    return {
+        "name": name,
+        "percent": percent,
+        "inclusive": inclusive,
+        "label": tax_label(name, percent),
+    }
+
+
+def _grouped(value: str | None) -> str | None:
+    """An IBAN as printed: groups of four."""
+    return " ".join(value[i : i + 4] for i in range(0, len(value), 4)) if value else None
+
+
+def _seller(firm: Firm, settings: BillingSettings) -> dict[str, Any]:
+    place = " ".join(part for part in (settings.seller_postal_code, settings.seller_city) if part)
+    address = [settings.seller_address_line1, settings.seller_address_line2, place]
+    return {
+        "legal_name": settings.seller_legal_name or firm.name,
+        "address_lines": [line for line in address if line],
+        "country": settings.seller_country,
+        "vat_id": settings.seller_vat_id,
+        "tax_number": settings.seller_tax_number,
+        "iban": _grouped(settings.seller_iban),
+        "bic": settings.seller_bic,
+    }
+
+
+def _client_detail(client: Client, *keys: str) -> str | None:
+    """A bill-to detail clients have no column for, from their custom fields."""
+    for key in keys:
+        value = client.custom_fields.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
 def build_context(
-    invoice: Invoice, lines: list[InvoiceLine], client: Client, firm: Firm
+    invoice: Invoice,
+    lines: list[InvoiceLine],
+    client: Client,
+    firm: Firm,
+    settings: BillingSettings,
 ) -> dict[str, Any]:
     """What a template sees. Money comes both formatted (``total``) and in minor units
-    (``total_minor``); dates are ISO 8601 strings."""
+    (``total_minor``); dates are ISO 8601 strings. ``seller`` is the firm as billing
+    settings name it; the client's VAT id and address come from its custom fields
+    ``vat_id`` (or ``tax_id``) and ``address``."""
     currency = invoice.currency
 
     def money(amount: int) -> str:
@@ -261,15 +318,25 @@ def build_context(
         "amount_credited": invoice.amount_credited,
         "balance": invoice.balance,
     }
+    shown = standing(invoice)
     return {
         "firm": {"name": firm.name, "time_zone": firm.time_zone},
-        "client": {"name": client.name, "email": client.email, "phone": client.phone},
+        "seller": _seller(firm, settings),
+        "client": {
+            "name": client.name,
+            "email": client.email,
+            "phone": client.phone,
+            "vat_id": _client_detail(client, "vat_id", "tax_id"),
+            "address_lines": (_client_detail(client, "address") or "").splitlines(),
+        },
         "invoice": {
             "id": str(invoice.id),
             "title": "Credit note" if invoice.kind == InvoiceKind.credit_note else "Invoice",
             "kind": invoice.kind,
             "number": invoice.number,
             "status": invoice.status,
+            "mark": shown.mark,
+            "balance_label": shown.balance_label,
             "currency": currency,
             "issue_date": _day(invoice.issue_date),
             "due_date": _day(invoice.due_date),
@@ -289,22 +356,13 @@ def build_context(
                 "amount_minor": line.amount,
                 "discount": money(line.discount_amount),
                 "tax": money(line.tax_amount),
-                "taxes": [
-                    {
-                        "name": str(tax["name"]),
-                        "percent": str(Decimal(str(tax["percent"])).normalize()),
-                        "inclusive": bool(tax["inclusive"]),
-                    }
-                    for tax in line.taxes
-                ],
+                "taxes": [_tax(tax) for tax in line.taxes],
             }
             for line in lines
         ],
         "taxes": [
             {
-                "name": str(tax["name"]),
-                "percent": str(Decimal(str(tax["percent"])).normalize()),
-                "inclusive": bool(tax["inclusive"]),
+                **_tax(tax),
                 "taxable": money(int(tax["taxable"])),
                 "amount": money(int(tax["amount"])),
             }
@@ -318,7 +376,24 @@ def build_context(
 def sample_context() -> dict[str, Any]:
     """A made-up invoice with every field filled in, to check a template on save."""
     firm = Firm(name="Sample Firm LLP", time_zone="UTC")
-    client = Client(name="Sample Client <Ltd>", email="billing@example.com", phone="+1 555 0100")
+    settings = BillingSettings(
+        seller_legal_name="Sample Firm LLP",
+        seller_address_line1="1 Sample Street",
+        seller_address_line2="Floor 2",
+        seller_postal_code="10115",
+        seller_city="Berlin",
+        seller_country="DE",
+        seller_vat_id="DE123456789",
+        seller_tax_number="12/345/67890",
+        seller_iban="DE89370400440532013000",
+        seller_bic="COBADEFFXXX",
+    )
+    client = Client(
+        name="Sample Client <Ltd>",
+        email="billing@example.com",
+        phone="+1 555 0100",
+        custom_fields={"vat_id": "FR12345678901", "address": "2 Rue Exemple\n75001 Paris"},
+    )
     rate = {"tax_rate_id": str(uuid.uuid4()), "name": "VAT", "percent": "20", "inclusive": False}
     invoice = Invoice(
         id=uuid.uuid4(),
@@ -365,7 +440,7 @@ def sample_context() -> dict[str, Any]:
             tax_amount=1_800,
         ),
     ]
-    return build_context(invoice, lines, client, firm)
+    return build_context(invoice, lines, client, firm, settings)
 
 
 def validate_template(source: str) -> None:
@@ -403,7 +478,7 @@ async def render_invoice(
     ).one()
     firm = (await session.scalars(select(Firm).where(Firm.id == invoice.firm_id))).one()
     settings = await get_settings(session, principal.firm_id)
-    context = build_context(invoice, lines, client, firm)
+    context = build_context(invoice, lines, client, firm, settings)
     if settings.invoice_template is not None:
         try:
             return RenderedInvoice(_render(settings.invoice_template, context), template="firm")

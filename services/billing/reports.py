@@ -2,8 +2,9 @@
 them: ``ix_invoices_receivable`` (what is owed, by due date) for the aging, and
 ``ix_invoices_firm_id_issue_date`` (issued invoices by date) for revenue.
 
-Aging: each owed invoice's balance (open or partially paid invoices; credit notes and
-written-off invoices owe nothing) in one bucket by how many days past its due date it is
+Aging: each receivable invoice's balance (``invoice_status.RECEIVABLE``: open or partially
+paid invoices; void invoices owe nothing, written-off ones are bad debt, credit notes are
+not receivables) in one bucket by how many days past its due date it is
 on ``as_of``: current (not yet due, or due that day), 1-30, 31-60, 61-90, over 90. Per
 client and currency, keyset-paginated by client name, plus the firm's totals per currency.
 
@@ -39,6 +40,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.errors import BadRequest
 from core.principal import Principal
 from models import Client, Invoice, InvoiceKind, InvoiceStatus, Payment, PaymentKind, PaymentMethod
+from services.billing.invoice_status import RECEIVABLE
 from services.firms import firm_today
 
 BUCKETS = ("current", "days_1_30", "days_31_60", "days_61_90", "days_over_90")
@@ -47,7 +49,6 @@ MAX_REVENUE_DAYS = 3_660
 MAX_CURSOR_LENGTH = 400
 # Report statements select several computed columns.
 Rows = Select[*tuple[Any, ...]]
-OWED = (InvoiceStatus.open.value, InvoiceStatus.partially_paid.value)
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def _owed(principal: Principal) -> list[ColumnElement[bool]]:
     # ix_invoices_receivable's predicate, spelled out.
     return [
         Invoice.firm_id == principal.firm_id,
-        Invoice.status.in_([_constant(status) for status in OWED]),
+        Invoice.status.in_([_constant(status) for status in RECEIVABLE]),
         Invoice.kind == _constant(InvoiceKind.invoice.value),
     ]
 

@@ -1,12 +1,22 @@
 """The firm's billing settings: numbering, default payment terms, the business hours
-dunning emails keep to, and the firm's own invoice template.
+dunning emails keep to, the firm's own invoice template, and the seller's legal details
+every invoice prints (legal name, address, country, VAT id or tax number, IBAN and BIC;
+see ``services.billing.seller`` for their checks and what EU law requires).
 
 One row per firm, created with the defaults the first time anything reads it."""
 
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,9 +26,69 @@ from core.principal import Principal
 from models import BillingSettings
 from services import audit
 from services.billing.numbering import PREFIX_PATTERN
+from services.billing.seller import (
+    EU_COUNTRIES,
+    normalize_bic,
+    normalize_country,
+    normalize_iban,
+    normalize_vat_id,
+    vat_prefix,
+)
 
 Weekday = Annotated[int, Field(ge=1, le=7)]
 Prefix = Annotated[str, StringConstraints(max_length=40, pattern=PREFIX_PATTERN.pattern)]
+
+
+def _blank_to_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+Blank = BeforeValidator(_blank_to_none)
+Text20 = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None, Blank
+]
+Text40 = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None, Blank
+]
+Text100 = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None, Blank
+]
+Text200 = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None, Blank
+]
+Country = Annotated[Annotated[str, AfterValidator(normalize_country)] | None, Blank]
+VatId = Annotated[
+    Annotated[str, StringConstraints(max_length=30), AfterValidator(normalize_vat_id)] | None,
+    Blank,
+]
+Iban = Annotated[
+    Annotated[str, StringConstraints(max_length=60), AfterValidator(normalize_iban)] | None,
+    Blank,
+]
+Bic = Annotated[
+    Annotated[str, StringConstraints(max_length=20), AfterValidator(normalize_bic)] | None,
+    Blank,
+]
+
+
+# Seller details may be cleared with null or ""; these are the ones that may not.
+_NOT_NULL = frozenset(
+    {"invoice_number_prefix", "credit_note_number_prefix", "invoice_number_digits"}
+    | {"default_payment_terms_days", "business_hours_start", "business_hours_end"}
+    | {"business_days"}
+)
+SELLER_FIELDS = (
+    "seller_legal_name",
+    "seller_address_line1",
+    "seller_address_line2",
+    "seller_postal_code",
+    "seller_city",
+    "seller_country",
+    "seller_vat_id",
+    "seller_tax_number",
+    "seller_iban",
+    "seller_bic",
+)
 
 
 class SettingsPatch(BaseModel):
@@ -34,8 +104,20 @@ class SettingsPatch(BaseModel):
     business_hours_start: Annotated[int, Field(ge=0, le=23)] | None = None
     business_hours_end: Annotated[int, Field(ge=1, le=24)] | None = None
     business_days: Annotated[list[Weekday], Field(min_length=1, max_length=7)] | None = None
+    seller_legal_name: Text200 = None
+    seller_address_line1: Text200 = None
+    seller_address_line2: Text200 = None
+    seller_postal_code: Text20 = None
+    seller_city: Text100 = None
+    # ISO 3166-1 alpha-2; an EU country makes the legal details mandatory on invoices.
+    seller_country: Country = None
+    seller_vat_id: VatId = None
+    # A national tax number (e.g. Germany's Steuernummer), where it may replace the VAT id.
+    seller_tax_number: Text40 = None
+    seller_iban: Iban = None
+    seller_bic: Bic = None
 
-    @field_validator("*", mode="before")
+    @field_validator(*_NOT_NULL, mode="before")
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
@@ -59,6 +141,7 @@ def summarize(settings: BillingSettings) -> dict[str, Any]:
         "business_hours_end": settings.business_hours_end,
         "business_days": list(settings.business_days),
         "custom_template": settings.invoice_template is not None,
+        **{name: getattr(settings, name) for name in SELLER_FIELDS},
     }
 
 
@@ -120,4 +203,19 @@ async def update_settings(
                 {"pointer": "/business_hours_end", "detail": "must be after business_hours_start"}
             ],
         )
+    _check_vat_country(settings)
     return await record_change(session, principal, settings, before)
+
+
+def _check_vat_country(settings: BillingSettings) -> None:
+    """An EU VAT number names its country; one of another country is a mistake."""
+    vat_id, country = settings.seller_vat_id, settings.seller_country
+    if vat_id is None or country is None or country not in EU_COUNTRIES:
+        return
+    prefix = vat_prefix(country)
+    if not vat_id.startswith(prefix):
+        raise Unprocessable(
+            f"The VAT identification number must start with {prefix} for a seller in "
+            f"{country}; correct the number or the country.",
+            errors=[{"pointer": "/seller_vat_id", "detail": f"must start with {prefix}"}],
+        )
