@@ -44,6 +44,7 @@ FORGET_AFTER = timedelta(hours=24)
 # still stops after five.
 ADDRESS_LIMIT = 100
 ADDRESS_WINDOW = timedelta(minutes=15)
+ADDRESS_PREFIX = "address:"
 
 
 class TooManyAttempts(AppError):
@@ -67,7 +68,7 @@ def device_key(nonce: str) -> str:
 
 
 def address_key(address: str | None) -> str | None:
-    return f"address:{address}" if address else None
+    return f"{ADDRESS_PREFIX}{address}" if address else None
 
 
 def keys_for(email: str, address: str | None, *, device: str | None = None) -> list[str]:
@@ -109,15 +110,15 @@ async def record_failure(session: AsyncSession, keys: list[str]) -> None:
     now = datetime.now(UTC)
     async with system_scope(session, SystemPurpose.auth_throttle):
         for key in keys:
-            volume = key.startswith("address:")
+            volume = key.startswith(ADDRESS_PREFIX)
             failures, window_started_at = await _count(session, key, now, volume=volume)
             if volume:
-                blocked = failures >= ADDRESS_LIMIT
-                until = window_started_at + ADDRESS_WINDOW
+                full = failures >= ADDRESS_LIMIT
+                until = window_started_at + ADDRESS_WINDOW if full else None
             else:
                 delay = delay_after(failures)
-                blocked, until = delay is not None, now + (delay or timedelta())
-            if blocked:
+                until = now + delay if delay is not None else None
+            if until is not None:
                 await session.execute(
                     update(AuthThrottle).where(AuthThrottle.key == key).values(blocked_until=until)
                 )
