@@ -16,6 +16,7 @@ from core.errors import AppError, json_pointer
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://firmflow.dev/problems/"
 log = logging.getLogger("firmflow.api")
+_RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
 
 
 def problem(
@@ -64,6 +65,16 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+def _impossible_path_parameter(exc: RequestValidationError) -> dict[str, Any] | None:
+    """The first path parameter outside its declared range (a version number beyond int4,
+    or below 1): no resource can have it, so the answer is the 404 of a missing one."""
+    for err in exc.errors():
+        loc = err.get("loc", ())
+        if len(loc) == 2 and loc[0] == "path" and err.get("type") in _RANGE_ERRORS:
+            return {"name": str(loc[1]), "value": err.get("input")}
+    return None
+
+
 def validation_problem(request: Request, errors: list[dict[str, Any]]) -> JSONResponse:
     """The 422 for input the request cannot be served with, whoever found it: one shape
     for pydantic's checks and for the checks that run before routing (api.input_safety)."""
@@ -86,6 +97,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        impossible = _impossible_path_parameter(exc)
+        if impossible is not None:
+            detail = (
+                f"Nothing exists with {impossible['name']} {impossible['value']}; "
+                "check the address."
+            )
+            return problem(404, "Not found", "not-found", detail, request)
         return validation_problem(request, _validation_errors(exc))
 
     @app.exception_handler(StarletteHTTPException)

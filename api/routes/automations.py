@@ -21,7 +21,7 @@ from api.schemas.automations import (
     VersionRead,
     VersionSummary,
 )
-from api.schemas.common import Page, page_of
+from api.schemas.common import Page, VersionNumber, page_of
 from core.errors import PayloadTooLarge
 from core.permissions import Permission
 from core.principal import Principal
@@ -221,7 +221,7 @@ async def list_versions(
 
 @router.get("/{automation_id}/versions/{version}")
 async def get_version(
-    automation_id: uuid.UUID, version: int, principal: Reader, session: SessionDep
+    automation_id: uuid.UUID, version: VersionNumber, principal: Reader, session: SessionDep
 ) -> VersionRead:
     found = await automations.get_version(session, principal, automation_id, version)
     return VersionRead.model_validate(found)
@@ -229,7 +229,7 @@ async def get_version(
 
 @router.post("/{automation_id}/versions/{version}/rollback", status_code=status.HTTP_201_CREATED)
 async def rollback(
-    automation_id: uuid.UUID, version: int, principal: Writer, session: SessionDep
+    automation_id: uuid.UUID, version: VersionNumber, principal: Writer, session: SessionDep
 ) -> VersionRead:
     """Publish version ``version``'s definition again as a new version (and make it the
     draft)."""
@@ -240,7 +240,11 @@ async def rollback(
 
 @router.get("/{automation_id}/versions/{a}/diff/{b}")
 async def diff_versions(
-    automation_id: uuid.UUID, a: int, b: int, principal: Reader, session: SessionDep
+    automation_id: uuid.UUID,
+    a: VersionNumber,
+    b: VersionNumber,
+    principal: Reader,
+    session: SessionDep,
 ) -> dict[str, Any]:
     """What changed from version ``a`` to version ``b``: steps added, removed and changed
     (each change a JSON pointer with the value before and after), the trigger, and other

@@ -1,11 +1,13 @@
-"""Shapes every list shares: the page envelope and its query parameters."""
+"""Shapes every list shares (the page envelope and its query parameters), and the path
+parameters several routes share."""
 
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Depends, Path, Query
 from pydantic import BaseModel
 
 from core import pagination
+from core.bounds import INT4_MAX
 
 T = TypeVar("T")
 
@@ -35,3 +37,8 @@ async def page_params(
 
 
 PageDep = Annotated[pagination.PageParams, Depends(page_params)]
+
+# Outside its range no version can exist: api.errors answers such a number with a 404.
+VersionNumber = Annotated[
+    int, Path(ge=1, le=INT4_MAX, description="A published version's number: 1, 2, …")
+]

@@ -25,7 +25,7 @@ from services.billing import invoices
 from services.billing.currencies import is_currency
 from services.billing.invoice_fields import Currency, InvoiceFields, Notes, Terms
 from services.billing.invoice_lines import Discount, Lines, snapshot_lines
-from services.billing.recurrence import Occurrence, Schedule, ScheduleError
+from services.billing.recurrence import MAX_COUNT, Occurrence, Schedule, ScheduleError
 from workflows.billing.recurring import (
     SIGNAL_ENDED,
     SIGNAL_PAUSED,
@@ -66,7 +66,7 @@ class RecurringFields(BaseModel):
     time_zone: ZoneName | None = None
     starts_at_local: datetime
     ends_on: date | None = None
-    count: Annotated[int, Field(ge=1)] | None = None
+    count: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = None
     auto_send: bool = False
 
 
@@ -81,7 +81,7 @@ class RecurringPatch(BaseModel):
     time_zone: ZoneName | None = None
     starts_at_local: datetime | None = None
     ends_on: date | None = None
-    count: Annotated[int, Field(ge=1)] | None = None
+    count: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = None
 
     @field_validator(
         "template", "auto_send", "rrule", "time_zone", "starts_at_local", mode="before"
