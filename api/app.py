@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api import errors
+from api import errors, openapi
 from api.input_safety import InputSafetyMiddleware
 from api.middleware import RequestContextMiddleware
 from api.routes import (
@@ -102,4 +102,6 @@ def create_app(
     app.include_router(stripe.router, prefix=v1, tags=["stripe"])
     app.include_router(dunning.router, prefix=v1, tags=["dunning"])
     app.include_router(recurring_invoices.router, prefix=v1, tags=["recurring invoices"])
+    # Last, so it sees every route.
+    openapi.install(app)
     return app

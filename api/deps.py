@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client as TemporalClient
 
 # The list dependency (limit + cursor) lives beside the page envelope it belongs to.
+from api.openapi import raises
 from api.schemas.common import PageDep as PageDep
-from api.session_cookie import SESSION_COOKIE, check_csrf, mark_signed_in_by_cookie
+from api.session_cookie import SESSION_COOKIE, CsrfRefused, check_csrf, mark_signed_in_by_cookie
 from core.errors import Unauthorized
 from core.outbox import pop_outbox_ids
-from core.permissions import Permission, require
+from core.permissions import Permission, PermissionDenied, require
 from core.principal import Principal
 from core.security import SESSION_PREFIX
 from services.auth import authenticate
@@ -46,6 +47,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+@raises(Unauthorized, CsrfRefused)
 async def get_principal(
     request: Request,
     session: SessionDep,
@@ -78,6 +80,7 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+@raises(PermissionDenied)
 class PermissionCheck:
     """The dependency ``Requires`` builds. Its ``permission`` is what the route declares;
     the permission tests read it back from each route's dependency tree."""

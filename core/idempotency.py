@@ -36,7 +36,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import BadRequest, Conflict
+from core.errors import Conflict
 from core.principal import Principal
 from models import IdempotencyKey
 
@@ -68,6 +68,8 @@ async def idempotency_key(
         str | None,
         Header(
             alias=HEADER,
+            min_length=1,
+            max_length=MAX_KEY_LENGTH,
             description=(
                 "Any unique string of 1 to 255 characters. Repeating a request with the same "
                 "key and body returns the first response; another body is a 409."
@@ -75,17 +77,6 @@ async def idempotency_key(
         ),
     ] = None,
 ) -> IdempotentRequest:
-    if key is not None and not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise BadRequest(
-            f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} characters long",
-            errors=[
-                {
-                    "parameter": HEADER,
-                    "in": "header",
-                    "detail": f"length is {len(key)}; allowed 1 to {MAX_KEY_LENGTH}",
-                }
-            ],
-        )
     return IdempotentRequest(
         key=key, route=f"{request.method} {_template(request)}", path=request.url.path
     )

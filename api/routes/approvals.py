@@ -6,12 +6,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import PageDep, Requires, SessionDep
+from api.openapi import errors
 from api.schemas.approvals import ApprovalDecision, ApprovalDetail, ApprovalRead
 from api.schemas.common import Page, page_of
 from core.permissions import Permission
 from core.principal import Principal
 from models import ApprovalStatus
 from services.automations import approvals
+from services.automations.approvals import AlreadyVoted, ApprovalClosed
 
 router = APIRouter()
 
@@ -43,7 +45,7 @@ async def get_approval(
     return ApprovalDetail.of_view(await approvals.get_view(session, principal, approval_id))
 
 
-@router.post(APPROVALS + "/{approval_id}")
+@router.post(APPROVALS + "/{approval_id}", responses=errors(AlreadyVoted, ApprovalClosed))
 async def decide(
     approval_id: uuid.UUID, body: ApprovalDecision, principal: Decider, session: SessionDep
 ) -> ApprovalDetail:

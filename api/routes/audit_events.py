@@ -7,8 +7,10 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from api.deps import PageDep, Requires, SessionDep
+from api.openapi import errors
 from api.schemas.audit_events import AuditEventRead
 from api.schemas.common import Page, page_of
+from core.errors import BadRequest
 from core.permissions import Permission
 from core.principal import Principal
 from services import audit
@@ -17,7 +19,7 @@ from services.audit import AuditFilters
 router = APIRouter(prefix="/audit-events")
 
 
-@router.get("")
+@router.get("", responses=errors(BadRequest))
 async def list_audit_events(
     principal: Annotated[Principal, Requires(Permission.audit_read)],
     session: SessionDep,

@@ -11,13 +11,15 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Requires, SessionDep
+from api.openapi import errors
 from api.routes.auth import settings_of
 from core.crypto import Cipher
-from core.errors import PayloadTooLarge
+from core.errors import Conflict, PayloadTooLarge
 from core.permissions import Permission
 from core.principal import Principal
 from models import AutomationHook
 from services.automations import hooks
+from services.automations.hooks import InvalidPayload, SignatureRefused, UnsupportedMediaType
 
 router = APIRouter()
 
@@ -64,7 +66,11 @@ def _cipher(request: Request) -> Cipher:
     return Cipher.from_settings(settings_of(request))
 
 
-@router.post("/automations/{automation_id}/hook", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/automations/{automation_id}/hook",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(Conflict),
+)
 async def issue_hook(
     automation_id: uuid.UUID,
     request: Request,
@@ -135,7 +141,14 @@ async def _bounded_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/hooks/{token}", status_code=status.HTTP_202_ACCEPTED, openapi_extra=_DELIVERY_BODY)
+@router.post(
+    "/hooks/{token}",
+    status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra=_DELIVERY_BODY,
+    responses=errors(
+        InvalidPayload, SignatureRefused, Conflict, PayloadTooLarge, UnsupportedMediaType
+    ),
+)
 async def receive_webhook(token: str, request: Request, session: SessionDep) -> RunAccepted:
     """Start a run of the automation this URL belongs to, with the JSON body as its
     trigger. When the URL has a signing secret, the Standard Webhooks headers must sign

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from api.deps import PageDep, Requires, SessionDep
+from api.openapi import errors, raises
 from api.schemas.approvals import ApprovalDetail
 from api.schemas.automation_runs import (
     RunDetail,
@@ -25,14 +26,14 @@ from api.schemas.automation_runs import (
 )
 from api.schemas.common import Page, page_of
 from core import idempotency
-from core.errors import PayloadTooLarge
+from core.errors import BadRequest, Conflict, PayloadTooLarge
 from core.idempotency import REPLAYED_HEADER, IdempotencyDep, StoredResponse
 from core.permissions import Permission
 from core.principal import Principal
 from core.temporal import ClientProvider
 from models import AutomationRun, RunStatus
 from services.automations import approvals, run_control, runs
-from services.automations.runs import RunFilters
+from services.automations.runs import RunFilters, TemporalUnavailable
 
 router = APIRouter()
 
@@ -52,6 +53,7 @@ def _temporal(request: Request) -> ClientProvider:
 TemporalProvider = Annotated[ClientProvider, Depends(_temporal)]
 
 
+@raises(PayloadTooLarge)
 def _bounded(request: Request) -> None:
     """Refuse a declared body far beyond the payload cap before it is parsed; the service
     still measures the payload itself (chunked bodies declare no length)."""
@@ -75,7 +77,10 @@ def _read(run: AutomationRun) -> RunRead:
     status_code=status.HTTP_201_CREATED,
     response_model=RunRead,
     dependencies=[Depends(_bounded)],
-    responses={200: {"model": RunRead, "description": "The run this Idempotency-Key started"}},
+    responses={
+        **errors(Conflict, TemporalUnavailable),
+        200: {"model": RunRead, "description": "The run this Idempotency-Key started"},
+    },
 )
 async def start_run(
     automation_id: uuid.UUID,
@@ -114,7 +119,7 @@ async def start_run(
     return JSONResponse(response.body, status_code=response.status, headers=_location(run.id))
 
 
-@router.get(RUNS)
+@router.get(RUNS, responses=errors(BadRequest))
 async def list_runs(
     principal: Reader,
     session: SessionDep,
@@ -160,7 +165,11 @@ async def get_run(
     )
 
 
-@router.post(RUNS + "/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    RUNS + "/{run_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=errors(Conflict, TemporalUnavailable),
+)
 async def cancel_run(
     run_id: uuid.UUID, principal: Runner, session: SessionDep, temporal: TemporalProvider
 ) -> RunRead:
@@ -176,6 +185,7 @@ async def cancel_run(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RunEventAccepted,
     dependencies=[Depends(_bounded)],
+    responses=errors(Conflict),
 )
 # The short form, for callers outside firmflow (an e-signature provider's callback, say)
 # that are handed a run id and nothing else.
@@ -184,6 +194,7 @@ async def cancel_run(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RunEventAccepted,
     dependencies=[Depends(_bounded)],
+    responses=errors(Conflict),
 )
 async def send_event(
     run_id: uuid.UUID,
@@ -217,7 +228,12 @@ async def send_event(
     )
 
 
-@router.post(RUNS + "/{run_id}/retry", status_code=status.HTTP_201_CREATED, response_model=RunRead)
+@router.post(
+    RUNS + "/{run_id}/retry",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RunRead,
+    responses=errors(Conflict),
+)
 async def retry_run(
     run_id: uuid.UUID, body: RunRetry, principal: Runner, session: SessionDep, idem: IdempotencyDep
 ) -> JSONResponse:
@@ -234,7 +250,12 @@ async def retry_run(
     return response
 
 
-@router.post(RUNS + "/{run_id}/resume", status_code=status.HTTP_201_CREATED, response_model=RunRead)
+@router.post(
+    RUNS + "/{run_id}/resume",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RunRead,
+    responses=errors(Conflict),
+)
 async def resume_run(
     run_id: uuid.UUID, principal: Runner, session: SessionDep, idem: IdempotencyDep
 ) -> JSONResponse:

@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from api.deps import Requires, SessionDep
+from api.openapi import errors
 from api.schemas.automations import ScheduleRead
 from core.permissions import Permission
 from core.principal import Principal
 from core.temporal import ClientProvider
+from services.automations.runs import TemporalUnavailable
 from services.automations.schedule_view import schedule_view
 
 router = APIRouter()
@@ -24,7 +26,7 @@ def _temporal(request: Request) -> ClientProvider:
 
 @router.get(
     "/{automation_id}/schedule",
-    responses={503: {"description": "Temporal did not answer; try again"}},
+    responses=errors(TemporalUnavailable),
 )
 async def get_schedule(
     automation_id: uuid.UUID,

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 
 from api.deps import PageDep, Requires, SessionDep
+from api.openapi import errors
 from api.routes import automation_schedules
 from api.schemas.automations import (
     AutomationCreate,
@@ -22,7 +23,7 @@ from api.schemas.automations import (
     VersionSummary,
 )
 from api.schemas.common import Page, VersionNumber, page_of
-from core.errors import PayloadTooLarge
+from core.errors import Conflict, PayloadTooLarge
 from core.permissions import Permission
 from core.principal import Principal
 from models import Automation, AutomationStatus
@@ -76,7 +77,7 @@ def _detail(automation: Automation) -> AutomationDetail:
     return AutomationDetail.model_validate(automation, from_attributes=True)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(Conflict))
 async def create_automation(
     body: AutomationCreate, principal: Writer, session: SessionDep
 ) -> AutomationDetail:
@@ -95,7 +96,7 @@ async def list_automations(
     return page_of([AutomationRead.model_validate(a) for a in result.items], result)
 
 
-@router.post("/validate", openapi_extra=_DEFINITION_BODY)
+@router.post("/validate", openapi_extra=_DEFINITION_BODY, responses=errors(PayloadTooLarge))
 async def validate_definition(
     request: Request, principal: Reader, session: SessionDep
 ) -> dict[str, bool]:
@@ -106,7 +107,12 @@ async def validate_definition(
     return {"valid": True}
 
 
-@router.post("/import", status_code=status.HTTP_201_CREATED, openapi_extra=_DOCUMENT_BODY)
+@router.post(
+    "/import",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=_DOCUMENT_BODY,
+    responses=errors(PayloadTooLarge, Conflict),
+)
 async def import_automation(
     request: Request,
     principal: Writer,
@@ -139,7 +145,9 @@ async def get_automation(
     return _detail(await automations.get_automation(session, principal, automation_id))
 
 
-@router.delete("/{automation_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{automation_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(Conflict)
+)
 async def delete_automation(
     automation_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> None:
@@ -148,7 +156,7 @@ async def delete_automation(
     await automations.delete_automation(session, principal, automation_id)
 
 
-@router.patch("/{automation_id}")
+@router.patch("/{automation_id}", responses=errors(Conflict))
 async def update_automation(
     automation_id: uuid.UUID, body: AutomationUpdate, principal: Writer, session: SessionDep
 ) -> AutomationDetail:
@@ -156,7 +164,11 @@ async def update_automation(
     return _detail(automation)
 
 
-@router.put("/{automation_id}/draft", openapi_extra=_DEFINITION_BODY)
+@router.put(
+    "/{automation_id}/draft",
+    openapi_extra=_DEFINITION_BODY,
+    responses=errors(PayloadTooLarge, Conflict),
+)
 async def save_draft(
     automation_id: uuid.UUID, request: Request, principal: Writer, session: SessionDep
 ) -> DraftSaved:
@@ -169,7 +181,9 @@ async def save_draft(
     return DraftSaved.model_validate({**detail.model_dump(), "problems": problems})
 
 
-@router.post("/{automation_id}/publish", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{automation_id}/publish", status_code=status.HTTP_201_CREATED, responses=errors(Conflict)
+)
 async def publish(automation_id: uuid.UUID, principal: Writer, session: SessionDep) -> VersionRead:
     """Validate the draft and freeze it as the next version (422 with pointers if it is
     not valid or reads a credential the firm does not have, 409 if it equals the latest
@@ -178,7 +192,7 @@ async def publish(automation_id: uuid.UUID, principal: Writer, session: SessionD
     return VersionRead.model_validate(version)
 
 
-@router.post("/{automation_id}/activate")
+@router.post("/{automation_id}/activate", responses=errors(Conflict))
 async def activate(
     automation_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> AutomationDetail:
@@ -189,7 +203,7 @@ async def activate(
     return _detail(automation)
 
 
-@router.post("/{automation_id}/pause")
+@router.post("/{automation_id}/pause", responses=errors(Conflict))
 async def pause(
     automation_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> AutomationDetail:
@@ -199,7 +213,7 @@ async def pause(
     return _detail(automation)
 
 
-@router.post("/{automation_id}/archive")
+@router.post("/{automation_id}/archive", responses=errors(Conflict))
 async def archive(
     automation_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> AutomationDetail:
@@ -227,7 +241,11 @@ async def get_version(
     return VersionRead.model_validate(found)
 
 
-@router.post("/{automation_id}/versions/{version}/rollback", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{automation_id}/versions/{version}/rollback",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(Conflict),
+)
 async def rollback(
     automation_id: uuid.UUID, version: VersionNumber, principal: Writer, session: SessionDep
 ) -> VersionRead:
@@ -254,7 +272,7 @@ async def diff_versions(
     return {"from": a, "to": b, **diff.diff(before.definition, after.definition)}
 
 
-@router.get("/{automation_id}/export")
+@router.get("/{automation_id}/export", responses=errors(Conflict))
 async def export_automation(
     automation_id: uuid.UUID,
     principal: Reader,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import Requires, SessionDep
+from api.openapi import errors
 from api.schemas.payments import (
     AgingReportRead,
     AgingRowRead,
@@ -19,6 +20,7 @@ from api.schemas.payments import (
     RevenueRowRead,
 )
 from core import pagination
+from core.errors import BadRequest
 from core.permissions import Permission
 from core.principal import Principal
 from services.billing import reports
@@ -68,7 +70,7 @@ def _csv(name: str, header: tuple[str, ...], rows: list[list[object]]) -> Respon
     )
 
 
-@router.get("/receivables-aging", response_model=AgingReportRead)
+@router.get("/receivables-aging", response_model=AgingReportRead, responses=errors(BadRequest))
 async def receivables_aging(
     request: Request,
     principal: Reader,
@@ -125,7 +127,7 @@ async def receivables_aging(
     return JSONResponse(body.model_dump(mode="json"))
 
 
-@router.get("/revenue", response_model=RevenueReportRead)
+@router.get("/revenue", response_model=RevenueReportRead, responses=errors(BadRequest))
 async def revenue(
     request: Request,
     principal: Reader,

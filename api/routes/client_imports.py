@@ -13,10 +13,12 @@ from fastapi import APIRouter, File, Request, UploadFile, status
 from fastapi.responses import JSONResponse
 
 from api.deps import Requires, SessionDep
+from api.openapi import errors
 from api.schemas.client_imports import ClientImportRead, ClientImportReportRead
 from api.schemas.common import Page, PageDep, page_of
 from core import idempotency
 from core.config import Settings
+from core.errors import BadRequest, PayloadTooLarge
 from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
@@ -35,7 +37,12 @@ CSV_FILE = File(
 )
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ClientImportRead)
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ClientImportRead,
+    responses=errors(BadRequest, PayloadTooLarge),
+)
 async def create_import(
     request: Request,
     file: Annotated[UploadFile, CSV_FILE],

@@ -7,9 +7,11 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from api.deps import PageDep, Requires, SessionDep
+from api.openapi import errors
 from api.schemas.clients import ClientCreate, ClientRead, ClientUpdate
 from api.schemas.common import Page, page_of
 from core import idempotency
+from core.errors import Conflict
 from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
@@ -25,7 +27,9 @@ Writer = Annotated[Principal, Requires(Permission.clients_write)]
 MAX_TAG_FILTERS = 10
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ClientRead)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=ClientRead, responses=errors(Conflict)
+)
 async def create_client(
     body: ClientCreate, principal: Writer, session: SessionDep, idem: IdempotencyDep
 ) -> JSONResponse:
@@ -70,7 +74,7 @@ async def get_client(client_id: uuid.UUID, principal: Reader, session: SessionDe
     return ClientRead.model_validate(await clients.get_client(session, principal, client_id))
 
 
-@router.patch("/{client_id}")
+@router.patch("/{client_id}", responses=errors(Conflict))
 async def update_client(
     client_id: uuid.UUID, body: ClientUpdate, principal: Writer, session: SessionDep
 ) -> ClientRead:
@@ -79,7 +83,7 @@ async def update_client(
     return ClientRead.model_validate(client)
 
 
-@router.post("/{client_id}/archive")
+@router.post("/{client_id}/archive", responses=errors(Conflict))
 async def archive_client(
     client_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> ClientRead:
@@ -88,7 +92,7 @@ async def archive_client(
     return ClientRead.model_validate(client)
 
 
-@router.post("/{client_id}/unarchive")
+@router.post("/{client_id}/unarchive", responses=errors(Conflict))
 async def unarchive_client(
     client_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> ClientRead:

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
 
 from api.deps import PageDep, Requires, SessionDep
+from api.openapi import errors
 from api.schemas.common import Page, page_of
 from api.schemas.contacts import ContactCreate, ContactRead, ContactUpdate
 from core import idempotency
+from core.errors import Conflict
 from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
@@ -23,7 +25,9 @@ Reader = Annotated[Principal, Requires(Permission.clients_read)]
 Writer = Annotated[Principal, Requires(Permission.clients_write)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ContactRead)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=ContactRead, responses=errors(Conflict)
+)
 async def create_contact(
     client_id: uuid.UUID,
     body: ContactCreate,
@@ -59,7 +63,7 @@ async def get_contact(
     return ContactRead.model_validate(contact)
 
 
-@router.patch("/{contact_id}")
+@router.patch("/{contact_id}", responses=errors(Conflict))
 async def update_contact(
     client_id: uuid.UUID,
     contact_id: uuid.UUID,
@@ -71,7 +75,7 @@ async def update_contact(
     return ContactRead.model_validate(contact)
 
 
-@router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(Conflict))
 async def delete_contact(
     client_id: uuid.UUID, contact_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> Response:

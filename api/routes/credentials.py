@@ -6,10 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 
 from api.deps import PageDep, Requires, SessionDep
+from api.openapi import errors
 from api.routes.auth import settings_of
 from api.schemas.common import Page, page_of
 from api.schemas.credentials import CredentialCreate, CredentialRead, CredentialValue
-from core.crypto import Cipher
+from core.crypto import Cipher, EncryptionUnavailable
+from core.errors import Conflict
 from core.permissions import Permission
 from core.principal import Principal
 from services import credentials
@@ -26,7 +28,9 @@ def _cipher(request: Request) -> Cipher:
 CipherDep = Annotated[Cipher, Depends(_cipher)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, responses=errors(Conflict, EncryptionUnavailable)
+)
 async def create_credential(
     body: CredentialCreate, principal: Manager, session: SessionDep, cipher: CipherDep
 ) -> CredentialRead:
@@ -53,7 +57,7 @@ async def get_credential(
     return CredentialRead.model_validate(credential)
 
 
-@router.put("/{credential_id}/value")
+@router.put("/{credential_id}/value", responses=errors(EncryptionUnavailable))
 async def replace_credential_value(
     credential_id: uuid.UUID,
     body: CredentialValue,

@@ -15,6 +15,8 @@ from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from api.deps import Requires, SessionDep
+from api.openapi import errors
+from core.errors import Conflict, NotFound
 from core.permissions import Permission
 from core.principal import Principal
 from models import DunningPolicy
@@ -98,7 +100,7 @@ async def replace_policy(body: PolicyDoc, principal: Manager, session: SessionDe
     return PolicyRead.of(await dunning_policy.update_policy(session, principal, doc=doc))
 
 
-@router.post("/billing/dunning-policy/preview")
+@router.post("/billing/dunning-policy/preview", responses=errors(NotFound))
 async def preview_template(
     body: PreviewRequest, principal: Reader, session: SessionDep, request: Request
 ) -> PreviewRead:
@@ -113,7 +115,7 @@ async def preview_template(
     return PreviewRead(**rendered)
 
 
-@router.post("/invoices/{invoice_id}/dunning/pause")
+@router.post("/invoices/{invoice_id}/dunning/pause", responses=errors(Conflict))
 async def pause_invoice(
     invoice_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> InvoicePause:
@@ -121,7 +123,7 @@ async def pause_invoice(
     return InvoicePause(invoice_id=invoice.id, dunning_paused=invoice.dunning_paused)
 
 
-@router.post("/invoices/{invoice_id}/dunning/resume")
+@router.post("/invoices/{invoice_id}/dunning/resume", responses=errors(Conflict))
 async def resume_invoice(
     invoice_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> InvoicePause:

@@ -3,7 +3,9 @@ beyond up or down (keep /metrics off the public internet; see docs/operations.md
 
 from fastapi import APIRouter, Request, Response
 
+from api.openapi import errors
 from core import metrics, readiness
+from core.readiness import NotReady
 
 router = APIRouter(tags=["operations"])
 
@@ -16,7 +18,7 @@ async def health() -> dict[str, str]:
 @router.get(
     "/ready",
     summary="Postgres and Temporal are reachable",
-    responses={503: {"description": "A dependency is down; the problem names it"}},
+    responses=errors(NotReady),
 )
 async def ready(request: Request) -> dict[str, object]:
     checks = await readiness.check(request.app.state.sessionmaker, request.app.state.temporal)

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import PageDep, Requires, SessionDep
+from api.openapi import errors
 from api.schemas.billing import (
     InvoiceCreate,
     InvoiceRead,
@@ -19,11 +20,13 @@ from api.schemas.billing import (
 )
 from api.schemas.common import Page, page_of
 from core import idempotency
+from core.errors import Conflict, NotFound
 from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
 from models import Invoice, InvoiceKind, InvoiceStatus
 from services.billing import invoices, rendering
+from services.billing.invoice_status import IllegalTransition
 from services.billing.invoices import InvoiceFilters
 
 router = APIRouter(prefix="/invoices")
@@ -39,7 +42,9 @@ async def _read(session: AsyncSession, invoice: Invoice) -> InvoiceRead:
     return invoice_read(invoice, await invoices.lines_of(session, invoice))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=InvoiceRead)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=InvoiceRead, responses=errors(NotFound)
+)
 async def create_invoice(
     body: InvoiceCreate, principal: Writer, session: SessionDep, idem: IdempotencyDep
 ) -> JSONResponse:
@@ -74,7 +79,7 @@ async def get_invoice(invoice_id: uuid.UUID, principal: Reader, session: Session
     return await _read(session, await invoices.get_invoice(session, principal, invoice_id))
 
 
-@router.patch("/{invoice_id}")
+@router.patch("/{invoice_id}", responses=errors(Conflict))
 async def update_invoice(
     invoice_id: uuid.UUID, body: InvoiceUpdate, principal: Writer, session: SessionDep
 ) -> InvoiceRead:
@@ -83,14 +88,14 @@ async def update_invoice(
     return await _read(session, invoice)
 
 
-@router.delete("/{invoice_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{invoice_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(Conflict))
 async def delete_invoice(invoice_id: uuid.UUID, principal: Writer, session: SessionDep) -> Response:
     """Drafts only; a finalized invoice is voided instead."""
     await invoices.delete_invoice(session, principal, invoice_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{invoice_id}/finalize")
+@router.post("/{invoice_id}/finalize", responses=errors(IllegalTransition))
 async def finalize_invoice(
     invoice_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> InvoiceRead:
@@ -99,7 +104,7 @@ async def finalize_invoice(
     return await _read(session, invoice)
 
 
-@router.post("/{invoice_id}/send")
+@router.post("/{invoice_id}/send", responses=errors(IllegalTransition))
 async def send_invoice(
     invoice_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> InvoiceRead:
@@ -108,7 +113,7 @@ async def send_invoice(
     return await _read(session, invoice)
 
 
-@router.post("/{invoice_id}/void")
+@router.post("/{invoice_id}/void", responses=errors(IllegalTransition))
 async def void_invoice(
     invoice_id: uuid.UUID,
     principal: Writer,
@@ -121,7 +126,7 @@ async def void_invoice(
     return await _read(session, invoice)
 
 
-@router.post("/{invoice_id}/mark-uncollectible")
+@router.post("/{invoice_id}/mark-uncollectible", responses=errors(IllegalTransition))
 async def mark_uncollectible(
     invoice_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> InvoiceRead:

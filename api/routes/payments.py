@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from api.deps import PageDep, Requires, SessionDep
+from api.openapi import errors
 from api.schemas.common import Page, page_of
 from api.schemas.payments import (
     ApplyCredit,
@@ -22,6 +23,7 @@ from api.schemas.payments import (
     RefundRead,
 )
 from core import idempotency
+from core.errors import Conflict
 from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
@@ -41,6 +43,7 @@ Writer = Annotated[Principal, Requires(Permission.billing_write)]
     "/invoices/{invoice_id}/payments",
     status_code=status.HTTP_201_CREATED,
     response_model=PaymentRead,
+    responses=errors(Conflict),
 )
 async def record_payment(
     invoice_id: uuid.UUID,
@@ -74,6 +77,7 @@ async def record_payment(
     "/invoices/{invoice_id}/apply-credit",
     status_code=status.HTTP_201_CREATED,
     response_model=PaymentRead,
+    responses=errors(Conflict),
 )
 async def apply_credit(
     invoice_id: uuid.UUID,
@@ -100,6 +104,7 @@ async def apply_credit(
     "/invoices/{invoice_id}/credit-notes",
     status_code=status.HTTP_201_CREATED,
     response_model=CreditNoteRead,
+    responses=errors(Conflict),
 )
 async def issue_credit_note(
     invoice_id: uuid.UUID,
@@ -155,6 +160,7 @@ async def get_payment(payment_id: uuid.UUID, principal: Reader, session: Session
     "/payments/{payment_id}/refunds",
     status_code=status.HTTP_201_CREATED,
     response_model=RefundRead,
+    responses=errors(Conflict),
 )
 async def refund_payment(
     payment_id: uuid.UUID,

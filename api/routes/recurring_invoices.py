@@ -10,8 +10,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import PageDep, Requires, SessionDep
+from api.openapi import errors
 from api.schemas.common import Page, page_of
 from core import idempotency
+from core.errors import Conflict, NotFound
 from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
@@ -58,7 +60,12 @@ class PreviewRead(BaseModel):
     occurrences: list[OccurrenceRead]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=RecurringInvoiceRead)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RecurringInvoiceRead,
+    responses=errors(NotFound),
+)
 async def create_recurring_invoice(
     body: RecurringFields, principal: Writer, session: SessionDep, idem: IdempotencyDep
 ) -> JSONResponse:
@@ -90,7 +97,7 @@ async def get_recurring_invoice(
     return RecurringInvoiceRead.model_validate(found)
 
 
-@router.patch("/{recurring_invoice_id}")
+@router.patch("/{recurring_invoice_id}", responses=errors(Conflict))
 async def update_recurring_invoice(
     recurring_invoice_id: uuid.UUID, body: RecurringPatch, principal: Writer, session: SessionDep
 ) -> RecurringInvoiceRead:
@@ -109,7 +116,7 @@ async def _set_status(
     return RecurringInvoiceRead.model_validate(changed)
 
 
-@router.post("/{recurring_invoice_id}/pause")
+@router.post("/{recurring_invoice_id}/pause", responses=errors(Conflict))
 async def pause_recurring_invoice(
     recurring_invoice_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> RecurringInvoiceRead:
@@ -117,14 +124,14 @@ async def pause_recurring_invoice(
     return await _set_status(session, principal, recurring_invoice_id, RecurringStatus.paused)
 
 
-@router.post("/{recurring_invoice_id}/resume")
+@router.post("/{recurring_invoice_id}/resume", responses=errors(Conflict))
 async def resume_recurring_invoice(
     recurring_invoice_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> RecurringInvoiceRead:
     return await _set_status(session, principal, recurring_invoice_id, RecurringStatus.active)
 
 
-@router.post("/{recurring_invoice_id}/end")
+@router.post("/{recurring_invoice_id}/end", responses=errors(Conflict))
 async def end_recurring_invoice(
     recurring_invoice_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> RecurringInvoiceRead:

@@ -15,9 +15,11 @@ from fastapi.responses import RedirectResponse
 
 from api.deps import Requires, SessionDep
 from api.errors import problem
+from api.openapi import errors
 from api.schemas.sso import SamlConfigCreate, SamlConfigList, SamlConfigRead, SamlConfigUpdate
 from api.session_cookie import set_session_cookie
 from core.config import Settings
+from core.errors import Conflict
 from core.permissions import Permission
 from core.principal import Principal
 from models import Role, SamlConfig
@@ -65,7 +67,7 @@ async def list_sso_configs(
     return SamlConfigList(items=[await _read(request, session, principal, c) for c in configs])
 
 
-@router.post("/sso-configs", status_code=status.HTTP_201_CREATED)
+@router.post("/sso-configs", status_code=status.HTTP_201_CREATED, responses=errors(Conflict))
 async def create_sso_config(
     body: SamlConfigCreate, request: Request, principal: Manager, session: SessionDep
 ) -> SamlConfigRead:
@@ -85,7 +87,7 @@ async def get_sso_config(
     return await _read(request, session, principal, config)
 
 
-@router.patch("/sso-configs/{sso_config_id}")
+@router.patch("/sso-configs/{sso_config_id}", responses=errors(Conflict))
 async def update_sso_config(
     sso_config_id: uuid.UUID,
     body: SamlConfigUpdate,
@@ -104,14 +106,22 @@ async def delete_sso_config(
     await sso_config.delete_config(session, principal, sso_config_id)
 
 
-@router.get("/sso/{firm_slug}/metadata", response_class=Response)
+@router.get(
+    "/sso/{firm_slug}/metadata",
+    response_class=Response,
+    responses={200: {"content": {SAML_XML: {"schema": {"type": "string"}}}}},
+)
 async def sp_metadata(firm_slug: str, request: Request, session: SessionDep) -> Response:
     """The SP metadata to load into the IdP (entity id, ACS URL, signed assertions wanted)."""
     xml = await flow.sp_metadata(session, firm_slug, public_url=_settings(request).public_url)
     return Response(xml, media_type=SAML_XML)
 
 
-@router.get("/sso/{firm_slug}/login", response_class=RedirectResponse)
+@router.get(
+    "/sso/{firm_slug}/login",
+    response_class=RedirectResponse,
+    status_code=status.HTTP_303_SEE_OTHER,
+)
 async def sso_login(firm_slug: str, request: Request, session: SessionDep) -> RedirectResponse:
     """Redirect the browser to the IdP with an AuthnRequest (HTTP-Redirect binding)."""
     settings = _settings(request)
@@ -132,7 +142,12 @@ async def sso_login(firm_slug: str, request: Request, session: SessionDep) -> Re
     return response
 
 
-@router.post("/sso/{firm_slug}/acs", response_class=RedirectResponse)
+@router.post(
+    "/sso/{firm_slug}/acs",
+    response_class=RedirectResponse,
+    status_code=status.HTTP_303_SEE_OTHER,
+    responses=errors(SsoRefused),
+)
 async def sso_acs(
     firm_slug: str,
     request: Request,

@@ -13,15 +13,17 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel
 
 from api.deps import Requires, SessionDep
+from api.openapi import errors
 from api.routes.auth import settings_of
-from core.crypto import Cipher
-from core.errors import PayloadTooLarge
+from core.crypto import Cipher, EncryptionUnavailable
+from core.errors import Conflict, NotFound, PayloadTooLarge
 from core.permissions import Permission
 from core.principal import Principal
 from models import StripeWebhookSecret
 from providers.payments import PaymentProviderFactory, StripeProviders
 from services.billing import checkout, stripe_account, stripe_webhooks
 from services.billing.stripe_account import SecretKeyFields, WebhookSecretsCreate
+from services.billing.stripe_webhooks import StripeSignatureRefused
 
 router = APIRouter()
 
@@ -72,7 +74,7 @@ class WebhookSecretList(BaseModel):
     items: list[WebhookSecretRead]
 
 
-@router.get("/billing/stripe/secret-key")
+@router.get("/billing/stripe/secret-key", responses=errors(EncryptionUnavailable))
 async def get_secret_key(
     request: Request, principal: Manager, session: SessionDep
 ) -> SecretKeyRead:
@@ -81,7 +83,7 @@ async def get_secret_key(
     return SecretKeyRead(configured=found.configured, hint=found.hint, livemode=found.livemode)
 
 
-@router.put("/billing/stripe/secret-key")
+@router.put("/billing/stripe/secret-key", responses=errors(EncryptionUnavailable))
 async def set_secret_key(
     body: SecretKeyFields, request: Request, principal: Manager, session: SessionDep
 ) -> SecretKeyRead:
@@ -90,13 +92,21 @@ async def set_secret_key(
     return SecretKeyRead(configured=saved.configured, hint=saved.hint, livemode=saved.livemode)
 
 
-@router.delete("/billing/stripe/secret-key", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/billing/stripe/secret-key",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(NotFound, EncryptionUnavailable),
+)
 async def delete_secret_key(request: Request, principal: Manager, session: SessionDep) -> Response:
     await stripe_account.delete_secret_key(session, principal, _cipher(request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/billing/stripe/webhook-secrets", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/billing/stripe/webhook-secrets",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(Conflict, EncryptionUnavailable),
+)
 async def add_webhook_secrets(
     body: WebhookSecretsCreate, request: Request, principal: Manager, session: SessionDep
 ) -> WebhookSecretList:
@@ -130,7 +140,7 @@ class CheckoutRead(BaseModel):
     session_id: str
 
 
-@router.post("/invoices/{invoice_id}/checkout")
+@router.post("/invoices/{invoice_id}/checkout", responses=errors(Conflict, EncryptionUnavailable))
 async def create_checkout(
     invoice_id: uuid.UUID,
     request: Request,
@@ -193,7 +203,11 @@ async def _bounded_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/webhooks/stripe/{firm_id}", openapi_extra=_DELIVERY_BODY)
+@router.post(
+    "/webhooks/stripe/{firm_id}",
+    openapi_extra=_DELIVERY_BODY,
+    responses=errors(StripeSignatureRefused, PayloadTooLarge),
+)
 async def receive_stripe_webhook(
     firm_id: str, request: Request, session: SessionDep
 ) -> WebhookReceipt:

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from api.deps import PageDep, Requires, SessionDep
+from api.openapi import errors
 from api.schemas.common import Page, page_of
 from api.schemas.tasks import TaskCreate, TaskRead, TaskUpdate
 from core import idempotency
-from core.errors import BadRequest
+from core.errors import BadRequest, NotFound
 from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
@@ -47,7 +48,9 @@ def _assignee(principal: Principal, raw: str | None) -> uuid.UUID | None:
         ) from exc
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskRead)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=TaskRead, responses=errors(NotFound)
+)
 async def create_task(
     body: TaskCreate, principal: Writer, session: SessionDep, idem: IdempotencyDep
 ) -> JSONResponse:
@@ -62,7 +65,7 @@ async def create_task(
     )
 
 
-@router.get("")
+@router.get("", responses=errors(BadRequest))
 async def list_tasks(
     principal: Reader,
     session: SessionDep,

@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api.deps import PageDep, Requires, SessionDep
+from api.openapi import errors
 from api.schemas.billing import TaxRateCreate, TaxRateRead, TaxRateUpdate
 from api.schemas.common import Page, page_of
+from core.errors import Conflict
 from core.permissions import Permission
 from core.principal import Principal
 from services.billing import tax_rates
@@ -19,7 +21,7 @@ Reader = Annotated[Principal, Requires(Permission.billing_read)]
 Manager = Annotated[Principal, Requires(Permission.billing_manage)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(Conflict))
 async def create_tax_rate(
     body: TaxRateCreate, principal: Manager, session: SessionDep
 ) -> TaxRateRead:
@@ -48,7 +50,7 @@ async def get_tax_rate(
     return TaxRateRead.model_validate(await tax_rates.get_tax_rate(session, principal, tax_rate_id))
 
 
-@router.patch("/{tax_rate_id}")
+@router.patch("/{tax_rate_id}", responses=errors(Conflict))
 async def update_tax_rate(
     tax_rate_id: uuid.UUID, body: TaxRateUpdate, principal: Manager, session: SessionDep
 ) -> TaxRateRead:
@@ -57,7 +59,7 @@ async def update_tax_rate(
     return TaxRateRead.model_validate(rate)
 
 
-@router.post("/{tax_rate_id}/archive")
+@router.post("/{tax_rate_id}/archive", responses=errors(Conflict))
 async def archive_tax_rate(
     tax_rate_id: uuid.UUID, principal: Manager, session: SessionDep
 ) -> TaxRateRead:

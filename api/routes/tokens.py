@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, status
 
 from api.deps import Requires, SessionDep
+from api.openapi import errors
 from api.schemas.common import Page, PageDep, page_of
 from api.schemas.tokens import ApiTokenCreate, ApiTokenRead, ApiTokenSecretRead
+from core.errors import NotFound
 from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
@@ -21,7 +23,7 @@ router = APIRouter(prefix="/api-tokens")
 Account = Annotated[Principal, Requires(Permission.account)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(NotFound))
 async def create_token(
     body: ApiTokenCreate, principal: Account, session: SessionDep, idem: IdempotencyDep
 ) -> ApiTokenSecretRead:

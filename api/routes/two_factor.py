@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from api.deps import Requires, SessionDep
+from api.openapi import errors
 from api.routes.auth import (
     client_address,
     refused,
@@ -29,11 +30,12 @@ from api.schemas.auth import (
     TwoFactorDisable,
     TwoFactorStatusRead,
 )
-from core.crypto import Cipher
+from core.crypto import Cipher, EncryptionUnavailable
+from core.errors import Conflict, Unauthorized
 from core.permissions import Permission
 from core.principal import Principal
 from services import two_factor
-from services.throttle import CountedFailure
+from services.throttle import CountedFailure, TooManyAttempts
 
 router = APIRouter()
 
@@ -47,7 +49,11 @@ def _cipher(request: Request) -> Cipher:
     return Cipher.from_settings(settings_of(request))
 
 
-@router.post("/auth/login/mfa", response_model=SessionRead)
+@router.post(
+    "/auth/login/mfa",
+    response_model=SessionRead,
+    responses=errors(CountedFailure, TooManyAttempts, EncryptionUnavailable),
+)
 async def login_mfa(
     body: MfaLoginCreate, request: Request, response: Response, session: SessionDep
 ) -> SessionRead | JSONResponse:
@@ -68,7 +74,9 @@ async def login_mfa(
     return session_read(issued, response, request)
 
 
-@router.post("/auth/login/enrollment")
+@router.post(
+    "/auth/login/enrollment", responses=errors(Unauthorized, Conflict, EncryptionUnavailable)
+)
 async def begin_enrollment_at_login(
     body: EnrollmentAtLoginCreate, request: Request, session: SessionDep
 ) -> EnrollmentRead:
@@ -82,7 +90,10 @@ async def begin_enrollment_at_login(
     return EnrollmentRead(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
 
 
-@router.post("/auth/login/enrollment/confirm")
+@router.post(
+    "/auth/login/enrollment/confirm",
+    responses=errors(Unauthorized, Conflict, EncryptionUnavailable),
+)
 async def confirm_enrollment_at_login(
     body: EnrollmentConfirmAtLoginCreate,
     request: Request,
@@ -113,7 +124,7 @@ async def two_factor_status(principal: AccountDep, session: SessionDep) -> TwoFa
     )
 
 
-@router.post("/auth/two-factor/enrollment")
+@router.post("/auth/two-factor/enrollment", responses=errors(Conflict, EncryptionUnavailable))
 async def begin_enrollment(
     request: Request, principal: AccountDep, session: SessionDep
 ) -> EnrollmentRead:
@@ -122,7 +133,9 @@ async def begin_enrollment(
     return EnrollmentRead(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
 
 
-@router.post("/auth/two-factor/enrollment/confirm")
+@router.post(
+    "/auth/two-factor/enrollment/confirm", responses=errors(Conflict, EncryptionUnavailable)
+)
 async def confirm_enrollment(
     body: TotpCodeCreate, request: Request, principal: AccountDep, session: SessionDep
 ) -> RecoveryCodesRead:
@@ -131,7 +144,11 @@ async def confirm_enrollment(
     return RecoveryCodesRead(recovery_codes=codes)
 
 
-@router.post("/auth/two-factor/disable", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/two-factor/disable",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(Conflict, EncryptionUnavailable),
+)
 async def disable(
     body: TwoFactorDisable, request: Request, principal: AccountDep, session: SessionDep
 ) -> None:
@@ -144,7 +161,7 @@ async def disable(
     )
 
 
-@router.post("/auth/two-factor/recovery-codes")
+@router.post("/auth/two-factor/recovery-codes", responses=errors(Conflict, EncryptionUnavailable))
 async def regenerate_recovery_codes(
     body: TotpCodeCreate, request: Request, principal: AccountDep, session: SessionDep
 ) -> RecoveryCodesRead:

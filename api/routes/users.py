@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, status
 
 from api.deps import Requires, SessionDep
+from api.openapi import errors
 from api.schemas.common import Page, PageDep, page_of
 from api.schemas.users import InvitationRead, UserCreate, UserRead, UserUpdate
+from core.errors import Conflict
 from core.permissions import Permission
 from core.principal import Principal
 from services import users
@@ -35,7 +37,7 @@ async def list_users(principal: Reader, session: SessionDep, page: PageDep) -> P
     return page_of([UserRead.from_model(user) for user in result.items], result)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(Conflict))
 async def invite_user(body: UserCreate, principal: Manager, session: SessionDep) -> InvitationRead:
     """Create an inactive user and return their one-time invitation token."""
     issued = await users.invite_user(
@@ -54,7 +56,7 @@ async def get_user(user_id: uuid.UUID, principal: Reader, session: SessionDep) -
     return UserRead.from_model(await users.get_user(session, principal, user_id))
 
 
-@router.patch("/{user_id}")
+@router.patch("/{user_id}", responses=errors(Conflict))
 async def update_user(
     user_id: uuid.UUID, body: UserUpdate, principal: Manager, session: SessionDep
 ) -> UserRead:
@@ -65,7 +67,9 @@ async def update_user(
     return UserRead.from_model(user)
 
 
-@router.post("/{user_id}/invitation", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{user_id}/invitation", status_code=status.HTTP_201_CREATED, responses=errors(Conflict)
+)
 async def reissue_invitation(
     user_id: uuid.UUID, principal: Manager, session: SessionDep
 ) -> InvitationRead:

@@ -6,8 +6,10 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Path, Query
 from pydantic import BaseModel
 
+from api.openapi import raises
 from core import pagination
 from core.bounds import INT4_MAX
+from core.errors import BadRequest
 
 T = TypeVar("T")
 
@@ -22,6 +24,7 @@ def page_of(items: list[T], page: pagination.Page[Any]) -> Page[T]:
     return Page(items=items, next_cursor=page.next_cursor)
 
 
+@raises(BadRequest)
 async def page_params(
     limit: Annotated[
         int,

@@ -16,6 +16,7 @@ from core.db import scope_to_firm, tenant_session
 from core.idempotency import REPLAYED_HEADER
 from models import AuditEvent, Client, Contact, Firm, IdempotencyKey, Role
 from tests.factories import Actor, add_user, make_firm
+from tests.problems import assert_problem
 
 
 def keyed(actor: Actor, key: str) -> dict[str, str]:
@@ -72,18 +73,13 @@ async def test_without_a_key_each_request_creates(client: AsyncClient, db: Async
 
 
 @pytest.mark.parametrize("key", ["", "k" * 256])
-async def test_key_length_outside_1_to_255_is_400(
+async def test_key_length_outside_1_to_255_is_422(
     client: AsyncClient, db: AsyncSession, key: str
 ) -> None:
     owner = await make_firm(db)
     response = await client.post("/v1/clients", json={"name": "A"}, headers=keyed(owner, key))
-    assert response.status_code == 400
-    problem = response.json()
-    assert problem["errors"][0] == {
-        "parameter": "Idempotency-Key",
-        "in": "header",
-        "detail": f"length is {len(key)}; allowed 1 to 255",
-    }
+    problem = assert_problem(response, 422)
+    assert [(e["parameter"], e["in"]) for e in problem["errors"]] == [("Idempotency-Key", "header")]
     assert await count(db, owner, Client) == 0
 
 

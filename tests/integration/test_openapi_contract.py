@@ -1,0 +1,218 @@
+"""The OpenAPI document tells the truth: schemathesis generates requests for every operation
+from /openapi.json, sends them in-process to the app (signed in as a firm's owner, inside a
+rolled-back transaction) and checks each answer against the document: no 5xx, a declared
+status, a declared content type and a body matching its schema.
+
+Hypothesis runs synchronously, so the app, its database connection and the HTTP client
+live on an event loop of their own, in a thread; each generated case is sent there."""
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import hypothesis
+import pytest
+import schemathesis
+from fastapi import APIRouter, FastAPI
+from httpx import ASGITransport, AsyncClient, Response
+from hypothesis import HealthCheck, Phase, given, strategies
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker, create_async_engine
+
+from api.app import create_app
+from core.config import Settings
+from core.errors import Conflict
+from tests.factories import make_firm
+
+T = TypeVar("T")
+
+
+def not_an_undeclared_server_error(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
+) -> bool | None:
+    """``not_a_server_error``, except for a 503 the operation declares: with no Temporal in
+    the tests, answering "unavailable" is what the document promises."""
+    declared = case.operation.definition.raw.get("responses", {})
+    if response.status_code == 503 and "503" in declared:
+        return None
+    return not_a_server_error(ctx, response, case)
+
+
+CHECKS = [
+    not_an_undeclared_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+EXAMPLES_PER_OPERATION = 6
+BASE_URL = "http://testserver"
+# Ends every credential of the caller, so it runs after everything else.
+LAST = ("POST", "/v1/me/sessions/revoke-all")
+
+
+class LoopThread:
+    """An event loop running in a thread; ``run`` waits for a coroutine on it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine: Awaitable[T]) -> T:
+        async def wrapped() -> T:
+            return await coroutine
+
+        return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+
+
+@dataclass
+class Api:
+    """The app with its own connection and transaction, and an owner's credentials."""
+
+    loop: LoopThread
+    app: FastAPI
+    http: AsyncClient
+    headers: dict[str, str]
+
+    def send(self, case: schemathesis.Case) -> Response:
+        kwargs = case.as_transport_kwargs(base_url=BASE_URL, headers=self.headers)
+
+        async def send() -> Response:
+            request = self.http.build_request(**_as_httpx(kwargs))
+            # Read now, so the checks can look at a multipart body after it was sent.
+            await request.aread()
+            return await self.http.send(request)
+
+        return self.loop.run(send())
+
+
+def _as_httpx(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Schemathesis prepares arguments for requests; httpx names a raw body ``content``
+    and takes cookies on the client, so they travel here as a header."""
+    out = {k: v for k, v in kwargs.items() if k in {"method", "url", "params"}}
+    headers = dict(kwargs.get("headers") or {})
+    cookies = kwargs.get("cookies") or {}
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    out["headers"] = headers
+    if "json" in kwargs:
+        out["json"] = kwargs["json"]
+    data = kwargs.get("data")
+    if isinstance(data, (bytes, str)):
+        out["content"] = data
+    elif data is not None:
+        out["data"] = data
+    if kwargs.get("files"):
+        out["files"] = kwargs["files"]
+    return out
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[Api]:
+    loop = LoopThread()
+    state: dict[str, Any] = {}
+
+    async def start() -> Api:
+        engine = create_async_engine(settings.runtime_url, pool_size=1)
+        connection: AsyncConnection = await engine.connect()
+        transaction = await connection.begin()
+        maker = async_sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        async with maker() as session:
+            owner = await make_firm(session, "Contract")
+        app = create_app(settings, sessionmaker=maker)
+        http = AsyncClient(transport=ASGITransport(app=app, raise_app_exceptions=False))
+        state.update(engine=engine, connection=connection, transaction=transaction, http=http)
+        return Api(loop=loop, app=app, http=http, headers=owner.headers)
+
+    async def stop() -> None:
+        await state["http"].aclose()
+        await state["transaction"].rollback()
+        await state["connection"].close()
+        await state["engine"].dispose()
+
+    try:
+        yield loop.run(start())
+    finally:
+        if state:
+            loop.run(stop())
+        loop.close()
+
+
+def contract_failures(api: Api, examples: int = EXAMPLES_PER_OPERATION) -> list[str]:
+    """Every operation's failed checks, one line each (the first failure per operation)."""
+    schema = schemathesis.openapi.from_dict(api.app.openapi())
+    operations = [result.ok() for result in schema.get_all_operations()]
+    operations.sort(key=lambda op: (op.method.upper(), op.path) == LAST)
+    failures: list[str] = []
+    for operation in operations:
+        strategy = strategies.one_of(
+            operation.as_strategy(schemathesis.GenerationMode.POSITIVE),
+            operation.as_strategy(schemathesis.GenerationMode.NEGATIVE),
+        )
+        check = _checker(api, strategy, examples)
+        try:
+            check()
+        except (Exception, FailureGroup) as failure:
+            failures.append(f"{operation.method.upper()} {operation.path}: {_summary(failure)}")
+    return failures
+
+
+def _checker(api: Api, strategy: Any, examples: int) -> Callable[[], None]:
+    @hypothesis.settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        # Shrinking would cost minutes; the first failing case is reported as found.
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def check(case: schemathesis.Case) -> None:
+        case.validate_response(api.send(case), checks=CHECKS)
+
+    return check
+
+
+def _summary(failure: BaseException) -> str:
+    """The failure with the response that caused it, on one line."""
+    return " ".join(str(failure).split())[:600]
+
+
+def test_every_operation_answers_as_documented(api: Api) -> None:
+    failures = contract_failures(api)
+    assert not failures, "\n".join(failures)
+
+
+def test_an_undeclared_status_breaks_the_contract(api: Api) -> None:
+    """The check catches a route that answers with a status its document does not list."""
+    router = APIRouter()
+
+    @router.post("/v1/contract-probe")
+    async def probe() -> dict[str, str]:
+        raise Conflict("This probe always conflicts")
+
+    api.app.include_router(router)
+    api.app.openapi_schema = None
+    schema = schemathesis.openapi.from_dict(api.app.openapi())
+    operation = schema["/v1/contract-probe"]["POST"]
+    case = operation.Case()
+    with pytest.raises(FailureGroup) as caught:
+        case.validate_response(api.send(case), checks=[status_code_conformance])
+    assert "Undocumented status code" in str(caught.value)
+    assert "Received: 409" in str(caught.value)
