@@ -21,6 +21,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -113,13 +114,13 @@ class ClientPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: ClientKind | None = None
-    name: Name | None = None
+    kind: ClientKind | SkipJsonSchema[None] = None
+    name: Name | SkipJsonSchema[None] = None
     email: Email = None
     phone: Phone = None
-    status: ClientStatus | None = None
-    tags: Tags | None = None
-    custom_fields: CustomFields | None = None
+    status: ClientStatus | SkipJsonSchema[None] = None
+    tags: Tags | SkipJsonSchema[None] = None
+    custom_fields: CustomFields | SkipJsonSchema[None] = None
     external_ref: ExternalRef = None
 
     @field_validator(*_NOT_NULL, mode="before")

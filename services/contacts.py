@@ -5,6 +5,7 @@ import uuid
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,11 +47,11 @@ class ContactPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
+    name: Name | SkipJsonSchema[None] = None
     email: Email = None
     phone: Phone = None
     title: Title = None
-    is_primary: bool | None = None
+    is_primary: bool | SkipJsonSchema[None] = None
 
     @field_validator("name", "is_primary", mode="before")
     @classmethod

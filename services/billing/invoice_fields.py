@@ -14,6 +14,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from core.errors import unprocessable
 from services.billing.currencies import is_currency
@@ -65,14 +66,14 @@ class InvoicePatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    client_id: uuid.UUID | None = None
-    currency: Currency | None = None
+    client_id: uuid.UUID | SkipJsonSchema[None] = None
+    currency: Currency | SkipJsonSchema[None] = None
     issue_date: date | None = None
     due_date: date | None = None
     payment_terms_days: Terms | None = None
     notes: Notes | None = None
     discount: Discount | None = None
-    lines: Lines | None = None
+    lines: Lines | SkipJsonSchema[None] = None
 
     _currency = field_validator("currency")(_known_currency)
 

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,11 +76,11 @@ class RecurringPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    template: RecurringTemplate | None = None
-    auto_send: bool | None = None
-    rrule: RuleText | None = None
-    time_zone: ZoneName | None = None
-    starts_at_local: datetime | None = None
+    template: RecurringTemplate | SkipJsonSchema[None] = None
+    auto_send: bool | SkipJsonSchema[None] = None
+    rrule: RuleText | SkipJsonSchema[None] = None
+    time_zone: ZoneName | SkipJsonSchema[None] = None
+    starts_at_local: datetime | SkipJsonSchema[None] = None
     ends_on: date | None = None
     count: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = None
 

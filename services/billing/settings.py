@@ -17,6 +17,7 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -97,13 +98,15 @@ class SettingsPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    invoice_number_prefix: Prefix | None = None
-    credit_note_number_prefix: Prefix | None = None
-    invoice_number_digits: Annotated[int, Field(ge=1, le=12)] | None = None
-    default_payment_terms_days: Annotated[int, Field(ge=0, le=365)] | None = None
-    business_hours_start: Annotated[int, Field(ge=0, le=23)] | None = None
-    business_hours_end: Annotated[int, Field(ge=1, le=24)] | None = None
-    business_days: Annotated[list[Weekday], Field(min_length=1, max_length=7)] | None = None
+    invoice_number_prefix: Prefix | SkipJsonSchema[None] = None
+    credit_note_number_prefix: Prefix | SkipJsonSchema[None] = None
+    invoice_number_digits: Annotated[int, Field(ge=1, le=12)] | SkipJsonSchema[None] = None
+    default_payment_terms_days: Annotated[int, Field(ge=0, le=365)] | SkipJsonSchema[None] = None
+    business_hours_start: Annotated[int, Field(ge=0, le=23)] | SkipJsonSchema[None] = None
+    business_hours_end: Annotated[int, Field(ge=1, le=24)] | SkipJsonSchema[None] = None
+    business_days: (
+        Annotated[list[Weekday], Field(min_length=1, max_length=7)] | SkipJsonSchema[None]
+    ) = None
     seller_legal_name: Text200 = None
     seller_address_line1: Text200 = None
     seller_address_line2: Text200 = None

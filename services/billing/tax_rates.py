@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,9 +40,9 @@ class TaxRatePatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
-    percent: Percent | None = None
-    inclusive: bool | None = None
+    name: Name | SkipJsonSchema[None] = None
+    percent: Percent | SkipJsonSchema[None] = None
+    inclusive: bool | SkipJsonSchema[None] = None
 
     @field_validator("*", mode="before")
     @classmethod
