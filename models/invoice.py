@@ -210,6 +210,9 @@ class Invoice(IdMixin, TenantMixin, TimestampMixin, Base):
     amount_paid: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_credited: Mapped[int] = mapped_column(BigInteger, default=0)
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The client as the invoice names it, fixed at finalize (services.billing.bill_to):
+    # {"name", "email", "phone", "vat_id", "address_lines"}; null on drafts.
+    bill_to: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # Per rate: [{"tax_rate_id", "name", "percent", "inclusive", "taxable", "amount"}].
     tax_breakdown: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     late_fee_applied_at: Mapped[datetime | None]

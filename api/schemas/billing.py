@@ -77,6 +77,16 @@ class InvoiceLineRead(BaseModel):
     tax_amount: int
 
 
+class BillTo(BaseModel):
+    """The client as the invoice names it, fixed when it was issued."""
+
+    name: str
+    email: str | None
+    phone: str | None
+    vat_id: str | None
+    address_lines: list[str]
+
+
 class InvoiceSummary(BaseModel):
     """An invoice without its lines (the list's items)."""
 
@@ -87,6 +97,8 @@ class InvoiceSummary(BaseModel):
     number: str | None
     status: InvoiceStatus
     client_id: uuid.UUID
+    # Null on drafts (and on invoices issued before it was kept).
+    bill_to: BillTo | None
     credited_invoice_id: uuid.UUID | None
     currency: str
     issue_date: date | None

@@ -2,6 +2,8 @@
 
 Billing settings gain the seller's legal details every invoice prints (EU directive
 2006/112/EC art. 226): legal name, address, country, VAT id or tax number, IBAN and BIC.
+Invoices gain ``bill_to``, the client's name, address and VAT id fixed at finalize (null
+on invoices issued before: they show the client as it is now).
 
 A void invoice's balance is 0 (services.billing.invoice_status.balance_due): the check
 constraint ``ck_invoices_balance_is_rest`` now says so, after the balances of invoices
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0012"
 down_revision: str | None = "0011"
@@ -52,6 +55,7 @@ def _fix_every_firm(statement: str) -> None:
 def upgrade() -> None:
     for name, length in SELLER_COLUMNS:
         op.add_column("billing_settings", sa.Column(name, sa.String(length), nullable=True))
+    op.add_column("invoices", sa.Column("bill_to", postgresql.JSONB(), nullable=True))
     op.drop_constraint(op.f(BALANCE_RULE), "invoices", type_="check")
     _fix_every_firm(VOID_OWES_NOTHING)
     op.create_check_constraint(
@@ -64,6 +68,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, _ in reversed(SELLER_COLUMNS):
         op.drop_column("billing_settings", name)
+    op.drop_column("invoices", "bill_to")
     op.drop_constraint(op.f(BALANCE_RULE), "invoices", type_="check")
     _fix_every_firm(VOID_OWES_REST)
     op.create_check_constraint(

@@ -23,6 +23,7 @@ from core.principal import Principal
 from models import Client, Firm, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from services import audit
 from services.billing import numbering
+from services.billing.bill_to import bill_to
 from services.billing.dunning_link import start_dunning
 from services.billing.invoice_fields import InvoiceFields, InvoicePatch, validate_invoice_fields
 from services.billing.invoice_lines import (
@@ -288,6 +289,11 @@ async def _finalize(session: AsyncSession, principal: Principal, invoice: Invoic
         )
     credit_note = invoice.kind == InvoiceKind.credit_note.value
     invoice.issue_date = issue_date
+    client = await session.scalar(
+        select(Client).where(Client.firm_id == principal.firm_id, Client.id == invoice.client_id)
+    )
+    if client is not None:
+        invoice.bill_to = bill_to(client)
     invoice.number = await numbering.next_number(
         session,
         principal.firm_id,

@@ -39,6 +39,7 @@ from core.errors import Unprocessable
 from core.principal import Principal
 from models import BillingSettings, Client, Firm, Invoice, InvoiceKind, InvoiceLine
 from services import audit
+from services.billing.bill_to import bill_to
 from services.billing.currencies import format_minor
 from services.billing.invoice_lines import lines_of
 from services.billing.invoice_status import standing
@@ -282,15 +283,6 @@ def _seller(firm: Firm, settings: BillingSettings) -> dict[str, Any]:
     }
 
 
-def _client_detail(client: Client, *keys: str) -> str | None:
-    """A bill-to detail clients have no column for, from their custom fields."""
-    for key in keys:
-        value = client.custom_fields.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
 def build_context(
     invoice: Invoice,
     lines: list[InvoiceLine],
@@ -300,8 +292,8 @@ def build_context(
 ) -> dict[str, Any]:
     """What a template sees. Money comes both formatted (``total``) and in minor units
     (``total_minor``); dates are ISO 8601 strings. ``seller`` is the firm as billing
-    settings name it; the client's VAT id and address come from its custom fields
-    ``vat_id`` (or ``tax_id``) and ``address``."""
+    settings name it; ``client`` is the invoice's bill-to, fixed when it was issued (a
+    draft, or an invoice issued before bill-to existed, shows the client as it is now)."""
     currency = invoice.currency
 
     def money(amount: int) -> str:
@@ -322,13 +314,7 @@ def build_context(
     return {
         "firm": {"name": firm.name, "time_zone": firm.time_zone},
         "seller": _seller(firm, settings),
-        "client": {
-            "name": client.name,
-            "email": client.email,
-            "phone": client.phone,
-            "vat_id": _client_detail(client, "vat_id", "tax_id"),
-            "address_lines": (_client_detail(client, "address") or "").splitlines(),
-        },
+        "client": invoice.bill_to or bill_to(client),
         "invoice": {
             "id": str(invoice.id),
             "title": "Credit note" if invoice.kind == InvoiceKind.credit_note else "Invoice",

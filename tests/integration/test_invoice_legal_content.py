@@ -89,7 +89,7 @@ async def test_bad_seller_details_are_422_with_a_sentence(
     assert (await client.get(SETTINGS, headers=owner.headers)).json()["seller_iban"] is None
 
 
-async def test_invoice_shows_seller_details_client_vat_id_and_each_rate_once(
+async def test_invoice_shows_seller_details_bill_to_and_each_rate_once(
     client: AsyncClient, db: AsyncSession
 ) -> None:
     owner = await make_firm(db)
@@ -124,8 +124,23 @@ async def test_invoice_shows_seller_details_client_vat_id_and_each_rate_once(
     invoice_id = response.json()["id"]
     finalized = await client.post(f"/v1/invoices/{invoice_id}/finalize", headers=owner.headers)
     assert finalized.status_code == 200, finalized.text
+    assert finalized.json()["bill_to"] == {
+        "name": "Client SARL",
+        "email": customer.email,
+        "phone": None,
+        "vat_id": "FR12345678901",
+        "address_lines": ["2 Rue X", "75001 Paris"],
+    }
+    # The issued invoice keeps the client as it was then.
+    renamed = await client.patch(
+        f"/v1/clients/{customer.id}",
+        json={"name": "Renamed SAS", "custom_fields": {"vat_id": "FR99999999999"}},
+        headers=owner.headers,
+    )
+    assert renamed.status_code == 200, renamed.text
 
     html = (await client.get(f"/v1/invoices/{invoice_id}/html", headers=owner.headers)).text
+    assert "Client SARL" in html and "Renamed SAS" not in html and "FR999" not in html
     for shown in (
         "Muster Steuerberatung GmbH",
         "Friedrichstraße 1",
