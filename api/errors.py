@@ -16,7 +16,18 @@ from core.errors import AppError, json_pointer
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://firmflow.dev/problems/"
 log = logging.getLogger("firmflow.api")
-_RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+# A path parameter that breaks its declared range, pattern or length names nothing.
+_IMPOSSIBLE_PATH_ERRORS = frozenset(
+    {
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "string_pattern_mismatch",
+        "string_too_long",
+        "string_too_short",
+    }
+)
 
 
 def problem(
@@ -65,13 +76,13 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
-def _impossible_path_parameter(exc: RequestValidationError) -> dict[str, Any] | None:
-    """The first path parameter outside its declared range (a version number beyond int4,
-    or below 1): no resource can have it, so the answer is the 404 of a missing one."""
+def _impossible_path_parameter(exc: RequestValidationError) -> str | None:
+    """The first path parameter no resource can have (a version number beyond int4, a
+    firm slug with characters no slug has), so the answer is the 404 of a missing one."""
     for err in exc.errors():
         loc = err.get("loc", ())
-        if len(loc) == 2 and loc[0] == "path" and err.get("type") in _RANGE_ERRORS:
-            return {"name": str(loc[1]), "value": err.get("input")}
+        if len(loc) == 2 and loc[0] == "path" and err.get("type") in _IMPOSSIBLE_PATH_ERRORS:
+            return str(loc[1])
     return None
 
 
@@ -99,10 +110,9 @@ def install(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         impossible = _impossible_path_parameter(exc)
         if impossible is not None:
-            detail = (
-                f"Nothing exists with {impossible['name']} {impossible['value']}; "
-                "check the address."
-            )
+            # The text itself is not repeated: it may hold anything, control characters
+            # included.
+            detail = f"Nothing here has this {impossible}; check the address."
             return problem(404, "Not found", "not-found", detail, request)
         return validation_problem(request, _validation_errors(exc))
 

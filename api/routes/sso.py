@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse
 from api.deps import Requires, SessionDep
 from api.errors import problem
 from api.openapi import errors
+from api.schemas.common import FirmSlugPath
 from api.schemas.sso import SamlConfigCreate, SamlConfigList, SamlConfigRead, SamlConfigUpdate
 from api.session_cookie import set_session_cookie
 from core.config import Settings
@@ -47,6 +48,8 @@ def _request_id(request: Request) -> str | None:
 
 
 def _acs_path(firm_slug: str) -> str:
+    """The relay cookie's path; ``firm_slug`` has passed FirmSlugPath, so it holds nothing
+    a header could not carry or a cookie would read as an attribute."""
     return f"/v1/sso/{firm_slug}/acs"
 
 
@@ -111,7 +114,7 @@ async def delete_sso_config(
     response_class=Response,
     responses={200: {"content": {SAML_XML: {"schema": {"type": "string"}}}}},
 )
-async def sp_metadata(firm_slug: str, request: Request, session: SessionDep) -> Response:
+async def sp_metadata(firm_slug: FirmSlugPath, request: Request, session: SessionDep) -> Response:
     """The SP metadata to load into the IdP (entity id, ACS URL, signed assertions wanted)."""
     xml = await flow.sp_metadata(session, firm_slug, public_url=_settings(request).public_url)
     return Response(xml, media_type=SAML_XML)
@@ -122,7 +125,9 @@ async def sp_metadata(firm_slug: str, request: Request, session: SessionDep) -> 
     response_class=RedirectResponse,
     status_code=status.HTTP_303_SEE_OTHER,
 )
-async def sso_login(firm_slug: str, request: Request, session: SessionDep) -> RedirectResponse:
+async def sso_login(
+    firm_slug: FirmSlugPath, request: Request, session: SessionDep
+) -> RedirectResponse:
     """Redirect the browser to the IdP with an AuthnRequest (HTTP-Redirect binding)."""
     settings = _settings(request)
     start = await flow.begin_login(session, firm_slug, public_url=settings.public_url)
@@ -149,7 +154,7 @@ async def sso_login(firm_slug: str, request: Request, session: SessionDep) -> Re
     responses=errors(SsoRefused),
 )
 async def sso_acs(
-    firm_slug: str,
+    firm_slug: FirmSlugPath,
     request: Request,
     session: SessionDep,
     saml_response: Annotated[str | None, Form(alias="SAMLResponse")] = None,

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from api.schemas.common import FIRM_SLUG_PATTERN
 from api.schemas.users import Email, PersonName, UserRead
 from core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from models import Firm
@@ -46,7 +47,7 @@ def _normalise_slug(value: object) -> object:
 FirmSlug = Annotated[
     str,
     BeforeValidator(_normalise_slug),
-    StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"),
+    StringConstraints(pattern=FIRM_SLUG_PATTERN),
 ]
 
 

@@ -45,3 +45,11 @@ PageDep = Annotated[pagination.PageParams, Depends(page_params)]
 VersionNumber = Annotated[
     int, Path(ge=1, le=INT4_MAX, description="A published version's number: 1, 2, …")
 ]
+
+# The rule a slug follows from signup on (api.schemas.auth.FirmSlug).
+FIRM_SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+# Any other text names no firm (a 404 from api.errors), and a slug is then safe wherever a
+# response repeats it, such as the path of a cookie.
+FirmSlugPath = Annotated[
+    str, Path(pattern=FIRM_SLUG_PATTERN, description="The firm's slug, chosen at signup.")
+]
