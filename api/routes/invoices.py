@@ -28,6 +28,7 @@ from models import Invoice, InvoiceKind, InvoiceStatus
 from services.billing import invoices, rendering
 from services.billing.invoice_status import IllegalTransition
 from services.billing.invoices import InvoiceFilters
+from services.billing.seller import SellerDetailsMissing
 
 router = APIRouter(prefix="/invoices")
 
@@ -95,7 +96,7 @@ async def delete_invoice(invoice_id: uuid.UUID, principal: Writer, session: Sess
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{invoice_id}/finalize", responses=errors(IllegalTransition))
+@router.post("/{invoice_id}/finalize", responses=errors(IllegalTransition, SellerDetailsMissing))
 async def finalize_invoice(
     invoice_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> InvoiceRead:
@@ -104,7 +105,7 @@ async def finalize_invoice(
     return await _read(session, invoice)
 
 
-@router.post("/{invoice_id}/send", responses=errors(IllegalTransition))
+@router.post("/{invoice_id}/send", responses=errors(IllegalTransition, SellerDetailsMissing))
 async def send_invoice(
     invoice_id: uuid.UUID, principal: Writer, session: SessionDep
 ) -> InvoiceRead:
