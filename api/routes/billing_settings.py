@@ -1,5 +1,6 @@
-"""The firm's billing settings: numbering, default terms, dunning hours and the invoice
-template. Anyone who bills reads them; those who manage billing change them."""
+"""The firm's billing settings: numbering, default terms, dunning hours, the seller's legal
+details every invoice prints, and the invoice template. Anyone who bills reads them;
+those who manage billing change them."""
 
 from typing import Annotated
 
