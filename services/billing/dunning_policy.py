@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
+from core.decimals import decimal_schema
 from core.errors import NotFound, Unprocessable, field_problems
 from core.principal import Principal
 from models import Client, DunningPolicy, Firm, Invoice, InvoiceKind, InvoiceStatus
@@ -65,7 +66,9 @@ class PolicyDoc(BaseModel):
     enabled: bool = True
     steps: list[PolicyStep] = Field(max_length=MAX_STEPS)
     late_fee_fixed: int = Field(default=0, ge=0, le=10**12)
-    late_fee_percent: Decimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=4)
+    late_fee_percent: Annotated[Decimal, decimal_schema(maximum=100, places=4)] = Field(
+        default=Decimal(0), ge=0, le=100, decimal_places=4
+    )
     late_fee_step: str | None = None
     endless_every_days: int | None = Field(default=None, ge=1, le=365)
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.decimals import decimal_schema
 from core.errors import NotFound, Unprocessable
 from core.principal import Principal
 from models import DiscountKind, Invoice, InvoiceLine
@@ -32,7 +33,11 @@ class LineFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     description: Description
-    quantity: Annotated[Decimal, Field(ge=0, le=MAX_QUANTITY, decimal_places=4)]
+    quantity: Annotated[
+        Decimal,
+        Field(ge=0, le=MAX_QUANTITY, decimal_places=4),
+        decimal_schema(maximum=int(MAX_QUANTITY), places=4),
+    ]
     unit_price: Annotated[int, Field(ge=0, le=MAX_UNIT_PRICE)]
     tax_rate_ids: Annotated[list[uuid.UUID], Field(max_length=10)] = []
 
@@ -50,7 +55,9 @@ class Discount(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: DiscountKind
-    value: Annotated[Decimal, Field(ge=0, le=MAX_TOTAL)]
+    value: Annotated[
+        Decimal, Field(ge=0, le=MAX_TOTAL), decimal_schema(maximum=MAX_TOTAL, places=4)
+    ]
 
     @model_validator(mode="after")
     def _value_fits_kind(self) -> Self:

@@ -14,6 +14,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.decimals import decimal_schema
 from core.errors import Conflict, NotFound
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
@@ -22,7 +23,11 @@ from services import audit
 from services.billing.totals import TaxSnapshot
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
+Percent = Annotated[
+    Decimal,
+    Field(ge=0, le=100, max_digits=7, decimal_places=4),
+    decimal_schema(maximum=100, places=4),
+]
 
 
 class TaxRateFields(BaseModel):

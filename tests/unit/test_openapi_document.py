@@ -113,3 +113,43 @@ def test_a_body_member_is_nullable_exactly_when_null_is_accepted(app: FastAPI) -
             if accepted != _allows_null(properties[member]):
                 disagreements.append(f"{model.__name__}.{member}")
     assert sorted(disagreements) == []
+
+
+def request_schemas(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every schema a request body can reach, following references."""
+    components = document["components"]["schemas"]
+    seen: set[str] = set()
+    stack = [
+        content["schema"]
+        for _, operation in operations(document)
+        for content in operation.get("requestBody", {}).get("content", {}).values()
+        if "schema" in content
+    ]
+    while stack:
+        schema = stack.pop()
+        if isinstance(schema, list):
+            stack.extend(schema)
+            continue
+        if not isinstance(schema, dict):
+            continue
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            name = ref.rsplit("/", 1)[-1]
+            if name not in seen:
+                seen.add(name)
+                stack.append(components[name])
+            continue
+        yield schema
+        stack.extend(v for v in schema.values() if isinstance(v, (dict, list)))
+
+
+def test_decimal_members_declare_their_precision(document: dict[str, Any]) -> None:
+    """Pydantic describes a Decimal as "a number, or any string", while validation caps
+    its decimals and its size: each decimal member of a request says what it accepts."""
+    loose = [
+        schema.get("title", "?")
+        for schema in request_schemas(document)
+        if {"type": "string"} in schema.get("anyOf", [])
+        and any(branch.get("type") == "number" for branch in schema.get("anyOf", []))
+    ]
+    assert sorted(loose) == []
