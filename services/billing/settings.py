@@ -17,7 +17,6 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,6 +71,22 @@ Bic = Annotated[
 ]
 
 
+def _without_null(schema: dict[str, Any]) -> None:
+    """The document offers no null for a member ``_not_null`` refuses it for. (A plain
+    ``X | None`` keeps validation errors at the member's own pointer; a union with a
+    schema-skipped None would report them per union branch, ``/field/constrained-str``.)"""
+    branches = schema.pop("anyOf", None)
+    if not isinstance(branches, list):
+        return
+    kept = [b for b in branches if not (isinstance(b, dict) and b.get("type") == "null")]
+    if len(kept) == 1 and isinstance(kept[0], dict):
+        schema.update(kept[0])
+    else:
+        schema["anyOf"] = kept
+
+
+NeverNull = Field(json_schema_extra=_without_null)
+
 # Seller details may be cleared with null or ""; these are the ones that may not.
 _NOT_NULL = frozenset(
     {"invoice_number_prefix", "credit_note_number_prefix", "invoice_number_digits"}
@@ -98,15 +113,17 @@ class SettingsPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    invoice_number_prefix: Prefix | SkipJsonSchema[None] = None
-    credit_note_number_prefix: Prefix | SkipJsonSchema[None] = None
-    invoice_number_digits: Annotated[int, Field(ge=1, le=12)] | SkipJsonSchema[None] = None
-    default_payment_terms_days: Annotated[int, Field(ge=0, le=365)] | SkipJsonSchema[None] = None
-    business_hours_start: Annotated[int, Field(ge=0, le=23)] | SkipJsonSchema[None] = None
-    business_hours_end: Annotated[int, Field(ge=1, le=24)] | SkipJsonSchema[None] = None
-    business_days: (
-        Annotated[list[Weekday], Field(min_length=1, max_length=7)] | SkipJsonSchema[None]
-    ) = None
+    invoice_number_prefix: Annotated[Prefix | None, NeverNull] = None
+    credit_note_number_prefix: Annotated[Prefix | None, NeverNull] = None
+    invoice_number_digits: Annotated[Annotated[int, Field(ge=1, le=12)] | None, NeverNull] = None
+    default_payment_terms_days: Annotated[Annotated[int, Field(ge=0, le=365)] | None, NeverNull] = (
+        None
+    )
+    business_hours_start: Annotated[Annotated[int, Field(ge=0, le=23)] | None, NeverNull] = None
+    business_hours_end: Annotated[Annotated[int, Field(ge=1, le=24)] | None, NeverNull] = None
+    business_days: Annotated[
+        Annotated[list[Weekday], Field(min_length=1, max_length=7)] | None, NeverNull
+    ] = None
     seller_legal_name: Text200 = None
     seller_address_line1: Text200 = None
     seller_address_line2: Text200 = None
