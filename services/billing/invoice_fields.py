@@ -14,9 +14,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 
 from core.errors import unprocessable
+from core.not_null import NeverNull
 from services.billing.currencies import is_currency
 from services.billing.invoice_lines import Discount, Lines
 
@@ -66,14 +66,14 @@ class InvoicePatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    client_id: uuid.UUID | SkipJsonSchema[None] = None
-    currency: Currency | SkipJsonSchema[None] = None
+    client_id: Annotated[uuid.UUID | None, NeverNull] = None
+    currency: Annotated[Currency | None, NeverNull] = None
     issue_date: date | None = None
     due_date: date | None = None
     payment_terms_days: Terms | None = None
     notes: Notes | None = None
     discount: Discount | None = None
-    lines: Lines | SkipJsonSchema[None] = None
+    lines: Annotated[Lines | None, NeverNull] = None
 
     _currency = field_validator("currency")(_known_currency)
 

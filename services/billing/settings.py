@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Unprocessable
+from core.not_null import NeverNull
 from core.principal import Principal
 from models import BillingSettings
 from services import audit
@@ -70,22 +71,6 @@ Bic = Annotated[
     Blank,
 ]
 
-
-def _without_null(schema: dict[str, Any]) -> None:
-    """The document offers no null for a member ``_not_null`` refuses it for. (A plain
-    ``X | None`` keeps validation errors at the member's own pointer; a union with a
-    schema-skipped None would report them per union branch, ``/field/constrained-str``.)"""
-    branches = schema.pop("anyOf", None)
-    if not isinstance(branches, list):
-        return
-    kept = [b for b in branches if not (isinstance(b, dict) and b.get("type") == "null")]
-    if len(kept) == 1 and isinstance(kept[0], dict):
-        schema.update(kept[0])
-    else:
-        schema["anyOf"] = kept
-
-
-NeverNull = Field(json_schema_extra=_without_null)
 
 # Seller details may be cleared with null or ""; these are the ones that may not.
 _NOT_NULL = frozenset(

@@ -758,6 +758,9 @@ async def test_api_patch_refusals(client: AsyncClient, db: AsyncSession) -> None
     assert pointers(assert_problem(await patch({"due_date": "2026-03-01"}), 422)) == {"/due_date"}
     assert "/lines" in pointers(assert_problem(await patch({"lines": None}), 422))
     assert "/client_id" in pointers(assert_problem(await patch({"client_id": None}), 422))
+    # A bad value's pointer names the member, never a branch of its type.
+    bad = {"currency": "usd1", "lines": [], "client_id": "x"}
+    assert pointers(assert_problem(await patch(bad), 422)) == {"/currency", "/lines", "/client_id"}
     moved = await patch({"client_id": str(their_client.id)})
     assert pointers(assert_problem(moved, 404)) == {"/client_id"}
     assert (await client.get(url, headers=owner.headers)).json() == created
