@@ -21,7 +21,6 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +29,7 @@ from sqlalchemy.orm import aliased
 
 from core import outbox
 from core.errors import Conflict, NotFound, unprocessable
+from core.not_null import NeverNull
 from core.pagination import Page, PageParams, keyset, to_page
 from core.permissions import Permission, allows
 from core.principal import Principal
@@ -114,13 +114,13 @@ class ClientPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: ClientKind | SkipJsonSchema[None] = None
-    name: Name | SkipJsonSchema[None] = None
+    kind: Annotated[ClientKind | None, NeverNull] = None
+    name: Annotated[Name | None, NeverNull] = None
     email: Email = None
     phone: Phone = None
-    status: ClientStatus | SkipJsonSchema[None] = None
-    tags: Tags | SkipJsonSchema[None] = None
-    custom_fields: CustomFields | SkipJsonSchema[None] = None
+    status: Annotated[ClientStatus | None, NeverNull] = None
+    tags: Annotated[Tags | None, NeverNull] = None
+    custom_fields: Annotated[CustomFields | None, NeverNull] = None
     external_ref: ExternalRef = None
 
     @field_validator(*_NOT_NULL, mode="before")

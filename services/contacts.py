@@ -5,11 +5,11 @@ import uuid
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, field_validator
-from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFound
+from core.not_null import NeverNull
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import Contact
@@ -47,11 +47,11 @@ class ContactPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | SkipJsonSchema[None] = None
+    name: Annotated[Name | None, NeverNull] = None
     email: Email = None
     phone: Phone = None
     title: Title = None
-    is_primary: bool | SkipJsonSchema[None] = None
+    is_primary: Annotated[bool | None, NeverNull] = None
 
     @field_validator("name", "is_primary", mode="before")
     @classmethod

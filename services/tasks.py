@@ -11,12 +11,12 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
-from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
 from core.errors import BadRequest, NotFound, Unprocessable, unprocessable
+from core.not_null import NeverNull
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import Client, Role, Task, TaskStatus, User
@@ -47,7 +47,7 @@ class TaskPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Title | SkipJsonSchema[None] = None
+    title: Annotated[Title | None, NeverNull] = None
     description: Description | None = None
     assignee_id: uuid.UUID | None = None
     client_id: uuid.UUID | None = None

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
-from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from core.errors import Conflict, NotFound
+from core.not_null import NeverNull
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import Automation, AutomationRun, AutomationStatus, AutomationVersion, RunStatus
@@ -43,7 +43,7 @@ class AutomationPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | SkipJsonSchema[None] = None
+    name: Annotated[Name | None, NeverNull] = None
     description: Description | None = None
 
     @field_validator("name", mode="before")

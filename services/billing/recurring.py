@@ -12,12 +12,12 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
 from core.errors import AppError, Conflict, NotFound, Unprocessable
+from core.not_null import NeverNull
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import Client, Firm, Invoice, RecurringInvoice, RecurringStatus
@@ -76,11 +76,11 @@ class RecurringPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    template: RecurringTemplate | SkipJsonSchema[None] = None
-    auto_send: bool | SkipJsonSchema[None] = None
-    rrule: RuleText | SkipJsonSchema[None] = None
-    time_zone: ZoneName | SkipJsonSchema[None] = None
-    starts_at_local: datetime | SkipJsonSchema[None] = None
+    template: Annotated[RecurringTemplate | None, NeverNull] = None
+    auto_send: Annotated[bool | None, NeverNull] = None
+    rrule: Annotated[RuleText | None, NeverNull] = None
+    time_zone: Annotated[ZoneName | None, NeverNull] = None
+    starts_at_local: Annotated[datetime | None, NeverNull] = None
     ends_on: date | None = None
     count: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = None
 

@@ -9,13 +9,13 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.decimals import decimal_schema
 from core.errors import Conflict, NotFound
+from core.not_null import NeverNull
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import TaxRate
@@ -45,9 +45,9 @@ class TaxRatePatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | SkipJsonSchema[None] = None
-    percent: Percent | SkipJsonSchema[None] = None
-    inclusive: bool | SkipJsonSchema[None] = None
+    name: Annotated[Name | None, NeverNull] = None
+    percent: Annotated[Percent | None, NeverNull] = None
+    inclusive: Annotated[bool | None, NeverNull] = None
 
     @field_validator("*", mode="before")
     @classmethod
