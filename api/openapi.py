@@ -9,7 +9,9 @@ Those statuses are derived, not written per route: when the document is built,
   errors it raises: authentication → 401, a permission or CSRF refusal → 403, a reused
   ``Idempotency-Key`` → 409, a bad cursor → 400, a body over its limit → 413;
 - a path parameter adds 404 (what it names may not exist, or not in the caller's firm);
-- any parameter adds 422 (request validation), a request body 400 (undecodable) and 422;
+- any parameter adds 422 (request validation), a request body 400 (undecodable), 413
+  (beyond the size any route takes) and 422; every request may get a 422 (a NUL in a
+  header), see ``EVERY_REQUEST``;
 - what the endpoint itself raises, through its services, it declares with
   ``responses=errors(Conflict, ...)`` on its decorator.
 
@@ -29,7 +31,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import BaseRoute
 
 from api.errors import PROBLEM_JSON
-from core.errors import AppError, BadRequest, Conflict, NotFound, Unprocessable
+from core.errors import (
+    AppError,
+    BadRequest,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+)
 from core.idempotency import idempotency_key
 
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -73,6 +82,14 @@ _RAISES = "__firmflow_raises__"
 
 # Dependencies below the API layer (which cannot import this module), and what they raise.
 DEPENDENCY_ERRORS: dict[Callable[..., Any], ErrorKinds] = {idempotency_key: (Conflict,)}
+
+
+# api.input_safety sees every request first: a NUL in its path, query or headers is a 422.
+EVERY_REQUEST: ErrorKinds = (Unprocessable,)
+# A body the framework cannot decode (not UTF-8) is a 400, one that does not validate a
+# 422 (also a body an endpoint reads itself, declared through openapi_extra), and a textual
+# body beyond the largest any route takes a 413 (api.input_safety).
+EVERY_BODY: ErrorKinds = (BadRequest, PayloadTooLarge, Unprocessable)
 
 
 def raises(*kinds: type[AppError]) -> Callable[[F], F]:
@@ -129,10 +146,9 @@ def derived_errors(dependant: Dependant) -> ErrorKinds:
 
 
 def _declare(operation: dict[str, Any], derived: ErrorKinds) -> None:
+    derived = (*derived, *EVERY_REQUEST)
     if "requestBody" in operation:
-        # A body the framework cannot decode (not UTF-8) is a 400, one it can but that does
-        # not validate a 422; also for a body the endpoint reads itself (openapi_extra).
-        derived = (*derived, BadRequest, Unprocessable)
+        derived = (*derived, *EVERY_BODY)
     responses: dict[str, Any] = operation.setdefault("responses", {})
     # FastAPI's own 422 describes its default body, which this API never sends.
     default_422 = responses.get("422", {}).get("content", {}).get("application/json", {})

@@ -59,17 +59,18 @@ def test_every_error_status_is_a_problem(document: dict[str, Any]) -> None:
 
 
 def test_statuses_follow_from_dependencies(document: dict[str, Any]) -> None:
-    """A path parameter brings 404, a body or parameter 422, a signed-in route 401 and
-    403, an Idempotency-Key 409."""
+    """Every request may get a 422 (a NUL in a header, api.input_safety); a path parameter
+    brings 404, a body 400, 413 and 422, a signed-in route 401 and 403, an Idempotency-Key
+    409."""
     missing: list[str] = []
     for name, operation in operations(document):
         declared = set(operation["responses"])
         parameters = operation.get("parameters", [])
-        needs = set()
+        needs = {"422"}
         if any(p["in"] == "path" for p in parameters):
-            needs |= {"404", "422"}
-        if parameters or "requestBody" in operation:
-            needs.add("422")
+            needs.add("404")
+        if "requestBody" in operation:
+            needs |= {"400", "413"}
         if operation.get("security"):
             needs |= {"401", "403"}
         if any(p["name"] == "Idempotency-Key" for p in parameters):
