@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.middleware import loggable_path
 from core.errors import AppError, json_pointer
+from core.validation_messages import plain_message
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://firmflow.dev/problems/"
@@ -66,7 +67,7 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         where, path = (loc[0], loc[1:]) if loc else ("body", [])
         if err.get("type") == "json_invalid":
             path = []  # its location is a character offset, not a member of the document
-        entry: dict[str, Any] = {"detail": err.get("msg", "invalid value")}
+        entry: dict[str, Any] = {"detail": plain_message(err)}
         if where == "body":
             entry["pointer"] = json_pointer(path)
         else:

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from core.validation_messages import plain_message
+
 
 class AppError(Exception):
     status: int = 400
@@ -74,12 +76,14 @@ def field_problems(exc: ValidationError, prefix: str = "") -> list[dict[str, Any
     """Pydantic's errors as problem entries, one JSON pointer each (under ``prefix``). Only
     locations and messages: never the input, which may be a secret."""
     return [
-        {"pointer": prefix + json_pointer(err["loc"]), "detail": err["msg"]} for err in exc.errors()
+        {"pointer": prefix + json_pointer(err["loc"]), "detail": plain_message(err)}
+        for err in exc.errors()
     ]
 
 
 def unprocessable(exc: ValidationError) -> "Unprocessable":
     """A 422 whose detail names each bad field and whose errors carry their pointers."""
     problems = field_problems(exc)
-    detail = "; ".join(f"{p['pointer'].lstrip('/')}: {p['detail']}" for p in problems)
+    # Each problem's detail is a sentence (core.validation_messages) with its own stop.
+    detail = " ".join(f"{p['pointer'].lstrip('/')}: {p['detail']}" for p in problems)
     return Unprocessable(detail, errors=problems)

@@ -33,6 +33,7 @@ from core.not_null import NeverNull
 from core.pagination import Page, PageParams, keyset, to_page
 from core.permissions import Permission, allows
 from core.principal import Principal
+from core.validation_messages import pattern_message
 from models import Client, ClientKind, ClientStatus
 from services import audit
 from services.automations import event_catalogue
@@ -77,7 +78,15 @@ Email = Annotated[EmailStr | None, BeforeValidator(blank_to_none), AfterValidato
 # Digits with the usual separators, at least three digits, optionally a leading "+".
 PHONE_PATTERN = r"^\+?[ ().\-/]*(?:[0-9][ ().\-/]*){3,}$"
 Phone = Annotated[
-    Annotated[str, StringConstraints(max_length=50, pattern=PHONE_PATTERN)] | None,
+    Annotated[
+        str,
+        StringConstraints(max_length=50, pattern=PHONE_PATTERN),
+        pattern_message(
+            "Enter a phone number: at least three digits, with spaces, dots, dashes, "
+            "slashes or brackets between them and an optional leading +."
+        ),
+    ]
+    | None,
     BeforeValidator(blank_to_none),
 ]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]

@@ -19,6 +19,7 @@ from pydantic import (
 from api.schemas.common import FIRM_SLUG_PATTERN
 from api.schemas.users import Email, PersonName, UserRead
 from core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from core.validation_messages import CURRENCY_MESSAGE, pattern_message
 from models import Firm
 from services.passwords import TOO_COMMON, password_problem
 
@@ -48,6 +49,10 @@ FirmSlug = Annotated[
     str,
     BeforeValidator(_normalise_slug),
     StringConstraints(pattern=FIRM_SLUG_PATTERN),
+    pattern_message(
+        "Enter a slug of lower-case letters, digits and dashes (not first or last), "
+        "at most 63 characters."
+    ),
 ]
 
 
@@ -74,7 +79,9 @@ class SignupCreate(BaseModel):
     email: Email
     password: NewPassword
     time_zone: TimeZone = "UTC"
-    default_currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+    default_currency: Annotated[
+        str, StringConstraints(pattern=r"^[A-Z]{3}$"), pattern_message(CURRENCY_MESSAGE)
+    ] = "USD"
 
 
 class LoginCreate(BaseModel):
@@ -113,7 +120,11 @@ class PasswordChange(BaseModel):
     new_password: NewPassword
 
 
-TotpCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")]
+TotpCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$"),
+    pattern_message("Enter the 6-digit code your authenticator app shows."),
+]
 RecoveryCodeText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
 ]

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from core.validation_messages import CURRENCY_MESSAGE, pattern_message
 from models import InvoiceKind, InvoiceStatus, PaymentKind, PaymentMethod
 from services.billing.invoice_lines import Lines
 
@@ -16,7 +17,9 @@ MAX_AMOUNT = 10**15
 
 Amount = Annotated[int, Field(gt=0, le=MAX_AMOUNT, description="Minor units of the currency.")]
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Currency = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z]{3}$"), pattern_message(CURRENCY_MESSAGE)
+]
 
 
 class ManualMethod(enum.StrEnum):

@@ -281,7 +281,8 @@ async def decide(
     )
     if run_status != RunStatus.running:
         raise ApprovalClosed(
-            f"The run this approval belongs to has {run_status}; a vote would decide nothing"
+            f"The run this approval belongs to has ended ({run_status}); "
+            "a vote would decide nothing"
         )
     refused = refusal(approval, principal)
     if refused is not None:

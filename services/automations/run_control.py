@@ -23,6 +23,14 @@ from workflows.automation.contracts import EVENT_SIGNAL, RunEvent, workflow_id
 from workflows.automation.definition_base import EventName
 
 log = logging.getLogger("firmflow.automations.runs")
+# How a run that can no longer be canceled, or take events, stands (after "This run").
+_ENDED = {
+    RunStatus.succeeded: "has already succeeded",
+    RunStatus.failed: "has already failed",
+    RunStatus.canceled: "has already been canceled",
+    RunStatus.skipped: "was skipped and never ran",
+}
+_NOT_RUNNING = {**_ENDED, RunStatus.queued: "is still queued and not running yet"}
 
 _EVENT_NAME: TypeAdapter[str] = TypeAdapter(EventName)
 
@@ -81,7 +89,7 @@ async def cancel_run(
     run = await get_run(session, principal, run_id, for_update=True)
     if run.status not in (RunStatus.running, RunStatus.queued):
         raise Conflict(
-            f"This run has already {run.status}; only a queued or running run can be canceled"
+            f"This run {_ENDED[run.status]}; only a queued or running run can be canceled."
         )
     run.canceled_by = principal.user_id
     if run.status == RunStatus.queued:
@@ -169,7 +177,7 @@ async def send_event(
     run = await get_run(session, principal, run_id)
     check_payload(payload)
     if run.status != RunStatus.running:
-        raise Conflict(f"This run is {run.status}; only a running run takes events")
+        raise Conflict(f"This run {_NOT_RUNNING[run.status]}; send events to a running run only.")
     waits = await session.scalar(
         select(AutomationVersion.wait_events).where(
             AutomationVersion.firm_id == principal.firm_id,

@@ -219,7 +219,9 @@ async def test_the_payload_defaults_to_an_empty_object_and_is_capped(
     }
     for case, raw in unstorable.items():
         refused = await client.post(url, content=raw, headers=as_json)
-        assert pointers(assert_problem(refused, 422)) == {"/payload"}, case
+        # api.input_safety finds a NUL before the payload rules, and names its member.
+        pointer = "/payload/name" if case == "NUL" else "/payload"
+        assert pointers(assert_problem(refused, 422)) == {pointer}, case
     await scope_to_firm(db, actor.firm.id)
     assert len((await db.scalars(select(AutomationRun.id))).all()) == 2
 
@@ -437,7 +439,9 @@ async def test_cancel_before_the_workflow_started_cancels_the_run_itself(
     message = await start_message(db, actor, run["id"])
     assert message.dispatched_at is not None and message.last_error == NOT_STARTED
     again = await client.post(f"{RUNS}/{run['id']}/cancel", headers=actor.headers)
-    assert "already canceled" in assert_problem(again, 409)["detail"]
+    assert assert_problem(again, 409)["detail"] == (
+        "This run has already been canceled; only a queued or running run can be canceled."
+    )
     assert await audit_actions(db, actor, run["id"]) == [
         "automation_run.started",
         "automation_run.canceled",

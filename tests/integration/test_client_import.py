@@ -193,10 +193,10 @@ async def test_import_creates_skips_and_reports_rows_exactly(
         (6, "skipped", "duplicate of line 2 (same email)"),
         (7, "skipped", "duplicate of line 2 (same external_ref)"),
     ]
-    assert errors[4] == (8, "invalid", "name: String should have at least 1 character")
+    assert errors[4] == (8, "invalid", "name: Enter a value; this may not be empty.")
     assert errors[5][:2] == (9, "invalid")
-    assert errors[5][2].startswith("email: value is not a valid email address")
-    assert errors[6] == (12, "invalid", "kind: Input should be 'organization' or 'person'")
+    assert errors[5][2].startswith("email: Enter a valid email address")
+    assert errors[6] == (12, "invalid", "kind: Choose 'organization' or 'person'.")
     assert len(errors) == 7
 
     created = await firm_clients(maker, firm)

@@ -203,7 +203,7 @@ async def test_missing_file_field_is_422(client: AsyncClient, db: AsyncSession) 
     actor = await make_firm(db)
     response = await client.post("/v1/clients/imports", headers=actor.headers, data={"other": "x"})
     assert response.status_code == 422
-    assert response.json()["errors"][0]["detail"] == "Field required"
+    assert response.json()["errors"][0]["detail"] == "This field is required; add it."
 
 
 @pytest.mark.parametrize("role", [Role.builder, Role.client])

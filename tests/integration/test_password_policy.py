@@ -59,7 +59,7 @@ def signup_body(password: str) -> dict[str, Any]:
 async def test_signup_refuses_a_common_password(client: AsyncClient) -> None:
     response = await client.post("/v1/signup", json=signup_body("Password1234"))
     problem = assert_problem(response, 422)
-    assert problem["errors"] == [{"detail": f"Value error, {TOO_COMMON}", "pointer": "/password"}]
+    assert problem["errors"] == [{"detail": f"This field {TOO_COMMON}.", "pointer": "/password"}]
 
 
 async def test_accepting_an_invitation_refuses_a_common_password(

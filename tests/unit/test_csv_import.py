@@ -153,9 +153,9 @@ def test_validate_row_defaults_kind_and_status_when_blank() -> None:
 def test_validate_row_names_every_problem() -> None:
     reason = validate_row({"name": "", "kind": "robot", "email": "nope"})
     assert isinstance(reason, str)
-    assert "name: String should have at least 1 character" in reason
-    assert "kind: Input should be 'organization' or 'person'" in reason
-    assert "email: value is not a valid email address" in reason
+    assert "name: Enter a value; this may not be empty." in reason
+    assert "kind: Choose 'organization' or 'person'." in reason
+    assert "email: Enter a valid email address" in reason
 
 
 def test_assess_rows_marks_invalid_rows_and_later_duplicates_by_email_or_reference() -> None:
@@ -177,7 +177,7 @@ def test_assess_rows_marks_invalid_rows_and_later_duplicates_by_email_or_referen
         (2, RowOutcome.pending, None),
         (3, RowOutcome.skipped, "duplicate of line 2 (same email)"),
         (4, RowOutcome.skipped, "duplicate of line 2 (same external_ref)"),
-        (5, RowOutcome.invalid, "name: String should have at least 1 character"),
+        (5, RowOutcome.invalid, "name: Enter a value; this may not be empty."),
         (6, RowOutcome.pending, None),
         (
             7,
