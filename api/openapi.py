@@ -182,8 +182,13 @@ def describe_problems(document: dict[str, Any], routes: Sequence[BaseRoute]) -> 
     problem = Problem.model_json_schema(
         by_alias=True, ref_template="#/components/schemas/{model}", mode="serialization"
     )
-    schemas.update(problem.pop("$defs", {}))
-    schemas["Problem"] = problem
+    ours = {**problem.pop("$defs", {}), "Problem": problem}
+    taken = sorted(set(ours) & set(schemas))
+    if taken:
+        # Another model of that name would be silently replaced, and its responses would
+        # be checked against the wrong schema.
+        raise RuntimeError(f"Rename the models named {taken}: those names are the Problem's")
+    schemas.update(ours)
 
 
 def install(app: FastAPI) -> None:

@@ -39,7 +39,9 @@ class AutomationDetail(AutomationRead):
     draft: dict[str, Any] | None
 
 
-class Problem(BaseModel):
+class DefinitionProblem(BaseModel):
+    """What stops a draft from being published, at its JSON pointer in the definition."""
+
     pointer: str
     detail: str
 
@@ -47,7 +49,7 @@ class Problem(BaseModel):
 class DraftSaved(AutomationDetail):
     """The saved draft and what would stop it from being published (empty when valid)."""
 
-    problems: list[Problem]
+    problems: list[DefinitionProblem]
 
 
 class VersionSummary(BaseModel):

@@ -58,6 +58,15 @@ BASE_URL = "http://testserver"
 LAST = ("POST", "/v1/me/sessions/revoke-all")
 
 
+# The smallest automation: a manual trigger and one step that stops.
+AUTOMATION = {
+    "schema_version": 1,
+    "trigger": {"type": "manual"},
+    "start": "done",
+    "steps": {"done": {"type": "stop"}},
+}
+
+
 class LoopThread:
     """An event loop running in a thread; ``run`` waits for a coroutine on it."""
 
@@ -168,8 +177,24 @@ async def seed(http: AsyncClient, owner: Actor) -> dict[str, str]:
         created: str = response.json()["id"]
         return created
 
+    async def succeed(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = await http.request(method, path, json=body, headers=owner.headers)
+        assert response.is_success, response.text
+        return response.json()
+
     client_id = await create("/v1/clients", {"name": "Contract Client Ltd"})
+    automation_id = await create("/v1/automations", {"name": "Contract automation"})
+    automation = f"/v1/automations/{automation_id}"
+    await succeed("PUT", f"{automation}/draft", AUTOMATION)
+    await succeed("POST", f"{automation}/publish")
+    await succeed("POST", f"{automation}/activate")
+    run = await succeed("POST", f"{automation}/runs", {"payload": {}})
     return {
+        "automation_id": automation_id,
+        "version": "1",
+        "a": "1",
+        "b": "1",
+        "run_id": run["id"],
         "firm_id": str(owner.firm.id),
         "firm_slug": owner.firm.slug,
         "user_id": str(owner.user.id),

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api.app import create_app
+from api.openapi import install
 from core.config import Settings
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -173,3 +174,20 @@ def test_a_bad_member_is_reported_at_the_member(app: FastAPI) -> None:
                     if e["loc"][:1] == (member,) and e["loc"][1:2] == ("none",)
                 ]
     assert sorted(set(branch_pointers)) == []
+
+
+def test_a_model_named_like_the_problem_is_refused() -> None:
+    """A route's own model named Problem would silently take the Problem's place."""
+
+    class Problem(BaseModel):
+        pointer: str
+
+    app = FastAPI()
+
+    @app.get("/clash")
+    async def clash() -> Problem:
+        return Problem(pointer="")
+
+    install(app)
+    with pytest.raises(RuntimeError, match="Problem"):
+        app.openapi()
