@@ -19,7 +19,7 @@ from core.permissions import Permission
 from core.principal import Principal
 from models import RecurringStatus
 from services.billing import recurring
-from services.billing.recurrence import MAX_PREVIEW
+from services.billing.recurrence import MAX_PREVIEW, WallClock
 from services.billing.recurring import RecurringFields, RecurringPatch
 
 router = APIRouter(prefix="/recurring-invoices")
@@ -38,7 +38,7 @@ class RecurringInvoiceRead(BaseModel):
     template: dict[str, Any]
     rrule: str
     time_zone: str
-    starts_at_local: datetime
+    starts_at_local: WallClock
     ends_on: date | None
     count: int | None
     auto_send: bool

@@ -26,9 +26,11 @@ import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
+from pydantic import WithJsonSchema
 
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 MAX_INTERVAL = {"DAILY": 366, "WEEKLY": 52, "MONTHLY": 12, "YEARLY": 10}
@@ -49,6 +51,21 @@ UNSUPPORTED_PARTS = {
 MAX_ORDINAL = 4
 MAX_COUNT = 10_000
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+# What Schedule takes as its start: a whole minute without offset, in FIRST_YEAR..LAST_YEAR
+# (the schema cannot rule out a 30 February; validation does).
+WALL_CLOCK_PATTERN = (
+    r"^(20\d{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d(:00)?$"
+)
+WallClock = Annotated[
+    datetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": WALL_CLOCK_PATTERN,
+            "description": "A wall-clock minute without offset, e.g. 2030-01-31T09:00.",
+        }
+    ),
+]
 MAX_PREVIEW = 100
 
 

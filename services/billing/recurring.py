@@ -26,7 +26,13 @@ from services.billing import invoices
 from services.billing.currencies import is_currency
 from services.billing.invoice_fields import Currency, InvoiceFields, Notes, Terms
 from services.billing.invoice_lines import Discount, Lines, snapshot_lines
-from services.billing.recurrence import MAX_COUNT, Occurrence, Schedule, ScheduleError
+from services.billing.recurrence import (
+    MAX_COUNT,
+    Occurrence,
+    Schedule,
+    ScheduleError,
+    WallClock,
+)
 from workflows.billing.recurring import (
     SIGNAL_ENDED,
     SIGNAL_PAUSED,
@@ -65,7 +71,7 @@ class RecurringFields(BaseModel):
     template: RecurringTemplate
     rrule: RuleText
     time_zone: ZoneName | None = None
-    starts_at_local: datetime
+    starts_at_local: WallClock
     ends_on: date | None = None
     count: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = None
     auto_send: bool = False
@@ -80,7 +86,7 @@ class RecurringPatch(BaseModel):
     auto_send: Annotated[bool | None, NeverNull] = None
     rrule: Annotated[RuleText | None, NeverNull] = None
     time_zone: Annotated[ZoneName | None, NeverNull] = None
-    starts_at_local: Annotated[datetime | None, NeverNull] = None
+    starts_at_local: Annotated[WallClock | None, NeverNull] = None
     ends_on: date | None = None
     count: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = None
 

@@ -189,7 +189,24 @@ async def seed(http: AsyncClient, owner: Actor) -> dict[str, str]:
     await succeed("POST", f"{automation}/publish")
     await succeed("POST", f"{automation}/activate")
     run = await succeed("POST", f"{automation}/runs", {"payload": {}})
+    lines = [{"description": "Advice", "quantity": "2", "unit_price": 15000}]
+    # An open invoice with a payment, beside the draft the other routes work on.
+    billed = await create("/v1/invoices", {"client_id": client_id, "lines": lines})
+    await succeed("POST", f"/v1/invoices/{billed}/finalize")
+    payment_id = await create(
+        f"/v1/invoices/{billed}/payments",
+        {"amount": 10000, "currency": "USD", "method": "bank_transfer"},
+    )
+    recurring = {
+        "client_id": client_id,
+        "template": {"lines": lines},
+        "rrule": "FREQ=MONTHLY",
+        "starts_at_local": "2030-01-01T09:00:00",
+    }
     return {
+        "payment_id": payment_id,
+        "recurring_invoice_id": await create("/v1/recurring-invoices", recurring),
+        "credential_id": await create("/v1/credentials", {"name": "crm", "value": "s3cret"}),
         "automation_id": automation_id,
         "version": "1",
         "a": "1",
