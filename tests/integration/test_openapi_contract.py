@@ -203,7 +203,14 @@ async def seed(http: AsyncClient, owner: Actor) -> dict[str, str]:
         "rrule": "FREQ=MONTHLY",
         "starts_at_local": "2030-01-01T09:00:00",
     }
+    hook = await succeed("POST", f"{automation}/hook", {"signing": False})
+    secrets = await succeed(
+        "POST", "/v1/billing/stripe/webhook-secrets", {"secrets": [{"secret": "whsec_contract"}]}
+    )
     return {
+        "token": hook["url"].rsplit("/", 1)[-1],
+        "token_id": await create("/v1/api-tokens", {"name": "contract"}),
+        "secret_id": secrets["items"][0]["id"],
         "payment_id": payment_id,
         "recurring_invoice_id": await create("/v1/recurring-invoices", recurring),
         "credential_id": await create("/v1/credentials", {"name": "crm", "value": "s3cret"}),
