@@ -110,7 +110,7 @@ async def test_malformed_json_is_a_422_problem(client: AsyncClient) -> None:
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
     [error] = response.json()["errors"]
-    assert error == {"detail": "JSON decode error", "pointer": ""}
+    assert error == {"detail": "The body is not valid JSON; correct its syntax.", "pointer": ""}
 
 
 async def test_invalid_query_parameter_names_the_parameter(
