@@ -31,6 +31,7 @@ from api.app import create_app
 from core.config import Settings
 from core.errors import Conflict
 from tests.factories import Actor, make_firm
+from tests.saml_idp import sample_metadata
 
 T = TypeVar("T")
 
@@ -207,7 +208,9 @@ async def seed(http: AsyncClient, owner: Actor) -> dict[str, str]:
     secrets = await succeed(
         "POST", "/v1/billing/stripe/webhook-secrets", {"secrets": [{"secret": "whsec_contract"}]}
     )
+    sso = {"idp_metadata_xml": sample_metadata(), "enabled": True}
     return {
+        "sso_config_id": await create("/v1/sso-configs", sso),
         "token": hook["url"].rsplit("/", 1)[-1],
         "token_id": await create("/v1/api-tokens", {"name": "contract"}),
         "secret_id": secrets["items"][0]["id"],
