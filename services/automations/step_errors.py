@@ -12,6 +12,8 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from core.validation_messages import plain_message
+
 _Params = TypeVar("_Params", bound=BaseModel)
 
 
@@ -36,8 +38,10 @@ class StepFailed(StepError):
 
 def problems(exc: ValidationError, prefix: str = "") -> str:
     # Only locations and messages: pydantic's own text would quote the (secret) input.
-    return "; ".join(
-        f"{'/'.join(str(part) for part in (prefix, *err['loc']) if part != '')}: {err['msg']}"
+    # Each message is a sentence (core.validation_messages) with its own stop.
+    return " ".join(
+        f"{'/'.join(str(part) for part in (prefix, *err['loc']) if part != '')}: "
+        f"{plain_message(err)}"
         for err in exc.errors()
     )
 

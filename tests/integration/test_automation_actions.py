@@ -467,7 +467,7 @@ async def test_expression_errors_are_invalid_and_redacted(
     assert SECRET not in leaky.message
     assert leaky.details[0]["input"] is None
     assert_invalid(undefined, "nowhere")
-    assert_invalid(not_a_string, "url: Input should be a valid string")
+    assert_invalid(not_a_string, "url: Enter text here.")
     assert not_a_string.details[0]["input"] == {"url": 42}
     assert server.seen == []
     assert SECRET not in caplog.text
@@ -832,8 +832,11 @@ async def test_update_client_rejections(committing_sessionmaker: Maker, cipher: 
         (call(str(uuid.uuid4()), {"status": "active"}), "No client with this id in your firm"),
         (call(str(their_client), {"status": "active"}), "No client with this id in your firm"),
         (call("not-an-id", {"status": "active"}), "client_id: is not a valid client id"),
-        (call(str(client_id), {"email": "nope"}), "fields/email: value is not a valid email"),
-        (call(str(client_id), {"colour": "red"}), "fields/colour: Extra inputs are not permitted"),
+        (call(str(client_id), {"email": "nope"}), "fields/email: Enter a valid email address"),
+        (
+            call(str(client_id), {"colour": "red"}),
+            "fields/colour: This field is not accepted here; remove it.",
+        ),
     ]
     for step, message in cases:
         assert_invalid(await failure(environment(), acts.update_client, step), message)
@@ -891,7 +894,7 @@ async def test_emit_event_enqueues_one_outbox_message(
         acts.emit_event,
         step_call(run, "emit_event", {"name": "NotDotted"}, step_id="bad"),
     )
-    assert_invalid(bad, "name: String should match pattern")
+    assert_invalid(bad, "name: Enter this in the format the field's description gives.")
 
 
 # finish_run ---------------------------------------------------------------------------------
