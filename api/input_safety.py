@@ -18,6 +18,7 @@ import json
 from collections import deque
 from collections.abc import Iterator, Sequence
 from email.message import Message as MimeMessage
+from itertools import islice
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -93,8 +94,11 @@ def _yaml_places(root: yaml.Node) -> Iterator[Place]:
             yield path
         elif isinstance(node, yaml.MappingNode):
             for key, child in node.value:
-                queue.append(([*path, str(key.value)], key))
-                queue.append(([*path, str(key.value)], child))
+                member = [*path, str(key.value)]
+                if isinstance(key, yaml.ScalarNode) and NUL in key.value:
+                    yield member
+                else:
+                    queue.append((member, child))
         elif isinstance(node, yaml.SequenceNode):
             queue.extend(([*path, index], child) for index, child in enumerate(node.value))
 
@@ -187,7 +191,7 @@ class InputSafetyMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        errors = list(_parameter_problems(scope))[:_MAX_REPORTED]
+        errors = list(islice(_parameter_problems(scope), _MAX_REPORTED))
         if errors:
             await validation_problem(Request(scope), errors)(scope, receive, send)
             return
@@ -208,9 +212,9 @@ class InputSafetyMiddleware:
             return
         if body is None:
             return
-        places = [json_pointer(path) for path in _body_places(media_type, body)]
-        if places:
-            body_errors = [{"detail": NUL_DETAIL, "pointer": p} for p in places[:_MAX_REPORTED]]
+        places = islice(_body_places(media_type, body), _MAX_REPORTED)
+        body_errors = [{"detail": NUL_DETAIL, "pointer": json_pointer(p)} for p in places]
+        if body_errors:
             await validation_problem(Request(scope), body_errors)(scope, receive, send)
             return
         await self.app(scope, _replaying(body, receive), send)
