@@ -5,7 +5,7 @@ import csv
 import enum
 import io
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -60,6 +60,13 @@ def _wants_csv(request: Request, requested: ReportFormat | None) -> bool:
     return CSV_TYPE in request.headers.get("accept", "")
 
 
+# Both reports answer in CSV too, when asked (format=csv or Accept: text/csv).
+_CSV_TOO: dict[int | str, dict[str, Any]] = {
+    **errors(BadRequest),
+    200: {"content": {CSV_TYPE: {"schema": {"type": "string"}}}},
+}
+
+
 def _csv(name: str, header: tuple[str, ...], rows: list[list[object]]) -> Response:
     out = io.StringIO()
     csv.writer(out).writerows(reports.csv_rows(header, rows))
@@ -70,7 +77,7 @@ def _csv(name: str, header: tuple[str, ...], rows: list[list[object]]) -> Respon
     )
 
 
-@router.get("/receivables-aging", response_model=AgingReportRead, responses=errors(BadRequest))
+@router.get("/receivables-aging", response_model=AgingReportRead, responses=_CSV_TOO)
 async def receivables_aging(
     request: Request,
     principal: Reader,
@@ -127,7 +134,7 @@ async def receivables_aging(
     return JSONResponse(body.model_dump(mode="json"))
 
 
-@router.get("/revenue", response_model=RevenueReportRead, responses=errors(BadRequest))
+@router.get("/revenue", response_model=RevenueReportRead, responses=_CSV_TOO)
 async def revenue(
     request: Request,
     principal: Reader,
