@@ -28,9 +28,9 @@ from pydantic import BaseModel
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.search_attributes import ProcessInput
 from core.temporal import TASK_QUEUE
 from models import OutboxMessage
-from workflows.search_attributes import ProcessInput
 
 START_WORKFLOW = "start_workflow"
 SIGNAL_WORKFLOW = "signal_workflow"

@@ -12,7 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.config import Settings
-from workflows.search_attributes import ATTRIBUTES
+from core.search_attributes import ATTRIBUTES
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ _INDEXED_TYPES = {
     "keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
 }
-# The custom search attributes our workflows are started with (workflows/search_attributes.py),
+# The custom search attributes our workflows are started with (core/search_attributes.py),
 # so ops can find one firm's processes in the Web UI.
 SEARCH_ATTRIBUTES: dict[str, IndexedValueType.ValueType] = {
     name: _INDEXED_TYPES[kind] for name, kind in ATTRIBUTES.items()

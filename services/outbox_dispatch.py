@@ -39,11 +39,11 @@ from core.outbox import (
     SYNC_SCHEDULE,
     start_key,
 )
+from core.search_attributes import typed
 from core.temporal import TASK_QUEUE, ClientProvider
 from models import OutboxMessage
 from services.automations import event_delivery, schedules
 from workflows.processes import PROCESSES
-from workflows.search_attributes import typed
 
 log = logging.getLogger("firmflow.outbox")
 

@@ -15,7 +15,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.search_attributes import SA_CLIENT_IMPORT, ProcessInput, StartAttributes
+from core.search_attributes import SA_CLIENT_IMPORT, ProcessInput, StartAttributes
 
 WORKFLOW_NAME = "ClientImportWorkflow"
 PROCESS = "client-import"

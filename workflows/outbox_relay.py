@@ -9,7 +9,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
-from workflows.search_attributes import ProcessInput, StartAttributes
+from core.search_attributes import ProcessInput, StartAttributes
 
 DISPATCH_ACTIVITY = "outbox.dispatch_pending"
 WORKFLOW_NAME = "OutboxRelayWorkflow"

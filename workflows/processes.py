@@ -8,11 +8,11 @@ messages written before messages carried their search attributes.
 
 from dataclasses import dataclass
 
+from core.search_attributes import ProcessInput
 from workflows import client_import, outbox_relay
 from workflows.automation import contracts as run
 from workflows.automation import debounce, foreach_contracts, scheduled
 from workflows.billing import dunning_contracts, payment_retry, recurring, stripe_event
-from workflows.search_attributes import ProcessInput
 
 
 @dataclass(frozen=True)

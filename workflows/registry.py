@@ -31,6 +31,7 @@ WORKFLOWS: list[type] = [
 # of a run's workflow code together. They do no I/O and keep no state that affects results
 # (the expression compile cache only saves work), so sharing them cannot break determinism.
 PASSTHROUGH_MODULES = (
+    "core.search_attributes",
     "jinja2",
     "markupsafe",
     "services.expressions",
@@ -44,7 +45,6 @@ PASSTHROUGH_MODULES = (
     "workflows.automation.state",
     "workflows.automation.until",
     "workflows.billing.dunning_contracts",
-    "workflows.search_attributes",
 )
 
 

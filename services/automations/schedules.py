@@ -42,11 +42,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core import outbox
 from core.db import tenant_session
+from core.search_attributes import SA_AUTOMATION, SA_FIRM, SA_VERSION
 from core.temporal import TASK_QUEUE, ClientProvider
 from models import Automation, AutomationStatus, AutomationVersion, Firm
 from workflows.automation.definition_triggers import ScheduleTrigger
 from workflows.automation.scheduled import SCHEDULED_WORKFLOW, ScheduleFire
-from workflows.search_attributes import SA_AUTOMATION, SA_FIRM, SA_VERSION
 
 # The notes firmflow sets; any other note on a paused schedule is an operator's.
 PAUSED_NOTE = "automation paused in firmflow"

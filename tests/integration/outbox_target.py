@@ -3,7 +3,7 @@ because the workflow sandbox re-imports a workflow's module, which must stay lig
 
 from temporalio import workflow
 
-from workflows.search_attributes import ProcessInput, StartAttributes
+from core.search_attributes import ProcessInput, StartAttributes
 
 
 class TargetInput(ProcessInput):

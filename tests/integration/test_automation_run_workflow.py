@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from core.config import Settings
+from core.search_attributes import SA_AUTOMATION, SA_FIRM, SA_PROCESS, SA_STATUS, SA_VERSION
 from tests.factories import Actor, make_firm
 from tests.fixtures.temporal import payload_text, result_skipping_time
 from tests.http_target import HttpTarget, running_target
@@ -29,7 +30,6 @@ from tests.integration.test_automations import BASE, create, save_draft
 from worker import build_worker
 from workflows.automation.contracts import workflow_id
 from workflows.automation.run import AutomationRunWorkflow
-from workflows.search_attributes import SA_AUTOMATION, SA_FIRM, SA_PROCESS, SA_STATUS, SA_VERSION
 
 RUNS = "/v1/automation-runs"
 SECRET = "sk_live_9f3b2c7d1e-never-log-me"

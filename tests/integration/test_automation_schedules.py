@@ -28,6 +28,7 @@ from api.app import create_app
 from core.config import Settings
 from core.db import tenant_session
 from core.outbox import SYNC_SCHEDULE
+from core.search_attributes import SA_VERSION
 from core.temporal import TASK_QUEUE, LazyClient, fixed_client
 from models import AuditEvent, AutomationRun, OutboxMessage
 from services.automations import schedules
@@ -38,7 +39,6 @@ from tests.mailbox import free_port
 from tests.problems import assert_problem
 from worker import build_worker
 from workflows.automation.scheduled import SCHEDULED_WORKFLOW
-from workflows.search_attributes import SA_VERSION
 
 Maker = async_sessionmaker[AsyncSession]
 T = TypeVar("T")

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, JsonValue
 
-from workflows.search_attributes import (
+from core.search_attributes import (
     SA_AUTOMATION,
     SA_STATUS,
     SA_VERSION,

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from workflows.search_attributes import SA_AUTOMATION, ProcessInput, StartAttributes
+from core.search_attributes import SA_AUTOMATION, ProcessInput, StartAttributes
 
 DEBOUNCE_WORKFLOW = "AutomationDebounceWorkflow"
 DEBOUNCE_PROCESS = "automation-debounce"

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, JsonValue
 
+from core.search_attributes import SA_AUTOMATION, ProcessInput, StartAttributes
 from workflows.automation.contracts import RunInput, StepRecord
-from workflows.search_attributes import SA_AUTOMATION, ProcessInput, StartAttributes
 
 FOREACH_WORKFLOW = "AutomationForeachWorkflow"
 FOREACH_PROCESS = "automation-foreach"

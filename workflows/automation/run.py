@@ -24,6 +24,13 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from core.search_attributes import (
+        SA_AUTOMATION,
+        SA_FIRM,
+        SA_PROCESS,
+        SA_STATUS,
+        SA_VERSION,
+    )
     from workflows.automation import definition as d
     from workflows.automation.contracts import (
         APPROVAL_SIGNAL,
@@ -39,13 +46,6 @@ with workflow.unsafe.imports_passed_through():
         RunView,
     )
     from workflows.automation.state import RunState, WaitState
-    from workflows.search_attributes import (
-        SA_AUTOMATION,
-        SA_FIRM,
-        SA_PROCESS,
-        SA_STATUS,
-        SA_VERSION,
-    )
 
 # Workflow code itself (it calls workflow APIs), so it runs inside the sandbox.
 from workflows.automation.call import call_automation

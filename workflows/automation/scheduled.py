@@ -20,6 +20,7 @@ from temporalio.exceptions import CancelledError, ChildWorkflowError, FailureErr
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from core.search_attributes import SA_AUTOMATION, ProcessInput, StartAttributes
     from workflows.automation.contracts import (
         PREPARE_CHILD_RUN_ACTIVITY,
         WORKFLOW_NAME,
@@ -30,7 +31,6 @@ with workflow.unsafe.imports_passed_through():
         RunStatusName,
         workflow_id,
     )
-    from workflows.search_attributes import SA_AUTOMATION, ProcessInput, StartAttributes
 
 SCHEDULED_WORKFLOW = "AutomationScheduleWorkflow"
 SCHEDULED_PROCESS = "automation-schedule-fire"

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from workflows.search_attributes import SA_INVOICE, ProcessInput, StartAttributes
+from core.search_attributes import SA_INVOICE, ProcessInput, StartAttributes
 
 DUNNING_WORKFLOW = "DunningWorkflow"
 DUNNING_PROCESS = "dunning"

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from workflows.search_attributes import SA_INVOICE, ProcessInput, StartAttributes
+from core.search_attributes import SA_INVOICE, ProcessInput, StartAttributes
 
 PAYMENT_RETRY_WORKFLOW = "PaymentRetryWorkflow"
 PAYMENT_RETRY_PROCESS = "payment-retry"

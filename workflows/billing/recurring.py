@@ -17,7 +17,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.search_attributes import SA_RECURRING_INVOICE, ProcessInput, StartAttributes
+from core.search_attributes import SA_RECURRING_INVOICE, ProcessInput, StartAttributes
 
 WORKFLOW_NAME = "RecurringInvoiceWorkflow"
 PROCESS = "recurring-invoice"

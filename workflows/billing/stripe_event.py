@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from workflows.search_attributes import SA_STRIPE_EVENT, ProcessInput, StartAttributes
+from core.search_attributes import SA_STRIPE_EVENT, ProcessInput, StartAttributes
 
 STRIPE_EVENT_WORKFLOW = "StripeEventWorkflow"
 STRIPE_EVENT_PROCESS = "stripe-event"
