@@ -100,6 +100,18 @@ def validation_problem(request: Request, errors: list[dict[str, Any]]) -> JSONRe
     )
 
 
+_FRAMEWORK_PROBLEMS = {
+    400: (
+        "Bad request",
+        "The request body could not be read; send it as UTF-8 in the declared content type.",
+    ),
+    401: ("Unauthorized", "Sign in: send a bearer token or the session cookie."),
+    404: ("Not found", "Nothing is at this address; check the path against the API reference."),
+    405: ("Method not allowed", "This address does not take that method; see the Allow header."),
+}
+_OTHER_FRAMEWORK_PROBLEM = ("HTTP error", "The request could not be handled; check it and retry.")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -119,9 +131,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}
-        title = titles.get(exc.status_code, "HTTP error")
-        detail = exc.detail if isinstance(exc.detail, str) else title
+        # Only the framework raises these (our code raises AppError), and its details are
+        # library wording ("There was an error parsing the body"): a person reads ours.
+        title, detail = _FRAMEWORK_PROBLEMS.get(exc.status_code, _OTHER_FRAMEWORK_PROBLEM)
         slug = title.lower().replace(" ", "-")
         return problem(exc.status_code, title, slug, detail, request, headers=exc.headers)
 

@@ -483,7 +483,7 @@ async def resume_run(
     on the source's version because the recorded outputs belong to that definition."""
     source = await get_run(session, principal, run_id)
     if source.status != RunStatus.failed:
-        raise Conflict(f"Only a failed run can be resumed; this run is {source.status}")
+        raise Conflict(f"Only a failed run can be resumed; this run's status is {source.status}.")
     automation = await get_automation(session, principal, source.automation_id)
     reuse = await reused_steps(session, principal.firm_id, source.id)
     run, _ = await start_run(

@@ -591,7 +591,7 @@ async def test_resume_reuses_the_outputs_of_the_steps_that_succeeded(
          ("notify", StepStatus.failed)],
     )  # fmt: skip
     not_failed = await client.post(f"{RUNS}/{source['id']}/resume", headers=actor.headers)
-    assert "this run is running" in assert_problem(not_failed, 409)["detail"]
+    assert "this run's status is running" in assert_problem(not_failed, 409)["detail"]
     await finish(db, actor, source["id"], RunStatus.failed)
     await publish_v2(client, actor, automation_id)
 

@@ -113,6 +113,20 @@ async def test_malformed_json_is_a_422_problem(client: AsyncClient) -> None:
     assert error == {"detail": "The body is not valid JSON; correct its syntax.", "pointer": ""}
 
 
+async def test_a_body_that_is_not_utf8_is_a_400_in_our_words(client: AsyncClient) -> None:
+    response = await client.post(
+        "/v1/auth/login",
+        content='{"email": "é"}'.encode("latin-1"),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert_problem(body, 400, "bad-request", "/v1/auth/login")
+    assert body["title"] == "Bad request"
+    assert "error parsing" not in body["detail"]
+    assert body["detail"].startswith("The request body could not be read")
+
+
 async def test_invalid_query_parameter_names_the_parameter(
     client: AsyncClient, db: AsyncSession
 ) -> None:
