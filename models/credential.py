@@ -4,10 +4,10 @@ by name, stored encrypted (core.crypto) and never read back through the API."""
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, IdMixin, TenantMixin, TimestampMixin
+from models.base import Base, IdMixin, TenantMixin, TimestampMixin, clock
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
@@ -25,7 +25,7 @@ class Credential(IdMixin, TenantMixin, TimestampMixin, Base):
     description: Mapped[str | None] = mapped_column(String(500))
     # A Fernet token (MultiFernet over settings.encryption_keys); the plaintext is never stored.
     value_encrypted: Mapped[str] = mapped_column(Text)
-    value_updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    value_updated_at: Mapped[datetime] = mapped_column(server_default=clock())
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )

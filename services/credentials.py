@@ -11,7 +11,6 @@ import re
 import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote, quote_plus
 
@@ -28,6 +27,7 @@ from core.errors import Conflict, NotFound, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import AutomationHook, BillingSettings, Credential, StripeWebhookSecret
+from models.base import clock
 from models.credential import NAME_PATTERN
 from services import audit
 
@@ -131,7 +131,7 @@ async def replace_value(
     """Swap the secret; runs that resolve it from now on get the new value."""
     credential = await get_credential(session, principal, credential_id, for_update=True)
     credential.value_encrypted = cipher.encrypt(_plaintext(value))
-    credential.value_updated_at = datetime.now(UTC)
+    credential.value_updated_at = clock()
     await session.flush()
     await session.refresh(credential)
     await audit.record(

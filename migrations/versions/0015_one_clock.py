@@ -3,7 +3,8 @@
 Every table with both columns defaulted ``updated_at`` to ``now()`` (the start of the
 transaction) while rows were created with ``clock_timestamp()`` (the automations table's
 default, and what services wrote explicitly), so a new row could look updated before it was
-created. The tables are read from the database, so none is missed.
+created. The tables are read from the database, so none is missed. A credential's
+``value_updated_at`` (set when its secret is replaced) follows the same clock.
 
 Revision ID: 0015
 Revises: 0014
@@ -40,9 +41,11 @@ def upgrade() -> None:
     for table in _timestamped_tables():
         for column in _COLUMNS:
             op.alter_column(table, column, server_default=sa.text("clock_timestamp()"))
+    op.alter_column("credentials", "value_updated_at", server_default=sa.text("clock_timestamp()"))
 
 
 def downgrade() -> None:
+    op.alter_column("credentials", "value_updated_at", server_default=sa.text("now()"))
     for table in _timestamped_tables():
         created = _CREATED_AT_BEFORE.get(table, "now()")
         op.alter_column(table, "created_at", server_default=sa.text(created))

@@ -88,3 +88,19 @@ def test_every_table_with_both_timestamps_uses_one_clock_for_both() -> None:
         )
     }
     assert {key: sql for key, sql in clocks.items() if sql != CLOCK} == {}
+
+
+def test_a_row_with_more_than_one_stamp_takes_them_all_from_the_one_clock() -> None:
+    """A credential's ``value_updated_at`` beside its ``created_at``, and any later pair:
+    two stamps of one row from two clocks can be out of order."""
+    mixed = {}
+    for table in models.Base.metadata.sorted_tables:
+        stamps = {
+            f"{column.name}.{which}": sql
+            for column in table.c
+            for which in ("server_default", "onupdate")
+            if (sql := _default_sql(column, which)) in {CLOCK, "now()"}
+        }
+        if len(stamps) > 1 and set(stamps.values()) != {CLOCK}:
+            mixed[table.name] = stamps
+    assert mixed == {}
