@@ -8,6 +8,7 @@ returns what the first one created instead of creating a second Checkout Session
 charging the card twice."""
 
 import enum
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,9 +17,32 @@ from typing import Protocol
 import stripe
 from stripe.params.checkout import SessionCreateParams
 
+from core.errors import AppError
+
 # The SDK retries network errors and 5xx/409 answers itself, re-sending the same key.
 SDK_NETWORK_RETRIES = 2
 REQUEST_TIMEOUT_SECONDS = 20.0
+log = logging.getLogger("firmflow.payments")
+
+
+class PaymentProviderUnavailable(AppError):
+    """Stripe gave no answer a person can act on: unreachable, down after the SDK's own
+    retries, rate limited, or refusing the firm's key. Its own words stay in the log."""
+
+    status = 502
+    title = "Payment provider unavailable"
+    slug = "payment-provider-unavailable"
+
+
+# Errors of Stripe's side or of the firm's connection to it, not of our request (a
+# refused parameter or a reused key stays a bug that surfaces as one).
+_UNAVAILABLE = (
+    stripe.APIConnectionError,
+    stripe.APIError,
+    stripe.RateLimitError,
+    stripe.AuthenticationError,
+    stripe.PermissionError,
+)
 
 
 @dataclass(frozen=True)
@@ -114,9 +138,23 @@ class StripePaymentProvider:
         }
         if request.customer_email is not None:
             params["customer_email"] = request.customer_email
-        session = await self._client.v1.checkout.sessions.create_async(
-            params, {"idempotency_key": request.idempotency_key}
-        )
+        try:
+            session = await self._client.v1.checkout.sessions.create_async(
+                params, {"idempotency_key": request.idempotency_key}
+            )
+        except _UNAVAILABLE as exc:
+            log.warning(
+                "stripe refused or failed a checkout",
+                extra={"stripe_error": type(exc).__name__, "stripe_request_id": exc.request_id},
+            )
+            if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
+                detail = (
+                    "Stripe refused this firm's secret key; connect Stripe again with a "
+                    "current key, then retry."
+                )
+            else:
+                detail = "Stripe could not create the payment page just now; retry in a minute."
+            raise PaymentProviderUnavailable(detail) from exc
         if session.url is None:
             raise RuntimeError("Stripe returned a Checkout Session without a URL")
         return CheckoutLink(session_id=session.id, url=session.url)

@@ -20,7 +20,7 @@ from core.errors import Conflict, NotFound, PayloadTooLarge
 from core.permissions import Permission
 from core.principal import Principal
 from models import StripeWebhookSecret
-from providers.payments import PaymentProviderFactory, StripeProviders
+from providers.payments import PaymentProviderFactory, PaymentProviderUnavailable, StripeProviders
 from services.billing import checkout, stripe_account, stripe_webhooks
 from services.billing.stripe_account import SecretKeyFields, WebhookSecretsCreate
 from services.billing.stripe_webhooks import StripeSignatureRefused
@@ -140,7 +140,10 @@ class CheckoutRead(BaseModel):
     session_id: str
 
 
-@router.post("/invoices/{invoice_id}/checkout", responses=errors(Conflict, EncryptionUnavailable))
+@router.post(
+    "/invoices/{invoice_id}/checkout",
+    responses=errors(Conflict, EncryptionUnavailable, PaymentProviderUnavailable),
+)
 async def create_checkout(
     invoice_id: uuid.UUID,
     request: Request,

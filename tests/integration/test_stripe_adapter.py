@@ -9,9 +9,11 @@ import pytest
 import stripe
 
 from providers.payments import (
+    SDK_NETWORK_RETRIES,
     ChargeRequest,
     ChargeStatus,
     CheckoutRequest,
+    PaymentProviderUnavailable,
     StripeProviders,
 )
 from tests.stripe_api_server import DECLINING_METHOD, StripeApiServer, stripe_api_server
@@ -161,9 +163,21 @@ async def test_a_declined_card_is_a_failed_result_not_an_exception(
     assert result.payment_intent_id is not None and result.payment_intent_id.startswith("pi_")
 
 
-async def test_a_wrong_secret_key_raises(
+async def test_a_wrong_secret_key_is_a_502_saying_to_connect_again(
     server: StripeApiServer, providers: StripeProviders
 ) -> None:
-    with pytest.raises(stripe.AuthenticationError):
+    with pytest.raises(PaymentProviderUnavailable) as refused:
         await providers("sk_test_" + "x" * 24).create_checkout(checkout(uuid.uuid4(), 100))
+    assert refused.value.status == 502
+    assert "connect Stripe again" in refused.value.detail
+    assert server.created() == 0
+
+
+async def test_stripe_down_after_the_sdks_retries_is_a_502_not_a_crash(
+    server: StripeApiServer, providers: StripeProviders
+) -> None:
+    server.transient_failures.extend([500] * (SDK_NETWORK_RETRIES + 1))
+    with pytest.raises(PaymentProviderUnavailable) as refused:
+        await providers(SECRET_KEY).create_checkout(checkout(uuid.uuid4(), 100))
+    assert "retry in a minute" in refused.value.detail
     assert server.created() == 0
