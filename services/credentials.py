@@ -26,6 +26,7 @@ from core.db import SystemPurpose, system_scope
 from core.errors import Conflict, NotFound, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
+from core.validation_messages import pattern_message
 from models import AutomationHook, BillingSettings, Credential, StripeWebhookSecret
 from models.base import clock
 from models.credential import NAME_PATTERN
@@ -35,7 +36,13 @@ MAX_VALUE_LENGTH = 8192
 REDACTED = "[redacted]"
 _ROTATE_BATCH = 500
 
-CredentialName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+CredentialName = Annotated[
+    str,
+    StringConstraints(pattern=NAME_PATTERN),
+    pattern_message(
+        "Use up to 63 lowercase letters, digits and '_', starting with a letter: crm_token."
+    ),
+]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 # SecretStr: a value never shows in a repr, a log line or a validation error.
 SecretValue = Annotated[SecretStr, StringConstraints(min_length=1, max_length=MAX_VALUE_LENGTH)]

@@ -27,6 +27,7 @@ from core import outbox
 from core.decimals import decimal_schema
 from core.errors import NotFound, Unprocessable, field_problems
 from core.principal import Principal
+from core.validation_messages import pattern_message
 from models import Client, DunningPolicy, Firm, Invoice, InvoiceKind, InvoiceStatus
 from services import audit, expressions
 from services.billing.currencies import format_minor
@@ -50,7 +51,13 @@ class StepKind(enum.StrEnum):
 class PolicyStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    key: Annotated[str, StringConstraints(pattern=_KEY.pattern)]
+    key: Annotated[
+        str,
+        StringConstraints(pattern=_KEY.pattern),
+        pattern_message(
+            "Use 1 to 40 lowercase letters, digits, '-' or '_', starting with a letter or digit."
+        ),
+    ]
     kind: StepKind = StepKind.reminder
     # Days from the due date (negative: before it).
     offset_days: int = Field(ge=-90, le=365)

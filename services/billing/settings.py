@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import Unprocessable
 from core.not_null import NeverNull
 from core.principal import Principal
+from core.validation_messages import pattern_message
 from models import BillingSettings
 from services import audit
 from services.billing.numbering import PREFIX_PATTERN
@@ -37,7 +38,11 @@ from services.billing.seller import (
 )
 
 Weekday = Annotated[int, Field(ge=1, le=7)]
-Prefix = Annotated[str, StringConstraints(max_length=40, pattern=PREFIX_PATTERN.pattern)]
+Prefix = Annotated[
+    str,
+    StringConstraints(max_length=40, pattern=PREFIX_PATTERN.pattern),
+    pattern_message("Use letters, digits, '_', '.', '/', '#', '-' and the {year} placeholder."),
+]
 
 
 def _blank_to_none(value: object) -> object:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.crypto import Cipher
 from core.errors import Conflict, NotFound, Unprocessable
 from core.principal import Principal
+from core.validation_messages import pattern_message
 from models import BillingSettings, StripeWebhookSecret
 from models.base import clock
 from services import audit
@@ -49,7 +50,13 @@ class SecretKeyFields(BaseModel):
     )
 
 
-WebhookSecretText = Annotated[str, StringConstraints(pattern=r"^whsec_[A-Za-z0-9+/=_-]{8,200}$")]
+WebhookSecretText = Annotated[
+    str,
+    StringConstraints(pattern=r"^whsec_[A-Za-z0-9+/=_-]{8,200}$"),
+    pattern_message(
+        "Paste the endpoint's signing secret from the Stripe dashboard; it starts with whsec_."
+    ),
+]
 
 
 class WebhookSecretFields(BaseModel):

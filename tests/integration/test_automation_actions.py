@@ -894,7 +894,10 @@ async def test_emit_event_enqueues_one_outbox_message(
         acts.emit_event,
         step_call(run, "emit_event", {"name": "NotDotted"}, step_id="bad"),
     )
-    assert_invalid(bad, "name: Enter this in the format the field's description gives.")
+    assert_invalid(
+        bad,
+        "name: Name the event in lowercase words joined by dots, such as custom.contract_signed.",
+    )
 
 
 # finish_run ---------------------------------------------------------------------------------

@@ -75,3 +75,37 @@ def test_problems_a_service_builds_read_the_same() -> None:
     rows of a CSV import) words its messages the same way."""
     assert validate_row({"name": "A", "phone": "call me"}) == f"phone: {PHONE}"
     assert validate_row({"name": ""}) == "name: Enter a value; this may not be empty."
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "pointer", "expected"),
+    [
+        (
+            "/v1/credentials",
+            {"name": "CRM Token", "value": "s3cret"},
+            "/name",
+            "Use up to 63 lowercase letters, digits and '_', starting with a letter: crm_token.",
+        ),
+        (
+            "/v1/billing/settings",
+            {"invoice_number_prefix": "INV {month}"},
+            "/invoice_number_prefix",
+            "Use letters, digits, '_', '.', '/', '#', '-' and the {year} placeholder.",
+        ),
+    ],
+    ids=["credential name", "invoice number prefix"],
+)
+async def test_a_format_is_explained_in_words_not_a_pattern(
+    client: AsyncClient,
+    db: AsyncSession,
+    url: str,
+    body: dict[str, object],
+    pointer: str,
+    expected: str,
+) -> None:
+    owner = await make_firm(db)
+    method = "PATCH" if url.endswith("settings") else "POST"
+    response = await client.request(method, url, json=body, headers=owner.headers)
+    errors = assert_problem(response, 422)["errors"]
+    assert [(error["pointer"], error["detail"]) for error in errors] == [(pointer, expected)]
+    assert_sentence(expected)
