@@ -24,9 +24,22 @@ class Mailbox:
         return "250 Message accepted"
 
     def body(self, index: int) -> str:
-        part = self.messages[index].get_body(preferencelist=("plain",))
-        assert part is not None
-        return str(part.get_content())
+        return text_of(self.messages[index])
+
+    def to(self, address: str) -> list[EmailMessage]:
+        """What reached ``address``: a worker on a shared Temporal server may also carry
+        out another test's leftover work and mail its own recipients here."""
+        return [
+            message
+            for message, recipients in zip(self.messages, self.recipients, strict=True)
+            if address in recipients
+        ]
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
 
 
 def free_port() -> int:

@@ -31,13 +31,14 @@ from tests.integration.test_automation_schedules import (
     schedule_runs,
     synced,
 )
-from tests.mailbox import Mailbox
+from tests.mailbox import Mailbox, text_of
 from worker import build_worker
 
 Maker = async_sessionmaker[AsyncSession]
 NAME = "weekly-digest.yaml"
 REPORTS_API = "https://reports.example.com/api/v1"
 REPORTS_KEY = "reports-key-5c1e9a7d3b"
+PARTNERS = "partners@yourfirm.example"
 BERLIN = ZoneInfo("Europe/Berlin")
 # Jinja's urlencode keeps "/" as is.
 FIGURES = "/api/v1/reports/weekly?period=last_week&time_zone=Europe/Berlin"
@@ -147,9 +148,9 @@ async def test_the_weekly_digest_fires_on_monday_mornings_and_mails_the_figures(
         assert (run.trigger, run.trigger_payload) == ("schedule", {"period": "last_week"})
         assert [seen.path for seen in systems.seen] == [FIGURES]
         assert systems.seen[0].headers["authorization"] == f"Bearer {REPORTS_KEY}"
-        assert mailbox.recipients == [["partners@yourfirm.example"]]
-        assert mailbox.messages[0]["Subject"] == "Weekly digest, 2026-W47"
-        digest = mailbox.body(0)
+        [sent] = mailbox.to(PARTNERS)
+        assert sent["Subject"] == "Weekly digest, 2026-W47"
+        digest = text_of(sent)
         for line in (
             "Revenue:        EUR 48,250.00",
             "Invoices sent:  12",
@@ -166,5 +167,6 @@ async def test_the_weekly_digest_fires_on_monday_mornings_and_mails_the_figures(
         await after_the_second_of(run)
         await handle.trigger()
         await eventually(lambda: runs_done(2), "the quiet week's run did not succeed")
-        assert mailbox.messages[1]["Subject"] == "Weekly digest, 2026-W47: a quiet week"
-        assert "No invoices were sent or paid" in mailbox.body(1)
+        [_, quiet] = mailbox.to(PARTNERS)
+        assert quiet["Subject"] == "Weekly digest, 2026-W47: a quiet week"
+        assert "No invoices were sent or paid" in text_of(quiet)
