@@ -3,15 +3,16 @@ unexpected 500s (whose detail never leaves the server log)."""
 
 import logging
 from collections.abc import Mapping
+from email.message import Message
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.middleware import loggable_path
-from core.errors import AppError, json_pointer
+from core.errors import AppError, UnsupportedMediaType, json_pointer
 from core.validation_messages import plain_message
 
 PROBLEM_JSON = "application/problem+json"
@@ -112,6 +113,28 @@ _FRAMEWORK_PROBLEMS = {
 _OTHER_FRAMEWORK_PROBLEM = ("HTTP error", "The request could not be handled; check it and retry.")
 
 
+def _json_body_sent_as_other_media(request: Request) -> bool:
+    """A route that reads a JSON body was sent another declared media type: FastAPI then
+    validates the raw bytes and reports the whole body as the wrong type, where the fault
+    is the Content-Type (a 415)."""
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    content_type = request.headers.get("content-type")
+    if body_field is None or isinstance(body_field.field_info, params.Form) or not content_type:
+        return False
+    message = Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    is_json = message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+    return not is_json
+
+
+_NOT_JSON = UnsupportedMediaType(
+    "Send this body as JSON, with the header Content-Type: application/json."
+)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -121,6 +144,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if _json_body_sent_as_other_media(request):
+            return problem(415, _NOT_JSON.title, _NOT_JSON.slug, _NOT_JSON.detail, request)
         impossible = _impossible_path_parameter(exc)
         if impossible is not None:
             # The text itself is not repeated: it may hold anything, control characters

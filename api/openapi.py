@@ -38,6 +38,7 @@ from core.errors import (
     NotFound,
     PayloadTooLarge,
     Unprocessable,
+    UnsupportedMediaType,
 )
 from core.idempotency import idempotency_key
 
@@ -87,9 +88,10 @@ DEPENDENCY_ERRORS: dict[Callable[..., Any], ErrorKinds] = {idempotency_key: (Con
 # api.input_safety sees every request first: a NUL in its path, query or headers is a 422.
 EVERY_REQUEST: ErrorKinds = (Unprocessable,)
 # A body the framework cannot decode (not UTF-8) is a 400, one that does not validate a
-# 422 (also a body an endpoint reads itself, declared through openapi_extra), and a textual
-# body beyond the largest any route takes a 413 (api.input_safety).
-EVERY_BODY: ErrorKinds = (BadRequest, PayloadTooLarge, Unprocessable)
+# 422 (also a body an endpoint reads itself, declared through openapi_extra), one sent as
+# another media type than the route reads a 415 (api.errors), and a textual body beyond the
+# largest any route takes a 413 (api.input_safety).
+EVERY_BODY: ErrorKinds = (BadRequest, PayloadTooLarge, UnsupportedMediaType, Unprocessable)
 
 
 def raises(*kinds: type[AppError]) -> Callable[[F], F]:

@@ -61,6 +61,12 @@ class PayloadTooLarge(AppError):
     slug = "payload-too-large"
 
 
+class UnsupportedMediaType(AppError):
+    status = 415
+    title = "Unsupported media type"
+    slug = "unsupported-media-type"
+
+
 class Unprocessable(AppError):
     status = 422
     title = "Unprocessable content"

@@ -14,12 +14,12 @@ from api.deps import Requires, SessionDep
 from api.openapi import errors
 from api.routes.auth import settings_of
 from core.crypto import Cipher
-from core.errors import Conflict, PayloadTooLarge
+from core.errors import Conflict, PayloadTooLarge, UnsupportedMediaType
 from core.permissions import Permission
 from core.principal import Principal
 from models import AutomationHook
 from services.automations import hooks
-from services.automations.hooks import InvalidPayload, SignatureRefused, UnsupportedMediaType
+from services.automations.hooks import InvalidPayload, SignatureRefused
 
 router = APIRouter()
 

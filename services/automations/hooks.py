@@ -30,7 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.crypto import Cipher
 from core.db import SystemPurpose, scope_to_firm, system_scope
-from core.errors import AppError, BadRequest, Conflict, NotFound, Unauthorized
+from core.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from core.principal import Principal
 from core.security import HOOK_PREFIX, hash_token, new_token
 from models import AutomationHook, AutomationRun, AutomationStatus, RunTrigger
@@ -52,12 +58,6 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 class SignatureRefused(Unauthorized):
     title = "Webhook signature refused"
     slug = "webhook-signature"
-
-
-class UnsupportedMediaType(AppError):
-    status = 415
-    title = "Unsupported media type"
-    slug = "unsupported-media-type"
 
 
 class InvalidPayload(BadRequest):

@@ -25,7 +25,7 @@ from activities import build_activities
 from core.config import Settings
 from core.crypto import Cipher
 from core.db import scope_to_firm, tenant_session
-from core.errors import NotFound, Unprocessable
+from core.errors import NotFound, Unprocessable, UnsupportedMediaType
 from core.principal import Principal
 from core.temporal import TASK_QUEUE, fixed_client
 from models import (
@@ -44,7 +44,6 @@ from services.automations import automations, hooks
 from services.automations.hooks import (
     InvalidPayload,
     SignatureRefused,
-    UnsupportedMediaType,
     parse_payload,
     sign,
     verify,

@@ -127,6 +127,45 @@ async def test_a_body_that_is_not_utf8_is_a_400_in_our_words(client: AsyncClient
     assert body["detail"].startswith("The request body could not be read")
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "text/csv"])
+async def test_a_json_body_sent_as_another_media_type_is_a_415(
+    client: AsyncClient, db: AsyncSession, content_type: str
+) -> None:
+    owner = await make_firm(db)
+    response = await client.post(
+        "/v1/clients",
+        content=b'{"name": "Acme"}',
+        headers={**owner.headers, "Content-Type": content_type},
+    )
+    assert response.status_code == 415
+    body = response.json()
+    assert_problem(body, 415, "unsupported-media-type", "/v1/clients")
+    assert "Content-Type: application/json" in body["detail"]
+    listed = await client.get("/v1/clients", headers=owner.headers)
+    assert listed.json()["items"] == []
+
+
+async def test_json_and_its_suffixes_are_read_and_declared_415_on_every_body(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    owner = await make_firm(db)
+    for content_type in ("application/json", "application/merge-patch+json; charset=utf-8"):
+        response = await client.post(
+            "/v1/clients",
+            content=b'{"name": "Acme"}',
+            headers={**owner.headers, "Content-Type": content_type},
+        )
+        assert response.status_code == 201, response.text
+    document = (await client.get("/openapi.json")).json()
+    with_bodies = [
+        operation
+        for path in document["paths"].values()
+        for operation in path.values()
+        if "requestBody" in operation
+    ]
+    assert with_bodies and all("415" in op["responses"] for op in with_bodies)
+
+
 async def test_invalid_query_parameter_names_the_parameter(
     client: AsyncClient, db: AsyncSession
 ) -> None:
