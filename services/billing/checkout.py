@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.crypto import Cipher
 from core.errors import Conflict
 from core.principal import Principal
-from models import Client, Invoice, InvoiceKind, InvoiceStatus, SavedPaymentMethod
+from models import Client, Invoice, InvoiceKind, SavedPaymentMethod
 from providers.payments import (
     ChargeRequest,
     ChargeStatus,
@@ -25,13 +25,12 @@ from providers.payments import (
 )
 from services import firms
 from services.billing import stripe_events
+from services.billing.invoice_status import RECEIVABLE
 from services.billing.invoices import get_invoice
 from services.billing.stripe_account import firm_secret_key
 from services.billing.stripe_webhooks import PROVIDER
 from workflows.billing.payment_retry import RetryCall, RetryOutcome
 
-# Statuses a client can still pay.
-_OWED = frozenset({InvoiceStatus.open.value, InvoiceStatus.partially_paid.value})
 _NOT_CONNECTED = "This firm has not connected Stripe: set its secret key first"
 
 
@@ -53,7 +52,7 @@ def _payable(invoice: Invoice) -> str | None:
     """Why the invoice cannot be paid now, or None."""
     if invoice.kind != InvoiceKind.invoice:
         return "a credit note is not paid"
-    if invoice.status not in _OWED:
+    if invoice.status not in RECEIVABLE:
         return f"it is {invoice.status}"
     if invoice.balance <= 0:
         return "nothing is owed"

@@ -29,13 +29,14 @@ from core import outbox
 from core.db import tenant_session
 from core.errors import Conflict, NotFound
 from core.principal import Principal
-from models import Client, DunningReminder, Firm, Invoice, InvoiceKind, InvoiceStatus
+from models import Client, DunningReminder, Firm, Invoice, InvoiceKind
 from providers.email import EmailProvider, OutgoingEmail
 from services import audit, expressions, tasks
 from services.billing import dunning_policy as policies
 from services.billing.currencies import format_minor
 from services.billing.dunning_link import signal_dunning
 from services.billing.dunning_policy import INVOICE_STEP, PolicyDoc, PolicyStep, StepKind
+from services.billing.invoice_status import RECEIVABLE
 from services.billing.invoices import apply_late_fee, get_invoice, mark_in_collections
 from services.billing.settings import get_settings
 from workflows.billing.dunning_contracts import (
@@ -52,7 +53,6 @@ from workflows.billing.dunning_contracts import (
 
 log = logging.getLogger("firmflow.dunning")
 
-OWED = (InvoiceStatus.open.value, InvoiceStatus.partially_paid.value)
 ALL_DAYS = (1, 2, 3, 4, 5, 6, 7)
 MAX_SUBJECT_LINE = 250
 # Per invoice: the policy's steps plus endless reminders; the API shows the latest ones.
@@ -105,7 +105,7 @@ async def business_hours(session: AsyncSession, firm: Firm) -> BusinessHours:
 
 def is_closed(invoice: Invoice) -> str | None:
     """Why dunning is over for this invoice, or None while something is owed."""
-    if invoice.status not in OWED:
+    if invoice.status not in RECEIVABLE:
         return invoice.status
     if invoice.balance <= 0:
         return "nothing owed"
@@ -459,7 +459,7 @@ async def set_client_paused(
             Invoice.firm_id == principal.firm_id,
             Invoice.client_id == client.id,
             Invoice.kind == InvoiceKind.invoice.value,
-            Invoice.status.in_(OWED),
+            Invoice.status.in_(RECEIVABLE),
         )
     )
     cause = uuid.uuid4().hex

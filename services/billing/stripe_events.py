@@ -45,7 +45,6 @@ from core.errors import AppError, NotFound
 from core.principal import Principal
 from models import (
     Firm,
-    InvoiceStatus,
     Payment,
     PaymentMethod,
     SavedPaymentMethod,
@@ -54,6 +53,7 @@ from models import (
 )
 from services import audit
 from services.billing import invoices, payments, refunds, stripe_disputes
+from services.billing.invoice_status import RECEIVABLE
 from services.billing.stripe_webhooks import (
     CHARGE_REFUNDED,
     CHECKOUT_COMPLETED,
@@ -76,9 +76,6 @@ from workflows.billing.payment_retry import (
 )
 
 _OUTCOME_MAX = 500
-# Invoices a retried charge could still pay.
-_OWED = frozenset({InvoiceStatus.open.value, InvoiceStatus.partially_paid.value})
-
 
 log = logging.getLogger("firmflow.stripe")
 
@@ -273,7 +270,7 @@ async def _payment_failed(session: AsyncSession, principal: Principal, event: St
             decline_code=error.decline_code if error else None,
         ),
     )
-    if invoice.status not in _OWED or invoice.balance <= 0:
+    if invoice.status not in RECEIVABLE or invoice.balance <= 0:
         return "payment failed; nothing owed"
     saved = await session.scalar(
         select(SavedPaymentMethod.id).where(
