@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.middleware import loggable_path
-from core.errors import AppError, UnsupportedMediaType, json_pointer
+from core.errors import AppError, NotFound, Unprocessable, UnsupportedMediaType, json_pointer
 from core.validation_messages import plain_message
 
 PROBLEM_JSON = "application/problem+json"
@@ -61,6 +61,13 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=response_headers)
 
 
+def app_problem(error: AppError, request: Request) -> JSONResponse:
+    """The problem answer of ``error``: its status, title, slug, detail, errors and headers."""
+    return problem(
+        error.status, error.title, error.slug, error.detail, request, error.errors, error.headers
+    )
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for err in exc.errors():
@@ -91,14 +98,8 @@ def _impossible_path_parameter(exc: RequestValidationError) -> str | None:
 def validation_problem(request: Request, errors: list[dict[str, Any]]) -> JSONResponse:
     """The 422 for input the request cannot be served with, whoever found it: one shape
     for pydantic's checks and for the checks that run before routing (api.input_safety)."""
-    return problem(
-        422,
-        "Unprocessable content",
-        "validation-error",
-        "The request is not valid; see errors.",
-        request,
-        errors,
-    )
+    invalid = Unprocessable("The request is not valid; see errors.", errors=errors)
+    return app_problem(invalid, request)
 
 
 _FRAMEWORK_PROBLEMS = {
@@ -130,28 +131,24 @@ def _json_body_sent_as_other_media(request: Request) -> bool:
     return not is_json
 
 
-_NOT_JSON = UnsupportedMediaType(
-    "Send this body as JSON, with the header Content-Type: application/json."
-)
+_NOT_JSON = "Send this body as JSON, with the header Content-Type: application/json."
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
-        return problem(
-            exc.status, exc.title, exc.slug, exc.detail, request, exc.errors, exc.headers
-        )
+        return app_problem(exc, request)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         if _json_body_sent_as_other_media(request):
-            return problem(415, _NOT_JSON.title, _NOT_JSON.slug, _NOT_JSON.detail, request)
+            return app_problem(UnsupportedMediaType(_NOT_JSON), request)
         impossible = _impossible_path_parameter(exc)
         if impossible is not None:
             # The text itself is not repeated: it may hold anything, control characters
             # included.
             detail = f"Nothing here has this {impossible}; check the address."
-            return problem(404, "Not found", "not-found", detail, request)
+            return app_problem(NotFound(detail), request)
         return validation_problem(request, _validation_errors(exc))
 
     @app.exception_handler(StarletteHTTPException)

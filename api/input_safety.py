@@ -28,9 +28,9 @@ from starlette.requests import Request
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import problem, validation_problem
+from api.errors import app_problem, validation_problem
 from core.config import Settings
-from core.errors import json_pointer
+from core.errors import PayloadTooLarge, json_pointer
 from services.automations.validation import MAX_DEFINITION_BYTES
 
 # Where in a body: member names and array indexes, from the root.
@@ -207,8 +207,7 @@ class InputSafetyMiddleware:
             body = await _read_body(receive, limit)
         except _TooLarge:
             detail = f"A request body may take at most {limit} bytes; send a smaller one."
-            refused = problem(413, "Payload too large", "payload-too-large", detail, Request(scope))
-            await refused(scope, receive, send)
+            await app_problem(PayloadTooLarge(detail), Request(scope))(scope, receive, send)
             return
         if body is None:
             return

@@ -14,7 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Cookie, Request, Response, statu
 from fastapi.responses import JSONResponse
 
 from api.deps import Requires, SessionDep
-from api.errors import problem
+from api.errors import app_problem
 from api.openapi import errors
 from api.schemas.auth import (
     AcceptInvitationCreate,
@@ -74,7 +74,7 @@ def client_address(request: Request) -> str | None:
 def refused(request: Request, error: CountedFailure) -> JSONResponse:
     """Answer a counted sign-in failure without raising: the session dependency then
     commits, and the failure count survives the refusal."""
-    return problem(error.status, error.title, error.slug, error.detail, request, error.errors)
+    return app_problem(error, request)
 
 
 def email_provider(request: Request) -> EmailProvider:

@@ -17,14 +17,14 @@ from pydantic import (
 
 from core.errors import unprocessable
 from core.not_null import NeverNull
-from core.validation_messages import pattern_message
+from core.validation_messages import CURRENCY_MESSAGE, pattern_message
 from services.billing.currencies import is_currency
 from services.billing.invoice_lines import Discount, Lines
 
 Currency = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Z]{3}$"),
-    pattern_message("Enter a three-letter ISO 4217 currency code in capitals, such as EUR."),
+    pattern_message(CURRENCY_MESSAGE),
 ]
 Notes = Annotated[str, StringConstraints(max_length=10_000)]
 Terms = Annotated[int, Field(ge=0, le=365)]
