@@ -20,18 +20,11 @@ from models.automation_run import (
     StepStatus,
 )
 from models.base import Base
-from models.billing_ops import (
-    DunningPolicy,
-    DunningReminder,
-    RecurringInvoice,
-    RecurringStatus,
-    StripeEvent,
-    StripeEventStatus,
-    StripeWebhookSecret,
-)
 from models.client import Client, ClientKind, ClientStatus, Contact
 from models.client_import import ClientImport, ClientImportRow, ImportStatus, RowOutcome
 from models.credential import Credential
+from models.dunning_policy import DunningPolicy
+from models.dunning_reminder import DunningReminder
 from models.firm import Firm
 from models.idempotency import IdempotencyKey
 from models.invoice import (
@@ -55,7 +48,10 @@ from models.payment import (
     PaymentMethod,
     SavedPaymentMethod,
 )
+from models.recurring_invoice import RecurringInvoice, RecurringStatus
 from models.sso import SamlAssertionSeen, SamlConfig, SamlRequest
+from models.stripe_event import StripeEvent, StripeEventStatus
+from models.stripe_webhook_secret import StripeWebhookSecret
 from models.task import Task, TaskStatus
 from models.user import ApiToken, Invitation, LoginSession, Role, User
 
