@@ -10,7 +10,9 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client as TemporalClient
 
-# The list dependency (limit + cursor) lives beside the page envelope it belongs to.
+# The idempotency key and the list dependency (limit + cursor) live beside what uses them:
+# the replay of a stored response, and the page envelope.
+from api.idempotency import IdempotencyDep as IdempotencyDep
 from api.openapi import raises
 from api.schemas.common import PageDep as PageDep
 from api.session_cookie import SESSION_COOKIE, CsrfRefused, check_csrf, mark_signed_in_by_cookie

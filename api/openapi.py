@@ -5,9 +5,9 @@ answer with.
 Those statuses are derived, not written per route: when the document is built,
 ``describe_problems`` walks each route's dependency tree:
 
-- a dependency marked with ``@raises(...)`` (or listed in ``DEPENDENCY_ERRORS``) adds the
-  errors it raises: authentication → 401, a permission or CSRF refusal → 403, a reused
-  ``Idempotency-Key`` → 409, a bad cursor → 400, a body over its limit → 413;
+- a dependency marked with ``@raises(...)`` adds the errors it raises: authentication →
+  401, a permission or CSRF refusal → 403, a reused ``Idempotency-Key`` → 409, a bad
+  cursor → 400, a body over its limit → 413;
 - a path parameter adds 404 (what it names may not exist, or not in the caller's firm);
 - any parameter adds 422 (request validation), a request body 400 (undecodable), 413
   (beyond the size any route takes) and 422; every request may get a 422 (a NUL in a
@@ -34,13 +34,11 @@ from api.errors import PROBLEM_JSON
 from core.errors import (
     AppError,
     BadRequest,
-    Conflict,
     NotFound,
     PayloadTooLarge,
     Unprocessable,
     UnsupportedMediaType,
 )
-from core.idempotency import idempotency_key
 
 PROBLEM_REF = "#/components/schemas/Problem"
 
@@ -80,10 +78,6 @@ class Problem(BaseModel):
 ErrorKinds = tuple[type[AppError], ...]
 F = TypeVar("F")
 _RAISES = "__firmflow_raises__"
-
-# Dependencies below the API layer (which cannot import this module), and what they raise.
-DEPENDENCY_ERRORS: dict[Callable[..., Any], ErrorKinds] = {idempotency_key: (Conflict,)}
-
 
 # api.input_safety sees every request first: a NUL in its path, query or headers is a 422.
 EVERY_REQUEST: ErrorKinds = (Unprocessable,)
@@ -133,7 +127,7 @@ def derived_errors(dependant: Dependant) -> ErrorKinds:
     for node in _walk(dependant):
         call = node.call
         if call is not None:
-            kinds.extend(getattr(call, _RAISES, None) or DEPENDENCY_ERRORS.get(call, ()))
+            kinds.extend(getattr(call, _RAISES, ()))
         if node.path_params:
             kinds.append(NotFound)
         if (

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import SystemPurpose, system_scope
 from core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from core.idempotency import IdempotentRequest, StoredResponse, claim, fingerprint, remember
 from core.pagination import Page, PageParams, keyset, to_page
 from core.permissions import Permission, roles_with
 from core.principal import Principal
@@ -26,6 +25,7 @@ from models import (
     User,
 )
 from services import audit
+from services.idempotency import IdempotentRequest, StoredResponse, claim, fingerprint, remember
 
 _SEES_ALL_TOKENS = roles_with(Permission.api_tokens_all)
 

@@ -12,7 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from api.deps import PageDep, Requires, SessionDep
+from api import idempotency
+from api.deps import IdempotencyDep, PageDep, Requires, SessionDep
+from api.idempotency import REPLAYED_HEADER
 from api.openapi import errors, raises
 from api.schemas.approvals import ApprovalDetail
 from api.schemas.automation_runs import (
@@ -25,15 +27,14 @@ from api.schemas.automation_runs import (
     StepRead,
 )
 from api.schemas.common import Page, page_of
-from core import idempotency
 from core.errors import BadRequest, Conflict, PayloadTooLarge
-from core.idempotency import REPLAYED_HEADER, IdempotencyDep, StoredResponse
 from core.permissions import Permission
 from core.principal import Principal
 from core.temporal import ClientProvider
 from models import AutomationRun, RunStatus
 from services.automations import approvals, run_control, runs
 from services.automations.runs import RunFilters, TemporalUnavailable
+from services.idempotency import StoredResponse, claim, fingerprint, remember
 
 router = APIRouter()
 
@@ -94,9 +95,9 @@ async def start_run(
     your own repeat replays the first response, and anyone else's repeat answers 200 with
     the run that key started."""
     start = body or RunStart()
-    request_hash = idempotency.fingerprint(idem.path, start)
+    request_hash = fingerprint(idem.path, start)
     if idem.key is not None:
-        stored = await idempotency.claim(
+        stored = await claim(
             session, principal, route=idem.route, key=idem.key, request_hash=request_hash
         )
         if stored is not None:
@@ -113,9 +114,7 @@ async def start_run(
         body=_read(run).model_dump(mode="json"),
     )
     if idem.key is not None:
-        await idempotency.remember(
-            session, principal, route=idem.route, key=idem.key, response=response
-        )
+        await remember(session, principal, route=idem.route, key=idem.key, response=response)
     return JSONResponse(response.body, status_code=response.status, headers=_location(run.id))
 
 

@@ -12,14 +12,13 @@ from typing import Annotated
 from fastapi import APIRouter, File, Request, UploadFile, status
 from fastapi.responses import JSONResponse
 
-from api.deps import Requires, SessionDep
+from api import idempotency
+from api.deps import IdempotencyDep, Requires, SessionDep
 from api.openapi import errors
 from api.schemas.client_imports import ClientImportRead, ClientImportReportRead
 from api.schemas.common import Page, PageDep, page_of
-from core import idempotency
 from core.config import Settings
 from core.errors import BadRequest, PayloadTooLarge
-from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
 from services import client_imports

@@ -6,13 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
-from api.deps import PageDep, Requires, SessionDep
+from api import idempotency
+from api.deps import IdempotencyDep, PageDep, Requires, SessionDep
 from api.openapi import errors
 from api.schemas.clients import ClientCreate, ClientRead, ClientUpdate
 from api.schemas.common import Page, page_of
-from core import idempotency
 from core.errors import Conflict
-from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
 from models import ClientStatus

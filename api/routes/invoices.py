@@ -8,7 +8,8 @@ from fastapi import APIRouter, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import PageDep, Requires, SessionDep
+from api import idempotency
+from api.deps import IdempotencyDep, PageDep, Requires, SessionDep
 from api.openapi import errors
 from api.schemas.billing import (
     InvoiceCreate,
@@ -19,9 +20,7 @@ from api.schemas.billing import (
     invoice_read,
 )
 from api.schemas.common import Page, page_of
-from core import idempotency
 from core.errors import Conflict, NotFound
-from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
 from models import Invoice, InvoiceKind, InvoiceStatus

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
-from api.deps import PageDep, Requires, SessionDep
+from api import idempotency
+from api.deps import IdempotencyDep, PageDep, Requires, SessionDep
 from api.openapi import errors
 from api.schemas.common import Page, page_of
 from api.schemas.payments import (
@@ -22,9 +23,7 @@ from api.schemas.payments import (
     RefundCreate,
     RefundRead,
 )
-from core import idempotency
 from core.errors import Conflict
-from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
 from models import PaymentMethod

@@ -9,12 +9,11 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from api.deps import PageDep, Requires, SessionDep
+from api import idempotency
+from api.deps import IdempotencyDep, PageDep, Requires, SessionDep
 from api.openapi import errors
 from api.schemas.common import Page, page_of
-from core import idempotency
 from core.errors import Conflict, NotFound
-from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
 from models import RecurringStatus

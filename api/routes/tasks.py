@@ -7,13 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from api.deps import PageDep, Requires, SessionDep
+from api import idempotency
+from api.deps import IdempotencyDep, PageDep, Requires, SessionDep
 from api.openapi import errors
 from api.schemas.common import Page, page_of
 from api.schemas.tasks import TaskCreate, TaskRead, TaskUpdate
-from core import idempotency
 from core.errors import BadRequest, NotFound
-from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
 from models import TaskStatus

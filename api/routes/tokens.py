@@ -6,12 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, status
 
-from api.deps import Requires, SessionDep
+from api.deps import IdempotencyDep, Requires, SessionDep
 from api.openapi import errors
 from api.schemas.common import Page, PageDep, page_of
 from api.schemas.tokens import ApiTokenCreate, ApiTokenRead, ApiTokenSecretRead
 from core.errors import NotFound
-from core.idempotency import IdempotencyDep
 from core.permissions import Permission
 from core.principal import Principal
 from services import tokens

@@ -15,8 +15,8 @@ from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.idempotency import REPLAYED_HEADER
 from core.db import scope_to_firm
-from core.idempotency import REPLAYED_HEADER
 from core.outbox import SIGNAL_WORKFLOW
 from models import AuditEvent, OutboxMessage, Role, RunStatus
 from services.automations.runs import MAX_PAYLOAD_BYTES

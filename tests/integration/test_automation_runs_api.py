@@ -22,9 +22,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
+from api.idempotency import REPLAYED_HEADER
 from core.config import Settings
 from core.db import scope_to_firm, tenant_session
-from core.idempotency import REPLAYED_HEADER
 from core.outbox import START_WORKFLOW
 from core.temporal import TASK_QUEUE, LazyClient
 from models import (

@@ -11,9 +11,9 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.idempotency import REPLAYED_HEADER
 from core.config import Settings
 from core.db import scope_to_firm, tenant_session
-from core.idempotency import REPLAYED_HEADER
 from models import AuditEvent, Client, Contact, Firm, IdempotencyKey, Role
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem
