@@ -32,7 +32,7 @@ from models import (
 )
 from services import audit
 from services.billing import invoices
-from services.billing.dunning_link import signal_dunning
+from services.billing.dunning_outbox import signal_dunning
 from services.billing.invoice_lines import LineFields, replace_lines, snapshot_lines
 from services.billing.invoice_status import move, settled_status
 from services.billing.totals import LineInput

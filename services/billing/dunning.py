@@ -34,7 +34,7 @@ from providers.email import EmailProvider, OutgoingEmail
 from services import audit, expressions, tasks
 from services.billing import dunning_policy as policies
 from services.billing.currencies import format_minor
-from services.billing.dunning_link import signal_dunning
+from services.billing.dunning_outbox import signal_dunning
 from services.billing.dunning_policy import INVOICE_STEP, PolicyDoc, PolicyStep, StepKind
 from services.billing.invoice_status import RECEIVABLE
 from services.billing.invoices import apply_late_fee, get_invoice, mark_in_collections

@@ -24,7 +24,7 @@ from models import Client, Firm, Invoice, InvoiceKind, InvoiceLine, InvoiceStatu
 from services import audit
 from services.billing import numbering
 from services.billing.bill_to import bill_to
-from services.billing.dunning_link import start_dunning
+from services.billing.dunning_outbox import start_dunning
 from services.billing.invoice_fields import InvoiceFields, InvoicePatch, validate_invoice_fields
 from services.billing.invoice_lines import (
     Discount,

@@ -18,7 +18,7 @@ from core.principal import Principal
 from models import Payment, PaymentKind, PaymentMethod
 from services import audit, firms
 from services.billing import credits, invoices, payments
-from services.billing.dunning_link import signal_dunning
+from services.billing.dunning_outbox import signal_dunning
 from services.billing.invoice_status import move, settled_status
 from workflows.billing.dunning_contracts import SIGNAL_PAYMENT_RECEIVED
 
