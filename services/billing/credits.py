@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +33,7 @@ from services import audit
 from services.billing import invoices
 from services.billing.dunning_outbox import signal_dunning
 from services.billing.invoice_lines import LineFields, replace_lines, snapshot_lines
-from services.billing.invoice_status import move, settled_status
+from services.billing.invoice_status import invoice_money, move, settled_status
 from services.billing.totals import LineInput
 from workflows.billing.dunning_contracts import SIGNAL_PAYMENT_RECEIVED
 
@@ -198,14 +197,6 @@ async def credited_so_far(session: AsyncSession, invoice: Invoice) -> int:
     return int(total or 0)
 
 
-def _money(invoice: Invoice) -> dict[str, Any]:
-    return {
-        "status": invoice.status,
-        "amount_credited": invoice.amount_credited,
-        "balance": invoice.balance,
-    }
-
-
 async def issue_credit_note(
     session: AsyncSession,
     principal: Principal,
@@ -287,7 +278,7 @@ async def issue_credit_note(
     note.amount_credited = note.total
     note.balance = 0
 
-    before = _money(invoice)
+    before = invoice_money(invoice)
     to_invoice = min(note.total, invoice.balance) if invoice.status in _OWING else 0
     to_credit = note.total - to_invoice
     if to_invoice > 0:
@@ -327,7 +318,7 @@ async def issue_credit_note(
             record_type="invoice",
             record_id=invoice.id,
             before=before,
-            after=_money(invoice),
+            after=invoice_money(invoice),
         )
     await outbox.enqueue_message(
         session,

@@ -11,6 +11,7 @@ an illegal move is a 409 that says why.
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from core.errors import Conflict
 from models import Invoice, InvoiceKind, InvoiceStatus
@@ -52,6 +53,17 @@ def balance_due(invoice: Invoice) -> int:
     if invoice.status == S.void.value:
         return 0
     return invoice.total - invoice.amount_paid - invoice.amount_credited
+
+
+def invoice_money(invoice: Invoice) -> dict[str, Any]:
+    """The invoice's status and money, as the audit records it before and after a payment,
+    refund or credit note changes them."""
+    return {
+        "status": invoice.status,
+        "amount_paid": invoice.amount_paid,
+        "amount_credited": invoice.amount_credited,
+        "balance": invoice.balance,
+    }
 
 
 @dataclass(frozen=True)

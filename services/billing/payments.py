@@ -33,7 +33,7 @@ from models import (
 from services import audit, firms
 from services.billing import credits, invoices
 from services.billing.dunning_outbox import signal_dunning
-from services.billing.invoice_status import move, settled_status
+from services.billing.invoice_status import invoice_money, move, settled_status
 from workflows.billing.dunning_contracts import SIGNAL_PAYMENT_RECEIVED
 
 # Statuses whose balance a payment reduces; on any other the money becomes client credit.
@@ -62,15 +62,6 @@ def summarize(payment: Payment) -> dict[str, Any]:
         "reference": payment.reference,
         "provider": payment.provider,
         "provider_ref": payment.provider_ref,
-    }
-
-
-def invoice_money(invoice: Invoice) -> dict[str, Any]:
-    return {
-        "status": invoice.status,
-        "amount_paid": invoice.amount_paid,
-        "amount_credited": invoice.amount_credited,
-        "balance": invoice.balance,
     }
 
 

@@ -19,7 +19,7 @@ from models import Payment, PaymentKind, PaymentMethod
 from services import audit, firms
 from services.billing import credits, invoices, payments
 from services.billing.dunning_outbox import signal_dunning
-from services.billing.invoice_status import move, settled_status
+from services.billing.invoice_status import invoice_money, move, settled_status
 from workflows.billing.dunning_contracts import SIGNAL_PAYMENT_RECEIVED
 
 
@@ -136,7 +136,7 @@ async def record_refund(
         )
     before: dict[str, Any] | None = None
     if invoice is not None and from_invoice > 0:
-        before = payments.invoice_money(invoice)
+        before = invoice_money(invoice)
         invoice.amount_paid -= from_invoice
         invoice.balance += from_invoice
         move(invoice, settled_status(invoice), at=datetime.now(UTC))
@@ -157,7 +157,7 @@ async def record_refund(
             record_type="invoice",
             record_id=invoice.id,
             before=before,
-            after=payments.invoice_money(invoice),
+            after=invoice_money(invoice),
         )
     await outbox.enqueue_message(
         session,
