@@ -1,6 +1,7 @@
 """Flow-control activities of automation runs: preparing a called or scheduled run, and
-settling a closed debounce window. The rules live in services.automations.admission;
-these open the firm's tenant transaction and dispatch what it enqueued once it commits."""
+settling a closed debounce window. The rules live in services.automations.child_runs and
+services.automations.admission; these open the firm's tenant transaction and dispatch what
+it enqueued once it commits."""
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -8,7 +9,7 @@ from temporalio import activity
 from core.db import tenant_session
 from core.outbox import pop_outbox_ids
 from core.temporal import ClientProvider
-from services.automations import admission
+from services.automations import admission, child_runs
 from services.outbox_dispatch import dispatch_after_commit
 from workflows.automation.contracts import (
     PREPARE_CHILD_RUN_ACTIVITY,
@@ -34,7 +35,7 @@ class FlowActivities:
     @activity.defn(name=PREPARE_CHILD_RUN_ACTIVITY)
     async def prepare_child_run(self, request: ChildRunRequest) -> ChildRunPrepared:
         async with tenant_session(request.firm_id, self._sessionmaker) as session:
-            prepared = await admission.prepare_child_run(session, request)
+            prepared = await child_runs.prepare_child_run(session, request)
             outbox_ids = pop_outbox_ids(session)
         # A debounced call's signal to its window.
         await dispatch_after_commit(self._sessionmaker, self._temporal, outbox_ids)

@@ -29,8 +29,6 @@ from core.errors import (
     PayloadTooLarge,
     Unprocessable,
 )
-from core.outbox import enqueue_message
-from core.outbox import start_workflow as start_workflow_message
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from core.temporal import ClientProvider
@@ -39,19 +37,15 @@ from models import (
     AutomationRun,
     AutomationRunStep,
     AutomationStatus,
-    Firm,
     RunStatus,
     RunTrigger,
-    StepStatus,
 )
 from services import audit
-from services.automations import admission
+from services.automations import admission, run_start
 from services.automations.automations import get_automation, get_version
 from workflows.automation.contracts import (
     MAX_EVENT_DEPTH,
-    WORKFLOW_NAME,
     ReusedStep,
-    RunInput,
     RunView,
     workflow_id,
 )
@@ -184,7 +178,7 @@ async def start_run(
     starts now, waits in the queue (or a debounce window), or is skipped; only a run that
     starts now gets its start message. A run deeper than ``MAX_EVENT_DEPTH`` event hops is
     recorded as failed and never starts. ``start_workflow`` False leaves the start to the
-    caller (a parent workflow starting it as its child, with ``run_input``)."""
+    caller (a parent workflow starting it as its child, with ``run_start.run_input``)."""
     if dedupe_key is not None:
         existing = await session.scalar(_deduplicated(automation, dedupe_key))
         if existing is not None:
@@ -233,7 +227,7 @@ async def start_run(
         # A concurrent start with the same key committed first (we waited on its row).
         return (await session.scalars(_deduplicated(automation, dedupe_key))).one(), False
     if start_workflow and run.status == RunStatus.running:
-        await enqueue_start(session, run, pinned.definition, reuse=reuse)
+        await run_start.enqueue_start(session, run, pinned.definition, reuse=reuse)
     await audit.record(
         session,
         principal,
@@ -243,45 +237,6 @@ async def start_run(
         after=_summary(run),
     )
     return run, True
-
-
-async def run_input(
-    session: AsyncSession,
-    run: AutomationRun,
-    definition: dict[str, Any],
-    *,
-    reuse: dict[str, ReusedStep] | None = None,
-) -> RunInput:
-    """What the run's workflow starts with: the pinned definition and the firm's zone."""
-    time_zone = await session.scalar(select(Firm.time_zone).where(Firm.id == run.firm_id))
-    return RunInput(
-        run_id=run.id,
-        firm_id=run.firm_id,
-        automation_id=run.automation_id,
-        version=run.version,
-        definition=definition,
-        trigger=run.trigger_payload,
-        started_at=run.started_at,
-        firm_time_zone=time_zone or "UTC",
-        reuse=reuse or {},
-        depth=run.depth,
-        initiator_id=run.created_by,
-    )
-
-
-async def enqueue_start(
-    session: AsyncSession,
-    run: AutomationRun,
-    definition: dict[str, Any],
-    *,
-    reuse: dict[str, ReusedStep] | None = None,
-) -> None:
-    """The outbox message that starts the run's workflow (also used when a queued run is
-    admitted later)."""
-    start = await run_input(session, run, definition, reuse=reuse)
-    await enqueue_message(
-        session, run.firm_id, start_workflow_message(WORKFLOW_NAME, workflow_id(run.id), start)
-    )
 
 
 def _deduplicated(automation: Automation, dedupe_key: str | None) -> Select[AutomationRun]:
@@ -453,24 +408,6 @@ async def retry_run(
     return run
 
 
-async def reused_steps(
-    session: AsyncSession, firm_id: uuid.UUID, source_run_id: uuid.UUID
-) -> dict[str, ReusedStep]:
-    """What a resume of ``source_run_id`` takes instead of executing: every step it
-    succeeded at (or itself reused), under ``"<step id>#<visit>"``."""
-    done = await session.scalars(
-        select(AutomationRunStep).where(
-            AutomationRunStep.firm_id == firm_id,
-            AutomationRunStep.run_id == source_run_id,
-            AutomationRunStep.status.in_([StepStatus.succeeded, StepStatus.reused]),
-        )
-    )
-    return {
-        f"{step.step_id}#{step.visit}": ReusedStep(output=step.output, input=step.input)
-        for step in done
-    }
-
-
 async def resume_run(
     session: AsyncSession, principal: Principal, run_id: uuid.UUID
 ) -> AutomationRun:
@@ -485,7 +422,7 @@ async def resume_run(
     if source.status != RunStatus.failed:
         raise Conflict(f"Only a failed run can be resumed; this run's status is {source.status}.")
     automation = await get_automation(session, principal, source.automation_id)
-    reuse = await reused_steps(session, principal.firm_id, source.id)
+    reuse = await run_start.reused_steps(session, principal.firm_id, source.id)
     run, _ = await start_run(
         session,
         principal,

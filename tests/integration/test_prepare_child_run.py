@@ -21,8 +21,8 @@ from core.principal import Principal
 from core.temporal import fixed_client
 from models import AutomationRun, AutomationStatus, RunStatus, RunTrigger
 from services.automations import automations
-from services.automations.admission import NO_AUTOMATION
 from services.automations.automations import AutomationFields
+from services.automations.child_runs import NO_AUTOMATION
 from tests.factories import Actor, make_firm
 from workflows.automation.contracts import MAX_EVENT_DEPTH, ChildRunPrepared, ChildRunRequest
 
