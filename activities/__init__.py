@@ -19,6 +19,7 @@ from core.crypto import Cipher
 from core.temporal import ClientProvider
 from providers.email import build_email_provider
 from providers.payments import StripeProviders
+from services.automations.outbox_handlers import register_outbox_handlers
 
 __all__ = [
     "ApprovalActivities",
@@ -40,6 +41,7 @@ def build_activities(
     temporal: ClientProvider,
 ) -> list[Callable[..., Any]]:
     """The activity callables for a Worker, built from injected dependencies."""
+    register_outbox_handlers()
     imports = ClientImportActivities(sessionmaker, temporal, batch_size=settings.import_batch_size)
     outbox = OutboxActivities(sessionmaker, temporal)
     cipher = Cipher.from_settings(settings)

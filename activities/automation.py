@@ -15,8 +15,8 @@ from providers.http import HttpClient
 from services.automations import actions, run_records
 from services.automations.external_effects import HttpClientFactory
 from services.automations.step_errors import StepError
-from services.outbox_dispatch import dispatch_after_commit
-from workflows.automation.contracts import (
+from services.outbox.dispatch import dispatch_after_commit
+from workflows.automation.run.contracts import (
     FINISH_ACTIVITY,
     STEP_FAILED,
     STEP_INVALID,

@@ -7,19 +7,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from core.db import tenant_session
-from core.outbox import pop_outbox_ids
 from core.temporal import ClientProvider
 from services.automations import admission, child_runs
-from services.outbox_dispatch import dispatch_after_commit
-from workflows.automation.contracts import (
+from services.outbox.dispatch import dispatch_after_commit
+from services.outbox.writer import pop_outbox_ids
+from workflows.automation.debounce import contracts as debounce
+from workflows.automation.debounce.contracts import DebounceSettled, SettleDebounce
+from workflows.automation.run.contracts import (
     PREPARE_CHILD_RUN_ACTIVITY,
     ChildRunPrepared,
     ChildRunRequest,
-)
-from workflows.automation.debounce import (
-    SETTLE_DEBOUNCE_ACTIVITY,
-    DebounceSettled,
-    SettleDebounce,
 )
 
 
@@ -41,7 +38,7 @@ class FlowActivities:
         await dispatch_after_commit(self._sessionmaker, self._temporal, outbox_ids)
         return prepared
 
-    @activity.defn(name=SETTLE_DEBOUNCE_ACTIVITY)
+    @activity.defn(name=debounce.SETTLE_ACTIVITY)
     async def settle_debounce(self, request: SettleDebounce) -> DebounceSettled:
         async with tenant_session(request.firm_id, self._sessionmaker) as session:
             settled = await admission.settle_debounce(

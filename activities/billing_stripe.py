@@ -12,14 +12,18 @@ from temporalio.exceptions import ApplicationError
 from core.crypto import Cipher
 from core.db import tenant_session
 from core.errors import AppError
-from core.outbox import pop_outbox_ids
 from core.temporal import ClientProvider
 from providers.payments import PaymentProviderFactory
 from services.billing import checkout, stripe_events
-from services.outbox_dispatch import dispatch_after_commit
-from workflows.billing.payment_retry import RETRY_PAYMENT_ACTIVITY, RetryCall, RetryOutcome
-from workflows.billing.stripe_event import (
-    APPLY_STRIPE_EVENT_ACTIVITY,
+from services.outbox.dispatch import dispatch_after_commit
+from services.outbox.writer import pop_outbox_ids
+from workflows.billing.payment_retry.contracts import (
+    RETRY_PAYMENT_ACTIVITY,
+    RetryCall,
+    RetryOutcome,
+)
+from workflows.billing.stripe_event import contracts as stripe_event
+from workflows.billing.stripe_event.contracts import (
     EVENT_REJECTED,
     StripeEventInput,
     StripeEventResult,
@@ -42,7 +46,7 @@ class StripeActivities:
         self._cipher = cipher
         self._providers = providers
 
-    @activity.defn(name=APPLY_STRIPE_EVENT_ACTIVITY)
+    @activity.defn(name=stripe_event.APPLY_ACTIVITY)
     async def apply_event(self, event: StripeEventInput) -> StripeEventResult:
         try:
             async with tenant_session(event.firm_id, self._sessionmaker) as session:
@@ -61,7 +65,7 @@ class StripeActivities:
         # Payment events, the dunning signal and a retry workflow's start, right away
         # (the relay would carry them out later otherwise).
         await dispatch_after_commit(self._sessionmaker, self._temporal, outbox_ids)
-        return StripeEventResult(status=status.value, outcome=outcome)
+        return StripeEventResult(status=status, outcome=outcome)
 
     @activity.defn(name=RETRY_PAYMENT_ACTIVITY)
     async def retry_payment(self, call: RetryCall) -> RetryOutcome:

@@ -13,12 +13,12 @@ from temporalio.exceptions import ApplicationError
 from activities.heartbeat import heartbeating
 from core.db import tenant_session
 from core.errors import AppError
-from core.outbox import pop_outbox_ids
 from core.principal import Principal
 from core.temporal import ClientProvider
 from services import client_imports
-from services.outbox_dispatch import dispatch_after_commit
-from workflows.client_import import (
+from services.outbox.dispatch import dispatch_after_commit
+from services.outbox.writer import pop_outbox_ids
+from workflows.clients.client_import.contracts import (
     BATCH_ACTIVITY,
     FINISH_ACTIVITY,
     REJECTED,

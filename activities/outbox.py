@@ -4,8 +4,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from core.temporal import ClientProvider
-from services.outbox_dispatch import dispatch_pending
-from workflows.outbox_relay import (
+from services.outbox.dispatch import dispatch_pending
+from workflows.outbox.relay.contracts import (
     DISPATCH_ACTIVITY,
     DispatchPendingInput,
     DispatchPendingResult,

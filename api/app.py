@@ -42,6 +42,7 @@ from core.config import Settings, get_settings
 from core.db import get_engine, get_sessionmaker
 from core.temporal import LazyClient
 from providers.email import build_email_provider
+from services.automations.outbox_handlers import register_outbox_handlers
 
 
 def create_app(
@@ -71,6 +72,8 @@ def create_app(
     app.state.temporal = temporal or LazyClient(settings)
     # Chosen by settings.email_backend; tests may replace it on app.state.
     app.state.email = build_email_provider(settings)
+    # The fast path after each request's commit carries out the domains' kinds too.
+    register_outbox_handlers()
     errors.install(app)
     app.add_middleware(InputSafetyMiddleware)
     app.add_middleware(RequestContextMiddleware)

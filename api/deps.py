@@ -1,14 +1,16 @@
-"""Typed dependencies every route uses: the session (the only place that commits), the
-principal (bearer token or browser session cookie → firm-scoped transaction), the
-permission a route declares and the Temporal client."""
+"""Every dependency a route uses, as typed ``Annotated`` aliases: the session (the only
+place that commits), the principal (bearer token or browser session cookie → firm-scoped
+transaction), the permission a route declares, the settings, the cipher, the email and
+payment providers, the Temporal client and a size-bounded raw body. Routes never read
+``request.app.state``; these do."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client as TemporalClient
 
 # The idempotency key and the list dependency (limit + cursor) live beside what uses them:
 # the replay of a stored response, and the page envelope.
@@ -16,13 +18,18 @@ from api.idempotency import IdempotencyDep as IdempotencyDep
 from api.openapi import raises
 from api.schemas.common import PageDep as PageDep
 from api.session_cookie import SESSION_COOKIE, CsrfRefused, check_csrf, mark_signed_in_by_cookie
-from core.errors import Unauthorized
-from core.outbox import pop_outbox_ids
+from core.config import Settings
+from core.crypto import Cipher
+from core.errors import PayloadTooLarge, Unauthorized
 from core.permissions import Permission, PermissionDenied, require
 from core.principal import Principal
 from core.security import SESSION_PREFIX
+from core.temporal import ClientProvider
+from providers.email import EmailProvider
+from providers.payments import PaymentProviderFactory, StripeProviders
 from services.auth import authenticate
-from services.outbox_dispatch import dispatch_after_commit
+from services.outbox.dispatch import dispatch_after_commit
+from services.outbox.writer import pop_outbox_ids
 
 _bearer = HTTPBearer(auto_error=False, description="A login session or personal API token")
 _session_cookie = APIKeyCookie(
@@ -36,23 +43,82 @@ _session_cookie = APIKeyCookie(
 _INVALID = "Invalid or expired credentials"
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return maker
+
+
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+
+
+def get_temporal(request: Request) -> ClientProvider:
+    """The Temporal client as a provider that connects on first use, not a connected
+    client: a route that reaches Temporal on some paths only still answers while Temporal
+    is down, and the service that does reach it turns a failed connection into its 503."""
+    provider: ClientProvider = request.app.state.temporal
+    return provider
+
+
+TemporalDep = Annotated[ClientProvider, Depends(get_temporal)]
+
+
+async def get_session(maker: SessionmakerDep, temporal: TemporalDep) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the route returns, rolled back when it
     raises. Only after a commit does the outbox fast path dispatch what the request queued."""
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with maker() as session:
         async with session.begin():
             yield session
-        await dispatch_after_commit(maker, request.app.state.temporal, pop_outbox_ids(session))
+        await dispatch_after_commit(maker, temporal, pop_outbox_ids(session))
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_cipher(settings: SettingsDep) -> Cipher:
+    """The secrets cipher of the configured keys; without keys it refuses (503) only when a
+    route actually stores or reads a secret."""
+    return Cipher.from_settings(settings)
+
+
+CipherDep = Annotated[Cipher, Depends(get_cipher)]
+
+
+def get_email_provider(request: Request) -> EmailProvider:
+    """Chosen by settings.email_backend when the app is made; tests replace it on
+    app.state."""
+    provider: EmailProvider = request.app.state.email
+    return provider
+
+
+EmailDep = Annotated[EmailProvider, Depends(get_email_provider)]
+
+
+@cache
+def _stripe() -> StripeProviders:
+    return StripeProviders()
+
+
+def get_payment_providers() -> PaymentProviderFactory:
+    """The firm → provider factory; tests override this dependency with a fake."""
+    return _stripe()
+
+
+PaymentProvidersDep = Annotated[PaymentProviderFactory, Depends(get_payment_providers)]
 
 
 @raises(Unauthorized, CsrfRefused)
 async def get_principal(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_session_cookie)],
 ) -> Principal:
@@ -63,7 +129,7 @@ async def get_principal(
     if bearer is not None:
         token = bearer.credentials
     elif cookie:
-        check_csrf(request, request.app.state.settings)
+        check_csrf(request, settings)
         if cookie.split("_", 1)[0] != SESSION_PREFIX:
             raise Unauthorized(_INVALID)
         token = cookie
@@ -101,9 +167,45 @@ def Requires(permission: Permission) -> Any:
     return Depends(PermissionCheck(permission))
 
 
-async def get_temporal(request: Request) -> TemporalClient:
-    client: TemporalClient = await request.app.state.temporal()
-    return client
+BodyLimit = int | Callable[[Settings], int]
 
 
-TemporalDep = Annotated[TemporalClient, Depends(get_temporal)]
+def webhook_body_limit(settings: Settings) -> int:
+    return settings.webhook_max_bytes
+
+
+@raises(PayloadTooLarge)
+class BodyReader:
+    """The dependency ``BoundedBody`` builds: the raw body, for routes that must see its
+    exact bytes (a signature covers them; a parsed object would lose a repeated key)."""
+
+    def __init__(self, limit: BodyLimit, what: str) -> None:
+        self.limit = limit
+        self.what = what
+
+    async def __call__(self, request: Request, settings: SettingsDep) -> bytes:
+        # Read no further than one chunk past the limit: a Content-Length may be absent
+        # (chunked uploads have none) or wrong.
+        limit = self.limit if isinstance(self.limit, int) else self.limit(settings)
+        too_large = PayloadTooLarge(f"{self.what} may take at most {limit} bytes")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def BoundedBody(limit: BodyLimit, *, what: str) -> Any:
+    """``body: Annotated[bytes, BoundedBody(limit, what="A definition")]``: the raw body,
+    or 413 beyond ``limit`` bytes (a number, or read from the settings per request). The
+    route declares the body's media types itself, through ``openapi_extra``."""
+    return Depends(BodyReader(limit, what))
+
+
+WebhookBody = Annotated[bytes, BoundedBody(webhook_body_limit, what="A webhook body")]

@@ -45,18 +45,19 @@ from core import embedded, migrate
 from core.config import Settings
 from core.db import APP_ROLE, tenant_session
 from core.launcher import Deadline, free_port, spawn, temporal_dev_server
-from core.outbox import pop_outbox_ids
 from core.principal import Principal
+from core.roles import Role
 from core.temporal import TASK_QUEUE, ensure_search_attributes, fixed_client
-from models import AutomationRun, AutomationStatus, Role, RunStatus, RunTrigger
+from models import AutomationRun, AutomationStatus, RunStatus, RunTrigger
 from services.automations import automations
 from services.automations.automations import AutomationFields
 from services.automations.runs import start_run
 from services.firm_settings import HttpAllowlist, set_http_allowlist
 from services.firms import create_firm_with_owner
-from services.outbox_dispatch import dispatch_after_commit
-from workflows.automation.contracts import workflow_id
-from workflows.automation.run import AutomationRunWorkflow
+from services.outbox.dispatch import dispatch_after_commit
+from services.outbox.writer import pop_outbox_ids
+from workflows.automation.run.contracts import workflow_id
+from workflows.automation.run.workflow import AutomationRunWorkflow
 from workflows.registry import workflow_runner
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ class OutboxMessage(IdMixin, TenantMixin, Base):
         ),
     )
 
-    # One of the kinds named in core.outbox
+    # One of services.outbox.kinds.MessageKind
     kind: Mapped[str] = mapped_column(String(30))
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)

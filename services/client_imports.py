@@ -26,14 +26,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from core import outbox
-from core.errors import Conflict, NotFound, PayloadTooLarge
+from core.errors import Conflict, PayloadTooLarge
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import Client, ClientImport, ClientImportRow, ImportStatus, RowOutcome
 from services import audit, clients, csv_import
-from services.clients import ClientFields
-from workflows.client_import import (
+from services.clients import CLIENTS, ClientFields
+from services.outbox import writer as outbox
+from services.repository import FirmScoped
+from workflows.clients.client_import.contracts import (
     WORKFLOW_NAME,
     ClientImportInput,
     ImportProgress,
@@ -47,6 +48,8 @@ CHUNK_ROWS = 25
 FILENAME_MAX = 255
 _FINISHED = (ImportStatus.completed, ImportStatus.failed)
 _PROBLEMS = (RowOutcome.skipped, RowOutcome.invalid)
+IMPORTS = FirmScoped(ClientImport, "client import")
+IMPORT_ROWS = FirmScoped(ClientImportRow, "client import row")
 
 
 @dataclass(frozen=True)
@@ -138,18 +141,14 @@ async def _get(
     lock: bool = False,
     with_source: bool = False,
 ) -> ClientImport:
-    stmt = select(ClientImport).where(
-        ClientImport.firm_id == principal.firm_id, ClientImport.id == import_id
+    # lock: one step of an import at a time, even if a timed-out attempt is still running.
+    return await IMPORTS.get_or_404(
+        session,
+        principal,
+        import_id,
+        lock=lock,
+        options=[undefer(ClientImport.source)] if with_source else [],
     )
-    if lock:
-        # One step of an import at a time, even if a timed-out attempt is still running.
-        stmt = stmt.with_for_update()
-    if with_source:
-        stmt = stmt.options(undefer(ClientImport.source))
-    found = await session.scalar(stmt.execution_options(populate_existing=True))
-    if found is None:
-        raise NotFound("No client import with this id in your firm")
-    return found
 
 
 async def _counts(
@@ -158,7 +157,7 @@ async def _counts(
     rows = await session.execute(
         select(ClientImportRow.import_id, ClientImportRow.outcome, func.count())
         .where(
-            ClientImportRow.firm_id == principal.firm_id,
+            IMPORT_ROWS.owned_by(principal),
             ClientImportRow.import_id.in_(import_ids),
         )
         .group_by(ClientImportRow.import_id, ClientImportRow.outcome)
@@ -200,9 +199,8 @@ async def get_report(
     client_import = await _get(session, principal, import_id)
     counts = (await _counts(session, principal, [import_id]))[import_id]
     errors = await session.scalars(
-        select(ClientImportRow)
+        IMPORT_ROWS.select(principal)
         .where(
-            ClientImportRow.firm_id == principal.firm_id,
             ClientImportRow.import_id == import_id,
             ClientImportRow.outcome.in_(_PROBLEMS),
         )
@@ -215,7 +213,7 @@ async def get_report(
 async def list_imports(
     session: AsyncSession, principal: Principal, *, page: PageParams
 ) -> Page[ImportSummary]:
-    stmt = select(ClientImport).where(ClientImport.firm_id == principal.firm_id)
+    stmt = IMPORTS.select(principal)
     rows = (
         await session.scalars(keyset(stmt, ClientImport.created_at, ClientImport.id, page))
     ).all()
@@ -289,14 +287,14 @@ async def _taken(
         taken_emails = set(
             await session.scalars(
                 select(func.lower(Client.email)).where(
-                    Client.firm_id == principal.firm_id, func.lower(Client.email).in_(emails)
+                    CLIENTS.owned_by(principal), func.lower(Client.email).in_(emails)
                 )
             )
         )
     if refs:
         found = await session.scalars(
             select(Client.external_ref).where(
-                Client.firm_id == principal.firm_id, Client.external_ref.in_(refs)
+                CLIENTS.owned_by(principal), Client.external_ref.in_(refs)
             )
         )
         taken_refs = {ref for ref in found if ref is not None}
@@ -322,9 +320,8 @@ async def import_batch(
         raise Conflict(f"This import is {client_import.status.value}, not running")
     rows = list(
         await session.scalars(
-            select(ClientImportRow)
+            IMPORT_ROWS.select(principal)
             .where(
-                ClientImportRow.firm_id == principal.firm_id,
                 ClientImportRow.import_id == import_id,
                 ClientImportRow.outcome == RowOutcome.pending,
             )

@@ -27,8 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from core import outbox
-from core.errors import Conflict, NotFound, unprocessable
+from core.errors import Conflict, unprocessable
 from core.not_null import NeverNull
 from core.pagination import Page, PageParams, keyset, to_page
 from core.permissions import Permission, allows
@@ -36,7 +35,9 @@ from core.principal import Principal
 from core.validation_messages import pattern_message
 from models import Client, ClientKind, ClientStatus
 from services import audit
-from services.automations import event_catalogue
+from services.outbox import writer as outbox
+from services.patches import apply_patch
+from services.repository import FirmScoped
 
 MAX_TAGS = 50
 MAX_CUSTOM_FIELDS_BYTES = 16 * 1024
@@ -47,6 +48,8 @@ _UNIQUE_FIELDS = {
     "uq_clients_firm_id_external_ref": "external_ref",
 }
 _FIELD_LABELS = {"email": "email", "external_ref": "external reference"}
+
+CLIENTS = FirmScoped(Client, "client")
 
 
 def blank_to_none(value: object) -> object:
@@ -230,7 +233,7 @@ async def conflicting_field(
     if external_ref is not None:
         checks.append(("external_ref", Client.external_ref == external_ref))
     for field, condition in checks:
-        stmt = select(Client.id).where(Client.firm_id == principal.firm_id, condition).limit(1)
+        stmt = select(Client.id).where(CLIENTS.owned_by(principal), condition).limit(1)
         if exclude_id is not None:
             stmt = stmt.where(Client.id != exclude_id)
         if await session.scalar(stmt) is not None:
@@ -273,24 +276,17 @@ def own_client_only(principal: Principal) -> bool:
 
 
 async def get_client(
-    session: AsyncSession, principal: Principal, client_id: uuid.UUID, *, for_update: bool = False
+    session: AsyncSession, principal: Principal, client_id: uuid.UUID, *, lock: bool = False
 ) -> Client:
-    stmt = select(Client).where(Client.firm_id == principal.firm_id, Client.id == client_id)
-    if own_client_only(principal):
-        stmt = stmt.where(Client.id == principal.client_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    client = await session.scalar(stmt.execution_options(populate_existing=True))
-    if client is None:
-        raise NotFound("No client with this id in your firm")
-    return client
+    own = [Client.id == principal.client_id] if own_client_only(principal) else []
+    return await CLIENTS.get_or_404(session, principal, client_id, *own, lock=lock)
 
 
 async def get_writable_client(
     session: AsyncSession, principal: Principal, client_id: uuid.UUID
 ) -> Client:
     """The client, locked for the rest of the transaction; an archived one is read-only."""
-    client = await get_client(session, principal, client_id, for_update=True)
+    client = await get_client(session, principal, client_id, lock=True)
     if client.archived_at is not None:
         raise Conflict("This client is archived; unarchive it before changing it")
     return client
@@ -300,47 +296,27 @@ async def update_client(
     session: AsyncSession, principal: Principal, client_id: uuid.UUID, *, patch: ClientPatch
 ) -> Client:
     client = await get_writable_client(session, principal, client_id)
-    before = summarize(client)
-    changes = {
-        name: value
-        for name, value in patch.model_dump(include=patch.model_fields_set).items()
-        if before[name] != value
-    }
-    if not changes:
-        return client
-    for name, value in changes.items():
-        setattr(client, name, value)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        field = _UNIQUE_FIELDS.get(getattr(getattr(exc.orig, "diag", None), "constraint_name", ""))
-        if field is None:
-            raise
-        raise _duplicate(field) from exc
-    # updated_at is set by the database on flush; load it before the caller reads it.
-    await session.refresh(client, ["updated_at"])
-    after = summarize(client)
-    await audit.record(
+
+    async def write() -> None:
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError as exc:
+            diag = getattr(exc.orig, "diag", None)
+            field = _UNIQUE_FIELDS.get(getattr(diag, "constraint_name", ""))
+            if field is None:
+                raise
+            raise _duplicate(field) from exc
+
+    await apply_patch(
         session,
         principal,
-        action="client.updated",
+        client,
+        patch,
         record_type="client",
-        record_id=client.id,
-        before={name: before[name] for name in changes},
-        after={name: after[name] for name in changes},
-    )
-    await outbox.enqueue_message(
-        session,
-        principal.firm_id,
-        outbox.event(
-            "client.updated",
-            f"client.updated:{client.id}:{uuid.uuid4()}",
-            client_id=str(client.id),
-            fields=sorted(changes),
-            changes={name: {"before": before[name], "after": after[name]} for name in changes},
-            source=event_catalogue.run_source(principal.request_id),
-        ),
+        summarize=summarize,
+        write=write,
+        event_key="client_id",
     )
     return client
 
@@ -350,7 +326,7 @@ async def set_archived(
 ) -> Client:
     """Archive or unarchive; asking for the state the client is already in changes
     nothing (and records nothing), so a retried request is harmless."""
-    client = await get_client(session, principal, client_id, for_update=True)
+    client = await get_client(session, principal, client_id, lock=True)
     if (client.archived_at is not None) == archived:
         return client
     before = client.archived_at

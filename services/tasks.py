@@ -11,20 +11,26 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
-from core.errors import BadRequest, NotFound, Unprocessable, unprocessable
+from core.errors import BadRequest, Unprocessable, unprocessable
 from core.not_null import NeverNull
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
-from models import Client, Role, Task, TaskStatus, User
+from core.roles import Role
+from models import Task, TaskStatus
 from services import audit
 from services.automations import event_catalogue
+from services.clients import CLIENTS
 from services.firms import firm_today
+from services.outbox import writer as outbox
+from services.patches import apply_patch
+from services.repository import FirmScoped
+from services.users import USERS
 
 MAX_DESCRIPTION = 10_000
+TASKS = FirmScoped(Task, "task")
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]
@@ -98,14 +104,7 @@ def _event(name: str, dedupe_key: str, task: Task, principal: Principal) -> outb
 async def _check_assignee(
     session: AsyncSession, principal: Principal, assignee_id: uuid.UUID
 ) -> None:
-    user = await session.scalar(
-        select(User).where(User.firm_id == principal.firm_id, User.id == assignee_id)
-    )
-    if user is None:
-        raise NotFound(
-            "No user with this id in your firm",
-            errors=[{"pointer": "/assignee_id", "detail": "no such user in your firm"}],
-        )
+    user = await USERS.get_or_404(session, principal, assignee_id, pointer="/assignee_id")
     if user.role == Role.client:
         raise Unprocessable(
             "Tasks are assigned to the firm's own people, not to client users",
@@ -119,14 +118,7 @@ async def _check_assignee(
 
 
 async def _check_client(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> None:
-    found = await session.scalar(
-        select(Client.id).where(Client.firm_id == principal.firm_id, Client.id == client_id)
-    )
-    if found is None:
-        raise NotFound(
-            "No client with this id in your firm",
-            errors=[{"pointer": "/client_id", "detail": "no such client in your firm"}],
-        )
+    await CLIENTS.require(session, principal, client_id, pointer="/client_id")
 
 
 async def create_task(session: AsyncSession, principal: Principal, *, fields: TaskFields) -> Task:
@@ -162,15 +154,9 @@ async def create_task(session: AsyncSession, principal: Principal, *, fields: Ta
 
 
 async def get_task(
-    session: AsyncSession, principal: Principal, task_id: uuid.UUID, *, for_update: bool = False
+    session: AsyncSession, principal: Principal, task_id: uuid.UUID, *, lock: bool = False
 ) -> Task:
-    stmt = select(Task).where(Task.firm_id == principal.firm_id, Task.id == task_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    task = await session.scalar(stmt.execution_options(populate_existing=True))
-    if task is None:
-        raise NotFound("No task with this id in your firm")
-    return task
+    return await TASKS.get_or_404(session, principal, task_id, lock=lock)
 
 
 async def _changed(
@@ -198,19 +184,13 @@ async def _changed(
 async def update_task(
     session: AsyncSession, principal: Principal, task_id: uuid.UUID, *, patch: TaskPatch
 ) -> Task:
-    task = await get_task(session, principal, task_id, for_update=True)
-    before = summarize(task)
-    changes = patch.model_dump(include=patch.model_fields_set)
-    if changes.get("assignee_id") is not None and changes["assignee_id"] != task.assignee_id:
-        await _check_assignee(session, principal, changes["assignee_id"])
-    if changes.get("client_id") is not None and changes["client_id"] != task.client_id:
-        await _check_client(session, principal, changes["client_id"])
-    changes = {name: value for name, value in changes.items() if getattr(task, name) != value}
-    if not changes:
-        return task
-    for name, value in changes.items():
-        setattr(task, name, value)
-    return await _changed(session, principal, task, "task.updated", before)
+    task = await get_task(session, principal, task_id, lock=True)
+    if patch.assignee_id is not None and patch.assignee_id != task.assignee_id:
+        await _check_assignee(session, principal, patch.assignee_id)
+    if patch.client_id is not None and patch.client_id != task.client_id:
+        await _check_client(session, principal, patch.client_id)
+    await apply_patch(session, principal, task, patch, record_type="task", summarize=summarize)
+    return task
 
 
 async def set_done(
@@ -218,7 +198,7 @@ async def set_done(
 ) -> Task:
     """Complete or reopen; asking for the state the task is already in changes nothing
     (and records nothing), so a retried request is harmless."""
-    task = await get_task(session, principal, task_id, for_update=True)
+    task = await get_task(session, principal, task_id, lock=True)
     if (task.status == TaskStatus.done) == done:
         return task
     before = summarize(task)
@@ -237,7 +217,7 @@ async def set_done(
 
 
 async def delete_task(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> None:
-    task = await get_task(session, principal, task_id, for_update=True)
+    task = await get_task(session, principal, task_id, lock=True)
     before = summarize(task)
     await session.delete(task)
     await session.flush()
@@ -275,7 +255,7 @@ class TaskFilters:
 
 
 def tasks_query(principal: Principal, filters: TaskFilters, page: PageParams) -> Select[Task]:
-    stmt = select(Task).where(Task.firm_id == principal.firm_id)
+    stmt = TASKS.select(principal)
     if filters.status is not None:
         stmt = stmt.where(Task.status == filters.status.value)
     if filters.assignee_id is not None:

@@ -2,7 +2,7 @@
 
 The activities in ``activities/automation.py`` call ``Actions.run`` once per attempt of an
 action step and ``run_records.finish_run`` at the end of a run (the contract is in
-``workflows/automation/contracts.py``). Every attempt goes the same way:
+``workflows/automation/run/contracts.py``). Every attempt goes the same way:
 
 1. In a tenant session of the run's firm: the run must exist there and be running; when
    the step row ``(run, step, visit)`` is already recorded as succeeded, its outcome is
@@ -34,7 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.crypto import Cipher
 from core.db import tenant_session
-from core.outbox import pop_outbox_ids
 from core.temporal import ClientProvider
 from models import AutomationRun, AutomationRunStep, Firm
 from models.automation_run import RunStatus, StepStatus
@@ -46,8 +45,9 @@ from services.automations.run_records import Attempt
 from services.automations.step_errors import StepError, StepFailed, StepInvalid
 from services.credentials import UnknownCredentials, resolve_for_run
 from services.expressions import ExpressionError, render_params, secret_names_in_params
-from services.outbox_dispatch import dispatch_after_commit
-from workflows.automation.contracts import StepCall, StepOutcome
+from services.outbox.dispatch import dispatch_after_commit
+from services.outbox.writer import pop_outbox_ids
+from workflows.automation.run.contracts import StepCall, StepOutcome
 
 log = logging.getLogger("firmflow.automations")
 

@@ -22,7 +22,6 @@ from pydantic import JsonValue
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.outbox import enqueue_message, signal_with_start
 from models import (
     Automation,
     AutomationRun,
@@ -32,14 +31,9 @@ from models import (
 )
 from services.automations import run_start
 from services.expressions import ExpressionError, evaluate
-from workflows.automation.debounce import (
-    DEBOUNCE_SIGNAL,
-    DEBOUNCE_WORKFLOW,
-    DebounceInput,
-    DebounceSettled,
-    DebounceTrigger,
-    debounce_workflow_id,
-)
+from services.outbox.writer import enqueue_message, signal_with_start
+from workflows.automation.debounce import contracts as debounce
+from workflows.automation.debounce.contracts import DebounceInput, DebounceSettled, DebounceTrigger
 from workflows.automation.definition import Definition
 
 DEBOUNCE_REASON = "waiting for the debounce window to close"
@@ -185,10 +179,10 @@ async def _enqueue_debounce(
 ) -> None:
     key_hash = None if key is None else hashlib.sha256(key.encode()).hexdigest()[:16]
     message = signal_with_start(
-        DEBOUNCE_WORKFLOW,
-        debounce_workflow_id(automation.id, key_hash),
+        debounce.WORKFLOW_NAME,
+        debounce.workflow_id(automation.id, key_hash),
         DebounceInput(firm_id=automation.firm_id, automation_id=automation.id, window=window),
-        signal=DEBOUNCE_SIGNAL,
+        signal=debounce.TRIGGER_SIGNAL,
         signal_arg=DebounceTrigger(run_id=run_id, window=window),
         dedupe_key=f"debounce:{run_id}",
     )

@@ -23,16 +23,18 @@ from pydantic import JsonValue
 from sqlalchemy import ColumnElement, Select, Uuid, any_, exists, false, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
-from core.errors import Conflict, Forbidden, NotFound
+from core.errors import Conflict, Forbidden
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
-from models import Approval, ApprovalStatus, ApprovalVote, AutomationRun, Role, VoteDecision
+from core.roles import Role
+from models import Approval, ApprovalStatus, ApprovalVote, AutomationRun, VoteDecision
 from models.automation_run import RunStatus
 from services import audit
 from services.automations.approval_forms import validate_form
-from workflows.automation import contracts
-from workflows.automation.contracts import APPROVAL_SIGNAL, ApprovalResult, workflow_id
+from services.automations.repository import APPROVAL_VOTES, APPROVALS, RUNS
+from services.outbox import writer as outbox
+from workflows.automation.run import contracts
+from workflows.automation.run.contracts import APPROVAL_SIGNAL, ApprovalResult, workflow_id
 
 Decision = Literal["approve", "reject"]
 ClosedStatus = Literal["expired", "canceled"]
@@ -109,7 +111,7 @@ def _mine(principal: Principal) -> list[ColumnElement[bool]]:
         not_(
             exists().where(
                 ApprovalVote.approval_id == Approval.id,
-                ApprovalVote.firm_id == principal.firm_id,
+                APPROVAL_VOTES.owned_by(principal),
                 ApprovalVote.user_id == user_id,
             )
         ),
@@ -119,7 +121,7 @@ def _mine(principal: Principal) -> list[ColumnElement[bool]]:
 def approvals_query(
     principal: Principal, *, mine: bool, status: ApprovalStatus | None, page: PageParams
 ) -> Select[Approval]:
-    stmt = select(Approval).where(Approval.firm_id == principal.firm_id)
+    stmt = APPROVALS.select(principal)
     if status is not None:
         stmt = stmt.where(Approval.status == status)
     if mine:
@@ -146,13 +148,7 @@ async def list_approvals(
 async def get_approval(
     session: AsyncSession, principal: Principal, approval_id: uuid.UUID, *, lock: bool = False
 ) -> Approval:
-    stmt = select(Approval).where(Approval.firm_id == principal.firm_id, Approval.id == approval_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    approval = await session.scalar(stmt.execution_options(populate_existing=True))
-    if approval is None:
-        raise NotFound("No approval with this id in your firm")
-    return approval
+    return await APPROVALS.get_or_404(session, principal, approval_id, lock=lock)
 
 
 async def _votes(
@@ -162,8 +158,8 @@ async def _votes(
     if not approval_ids:
         return out
     rows = await session.scalars(
-        select(ApprovalVote)
-        .where(ApprovalVote.firm_id == firm_id, ApprovalVote.approval_id.in_(approval_ids))
+        APPROVAL_VOTES.select(firm_id)
+        .where(ApprovalVote.approval_id.in_(approval_ids))
         .order_by(ApprovalVote.created_at, ApprovalVote.id)
         .execution_options(populate_existing=True)
     )
@@ -182,8 +178,8 @@ async def get_view(
 
 def run_approvals_query(principal: Principal, run_id: uuid.UUID) -> Select[Approval]:
     return (
-        select(Approval)
-        .where(Approval.firm_id == principal.firm_id, Approval.run_id == run_id)
+        APPROVALS.select(principal)
+        .where(Approval.run_id == run_id)
         .order_by(Approval.created_at, Approval.id)
     )
 
@@ -231,16 +227,15 @@ async def _decided(
     approval.result = result
     await session.flush()
     signal = result_of(approval, votes)
-    await outbox.enqueue(
+    await outbox.enqueue_message(
         session,
         approval.firm_id,
-        kind=outbox.SIGNAL_WORKFLOW,
-        dedupe_key=f"approval:{approval.id}:decided",
-        payload={
-            "workflow_id": workflow_id(approval.run_id),
-            "signal": APPROVAL_SIGNAL,
-            "arg": signal.model_dump(mode="json"),
-        },
+        outbox.signal_workflow(
+            workflow_id(approval.run_id),
+            APPROVAL_SIGNAL,
+            dedupe_key=f"approval:{approval.id}:decided",
+            arg=signal,
+        ),
     )
     await audit.record(
         session,
@@ -276,7 +271,7 @@ async def decide(
         raise ApprovalClosed(f"This approval is already {approval.status.value}")
     run_status = await session.scalar(
         select(AutomationRun.status).where(
-            AutomationRun.firm_id == principal.firm_id, AutomationRun.id == approval.run_id
+            RUNS.owned_by(principal), AutomationRun.id == approval.run_id
         )
     )
     if run_status != RunStatus.running:
@@ -347,7 +342,7 @@ async def cancel_for_run(session: AsyncSession, principal: Principal, run_id: uu
     """Mark the run's pending approvals canceled (the run is being canceled); how many."""
     pending = await session.scalars(
         select(Approval.id).where(
-            Approval.firm_id == principal.firm_id,
+            APPROVALS.owned_by(principal),
             Approval.run_id == run_id,
             Approval.status == ApprovalStatus.pending,
         )

@@ -14,14 +14,14 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
 from core.errors import AppError
 from models import AutomationRun
 from services import clients, tasks
 from services.automations import event_catalogue
 from services.automations.run_records import Attempt
 from services.automations.step_errors import StepInvalid, problems, validated
-from workflows.automation.definition_params import EmitEventParams, UpdateClientParams
+from services.outbox import writer as outbox
+from workflows.automation.definition.params import EmitEventParams, UpdateClientParams
 
 
 async def create_task(

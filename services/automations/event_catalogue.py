@@ -1,11 +1,11 @@
 """The domain events an automation can be triggered by or wait for: one place, listed in
 docs/automations.md. Pure data (imported by validation and by the outbox delivery).
 
-Every event travels through the outbox (core.outbox.event) as ``{"event": name, **data}``;
-its correlation key, which ``wait_for_event`` steps match against, is the value of
-``key_field`` in that data. Events whose first segment is not one of ``RESERVED`` are
-custom events: any automation may emit them with ``emit_event`` and trigger on them, and
-their key is the ``key`` the emitting step gives.
+Every event travels through the outbox (services.outbox.writer.event) as
+``{"event": name, **data}``; its correlation key, which ``wait_for_event`` steps match
+against, is the value of ``key_field`` in that data. Events whose first segment is not one
+of ``RESERVED`` are custom events: any automation may emit them with ``emit_event`` and
+trigger on them, and their key is the ``key`` the emitting step gives.
 """
 
 from dataclasses import dataclass

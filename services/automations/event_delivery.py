@@ -2,9 +2,10 @@
 event-triggered automations whose filter holds, and it reaches the running runs that may
 wait for it (``wait_for_event``).
 
-An event row is ``{"event": name, **data}``; the firm is the row's. Everything happens in
-one tenant transaction of that firm, so a delivery that fails part-way leaves nothing and
-the relay tries the row again. A repeated delivery (the relay crashed after this committed
+An event row is ``{"event": name, **data}``; the firm is the row's. ``deliver`` is the
+outbox handler of ``event`` messages: the dispatcher runs it in one tenant transaction of
+that firm, so a delivery that fails part-way leaves nothing and the relay tries the row
+again. A repeated delivery (the relay crashed after this committed
 but before it marked the row) changes nothing: each started run carries the dedupe key
 ``event:<message id>`` and each signal message ``event:<message id>:<run id>``.
 
@@ -27,10 +28,8 @@ from typing import Any
 from pydantic import JsonValue
 from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
-from core.db import tenant_session
 from core.errors import AppError
 from core.principal import Principal
 from core.temporal import ClientProvider
@@ -43,17 +42,13 @@ from models import (
     RunStatus,
     RunTrigger,
 )
-from services import outbox_dispatch
 from services.automations import event_catalogue, runs
 from services.expressions import ExpressionError, evaluate
-from workflows.automation.contracts import EVENT_SIGNAL, RunEvent, workflow_id
-from workflows.automation.definition_triggers import EventTrigger
+from services.outbox import writer as outbox
+from workflows.automation.definition.triggers import EventTrigger
+from workflows.automation.run.contracts import EVENT_SIGNAL, RunEvent, workflow_id
 
 log = logging.getLogger("firmflow.automations.events")
-
-# What one delivery dispatches itself right after its commit (it runs inside a relay pass);
-# the relay carries out whatever is beyond it on its next pass.
-FAST_DISPATCH_LIMIT = 100
 
 
 def event_key(name: str, data: dict[str, Any]) -> str | None:
@@ -62,20 +57,15 @@ def event_key(name: str, data: dict[str, Any]) -> str | None:
     return None if value is None else str(value)
 
 
-async def deliver(
-    maker: async_sessionmaker[AsyncSession], temporal: ClientProvider, message: OutboxMessage
-) -> None:
+async def deliver(session: AsyncSession, _: ClientProvider, message: OutboxMessage) -> None:
     """Start the triggered runs and signal the waiting ones, once per event."""
     data = {field: value for field, value in message.payload.items() if field != "event"}
     name = str(message.payload["event"])
     key = event_key(name, data)
-    async with tenant_session(message.firm_id, maker) as session:
-        # Waiting runs first: a run this very event starts must not receive it as well.
-        await _signal_waiting(session, message, name, key, data)
-        depth = await _depth(session, data)
-        await _start_triggered(session, message, name, key, data, depth)
-        ids = outbox.pop_outbox_ids(session)
-    await outbox_dispatch.dispatch_after_commit(maker, temporal, ids[:FAST_DISPATCH_LIMIT])
+    # Waiting runs first: a run this very event starts must not receive it as well.
+    await _signal_waiting(session, message, name, key, data)
+    depth = await _depth(session, data)
+    await _start_triggered(session, message, name, key, data, depth)
 
 
 async def _depth(session: AsyncSession, data: dict[str, Any]) -> int:
@@ -121,15 +111,15 @@ async def _signal_waiting(
         )
     )
     signal = RunEvent(event_id=f"outbox:{message.id}", name=name, key=key, payload=data)
-    arg = signal.model_dump(mode="json")
     await outbox.enqueue_many(
         session,
         message.firm_id,
         [
-            outbox.NewMessage(
-                kind=outbox.SIGNAL_WORKFLOW,
+            outbox.signal_workflow(
+                workflow_id(run_id),
+                EVENT_SIGNAL,
                 dedupe_key=f"event:{message.id}:{run_id}",
-                payload={"workflow_id": workflow_id(run_id), "signal": EVENT_SIGNAL, "arg": arg},
+                arg=signal,
             )
             for run_id in waiting
         ],

@@ -11,16 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from core import outbox
 from core.errors import Conflict, Unprocessable
 from core.principal import Principal
 from core.temporal import ClientProvider
 from models import AutomationRun, AutomationVersion, OutboxMessage, RunStatus
 from services import audit
 from services.automations import admission, approvals, event_catalogue
+from services.automations.repository import VERSIONS
 from services.automations.runs import NOT_STARTED, TemporalUnavailable, check_payload, get_run
-from workflows.automation.contracts import EVENT_SIGNAL, RunEvent, workflow_id
-from workflows.automation.definition_base import EventName
+from services.outbox import writer as outbox
+from workflows.automation.definition.base import EventName
+from workflows.automation.run.contracts import EVENT_SIGNAL, RunEvent, workflow_id
 
 log = logging.getLogger("firmflow.automations.runs")
 # How a run that can no longer be canceled, or take events, stands (after "This run").
@@ -86,7 +87,7 @@ async def cancel_run(
       would already be on the row, and the run would not be ``running``.
 
     The run's pending approvals are canceled with it, so no approver is left deciding."""
-    run = await get_run(session, principal, run_id, for_update=True)
+    run = await get_run(session, principal, run_id, lock=True)
     if run.status not in (RunStatus.running, RunStatus.queued):
         raise Conflict(
             f"This run {_ENDED[run.status]}; only a queued or running run can be canceled."
@@ -180,7 +181,7 @@ async def send_event(
         raise Conflict(f"This run {_NOT_RUNNING[run.status]}; send events to a running run only.")
     waits = await session.scalar(
         select(AutomationVersion.wait_events).where(
-            AutomationVersion.firm_id == principal.firm_id,
+            VERSIONS.owned_by(principal),
             AutomationVersion.automation_id == run.automation_id,
             AutomationVersion.version == run.version,
         )
@@ -194,14 +195,11 @@ async def send_event(
     await outbox.enqueue_message(
         session,
         principal.firm_id,
-        outbox.NewMessage(
-            kind=outbox.SIGNAL_WORKFLOW,
+        outbox.signal_workflow(
+            workflow_id(run.id),
+            EVENT_SIGNAL,
             dedupe_key=f"event:{event_id}:{run.id}",
-            payload={
-                "workflow_id": workflow_id(run.id),
-                "signal": EVENT_SIGNAL,
-                "arg": event.model_dump(mode="json"),
-            },
+            arg=event,
         ),
     )
     return event_id

@@ -20,7 +20,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import tenant_session
-from core.outbox import pop_outbox_ids
 from core.principal import Principal
 from models import AutomationRun, AutomationRunStep
 from models.automation_run import RunStatus, StepStatus
@@ -28,7 +27,8 @@ from services.automations import admission
 from services.automations.step_errors import StepInvalid
 from services.credentials import Redactor
 from services.expressions import MAX_OUTPUT_BYTES, ExpressionError, check_output_size
-from workflows.automation.contracts import (
+from services.outbox.writer import pop_outbox_ids
+from workflows.automation.run.contracts import (
     FinishRun,
     StepCall,
     StepOutcome,

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.outbox import enqueue_message
-from core.outbox import start_workflow as start_workflow_message
 from models import AutomationRun, AutomationRunStep, Firm, StepStatus
-from workflows.automation.contracts import WORKFLOW_NAME, ReusedStep, RunInput, workflow_id
+from services.outbox.writer import enqueue_message
+from services.outbox.writer import start_workflow as start_workflow_message
+from workflows.automation.run.contracts import WORKFLOW_NAME, ReusedStep, RunInput, workflow_id
 
 
 async def run_input(

@@ -2,9 +2,10 @@
 
 Every change that can affect the schedule (publish, rollback, activate, pause, archive,
 delete) calls ``request_sync`` in its own transaction; the outbox carries the request out
-after commit by ``sync``, which reads the automation as it is then and makes Temporal
-match. Because ``sync`` converges on the current state rather than replaying changes,
-requests carried out late, twice or out of order all end in the same schedule.
+after commit by ``sync`` (the outbox handler of ``sync_schedule`` messages), which reads
+the automation as it is then and makes Temporal match. Because ``sync`` converges on the
+current state rather than replaying changes, requests carried out late, twice or out of
+order all end in the same schedule.
 
 Desired state: a schedule exists iff the automation exists, is not archived and its latest
 version's trigger is ``schedule``; it is paused unless the automation is active. A pause
@@ -19,10 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import (
     Client,
     Schedule,
@@ -40,13 +41,14 @@ from temporalio.client import (
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from core import outbox
-from core.db import tenant_session
 from core.search_attributes import SA_AUTOMATION, SA_FIRM, SA_VERSION
 from core.temporal import TASK_QUEUE, ClientProvider
-from models import Automation, AutomationStatus, AutomationVersion, Firm
-from workflows.automation.definition_triggers import ScheduleTrigger
-from workflows.automation.scheduled import SCHEDULED_WORKFLOW, ScheduleFire
+from models import Automation, AutomationStatus, AutomationVersion, Firm, OutboxMessage
+from services.outbox import writer as outbox
+from services.outbox.kinds import MessageKind
+from workflows.automation.definition.triggers import ScheduleTrigger
+from workflows.automation.schedule import contracts as schedule
+from workflows.automation.schedule.contracts import ScheduleFire
 
 # The notes firmflow sets; any other note on a paused schedule is an operator's.
 PAUSED_NOTE = "automation paused in firmflow"
@@ -245,7 +247,7 @@ def build_schedule(desired: Desired, *, ops_pause_note: str | None = None) -> Sc
     fire = ScheduleFire(firm_id=desired.firm_id, automation_id=desired.automation_id)
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            SCHEDULED_WORKFLOW,
+            schedule.WORKFLOW_NAME,
             fire,
             id=fire_workflow_id(desired.automation_id),
             task_queue=TASK_QUEUE,
@@ -289,7 +291,7 @@ async def request_sync(session: AsyncSession, automation: Automation) -> None:
     await outbox.enqueue(
         session,
         automation.firm_id,
-        kind=outbox.SYNC_SCHEDULE,
+        kind=MessageKind.sync_schedule,
         dedupe_key=f"schedule-sync:{automation.id}:{uuid.uuid4()}",
         payload={"automation_id": str(automation.id)},
     )
@@ -344,22 +346,22 @@ async def apply(client: Client, desired: Desired) -> None:
         await _update(client, desired)
 
 
-async def sync(
-    maker: async_sessionmaker[AsyncSession],
-    temporal: ClientProvider,
-    firm_id: uuid.UUID,
-    payload: dict[str, Any],
+async def sync(session: AsyncSession, temporal: ClientProvider, message: OutboxMessage) -> None:
+    """The outbox handler of ``sync_schedule`` messages."""
+    automation_id = uuid.UUID(str(message.payload["automation_id"]))
+    await sync_automation(session, await temporal(), message.firm_id, automation_id)
+
+
+async def sync_automation(
+    session: AsyncSession, client: Client, firm_id: uuid.UUID, automation_id: uuid.UUID
 ) -> None:
     """Make the schedule match the automation (create, update, pause, unpause, delete).
 
     The automation row stays locked while Temporal is told: two syncs of one automation
     cannot interleave (an older reading written after a newer one), and a publish waits
     for the sync in flight, whose own sync then follows."""
-    automation_id = uuid.UUID(str(payload["automation_id"]))
-    client = await temporal()
-    async with tenant_session(firm_id, maker) as session:
-        desired = await desired_state(session, firm_id, automation_id, lock=True)
-        await apply(client, desired)
+    desired = await desired_state(session, firm_id, automation_id, lock=True)
+    await apply(client, desired)
 
 
 # Reading it back ------------------------------------------------------------------------------

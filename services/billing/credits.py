@@ -17,7 +17,6 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
 from core.errors import Conflict, NotFound, Unprocessable
 from core.principal import Principal
 from models import (
@@ -35,14 +34,15 @@ from services.billing.dunning_outbox import signal_dunning
 from services.billing.invoice_lines import LineFields, replace_lines, snapshot_lines
 from services.billing.invoice_status import invoice_money, move, settled_status
 from services.billing.totals import LineInput
-from workflows.billing.dunning_contracts import SIGNAL_PAYMENT_RECEIVED
+from services.outbox import writer as outbox
+from workflows.billing.dunning import contracts as dunning
 
 # Statuses whose balance a credit note reduces; a paid invoice's credit goes to the client.
 _OWING = frozenset(
     {
-        InvoiceStatus.open.value,
-        InvoiceStatus.partially_paid.value,
-        InvoiceStatus.uncollectible.value,
+        InvoiceStatus.open,
+        InvoiceStatus.partially_paid,
+        InvoiceStatus.uncollectible,
     }
 )
 
@@ -105,7 +105,7 @@ async def grant(
         client_id=client_id,
         currency=currency,
         amount=amount,
-        reason=reason.value,
+        reason=reason,
         payment_id=payment_id,
         invoice_id=invoice_id,
         created_by=principal.user_id,
@@ -133,7 +133,7 @@ async def spend(
             client_id=client_id,
             currency=currency,
             amount=-amount,
-            reason=CreditReason.applied.value,
+            reason=CreditReason.applied,
             payment_id=payment_id,
             invoice_id=invoice_id,
             created_by=principal.user_id,
@@ -163,7 +163,7 @@ async def take_back(
                 client_id=client_id,
                 currency=currency,
                 amount=-taken,
-                reason=CreditReason.refunded.value,
+                reason=CreditReason.refunded,
                 payment_id=payment_id,
                 created_by=principal.user_id,
             )
@@ -178,7 +178,7 @@ async def taken_by(session: AsyncSession, refund: Payment) -> int:
         select(func.coalesce(func.sum(ClientCredit.amount), 0)).where(
             ClientCredit.firm_id == refund.firm_id,
             ClientCredit.payment_id == refund.id,
-            ClientCredit.reason == CreditReason.refunded.value,
+            ClientCredit.reason == CreditReason.refunded,
         )
     )
     return -int(total or 0)
@@ -189,9 +189,9 @@ async def credited_so_far(session: AsyncSession, invoice: Invoice) -> int:
     total = await session.scalar(
         select(func.coalesce(func.sum(Invoice.total), 0)).where(
             Invoice.firm_id == invoice.firm_id,
-            Invoice.kind == InvoiceKind.credit_note.value,
+            Invoice.kind == InvoiceKind.credit_note,
             Invoice.credited_invoice_id == invoice.id,
-            Invoice.status != InvoiceStatus.void.value,
+            Invoice.status != InvoiceStatus.void,
         )
     )
     return int(total or 0)
@@ -215,13 +215,13 @@ async def issue_credit_note(
             "Give the credit note's lines or an amount, not both",
             errors=[{"pointer": "/lines", "detail": "give lines or amount"}],
         )
-    if invoice.kind == InvoiceKind.credit_note.value:
+    if invoice.kind == InvoiceKind.credit_note:
         raise Unprocessable(
             "A credit note cannot itself be credited",
             errors=[{"pointer": "/invoice_id", "detail": "this is a credit note"}],
         )
-    if invoice.status in (InvoiceStatus.void.value, InvoiceStatus.draft.value):
-        reason = "void" if invoice.status == InvoiceStatus.void.value else "a draft (edit it)"
+    if invoice.status in (InvoiceStatus.void, InvoiceStatus.draft):
+        reason = "void" if invoice.status == InvoiceStatus.void else "a draft (edit it)"
         raise Conflict(
             f"This invoice is {reason}: there is nothing issued to credit",
             errors=[{"pointer": "/status", "detail": f"{invoice.status}, not issued"}],
@@ -248,9 +248,9 @@ async def issue_credit_note(
     note = Invoice(
         firm_id=principal.firm_id,
         client_id=invoice.client_id,
-        kind=InvoiceKind.credit_note.value,
+        kind=InvoiceKind.credit_note,
         credited_invoice_id=invoice.id,
-        status=InvoiceStatus.draft.value,
+        status=InvoiceStatus.draft,
         currency=invoice.currency,
         notes=notes,
         late_fee=0,
@@ -352,7 +352,11 @@ async def issue_credit_note(
     if to_invoice > 0:
         # The invoice owes less (maybe nothing): dunning re-reads it now.
         await signal_dunning(
-            session, principal.firm_id, invoice.id, SIGNAL_PAYMENT_RECEIVED, cause=str(note.id)
+            session,
+            principal.firm_id,
+            invoice.id,
+            dunning.PAYMENT_RECEIVED_SIGNAL,
+            cause=str(note.id),
         )
     return note
 
@@ -363,7 +367,7 @@ async def credit_note_to_client_credit(session: AsyncSession, note: Invoice) -> 
         select(func.coalesce(func.sum(ClientCredit.amount), 0)).where(
             ClientCredit.firm_id == note.firm_id,
             ClientCredit.invoice_id == note.id,
-            ClientCredit.reason == CreditReason.credit_note.value,
+            ClientCredit.reason == CreditReason.credit_note,
         )
     )
     return int(total or 0)

@@ -25,7 +25,6 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import outbox
 from core.db import tenant_session
 from core.errors import Conflict, NotFound
 from core.principal import Principal
@@ -39,8 +38,9 @@ from services.billing.dunning_policy import INVOICE_STEP, PolicyDoc, PolicyStep,
 from services.billing.invoice_status import RECEIVABLE
 from services.billing.invoices import apply_late_fee, get_invoice, mark_in_collections
 from services.billing.settings import get_settings
-from workflows.billing.dunning_contracts import (
-    SIGNAL_PAUSE_CHANGED,
+from services.outbox import writer as outbox
+from workflows.billing.dunning import contracts as dunning
+from workflows.billing.dunning.contracts import (
     DunningState,
     Plan,
     PlanInput,
@@ -48,7 +48,6 @@ from workflows.billing.dunning_contracts import (
     SendInput,
     SendOutcome,
     SendResult,
-    dunning_workflow_id,
 )
 
 log = logging.getLogger("firmflow.dunning")
@@ -422,7 +421,7 @@ async def set_invoice_paused(
     """Pause or resume one invoice's reminders; its workflow hears of it (each change
     signals once). Setting what is already set changes nothing."""
     invoice = await get_invoice(session, principal, invoice_id, lock=True)
-    if invoice.kind != InvoiceKind.invoice.value:
+    if invoice.kind != InvoiceKind.invoice:
         raise Conflict(
             "A credit note has no dunning",
             errors=[{"pointer": "/invoice_id", "detail": "is a credit note"}],
@@ -432,7 +431,11 @@ async def set_invoice_paused(
         await session.flush()
         await _pause_audit(session, principal, "invoice", invoice.id, paused)
         await signal_dunning(
-            session, principal.firm_id, invoice.id, SIGNAL_PAUSE_CHANGED, cause=uuid.uuid4().hex
+            session,
+            principal.firm_id,
+            invoice.id,
+            dunning.PAUSE_CHANGED_SIGNAL,
+            cause=uuid.uuid4().hex,
         )
     return invoice
 
@@ -458,7 +461,7 @@ async def set_client_paused(
         select(Invoice.id).where(
             Invoice.firm_id == principal.firm_id,
             Invoice.client_id == client.id,
-            Invoice.kind == InvoiceKind.invoice.value,
+            Invoice.kind == InvoiceKind.invoice,
             Invoice.status.in_(RECEIVABLE),
         )
     )
@@ -467,10 +470,10 @@ async def set_client_paused(
         session,
         principal.firm_id,
         [
-            outbox.NewMessage(
-                kind=outbox.SIGNAL_WORKFLOW,
-                dedupe_key=f"signal:{dunning_workflow_id(i)}:{SIGNAL_PAUSE_CHANGED}:{cause}",
-                payload={"workflow_id": dunning_workflow_id(i), "signal": SIGNAL_PAUSE_CHANGED},
+            outbox.signal_workflow(
+                dunning.workflow_id(i),
+                dunning.PAUSE_CHANGED_SIGNAL,
+                dedupe_key=f"signal:{dunning.workflow_id(i)}:{dunning.PAUSE_CHANGED_SIGNAL}:{cause}",
             )
             for i in invoice_ids
         ],

@@ -5,12 +5,9 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
-from workflows.billing.dunning_contracts import (
-    DUNNING_WORKFLOW,
-    DunningInput,
-    dunning_workflow_id,
-)
+from services.outbox import writer as outbox
+from workflows.billing.dunning import contracts as dunning
+from workflows.billing.dunning.contracts import DunningInput
 
 
 async def start_dunning(session: AsyncSession, firm_id: uuid.UUID, invoice_id: uuid.UUID) -> None:
@@ -19,8 +16,8 @@ async def start_dunning(session: AsyncSession, firm_id: uuid.UUID, invoice_id: u
         session,
         firm_id,
         outbox.start_workflow(
-            DUNNING_WORKFLOW,
-            dunning_workflow_id(invoice_id),
+            dunning.WORKFLOW_NAME,
+            dunning.workflow_id(invoice_id),
             DunningInput(firm_id=firm_id, invoice_id=invoice_id),
         ),
     )
@@ -38,10 +35,12 @@ async def signal_dunning(
     dedupe key (e.g. the payment id), so one change signals once. A signal to a workflow
     that never started or has finished is dropped by the dispatcher: the workflow re-reads
     the invoice before every step anyway, the signal only makes it do so sooner."""
-    await outbox.enqueue(
+    await outbox.enqueue_message(
         session,
         firm_id,
-        kind=outbox.SIGNAL_WORKFLOW,
-        dedupe_key=f"signal:{dunning_workflow_id(invoice_id)}:{signal}:{cause}",
-        payload={"workflow_id": dunning_workflow_id(invoice_id), "signal": signal},
+        outbox.signal_workflow(
+            dunning.workflow_id(invoice_id),
+            signal,
+            dedupe_key=f"signal:{dunning.workflow_id(invoice_id)}:{signal}:{cause}",
+        ),
     )

@@ -23,7 +23,6 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
 from core.decimals import decimal_schema
 from core.errors import NotFound, Unprocessable, field_problems
 from core.principal import Principal
@@ -31,7 +30,8 @@ from core.validation_messages import pattern_message
 from models import Client, DunningPolicy, Firm, Invoice, InvoiceKind, InvoiceStatus
 from services import audit, expressions
 from services.billing.currencies import format_minor
-from workflows.billing.dunning_contracts import SIGNAL_POLICY_CHANGED, dunning_workflow_id
+from services.outbox import writer as outbox
+from workflows.billing.dunning import contracts as dunning
 
 INVOICE_STEP = "invoice"
 ENDLESS_PREFIX = "endless-"
@@ -337,23 +337,20 @@ async def _signal_open_invoices(session: AsyncSession, firm_id: uuid.UUID, versi
     invoice_ids = await session.scalars(
         select(Invoice.id).where(
             Invoice.firm_id == firm_id,
-            Invoice.kind == InvoiceKind.invoice.value,
-            Invoice.status.in_([InvoiceStatus.open.value, InvoiceStatus.partially_paid.value]),
+            Invoice.kind == InvoiceKind.invoice,
+            Invoice.status.in_([InvoiceStatus.open, InvoiceStatus.partially_paid]),
         )
     )
     await outbox.enqueue_many(
         session,
         firm_id,
         [
-            outbox.NewMessage(
-                kind=outbox.SIGNAL_WORKFLOW,
+            outbox.signal_workflow(
+                dunning.workflow_id(invoice_id),
+                dunning.POLICY_CHANGED_SIGNAL,
                 dedupe_key=(
-                    f"signal:{dunning_workflow_id(invoice_id)}:{SIGNAL_POLICY_CHANGED}:{version}"
+                    f"signal:{dunning.workflow_id(invoice_id)}:{dunning.POLICY_CHANGED_SIGNAL}:{version}"
                 ),
-                payload={
-                    "workflow_id": dunning_workflow_id(invoice_id),
-                    "signal": SIGNAL_POLICY_CHANGED,
-                },
             )
             for invoice_id in invoice_ids
         ],

@@ -16,7 +16,6 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
 from core.errors import Conflict, NotFound, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
@@ -39,6 +38,7 @@ from services.billing.invoice_status import RECEIVABLE, IllegalTransition, move
 from services.billing.seller import require_invoice_details
 from services.billing.settings import get_settings
 from services.firms import firm_today
+from services.outbox import writer as outbox
 
 __all__ = [
     "InvoiceFields",
@@ -113,7 +113,7 @@ async def _check_client(session: AsyncSession, principal: Principal, client_id: 
 
 
 def _set_discount(invoice: Invoice, discount: Discount | None) -> None:
-    invoice.discount_kind = discount.kind.value if discount else None
+    invoice.discount_kind = discount.kind if discount else None
     invoice.discount_value = discount.value if discount else Decimal(0)
 
 
@@ -132,8 +132,8 @@ async def create_invoice(
     invoice = Invoice(
         firm_id=principal.firm_id,
         client_id=fields.client_id,
-        kind=InvoiceKind.invoice.value,
-        status=InvoiceStatus.draft.value,
+        kind=InvoiceKind.invoice,
+        status=InvoiceStatus.draft,
         currency=currency,
         issue_date=fields.issue_date,
         due_date=fields.due_date,
@@ -212,7 +212,7 @@ async def update_invoice(
 ) -> Invoice:
     """Change a draft; a finalized invoice is a 409."""
     invoice = await get_invoice(session, principal, invoice_id, lock=True)
-    if invoice.status != InvoiceStatus.draft.value:
+    if invoice.status != InvoiceStatus.draft:
         raise _immutable(invoice)
     before = summarize(invoice)
     given = patch.model_fields_set
@@ -252,7 +252,7 @@ async def delete_invoice(
 ) -> None:
     """Delete a draft (its lines go with it); a finalized invoice is a 409."""
     invoice = await get_invoice(session, principal, invoice_id, lock=True)
-    if invoice.status != InvoiceStatus.draft.value:
+    if invoice.status != InvoiceStatus.draft:
         raise _immutable(invoice)
     before = summarize(invoice)
     await session.delete(invoice)
@@ -270,7 +270,7 @@ async def delete_invoice(
 async def _finalize(session: AsyncSession, principal: Principal, invoice: Invoice) -> None:
     """Date, number and open a locked draft. The number's counter stays locked until the
     caller's transaction ends, so a rollback gives the number back."""
-    if invoice.status != InvoiceStatus.draft.value:
+    if invoice.status != InvoiceStatus.draft:
         raise IllegalTransition(
             f"This {invoice.status} invoice cannot be finalized: it is already finalized",
             errors=[{"pointer": "/status", "detail": f"{invoice.status} -> open"}],
@@ -278,7 +278,7 @@ async def _finalize(session: AsyncSession, principal: Principal, invoice: Invoic
     settings = await get_settings(session, principal.firm_id)
     require_invoice_details(settings)
     issue_date = invoice.issue_date or await firm_today(session, principal)
-    if invoice.due_date is None and invoice.kind == InvoiceKind.invoice.value:
+    if invoice.due_date is None and invoice.kind == InvoiceKind.invoice:
         terms = invoice.payment_terms_days
         days = settings.default_payment_terms_days if terms is None else terms
         invoice.due_date = issue_date + timedelta(days=days)
@@ -287,7 +287,7 @@ async def _finalize(session: AsyncSession, principal: Principal, invoice: Invoic
             f"The due date {invoice.due_date} is before the issue date {issue_date}",
             errors=[{"pointer": "/due_date", "detail": "before the issue date"}],
         )
-    credit_note = invoice.kind == InvoiceKind.credit_note.value
+    credit_note = invoice.kind == InvoiceKind.credit_note
     invoice.issue_date = issue_date
     client = await session.scalar(
         select(Client).where(Client.firm_id == principal.firm_id, Client.id == invoice.client_id)
@@ -338,7 +338,7 @@ async def send_invoice(
     if invoice.sent_at is not None:
         return invoice
     before = summarize(invoice)
-    if invoice.status == InvoiceStatus.draft.value:
+    if invoice.status == InvoiceStatus.draft:
         await _finalize(session, principal, invoice)
         await audit.record(
             session,
@@ -348,14 +348,14 @@ async def send_invoice(
             record_id=invoice.id,
             after={"number": invoice.number, "status": invoice.status},
         )
-    if invoice.status in (InvoiceStatus.void.value, InvoiceStatus.uncollectible.value):
+    if invoice.status in (InvoiceStatus.void, InvoiceStatus.uncollectible):
         raise IllegalTransition(
             f"This {invoice.status} invoice cannot be sent",
             errors=[{"pointer": "/status", "detail": f"{invoice.status} is not sendable"}],
         )
     invoice.sent_at = datetime.now(UTC)
     await outbox.enqueue_message(session, principal.firm_id, _event("invoice.sent", invoice))
-    if invoice.kind == InvoiceKind.invoice.value and invoice.status in RECEIVABLE:
+    if invoice.kind == InvoiceKind.invoice and invoice.status in RECEIVABLE:
         await start_dunning(session, principal.firm_id, invoice.id)
     return await _changed(
         session, principal, invoice, "invoice.sent", before, sent_at=invoice.sent_at.isoformat()
@@ -371,21 +371,21 @@ async def _move(
     **extra: Any,
 ) -> Invoice:
     invoice = await get_invoice(session, principal, invoice_id, lock=True)
-    if invoice.status == target.value:
+    if invoice.status == target:
         return invoice
-    if invoice.status == InvoiceStatus.draft.value:
+    if invoice.status == InvoiceStatus.draft:
         # move() would say "finalize first"; a draft is deleted instead.
         raise IllegalTransition(
-            f"This draft invoice cannot become {target.value}: delete the draft instead",
-            errors=[{"pointer": "/status", "detail": f"draft -> {target.value}"}],
+            f"This draft invoice cannot become {target}: delete the draft instead",
+            errors=[{"pointer": "/status", "detail": f"draft -> {target}"}],
         )
-    if invoice.kind == InvoiceKind.credit_note.value:
+    if invoice.kind == InvoiceKind.credit_note:
         # Its credit already reduced the invoice and the client's credit; voiding or
         # writing it off would leave that credit in place.
         raise IllegalTransition(
-            f"A credit note cannot become {target.value}: its credit is already applied; "
+            f"A credit note cannot become {target}: its credit is already applied; "
             "issue a new invoice to charge the amount again",
-            errors=[{"pointer": "/status", "detail": f"credit note -> {target.value}"}],
+            errors=[{"pointer": "/status", "detail": f"credit note -> {target}"}],
         )
     before = summarize(invoice)
     move(invoice, target, at=datetime.now(UTC))
@@ -465,11 +465,11 @@ def invoices_query(
     """Newest first; each filter has an index ending in the keyset order (migration 0009)."""
     stmt = select(Invoice).where(Invoice.firm_id == principal.firm_id)
     if filters.status is not None:
-        stmt = stmt.where(Invoice.status == filters.status.value)
+        stmt = stmt.where(Invoice.status == filters.status)
     if filters.client_id is not None:
         stmt = stmt.where(Invoice.client_id == filters.client_id)
     if filters.kind is not None:
-        stmt = stmt.where(Invoice.kind == filters.kind.value)
+        stmt = stmt.where(Invoice.kind == filters.kind)
     return keyset(stmt, Invoice.created_at, Invoice.id, page)
 
 

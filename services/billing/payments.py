@@ -17,7 +17,6 @@ from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
 from core.errors import Conflict, NotFound, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
@@ -34,14 +33,15 @@ from services import audit, firms
 from services.billing import credits, invoices
 from services.billing.dunning_outbox import signal_dunning
 from services.billing.invoice_status import invoice_money, move, settled_status
-from workflows.billing.dunning_contracts import SIGNAL_PAYMENT_RECEIVED
+from services.outbox import writer as outbox
+from workflows.billing.dunning import contracts as dunning
 
 # Statuses whose balance a payment reduces; on any other the money becomes client credit.
 _PAYABLE = frozenset(
     {
-        InvoiceStatus.open.value,
-        InvoiceStatus.partially_paid.value,
-        InvoiceStatus.uncollectible.value,
+        InvoiceStatus.open,
+        InvoiceStatus.partially_paid,
+        InvoiceStatus.uncollectible,
     }
 )
 
@@ -191,7 +191,7 @@ async def record_payment(
         {
             "amount": amount,
             "currency": currency,
-            "method": method.value,
+            "method": method,
             "received_on": received_on,
             "reference": reference,
             "provider": provider,
@@ -218,7 +218,7 @@ async def _record(
             "firm_id": principal.firm_id,
             "client_id": invoice.client_id,
             "invoice_id": invoice.id if applied > 0 else None,
-            "kind": PaymentKind.payment.value,
+            "kind": PaymentKind.payment,
             "applied_amount": applied,
             "credited_amount": credited,
             "created_by": principal.user_id,
@@ -297,7 +297,11 @@ async def _record(
             ),
         )
     await signal_dunning(
-        session, principal.firm_id, invoice.id, SIGNAL_PAYMENT_RECEIVED, cause=str(payment.id)
+        session,
+        principal.firm_id,
+        invoice.id,
+        dunning.PAYMENT_RECEIVED_SIGNAL,
+        cause=str(payment.id),
     )
     return payment
 
@@ -337,7 +341,7 @@ async def apply_credit(
         {
             "amount": spend,
             "currency": invoice.currency,
-            "method": PaymentMethod.credit.value,
+            "method": PaymentMethod.credit,
             "received_on": await firms.firm_today(session, principal),
         },
     )

@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
 from core.errors import AppError, Conflict, NotFound, Unprocessable
 from core.not_null import NeverNull
 from core.pagination import Page, PageParams, keyset, to_page
@@ -33,15 +32,9 @@ from services.billing.recurrence import (
     ScheduleError,
     WallClock,
 )
-from workflows.billing.recurring import (
-    SIGNAL_ENDED,
-    SIGNAL_PAUSED,
-    SIGNAL_RESUMED,
-    SIGNAL_SCHEDULE_CHANGED,
-    WORKFLOW_NAME,
-    RecurringInput,
-    workflow_id,
-)
+from services.outbox import writer as outbox
+from workflows.billing.recurring import contracts as recurring_contracts
+from workflows.billing.recurring.contracts import WORKFLOW_NAME, RecurringInput, workflow_id
 
 RuleText = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 ZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -172,12 +165,12 @@ async def _check_client(session: AsyncSession, principal: Principal, client_id: 
 async def _signal(session: AsyncSession, recurring: RecurringInvoice, signal: str) -> None:
     """Wake the workflow; each change signals once (a fresh key per change)."""
     target = workflow_id(recurring.id)
-    await outbox.enqueue(
+    await outbox.enqueue_message(
         session,
         recurring.firm_id,
-        kind=outbox.SIGNAL_WORKFLOW,
-        dedupe_key=f"signal:{target}:{signal}:{uuid.uuid4()}",
-        payload={"workflow_id": target, "signal": signal},
+        outbox.signal_workflow(
+            target, signal, dedupe_key=f"signal:{target}:{signal}:{uuid.uuid4()}"
+        ),
     )
 
 
@@ -201,7 +194,7 @@ async def create_recurring(
     recurring = RecurringInvoice(
         firm_id=principal.firm_id,
         client_id=fields.client_id,
-        status=RecurringStatus.active.value,
+        status=RecurringStatus.active,
         currency=currency,
         template=fields.template.model_dump(mode="json", exclude_none=True),
         rrule=schedule.rule,
@@ -296,7 +289,7 @@ async def update_recurring(
     """Change the template, auto_send or the schedule; a schedule change re-plans the
     workflow from now on (occurrences already invoiced stay as they are)."""
     recurring = await get_recurring(session, principal, recurring_id, lock=True)
-    if recurring.status == RecurringStatus.ended.value:
+    if recurring.status == RecurringStatus.ended:
         raise _ended("changed")
     before = summarize(recurring)
     given = patch.model_fields_set
@@ -314,7 +307,7 @@ async def update_recurring(
         recurring.starts_at_local = schedule.starts_at_local
         recurring.ends_on, recurring.count = schedule.ends_on, schedule.count
         if schedule != old_schedule:
-            await _signal(session, recurring, SIGNAL_SCHEDULE_CHANGED)
+            await _signal(session, recurring, recurring_contracts.SCHEDULE_CHANGED_SIGNAL)
     return await _changed(session, principal, recurring, "recurring_invoice.updated", before)
 
 
@@ -324,25 +317,25 @@ async def set_status(
     """Pause, resume or end. Asking for the current status changes nothing (a retried
     request is harmless); an ended recurring invoice stays ended (409)."""
     recurring = await get_recurring(session, principal, recurring_id, lock=True)
-    if recurring.status == target.value:
+    if recurring.status == target:
         return recurring
-    if recurring.status == RecurringStatus.ended.value:
+    if recurring.status == RecurringStatus.ended:
         raise _ended("paused or resumed")
     before = summarize(recurring)
-    recurring.status = target.value
+    recurring.status = target
     signal = {
-        RecurringStatus.paused: SIGNAL_PAUSED,
-        RecurringStatus.active: SIGNAL_RESUMED,
-        RecurringStatus.ended: SIGNAL_ENDED,
+        RecurringStatus.paused: recurring_contracts.PAUSED_SIGNAL,
+        RecurringStatus.active: recurring_contracts.RESUMED_SIGNAL,
+        RecurringStatus.ended: recurring_contracts.ENDED_SIGNAL,
     }[target]
     await _signal(session, recurring, signal)
-    action = {"paused": "paused", "active": "resumed", "ended": "ended"}[target.value]
+    action = {"paused": "paused", "active": "resumed", "ended": "ended"}[target]
     return await _changed(session, principal, recurring, f"recurring_invoice.{action}", before)
 
 
 def preview(recurring: RecurringInvoice, *, n: int, now: datetime) -> list[Occurrence]:
     """The next ``n`` occurrences from ``now`` on (none once ended)."""
-    if recurring.status == RecurringStatus.ended.value:
+    if recurring.status == RecurringStatus.ended:
         return []
     return schedule_of(recurring).preview(n, after=recurring.last_occurrence_date, not_before=now)
 
@@ -363,13 +356,13 @@ async def plan_next(
 ) -> Plan:
     """The workflow's next occurrence. A schedule with none left is ended here."""
     recurring = await get_recurring(session, principal, recurring_id, lock=True)
-    status = RecurringStatus(recurring.status)
+    status = recurring.status
     if status != RecurringStatus.active:
         return Plan(status=status, next=None)
     found = schedule_of(recurring).next_after(after, not_before)
     if found is None:
         before = summarize(recurring)
-        recurring.status = RecurringStatus.ended.value
+        recurring.status = RecurringStatus.ended
         await _changed(session, principal, recurring, "recurring_invoice.ended", before)
         return Plan(status=RecurringStatus.ended, next=None)
     return Plan(status=status, next=found)
@@ -404,14 +397,14 @@ async def invoice_occurrence(
     )
     if existing is not None:
         return Invoiced(outcome="existing", invoice_id=existing)
-    if recurring.status != RecurringStatus.active.value:
+    if recurring.status != RecurringStatus.active:
         return Invoiced(outcome="not_active")
     template = RecurringTemplate.model_validate(recurring.template)
     try:
         async with session.begin_nested():
             invoice = await _make_invoice(session, principal, recurring, template, occurrence_date)
     except AppError as exc:
-        recurring.status = RecurringStatus.paused.value
+        recurring.status = RecurringStatus.paused
         await session.flush()
         await audit.record(
             session,
@@ -419,7 +412,7 @@ async def invoice_occurrence(
             action="recurring_invoice.paused",
             record_type="recurring_invoice",
             record_id=recurring.id,
-            before={"status": RecurringStatus.active.value},
+            before={"status": RecurringStatus.active},
             after={
                 "status": recurring.status,
                 "occurrence_date": occurrence_date.isoformat(),

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
 from core.errors import Unprocessable
 from core.principal import Principal
 from models import Payment, PaymentKind, PaymentMethod
@@ -20,7 +19,8 @@ from services import audit, firms
 from services.billing import credits, invoices, payments
 from services.billing.dunning_outbox import signal_dunning
 from services.billing.invoice_status import invoice_money, move, settled_status
-from workflows.billing.dunning_contracts import SIGNAL_PAYMENT_RECEIVED
+from services.outbox import writer as outbox
+from workflows.billing.dunning import contracts as dunning
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ async def record_refund(
             "firm_id": principal.firm_id,
             "client_id": original.client_id,
             "invoice_id": original.invoice_id if from_invoice > 0 else None,
-            "kind": PaymentKind.refund.value,
+            "kind": PaymentKind.refund,
             "refund_of_id": original.id,
             "amount": amount,
             "currency": original.currency,
@@ -176,7 +176,11 @@ async def record_refund(
     )
     if invoice is not None and from_invoice > 0:
         await signal_dunning(
-            session, principal.firm_id, invoice.id, SIGNAL_PAYMENT_RECEIVED, cause=str(refund.id)
+            session,
+            principal.firm_id,
+            invoice.id,
+            dunning.PAYMENT_RECEIVED_SIGNAL,
+            cause=str(refund.id),
         )
     return refund
 

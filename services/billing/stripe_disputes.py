@@ -23,12 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
 from core.principal import Principal
 from models import ClientCredit, CreditReason, DisputeStatus, Invoice, Payment, PaymentDispute
 from services import audit
 from services.billing import credits, invoices, refunds
 from services.billing.stripe_webhooks import PROVIDER, DisputeObject
+from services.outbox import writer as outbox
 from services.tasks import TaskFields, create_task
 
 # Stripe's closing statuses, as firmflow's outcome. ``warning_closed`` is an inquiry that
@@ -163,7 +163,7 @@ async def _open(
             amount=dispute.amount,
             currency=payment.currency,
             reason=dispute.reason,
-            status=DisputeStatus.open.value,
+            status=DisputeStatus.open,
             provider_status=dispute.status,
             provider_status_at=seen_at,
             opened_on=opened_on,
@@ -209,7 +209,7 @@ async def _close(
             reason=CreditReason.dispute_release,
             payment_id=payment.id,
         )
-    row.status = outcome.value
+    row.status = outcome
     taken = 0
     if outcome == DisputeStatus.lost:
         taken = min(row.amount, (await refunds.refundable(session, payment)).total)
@@ -234,7 +234,7 @@ async def _close(
         after={
             "dispute": row.dispute_ref,
             "payment_id": str(payment.id),
-            "outcome": outcome.value,
+            "outcome": outcome,
             "released_credit": row.frozen_credit,
             "taken_back": taken,
         },
@@ -259,7 +259,7 @@ async def apply_dispute(
     if outcome is not None:
         row.provider_status, row.provider_status_at = dispute.status, seen_at
         await _close(session, principal, payment, row, outcome)
-        return f"dispute {row.dispute_ref} closed {outcome.value}"
+        return f"dispute {row.dispute_ref} closed {outcome}"
     # Of two updates, the newer one's status stays whatever their order.
     if seen_at >= row.provider_status_at:
         row.provider_status, row.provider_status_at = dispute.status, seen_at

@@ -40,7 +40,6 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
 from core.errors import AppError, NotFound
 from core.principal import Principal
 from models import (
@@ -69,11 +68,9 @@ from services.billing.stripe_webhooks import (
     FailedPaymentIntentObject,
     PaymentIntentObject,
 )
-from workflows.billing.payment_retry import (
-    PAYMENT_RETRY_WORKFLOW,
-    PaymentRetryInput,
-    payment_retry_workflow_id,
-)
+from services.outbox import writer as outbox
+from workflows.billing.payment_retry import contracts as payment_retry
+from workflows.billing.payment_retry.contracts import PaymentRetryInput
 
 _OUTCOME_MAX = 500
 
@@ -286,8 +283,8 @@ async def _payment_failed(session: AsyncSession, principal: Principal, event: St
         session,
         principal.firm_id,
         outbox.start_workflow(
-            PAYMENT_RETRY_WORKFLOW,
-            payment_retry_workflow_id(invoice.id),
+            payment_retry.WORKFLOW_NAME,
+            payment_retry.workflow_id(invoice.id),
             PaymentRetryInput(
                 firm_id=principal.firm_id,
                 invoice_id=invoice.id,
@@ -366,14 +363,14 @@ _HANDLERS: dict[str, Handler] = {
 
 
 def _settle(event: StripeEvent, status: StripeEventStatus, outcome: str) -> None:
-    event.status = status.value
+    event.status = status
     event.outcome = outcome[:_OUTCOME_MAX]
     event.processed_at = datetime.now(UTC)
 
 
 def _settle_outcome(event: StripeEvent, outcome: Outcome) -> None:
     if isinstance(outcome, Waiting):
-        event.status = StripeEventStatus.waiting.value
+        event.status = StripeEventStatus.waiting
         event.waits_for = outcome.payment_intent
         event.outcome = f"waiting for the payment of {outcome.payment_intent}"[:_OUTCOME_MAX]
         return
@@ -389,7 +386,7 @@ async def _apply_waiting(session: AsyncSession, principal: Principal, payment_in
             select(StripeEvent)
             .where(
                 StripeEvent.firm_id == principal.firm_id,
-                StripeEvent.status == StripeEventStatus.waiting.value,
+                StripeEvent.status == StripeEventStatus.waiting,
                 StripeEvent.waits_for == payment_intent,
             )
             .order_by(StripeEvent.stripe_created, StripeEvent.event_id)
@@ -430,14 +427,14 @@ async def apply_event(
     outcome."""
     event = await _locked_event(session, firm_id, event_id)
     if event.status != StripeEventStatus.pending:
-        return StripeEventStatus(event.status), event.outcome
+        return event.status, event.outcome
     handler = _HANDLERS.get(event.type)
     if handler is None:
         _settle(event, StripeEventStatus.ignored, "not a type firmflow applies")
     else:
         _settle_outcome(event, await handler(session, Principal.system(firm_id), event))
     await session.flush()
-    return StripeEventStatus(event.status), event.outcome
+    return event.status, event.outcome
 
 
 async def mark_failed(

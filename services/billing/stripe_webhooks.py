@@ -40,17 +40,14 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
 from core.crypto import Cipher
 from core.db import scope_to_firm
 from core.errors import BadRequest, field_problems
 from models import Invoice, StripeEvent, StripeEventStatus
 from services.billing.stripe_account import active_webhook_secrets
-from workflows.billing.stripe_event import (
-    STRIPE_EVENT_WORKFLOW,
-    StripeEventInput,
-    stripe_event_workflow_id,
-)
+from services.outbox import writer as outbox
+from workflows.billing.stripe_event import contracts as stripe_event
+from workflows.billing.stripe_event.contracts import StripeEventInput
 
 log = logging.getLogger("firmflow.stripe")
 
@@ -316,7 +313,7 @@ async def _store(
                 "invoice_id": str(invoice.id) if invoice is not None else None,
                 "object": obj.model_dump(mode="json"),
             },
-            status=StripeEventStatus.pending.value,
+            status=StripeEventStatus.pending,
         )
         .on_conflict_do_nothing(index_elements=["firm_id", "event_id"])
         .returning(StripeEvent.id)
@@ -375,8 +372,8 @@ async def receive(
         session,
         firm_id,
         outbox.start_workflow(
-            STRIPE_EVENT_WORKFLOW,
-            stripe_event_workflow_id(firm_id, envelope.id),
+            stripe_event.WORKFLOW_NAME,
+            stripe_event.workflow_id(firm_id, envelope.id),
             StripeEventInput(firm_id=firm_id, event_id=envelope.id),
         ),
     )

@@ -8,7 +8,7 @@ writes, audit events, and concurrent votes on committed transactions."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,26 +21,26 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.app import create_app
 from core.config import Settings
 from core.db import scope_to_firm
-from core.outbox import SIGNAL_WORKFLOW
 from core.principal import Principal
+from core.roles import Role
 from models import (
     Approval,
     ApprovalVote,
-    AuditEvent,
     AutomationRun,
     AutomationRunStep,
     OutboxMessage,
-    Role,
     RunStatus,
 )
 from providers.email import SmtpEmailProvider
 from services.automations import approval_steps, approvals
 from services.automations.step_errors import StepInvalid
+from services.outbox.kinds import MessageKind
+from tests.audit import audit_actions
 from tests.factories import Actor, add_user, make_firm
 from tests.integration.test_automations import BASE, create, save_draft
-from tests.mailbox import Mailbox, running_mailbox
+from tests.mailbox import Mailbox
 from tests.problems import assert_problem, pointers
-from workflows.automation.contracts import (
+from workflows.automation.run.contracts import (
     APPROVAL_SIGNAL,
     ApprovalClose,
     ApprovalOpen,
@@ -51,12 +51,6 @@ from workflows.automation.contracts import (
 
 APPROVALS = "/v1/approvals"
 PUBLIC_URL = "https://app.firmflow.example"
-
-
-@pytest.fixture(scope="module")
-def mailbox() -> Iterator[Mailbox]:
-    with running_mailbox() as box:
-        yield box
 
 
 @pytest.fixture
@@ -164,19 +158,9 @@ async def signals(db: AsyncSession, firm_id: uuid.UUID, approval: Opened) -> lis
     rows = await db.scalars(
         select(OutboxMessage.payload).where(
             OutboxMessage.firm_id == firm_id,
-            OutboxMessage.kind == SIGNAL_WORKFLOW,
+            OutboxMessage.kind == MessageKind.signal_workflow,
             OutboxMessage.dedupe_key == f"approval:{approval.approval_id}:decided",
         )
-    )
-    return list(rows)
-
-
-async def audit_actions(db: AsyncSession, firm_id: uuid.UUID, approval: Opened) -> list[str]:
-    await scope_to_firm(db, firm_id)
-    rows = await db.scalars(
-        select(AuditEvent.action)
-        .where(AuditEvent.record_type == "approval", AuditEvent.record_id == approval.approval_id)
-        .order_by(AuditEvent.created_at, AuditEvent.id)
     )
     return list(rows)
 
@@ -252,7 +236,9 @@ async def test_open_renders_chooses_approvers_emails_them_and_finds_its_row_on_r
     )
     assert recorded == 1
     opened_once = Opened(first.approval_id, request.run_id, request.automation_id, 3)
-    assert await audit_actions(db, owner.firm.id, opened_once) == ["approval.opened"]
+    assert await audit_actions(
+        db, owner.firm.id, record_type="approval", record_id=opened_once.approval_id
+    ) == ["approval.opened"]
 
 
 async def test_open_refuses_a_title_that_does_not_render(
@@ -307,7 +293,9 @@ async def test_quorum_two_of_three_then_the_signal(
 
     late = await vote(client, c, approval, form={"amount": 1})
     assert assert_problem(late, 409)["type"].endswith("/approval-closed")
-    assert await audit_actions(db, owner.firm.id, approval) == [
+    assert await audit_actions(
+        db, owner.firm.id, record_type="approval", record_id=approval.approval_id
+    ) == [
         "approval.opened",
         "approval.voted",
         "approval.voted",
@@ -334,7 +322,11 @@ async def test_one_rejection_rejects_without_the_form(
     result = ApprovalResult.model_validate(message["arg"])
     assert result.status == "rejected" and result.form == {}
     assert [v.decision for v in result.votes] == ["approve", "reject"]
-    assert (await audit_actions(db, owner.firm.id, approval))[-1] == "approval.rejected"
+    assert (
+        await audit_actions(
+            db, owner.firm.id, record_type="approval", record_id=approval.approval_id
+        )
+    )[-1] == "approval.rejected"
 
 
 async def test_who_may_not_vote(
@@ -624,7 +616,11 @@ async def test_close_expires_a_pending_approval_and_keeps_a_decided_one(
     assert closed.status == "expired" and closed.votes == []
     late = assert_problem(await vote(client, staff, waiting), 409)
     assert "expired" in late["detail"]
-    assert (await audit_actions(db, owner.firm.id, waiting))[-1] == "approval.expired"
+    assert (
+        await audit_actions(
+            db, owner.firm.id, record_type="approval", record_id=waiting.approval_id
+        )
+    )[-1] == "approval.expired"
 
     # The vote got there first: the timeout takes the decision rather than expiring it.
     decided = await opened(client, sessionmaker, notifier, owner, staff_params())
@@ -660,7 +656,11 @@ async def test_cancel_for_run_cancels_what_is_pending(
     row = await db.get_one(Approval, approval.approval_id)
     assert row.status == "canceled" and row.decided_at is not None
     await db.commit()
-    assert (await audit_actions(db, owner.firm.id, approval))[-1] == "approval.canceled"
+    assert (
+        await audit_actions(
+            db, owner.firm.id, record_type="approval", record_id=approval.approval_id
+        )
+    )[-1] == "approval.canceled"
 
 
 # Concurrent votes need transactions of their own: committed, on a firm of their own.
@@ -674,12 +674,6 @@ async def committed_api(
     transport = ASGITransport(app=app, raise_app_exceptions=False)
     async with AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
-
-
-@pytest.fixture
-async def committed_owner(committing_sessionmaker: async_sessionmaker[AsyncSession]) -> Actor:
-    async with committing_sessionmaker() as session:
-        return await make_firm(session)
 
 
 async def test_concurrent_votes_count_once_each(

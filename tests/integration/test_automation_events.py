@@ -20,17 +20,18 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from core import outbox
 from core.config import Settings
 from core.crypto import Cipher
 from core.db import tenant_session
-from core.outbox import EVENT, SIGNAL_WORKFLOW
 from core.principal import Principal
+from core.roles import Role
 from core.temporal import fixed_client
-from models import OutboxMessage, Role
+from models import OutboxMessage
 from services import clients, tasks
 from services.automations import event_delivery
-from services.outbox_dispatch import dispatch_pending
+from services.outbox import writer as outbox
+from services.outbox.dispatch import dispatch_message, dispatch_pending
+from services.outbox.kinds import MessageKind
 from tests.factories import Actor, add_user, make_firm
 from tests.fixtures.temporal import result_skipping_time
 from tests.integration.test_automation_actions import (
@@ -43,18 +44,12 @@ from tests.integration.test_automation_actions import (
 )
 from tests.integration.test_automations import BASE, create, save_draft
 from worker import build_worker
-from workflows.automation.contracts import MAX_EVENT_DEPTH, RunView, WaitView, workflow_id
+from workflows.automation.run.contracts import MAX_EVENT_DEPTH, RunView, WaitView, workflow_id
 
 Maker = async_sessionmaker[AsyncSession]
 RUNS = "/v1/automation-runs"
 # How long a test waits for a run to begin a wait (it takes milliseconds).
 WAIT_DEADLINE = 30.0
-
-
-@pytest.fixture
-async def actor(committing_sessionmaker: Maker) -> Actor:
-    async with committing_sessionmaker() as session:
-        return await make_firm(session)
 
 
 @pytest.fixture
@@ -140,7 +135,7 @@ async def pending_events(maker: Maker, actor: Actor) -> list[OutboxMessage]:
             select(OutboxMessage)
             .where(
                 OutboxMessage.firm_id == actor.firm.id,
-                OutboxMessage.kind == EVENT,
+                OutboxMessage.kind == MessageKind.event,
                 OutboxMessage.dispatched_at.is_(None),
             )
             .order_by(OutboxMessage.created_at)
@@ -149,31 +144,31 @@ async def pending_events(maker: Maker, actor: Actor) -> list[OutboxMessage]:
 
 
 async def test_an_event_trigger_starts_a_run_when_its_filter_holds(
-    temporal_api: AsyncClient, actor: Actor
+    temporal_api: AsyncClient, committed_owner: Actor
 ) -> None:
     status_changed = await active(
-        temporal_api, actor, on_event("client.updated", "'status' in event.data.fields")
+        temporal_api, committed_owner, on_event("client.updated", "'status' in event.data.fields")
     )
     reactivated = await active(
         temporal_api,
-        actor,
+        committed_owner,
         on_event("client.updated", "event.data.changes.status.after == 'active'"),
     )
     broken = await active(
-        temporal_api, actor, on_event("client.updated", "event.data.nothing.deeper > 1")
+        temporal_api, committed_owner, on_event("client.updated", "event.data.nothing.deeper > 1")
     )
-    unfiltered = await active(temporal_api, actor, on_event("client.updated"))
-    other_event = await active(temporal_api, actor, on_event("task.created"))
-    client_id = await new_client(temporal_api, actor)
+    unfiltered = await active(temporal_api, committed_owner, on_event("client.updated"))
+    other_event = await active(temporal_api, committed_owner, on_event("task.created"))
+    client_id = await new_client(temporal_api, committed_owner)
 
     changed = await temporal_api.patch(
-        f"/v1/clients/{client_id}", json={"status": "inactive"}, headers=actor.headers
+        f"/v1/clients/{client_id}", json={"status": "inactive"}, headers=committed_owner.headers
     )
     assert changed.status_code == 200, changed.text
 
-    [run] = await runs_of(temporal_api, actor, status_changed)
+    [run] = await runs_of(temporal_api, committed_owner, status_changed)
     assert run["trigger"] == "event" and run["status"] == "running" and run["depth"] == 0
-    detail = await run_detail(temporal_api, actor, run["id"])
+    detail = await run_detail(temporal_api, committed_owner, run["id"])
     assert detail["trigger_payload"] == {
         "event": "client.updated",
         "key": client_id,
@@ -184,57 +179,57 @@ async def test_an_event_trigger_starts_a_run_when_its_filter_holds(
             "source": None,
         },
     }
-    assert await runs_of(temporal_api, actor, reactivated) == []
-    assert await runs_of(temporal_api, actor, other_event) == []
-    assert len(await runs_of(temporal_api, actor, unfiltered)) == 1
+    assert await runs_of(temporal_api, committed_owner, reactivated) == []
+    assert await runs_of(temporal_api, committed_owner, other_event) == []
+    assert len(await runs_of(temporal_api, committed_owner, unfiltered)) == 1
     # A filter that fails is the builder's to see, on a run that never started.
-    [failed] = await runs_of(temporal_api, actor, broken)
+    [failed] = await runs_of(temporal_api, committed_owner, broken)
     assert failed["status"] == "failed" and failed["finished_at"] is not None
     assert failed["error"]["message"].startswith("the trigger's filter could not be evaluated")
     assert "nothing" in failed["error"]["message"]
 
     # Changing nothing emits no event, so it starts nothing.
     same = await temporal_api.patch(
-        f"/v1/clients/{client_id}", json={"status": "inactive"}, headers=actor.headers
+        f"/v1/clients/{client_id}", json={"status": "inactive"}, headers=committed_owner.headers
     )
     assert same.status_code == 200, same.text
-    assert len(await runs_of(temporal_api, actor, unfiltered)) == 1
+    assert len(await runs_of(temporal_api, committed_owner, unfiltered)) == 1
 
 
 async def test_an_event_of_a_rolled_back_change_starts_nothing(
-    temporal_api: AsyncClient, committing_sessionmaker: Maker, actor: Actor
+    temporal_api: AsyncClient, committing_sessionmaker: Maker, committed_owner: Actor
 ) -> None:
-    automation_id = await active(temporal_api, actor, on_event("client.updated"))
-    client_id = uuid.UUID(await new_client(temporal_api, actor))
-    principal = Principal.system(actor.firm.id)
+    automation_id = await active(temporal_api, committed_owner, on_event("client.updated"))
+    client_id = uuid.UUID(await new_client(temporal_api, committed_owner))
+    principal = Principal.system(committed_owner.firm.id)
 
     with pytest.raises(RuntimeError):
-        async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+        async with tenant_session(committed_owner.firm.id, committing_sessionmaker) as session:
             await clients.update_client(
                 session, principal, client_id, patch=clients.ClientPatch(name="Renamed")
             )
             raise RuntimeError("the request failed after the change")
 
-    assert await pending_events(committing_sessionmaker, actor) == []
-    assert await runs_of(temporal_api, actor, automation_id) == []
+    assert await pending_events(committing_sessionmaker, committed_owner) == []
+    assert await runs_of(temporal_api, committed_owner, automation_id) == []
 
 
 async def test_a_crash_after_commit_still_starts_the_run_once(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     committing_sessionmaker: Maker,
-    actor: Actor,
+    committed_owner: Actor,
 ) -> None:
     maker = committing_sessionmaker
-    automation_id = await active(temporal_api, actor, on_event("task.completed"))
-    principal = Principal.system(actor.firm.id)
+    automation_id = await active(temporal_api, committed_owner, on_event("task.completed"))
+    principal = Principal.system(committed_owner.firm.id)
     # Committed without the fast path, as if the process died right after COMMIT.
-    async with tenant_session(actor.firm.id, maker) as session:
+    async with tenant_session(committed_owner.firm.id, maker) as session:
         task = await tasks.create_task(
             session, principal, fields=tasks.TaskFields(title="File the return")
         )
         await tasks.set_done(session, principal, task.id, done=True)
-    pending = await pending_events(maker, actor)
+    pending = await pending_events(maker, committed_owner)
     assert [(m.payload["event"], m.payload["task_id"]) for m in pending] == [
         ("task.created", str(task.id)),
         ("task.completed", str(task.id)),
@@ -243,13 +238,13 @@ async def test_a_crash_after_commit_still_starts_the_run_once(
     temporal = fixed_client(temporal_env.client)
 
     # Delivered, then the relay died before marking the row; it is delivered again.
-    await event_delivery.deliver(maker, temporal, completed)
-    await event_delivery.deliver(maker, temporal, completed)
+    await dispatch_message(completed, temporal, maker)
+    await dispatch_message(completed, temporal, maker)
     report = await dispatch_pending(maker, temporal, limit=10, ids=[m.id for m in pending])
 
-    assert report.dispatched == 2 and await pending_events(maker, actor) == []
-    [run] = await runs_of(temporal_api, actor, automation_id)
-    detail = await run_detail(temporal_api, actor, run["id"])
+    assert report.dispatched == 2 and await pending_events(maker, committed_owner) == []
+    [run] = await runs_of(temporal_api, committed_owner, automation_id)
+    detail = await run_detail(temporal_api, committed_owner, run["id"])
     assert detail["trigger_payload"]["key"] == str(task.id)
     assert detail["trigger_payload"]["data"]["status"] == "done"
     # Its workflow was started (by the first delivery's fast path).
@@ -262,22 +257,22 @@ async def test_an_event_loop_is_cut_at_the_depth_limit(
     temporal_env: WorkflowEnvironment,
     committing_sessionmaker: Maker,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
 ) -> None:
     """An automation triggered by custom.ping emits custom.ping: each run starts the
     next one hop deeper, until the run past the limit is recorded as failed."""
     ping = {"type": "emit_event", "params": {"name": "custom.ping", "key": "{{ run.id }}"}}
-    automation_id = await active(temporal_api, actor, on_event("custom.ping", None, ping=ping))
-    await start(temporal_api, actor, automation_id)
+    automation_id = await active(temporal_api, committed_owner, on_event("custom.ping", None, ping=ping))
+    await start(temporal_api, committed_owner, automation_id)
 
     chain = await drive_chain(
-        temporal_api, temporal_env, committing_sessionmaker, actor, automation_id
+        temporal_api, temporal_env, committing_sessionmaker, committed_owner, automation_id
     )
 
     assert_cut(chain)
     assert all(run["trigger"] == "event" for run in chain[1:])
     # The cut run never started a workflow, so nothing emits another ping.
-    assert await pending_events(committing_sessionmaker, actor) == []
+    assert await pending_events(committing_sessionmaker, committed_owner) == []
 
 
 async def test_an_emitted_event_starts_its_runs_when_the_step_commits_not_at_the_relay(
@@ -285,22 +280,22 @@ async def test_an_emitted_event_starts_its_runs_when_the_step_commits_not_at_the
     temporal_env: WorkflowEnvironment,
     committing_sessionmaker: Maker,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
 ) -> None:
     """No relay runs in these tests: the event can only arrive through the emitting
     activity's own dispatch after its commit."""
-    listener = await active(temporal_api, actor, on_event("custom.hello"))
+    listener = await active(temporal_api, committed_owner, on_event("custom.hello"))
     hello = {"type": "emit_event", "params": {"name": "custom.hello", "key": "k-1"}}
-    emitter = await active(temporal_api, actor, manual(hello=hello))
-    run_id = await start(temporal_api, actor, emitter)
+    emitter = await active(temporal_api, committed_owner, manual(hello=hello))
+    run_id = await start(temporal_api, committed_owner, emitter)
 
     handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run_id)))
     await result_skipping_time(temporal_env, handle)
 
-    [heard] = await runs_of(temporal_api, actor, listener)
+    [heard] = await runs_of(temporal_api, committed_owner, listener)
     assert heard["trigger"] == "event" and heard["depth"] == 1
-    assert (await run_detail(temporal_api, actor, heard["id"]))["trigger_payload"]["key"] == "k-1"
-    assert await pending_events(committing_sessionmaker, actor) == []
+    assert (await run_detail(temporal_api, committed_owner, heard["id"]))["trigger_payload"]["key"] == "k-1"
+    assert await pending_events(committing_sessionmaker, committed_owner) == []
 
 
 async def test_emit_event_carries_key_and_source_and_refuses_firmflow_events(
@@ -345,7 +340,7 @@ async def test_a_domain_event_reaches_the_run_waiting_for_its_key(
     temporal_env: WorkflowEnvironment,
     committing_sessionmaker: Maker,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
 ) -> None:
     wait = {
         "type": "wait_for_event",
@@ -353,40 +348,40 @@ async def test_a_domain_event_reaches_the_run_waiting_for_its_key(
         "params": {"event": "client.updated", "key": "{{ trigger.client_id }}"},
         "next": "done",
     }
-    automation_id = await active(temporal_api, actor, manual(wait=wait, done={"type": "stop"}))
-    olive, other = await new_client(temporal_api, actor), await new_client(temporal_api, actor)
+    automation_id = await active(temporal_api, committed_owner, manual(wait=wait, done={"type": "stop"}))
+    olive, other = await new_client(temporal_api, committed_owner), await new_client(temporal_api, committed_owner)
     run_ids = {
-        client_id: await start(temporal_api, actor, automation_id, {"client_id": client_id})
+        client_id: await start(temporal_api, committed_owner, automation_id, {"client_id": client_id})
         for client_id in (olive, other)
     }
     for run_id in run_ids.values():
         await waiting_for(temporal_env, run_id, "event")
     # Both runs' version waits for client.updated, so both are told; only one takes it.
-    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+    async with tenant_session(committed_owner.firm.id, committing_sessionmaker) as session:
         before = set(
             await session.scalars(
-                select(OutboxMessage.id).where(OutboxMessage.kind == SIGNAL_WORKFLOW)
+                select(OutboxMessage.id).where(OutboxMessage.kind == MessageKind.signal_workflow)
             )
         )
 
     changed = await temporal_api.patch(
-        f"/v1/clients/{olive}", json={"tags": ["vip"]}, headers=actor.headers
+        f"/v1/clients/{olive}", json={"tags": ["vip"]}, headers=committed_owner.headers
     )
     assert changed.status_code == 200, changed.text
 
     handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run_ids[olive])))
     await result_skipping_time(temporal_env, handle)
-    done = await run_detail(temporal_api, actor, run_ids[olive])
+    done = await run_detail(temporal_api, committed_owner, run_ids[olive])
     assert done["status"] == "succeeded"
     [wait_row] = [step for step in done["steps"] if step["step_id"] == "wait"]
     assert wait_row["output"]["event"] == "client.updated"
     assert wait_row["output"]["key"] == olive
     assert wait_row["output"]["payload"]["fields"] == ["tags"]
-    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+    async with tenant_session(committed_owner.firm.id, committing_sessionmaker) as session:
         signals = [
             m
             for m in await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.kind == SIGNAL_WORKFLOW)
+                select(OutboxMessage).where(OutboxMessage.kind == MessageKind.signal_workflow)
             )
             if m.id not in before
         ]
@@ -396,17 +391,17 @@ async def test_a_domain_event_reaches_the_run_waiting_for_its_key(
     assert all(m.dispatched_at is not None for m in signals)
 
     # The other client's run still waits; cancelling it works and records who did.
-    still = await run_detail(temporal_api, actor, run_ids[other])
+    still = await run_detail(temporal_api, committed_owner, run_ids[other])
     assert still["status"] == "running"
     assert still["waiting"]["kind"] == "event" and still["waiting"]["key"] == other
-    canceled = await temporal_api.post(f"{RUNS}/{run_ids[other]}/cancel", headers=actor.headers)
+    canceled = await temporal_api.post(f"{RUNS}/{run_ids[other]}/cancel", headers=committed_owner.headers)
     assert canceled.status_code == 202, canceled.text
-    assert canceled.json()["canceled_by"] == str(actor.user.id)
+    assert canceled.json()["canceled_by"] == str(committed_owner.user.id)
     other_handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run_ids[other])))
     with contextlib.suppress(WorkflowFailureError):
         await result_skipping_time(temporal_env, other_handle)
-    ended = await run_detail(temporal_api, actor, run_ids[other])
-    assert ended["status"] == "canceled" and ended["canceled_by"] == str(actor.user.id)
+    ended = await run_detail(temporal_api, committed_owner, run_ids[other])
+    assert ended["status"] == "canceled" and ended["canceled_by"] == str(committed_owner.user.id)
 
 
 async def waiting_for(env: WorkflowEnvironment, run_id: str, kind: str) -> WaitView:
@@ -459,7 +454,7 @@ async def test_a_loop_through_a_domain_event_is_cut_too(
     temporal_env: WorkflowEnvironment,
     committing_sessionmaker: Maker,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
 ) -> None:
     """On client.updated, rename the client: the rename is another client.updated, which
     names the run that caused it, so each run is one hop deeper than the last."""
@@ -468,22 +463,22 @@ async def test_a_loop_through_a_domain_event_is_cut_too(
         "params": {"client_id": "{{ trigger.key }}", "fields": {"name": "Seen by {{ run.id }}"}},
     }
     automation_id = await active(
-        temporal_api, actor, on_event("client.updated", None, rename=rename)
+        temporal_api, committed_owner, on_event("client.updated", None, rename=rename)
     )
-    client_id = await new_client(temporal_api, actor)
+    client_id = await new_client(temporal_api, committed_owner)
     changed = await temporal_api.patch(
-        f"/v1/clients/{client_id}", json={"tags": ["loop"]}, headers=actor.headers
+        f"/v1/clients/{client_id}", json={"tags": ["loop"]}, headers=committed_owner.headers
     )
     assert changed.status_code == 200, changed.text
 
     chain = await drive_chain(
-        temporal_api, temporal_env, committing_sessionmaker, actor, automation_id
+        temporal_api, temporal_env, committing_sessionmaker, committed_owner, automation_id
     )
 
     assert_cut(chain)
-    second = await run_detail(temporal_api, actor, chain[1]["id"])
+    second = await run_detail(temporal_api, committed_owner, chain[1]["id"])
     assert second["trigger_payload"]["data"]["source"] == {"run_id": chain[0]["id"]}
-    assert await pending_events(committing_sessionmaker, actor) == []
+    assert await pending_events(committing_sessionmaker, committed_owner) == []
 
 
 async def test_a_run_waiting_for_approval_shows_its_votes_and_cancel_closes_it(
@@ -491,24 +486,24 @@ async def test_a_run_waiting_for_approval_shows_its_votes_and_cancel_closes_it(
     temporal_env: WorkflowEnvironment,
     committing_sessionmaker: Maker,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
 ) -> None:
     async with committing_sessionmaker() as session:
-        first, second = [await add_user(session, actor, Role.staff) for _ in range(2)]
+        first, second = [await add_user(session, committed_owner, Role.staff) for _ in range(2)]
     approval = {
         "type": "approval",
         "params": {"approvers": {"roles": ["staff"]}, "quorum": 2, "title": "Refund"},
         "next": "done",
     }
-    automation_id = await active(temporal_api, actor, manual(ok=approval, done={"type": "stop"}))
-    run_id = await start(temporal_api, actor, automation_id)
+    automation_id = await active(temporal_api, committed_owner, manual(ok=approval, done={"type": "stop"}))
+    run_id = await start(temporal_api, committed_owner, automation_id)
     wait = await waiting_for(temporal_env, run_id, "approval")
     voted = await temporal_api.post(
         f"/v1/approvals/{wait.approval_id}", json={"decision": "approve"}, headers=first.headers
     )
     assert voted.status_code == 200, voted.text
 
-    shown = await run_detail(temporal_api, actor, run_id)
+    shown = await run_detail(temporal_api, committed_owner, run_id)
     assert shown["waiting"]["kind"] == "approval"
     assert shown["waiting"]["approval_id"] == str(wait.approval_id)
     [listed] = shown["approvals"]
@@ -517,27 +512,27 @@ async def test_a_run_waiting_for_approval_shows_its_votes_and_cancel_closes_it(
 
     canceled = await temporal_api.post(f"{RUNS}/{run_id}/cancel", headers=second.headers)
     assert canceled.status_code == 202, canceled.text
-    closed = await temporal_api.get(f"/v1/approvals/{wait.approval_id}", headers=actor.headers)
+    closed = await temporal_api.get(f"/v1/approvals/{wait.approval_id}", headers=committed_owner.headers)
     assert closed.json()["status"] == "canceled"
     handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run_id)))
     with contextlib.suppress(WorkflowFailureError):
         await result_skipping_time(temporal_env, handle)
-    ended = await run_detail(temporal_api, actor, run_id)
+    ended = await run_detail(temporal_api, committed_owner, run_id)
     assert ended["status"] == "canceled" and ended["canceled_by"] == str(second.user.id)
 
 
 async def test_an_event_sent_through_the_api_wakes_the_waiting_run(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, committed_owner: Actor
 ) -> None:
     wait = {
         "type": "wait_for_event",
         "params": {"event": "contract.signed", "key": "{{ trigger.contract }}"},
         "next": "done",
     }
-    automation_id = await active(temporal_api, actor, manual(wait=wait, done={"type": "stop"}))
-    run_id = await start(temporal_api, actor, automation_id, {"contract": "c-7"})
+    automation_id = await active(temporal_api, committed_owner, manual(wait=wait, done={"type": "stop"}))
+    run_id = await start(temporal_api, committed_owner, automation_id, {"contract": "c-7"})
     await waiting_for(temporal_env, run_id, "event")
-    headers = {**actor.headers, "Idempotency-Key": "signed-c-7"}
+    headers = {**committed_owner.headers, "Idempotency-Key": "signed-c-7"}
     body = {"key": "c-7", "payload": {"by": "Olive"}}
 
     sent = await temporal_api.post(
@@ -547,7 +542,7 @@ async def test_an_event_sent_through_the_api_wakes_the_waiting_run(
     assert sent.status_code == 202, sent.text
     handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run_id)))
     await result_skipping_time(temporal_env, handle)
-    run = await run_detail(temporal_api, actor, run_id)
+    run = await run_detail(temporal_api, committed_owner, run_id)
     assert run["status"] == "succeeded"
     [wait_row] = [step for step in run["steps"] if step["step_id"] == "wait"]
     assert wait_row["output"] == {
@@ -558,7 +553,7 @@ async def test_an_event_sent_through_the_api_wakes_the_waiting_run(
         "timed_out": False,
     }
     late = await temporal_api.post(
-        f"{RUNS}/{run_id}/events/contract.signed", json=body, headers=actor.headers
+        f"{RUNS}/{run_id}/events/contract.signed", json=body, headers=committed_owner.headers
     )
     assert late.status_code == 409, late.text
 
@@ -567,22 +562,20 @@ async def test_an_event_too_large_for_a_trigger_records_why_no_run_started(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     committing_sessionmaker: Maker,
-    actor: Actor,
+    committed_owner: Actor,
 ) -> None:
-    automation_id = await active(temporal_api, actor, on_event("custom.bulk"))
-    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+    automation_id = await active(temporal_api, committed_owner, on_event("custom.bulk"))
+    async with tenant_session(committed_owner.firm.id, committing_sessionmaker) as session:
         await outbox.enqueue_message(
             session,
-            actor.firm.id,
+            committed_owner.firm.id,
             outbox.event("custom.bulk", f"bulk:{uuid.uuid4()}", payload={"blob": "x" * 300_000}),
         )
-    [message] = await pending_events(committing_sessionmaker, actor)
+    [message] = await pending_events(committing_sessionmaker, committed_owner)
 
     for _ in range(2):
-        await event_delivery.deliver(
-            committing_sessionmaker, fixed_client(temporal_env.client), message
-        )
+        await dispatch_message(message, fixed_client(temporal_env.client), committing_sessionmaker)
 
-    [run] = await runs_of(temporal_api, actor, automation_id)
+    [run] = await runs_of(temporal_api, committed_owner, automation_id)
     assert run["status"] == "failed" and run["trigger"] == "event"
     assert run["error"]["message"].startswith("not started: The trigger payload takes")

@@ -26,15 +26,15 @@ from temporalio.worker import Worker
 from activities import build_activities
 from core.config import Settings
 from core.db import tenant_session
-from core.outbox import EVENT
 from core.temporal import TASK_QUEUE, fixed_client
 from models import OutboxMessage
 from services.automations.validation import secret_uses
+from services.outbox.kinds import MessageKind
 from tests.factories import Actor, make_firm
 from tests.fixtures.temporal import result_skipping_time
-from tests.mailbox import Mailbox, running_mailbox
-from workflows.automation.contracts import RunResult, workflow_id
-from workflows.automation.run import AutomationRunWorkflow
+from tests.mailbox import Mailbox
+from workflows.automation.run.contracts import RunResult, workflow_id
+from workflows.automation.run.workflow import AutomationRunWorkflow
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "automations"
 BASE = "/v1/automations"
@@ -181,18 +181,6 @@ def systems() -> Iterator[Systems]:
         thread.join(timeout=10)
 
 
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with running_mailbox() as box:
-        yield box
-
-
-@pytest.fixture
-async def owner(committing_sessionmaker: Maker) -> Actor:
-    async with committing_sessionmaker() as session:
-        return await make_firm(session)
-
-
 @asynccontextmanager
 async def running_worker(
     env: WorkflowEnvironment, settings: Settings, maker: Maker, mailbox: Mailbox
@@ -295,7 +283,7 @@ async def events_of(maker: Maker, actor: Actor, run_id: str) -> list[dict[str, A
     async with tenant_session(actor.firm.id, maker) as session:
         messages = await session.scalars(
             select(OutboxMessage).where(
-                OutboxMessage.kind == EVENT,
+                OutboxMessage.kind == MessageKind.event,
                 OutboxMessage.payload["source"]["run_id"].astext == run_id,
                 # The run's own emit_event steps; its other steps' domain events
                 # (client.updated, task.created) name the run as their source too.
@@ -311,17 +299,17 @@ async def test_client_onboarding_from_the_signup_webhook(
     committing_sessionmaker: Maker,
     settings: Settings,
     mailbox: Mailbox,
-    owner: Actor,
+    committed_owner: Actor,
 ) -> None:
     api, maker = temporal_api, committing_sessionmaker
-    automation_id = await activated(api, owner, "client-onboarding.yaml")
+    automation_id = await activated(api, committed_owner, "client-onboarding.yaml")
     hook = await api.post(
-        f"{BASE}/{automation_id}/hook", json={"signing": False}, headers=owner.headers
+        f"{BASE}/{automation_id}/hook", json={"signing": False}, headers=committed_owner.headers
     )
     assert hook.status_code == 201, hook.text
     hook_path = "/v1/hooks/" + hook.json()["url"].rsplit("/", 1)[1]
-    ada = await new_client(api, owner, "Ada Lovelace", "person")
-    acme = await new_client(api, owner, "Acme Ltd", "organization")
+    ada = await new_client(api, committed_owner, "Ada Lovelace", "person")
+    acme = await new_client(api, committed_owner, "Acme Ltd", "organization")
 
     async with running_worker(temporal_env, settings, maker, mailbox):
         runs = {}
@@ -331,7 +319,7 @@ async def test_client_onboarding_from_the_signup_webhook(
                 "name": client["name"],
                 "email": client["email"],
                 "kind": client["kind"],
-                "partner_id": str(owner.user.id),
+                "partner_id": str(committed_owner.user.id),
                 "letter_due": due,
             }
             accepted = await api.post(hook_path, json=signup)
@@ -346,7 +334,7 @@ async def test_client_onboarding_from_the_signup_webhook(
         (acme, "2026-12-05", "welcome_organization"),
     ):
         run_id = runs[client["id"]]
-        detail = await run_detail(api, owner, run_id)
+        detail = await run_detail(api, committed_owner, run_id)
         assert detail["status"] == "succeeded"
         assert detail["trigger"] == "webhook"
         assert executed(detail) == [
@@ -356,15 +344,17 @@ async def test_client_onboarding_from_the_signup_webhook(
             "activate_client",
             "announce",
         ]
-        [task] = await tasks_of(api, owner, client["id"])
+        [task] = await tasks_of(api, committed_owner, client["id"])
         assert task["title"] == f"Collect engagement letter: {client['name']}"
-        assert task["assignee_id"] == str(owner.user.id)
+        assert task["assignee_id"] == str(committed_owner.user.id)
         assert task["due_date"] == due
         assert task["status"] == "open"
-        updated = (await api.get(f"/v1/clients/{client['id']}", headers=owner.headers)).json()
+        updated = (
+            await api.get(f"/v1/clients/{client['id']}", headers=committed_owner.headers)
+        ).json()
         assert updated["status"] == "active"
         assert updated["tags"] == ["onboarding"]
-        [event] = await events_of(maker, owner, run_id)
+        [event] = await events_of(maker, committed_owner, run_id)
         assert event["event"] == "custom.client_onboarded"
         assert event["payload"] == {"client_id": client["id"], "kind": client["kind"]}
 
@@ -384,13 +374,13 @@ async def test_overdue_invoice_follow_up_by_amount_and_accounting_status(
     settings: Settings,
     mailbox: Mailbox,
     systems: Systems,
-    owner: Actor,
+    committed_owner: Actor,
 ) -> None:
     api, maker = temporal_api, committing_sessionmaker
-    await allow_loopback_with_credentials(api, owner)
+    await allow_loopback_with_credentials(api, committed_owner)
     text = pointed_at("invoice-overdue-followup.yaml", ACCOUNTING_API, systems, "/accounting")
-    automation_id = await activated(api, owner, "invoice-overdue-followup.yaml", text)
-    client = await new_client(api, owner, "Globex Corp", "organization")
+    automation_id = await activated(api, committed_owner, "invoice-overdue-followup.yaml", text)
+    client = await new_client(api, committed_owner, "Globex Corp", "organization")
     systems.records["/accounting/invoices/INV-2"] = {"number": "INV-2", "status": "open"}
     systems.records["/accounting/invoices/INV-3"] = {
         "number": "INV-3",
@@ -408,14 +398,16 @@ async def test_overdue_invoice_follow_up_by_amount_and_accounting_status(
             "amount": amount,
             "currency": "EUR",
             "due_date": "2026-10-31",
-            "partner_id": str(owner.user.id),
+            "partner_id": str(committed_owner.user.id),
         }
 
     cases = [("INV-1", 400.0), ("INV-2", 2500.0), ("INV-3", 7200.0), ("INV-4", 1800.0)]
     runs: dict[str, str] = {}
     async with running_worker(temporal_env, settings, maker, mailbox):
         for number, amount in cases:
-            run_id = await start_manual(api, owner, automation_id, invoice(number, amount))
+            run_id = await start_manual(
+                api, committed_owner, automation_id, invoice(number, amount)
+            )
             result = await finished(temporal_env, run_id)
             assert result.status == "succeeded", result.error
             runs[number] = run_id
@@ -426,9 +418,9 @@ async def test_overdue_invoice_follow_up_by_amount_and_accounting_status(
         assert seen.headers["authorization"] == f"Bearer {ACCOUNTING_KEY}"
         assert seen.headers["idempotency-key"].endswith(":fetch_invoice:1")
 
-    small = await run_detail(api, owner, runs["INV-1"])
+    small = await run_detail(api, committed_owner, runs["INV-1"])
     assert executed(small) == ["settings", "is_material", "remind", "chased"]
-    open_one = await run_detail(api, owner, runs["INV-2"])
+    open_one = await run_detail(api, committed_owner, runs["INV-2"])
     assert executed(open_one) == [
         "settings",
         "is_material",
@@ -437,7 +429,7 @@ async def test_overdue_invoice_follow_up_by_amount_and_accounting_status(
         "remind",
         "chased",
     ]
-    disputed = await run_detail(api, owner, runs["INV-3"])
+    disputed = await run_detail(api, committed_owner, runs["INV-3"])
     assert executed(disputed) == [
         "settings",
         "is_material",
@@ -446,7 +438,7 @@ async def test_overdue_invoice_follow_up_by_amount_and_accounting_status(
         "partner_task",
         "chased",
     ]
-    paid = await run_detail(api, owner, runs["INV-4"])
+    paid = await run_detail(api, committed_owner, runs["INV-4"])
     assert executed(paid) == [
         "settings",
         "is_material",
@@ -455,7 +447,9 @@ async def test_overdue_invoice_follow_up_by_amount_and_accounting_status(
         "already_paid",
     ]
     for number in runs:
-        detail_text = (await api.get(f"{RUNS}/{runs[number]}", headers=owner.headers)).text
+        detail_text = (
+            await api.get(f"{RUNS}/{runs[number]}", headers=committed_owner.headers)
+        ).text
         assert ACCOUNTING_KEY not in detail_text, "the credential is redacted from the run"
 
     assert [str(m["Subject"]) for m in mailbox.messages] == [
@@ -464,17 +458,17 @@ async def test_overdue_invoice_follow_up_by_amount_and_accounting_status(
     ]
     assert mailbox.recipients == [[client["email"]], [client["email"]]]
     assert "EUR 2500.0 was due on 2026-10-31" in " ".join(mailbox.body(1).split())
-    [task] = await tasks_of(api, owner, client["id"])
+    [task] = await tasks_of(api, committed_owner, client["id"])
     assert task["title"] == "Disputed invoice INV-3 (Globex Corp)"
-    assert task["assignee_id"] == str(owner.user.id)
+    assert task["assignee_id"] == str(committed_owner.user.id)
     assert "hours billed twice" in task["description"]
-    chased = [await events_of(maker, owner, runs[n]) for n in ("INV-1", "INV-2", "INV-3")]
+    chased = [await events_of(maker, committed_owner, runs[n]) for n in ("INV-1", "INV-2", "INV-3")]
     assert [events[0]["payload"]["invoice_number"] for events in chased] == [
         "INV-1",
         "INV-2",
         "INV-3",
     ]
-    assert await events_of(maker, owner, runs["INV-4"]) == []
+    assert await events_of(maker, committed_owner, runs["INV-4"]) == []
 
 
 async def test_document_approval_reminder_after_two_days(
@@ -484,13 +478,13 @@ async def test_document_approval_reminder_after_two_days(
     settings: Settings,
     mailbox: Mailbox,
     systems: Systems,
-    owner: Actor,
+    committed_owner: Actor,
 ) -> None:
     api, maker = temporal_api, committing_sessionmaker
-    await allow_loopback_with_credentials(api, owner)
+    await allow_loopback_with_credentials(api, committed_owner)
     text = pointed_at("document-approval-reminder.yaml", DOCUMENTS_API, systems, "/dms")
-    automation_id = await activated(api, owner, "document-approval-reminder.yaml", text)
-    client = await new_client(api, owner, "Initech", "organization")
+    automation_id = await activated(api, committed_owner, "document-approval-reminder.yaml", text)
+    client = await new_client(api, committed_owner, "Initech", "organization")
     systems.records["/dms/documents/D-1"] = {"id": "D-1", "status": "pending"}
     systems.records["/dms/documents/D-2"] = {"id": "D-2", "status": "approved"}
 
@@ -499,21 +493,23 @@ async def test_document_approval_reminder_after_two_days(
             "document_id": document_id,
             "title": title,
             "approver_email": "cfo@initech.example",
-            "owner_id": str(owner.user.id),
+            "owner_id": str(committed_owner.user.id),
             "client_id": client["id"],
         }
 
     runs: dict[str, str] = {}
     async with running_worker(temporal_env, settings, maker, mailbox):
         for document_id, title in (("D-1", "2025 annual accounts"), ("D-2", "Engagement letter")):
-            run_id = await start_manual(api, owner, automation_id, document(document_id, title))
+            run_id = await start_manual(
+                api, committed_owner, automation_id, document(document_id, title)
+            )
             result = await finished(temporal_env, run_id)
             assert result.status == "succeeded", result.error
             runs[document_id] = run_id
 
     assert [seen.path for seen in systems.seen] == ["/dms/documents/D-1", "/dms/documents/D-2"]
     assert all(s.headers["authorization"] == f"Bearer {DOCUMENTS_KEY}" for s in systems.seen)
-    pending = await run_detail(api, owner, runs["D-1"])
+    pending = await run_detail(api, committed_owner, runs["D-1"])
     assert executed(pending) == [
         "settings",
         "wait",
@@ -527,11 +523,11 @@ async def test_document_approval_reminder_after_two_days(
         started["wait"]
     )
     assert waited >= timedelta(days=2), "the check runs two (skipped) days after the start"
-    approved = await run_detail(api, owner, runs["D-2"])
+    approved = await run_detail(api, committed_owner, runs["D-2"])
     assert executed(approved) == ["settings", "wait", "check_status", "approved", "done"]
 
     assert mailbox.recipients == [["cfo@initech.example"]]
     assert str(mailbox.messages[0]["Subject"]) == "Waiting for your approval: 2025 annual accounts"
-    [task] = await tasks_of(api, owner, client["id"])
+    [task] = await tasks_of(api, committed_owner, client["id"])
     assert task["title"] == "Follow up approval: 2025 annual accounts"
-    assert task["assignee_id"] == str(owner.user.id)
+    assert task["assignee_id"] == str(committed_owner.user.id)

@@ -17,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.idempotency import REPLAYED_HEADER
 from core.db import scope_to_firm
-from core.outbox import SIGNAL_WORKFLOW
-from models import AuditEvent, OutboxMessage, Role, RunStatus
+from core.roles import Role
+from models import AuditEvent, OutboxMessage, RunStatus
 from services.automations.runs import MAX_PAYLOAD_BYTES
+from services.outbox.kinds import MessageKind
 from tests.factories import Actor, add_user, make_firm
 from tests.integration.test_automation_runs_api import automation, finish, start
 from tests.problems import assert_problem
-from workflows.automation.contracts import EVENT_SIGNAL, RunEvent, workflow_id
+from workflows.automation.run.contracts import EVENT_SIGNAL, RunEvent, workflow_id
 
 RUNS = "/v1/automation-runs"
 
@@ -54,7 +55,7 @@ async def signals(db: AsyncSession, actor: Actor, run_id: str) -> list[OutboxMes
     await scope_to_firm(db, actor.firm.id)
     found = await db.scalars(
         select(OutboxMessage)
-        .where(OutboxMessage.kind == SIGNAL_WORKFLOW)
+        .where(OutboxMessage.kind == MessageKind.signal_workflow)
         .execution_options(populate_existing=True)
     )
     return [m for m in found if m.payload["workflow_id"] == workflow_id(uuid.UUID(run_id))]

@@ -9,13 +9,11 @@ The run workflow itself is not needed: these tests assert on the rows and on the
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
@@ -25,24 +23,23 @@ from api.app import create_app
 from api.idempotency import REPLAYED_HEADER
 from core.config import Settings
 from core.db import scope_to_firm, tenant_session
-from core.outbox import START_WORKFLOW
+from core.roles import Role
 from core.temporal import TASK_QUEUE, LazyClient
 from models import (
-    AuditEvent,
     AutomationRun,
     AutomationRunStep,
-    Firm,
     OutboxMessage,
-    Role,
     RunStatus,
     StepStatus,
 )
 from services.automations.runs import MAX_PAYLOAD_BYTES, NOT_STARTED
+from services.outbox.kinds import MessageKind
+from tests.audit import audit_actions
 from tests.factories import Actor, add_user, make_firm
 from tests.integration.test_automations import BASE, create, save_draft
 from tests.problems import assert_problem, pointers
-from workflows.automation.contracts import WORKFLOW_NAME, RunInput, workflow_id
-from workflows.automation.run import AutomationRunWorkflow
+from workflows.automation.run.contracts import WORKFLOW_NAME, RunInput, workflow_id
+from workflows.automation.run.workflow import AutomationRunWorkflow
 
 RUNS = "/v1/automation-runs"
 
@@ -143,16 +140,6 @@ async def record_steps(
     await db.commit()
 
 
-async def audit_actions(db: AsyncSession, actor: Actor, record_id: str) -> list[str]:
-    await scope_to_firm(db, actor.firm.id)
-    rows = await db.scalars(
-        select(AuditEvent.action)
-        .where(AuditEvent.record_id == uuid.UUID(record_id))
-        .order_by(AuditEvent.created_at)
-    )
-    return list(rows)
-
-
 async def test_start_writes_the_run_and_the_message_that_starts_its_workflow(
     client: AsyncClient, db: AsyncSession
 ) -> None:
@@ -169,7 +156,7 @@ async def test_start_writes_the_run_and_the_message_that_starts_its_workflow(
     row = await db.get(AutomationRun, uuid.UUID(run["id"]))
     assert row is not None and row.trigger_payload == payload
     message = await start_message(db, actor, run["id"])
-    assert message.kind == START_WORKFLOW
+    assert message.kind == MessageKind.start_workflow
     assert message.payload["workflow"] == WORKFLOW_NAME
     assert message.payload["workflow_id"] == f"automation-run-{run['id']}"
     run_input = RunInput.model_validate(message.payload["arg"])
@@ -179,7 +166,7 @@ async def test_start_writes_the_run_and_the_message_that_starts_its_workflow(
     assert run_input.trigger == payload and run_input.reuse == {}
     assert run_input.started_at == row.started_at
     assert run_input.firm_time_zone == actor.firm.time_zone
-    assert await audit_actions(db, actor, run["id"]) == ["automation_run.started"]
+    assert await audit_actions(db, actor.firm.id, record_id=run["id"]) == ["automation_run.started"]
 
 
 async def test_the_payload_defaults_to_an_empty_object_and_is_capped(
@@ -290,19 +277,6 @@ async def test_an_idempotency_key_returns_the_same_run_whoever_repeats_it(
     assert list(keys) == ["manual:order-42", "manual:order-43"]
 
 
-@pytest.fixture
-async def committed_owner(
-    committing_sessionmaker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[Actor]:
-    """A firm whose data really commits (concurrent requests and Temporal need it);
-    deleted with everything it owns afterwards."""
-    async with committing_sessionmaker() as session:
-        actor = await make_firm(session, "Committed runs")
-    yield actor
-    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
-        await session.execute(delete(Firm).where(Firm.id == actor.firm.id))
-
-
 async def test_concurrent_starts_with_one_key_make_one_run(
     settings: Settings,
     committing_sessionmaker: async_sessionmaker[AsyncSession],
@@ -334,7 +308,7 @@ async def test_concurrent_starts_with_one_key_make_one_run(
         runs = (await session.scalars(select(AutomationRun.id))).all()
         starts = (
             await session.scalars(
-                select(OutboxMessage.id).where(OutboxMessage.kind == START_WORKFLOW)
+                select(OutboxMessage.id).where(OutboxMessage.kind == MessageKind.start_workflow)
             )
         ).all()
     assert len(runs) == 1 and len(starts) == 1
@@ -442,7 +416,7 @@ async def test_cancel_before_the_workflow_started_cancels_the_run_itself(
     assert assert_problem(again, 409)["detail"] == (
         "This run has already been canceled; only a queued or running run can be canceled."
     )
-    assert await audit_actions(db, actor, run["id"]) == [
+    assert await audit_actions(db, actor.firm.id, record_id=run["id"]) == [
         "automation_run.started",
         "automation_run.canceled",
     ]
@@ -567,7 +541,9 @@ async def test_retry_runs_the_payload_again_on_the_original_or_the_latest_versio
         )
         assert run_input.version == version and run_input.definition == definition(note)
         assert run_input.trigger == {"invoice": 7}
-        assert await audit_actions(db, actor, retry["id"]) == ["automation_run.retried"]
+        assert await audit_actions(db, actor.firm.id, record_id=retry["id"]) == [
+            "automation_run.retried"
+        ]
 
     bad = await client.post(
         f"{RUNS}/{source['id']}/retry", json={"version": "newest"}, headers=actor.headers
@@ -615,7 +591,9 @@ async def test_resume_reuses_the_outputs_of_the_steps_that_succeeded(
             "input": {"url": "https://example.com/enrich"},
         },
     }
-    assert await audit_actions(db, actor, resumed["id"]) == ["automation_run.resumed"]
+    assert await audit_actions(db, actor.firm.id, record_id=resumed["id"]) == [
+        "automation_run.resumed"
+    ]
 
     succeeded = await start(client, actor, automation_id)
     await finish(db, actor, succeeded["id"], RunStatus.succeeded)

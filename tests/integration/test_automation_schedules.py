@@ -27,18 +27,18 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from core.config import Settings
 from core.db import tenant_session
-from core.outbox import SYNC_SCHEDULE
 from core.search_attributes import SA_VERSION
-from core.temporal import TASK_QUEUE, LazyClient, fixed_client
+from core.temporal import TASK_QUEUE, LazyClient
 from models import AuditEvent, AutomationRun, OutboxMessage
 from services.automations import schedules
+from services.outbox.kinds import MessageKind
 from tests.factories import Actor, make_firm
 from tests.integration.test_automation_run_workflow import RUNS, publish
 from tests.integration.test_automations import BASE, create
 from tests.mailbox import free_port
 from tests.problems import assert_problem
 from worker import build_worker
-from workflows.automation.scheduled import SCHEDULED_WORKFLOW
+from workflows.automation.schedule import contracts as schedule
 
 Maker = async_sessionmaker[AsyncSession]
 T = TypeVar("T")
@@ -132,12 +132,22 @@ async def synced(maker: Maker, actor: Actor) -> None:
             await session.scalars(
                 select(OutboxMessage.last_error).where(
                     OutboxMessage.firm_id == actor.firm.id,
-                    OutboxMessage.kind == SYNC_SCHEDULE,
+                    OutboxMessage.kind == MessageKind.sync_schedule,
                     OutboxMessage.dispatched_at.is_(None),
                 )
             )
         ).all()
     assert pending == []
+
+
+async def sync_now(
+    maker: Maker, env: WorkflowEnvironment, actor: Actor, automation_id: str
+) -> None:
+    """What the outbox does for a sync request, in a transaction of the firm."""
+    async with tenant_session(actor.firm.id, maker) as session:
+        await schedules.sync_automation(
+            session, env.client, actor.firm.id, uuid.UUID(automation_id)
+        )
 
 
 async def action(api: AsyncClient, actor: Actor, automation_id: str, verb: str) -> None:
@@ -175,7 +185,7 @@ async def test_the_schedule_follows_the_automation(
     assert created.schedule.policy.catchup_window == timedelta(hours=1)
     assert created.typed_search_attributes.get(VERSION_KEY) == 1
     fire = created.schedule.action
-    assert fire.workflow == SCHEDULED_WORKFLOW
+    assert fire.workflow == schedule.WORKFLOW_NAME
     assert fire.id == f"automation-scheduled-{automation_id}"
     assert fire.task_queue == TASK_QUEUE
 
@@ -212,9 +222,7 @@ async def test_the_schedule_follows_the_automation(
 
     # A sync repeated (late, twice) ends where it was.
     for _ in range(2):
-        await schedules.sync(
-            maker, fixed_client(env.client), actor.firm.id, {"automation_id": automation_id}
-        )
+        await sync_now(maker, env, actor, automation_id)
     again = await present(env, maker, actor, automation_id)
     assert again.schedule.spec == daily.schedule.spec
     assert again.schedule.policy == daily.schedule.policy
@@ -518,14 +526,13 @@ async def test_a_sync_restores_a_schedule_removed_behind_its_back(
     assert (view["state"], view["synced"], view["reason"]) == ("absent", False, None)
 
     # The update finds nothing, so the sync creates it; a second sync updates it.
-    provider = fixed_client(env.client)
     for _ in range(2):
-        await schedules.sync(maker, provider, actor.firm.id, {"automation_id": automation_id})
+        await sync_now(maker, env, actor, automation_id)
         restored = await describe(env, automation_id)
         assert restored is not None and not restored.schedule.state.paused
 
     # Deleting what is already gone (the archive's own sync did) is not an error either.
     await action(api, actor, automation_id, "archive")
     await synced(maker, actor)
-    await schedules.sync(maker, provider, actor.firm.id, {"automation_id": automation_id})
+    await sync_now(maker, env, actor, automation_id)
     assert await describe(env, automation_id) is None

@@ -27,30 +27,23 @@ from temporalio.worker import Worker
 from activities import ClientImportActivities, OutboxActivities
 from core.config import Settings
 from core.db import scope_to_firm, tenant_session
-from core.outbox import pop_outbox_ids
 from core.principal import Principal
+from core.roles import Role
 from core.temporal import TASK_QUEUE, fixed_client
-from models import (
-    AuditEvent,
-    Client,
-    ClientImport,
-    ClientImportRow,
-    OutboxMessage,
-    Role,
-    RowOutcome,
-)
+from models import AuditEvent, Client, ClientImport, ClientImportRow, OutboxMessage, RowOutcome
 from services import client_imports, clients
+from services.outbox.writer import pop_outbox_ids
 from tests.factories import Actor, make_firm
-from workflows.client_import import (
+from workflows.clients.client_import.contracts import (
     BATCH_ACTIVITY,
     ClientImportInput,
     ClientImportResult,
-    ClientImportWorkflow,
     ImportBatchInput,
     ImportBatchResult,
     ImportProgress,
     workflow_id,
 )
+from workflows.clients.client_import.workflow import ClientImportWorkflow
 from workflows.registry import WORKFLOWS
 
 Maker = async_sessionmaker[AsyncSession]

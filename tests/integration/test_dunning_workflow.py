@@ -9,7 +9,7 @@ resume (per invoice and per client), a policy change, continue-as-new, and the q
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,7 +25,6 @@ from temporalio.worker import Worker
 
 from activities.billing_dunning import DunningActivities
 from core.db import tenant_session
-from core.outbox import pop_outbox_ids
 from core.principal import Principal
 from core.temporal import fixed_client
 from models import (
@@ -43,14 +42,14 @@ from services.billing.payments import record_payment
 from services.billing.settings import SettingsPatch, update_settings
 from services.clients import create_client, validate_client_fields
 from services.firms import create_firm_with_owner
-from services.outbox_dispatch import dispatch_pending
+from services.outbox.dispatch import dispatch_pending
+from services.outbox.writer import pop_outbox_ids
 from services.tokens import issue_api_token
 from tests.billing_factories import make_invoice
 from tests.factories import Actor
-from tests.mailbox import Mailbox, running_mailbox
-from workflows.billing.dunning import DunningWorkflow
-from workflows.billing.dunning_contracts import (
-    QUERY_NEXT_STEP,
+from tests.mailbox import Mailbox
+from workflows.billing.dunning import contracts as dunning_contracts
+from workflows.billing.dunning.contracts import (
     SEND_ACTIVITY,
     DunningInput,
     DunningState,
@@ -61,6 +60,7 @@ from workflows.billing.dunning_contracts import (
     SendInput,
     SendOutcome,
 )
+from workflows.billing.dunning.workflow import DunningWorkflow
 from workflows.registry import workflow_runner
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -88,12 +88,6 @@ async def berlin_firm(session: AsyncSession) -> Actor:
 async def actor(committing_sessionmaker: async_sessionmaker[AsyncSession]) -> Actor:
     async with committing_sessionmaker() as session:
         return await berlin_firm(session)
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with running_mailbox() as box:
-        yield box
 
 
 def smtp(mailbox: Mailbox) -> SmtpEmailProvider:
@@ -262,7 +256,7 @@ async def client_of(
 
 
 async def query(handle: WorkflowHandle[Any, Any]) -> NextStep:
-    answer: NextStep = await handle.query(QUERY_NEXT_STEP, result_type=NextStep)
+    answer: NextStep = await handle.query(dunning_contracts.NEXT_STEP_QUERY, result_type=NextStep)
     return answer
 
 

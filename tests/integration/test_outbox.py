@@ -16,18 +16,20 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import OutboxActivities
-from core import outbox
 from core.db import APP_ROLE, SystemPurpose, system_session, tenant_session
-from core.outbox import pop_outbox_ids
 from core.temporal import OUTBOX_RELAY_ID, ensure_search_attributes, fixed_client
 from models import OutboxMessage
-from services.outbox_dispatch import dispatch_message, dispatch_pending
+from services.outbox import writer as outbox
+from services.outbox.dispatch import dispatch_message, dispatch_pending
+from services.outbox.kinds import MessageKind
+from services.outbox.writer import pop_outbox_ids
 from tests.factories import Actor, make_firm
 from tests.fixtures import db as db_fixtures
 from tests.fixtures.temporal import BIN
 from tests.integration.outbox_target import TargetInput, TargetWorkflow
 from worker import ensure_outbox_relay
-from workflows.outbox_relay import OutboxRelayInput, OutboxRelayResult, OutboxRelayWorkflow
+from workflows.outbox.relay.contracts import OutboxRelayInput, OutboxRelayResult
+from workflows.outbox.relay.workflow import OutboxRelayWorkflow
 
 Maker = async_sessionmaker[AsyncSession]
 TIMEOUT = 60
@@ -148,7 +150,7 @@ async def test_signal_message_reaches_the_running_workflow(
             TargetWorkflow.run, TargetInput(greeting="hi"), id=target_id, task_queue=task_queue
         )
         signal = outbox.NewMessage(
-            kind=outbox.SIGNAL_WORKFLOW,
+            kind=MessageKind.signal_workflow,
             dedupe_key=f"finish:{target_id}",
             payload={"workflow_id": target_id, "signal": "finish", "arg": "outbox"},
         )
@@ -164,7 +166,7 @@ async def test_signal_to_no_running_workflow_is_dropped_not_retried(
 ) -> None:
     maker, client = committing_sessionmaker, relay_env.client
     signal = outbox.NewMessage(
-        kind=outbox.SIGNAL_WORKFLOW,
+        kind=MessageKind.signal_workflow,
         dedupe_key=f"nobody:{uuid.uuid4()}",
         payload={"workflow_id": f"never-started-{uuid.uuid4()}", "signal": "finish"},
     )
@@ -184,7 +186,7 @@ async def test_a_signal_to_a_workflow_whose_start_is_pending_waits_for_the_start
         maker,
         firm,
         outbox.NewMessage(
-            kind=outbox.SIGNAL_WORKFLOW,
+            kind=MessageKind.signal_workflow,
             dedupe_key=f"finish:{target_id}",
             payload={"workflow_id": target_id, "signal": "finish", "arg": "early"},
         ),

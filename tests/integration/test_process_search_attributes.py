@@ -28,25 +28,23 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
-from core import outbox
 from core.config import Settings
 from core.temporal import OUTBOX_RELAY_ID, LazyClient, fixed_client
 from models import AutomationStatus, OutboxMessage
 from services.automations import schedules
-from services.outbox_dispatch import dispatch_message
+from services.outbox import writer as outbox
+from services.outbox.dispatch import dispatch_message
 from tests.factories import Actor
 from tests.integration.test_automation_call import call_step
 from tests.integration.test_automation_foreach import foreach_step
 from tests.integration.test_automation_run_workflow import (
     active_automation,
-    actor,
     definition,
     finished,
     handle,
     publish,
     start,
     step_rows,
-    worker,
 )
 from tests.integration.test_automation_scheduled_workflow import (
     NOTE,
@@ -58,18 +56,17 @@ from tests.integration.test_automation_scheduled_workflow import (
 from tests.integration.test_automation_schedules import action, eventually, synced
 from tests.integration.test_automations import BASE, create
 from worker import ensure_outbox_relay
-from workflows.automation import contracts as run_contracts
-from workflows.automation.debounce import DEBOUNCE_SIGNAL, DebounceInput, DebounceTrigger
-from workflows.automation.foreach import foreach_workflow_id
-from workflows.billing.dunning_contracts import DunningInput
-from workflows.billing.payment_retry import PaymentRetryInput
-from workflows.billing.recurring import RecurringInput
-from workflows.billing.stripe_event import StripeEventInput
-from workflows.client_import import ClientImportInput
+from workflows.automation.debounce import contracts as debounce
+from workflows.automation.debounce.contracts import DebounceInput, DebounceTrigger
+from workflows.automation.foreach import contracts as foreach_contracts
+from workflows.automation.run import contracts as run_contracts
+from workflows.billing.dunning.contracts import DunningInput
+from workflows.billing.payment_retry.contracts import PaymentRetryInput
+from workflows.billing.recurring.contracts import RecurringInput
+from workflows.billing.stripe_event.contracts import StripeEventInput
+from workflows.clients.client_import.contracts import ClientImportInput
 from workflows.processes import PROCESSES
 from workflows.registry import WORKFLOWS
-
-__all__ = ["actor", "worker"]
 
 Maker = async_sessionmaker[AsyncSession]
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,7 +108,7 @@ def start_calls_without_attributes(path: Path) -> tuple[int, list[str]]:
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
         temporal_start = isinstance(func, ast.Attribute) and name in START_CALLS
-        # core.outbox's message builders take the input, which names the attributes.
+        # services.outbox.writer's message builders take the input, which names the attributes.
         builder = isinstance(func, ast.Attribute) and getattr(func.value, "id", None) == "outbox"
         if (temporal_start and not builder) or name == ScheduleActionStartWorkflow.__name__:
             seen += 1
@@ -236,7 +233,7 @@ def outbox_starts(firm_id: uuid.UUID, queue: str) -> list[tuple[outbox.NewMessag
                 "AutomationDebounceWorkflow",
                 f"AutomationDebounceWorkflow-{unique}",
                 DebounceInput(firm_id=firm_id, automation_id=ids["automation"], window=60),
-                signal=DEBOUNCE_SIGNAL,
+                signal=debounce.TRIGGER_SIGNAL,
                 signal_arg=DebounceTrigger(run_id=ids["run"], window=60),
                 dedupe_key=f"debounce:{unique}",
                 task_queue=queue,
@@ -280,31 +277,34 @@ async def test_the_relay_is_found_by_its_process_and_has_no_firm(
 
 
 async def test_called_runs_and_foreach_children_start_with_their_attributes(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     leaf = await active_automation(
         temporal_api,
-        actor,
+        committed_owner,
         definition("greet", greet={"type": "set", "params": {"vars": {"a": 1}}}),
     )
     body = {"note": {"type": "set", "params": {"vars": {"at": "{{ index }}"}}}}
     top = await active_automation(
         temporal_api,
-        actor,
+        committed_owner,
         definition(
             "each",
             each={**foreach_step(body, "note"), "next": "call"},
             call=call_step(leaf),
         ),
     )
-    run_id = await start(temporal_api, actor, top, {"items": [1, 2]})
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    run_id = await start(temporal_api, committed_owner, top, {"items": [1, 2]})
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded", run
     called = step_rows(run)["call#1"]["output"]["run_id"]
-    firm = str(actor.firm.id)
+    firm = str(committed_owner.firm.id)
 
     foreach = temporal_env.client.get_workflow_handle(
-        foreach_workflow_id(uuid.UUID(run_id), "each", 1)
+        foreach_contracts.workflow_id(uuid.UUID(run_id), "each", 1)
     )
     assert attributes(await foreach.describe()) == {
         "FirmflowFirmId": firm,
@@ -324,18 +324,18 @@ async def test_a_schedule_fires_run_starts_with_its_attributes(
     temporal_env: WorkflowEnvironment,
     settings: Settings,
     committing_sessionmaker: Maker,
-    actor: Actor,
+    committed_owner: Actor,
     task_queue: str,
 ) -> None:
     maker = committing_sessionmaker
     automation_id = await automation(
-        maker, actor, scheduled({"week": "v1"}, note=NOTE), status=AutomationStatus.active
+        maker, committed_owner, scheduled({"week": "v1"}, note=NOTE), status=AutomationStatus.active
     )
     async with fire_worker(temporal_env, settings, maker, task_queue):
-        result, _ = await fire(temporal_env, task_queue, actor, automation_id)
+        result, _ = await fire(temporal_env, task_queue, committed_owner, automation_id)
     assert result.run_id is not None and result.status == "succeeded"
     assert attributes(await handle(temporal_env, str(result.run_id)).describe()) == {
-        "FirmflowFirmId": str(actor.firm.id),
+        "FirmflowFirmId": str(committed_owner.firm.id),
         "FirmflowProcess": "automation-run",
         "FirmflowAutomationId": str(automation_id),
         "FirmflowAutomationVersion": 1,
@@ -370,19 +370,19 @@ async def listed(client: Client, query: str) -> list[str]:
 
 
 async def test_a_visibility_query_finds_a_firms_client_import(
-    dev_api: AsyncClient, temporal_dev_server: WorkflowEnvironment, actor: Actor
+    dev_api: AsyncClient, temporal_dev_server: WorkflowEnvironment, committed_owner: Actor
 ) -> None:
     client = temporal_dev_server.client
     response = await dev_api.post(
         "/v1/clients/imports",
-        headers=actor.headers,
+        headers=committed_owner.headers,
         files={"file": ("clients.csv", b"Name,Email\r\nAcme,a@acme.io\r\n", "text/csv")},
     )
     assert response.status_code == 202, response.text
     import_id = response.json()["id"]
     workflow_id = f"client-import-{import_id}"
     try:
-        firm = f"FirmflowFirmId = '{actor.firm.id}'"
+        firm = f"FirmflowFirmId = '{committed_owner.firm.id}'"
         assert await listed(client, f"{firm} AND FirmflowProcess = 'client-import'") == [
             workflow_id
         ]
@@ -400,10 +400,10 @@ async def test_a_schedules_action_and_its_fires_carry_the_attributes(
     dev_api: AsyncClient,
     temporal_dev_server: WorkflowEnvironment,
     committing_sessionmaker: Maker,
-    actor: Actor,
+    committed_owner: Actor,
 ) -> None:
     client = temporal_dev_server.client
-    automation_id = (await create(dev_api, actor))["id"]
+    automation_id = (await create(dev_api, committed_owner))["id"]
     draft = {
         "schema_version": 1,
         # Far in the future: only the trigger below fires.
@@ -411,11 +411,11 @@ async def test_a_schedules_action_and_its_fires_carry_the_attributes(
         "start": "hello",
         "steps": {"hello": {"type": "set", "params": {"vars": {"a": 1}}}},
     }
-    await publish(dev_api, actor, automation_id, draft)
-    await action(dev_api, actor, automation_id, "activate")
-    await synced(committing_sessionmaker, actor)
+    await publish(dev_api, committed_owner, automation_id, draft)
+    await action(dev_api, committed_owner, automation_id, "activate")
+    await synced(committing_sessionmaker, committed_owner)
     expected = {
-        "FirmflowFirmId": str(actor.firm.id),
+        "FirmflowFirmId": str(committed_owner.firm.id),
         "FirmflowProcess": "automation-schedule-fire",
         "FirmflowAutomationId": automation_id,
     }
@@ -436,5 +436,5 @@ async def test_a_schedules_action_and_its_fires_carry_the_attributes(
         assert attributes(await fire_handle.describe()) == expected
     finally:
         await fire_handle.terminate("test over")
-        deleted = await dev_api.delete(f"{BASE}/{automation_id}", headers=actor.headers)
+        deleted = await dev_api.delete(f"{BASE}/{automation_id}", headers=committed_owner.headers)
         assert deleted.status_code == 204, deleted.text

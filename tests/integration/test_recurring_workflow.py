@@ -22,28 +22,28 @@ from temporalio.worker import Worker
 
 from activities.billing_recurring import RecurringInvoiceActivities
 from core.db import tenant_session
-from core.outbox import pop_outbox_ids
 from core.principal import Principal
 from core.temporal import fixed_client
 from models import AuditEvent, Invoice, OutboxMessage, RecurringInvoice, RecurringStatus
 from services.billing import recurring, tax_rates
 from services.billing.recurring import RecurringFields
 from services.billing.tax_rates import TaxRateFields
-from services.outbox_dispatch import dispatch_pending
+from services.outbox.dispatch import dispatch_pending
+from services.outbox.writer import pop_outbox_ids
 from tests.billing_factories import make_client
 from tests.factories import Actor, make_firm
-from workflows.billing.dunning_contracts import dunning_workflow_id
-from workflows.billing.recurring import (
+from workflows.billing.dunning import contracts as dunning_contracts
+from workflows.billing.recurring import contracts as recurring_contracts
+from workflows.billing.recurring.contracts import (
     GONE,
-    QUERY_NEXT_OCCURRENCE,
     CreateOccurrenceInput,
     NextOccurrenceView,
     PlanNextInput,
     RecurringInput,
-    RecurringInvoiceWorkflow,
     RecurringResult,
     workflow_id,
 )
+from workflows.billing.recurring.workflow import RecurringInvoiceWorkflow
 
 Maker = async_sessionmaker[AsyncSession]
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -146,7 +146,7 @@ async def query(env: WorkflowEnvironment, created: RecurringInvoice) -> NextOccu
     # The latest run: the workflow continues as new after each occurrence.
     handle = env.client.get_workflow_handle(workflow_id(created.id))
     view: NextOccurrenceView = await handle.query(
-        QUERY_NEXT_OCCURRENCE, result_type=NextOccurrenceView
+        recurring_contracts.NEXT_OCCURRENCE_QUERY, result_type=NextOccurrenceView
     )
     return view
 
@@ -222,7 +222,7 @@ async def test_three_occurrences_across_a_dst_change_each_invoiced_once_at_nine_
         )
         started = set(dunning)
     assert status == RecurringStatus.ended.value
-    assert {dunning_workflow_id(i.id) for i in made} <= started
+    assert {dunning_contracts.workflow_id(i.id) for i in made} <= started
 
 
 async def test_the_activity_run_twice_or_at_once_makes_one_invoice(

@@ -25,17 +25,18 @@ from temporalio.testing import WorkflowEnvironment
 from core import embedded, migrate
 from core.config import Settings
 from core.db import APP_ROLE, tenant_session
-from core.outbox import pop_outbox_ids
 from core.principal import Principal
+from core.roles import Role
 from core.temporal import TASK_QUEUE, ensure_search_attributes, fixed_client
-from models import Automation, AutomationStatus, Role, RunTrigger
+from models import Automation, AutomationStatus, RunTrigger
 from services import client_imports
 from services.automations import automations
 from services.automations.automations import AutomationFields
 from services.automations.runs import start_run
 from services.firm_settings import HttpAllowlist, set_http_allowlist
 from services.firms import create_firm_with_owner
-from services.outbox_dispatch import dispatch_pending
+from services.outbox.dispatch import dispatch_pending
+from services.outbox.writer import pop_outbox_ids
 from tests.fixtures.temporal import BIN, result_skipping_time
 from tests.http_target import running_target
 from tests.replay.test_debounce_replay import HISTORY as DEBOUNCE_HISTORY
@@ -53,10 +54,11 @@ from tests.replay.test_scheduled_replay import record_history as record_schedule
 from tests.replay.test_stripe_event_replay import HISTORY as STRIPE_EVENT_HISTORY
 from tests.replay.test_stripe_event_replay import record_history as record_stripe_event
 from worker import build_worker
-from workflows.automation.contracts import EVENT_SIGNAL, RunEvent
-from workflows.automation.contracts import workflow_id as run_workflow_id
-from workflows.client_import import workflow_id
-from workflows.outbox_relay import OutboxRelayInput, OutboxRelayWorkflow
+from workflows.automation.run.contracts import EVENT_SIGNAL, RunEvent
+from workflows.automation.run.contracts import workflow_id as run_workflow_id
+from workflows.clients.client_import.contracts import workflow_id
+from workflows.outbox.relay.contracts import OutboxRelayInput
+from workflows.outbox.relay.workflow import OutboxRelayWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
 HISTORIES = Path(__file__).resolve().parent / "histories"

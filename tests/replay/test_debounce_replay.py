@@ -22,23 +22,19 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from core.db import tenant_session
-from core.outbox import pop_outbox_ids
 from core.principal import Principal
+from core.roles import Role
 from core.temporal import fixed_client
-from models import AutomationStatus, Role, RunTrigger
+from models import AutomationStatus, RunTrigger
 from services.automations import automations
 from services.automations.automations import AutomationFields
 from services.automations.runs import start_run
 from services.firms import create_firm_with_owner
-from services.outbox_dispatch import dispatch_pending
+from services.outbox.dispatch import dispatch_pending
+from services.outbox.writer import pop_outbox_ids
 from tests.fixtures.temporal import result_skipping_time
-from workflows.automation.debounce import (
-    DEBOUNCE_SIGNAL,
-    DEBOUNCE_WORKFLOW,
-    SETTLE_DEBOUNCE_ACTIVITY,
-    AutomationDebounceWorkflow,
-    debounce_workflow_id,
-)
+from workflows.automation.debounce import contracts as debounce
+from workflows.automation.debounce.workflow import AutomationDebounceWorkflow
 
 HISTORY = Path(__file__).resolve().parent / "histories" / "automation_debounce.json"
 DEFINITION = {
@@ -78,7 +74,7 @@ async def record_history(env: WorkflowEnvironment, maker: async_sessionmaker[Asy
             )
         ids = pop_outbox_ids(session)
     await dispatch_pending(maker, fixed_client(env.client), limit=len(ids), ids=ids)
-    handle = env.client.get_workflow_handle(debounce_workflow_id(automation.id, None))
+    handle = env.client.get_workflow_handle(debounce.workflow_id(automation.id, None))
     await result_skipping_time(env, handle)
     history = await handle.fetch_history()
     return history.to_json() + "\n"
@@ -96,19 +92,19 @@ def replayer() -> Replayer:
 def test_the_history_covers_three_triggers_a_window_and_a_settle() -> None:
     history = events()
     started = history[0]["workflowExecutionStartedEventAttributes"]
-    assert started["workflowType"]["name"] == DEBOUNCE_WORKFLOW
+    assert started["workflowType"]["name"] == debounce.WORKFLOW_NAME
     signals = [
         e["workflowExecutionSignaledEventAttributes"]["signalName"]
         for e in history
         if "workflowExecutionSignaledEventAttributes" in e
     ]
-    assert signals == [DEBOUNCE_SIGNAL] * 3
+    assert signals == [debounce.TRIGGER_SIGNAL] * 3
     activities = [
         e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
         for e in history
         if "activityTaskScheduledEventAttributes" in e
     ]
-    assert activities == [SETTLE_DEBOUNCE_ACTIVITY]
+    assert activities == [debounce.SETTLE_ACTIVITY]
     assert any("timerFiredEventAttributes" in e for e in history)
     assert "workflowExecutionCompletedEventAttributes" in history[-1]
 
@@ -137,7 +133,7 @@ async def test_replay_catches_a_history_the_code_would_not_produce(field: str) -
         event["eventType"] = "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
         event["activityTaskScheduledEventAttributes"] = {
             "activityId": "1",
-            "activityType": {"name": SETTLE_DEBOUNCE_ACTIVITY},
+            "activityType": {"name": debounce.SETTLE_ACTIVITY},
             "taskQueue": {"name": "firmflow"},
             "workflowTaskCompletedEventId": attributes["workflowTaskCompletedEventId"],
         }

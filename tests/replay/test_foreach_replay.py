@@ -21,21 +21,22 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from core.db import tenant_session
-from core.outbox import pop_outbox_ids
 from core.principal import Principal
+from core.roles import Role
 from core.temporal import fixed_client
-from models import AutomationStatus, Role, RunTrigger
+from models import AutomationStatus, RunTrigger
 from services.automations import automations
 from services.automations.automations import AutomationFields
 from services.automations.runs import start_run
 from services.firm_settings import HttpAllowlist, set_http_allowlist
 from services.firms import create_firm_with_owner
-from services.outbox_dispatch import dispatch_pending
+from services.outbox.dispatch import dispatch_pending
+from services.outbox.writer import pop_outbox_ids
 from tests.fixtures.temporal import result_skipping_time
 from tests.http_target import running_target
-from workflows.automation.contracts import action_activity, workflow_id
-from workflows.automation.foreach import AutomationForeachWorkflow, foreach_workflow_id
-from workflows.automation.foreach_contracts import FOREACH_WORKFLOW
+from workflows.automation.foreach import contracts as foreach
+from workflows.automation.foreach.workflow import AutomationForeachWorkflow
+from workflows.automation.run.contracts import action_activity, workflow_id
 from workflows.registry import workflow_runner
 
 HISTORY = Path(__file__).resolve().parent / "histories" / "automation_foreach.json"
@@ -113,7 +114,7 @@ async def record_history(env: WorkflowEnvironment, maker: async_sessionmaker[Asy
             ids = pop_outbox_ids(session)
         await dispatch_pending(maker, fixed_client(env.client), limit=len(ids), ids=ids)
         await result_skipping_time(env, env.client.get_workflow_handle(workflow_id(run.id)))
-    child = env.client.get_workflow_handle(foreach_workflow_id(run.id, "each", 1))
+    child = env.client.get_workflow_handle(foreach.workflow_id(run.id, "each", 1))
     history = await child.fetch_history()
     return history.to_json() + "\n"
 
@@ -134,7 +135,7 @@ def replayer() -> Replayer:
 def test_the_history_covers_items_in_parallel_and_a_close() -> None:
     history = events()
     started = history[0]["workflowExecutionStartedEventAttributes"]
-    assert started["workflowType"]["name"] == FOREACH_WORKFLOW
+    assert started["workflowType"]["name"] == foreach.WORKFLOW_NAME
     activities = [
         e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
         for e in history

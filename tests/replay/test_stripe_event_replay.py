@@ -24,21 +24,18 @@ from temporalio.workflow import NondeterminismError
 
 from core.crypto import Cipher
 from core.db import tenant_session
-from core.outbox import pop_outbox_ids
 from core.principal import Principal
 from models import Invoice, OutboxMessage
 from services.billing import stripe_account, stripe_webhooks
 from services.billing.stripe_account import WebhookSecretFields, WebhookSecretsCreate
+from services.outbox.writer import pop_outbox_ids
 from tests.billing_factories import make_invoice
 from tests.fake_payments import FakePaymentProvider
 from tests.fixtures.temporal import payload_text
 from tests.replay.test_payment_retry_replay import stripe_firm, stripe_worker
 from tests.stripe_api_server import event, invoice_metadata, payment_intent
-from workflows.billing.stripe_event import (
-    APPLY_STRIPE_EVENT_ACTIVITY,
-    STRIPE_EVENT_WORKFLOW,
-    StripeEventWorkflow,
-)
+from workflows.billing.stripe_event import contracts as stripe_event
+from workflows.billing.stripe_event.workflow import StripeEventWorkflow
 
 HISTORY = Path(__file__).resolve().parent / "histories" / "stripe_event.json"
 SECRET = "whsec_" + "replay" * 4
@@ -113,13 +110,13 @@ def replayer() -> Replayer:
 def test_the_history_applies_one_event() -> None:
     history = events()
     started = history[0]["workflowExecutionStartedEventAttributes"]
-    assert started["workflowType"]["name"] == STRIPE_EVENT_WORKFLOW
+    assert started["workflowType"]["name"] == stripe_event.WORKFLOW_NAME
     activities = [
         e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
         for e in history
         if "activityTaskScheduledEventAttributes" in e
     ]
-    assert activities == [APPLY_STRIPE_EVENT_ACTIVITY]
+    assert activities == [stripe_event.APPLY_ACTIVITY]
     completed = history[-1]["workflowExecutionCompletedEventAttributes"]
     assert '"status":"processed"' in payload_text(completed)
 
@@ -135,7 +132,7 @@ async def test_replay_catches_a_history_the_code_would_not_produce() -> None:
         for e in history
         if "activityTaskScheduledEventAttributes" in e
     )
-    assert scheduled["activityType"]["name"] == APPLY_STRIPE_EVENT_ACTIVITY
+    assert scheduled["activityType"]["name"] == stripe_event.APPLY_ACTIVITY
     scheduled["activityType"]["name"] = "billing.apply_stripe_event_v0"
     with pytest.raises(NondeterminismError):
         await replayer().replay_workflow(WorkflowHistory.from_json("tampered", {"events": history}))

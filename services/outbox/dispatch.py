@@ -7,9 +7,12 @@ at the same time. Carrying out a row twice (a crash between the Temporal call an
 commit that marks it) is harmless: workflow ids are deterministic, a running workflow is
 reused (``USE_EXISTING``) and a closed one is never started again (``REJECT_DUPLICATE``).
 
-Writing a message is core (``core.outbox``, used by every service); carrying one out lives
-here because two kinds are domain work: an ``event`` starts and wakes automation runs, a
-``sync_schedule`` reconciles an automation's Temporal Schedule.
+The workflow kinds (start, signal, signal-with-start) are carried out here; the kinds that
+are domain work (an ``event`` starts and wakes automation runs, a ``sync_schedule``
+reconciles an automation's Temporal Schedule) go to the handler their domain registered
+(``services.outbox.registry``), each in a transaction of the message's firm. This module
+opens its transactions itself: it is what runs after the request's and the worker's units
+of work commit, and the relay's batches take rows of every firm (a named system session).
 """
 
 import asyncio
@@ -29,31 +32,24 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.db import SystemPurpose, system_session
+from core.db import SystemPurpose, system_session, tenant_session
 from core.metrics import record_workflow_start
-from core.outbox import (
-    EVENT,
-    SIGNAL_WITH_START,
-    SIGNAL_WORKFLOW,
-    START_WORKFLOW,
-    SYNC_SCHEDULE,
-    start_key,
-)
 from core.search_attributes import typed
 from core.temporal import TASK_QUEUE, ClientProvider
 from models import OutboxMessage
-from services.automations import event_delivery, schedules
+from services.outbox.kinds import MessageKind
+from services.outbox.registry import handler_for
+from services.outbox.writer import pop_outbox_ids, start_key
 from workflows.processes import PROCESSES
 
 log = logging.getLogger("firmflow.outbox")
 
 # The fast path runs inside a request: never let a slow Temporal hold the response long.
 FAST_PATH_TIMEOUT_SECONDS = 5.0
+# What a domain handler's own fast path carries out right after its commit (it runs inside
+# a relay pass); the relay carries out whatever is beyond it on its next pass.
+HANDLER_FAST_PATH_LIMIT = 100
 _ERROR_MAX = 500
-
-
-class UnknownMessageKind(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -143,24 +139,33 @@ async def _signal_with_start(message: OutboxMessage, temporal: ClientProvider) -
     )
 
 
+async def _handle_in_firm(
+    message: OutboxMessage,
+    temporal: ClientProvider,
+    maker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A domain kind: its registered handler, in one transaction of the message's firm, so
+    a handler that fails part-way leaves nothing and the relay tries the row again."""
+    handler = handler_for(message.kind)
+    async with tenant_session(message.firm_id, maker) as session:
+        await handler(session, temporal, message)
+        ids = pop_outbox_ids(session)
+    await dispatch_after_commit(maker, temporal, ids[:HANDLER_FAST_PATH_LIMIT])
+
+
 async def dispatch_message(
     message: OutboxMessage,
     temporal: ClientProvider,
     maker: async_sessionmaker[AsyncSession],
 ) -> None:
-    payload = message.payload
-    if message.kind == START_WORKFLOW:
+    if message.kind == MessageKind.start_workflow:
         await _start_workflow(message, temporal)
-    elif message.kind == SIGNAL_WORKFLOW:
-        await _signal_workflow(payload, temporal, maker)
-    elif message.kind == SIGNAL_WITH_START:
+    elif message.kind == MessageKind.signal_workflow:
+        await _signal_workflow(message.payload, temporal, maker)
+    elif message.kind == MessageKind.signal_with_start:
         await _signal_with_start(message, temporal)
-    elif message.kind == EVENT:
-        await event_delivery.deliver(maker, temporal, message)
-    elif message.kind == SYNC_SCHEDULE:
-        await schedules.sync(maker, temporal, message.firm_id, payload)
     else:
-        raise UnknownMessageKind(f"unknown outbox message kind {message.kind!r}")
+        await _handle_in_firm(message, temporal, maker)
 
 
 async def dispatch_pending(

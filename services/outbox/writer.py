@@ -1,22 +1,23 @@
-"""The transactional outbox: a side effect is written as a row in the same transaction as
+"""Writing outbox messages: a side effect is written as a row in the same transaction as
 the business change, dispatched right after commit (fast path) and by the relay for
 whatever is left (slow path). ``dedupe_key`` is unique, so enqueueing twice is harmless.
 
-Payload contract per kind (services/outbox_dispatch.py carries them out):
+Payload contract per kind (services/outbox/dispatch.py carries them out):
 
 - ``start_workflow``: ``{"workflow": type name, "workflow_id": deterministic id,
   "task_queue": queue, "arg": the input model as JSON, "search_attributes": {name: value}}``;
   the attributes come from the input (``ProcessInput.search_attributes``: firm, process,
   business key), so no start can leave them out. Messages written before they were carried
   have none; dispatch derives them from the input then.
-- ``signal_workflow``: ``{"workflow_id", "signal", "arg"}``
+- ``signal_workflow``: ``{"workflow_id", "signal", "arg"}`` (``arg`` optional)
 - ``signal_with_start``: ``{"workflow", "workflow_id", "task_queue", "arg", "signal",
   "signal_arg", "search_attributes"}``: signal the workflow, starting it first when none
   runs under that id (debounce)
 - ``event``: ``{"event": "client.created", ...}``: a domain event, delivered to the event
-  triggers and waiting runs of its firm (services.automations.event_delivery)
+  triggers and waiting runs of its firm (services.automations.event_delivery registers
+  the handler)
 - ``sync_schedule``: ``{"automation_id"}``: make the automation's Temporal Schedule match
-  its current state (services.automations.schedules)
+  its current state (services.automations.schedules registers the handler)
 """
 
 import uuid
@@ -31,12 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.search_attributes import ProcessInput
 from core.temporal import TASK_QUEUE
 from models import OutboxMessage
+from services.outbox.kinds import MessageKind
 
-START_WORKFLOW = "start_workflow"
-SIGNAL_WORKFLOW = "signal_workflow"
-SIGNAL_WITH_START = "signal_with_start"
-EVENT = "event"
-SYNC_SCHEDULE = "sync_schedule"
 SESSION_KEY = "outbox_ids"
 # Keeps one multi-row INSERT well under Postgres's 65,535 bind parameters.
 _INSERT_CHUNK = 1000
@@ -44,7 +41,7 @@ _INSERT_CHUNK = 1000
 
 @dataclass(frozen=True)
 class NewMessage:
-    kind: str
+    kind: MessageKind
     dedupe_key: str
     payload: dict[str, Any]
 
@@ -64,7 +61,7 @@ async def enqueue(
     session: AsyncSession,
     firm_id: uuid.UUID,
     *,
-    kind: str,
+    kind: MessageKind,
     dedupe_key: str,
     payload: dict[str, Any],
 ) -> uuid.UUID | None:
@@ -121,7 +118,7 @@ def start_workflow(
 ) -> NewMessage:
     """A message that starts ``workflow`` once; the workflow id doubles as the dedupe key."""
     return NewMessage(
-        kind=START_WORKFLOW,
+        kind=MessageKind.start_workflow,
         dedupe_key=start_key(workflow_id),
         payload={
             "workflow": workflow,
@@ -144,7 +141,7 @@ def signal_with_start(
     task_queue: str = TASK_QUEUE,
 ) -> NewMessage:
     return NewMessage(
-        kind=SIGNAL_WITH_START,
+        kind=MessageKind.signal_with_start,
         dedupe_key=dedupe_key,
         payload={
             "workflow": workflow,
@@ -158,8 +155,19 @@ def signal_with_start(
     )
 
 
+def signal_workflow(
+    workflow_id: str, signal: str, *, dedupe_key: str, arg: BaseModel | None = None
+) -> NewMessage:
+    """A message that signals the workflow ``workflow_id`` (with ``arg`` when given)."""
+    payload: dict[str, Any] = {"workflow_id": workflow_id, "signal": signal}
+    if arg is not None:
+        payload["arg"] = arg.model_dump(mode="json")
+    return NewMessage(kind=MessageKind.signal_workflow, dedupe_key=dedupe_key, payload=payload)
+
+
 def event(name: str, dedupe_key: str, **data: Any) -> NewMessage:
-    return NewMessage(kind=EVENT, dedupe_key=dedupe_key, payload={"event": name, **data})
+    payload = {"event": name, **data}
+    return NewMessage(kind=MessageKind.event, dedupe_key=dedupe_key, payload=payload)
 
 
 async def enqueue_message(
