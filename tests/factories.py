@@ -28,6 +28,17 @@ class Actor:
 
 
 async def make_firm(session: AsyncSession, name: str = "Acme Accounting") -> Actor:
+def principal_of(actor: Actor) -> Principal:
+    """``actor`` calling a service directly, as their API token would through the API."""
+    return Principal(
+        firm_id=actor.firm.id,
+        user_id=actor.user.id,
+        role=actor.user.role,
+        credential="api_token",
+        client_id=actor.user.client_id,
+    )
+
+
     """A firm with an owner and the owner's API token, committed to the session's
     transaction (a savepoint inside the test's transaction)."""
     suffix = uuid.uuid4().hex[:8]
