@@ -1,21 +1,23 @@
 """The automation run's activities: one per action step type (``automation.<type>``) and
 the local activity ``automation.finish_run``. The rules live in
-services/automations/actions.py (finish_run in run_records.py); these wrappers add the
-attempt number and turn a failed step into the ``ApplicationError`` the run workflow
-expects (contracts.py)."""
+services/automations/actions.py (finish_run in run_records.py); these activities open the
+units of work an attempt needs (one for a database effect; a reading one and a recording
+one around an effect outside the database), add the attempt number and turn a failed step
+into the ``ApplicationError`` the run workflow expects (contracts.py)."""
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.unit_of_work import firm_transaction
 from core.crypto import Cipher
 from core.temporal import ClientProvider
 from providers.email import EmailProvider
 from providers.http import HttpClient
-from services.automations import actions, run_records
+from services.automations import actions, external_effects, run_records
 from services.automations.external_effects import HttpClientFactory
-from services.automations.step_errors import StepError
-from services.outbox.dispatch import dispatch_after_commit
+from services.automations.run_records import Attempt
+from services.automations.step_errors import StepError, StepFailed
 from workflows.automation.run.contracts import (
     FINISH_ACTIVITY,
     STEP_FAILED,
@@ -51,16 +53,59 @@ class AutomationActivities:
     ) -> None:
         self._sessionmaker = sessionmaker
         self._temporal = temporal
-        self._actions = actions.Actions(
-            sessionmaker, cipher=cipher, email=email, http_client=http_client, temporal=temporal
-        )
+        self._cipher = cipher
+        self._email = email
+        self._http_client = http_client
 
     async def _step(self, step_type: str, call: StepCall) -> StepOutcome:
         attempt = activity.info().attempt
+        current = Attempt(call=call, attempt=attempt, secrets={})
         try:
-            return await self._actions.run(step_type, call, attempt=attempt)
+            with actions.failures_redacted(current):
+                actions.check_step_type(step_type, call)
+                if step_type in actions.DB_EFFECTS:
+                    return await self._in_database(current, actions.DB_EFFECTS[step_type])
+                return await self._outside_database(current)
         except StepError as exc:
             raise application_error(exc, attempt) from None
+
+    async def _in_database(self, current: Attempt, effect: actions.DbEffect) -> StepOutcome:
+        # The events the step caused (emit_event, client.updated, task.created) reach the
+        # automations they trigger and the runs waiting for them right after the commit.
+        call = current.call
+        try:
+            async with firm_transaction(self._sessionmaker, call.firm_id, self._temporal) as s:
+                return await actions.perform_in_database(s, current, self._cipher, effect)
+        except actions.Superseded:
+            return await self._recorded_after_conflict(call)
+
+    async def _recorded_after_conflict(self, call: StepCall) -> StepOutcome:
+        async with firm_transaction(self._sessionmaker, call.firm_id) as session:
+            recorded = await actions.recorded_outcome(session, call)
+        if recorded is None:
+            raise StepFailed("The step's record could not be read back")
+        return recorded
+
+    async def _outside_database(self, current: Attempt) -> StepOutcome:
+        """A reading transaction, the effect with no transaction open, then the recording
+        one: an HTTP call or an email never holds a connection or a lock."""
+        call = current.call
+        async with firm_transaction(self._sessionmaker, call.firm_id) as session:
+            prepared = await actions.prepare_external(session, current, self._cipher)
+        if prepared.recorded is not None:
+            return prepared.recorded
+        rendered = prepared.rendered
+        if call.step_type == "http_request":
+            output = await external_effects.http_request(
+                self._http_client, prepared.allowlist, call, rendered
+            )
+        else:
+            output = await external_effects.send_email(self._email, call, rendered)
+        outcome = current.outcome(rendered, output)
+        async with firm_transaction(self._sessionmaker, call.firm_id) as session:
+            if await actions.record_outcome(session, current, outcome):
+                return outcome
+        return await self._recorded_after_conflict(call)
 
     @activity.defn(name=action_activity("http_request"))
     async def http_request(self, call: StepCall) -> StepOutcome:
@@ -84,10 +129,10 @@ class AutomationActivities:
 
     @activity.defn(name=FINISH_ACTIVITY)
     async def finish_run(self, finish: FinishRun) -> None:
+        # The run that takes the freed slot starts right after the commit rather than at
+        # the relay's next pass.
         try:
-            started = await run_records.finish_run(self._sessionmaker, finish)
+            async with firm_transaction(self._sessionmaker, finish.firm_id, self._temporal) as s:
+                await run_records.finish_run(s, finish)
         except StepError as exc:
             raise application_error(exc, activity.info().attempt) from None
-        # The run that took the freed slot starts now rather than at the relay's next pass.
-        if self._temporal is not None:
-            await dispatch_after_commit(self._sessionmaker, self._temporal, started)

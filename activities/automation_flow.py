@@ -6,11 +6,9 @@ it enqueued once it commits."""
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from core.db import tenant_session
+from activities.unit_of_work import firm_transaction
 from core.temporal import ClientProvider
 from services.automations import admission, child_runs
-from services.outbox.dispatch import dispatch_after_commit
-from services.outbox.writer import pop_outbox_ids
 from workflows.automation.debounce import contracts as debounce
 from workflows.automation.debounce.contracts import DebounceSettled, SettleDebounce
 from workflows.automation.run.contracts import (
@@ -31,20 +29,12 @@ class FlowActivities:
 
     @activity.defn(name=PREPARE_CHILD_RUN_ACTIVITY)
     async def prepare_child_run(self, request: ChildRunRequest) -> ChildRunPrepared:
-        async with tenant_session(request.firm_id, self._sessionmaker) as session:
-            prepared = await child_runs.prepare_child_run(session, request)
-            outbox_ids = pop_outbox_ids(session)
-        # A debounced call's signal to its window.
-        await dispatch_after_commit(self._sessionmaker, self._temporal, outbox_ids)
-        return prepared
+        # A debounced call's signal to its window goes out right after the commit.
+        async with firm_transaction(self._sessionmaker, request.firm_id, self._temporal) as session:
+            return await child_runs.prepare_child_run(session, request)
 
     @activity.defn(name=debounce.SETTLE_ACTIVITY)
     async def settle_debounce(self, request: SettleDebounce) -> DebounceSettled:
-        async with tenant_session(request.firm_id, self._sessionmaker) as session:
-            settled = await admission.settle_debounce(
-                session, request.automation_id, request.run_ids
-            )
-            outbox_ids = pop_outbox_ids(session)
         # The winner's start, right away rather than at the relay's next pass.
-        await dispatch_after_commit(self._sessionmaker, self._temporal, outbox_ids)
-        return settled
+        async with firm_transaction(self._sessionmaker, request.firm_id, self._temporal) as session:
+            return await admission.settle_debounce(session, request.automation_id, request.run_ids)

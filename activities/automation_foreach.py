@@ -2,16 +2,15 @@
 had no action activity to carry them (an item of set/condition steps only), in batches,
 so 10,000 items never travel back to the run in one payload."""
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from core.db import tenant_session
-from models import AutomationRun
+from activities.unit_of_work import firm_transaction
 from services.automations import run_records
-from workflows.automation.contracts import STEP_INVALID
-from workflows.automation.foreach_contracts import WRITE_RECORDS_ACTIVITY, RecordsToWrite
+from services.automations.step_errors import StepInvalid
+from workflows.automation.foreach.contracts import WRITE_RECORDS_ACTIVITY, RecordsToWrite
+from workflows.automation.run.contracts import STEP_INVALID
 
 
 class ForeachActivities:
@@ -21,14 +20,9 @@ class ForeachActivities:
     @activity.defn(name=WRITE_RECORDS_ACTIVITY)
     async def write_records(self, batch: RecordsToWrite) -> None:
         """Idempotent: a record an earlier attempt wrote is left as it is."""
-        async with tenant_session(batch.firm_id, self._sessionmaker) as session:
-            found = await session.scalar(
-                select(AutomationRun.id).where(AutomationRun.id == batch.run_id)
-            )
-            if found is None:
-                raise ApplicationError(
-                    "No automation run with this id in this firm",
-                    type=STEP_INVALID,
-                    non_retryable=True,
-                )
-            await run_records.write_records(session, batch.firm_id, batch.run_id, batch.records)
+        try:
+            async with firm_transaction(self._sessionmaker, batch.firm_id) as session:
+                await run_records.require_run(session, batch.run_id)
+                await run_records.write_records(session, batch.firm_id, batch.run_id, batch.records)
+        except StepInvalid as exc:
+            raise ApplicationError(exc.message, type=STEP_INVALID, non_retryable=True) from None

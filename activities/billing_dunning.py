@@ -1,12 +1,14 @@
 """DunningWorkflow's activities: plan the next step, carry one out. The rules live in
-services/billing/dunning.py; these wrappers bind the dependencies."""
+services/billing/dunning.py; each runs in one unit of work of the invoice's firm (the send's
+holds the invoice row lock until the email is out and its reminder row commits)."""
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.unit_of_work import firm_transaction
 from providers.email import EmailProvider
 from services.billing import dunning
-from workflows.billing.dunning_contracts import (
+from workflows.billing.dunning.contracts import (
     PLAN_ACTIVITY,
     SEND_ACTIVITY,
     Plan,
@@ -29,8 +31,10 @@ class DunningActivities:
 
     @activity.defn(name=PLAN_ACTIVITY)
     async def plan(self, request: PlanInput) -> Plan:
-        return await dunning.plan(self._sessionmaker, request)
+        async with firm_transaction(self._sessionmaker, request.firm_id) as session:
+            return await dunning.plan(session, request)
 
     @activity.defn(name=SEND_ACTIVITY)
     async def send_step(self, request: SendInput) -> SendResult:
-        return await dunning.send_step(self._sessionmaker, self._mailer, request)
+        async with firm_transaction(self._sessionmaker, request.firm_id) as session:
+            return await dunning.send_step(session, self._mailer, request)

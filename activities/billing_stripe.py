@@ -9,14 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.unit_of_work import firm_transaction
 from core.crypto import Cipher
-from core.db import tenant_session
 from core.errors import AppError
 from core.temporal import ClientProvider
 from providers.payments import PaymentProviderFactory
 from services.billing import checkout, stripe_events
-from services.outbox.dispatch import dispatch_after_commit
-from services.outbox.writer import pop_outbox_ids
 from workflows.billing.payment_retry.contracts import (
     RETRY_PAYMENT_ACTIVITY,
     RetryCall,
@@ -49,35 +47,35 @@ class StripeActivities:
     @activity.defn(name=stripe_event.APPLY_ACTIVITY)
     async def apply_event(self, event: StripeEventInput) -> StripeEventResult:
         try:
-            async with tenant_session(event.firm_id, self._sessionmaker) as session:
+            # Payment events, the dunning signal and a retry workflow's start go out right
+            # after the commit (the relay would carry them out later otherwise).
+            async with firm_transaction(
+                self._sessionmaker, event.firm_id, self._temporal
+            ) as session:
                 status, outcome = await stripe_events.apply_event(
                     session, event.firm_id, event.event_id
                 )
-                outbox_ids = pop_outbox_ids(session)
         except AppError as exc:
             # A refusal of our own rules (e.g. a refund larger than what is left): retrying
             # cannot change it. The event is marked failed for people to look at.
             reason = f"{type(exc).__name__}: {exc.detail}"
             log.warning("stripe event %s not applied: %s", event.event_id, reason)
-            async with tenant_session(event.firm_id, self._sessionmaker) as session:
+            async with firm_transaction(self._sessionmaker, event.firm_id) as session:
                 await stripe_events.mark_failed(session, event.firm_id, event.event_id, reason)
             raise ApplicationError(reason, type=EVENT_REJECTED, non_retryable=True) from None
-        # Payment events, the dunning signal and a retry workflow's start, right away
-        # (the relay would carry them out later otherwise).
-        await dispatch_after_commit(self._sessionmaker, self._temporal, outbox_ids)
         return StripeEventResult(status=status, outcome=outcome)
 
     @activity.defn(name=RETRY_PAYMENT_ACTIVITY)
     async def retry_payment(self, call: RetryCall) -> RetryOutcome:
         try:
-            async with tenant_session(call.firm_id, self._sessionmaker) as session:
+            async with firm_transaction(
+                self._sessionmaker, call.firm_id, self._temporal
+            ) as session:
                 outcome = await checkout.retry_charge(
                     session, call, cipher=self._cipher, providers=self._providers
                 )
-                outbox_ids = pop_outbox_ids(session)
         except AppError as exc:
             raise ApplicationError(
                 f"{type(exc).__name__}: {exc.detail}", type=type(exc).__name__, non_retryable=True
             ) from None
-        await dispatch_after_commit(self._sessionmaker, self._temporal, outbox_ids)
         return outcome

@@ -11,13 +11,11 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import heartbeating
-from core.db import tenant_session
+from activities.unit_of_work import firm_transaction
 from core.errors import AppError
 from core.principal import Principal
 from core.temporal import ClientProvider
 from services import client_imports
-from services.outbox.dispatch import dispatch_after_commit
-from services.outbox.writer import pop_outbox_ids
 from workflows.clients.client_import.contracts import (
     BATCH_ACTIVITY,
     FINISH_ACTIVITY,
@@ -74,7 +72,7 @@ class ClientImportActivities:
     async def stage(self, input: StageRowsInput) -> StageRowsResult:
         principal = _principal(input.firm_id, input.import_id)
         with _rejections():
-            async with heartbeating(), tenant_session(input.firm_id, self._sessionmaker) as s:
+            async with heartbeating(), firm_transaction(self._sessionmaker, input.firm_id) as s:
                 result = await client_imports.stage_rows(s, principal, import_id=input.import_id)
         log.info(
             "client import %s: staged %d rows (%s)",
@@ -88,25 +86,26 @@ class ClientImportActivities:
     async def import_batch(self, input: ImportBatchInput) -> ImportBatchResult:
         principal = _principal(input.firm_id, input.import_id)
         with _rejections():
-            async with heartbeating(), tenant_session(input.firm_id, self._sessionmaker) as s:
+            async with (
+                heartbeating(),
+                firm_transaction(self._sessionmaker, input.firm_id, self._temporal) as s,
+            ):
                 result = await client_imports.import_batch(
                     s, principal, import_id=input.import_id, batch_size=self._batch_size
                 )
-                outbox_ids = pop_outbox_ids(s)
         log.info(
             "client import %s: batch committed, %d rows (%s)",
             input.import_id,
             result.decided,
             _describe(result.progress),
         )
-        await dispatch_after_commit(self._sessionmaker, self._temporal, outbox_ids)
         return ImportBatchResult(progress=result.progress, remaining=result.remaining)
 
     @activity.defn(name=FINISH_ACTIVITY)
     async def finish(self, input: FinishImportInput) -> FinishImportResult:
         principal = _principal(input.firm_id, input.import_id)
         with _rejections():
-            async with tenant_session(input.firm_id, self._sessionmaker) as s:
+            async with firm_transaction(self._sessionmaker, input.firm_id) as s:
                 result = await client_imports.finish_import(
                     s, principal, import_id=input.import_id, failure_reason=input.failure_reason
                 )

@@ -1,10 +1,11 @@
 """Action steps of automation runs: one attempt of a step, from the run's state to its record.
 
-The activities in ``activities/automation.py`` call ``Actions.run`` once per attempt of an
-action step and ``run_records.finish_run`` at the end of a run (the contract is in
-``workflows/automation/run/contracts.py``). Every attempt goes the same way:
+The activities in ``activities/automation.py`` carry out one attempt of an action step with
+these functions, each inside a unit of work they open, and ``run_records.finish_run`` at
+the end of a run (the contract is in ``workflows/automation/run/contracts.py``). Every
+attempt goes the same way:
 
-1. In a tenant session of the run's firm: the run must exist there and be running; when
+1. In a transaction of the run's firm: the run must exist there and be running; when
    the step row ``(run, step, visit)`` is already recorded as succeeded, its outcome is
    returned and nothing else happens, so a retried attempt repeats no effect.
 2. The credentials the params name are resolved and the params rendered with them.
@@ -26,37 +27,32 @@ logged, redacted, and becomes a ``StepFailed`` with a generic message.
 
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.crypto import Cipher
-from core.db import tenant_session
-from core.temporal import ClientProvider
 from models import AutomationRun, AutomationRunStep, Firm
 from models.automation_run import RunStatus, StepStatus
-from providers.email import EmailProvider
-from providers.http import HttpClient
-from services.automations import database_effects, external_effects
-from services.automations.external_effects import HttpClientFactory
+from services.automations import database_effects
 from services.automations.run_records import Attempt
 from services.automations.step_errors import StepError, StepFailed, StepInvalid
 from services.credentials import UnknownCredentials, resolve_for_run
 from services.expressions import ExpressionError, render_params, secret_names_in_params
-from services.outbox.dispatch import dispatch_after_commit
-from services.outbox.writer import pop_outbox_ids
 from workflows.automation.run.contracts import StepCall, StepOutcome
 
 log = logging.getLogger("firmflow.automations")
 
 
-class _Superseded(Exception):
+class Superseded(Exception):
     """Another attempt recorded the step first: this one's transaction must roll back."""
 
 
-async def _recorded(session: AsyncSession, call: StepCall) -> StepOutcome | None:
+async def recorded_outcome(session: AsyncSession, call: StepCall) -> StepOutcome | None:
     """The outcome of the step when an earlier attempt recorded it. Raises when the run is
     not one of this firm's running runs (row-level security hides other firms' runs)."""
     recorded, _ = await _run_state(session, call)
@@ -103,141 +99,100 @@ async def _run_state(session: AsyncSession, call: StepCall) -> tuple[StepOutcome
 
 
 # An effect inside the recording transaction: (session, attempt, rendered params) → output.
-_DbEffect = Callable[[AsyncSession, Attempt, dict[str, Any]], Awaitable[Any]]
+DbEffect = Callable[[AsyncSession, Attempt, dict[str, Any]], Awaitable[Any]]
+
+DB_EFFECTS: dict[str, DbEffect] = {
+    "create_task": database_effects.create_task,
+    "update_client": database_effects.update_client,
+    "emit_event": database_effects.emit_event,
+}
+# Effects outside the database, between a reading and a recording transaction.
+EXTERNAL_EFFECTS = ("http_request", "send_email")
 
 
-class Actions:
-    """Performs action steps. ``http_client`` builds the client for a firm's allow-list
-    (tests pass one with their own TLS context); ``cipher`` decrypts credentials."""
+def check_step_type(step_type: str, call: StepCall) -> None:
+    if call.step_type != step_type:
+        raise StepInvalid(f"The {step_type} activity was called for a {call.step_type} step")
+    if step_type not in EXTERNAL_EFFECTS and step_type not in DB_EFFECTS:
+        raise StepInvalid(f"{step_type} is not an action step type")
 
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        *,
-        cipher: Cipher,
-        email: EmailProvider,
-        http_client: HttpClientFactory = HttpClient,
-        temporal: ClientProvider | None = None,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._temporal = temporal
-        self._cipher = cipher
-        self._email = email
-        self._http_client = http_client
-        self._db_effects: dict[str, _DbEffect] = {
-            "create_task": database_effects.create_task,
-            "update_client": database_effects.update_client,
-            "emit_event": database_effects.emit_event,
-        }
 
-    async def run(self, step_type: str, call: StepCall, *, attempt: int) -> StepOutcome:
-        """One attempt of the action step ``call``, which must be of ``step_type``."""
-        current = Attempt(call=call, attempt=attempt, secrets={})
-        try:
-            if call.step_type != step_type:
-                raise StepInvalid(
-                    f"The {step_type} activity was called for a {call.step_type} step"
-                )
-            if step_type == "http_request":
-                return await self._http_request(current)
-            if step_type == "send_email":
-                return await self._send_email(current)
-            if step_type in self._db_effects:
-                return await self._in_transaction(current, self._db_effects[step_type])
-            raise StepInvalid(f"{step_type} is not an action step type")
-        except StepError as exc:
-            redactor = current.redactor
-            raise type(exc)(
-                redactor.redact_text(exc.message), input=redactor.redact(exc.input)
-            ) from None
-        except Exception as exc:
-            log.error(
-                "automation run %s step %s (visit %d, attempt %d) failed unexpectedly: %s",
-                call.run_id,
-                call.step_id,
-                call.visit,
-                attempt,
-                current.redactor.redact_text("".join(traceback.format_exception(exc))),
-            )
-            raise StepFailed("The step failed unexpectedly; it will be retried") from None
-
-    async def _render(self, session: AsyncSession, current: Attempt) -> dict[str, Any]:
-        call = current.call
-        try:
-            names = secret_names_in_params(call.params)
-            if names:
-                current.secrets.update(
-                    await resolve_for_run(session, call.firm_id, names, cipher=self._cipher)
-                )
-            rendered = render_params(call.params, {**call.context, "secrets": current.secrets})
-        except UnknownCredentials as exc:
-            raise StepInvalid(exc.detail) from None
-        except ExpressionError as exc:
-            raise StepInvalid(exc.message) from None
-        assert isinstance(rendered, dict)
-        return rendered
-
-    async def _in_transaction(self, current: Attempt, effect: _DbEffect) -> StepOutcome:
-        call = current.call
-        try:
-            async with tenant_session(call.firm_id, self._sessionmaker) as session:
-                recorded = await _recorded(session, call)
-                if recorded is not None:
-                    return recorded
-                rendered = await self._render(session, current)
-                output = await effect(session, current, rendered)
-                outcome = current.outcome(rendered, output)
-                if not await current.record(session, outcome):
-                    raise _Superseded
-                enqueued = pop_outbox_ids(session)
-        except _Superseded:
-            return await self._recorded_after_conflict(call)
-        # The events the step caused (emit_event, client.updated, task.created) reach the
-        # automations they trigger and the runs waiting for them now, not at the relay's
-        # next pass; what this cannot dispatch stays pending for the relay.
-        if self._temporal is not None:
-            await dispatch_after_commit(self._sessionmaker, self._temporal, enqueued)
-        return outcome
-
-    async def _recorded_after_conflict(self, call: StepCall) -> StepOutcome:
-        async with tenant_session(call.firm_id, self._sessionmaker) as session:
-            recorded = await _recorded(session, call)
-        if recorded is None:
-            raise StepFailed("The step's record could not be read back")
-        return recorded
-
-    async def _prepare(
-        self, current: Attempt, *, allowlist: bool = False
-    ) -> tuple[StepOutcome | None, dict[str, Any], list[str]]:
-        """The reading transaction before an effect outside the database: the recorded
-        outcome if any, else the rendered params (and the firm's HTTP allow-list)."""
-        call = current.call
-        async with tenant_session(call.firm_id, self._sessionmaker) as session:
-            recorded, entries = await _run_state(session, call)
-            if recorded is not None:
-                return recorded, {}, []
-            rendered = await self._render(session, current)
-        return None, rendered, entries if allowlist else []
-
-    async def _recorded_outcome(self, current: Attempt, outcome: StepOutcome) -> StepOutcome:
-        call = current.call
-        async with tenant_session(call.firm_id, self._sessionmaker) as session:
-            if await current.record(session, outcome):
-                return outcome
-        return await self._recorded_after_conflict(call)
-
-    async def _http_request(self, current: Attempt) -> StepOutcome:
-        recorded, rendered, allowlist = await self._prepare(current, allowlist=True)
-        if recorded is not None:
-            return recorded
-        output = await external_effects.http_request(
-            self._http_client, allowlist, current.call, rendered
+@contextmanager
+def failures_redacted(current: Attempt) -> Iterator[None]:
+    """Whatever fails in the attempt leaves it redacted of the secrets it resolved: a
+    ``StepError`` keeps its kind, anything else is logged and becomes a ``StepFailed``."""
+    call = current.call
+    try:
+        yield
+    except StepError as exc:
+        redactor = current.redactor
+        raise type(exc)(
+            redactor.redact_text(exc.message), input=redactor.redact(exc.input)
+        ) from None
+    except Exception as exc:
+        log.error(
+            "automation run %s step %s (visit %d, attempt %d) failed unexpectedly: %s",
+            call.run_id,
+            call.step_id,
+            call.visit,
+            current.attempt,
+            current.redactor.redact_text("".join(traceback.format_exception(exc))),
         )
-        return await self._recorded_outcome(current, current.outcome(rendered, output))
+        raise StepFailed("The step failed unexpectedly; it will be retried") from None
 
-    async def _send_email(self, current: Attempt) -> StepOutcome:
-        recorded, rendered, _ = await self._prepare(current)
-        if recorded is not None:
-            return recorded
-        output = await external_effects.send_email(self._email, current.call, rendered)
-        return await self._recorded_outcome(current, current.outcome(rendered, output))
+
+async def render(session: AsyncSession, current: Attempt, cipher: Cipher) -> dict[str, Any]:
+    """The step's params rendered over the run's context and the credentials they name."""
+    call = current.call
+    try:
+        names = secret_names_in_params(call.params)
+        if names:
+            current.secrets.update(
+                await resolve_for_run(session, call.firm_id, names, cipher=cipher)
+            )
+        rendered = render_params(call.params, {**call.context, "secrets": current.secrets})
+    except UnknownCredentials as exc:
+        raise StepInvalid(exc.detail) from None
+    except ExpressionError as exc:
+        raise StepInvalid(exc.message) from None
+    assert isinstance(rendered, dict)
+    return rendered
+
+
+async def perform_in_database(
+    session: AsyncSession, current: Attempt, cipher: Cipher, effect: DbEffect
+) -> StepOutcome:
+    """A database effect and its record, in the caller's transaction: the recorded outcome
+    when an earlier attempt recorded the step; ``Superseded`` when another attempt records
+    it first (the transaction must roll back)."""
+    recorded = await recorded_outcome(session, current.call)
+    if recorded is not None:
+        return recorded
+    rendered = await render(session, current, cipher)
+    output = await effect(session, current, rendered)
+    outcome = current.outcome(rendered, output)
+    if not await current.record(session, outcome):
+        raise Superseded
+    return outcome
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the reading transaction before an effect outside the database found: the
+    recorded outcome if any, else the rendered params and the firm's HTTP allow-list."""
+
+    recorded: StepOutcome | None
+    rendered: dict[str, Any]
+    allowlist: list[str]
+
+
+async def prepare_external(session: AsyncSession, current: Attempt, cipher: Cipher) -> Prepared:
+    recorded, allowlist = await _run_state(session, current.call)
+    if recorded is not None:
+        return Prepared(recorded, {}, [])
+    return Prepared(None, await render(session, current, cipher), allowlist)
+
+
+async def record_outcome(session: AsyncSession, current: Attempt, outcome: StepOutcome) -> bool:
+    """Record an external effect's outcome; False when another attempt recorded it first."""
+    return await current.record(session, outcome)

@@ -20,12 +20,12 @@ import aiosmtplib
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import tenant_session
 from core.errors import NotFound
 from core.principal import Principal
-from models import Approval, ApprovalStatus, AutomationRun, Role, User
+from core.roles import Role
+from models import Approval, ApprovalStatus, AutomationRun, User
 from models.automation_run import RunStatus
 from providers.email import EmailProvider, OutgoingEmail
 from services import audit
@@ -34,14 +34,14 @@ from services.automations.run_records import write_records
 from services.automations.step_errors import StepFailed, StepInvalid
 from services.expressions import ExpressionError, render
 from services.expressions.sandbox import text
-from workflows.automation.contracts import (
+from workflows.automation.definition.params import ApprovalParams
+from workflows.automation.run.contracts import (
     ApprovalClose,
     ApprovalOpen,
     ApprovalOpened,
     ApprovalResult,
     workflow_id,
 )
-from workflows.automation.definition_params import ApprovalParams
 
 log = logging.getLogger("firmflow.automations.approvals")
 
@@ -231,30 +231,31 @@ async def _notify(notifier: Notifier, approval: Approval, users: list[User]) -> 
 
 
 async def open_approval(
-    maker: async_sessionmaker[AsyncSession], notifier: Notifier, request: ApprovalOpen
-) -> ApprovalOpened:
-    async with tenant_session(request.firm_id, maker) as session:
-        approval = await create_approval(session, request)
-        pending = approval.status == ApprovalStatus.pending
-        users = await approvers(session, approval) if pending else []
+    session: AsyncSession, request: ApprovalOpen
+) -> tuple[Approval, list[User]]:
+    """The approval (an earlier attempt's when there is one) and who is still to be told:
+    it must commit before ``notify`` sends anything, so every attempt mails the same id."""
+    approval = await create_approval(session, request)
+    pending = approval.status == ApprovalStatus.pending
+    return approval, await approvers(session, approval) if pending else []
+
+
+async def notify(notifier: Notifier, approval: Approval, users: list[User]) -> ApprovalOpened:
     notified = await _notify(notifier, approval, users)
     return ApprovalOpened(approval_id=approval.id, title=approval.title, notified=notified)
 
 
-async def close_approval(
-    maker: async_sessionmaker[AsyncSession], request: ApprovalClose
-) -> ApprovalResult:
-    async with tenant_session(request.firm_id, maker) as session:
-        run_id = await session.scalar(
-            select(Approval.run_id).where(
-                Approval.firm_id == request.firm_id, Approval.id == request.approval_id
-            )
+async def close_approval(session: AsyncSession, request: ApprovalClose) -> ApprovalResult:
+    run_id = await session.scalar(
+        select(Approval.run_id).where(
+            Approval.firm_id == request.firm_id, Approval.id == request.approval_id
         )
-        if run_id is None:
-            raise StepInvalid("No approval with this id in this firm")
-        principal = _principal(request, run_id)
-        try:
-            view = await approvals.close(session, principal, request.approval_id, request.reason)
-        except NotFound:
-            raise StepInvalid("No approval with this id in this firm") from None
-        return approvals.result_of(view.approval, view.votes)
+    )
+    if run_id is None:
+        raise StepInvalid("No approval with this id in this firm")
+    principal = _principal(request, run_id)
+    try:
+        view = await approvals.close(session, principal, request.approval_id, request.reason)
+    except NotFound:
+        raise StepInvalid("No approval with this id in this firm") from None
+    return approvals.result_of(view.approval, view.votes)

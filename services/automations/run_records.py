@@ -17,9 +17,8 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import tenant_session
 from core.principal import Principal
 from models import AutomationRun, AutomationRunStep
 from models.automation_run import RunStatus, StepStatus
@@ -27,7 +26,6 @@ from services.automations import admission
 from services.automations.step_errors import StepInvalid
 from services.credentials import Redactor
 from services.expressions import MAX_OUTPUT_BYTES, ExpressionError, check_output_size
-from services.outbox.writer import pop_outbox_ids
 from workflows.automation.run.contracts import (
     FinishRun,
     StepCall,
@@ -153,31 +151,29 @@ class Attempt:
         return (call.step_id, call.visit) in inserted
 
 
-async def finish_run(
-    sessionmaker: async_sessionmaker[AsyncSession], finish: FinishRun
-) -> list[uuid.UUID]:
-    """Write the remaining records and the run's final status, in one transaction. Only a
-    run still running changes, so a repeated call (a retried local activity) changes
-    nothing; records already written are kept as they are. Returns the outbox messages
-    the transaction enqueued (the start of a queued run its end admitted)."""
+async def require_run(session: AsyncSession, run_id: uuid.UUID, *, lock: bool = False) -> None:
+    """Raises unless the run is one of this firm's (row-level security hides the others)."""
+    query = select(AutomationRun.id).where(AutomationRun.id == run_id)
+    if await session.scalar(query.with_for_update() if lock else query) is None:
+        raise StepInvalid("No automation run with this id in this firm")
+
+
+async def finish_run(session: AsyncSession, finish: FinishRun) -> None:
+    """Write the remaining records and the run's final status. Only a run still running
+    changes, so a repeated call (a retried local activity) changes nothing; records
+    already written are kept as they are. The start of a queued run its end admitted is
+    queued in the outbox."""
     if finish.status == RunStatus.running:
         raise StepInvalid("A run cannot finish with the status running")
-    async with tenant_session(finish.firm_id, sessionmaker) as session:
-        found = await session.scalar(
-            select(AutomationRun.id).where(AutomationRun.id == finish.run_id).with_for_update()
+    await require_run(session, finish.run_id, lock=True)
+    await write_records(session, finish.firm_id, finish.run_id, finish.pending)
+    await session.execute(
+        update(AutomationRun)
+        .where(AutomationRun.id == finish.run_id, AutomationRun.status == RunStatus.running)
+        .values(
+            status=RunStatus(finish.status),
+            error=finish.error,
+            finished_at=func.clock_timestamp(),
         )
-        if found is None:
-            raise StepInvalid("No automation run with this id in this firm")
-        await write_records(session, finish.firm_id, finish.run_id, finish.pending)
-        await session.execute(
-            update(AutomationRun)
-            .where(AutomationRun.id == finish.run_id, AutomationRun.status == RunStatus.running)
-            .values(
-                status=RunStatus(finish.status),
-                error=finish.error,
-                finished_at=func.clock_timestamp(),
-            )
-        )
-        await admission.release(session, finish.run_id)
-        enqueued = pop_outbox_ids(session)
-    return enqueued
+    )
+    await admission.release(session, finish.run_id)

@@ -23,9 +23,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import tenant_session
 from core.errors import Conflict, NotFound
 from core.principal import Principal
 from models import Client, DunningReminder, Firm, Invoice, InvoiceKind
@@ -157,45 +156,40 @@ def _planned(step: PolicyStep, at: datetime, hours: BusinessHours, fee: bool) ->
     )
 
 
-async def plan(maker: async_sessionmaker[AsyncSession], request: PlanInput) -> Plan:
-    async with tenant_session(request.firm_id, maker) as session:
-        invoice = await session.get(Invoice, request.invoice_id)
-        if invoice is None:
-            return Plan(state=DunningState.closed, reason="invoice not found")
-        if (reason := is_closed(invoice)) is not None:
-            return Plan(state=DunningState.closed, reason=reason)
-        firm = await session.get_one(Firm, request.firm_id)
-        client = await session.get_one(Client, invoice.client_id)
-        hours = await business_hours(session, firm)
-        policy = await policies.load_policy(session, request.firm_id)
-        version = policy.version
-        handled = set(request.handled) | await _handled(session, invoice)
-        if INVOICE_STEP not in handled:
-            first = PlannedStep(
-                key=INVOICE_STEP,
-                kind=INVOICE_STEP,
-                at=request.now,
-                local_at=hours.local(request.now),
-            )
-            return Plan(state=DunningState.scheduled, policy_version=version, next=first)
-        if invoice.dunning_paused or client.dunning_paused:
-            which = "invoice" if invoice.dunning_paused else "client"
-            return Plan(
-                state=DunningState.waiting, reason=f"paused ({which})", policy_version=version
-            )
-        if not policy.enabled:
-            return Plan(
-                state=DunningState.waiting, reason="policy disabled", policy_version=version
-            )
-        if invoice.due_date is None:
-            return Plan(state=DunningState.done, reason="no due date", policy_version=version)
-        doc = policies.as_doc(policy)
-        started = invoice.sent_at or datetime.min.replace(tzinfo=UTC)
-        candidates = [
-            (step, fee, at)
-            for step, fee, at in _candidates(doc, invoice.due_date, hours, handled)
-            if at >= started
-        ]
+async def plan(session: AsyncSession, request: PlanInput) -> Plan:
+    invoice = await session.get(Invoice, request.invoice_id)
+    if invoice is None:
+        return Plan(state=DunningState.closed, reason="invoice not found")
+    if (reason := is_closed(invoice)) is not None:
+        return Plan(state=DunningState.closed, reason=reason)
+    firm = await session.get_one(Firm, request.firm_id)
+    client = await session.get_one(Client, invoice.client_id)
+    hours = await business_hours(session, firm)
+    policy = await policies.load_policy(session, request.firm_id)
+    version = policy.version
+    handled = set(request.handled) | await _handled(session, invoice)
+    if INVOICE_STEP not in handled:
+        first = PlannedStep(
+            key=INVOICE_STEP,
+            kind=INVOICE_STEP,
+            at=request.now,
+            local_at=hours.local(request.now),
+        )
+        return Plan(state=DunningState.scheduled, policy_version=version, next=first)
+    if invoice.dunning_paused or client.dunning_paused:
+        which = "invoice" if invoice.dunning_paused else "client"
+        return Plan(state=DunningState.waiting, reason=f"paused ({which})", policy_version=version)
+    if not policy.enabled:
+        return Plan(state=DunningState.waiting, reason="policy disabled", policy_version=version)
+    if invoice.due_date is None:
+        return Plan(state=DunningState.done, reason="no due date", policy_version=version)
+    doc = policies.as_doc(policy)
+    started = invoice.sent_at or datetime.min.replace(tzinfo=UTC)
+    candidates = [
+        (step, fee, at)
+        for step, fee, at in _candidates(doc, invoice.due_date, hours, handled)
+        if at >= started
+    ]
     if not candidates:
         return Plan(state=DunningState.done, reason="every step handled", policy_version=version)
     due = [c for c in candidates if c[2] <= request.now]
@@ -334,66 +328,64 @@ async def _audit_step(
     )
 
 
-async def send_step(
-    maker: async_sessionmaker[AsyncSession], mailer: Mailer, request: SendInput
-) -> SendResult:
-    """Carry out one planned step in one transaction under the invoice's row lock."""
+async def send_step(session: AsyncSession, mailer: Mailer, request: SendInput) -> SendResult:
+    """Carry out one planned step under the invoice's row lock, held by the caller's
+    transaction until it commits."""
     principal = Principal.system(request.firm_id)
     key = request.step.key
-    async with tenant_session(request.firm_id, maker) as session:
-        try:
-            invoice = await get_invoice(session, principal, request.invoice_id, lock=True)
-        except NotFound:
-            return SendResult(outcome=SendOutcome.skipped, closed=True)
-        if key in await _handled(session, invoice):
-            return SendResult(outcome=SendOutcome.already)
-        if is_closed(invoice) is not None:
-            await _record(session, invoice, key, SendOutcome.skipped)
-            return SendResult(outcome=SendOutcome.skipped, closed=True)
-        client = await session.get_one(Client, invoice.client_id)
-        paused = invoice.dunning_paused or client.dunning_paused
-        doc = policies.as_doc(await policies.load_policy(session, request.firm_id))
-        step = _policy_step(doc, key)
-        templates = _templates(step, key)
-        if key != INVOICE_STEP and (paused or not doc.enabled or step is None):
-            return SendResult(outcome=SendOutcome.replan)
-        for skipped in request.superseded:
-            await _record(session, invoice, skipped, SendOutcome.skipped)
-        if request.step.kind == StepKind.escalation.value:
-            await _escalate(session, principal, invoice, client)
-            await _record(session, invoice, key, SendOutcome.escalated)
-            await _audit_step(session, principal, invoice, key, "invoice.dunning_escalated")
-            return SendResult(outcome=SendOutcome.escalated)
-        if templates is None:
-            return SendResult(outcome=SendOutcome.replan)
-        if request.step.late_fee:
-            amount = policies.late_fee_amount(doc, invoice.balance)
-            if amount > 0:
-                await apply_late_fee(session, principal, invoice, amount)
-        if not client.email:
-            await _record(session, invoice, key, SendOutcome.skipped)
-            await _audit_step(session, principal, invoice, key, "invoice.dunning_skipped")
-            return SendResult(outcome=SendOutcome.skipped)
-        firm = await session.get_one(Firm, request.firm_id)
-        today = request.now.astimezone(ZoneInfo(firm.time_zone)).date()
-        context = policies.template_context(
-            invoice=invoice,
-            client=client,
-            firm=firm,
-            today=today,
-            pay_link=mailer.pay_link(invoice.id),
+    try:
+        invoice = await get_invoice(session, principal, request.invoice_id, lock=True)
+    except NotFound:
+        return SendResult(outcome=SendOutcome.skipped, closed=True)
+    if key in await _handled(session, invoice):
+        return SendResult(outcome=SendOutcome.already)
+    if is_closed(invoice) is not None:
+        await _record(session, invoice, key, SendOutcome.skipped)
+        return SendResult(outcome=SendOutcome.skipped, closed=True)
+    client = await session.get_one(Client, invoice.client_id)
+    paused = invoice.dunning_paused or client.dunning_paused
+    doc = policies.as_doc(await policies.load_policy(session, request.firm_id))
+    step = _policy_step(doc, key)
+    templates = _templates(step, key)
+    if key != INVOICE_STEP and (paused or not doc.enabled or step is None):
+        return SendResult(outcome=SendOutcome.replan)
+    for skipped in request.superseded:
+        await _record(session, invoice, skipped, SendOutcome.skipped)
+    if request.step.kind == StepKind.escalation.value:
+        await _escalate(session, principal, invoice, client)
+        await _record(session, invoice, key, SendOutcome.escalated)
+        await _audit_step(session, principal, invoice, key, "invoice.dunning_escalated")
+        return SendResult(outcome=SendOutcome.escalated)
+    if templates is None:
+        return SendResult(outcome=SendOutcome.replan)
+    if request.step.late_fee:
+        amount = policies.late_fee_amount(doc, invoice.balance)
+        if amount > 0:
+            await apply_late_fee(session, principal, invoice, amount)
+    if not client.email:
+        await _record(session, invoice, key, SendOutcome.skipped)
+        await _audit_step(session, principal, invoice, key, "invoice.dunning_skipped")
+        return SendResult(outcome=SendOutcome.skipped)
+    firm = await session.get_one(Firm, request.firm_id)
+    today = request.now.astimezone(ZoneInfo(firm.time_zone)).date()
+    context = policies.template_context(
+        invoice=invoice,
+        client=client,
+        firm=firm,
+        today=today,
+        pay_link=mailer.pay_link(invoice.id),
+    )
+    subject, body = _render(templates, context, key)
+    if not await _record(session, invoice, key, SendOutcome.sent, recipient=client.email):
+        return SendResult(outcome=SendOutcome.already)
+    await _audit_step(session, principal, invoice, key, "invoice.dunning_sent")
+    # Inside the transaction: the row lock is held until the email is out and the
+    # reminder row commits with it (a failed send rolls the row back and is retried).
+    await mailer.email.send(
+        OutgoingEmail(
+            message_id=message_id(invoice.id, key), to=client.email, subject=subject, text=body
         )
-        subject, body = _render(templates, context, key)
-        if not await _record(session, invoice, key, SendOutcome.sent, recipient=client.email):
-            return SendResult(outcome=SendOutcome.already)
-        await _audit_step(session, principal, invoice, key, "invoice.dunning_sent")
-        # Inside the transaction: the row lock is held until the email is out and the
-        # reminder row commits with it (a failed send rolls the row back and is retried).
-        await mailer.email.send(
-            OutgoingEmail(
-                message_id=message_id(invoice.id, key), to=client.email, subject=subject, text=body
-            )
-        )
+    )
     return SendResult(outcome=SendOutcome.sent)
 
 

@@ -18,6 +18,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.unit_of_work import firm_transaction
 from api.app import create_app
 from core.config import Settings
 from core.db import scope_to_firm
@@ -36,14 +37,15 @@ from services.automations import approval_steps, approvals
 from services.automations.step_errors import StepInvalid
 from services.outbox.kinds import MessageKind
 from tests.audit import audit_actions
-from tests.factories import Actor, add_user, make_firm
-from tests.integration.test_automations import BASE, create, save_draft
+from tests.automations import BASE, create, save_draft
+from tests.factories import Actor, add_user, make_firm, principal_of
 from tests.mailbox import Mailbox
 from tests.problems import assert_problem, pointers
 from workflows.automation.run.contracts import (
     APPROVAL_SIGNAL,
     ApprovalClose,
     ApprovalOpen,
+    ApprovalOpened,
     ApprovalResult,
     StepRecord,
     workflow_id,
@@ -57,6 +59,24 @@ PUBLIC_URL = "https://app.firmflow.example"
 def notifier(mailbox: Mailbox) -> approval_steps.Notifier:
     email = SmtpEmailProvider(host="127.0.0.1", port=mailbox.port, sender="ff@firmflow.example")
     return approval_steps.Notifier(email=email, public_url=PUBLIC_URL)
+
+
+async def open_approval(
+    maker: async_sessionmaker[AsyncSession],
+    notifier: approval_steps.Notifier,
+    request: ApprovalOpen,
+) -> ApprovalOpened:
+    """What the open_approval activity does, with its StepError left as it is."""
+    async with firm_transaction(maker, request.firm_id) as session:
+        approval, users = await approval_steps.open_approval(session, request)
+    return await approval_steps.notify(notifier, approval, users)
+
+
+async def close_approval(
+    maker: async_sessionmaker[AsyncSession], request: ApprovalClose
+) -> ApprovalResult:
+    async with firm_transaction(maker, request.firm_id) as session:
+        return await approval_steps.close_approval(session, request)
 
 
 @dataclass(frozen=True)
@@ -136,7 +156,7 @@ async def opened(
     **request: Any,
 ) -> Opened:
     run = await run_of(http, starter, params)
-    result = await approval_steps.open_approval(
+    result = await open_approval(
         maker, notifier, open_request(run, starter.firm.id, params, **request)
     )
     return Opened(
@@ -205,7 +225,7 @@ async def test_open_renders_chooses_approvers_emails_them_and_finds_its_row_on_r
         pending=[record],
     )
     before = len(mailbox.messages)
-    first = await approval_steps.open_approval(sessionmaker, notifier, request)
+    first = await open_approval(sessionmaker, notifier, request)
 
     # The owner started the run and may not approve it; the other firm's user, the builder
     # and the client user are no approvers.
@@ -221,7 +241,7 @@ async def test_open_renders_chooses_approvers_emails_them_and_finds_its_row_on_r
     ids = {m["Message-ID"] for m in sent}
 
     # A retried attempt finds the row: the same approval, emailed with the same ids.
-    again = await approval_steps.open_approval(sessionmaker, notifier, request)
+    again = await open_approval(sessionmaker, notifier, request)
     assert again.approval_id == first.approval_id
     assert {m["Message-ID"] for m in mailbox.messages[before + 3 :]} == ids
 
@@ -251,9 +271,7 @@ async def test_open_refuses_a_title_that_does_not_render(
     params = staff_params(title="Pay {{ trigger.missing.name }}")
     run = await run_of(client, owner, params)
     with pytest.raises(StepInvalid) as refused:
-        await approval_steps.open_approval(
-            sessionmaker, notifier, open_request(run, owner.firm.id, params)
-        )
+        await open_approval(sessionmaker, notifier, open_request(run, owner.firm.id, params))
     assert "missing" in refused.value.message
     await scope_to_firm(db, owner.firm.id)
     assert await db.scalar(select(func.count()).select_from(Approval)) == 0
@@ -609,7 +627,7 @@ async def test_close_expires_a_pending_approval_and_keeps_a_decided_one(
     owner = await make_firm(db)
     staff = await add_user(db, owner, Role.staff)
     waiting = await opened(client, sessionmaker, notifier, owner, staff_params())
-    closed = await approval_steps.close_approval(
+    closed = await close_approval(
         sessionmaker,
         ApprovalClose(approval_id=waiting.approval_id, firm_id=owner.firm.id, reason="expired"),
     )
@@ -625,7 +643,7 @@ async def test_close_expires_a_pending_approval_and_keeps_a_decided_one(
     # The vote got there first: the timeout takes the decision rather than expiring it.
     decided = await opened(client, sessionmaker, notifier, owner, staff_params())
     assert (await vote(client, staff, decided)).status_code == 200
-    again = await approval_steps.close_approval(
+    again = await close_approval(
         sessionmaker,
         ApprovalClose(approval_id=decided.approval_id, firm_id=owner.firm.id, reason="expired"),
     )
@@ -633,7 +651,7 @@ async def test_close_expires_a_pending_approval_and_keeps_a_decided_one(
 
     rival = await make_firm(db, "Rival")
     with pytest.raises(StepInvalid):
-        await approval_steps.close_approval(
+        await close_approval(
             sessionmaker,
             ApprovalClose(approval_id=decided.approval_id, firm_id=rival.firm.id, reason="expired"),
         )
@@ -648,9 +666,7 @@ async def test_cancel_for_run_cancels_what_is_pending(
     owner = await make_firm(db)
     approval = await opened(client, sessionmaker, notifier, owner, staff_params())
     await scope_to_firm(db, owner.firm.id)
-    principal = Principal(
-        firm_id=owner.firm.id, user_id=owner.user.id, role=Role.owner, credential="api_token"
-    )
+    principal = principal_of(owner)
     assert await approvals.cancel_for_run(db, principal, approval.run_id) == 1
     assert await approvals.cancel_for_run(db, principal, approval.run_id) == 0
     row = await db.get_one(Approval, approval.approval_id)
@@ -711,7 +727,7 @@ async def test_concurrent_votes_count_once_each(
     raced = await opened(committed_api, committing_sessionmaker, notifier, owner, staff_params())
     answer, closed = await asyncio.gather(
         vote(committed_api, voters[1], raced),
-        approval_steps.close_approval(
+        close_approval(
             committing_sessionmaker,
             ApprovalClose(approval_id=raced.approval_id, firm_id=owner.firm.id, reason="expired"),
         ),

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import scope_to_firm, tenant_session
 from models import Invoice, PaymentMethod
-from services.billing import dunning
 from services.billing.payments import record_payment
 from tests.factories import Actor
 from tests.integration.test_dunning_workflow import (
@@ -31,9 +30,10 @@ from tests.integration.test_dunning_workflow import (
     open_invoice,
     owner,
     reminders,
+    send_step,
 )
 from tests.mailbox import Mailbox, free_port
-from workflows.billing.dunning_contracts import PlannedStep, SendInput, SendOutcome
+from workflows.billing.dunning.contracts import PlannedStep, SendInput, SendOutcome
 
 WAIT = 15.0
 
@@ -118,9 +118,7 @@ async def test_payment_during_a_send_waits_for_it_and_the_reminder_precedes_it(
     invoice = await open_invoice(maker, actor, date.today())
     log: list[str] = []
     with gated_mailbox(log) as box:
-        send = asyncio.create_task(
-            dunning.send_step(maker, mailer_for(box), send_input(actor, invoice))
-        )
+        send = asyncio.create_task(send_step(maker, mailer_for(box), send_input(actor, invoice)))
         assert await asyncio.to_thread(box.arrived.wait, WAIT)
 
         async def pay() -> None:
@@ -152,7 +150,7 @@ async def test_send_during_a_payment_waits_for_it_and_sends_nothing(
         async with maker() as session, session.begin():
             await pay_in_full(session, actor, invoice)
             send = asyncio.create_task(
-                dunning.send_step(maker, mailer_for(box), send_input(actor, invoice))
+                send_step(maker, mailer_for(box), send_input(actor, invoice))
             )
             await someone_waits_on_a_lock(maker)
             assert not send.done()
@@ -173,8 +171,8 @@ async def test_a_retried_send_sends_once(
     with gated_mailbox([]) as box:
         box.release.set()
         request = send_input(actor, invoice, key="overdue-7")
-        first = await dunning.send_step(maker, mailer_for(box), request)
-        again = await dunning.send_step(maker, mailer_for(box), request)
+        first = await send_step(maker, mailer_for(box), request)
+        again = await send_step(maker, mailer_for(box), request)
     assert (first.outcome, again.outcome) == (SendOutcome.sent, SendOutcome.already)
     assert len(box.messages) == 1
     async with tenant_session(actor.firm.id, maker) as session:

@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.billing_dunning import DunningActivities
+from activities.unit_of_work import firm_transaction
 from core.db import tenant_session
 from core.principal import Principal
 from core.temporal import fixed_client
@@ -59,6 +60,7 @@ from workflows.billing.dunning.contracts import (
     PlannedStep,
     SendInput,
     SendOutcome,
+    SendResult,
 )
 from workflows.billing.dunning.workflow import DunningWorkflow
 from workflows.registry import workflow_runner
@@ -96,6 +98,14 @@ def smtp(mailbox: Mailbox) -> SmtpEmailProvider:
 
 def mailer_for(mailbox: Mailbox) -> dunning.Mailer:
     return dunning.Mailer(email=smtp(mailbox), public_url=PUBLIC_URL)
+
+
+async def send_step(
+    maker: async_sessionmaker[AsyncSession], mailer: dunning.Mailer, request: SendInput
+) -> SendResult:
+    """What the send activity does: one transaction of the invoice's firm."""
+    async with firm_transaction(maker, request.firm_id) as session:
+        return await dunning.send_step(session, mailer, request)
 
 
 def dunning_activities(
@@ -583,7 +593,8 @@ async def plan_at(
     request = PlanInput(
         firm_id=actor.firm.id, invoice_id=invoice.id, handled=list(handled), now=now
     )
-    return await dunning.plan(maker, request)
+    async with firm_transaction(maker, request.firm_id) as session:
+        return await dunning.plan(session, request)
 
 
 def berlin(year: int, month: int, day: int, hour: int) -> datetime:
@@ -654,7 +665,7 @@ async def test_a_template_failing_on_real_values_sends_the_default_text(
     invoice = await open_invoice(maker, actor, now.astimezone(BERLIN).date() - timedelta(days=3))
     step = PlannedStep(key="overdue-3", kind="reminder", at=now, local_at=now.isoformat())
     request = SendInput(firm_id=actor.firm.id, invoice_id=invoice.id, step=step, now=now)
-    result = await dunning.send_step(maker, mailer_for(mailbox), request)
+    result = await send_step(maker, mailer_for(mailbox), request)
     assert result.outcome == SendOutcome.sent
     assert str(mailbox.messages[0]["Subject"]) == f"Reminder: invoice {invoice.number} is overdue"
     assert "3 days overdue" in mailbox.body(0)
@@ -677,10 +688,10 @@ async def test_a_client_without_email_is_skipped_and_the_escalation_still_happen
         step = PlannedStep(key=key, kind=kind, at=now, local_at=now.isoformat())
         return SendInput(firm_id=actor.firm.id, invoice_id=invoice.id, step=step, now=now)
 
-    assert (await dunning.send_step(maker, mailer, send("overdue-3", "reminder"))).outcome == (
+    assert (await send_step(maker, mailer, send("overdue-3", "reminder"))).outcome == (
         SendOutcome.skipped
     )
-    escalated = await dunning.send_step(maker, mailer, send("escalation", "escalation"))
+    escalated = await send_step(maker, mailer, send("escalation", "escalation"))
     assert escalated.outcome == SendOutcome.escalated
     assert mailbox.messages == []
     assert await reminders(maker, actor, invoice) == {
