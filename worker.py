@@ -27,7 +27,8 @@ from core.temporal import (
     ensure_search_attributes,
     fixed_client,
 )
-from workflows.outbox_relay import OutboxRelayInput, OutboxRelayWorkflow
+from workflows.outbox.relay.contracts import OutboxRelayInput
+from workflows.outbox.relay.workflow import OutboxRelayWorkflow
 from workflows.registry import WORKFLOWS, workflow_runner
 
 log = logging.getLogger("firmflow.worker")

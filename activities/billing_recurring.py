@@ -10,7 +10,7 @@ from core.db import tenant_session
 from core.errors import NotFound
 from core.principal import Principal
 from services.billing import recurring
-from workflows.billing.recurring import (
+from workflows.billing.recurring.contracts import (
     CREATE_ACTIVITY,
     GONE,
     PLAN_ACTIVITY,

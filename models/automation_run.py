@@ -4,7 +4,7 @@ executed step, and each automation's secret inbound webhook.
 The workflow ``automation-run-<run id>`` is the live truth while a run is in flight; these
 rows are what the API lists and what outlives Temporal's retention. Action steps write their
 own row in the transaction of their effect; control steps are written in batches by the next
-activity (see workflows/automation/contracts.py)."""
+activity (see workflows/automation/run/contracts.py)."""
 
 import enum
 import uuid

@@ -9,10 +9,16 @@ messages written before messages carried their search attributes.
 from dataclasses import dataclass
 
 from core.search_attributes import ProcessInput
-from workflows import client_import, outbox_relay
-from workflows.automation import contracts as run
-from workflows.automation import debounce, foreach_contracts, scheduled
-from workflows.billing import dunning_contracts, payment_retry, recurring, stripe_event
+from workflows.automation.debounce import contracts as debounce
+from workflows.automation.foreach import contracts as foreach
+from workflows.automation.run import contracts as run
+from workflows.automation.schedule import contracts as schedule
+from workflows.billing.dunning import contracts as dunning
+from workflows.billing.payment_retry import contracts as payment_retry
+from workflows.billing.recurring import contracts as recurring
+from workflows.billing.stripe_event import contracts as stripe_event
+from workflows.clients.client_import import contracts as client_import
+from workflows.outbox.relay import contracts as outbox_relay
 
 
 @dataclass(frozen=True)
@@ -23,21 +29,13 @@ class Process:
 
 PROCESSES: dict[str, Process] = {
     run.WORKFLOW_NAME: Process(run.PROCESS, run.RunInput),
-    foreach_contracts.FOREACH_WORKFLOW: Process(
-        foreach_contracts.FOREACH_PROCESS, foreach_contracts.ForeachInput
-    ),
-    scheduled.SCHEDULED_WORKFLOW: Process(scheduled.SCHEDULED_PROCESS, scheduled.ScheduleFire),
-    debounce.DEBOUNCE_WORKFLOW: Process(debounce.DEBOUNCE_PROCESS, debounce.DebounceInput),
+    foreach.WORKFLOW_NAME: Process(foreach.PROCESS, foreach.ForeachInput),
+    schedule.WORKFLOW_NAME: Process(schedule.PROCESS, schedule.ScheduleFire),
+    debounce.WORKFLOW_NAME: Process(debounce.PROCESS, debounce.DebounceInput),
     client_import.WORKFLOW_NAME: Process(client_import.PROCESS, client_import.ClientImportInput),
-    dunning_contracts.DUNNING_WORKFLOW: Process(
-        dunning_contracts.DUNNING_PROCESS, dunning_contracts.DunningInput
-    ),
-    payment_retry.PAYMENT_RETRY_WORKFLOW: Process(
-        payment_retry.PAYMENT_RETRY_PROCESS, payment_retry.PaymentRetryInput
-    ),
+    dunning.WORKFLOW_NAME: Process(dunning.PROCESS, dunning.DunningInput),
+    payment_retry.WORKFLOW_NAME: Process(payment_retry.PROCESS, payment_retry.PaymentRetryInput),
     recurring.WORKFLOW_NAME: Process(recurring.PROCESS, recurring.RecurringInput),
-    stripe_event.STRIPE_EVENT_WORKFLOW: Process(
-        stripe_event.STRIPE_EVENT_PROCESS, stripe_event.StripeEventInput
-    ),
+    stripe_event.WORKFLOW_NAME: Process(stripe_event.PROCESS, stripe_event.StripeEventInput),
     outbox_relay.WORKFLOW_NAME: Process(outbox_relay.PROCESS, outbox_relay.OutboxRelayInput),
 }

@@ -22,7 +22,8 @@ from core.principal import Principal
 from models import DunningPolicy
 from services.billing import dunning, dunning_policy
 from services.billing.dunning_policy import PolicyDoc, PolicyStep, PreviewRequest
-from workflows.billing.dunning_contracts import QUERY_NEXT_STEP, NextStep, dunning_workflow_id
+from workflows.billing.dunning import contracts as dunning_contracts
+from workflows.billing.dunning.contracts import NextStep
 
 router = APIRouter()
 log = logging.getLogger("firmflow.dunning")
@@ -150,8 +151,10 @@ async def _live(request: Request, invoice_id: uuid.UUID) -> NextStep | None:
     try:
         async with asyncio.timeout(QUERY_TIMEOUT_SECONDS):
             client = await request.app.state.temporal()
-            handle = client.get_workflow_handle(dunning_workflow_id(invoice_id))
-            answer: NextStep = await handle.query(QUERY_NEXT_STEP, result_type=NextStep)
+            handle = client.get_workflow_handle(dunning_contracts.workflow_id(invoice_id))
+            answer: NextStep = await handle.query(
+                dunning_contracts.NEXT_STEP_QUERY, result_type=NextStep
+            )
             return answer
     except (TimeoutError, RPCError, WorkflowQueryFailedError, RuntimeError, OSError) as exc:
         log.info("dunning query for invoice %s unanswered: %s", invoice_id, type(exc).__name__)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 from models import Approval, ApprovalStatus, VoteDecision
 from services.automations.approvals import ApprovalView, counts
-from workflows.automation.definition_params import FormField
+from workflows.automation.definition.params import FormField
 
 
 class ApproversRead(BaseModel):

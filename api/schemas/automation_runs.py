@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints,
 from api.schemas.approvals import ApprovalDetail
 from models import RunStatus, RunTrigger, StepStatus
 from services.automations.runs import RetryVersion
-from workflows.automation.contracts import RunView, WaitView
+from workflows.automation.run.contracts import RunView, WaitView
 
 # The longest correlation key an event sent to a run may carry.
 MAX_EVENT_KEY = 200

@@ -1,5 +1,5 @@
 """The form an approver fills in: checked against the approval step's fields
-(``workflows.automation.definition.FormField``) before a vote counts.
+(``workflows.automation.definition.params.FormField``) before a vote counts.
 
 The validated form has every field of the spec, ``None`` for one left empty, so a later
 step may read ``steps.<id>.output.form.<name>`` without failing on an optional field."""
@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import JsonValue
 
 from core.errors import Unprocessable
-from workflows.automation.definition_params import FormField
+from workflows.automation.definition.params import FormField
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

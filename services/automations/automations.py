@@ -25,7 +25,7 @@ from services import audit
 from services.automations import credential_check, schedules, validation
 from services.automations.validation import Problem
 from workflows.automation.definition import Definition
-from workflows.automation.definition_triggers import EventTrigger
+from workflows.automation.definition.triggers import EventTrigger
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=5000)]

@@ -11,9 +11,9 @@ from core.principal import Principal
 from models import Automation, AutomationRun, AutomationStatus, RunStatus, RunTrigger
 from services.automations import run_start, runs
 from services.automations.automations import get_version
-from workflows.automation.contracts import ChildRunPrepared, ChildRunRequest
 from workflows.automation.definition import Definition
-from workflows.automation.definition_triggers import ScheduleTrigger
+from workflows.automation.definition.triggers import ScheduleTrigger
+from workflows.automation.run.contracts import ChildRunPrepared, ChildRunRequest
 
 NO_AUTOMATION = "no automation with this id in your firm"
 

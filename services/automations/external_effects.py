@@ -24,8 +24,8 @@ from providers.http import (
     HttpTooLarge,
 )
 from services.automations.step_errors import StepFailed, StepInvalid, validated
-from workflows.automation.contracts import StepCall
-from workflows.automation.definition_params import HttpRequestParams, SendEmailParams
+from workflows.automation.definition.params import HttpRequestParams, SendEmailParams
+from workflows.automation.run.contracts import StepCall
 
 HttpClientFactory = Callable[[list[str]], HttpClient]
 # Statuses that say "try again later" rather than "this request is wrong".

@@ -2,7 +2,7 @@
 list, one run with its steps and live view, and cancelling.
 
 A run row and the outbox message that starts its workflow are written in one transaction,
-so a run exists exactly when its workflow will start (workflows/automation/contracts.py).
+so a run exists exactly when its workflow will start (workflows/automation/run/contracts.py).
 Every start, cancel, retry and resume is an audit event.
 """
 
@@ -43,13 +43,8 @@ from models import (
 from services import audit
 from services.automations import admission, run_start
 from services.automations.automations import get_automation, get_version
-from workflows.automation.contracts import (
-    MAX_EVENT_DEPTH,
-    ReusedStep,
-    RunView,
-    workflow_id,
-)
 from workflows.automation.definition import Definition
+from workflows.automation.run.contracts import MAX_EVENT_DEPTH, ReusedStep, RunView, workflow_id
 
 log = logging.getLogger("firmflow.automations.runs")
 

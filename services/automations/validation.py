@@ -31,15 +31,15 @@ from services.automations import event_catalogue, schedules
 from services.automations.validation_graph import Problem, graph_problems, pointer
 from services.expressions import ExpressionError, Kind, secret_names, syntax_error
 from workflows.automation.definition import Definition, DefinitionShell
-from workflows.automation.definition_base import MAX_STEPS, STEP_ID_PATTERN
-from workflows.automation.definition_steps import (
+from workflows.automation.definition.base import MAX_STEPS, STEP_ID_PATTERN
+from workflows.automation.definition.steps import (
     BODY_STEP_TYPES,
     CONTROL_TYPES,
     STEP_TYPES,
     EmitEventStep,
     WaitForEventStep,
 )
-from workflows.automation.definition_triggers import EventTrigger, ScheduleTrigger
+from workflows.automation.definition.triggers import EventTrigger, ScheduleTrigger
 
 __all__ = [
     "InvalidDefinition",

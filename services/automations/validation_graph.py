@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from workflows.automation.definition import Definition
-from workflows.automation.definition_steps import ForeachStep
+from workflows.automation.definition.steps import ForeachStep
 
 Problem = dict[str, str]
 

@@ -29,7 +29,7 @@ from services.billing.invoice_status import RECEIVABLE
 from services.billing.invoices import get_invoice
 from services.billing.stripe_account import firm_secret_key
 from services.billing.stripe_webhooks import PROVIDER
-from workflows.billing.payment_retry import RetryCall, RetryOutcome
+from workflows.billing.payment_retry.contracts import RetryCall, RetryOutcome
 
 _NOT_CONNECTED = "This firm has not connected Stripe: set its secret key first"
 

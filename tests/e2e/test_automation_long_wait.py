@@ -38,8 +38,8 @@ from tests.integration.test_automation_run_workflow import (
     start,
 )
 from worker import build_worker
-from workflows.automation.contracts import EVENT_SIGNAL, RunEvent, RunView, workflow_id
-from workflows.automation.run import AutomationRunWorkflow
+from workflows.automation.run.contracts import EVENT_SIGNAL, RunEvent, RunView, workflow_id
+from workflows.automation.run.workflow import AutomationRunWorkflow
 from workflows.registry import WORKFLOWS, workflow_runner
 
 pytestmark = pytest.mark.e2e

@@ -32,7 +32,7 @@ from tests.integration.test_automation_run_workflow import (
     http_step,
     start,
 )
-from workflows.automation.contracts import workflow_id
+from workflows.automation.run.contracts import workflow_id
 
 pytestmark = pytest.mark.e2e
 

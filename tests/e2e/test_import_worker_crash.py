@@ -26,7 +26,11 @@ from models import Client, ClientImport, ClientImportRow, RowOutcome
 from tests.factories import make_firm
 from tests.fixtures import db as db_fixtures
 from tests.fixtures.temporal import temporal_address
-from workflows.client_import import ClientImportResult, ImportProgress, workflow_id
+from workflows.clients.client_import.contracts import (
+    ClientImportResult,
+    ImportProgress,
+    workflow_id,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -44,7 +44,7 @@ from services.credentials import CredentialFields, create_credential
 from services.firm_settings import HttpAllowlist, set_http_allowlist
 from tests.factories import Actor, make_firm
 from tests.mailbox import Mailbox, free_port, running_mailbox
-from workflows.automation.contracts import (
+from workflows.automation.run.contracts import (
     STEP_FAILED,
     STEP_INVALID,
     FinishRun,

@@ -33,7 +33,7 @@ from tests.integration.test_automation_run_workflow import (
     start,
 )
 from worker import build_worker
-from workflows.automation.contracts import EVENT_SIGNAL, RunEvent, workflow_id
+from workflows.automation.run.contracts import EVENT_SIGNAL, RunEvent, workflow_id
 
 RUNS = "/v1/automation-runs"
 # What a waiting run waits for: the test says when each run may end. (A timer would not

@@ -1,5 +1,5 @@
 """A long run continues as new: with the worker's history threshold lowered (the constant
-in workflows/automation/state.py, which every run on the worker reads), events that match
+in workflows/automation/run/state.py, which every run on the worker reads), events that match
 no wait grow the history until the run continues as new while it waits, and between
 steps. The run keeps its step outputs, vars, event buffer and seen event ids across
 executions, the same workflow id takes the signals, and ``finish_run`` runs once, in the
@@ -41,8 +41,8 @@ from tests.integration.test_automation_waits import (
     view_when,
     wait_step,
 )
-from workflows.automation import state
-from workflows.automation.contracts import APPROVAL_SIGNAL
+from workflows.automation.run import state
+from workflows.automation.run.contracts import APPROVAL_SIGNAL
 
 __all__ = ["actor", "mailbox", "mailing_worker", "worker"]
 

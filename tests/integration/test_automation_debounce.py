@@ -31,14 +31,9 @@ from tests.integration.test_automation_run_workflow import (
     start,
 )
 from worker import build_worker
-from workflows.automation.debounce import (
-    DEBOUNCE_SIGNAL,
-    DEBOUNCE_WORKFLOW,
-    AutomationDebounceWorkflow,
-    DebounceInput,
-    DebounceTrigger,
-    debounce_workflow_id,
-)
+from workflows.automation.debounce import contracts as debounce
+from workflows.automation.debounce.contracts import DebounceInput, DebounceTrigger
+from workflows.automation.debounce.workflow import AutomationDebounceWorkflow
 
 RUNS = "/v1/automation-runs"
 WINDOW = 60
@@ -98,7 +93,7 @@ def window(
     env: WorkflowEnvironment, automation_id: str, key: str | None = None
 ) -> WorkflowHandle[Any, Any]:
     key_hash = None if key is None else hashlib.sha256(key.encode()).hexdigest()[:16]
-    return env.client.get_workflow_handle(debounce_workflow_id(uuid.UUID(automation_id), key_hash))
+    return env.client.get_workflow_handle(debounce.workflow_id(uuid.UUID(automation_id), key_hash))
 
 
 async def close(runs: Runs, automation_id: str, *keys: str | None) -> None:
@@ -124,7 +119,7 @@ async def test_only_the_last_trigger_within_the_window_runs(
     assert [run.status for run in rows] == [RunStatus.queued] * 5
     assert all(run.error == {"step": None, "message": DEBOUNCE_REASON} for run in rows)
     described = await window(runs.env, automation_id).describe()
-    assert described.workflow_type == DEBOUNCE_WORKFLOW
+    assert described.workflow_type == debounce.WORKFLOW_NAME
 
     await close(runs, automation_id)
     *earlier, last = await runs.rows(ids)
@@ -250,7 +245,7 @@ async def test_a_key_that_never_goes_quiet_continues_as_new_and_keeps_its_runs(
         ),
         id=window(runs.env, automation_id).id,
         task_queue=TASK_QUEUE,
-        start_signal=DEBOUNCE_SIGNAL,
+        start_signal=debounce.TRIGGER_SIGNAL,
         start_signal_args=[DebounceTrigger(run_id=uuid.uuid4(), window=WINDOW)],
     )
     ids = [await start(temporal_api, actor, automation_id, {"n": n}) for n in range(1, 7)]

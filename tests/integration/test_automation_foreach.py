@@ -43,11 +43,9 @@ from tests.integration.test_automation_run_workflow import (
     target,
     worker,
 )
-from workflows.automation.foreach import (
-    AutomationForeachWorkflow,
-    foreach_workflow_id,
-)
-from workflows.automation.run import AutomationRunWorkflow
+from workflows.automation.foreach import contracts as foreach
+from workflows.automation.foreach.workflow import AutomationForeachWorkflow
+from workflows.automation.run.workflow import AutomationRunWorkflow
 
 __all__ = ["actor", "target", "worker"]
 
@@ -184,7 +182,7 @@ async def test_items_never_exceed_max_concurrency_and_outputs_keep_item_order(
     view = await foreach_view(handle(temporal_env, run_id))
     assert view.waiting.step_id == "each" and view.waiting.total == 10
     child = temporal_env.client.get_workflow_handle(
-        foreach_workflow_id(uuid.UUID(run_id), "each", 1)
+        foreach.workflow_id(uuid.UUID(run_id), "each", 1)
     )
     progress = await child.query(AutomationForeachWorkflow.progress)
     assert (progress.done, progress.total) == (0, 10)
@@ -337,7 +335,7 @@ async def test_cancelling_the_run_cancels_the_foreach_and_its_items(
     run = await finished(temporal_api, temporal_env, actor, run_id)
     assert run["status"] == "canceled", run["error"]
     child = temporal_env.client.get_workflow_handle(
-        foreach_workflow_id(uuid.UUID(run_id), "each", 1)
+        foreach.workflow_id(uuid.UUID(run_id), "each", 1)
     )
     assert (await child.describe()).status == WorkflowExecutionStatus.CANCELED
     assert target.paths() == []
@@ -498,7 +496,7 @@ async def test_ten_thousand_items_complete_far_below_the_history_limit(
 
     run_lengths = await _execution_lengths(temporal_env, handle(temporal_env, run_id).id)
     child_lengths = await _execution_lengths(
-        temporal_env, foreach_workflow_id(uuid.UUID(run_id), "each", 1)
+        temporal_env, foreach.workflow_id(uuid.UUID(run_id), "each", 1)
     )
     assert len(child_lengths) > 1, "the foreach never continued as new"
     assert max(run_lengths + child_lengths) < HISTORY_BOUND, (run_lengths, child_lengths)

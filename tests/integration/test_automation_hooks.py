@@ -51,8 +51,8 @@ from services.automations.hooks import (
 from tests.factories import Actor, add_user, make_firm
 from tests.fixtures.temporal import payload_text
 from tests.problems import assert_problem
-from workflows.automation.contracts import WORKFLOW_NAME, workflow_id
-from workflows.automation.run import AutomationRunWorkflow
+from workflows.automation.run.contracts import WORKFLOW_NAME, workflow_id
+from workflows.automation.run.workflow import AutomationRunWorkflow
 
 DEFINITION = {
     "schema_version": 1,

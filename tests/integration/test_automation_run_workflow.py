@@ -28,8 +28,8 @@ from tests.fixtures.temporal import payload_text, result_skipping_time
 from tests.http_target import HttpTarget, running_target
 from tests.integration.test_automations import BASE, create, save_draft
 from worker import build_worker
-from workflows.automation.contracts import workflow_id
-from workflows.automation.run import AutomationRunWorkflow
+from workflows.automation.run.contracts import workflow_id
+from workflows.automation.run.workflow import AutomationRunWorkflow
 
 RUNS = "/v1/automation-runs"
 SECRET = "sk_live_9f3b2c7d1e-never-log-me"

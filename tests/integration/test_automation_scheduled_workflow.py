@@ -33,18 +33,14 @@ from services.automations import automations
 from services.automations.automations import AutomationFields
 from tests.factories import Actor, make_firm
 from tests.integration.test_automations import principal_of
-from workflows.automation.contracts import (
+from workflows.automation.run.contracts import (
     PREPARE_CHILD_RUN_ACTIVITY,
     ChildRunPrepared,
     workflow_id,
 )
-from workflows.automation.contracts import ChildRunRequest as Request
-from workflows.automation.scheduled import (
-    AutomationScheduleWorkflow,
-    FireResult,
-    ScheduleFire,
-    dedupe_key,
-)
+from workflows.automation.run.contracts import ChildRunRequest as Request
+from workflows.automation.schedule.contracts import FireResult, ScheduleFire, dedupe_key
+from workflows.automation.schedule.workflow import AutomationScheduleWorkflow
 from workflows.registry import WORKFLOWS, workflow_runner
 
 Maker = async_sessionmaker[AsyncSession]

@@ -39,7 +39,7 @@ from tests.integration.test_automation_run_workflow import (
 )
 from tests.mailbox import Mailbox
 from worker import build_worker
-from workflows.automation.contracts import (
+from workflows.automation.run.contracts import (
     APPROVAL_SIGNAL,
     EVENT_SIGNAL,
     ApprovalResult,
@@ -47,7 +47,7 @@ from workflows.automation.contracts import (
     RunEvent,
     RunView,
 )
-from workflows.automation.run import AutomationRunWorkflow
+from workflows.automation.run.workflow import AutomationRunWorkflow
 
 __all__ = ["actor", "mailbox", "worker"]
 

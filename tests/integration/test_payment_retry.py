@@ -26,16 +26,14 @@ from services.billing.stripe_account import SecretKeyFields
 from tests.billing_factories import make_client, make_invoice
 from tests.factories import Actor, make_firm
 from tests.fake_payments import FakePaymentProvider
-from workflows.billing.payment_retry import (
-    QUERY_NEXT_TRY,
-    RETRY_SCHEDULE_DAYS,
+from workflows.billing.payment_retry import contracts as payment_retry
+from workflows.billing.payment_retry.contracts import (
     NextTry,
     PaymentRetryInput,
     PaymentRetryResult,
-    PaymentRetryWorkflow,
     RetryCall,
-    payment_retry_workflow_id,
 )
+from workflows.billing.payment_retry.workflow import RETRY_SCHEDULE_DAYS, PaymentRetryWorkflow
 
 Maker = async_sessionmaker[AsyncSession]
 TOTAL = 25_000
@@ -122,7 +120,7 @@ async def run_retries(
     result = await env.client.execute_workflow(
         PaymentRetryWorkflow.run,
         PaymentRetryInput(firm_id=invoice.firm_id, invoice_id=invoice.id, failed_at=failed_at),
-        id=payment_retry_workflow_id(invoice.id),
+        id=payment_retry.workflow_id(invoice.id),
         task_queue=task_queue,
     )
     return failed_at, result
@@ -198,11 +196,11 @@ async def test_the_next_try_is_visible_while_waiting(
     handle = await temporal_env.client.start_workflow(
         PaymentRetryWorkflow.run,
         PaymentRetryInput(firm_id=firm.firm.id, invoice_id=invoice.id, failed_at=failed_at),
-        id=payment_retry_workflow_id(invoice.id),
+        id=payment_retry.workflow_id(invoice.id),
         task_queue=task_queue,
     )
 
-    upcoming = await handle.query(QUERY_NEXT_TRY, result_type=NextTry)
+    upcoming = await handle.query(payment_retry.NEXT_TRY_QUERY, result_type=NextTry)
     assert upcoming.attempt == 1 and upcoming.at == failed_at + timedelta(days=1)
 
     result = await handle.result()

@@ -24,7 +24,7 @@ from services.automations import automations
 from services.automations.automations import AutomationFields
 from services.automations.child_runs import NO_AUTOMATION
 from tests.factories import Actor, make_firm
-from workflows.automation.contracts import MAX_EVENT_DEPTH, ChildRunPrepared, ChildRunRequest
+from workflows.automation.run.contracts import MAX_EVENT_DEPTH, ChildRunPrepared, ChildRunRequest
 
 Definition = dict[str, Any]
 

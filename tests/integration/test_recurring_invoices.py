@@ -19,7 +19,7 @@ from services.billing.tax_rates import TaxRateFields
 from tests.billing_factories import make_client
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, pointers
-from workflows.billing.recurring import WORKFLOW_NAME, workflow_id
+from workflows.billing.recurring.contracts import WORKFLOW_NAME, workflow_id
 
 LINES = [{"description": "Monthly bookkeeping", "quantity": "1", "unit_price": 45_000}]
 # Far enough ahead to stay in the future; Berlin springs forward on 2099-03-29.

@@ -62,16 +62,12 @@ from tests.stripe_api_server import (
     invoice_metadata,
     payment_intent,
 )
-from workflows.billing.payment_retry import (
-    PaymentRetryResult,
-    PaymentRetryWorkflow,
-    payment_retry_workflow_id,
-)
-from workflows.billing.stripe_event import (
-    StripeEventResult,
-    StripeEventWorkflow,
-    stripe_event_workflow_id,
-)
+from workflows.billing.payment_retry import contracts as payment_retry
+from workflows.billing.payment_retry.contracts import PaymentRetryResult
+from workflows.billing.payment_retry.workflow import PaymentRetryWorkflow
+from workflows.billing.stripe_event import contracts as stripe_event
+from workflows.billing.stripe_event.contracts import StripeEventResult
+from workflows.billing.stripe_event.workflow import StripeEventWorkflow
 
 Maker = async_sessionmaker[AsyncSession]
 SECRET = "whsec_" + "pr0cess1ng" * 3
@@ -145,7 +141,7 @@ async def deliver(
     )
     assert response.status_code == 200, response.text
     handle = env.client.get_workflow_handle(
-        stripe_event_workflow_id(firm_id, payload["id"]), result_type=StripeEventResult
+        stripe_event.workflow_id(firm_id, payload["id"]), result_type=StripeEventResult
     )
     async with asyncio.timeout(60):
         result: StripeEventResult = await handle.result()
@@ -772,7 +768,7 @@ async def test_a_failed_payment_with_a_saved_card_is_retried_until_paid(
 
     assert result is not None and result.outcome == "payment failed; retries scheduled"
     handle = temporal_env.client.get_workflow_handle(
-        payment_retry_workflow_id(owed.id), result_type=PaymentRetryResult
+        payment_retry.workflow_id(owed.id), result_type=PaymentRetryResult
     )
     async with asyncio.timeout(60):
         retried: PaymentRetryResult = await result_skipping_time(temporal_env, handle)
@@ -828,7 +824,7 @@ async def test_an_event_that_can_never_apply_is_marked_failed(
         providers=provider.for_key,
     )
     handle = temporal_env.client.get_workflow_handle(
-        stripe_event_workflow_id(books.firm.id, payload["id"])
+        stripe_event.workflow_id(books.firm.id, payload["id"])
     )
     async with Worker(
         temporal_env.client,

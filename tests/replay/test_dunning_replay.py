@@ -24,14 +24,9 @@ from temporalio.workflow import NondeterminismError
 
 from tests.integration import test_dunning_workflow as scenario
 from tests.mailbox import running_mailbox
-from workflows.billing.dunning import DunningWorkflow
-from workflows.billing.dunning_contracts import (
-    DUNNING_WORKFLOW,
-    PLAN_ACTIVITY,
-    SIGNAL_PAUSE_CHANGED,
-    SIGNAL_PAYMENT_RECEIVED,
-    SIGNAL_POLICY_CHANGED,
-)
+from workflows.billing.dunning import contracts as dunning
+from workflows.billing.dunning.contracts import PLAN_ACTIVITY
+from workflows.billing.dunning.workflow import DunningWorkflow
 from workflows.registry import workflow_runner
 
 HISTORY = Path(__file__).resolve().parent / "histories" / "dunning.json"
@@ -86,13 +81,17 @@ def replayer() -> Replayer:
 def test_the_history_covers_every_signal_and_a_close() -> None:
     history = events()
     started = history[0]["workflowExecutionStartedEventAttributes"]
-    assert started["workflowType"]["name"] == DUNNING_WORKFLOW
+    assert started["workflowType"]["name"] == dunning.WORKFLOW_NAME
     signals = [
         e["workflowExecutionSignaledEventAttributes"]["signalName"]
         for e in history
         if "workflowExecutionSignaledEventAttributes" in e
     ]
-    assert set(signals) == {SIGNAL_PAUSE_CHANGED, SIGNAL_POLICY_CHANGED, SIGNAL_PAYMENT_RECEIVED}
+    assert set(signals) == {
+        dunning.PAUSE_CHANGED_SIGNAL,
+        dunning.POLICY_CHANGED_SIGNAL,
+        dunning.PAYMENT_RECEIVED_SIGNAL,
+    }
     assert "workflowExecutionCompletedEventAttributes" in history[-1]
 
 

@@ -33,14 +33,10 @@ from tests.factories import Actor, make_firm
 from tests.fake_payments import FakePaymentProvider
 from tests.fixtures.temporal import payload_text
 from tests.integration import test_payment_retry as scenario
-from workflows.billing.payment_retry import (
-    PAYMENT_RETRY_WORKFLOW,
-    RETRY_PAYMENT_ACTIVITY,
-    PaymentRetryInput,
-    PaymentRetryWorkflow,
-    payment_retry_workflow_id,
-)
-from workflows.billing.stripe_event import StripeEventWorkflow
+from workflows.billing.payment_retry import contracts as payment_retry
+from workflows.billing.payment_retry.contracts import RETRY_PAYMENT_ACTIVITY, PaymentRetryInput
+from workflows.billing.payment_retry.workflow import PaymentRetryWorkflow
+from workflows.billing.stripe_event.workflow import StripeEventWorkflow
 from workflows.registry import workflow_runner
 
 HISTORY = Path(__file__).resolve().parent / "histories" / "payment_retry.json"
@@ -101,7 +97,7 @@ async def record_history(env: WorkflowEnvironment, maker: async_sessionmaker[Asy
                 invoice_id=invoice.id,
                 failed_at=await env.get_current_time(),
             ),
-            id=payment_retry_workflow_id(invoice.id),
+            id=payment_retry.workflow_id(invoice.id),
             task_queue=queue,
         )
         result = await handle.result()
@@ -122,7 +118,7 @@ def replayer() -> Replayer:
 def test_the_history_covers_declined_tries_then_a_paid_one() -> None:
     history = events()
     started = history[0]["workflowExecutionStartedEventAttributes"]
-    assert started["workflowType"]["name"] == PAYMENT_RETRY_WORKFLOW
+    assert started["workflowType"]["name"] == payment_retry.WORKFLOW_NAME
     timers = [e for e in history if "timerStartedEventAttributes" in e]
     tries = [
         e["activityTaskScheduledEventAttributes"]["activityType"]["name"]

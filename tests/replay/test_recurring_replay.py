@@ -25,15 +25,14 @@ from models import RecurringStatus
 from services.billing import recurring
 from tests.factories import make_firm
 from tests.integration import test_recurring_workflow as scenario
-from workflows.billing.recurring import (
+from workflows.billing.recurring import contracts as recurring_contracts
+from workflows.billing.recurring.contracts import (
     CREATE_ACTIVITY,
     PLAN_ACTIVITY,
-    SIGNAL_PAUSED,
-    SIGNAL_RESUMED,
     WORKFLOW_NAME,
-    RecurringInvoiceWorkflow,
     workflow_id,
 )
+from workflows.billing.recurring.workflow import RecurringInvoiceWorkflow
 
 HISTORY = Path(__file__).resolve().parent / "histories" / "recurring_invoice.json"
 
@@ -97,7 +96,7 @@ def test_the_history_covers_pause_resume_an_occurrence_and_continue_as_new() -> 
         for e in history
         if "workflowExecutionSignaledEventAttributes" in e
     ]
-    assert signals == [SIGNAL_PAUSED, SIGNAL_RESUMED]
+    assert signals == [recurring_contracts.PAUSED_SIGNAL, recurring_contracts.RESUMED_SIGNAL]
     activities = [
         e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
         for e in history

@@ -22,19 +22,17 @@ from temporalio.workflow import NondeterminismError
 
 from core.db import tenant_session
 from core.principal import Principal
+from core.roles import Role
 from core.temporal import TASK_QUEUE
-from models import AutomationStatus, Role
+from models import AutomationStatus
 from services.automations import automations
 from services.automations.automations import AutomationFields
 from services.automations.schedules import fire_workflow_id
 from services.firms import create_firm_with_owner
-from workflows.automation.contracts import PREPARE_CHILD_RUN_ACTIVITY, WORKFLOW_NAME
-from workflows.automation.scheduled import (
-    SCHEDULED_WORKFLOW,
-    AutomationScheduleWorkflow,
-    FireResult,
-    ScheduleFire,
-)
+from workflows.automation.run.contracts import PREPARE_CHILD_RUN_ACTIVITY, WORKFLOW_NAME
+from workflows.automation.schedule import contracts as schedule
+from workflows.automation.schedule.contracts import FireResult, ScheduleFire
+from workflows.automation.schedule.workflow import AutomationScheduleWorkflow
 from workflows.registry import workflow_runner
 
 HISTORY = Path(__file__).resolve().parent / "histories" / "automation_schedule.json"
@@ -107,7 +105,7 @@ def replayer() -> Replayer:
 def test_the_history_prepares_one_run_and_waits_for_it_as_a_child() -> None:
     history = events()
     started = history[0]["workflowExecutionStartedEventAttributes"]
-    assert started["workflowType"]["name"] == SCHEDULED_WORKFLOW
+    assert started["workflowType"]["name"] == schedule.WORKFLOW_NAME
     activities = [
         e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
         for e in history

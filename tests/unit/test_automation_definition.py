@@ -8,8 +8,8 @@ import pytest
 
 from services.automations.validation import InvalidDefinition, parse_json, problems_of, validate
 from workflows.automation.definition import Definition
-from workflows.automation.definition_base import MAX_STEPS
-from workflows.automation.definition_steps import ConditionStep, HttpRequestStep, SwitchStep
+from workflows.automation.definition.base import MAX_STEPS
+from workflows.automation.definition.steps import ConditionStep, HttpRequestStep, SwitchStep
 
 
 def definition(steps: dict[str, Any], start: str = "a", **top: Any) -> dict[str, Any]:

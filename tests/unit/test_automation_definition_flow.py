@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from services.automations.validation import problems_of, validate
-from workflows.automation.definition_base import MAX_STEPS
-from workflows.automation.definition_steps import ForeachStep
+from workflows.automation.definition.base import MAX_STEPS
+from workflows.automation.definition.steps import ForeachStep
 
 STOP = {"type": "stop"}
 

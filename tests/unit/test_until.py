@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from workflows.automation.until import UntilError, parse_until
+from workflows.automation.run.until import UntilError, parse_until
 
 
 def test_a_local_time_is_read_in_the_firm_time_zone() -> None:

@@ -1,2 +1,3 @@
-"""User-defined automations: the definition format (``definition``) and, later, the
-interpreter workflow that runs a published version."""
+"""User-defined automations: the definition format (``definition``), the run workflow and
+its interpreter (``run``), and the processes a run starts: ``foreach`` items, ``debounce``
+windows and ``schedule`` fires."""
