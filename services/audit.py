@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import BadRequest
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import AuditEvent
+from services.repository import FirmScoped
+
+AUDIT_EVENTS = FirmScoped(AuditEvent, "audit event")
 
 
 def _summary(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
@@ -137,7 +140,7 @@ class AuditFilters:
 def events_query(
     principal: Principal, filters: AuditFilters, page: PageParams
 ) -> Select[AuditEvent]:
-    stmt = select(AuditEvent).where(AuditEvent.firm_id == principal.firm_id)
+    stmt = AUDIT_EVENTS.select(principal)
     if filters.record_type is not None:
         stmt = stmt.where(AuditEvent.record_type == filters.record_type)
     if filters.record_id is not None:

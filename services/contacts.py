@@ -5,10 +5,9 @@ import uuid
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, field_validator
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import NotFound
 from core.not_null import NeverNull
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
@@ -24,10 +23,17 @@ from services.clients import (
     get_writable_client,
     own_client_only,
 )
+from services.patches import apply_patch
+from services.repository import FirmScoped
 
 Title = Annotated[
     Annotated[str, StringConstraints(max_length=100)] | None, BeforeValidator(blank_to_none)
 ]
+
+
+CONTACTS = FirmScoped(
+    Contact, "contact", not_found="No contact with this id for this client in your firm"
+)
 
 
 class ContactFields(BaseModel):
@@ -78,7 +84,7 @@ async def _demote_other_primaries(
     await session.execute(
         update(Contact)
         .where(
-            Contact.firm_id == principal.firm_id,
+            CONTACTS.owned_by(principal),
             Contact.client_id == client_id,
             Contact.id != keep,
             Contact.is_primary.is_(True),
@@ -119,21 +125,12 @@ async def get_contact(
     client_id: uuid.UUID,
     contact_id: uuid.UUID,
     *,
-    for_update: bool = False,
+    lock: bool = False,
 ) -> Contact:
-    stmt = select(Contact).where(
-        Contact.firm_id == principal.firm_id,
-        Contact.client_id == client_id,
-        Contact.id == contact_id,
-    )
+    criteria = [Contact.client_id == client_id]
     if own_client_only(principal):
-        stmt = stmt.where(Contact.client_id == principal.client_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    contact = await session.scalar(stmt.execution_options(populate_existing=True))
-    if contact is None:
-        raise NotFound("No contact with this id for this client in your firm")
-    return contact
+        criteria.append(Contact.client_id == principal.client_id)
+    return await CONTACTS.get_or_404(session, principal, contact_id, *criteria, lock=lock)
 
 
 async def update_contact(
@@ -145,31 +142,12 @@ async def update_contact(
     patch: ContactPatch,
 ) -> Contact:
     await get_writable_client(session, principal, client_id)
-    contact = await get_contact(session, principal, client_id, contact_id, for_update=True)
-    before = summarize(contact)
-    changes = {
-        name: value
-        for name, value in patch.model_dump(include=patch.model_fields_set).items()
-        if before[name] != value
-    }
-    if not changes:
-        return contact
-    for name, value in changes.items():
-        setattr(contact, name, value)
-    await session.flush()
-    await session.refresh(contact, ["updated_at"])
+    contact = await get_contact(session, principal, client_id, contact_id, lock=True)
+    changes = await apply_patch(
+        session, principal, contact, patch, record_type="contact", summarize=summarize
+    )
     if changes.get("is_primary"):
         await _demote_other_primaries(session, principal, client_id, contact.id)
-    after = summarize(contact)
-    await audit.record(
-        session,
-        principal,
-        action="contact.updated",
-        record_type="contact",
-        record_id=contact.id,
-        before={name: before[name] for name in changes},
-        after={name: after[name] for name in changes},
-    )
     return contact
 
 
@@ -177,7 +155,7 @@ async def delete_contact(
     session: AsyncSession, principal: Principal, client_id: uuid.UUID, contact_id: uuid.UUID
 ) -> None:
     await get_writable_client(session, principal, client_id)
-    contact = await get_contact(session, principal, client_id, contact_id, for_update=True)
+    contact = await get_contact(session, principal, client_id, contact_id, lock=True)
     before = summarize(contact)
     await session.delete(contact)
     await session.flush()
@@ -192,9 +170,7 @@ async def delete_contact(
 
 
 def contacts_query(principal: Principal, client_id: uuid.UUID, page: PageParams) -> Select[Contact]:
-    stmt = select(Contact).where(
-        Contact.firm_id == principal.firm_id, Contact.client_id == client_id
-    )
+    stmt = CONTACTS.select(principal).where(Contact.client_id == client_id)
     return keyset(stmt, Contact.created_at, Contact.id, page)
 
 

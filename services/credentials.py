@@ -23,7 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from core.config import get_settings
 from core.crypto import Cipher
 from core.db import SystemPurpose, system_scope
-from core.errors import Conflict, NotFound, Unprocessable
+from core.errors import Conflict, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from core.validation_messages import pattern_message
@@ -31,6 +31,7 @@ from models import AutomationHook, BillingSettings, Credential, StripeWebhookSec
 from models.base import clock
 from models.credential import NAME_PATTERN
 from services import audit
+from services.repository import FirmScoped
 
 MAX_VALUE_LENGTH = 8192
 REDACTED = "[redacted]"
@@ -101,10 +102,13 @@ async def create_credential(
     return credential
 
 
+CREDENTIALS = FirmScoped(Credential, "credential")
+
+
 async def list_credentials(
     session: AsyncSession, principal: Principal, *, page: PageParams
 ) -> Page[Credential]:
-    stmt = select(Credential).where(Credential.firm_id == principal.firm_id)
+    stmt = CREDENTIALS.select(principal)
     rows = (await session.scalars(keyset(stmt, Credential.created_at, Credential.id, page))).all()
     return to_page(rows, page)
 
@@ -114,17 +118,9 @@ async def get_credential(
     principal: Principal,
     credential_id: uuid.UUID,
     *,
-    for_update: bool = False,
+    lock: bool = False,
 ) -> Credential:
-    stmt = select(Credential).where(
-        Credential.firm_id == principal.firm_id, Credential.id == credential_id
-    )
-    if for_update:
-        stmt = stmt.with_for_update()
-    credential = await session.scalar(stmt.execution_options(populate_existing=True))
-    if credential is None:
-        raise NotFound("No credential with this id in your firm")
-    return credential
+    return await CREDENTIALS.get_or_404(session, principal, credential_id, lock=lock)
 
 
 async def replace_value(
@@ -136,7 +132,7 @@ async def replace_value(
     value: SecretStr,
 ) -> Credential:
     """Swap the secret; runs that resolve it from now on get the new value."""
-    credential = await get_credential(session, principal, credential_id, for_update=True)
+    credential = await get_credential(session, principal, credential_id, lock=True)
     credential.value_encrypted = cipher.encrypt(_plaintext(value))
     credential.value_updated_at = clock()
     await session.flush()
@@ -155,7 +151,7 @@ async def replace_value(
 async def delete_credential(
     session: AsyncSession, principal: Principal, credential_id: uuid.UUID
 ) -> None:
-    credential = await get_credential(session, principal, credential_id, for_update=True)
+    credential = await get_credential(session, principal, credential_id, lock=True)
     before = _summary(credential)
     await session.delete(credential)
     await session.flush()
@@ -187,7 +183,7 @@ async def resolve_for_run(
     rows = (
         await session.execute(
             select(Credential.name, Credential.value_encrypted).where(
-                Credential.firm_id == firm_id, Credential.name.in_(wanted)
+                CREDENTIALS.owned_by(firm_id), Credential.name.in_(wanted)
             )
         )
     ).all()

@@ -52,9 +52,9 @@ class HttpAllowlist(BaseModel):
     ]
 
 
-async def _firm(session: AsyncSession, principal: Principal, *, for_update: bool) -> Firm:
+async def _firm(session: AsyncSession, principal: Principal, *, lock: bool) -> Firm:
     stmt = select(Firm).where(Firm.id == principal.firm_id)
-    if for_update:
+    if lock:
         stmt = stmt.with_for_update()
     firm = await session.scalar(stmt.execution_options(populate_existing=True))
     if firm is None:
@@ -64,14 +64,14 @@ async def _firm(session: AsyncSession, principal: Principal, *, for_update: bool
 
 async def get_http_allowlist(session: AsyncSession, principal: Principal) -> list[str]:
     """The firm's allow-list, as ``providers.http.HttpClient`` takes it."""
-    return list((await _firm(session, principal, for_update=False)).http_allowlist)
+    return list((await _firm(session, principal, lock=False)).http_allowlist)
 
 
 async def set_http_allowlist(
     session: AsyncSession, principal: Principal, *, allowlist: HttpAllowlist
 ) -> list[str]:
     """Replace the allow-list; the same list again changes (and records) nothing."""
-    firm = await _firm(session, principal, for_update=True)
+    firm = await _firm(session, principal, lock=True)
     before = list(firm.http_allowlist)
     if before == allowlist.entries:
         return before

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import SystemPurpose, system_scope
@@ -26,8 +26,12 @@ from models import (
 )
 from services import audit
 from services.idempotency import IdempotentRequest, StoredResponse, claim, fingerprint, remember
+from services.repository import FirmScoped
 
 _SEES_ALL_TOKENS = roles_with(Permission.api_tokens_all)
+API_TOKENS = FirmScoped(
+    ApiToken, "API token", not_found="No API token with this id is visible to you"
+)
 
 
 Credential = TypeVar("Credential", LoginSession, ApiToken, Invitation)
@@ -95,11 +99,13 @@ async def issue_api_token(
     )
 
 
+def _own(principal: Principal) -> list[ColumnElement[bool]]:
+    """Without the role to see every token of the firm, a principal sees its own."""
+    return [] if principal.role in _SEES_ALL_TOKENS else [ApiToken.user_id == principal.user_id]
+
+
 def _visible(principal: Principal) -> Select[ApiToken]:
-    query = select(ApiToken).where(ApiToken.firm_id == principal.firm_id)
-    if principal.role not in _SEES_ALL_TOKENS:
-        query = query.where(ApiToken.user_id == principal.user_id)
-    return query
+    return API_TOKENS.select(principal).where(*_own(principal))
 
 
 async def create_api_token(
@@ -190,10 +196,7 @@ async def list_api_tokens(
 async def get_api_token(
     session: AsyncSession, principal: Principal, token_id: uuid.UUID
 ) -> ApiToken:
-    api_token = await session.scalar(_visible(principal).where(ApiToken.id == token_id))
-    if api_token is None:
-        raise NotFound("No API token with this id is visible to you")
-    return api_token
+    return await API_TOKENS.get_or_404(session, principal, token_id, *_own(principal))
 
 
 async def revoke_api_token(

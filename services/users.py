@@ -24,11 +24,14 @@ from models import ApiToken, Invitation, LoginSession, Role, User
 from services import audit
 from services.auth import IssuedSession, start_session
 from services.clients import get_client
+from services.repository import FirmScoped
 from services.tokens import find_one_time_token, issue_credential
 
 # No email provider exists yet: the token travels in the invite response, so keep it short-lived.
 INVITATION_TTL = timedelta(days=7)
 INVITATION_INVALID = "This invitation link is not valid; ask an administrator for a new one"
+
+USERS = FirmScoped(User, "user")
 
 
 @dataclass(frozen=True)
@@ -42,18 +45,13 @@ class IssuedInvitation:
 
 
 async def get_user(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> User:
-    user = await session.scalar(
-        select(User).where(User.firm_id == principal.firm_id, User.id == user_id)
-    )
-    if user is None:
-        raise NotFound("No user with this id in your firm")
-    return user
+    return await USERS.get_or_404(session, principal, user_id)
 
 
 async def list_users(
     session: AsyncSession, principal: Principal, *, page: PageParams
 ) -> Page[User]:
-    query = select(User).where(User.firm_id == principal.firm_id)
+    query = USERS.select(principal)
     users = (await session.scalars(keyset(query, User.created_at, User.id, page))).all()
     return to_page(users, page)
 
@@ -176,7 +174,7 @@ async def _active_owner_count(session: AsyncSession, firm_id: uuid.UUID) -> int:
     """Lock the firm's active owners, so two concurrent demotions cannot both see a spare."""
     owners = await session.scalars(
         select(User.id)
-        .where(User.firm_id == firm_id, User.role == Role.owner, User.is_active.is_(True))
+        .where(USERS.owned_by(firm_id), User.role == Role.owner, User.is_active.is_(True))
         .with_for_update()
     )
     return len(owners.all())

@@ -23,7 +23,9 @@ from core.principal import Principal
 from models import Automation, AutomationRun, AutomationStatus, AutomationVersion, RunStatus
 from services import audit
 from services.automations import credential_check, schedules, validation
+from services.automations.repository import AUTOMATIONS, RUNS, VERSIONS
 from services.automations.validation import Problem
+from services.patches import apply_patch
 from workflows.automation.definition import Definition
 from workflows.automation.definition.triggers import EventTrigger
 
@@ -142,41 +144,17 @@ async def get_automation(
     principal: Principal,
     automation_id: uuid.UUID,
     *,
-    for_update: bool = False,
+    lock: bool = False,
 ) -> Automation:
-    stmt = select(Automation).where(
-        Automation.firm_id == principal.firm_id, Automation.id == automation_id
-    )
-    if for_update:
-        stmt = stmt.with_for_update()
-    automation = await session.scalar(stmt.execution_options(populate_existing=True))
-    if automation is None:
-        raise NotFound("No automation with this id in your firm")
-    return automation
+    return await AUTOMATIONS.get_or_404(session, principal, automation_id, lock=lock)
 
 
 async def update_automation(
     session: AsyncSession, principal: Principal, automation_id: uuid.UUID, *, patch: AutomationPatch
 ) -> Automation:
-    automation = _writable(await get_automation(session, principal, automation_id, for_update=True))
-    before = summarize(automation)
-    changes = {
-        name: value
-        for name, value in patch.model_dump(include=patch.model_fields_set).items()
-        if before[name] != value
-    }
-    if not changes:
-        return automation
-    for name, value in changes.items():
-        setattr(automation, name, value)
-    await _refreshed(session, automation)
-    await record_change(
-        session,
-        principal,
-        automation,
-        "updated",
-        before={name: before[name] for name in changes},
-        after=changes,
+    automation = _writable(await get_automation(session, principal, automation_id, lock=True))
+    await apply_patch(
+        session, principal, automation, patch, record_type="automation", summarize=summarize
     )
     return automation
 
@@ -187,7 +165,7 @@ async def save_draft(
     """Replace the draft with the JSON object in ``raw``. A draft is work in progress: it
     is saved even when it is not yet a valid definition, and the problems are returned; it
     must still be one JSON object without duplicate keys (those would be lost on saving)."""
-    automation = _writable(await get_automation(session, principal, automation_id, for_update=True))
+    automation = _writable(await get_automation(session, principal, automation_id, lock=True))
     draft = validation.parse_json(raw)
     before = fingerprint(automation.draft)
     automation.draft = draft
@@ -273,7 +251,7 @@ async def publish(
     """Validate the draft and freeze it as the next version. The automation row is locked,
     so concurrent publishes run one after the other: the second sees the first's version
     (and refuses the same draft as identical) instead of racing for its number."""
-    automation = _writable(await get_automation(session, principal, automation_id, for_update=True))
+    automation = _writable(await get_automation(session, principal, automation_id, lock=True))
     if automation.draft is None:
         raise Conflict("This automation has no draft to publish; save one first")
     validation.validate(automation.draft)
@@ -288,7 +266,7 @@ async def rollback(
 ) -> AutomationVersion:
     """Publish version ``version``'s definition again as a new version, and make it the
     draft too, so the next edit starts from what now runs."""
-    automation = _writable(await get_automation(session, principal, automation_id, for_update=True))
+    automation = _writable(await get_automation(session, principal, automation_id, lock=True))
     earlier = await _version(session, principal.firm_id, automation.id, version)
     if automation.latest_version == version:
         raise Conflict(f"Version {version} is already the latest version")
@@ -323,7 +301,7 @@ async def set_status(
     target: AutomationStatus,
 ) -> Automation:
     """Activate (needs a published version), pause (an active automation) or archive."""
-    automation = await get_automation(session, principal, automation_id, for_update=True)
+    automation = await get_automation(session, principal, automation_id, lock=True)
     if automation.status == target:
         return automation
     if automation.status not in _TRANSITIONS[target]:
@@ -356,12 +334,12 @@ async def delete_automation(
     trail stays). Refused (409) while any of its runs is running or queued: cancel them
     first, so no workflow is left acting for an automation that is gone. Its schedule goes
     with it (``request_sync`` finds the automation missing)."""
-    automation = await get_automation(session, principal, automation_id, for_update=True)
+    automation = await get_automation(session, principal, automation_id, lock=True)
     active = await session.scalar(
         select(func.count())
         .select_from(AutomationRun)
         .where(
-            AutomationRun.firm_id == principal.firm_id,
+            RUNS.owned_by(principal),
             AutomationRun.automation_id == automation.id,
             AutomationRun.status.in_([RunStatus.running, RunStatus.queued]),
         )
@@ -385,11 +363,7 @@ class AutomationFilters:
 def automations_query(
     principal: Principal, filters: AutomationFilters, page: PageParams
 ) -> Select[Automation]:
-    stmt = (
-        select(Automation)
-        .where(Automation.firm_id == principal.firm_id)
-        .options(defer(Automation.draft))
-    )
+    stmt = AUTOMATIONS.select(principal).options(defer(Automation.draft))
     if filters.status is not None:
         stmt = stmt.where(Automation.status == filters.status)
     return keyset(stmt, Automation.created_at, Automation.id, page)
@@ -407,8 +381,7 @@ async def _version(
     session: AsyncSession, firm_id: uuid.UUID, automation_id: uuid.UUID, version: int
 ) -> AutomationVersion:
     found = await session.scalar(
-        select(AutomationVersion).where(
-            AutomationVersion.firm_id == firm_id,
+        VERSIONS.select(firm_id).where(
             AutomationVersion.automation_id == automation_id,
             AutomationVersion.version == version,
         )
@@ -449,11 +422,8 @@ def versions_query(
     principal: Principal, automation_id: uuid.UUID, page: PageParams
 ) -> Select[AutomationVersion]:
     stmt = (
-        select(AutomationVersion)
-        .where(
-            AutomationVersion.firm_id == principal.firm_id,
-            AutomationVersion.automation_id == automation_id,
-        )
+        VERSIONS.select(principal)
+        .where(AutomationVersion.automation_id == automation_id)
         .options(defer(AutomationVersion.definition))
     )
     return keyset(stmt, AutomationVersion.created_at, AutomationVersion.id, page)

@@ -175,7 +175,7 @@ async def issue_hook(
     """Give the automation a new inbound URL (and signing secret when ``signing``). An
     existing one is rotated: its token stops working when this transaction commits."""
     # The automation's row lock serialises two concurrent first creations.
-    automation = await get_automation(session, principal, automation_id, for_update=True)
+    automation = await get_automation(session, principal, automation_id, lock=True)
     if automation.status == AutomationStatus.archived:
         raise Conflict("This automation is archived and can no longer be triggered")
     token, prefix, digest = new_token(HOOK_PREFIX)
@@ -212,7 +212,7 @@ async def get_hook(
 async def delete_hook(
     session: AsyncSession, principal: Principal, automation_id: uuid.UUID
 ) -> None:
-    automation = await get_automation(session, principal, automation_id, for_update=True)
+    automation = await get_automation(session, principal, automation_id, lock=True)
     hook = await _hook_of(session, principal, automation.id)
     if hook is None:
         raise NotFound("This automation has no webhook URL")

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import JsonValue
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -25,7 +25,6 @@ from core.errors import (
     AppError,
     BadRequest,
     Conflict,
-    NotFound,
     PayloadTooLarge,
     Unprocessable,
 )
@@ -43,6 +42,7 @@ from models import (
 from services import audit
 from services.automations import admission, run_start
 from services.automations.automations import get_automation, get_version
+from services.automations.repository import RUN_STEPS, RUNS
 from workflows.automation.definition import Definition
 from workflows.automation.run.contracts import MAX_EVENT_DEPTH, ReusedStep, RunView, workflow_id
 
@@ -235,8 +235,7 @@ async def start_run(
 
 
 def _deduplicated(automation: Automation, dedupe_key: str | None) -> Select[AutomationRun]:
-    return select(AutomationRun).where(
-        AutomationRun.firm_id == automation.firm_id,
+    return RUNS.select(automation.firm_id).where(
         AutomationRun.automation_id == automation.id,
         AutomationRun.dedupe_key == dedupe_key,
     )
@@ -272,23 +271,15 @@ async def start_manual(
 
 
 async def get_run(
-    session: AsyncSession, principal: Principal, run_id: uuid.UUID, *, for_update: bool = False
+    session: AsyncSession, principal: Principal, run_id: uuid.UUID, *, lock: bool = False
 ) -> AutomationRun:
-    stmt = select(AutomationRun).where(
-        AutomationRun.firm_id == principal.firm_id, AutomationRun.id == run_id
-    )
-    if for_update:
-        stmt = stmt.with_for_update()
-    run = await session.scalar(stmt.execution_options(populate_existing=True))
-    if run is None:
-        raise NotFound("No automation run with this id in your firm")
-    return run
+    return await RUNS.get_or_404(session, principal, run_id, lock=lock)
 
 
 def steps_query(principal: Principal, run_id: uuid.UUID) -> Select[AutomationRunStep]:
     return (
-        select(AutomationRunStep)
-        .where(AutomationRunStep.firm_id == principal.firm_id, AutomationRunStep.run_id == run_id)
+        RUN_STEPS.select(principal)
+        .where(AutomationRunStep.run_id == run_id)
         # The steps of foreach items share their foreach step's position: they follow in
         # the order they started (their ids "<foreach>.<index>.<step>" break ties).
         .order_by(
@@ -358,11 +349,7 @@ class RunFilters:
 def runs_query(
     principal: Principal, filters: RunFilters, page: PageParams
 ) -> Select[AutomationRun]:
-    stmt = (
-        select(AutomationRun)
-        .where(AutomationRun.firm_id == principal.firm_id)
-        .options(defer(AutomationRun.trigger_payload))
-    )
+    stmt = RUNS.select(principal).options(defer(AutomationRun.trigger_payload))
     if filters.automation_id is not None:
         stmt = stmt.where(AutomationRun.automation_id == filters.automation_id)
     if filters.status is not None:

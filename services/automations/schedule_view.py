@@ -7,15 +7,13 @@ runs imports the automations module that imports schedules."""
 import logging
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.service import RPCError
 
-from core.errors import NotFound
 from core.principal import Principal
 from core.temporal import ClientProvider
-from models import Automation
 from services.automations import schedules
+from services.automations.repository import AUTOMATIONS
 from services.automations.runs import TemporalUnavailable
 
 log = logging.getLogger("firmflow.automations.schedules")
@@ -26,13 +24,7 @@ async def schedule_view(
 ) -> schedules.ScheduleView:
     """404 for another firm's automation; 200 with state ``absent`` (and the reason) for one
     without a schedule; 503 when Temporal does not answer."""
-    found = await session.scalar(
-        select(Automation.id).where(
-            Automation.firm_id == principal.firm_id, Automation.id == automation_id
-        )
-    )
-    if found is None:
-        raise NotFound("No automation with this id in your firm")
+    await AUTOMATIONS.require(session, principal, automation_id)
     desired = await schedules.desired_state(session, principal.firm_id, automation_id)
     try:
         client = await temporal()

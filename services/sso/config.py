@@ -20,8 +20,9 @@ from core.errors import Conflict, NotFound, Unprocessable
 from core.principal import Principal
 from models import Firm, Role, SamlConfig, User
 from services import audit
+from services.repository import FirmScoped
 
-NOT_FOUND = "No SSO configuration with this id in your firm"
+SAML_CONFIGS = FirmScoped(SamlConfig, "SSO configuration")
 # Fields an update may change; the metadata is re-validated when it changes.
 SETTINGS = (
     "enabled",
@@ -77,21 +78,14 @@ def _settings_of(config: SamlConfig) -> dict[str, Any]:
 
 async def list_configs(session: AsyncSession, principal: Principal) -> list[SamlConfig]:
     """At most one per firm (a unique constraint), so the list is bounded."""
-    rows = await session.scalars(select(SamlConfig).where(SamlConfig.firm_id == principal.firm_id))
+    rows = await session.scalars(SAML_CONFIGS.select(principal))
     return list(rows.all())
 
 
 async def get_config(
     session: AsyncSession, principal: Principal, config_id: uuid.UUID
 ) -> SamlConfig:
-    config = await session.scalar(
-        select(SamlConfig).where(
-            SamlConfig.firm_id == principal.firm_id, SamlConfig.id == config_id
-        )
-    )
-    if config is None:
-        raise NotFound(NOT_FOUND)
-    return config
+    return await SAML_CONFIGS.get_or_404(session, principal, config_id)
 
 
 async def create_config(
@@ -99,7 +93,7 @@ async def create_config(
 ) -> SamlConfig:
     metadata = parse_idp_metadata(idp_metadata_xml)
     existing = await session.scalar(
-        select(SamlConfig.id).where(SamlConfig.firm_id == principal.firm_id).with_for_update()
+        select(SamlConfig.id).where(SAML_CONFIGS.owned_by(principal)).with_for_update()
     )
     if existing is not None:
         raise Conflict("This firm already has an SSO configuration; update that one")
@@ -172,7 +166,7 @@ async def sso_enforced_for(session: AsyncSession, firm_id: uuid.UUID, user: User
         return False
     enforced = await session.scalar(
         select(SamlConfig.id).where(
-            SamlConfig.firm_id == firm_id,
+            SAML_CONFIGS.owned_by(firm_id),
             SamlConfig.enabled.is_(True),
             SamlConfig.enforce_sso.is_(True),
         )

@@ -1,0 +1,20 @@
+"""The firm-scoped repositories of the automation domain, in a leaf module so that the
+services of automations, versions, runs and approvals share them without importing one
+another."""
+
+from models import (
+    Approval,
+    ApprovalVote,
+    Automation,
+    AutomationRun,
+    AutomationRunStep,
+    AutomationVersion,
+)
+from services.repository import FirmScoped
+
+AUTOMATIONS = FirmScoped(Automation, "automation")
+VERSIONS = FirmScoped(AutomationVersion, "automation version")
+RUNS = FirmScoped(AutomationRun, "automation run")
+RUN_STEPS = FirmScoped(AutomationRunStep, "automation run step")
+APPROVALS = FirmScoped(Approval, "approval")
+APPROVAL_VOTES = FirmScoped(ApprovalVote, "approval vote")
