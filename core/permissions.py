@@ -11,7 +11,7 @@ table for people.
 import enum
 
 from core.errors import Forbidden
-from models.user import Role
+from core.roles import Role
 
 
 class Permission(enum.StrEnum):

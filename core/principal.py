@@ -3,7 +3,7 @@
 import uuid
 from dataclasses import dataclass
 
-from models.user import Role
+from core.roles import Role
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ from models.sso import SamlAssertionSeen, SamlConfig, SamlRequest
 from models.stripe_event import StripeEvent, StripeEventStatus
 from models.stripe_webhook_secret import StripeWebhookSecret
 from models.task import Task, TaskStatus
-from models.user import ApiToken, Invitation, LoginSession, Role, User
+from models.user import ApiToken, Invitation, LoginSession, User
 
 __all__ = [
     "ApiToken",
@@ -104,7 +104,6 @@ __all__ = [
     "RecoveryCode",
     "RecurringInvoice",
     "RecurringStatus",
-    "Role",
     "RowOutcome",
     "RunStatus",
     "RunTrigger",

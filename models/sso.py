@@ -7,8 +7,8 @@ from sqlalchemy import Enum, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.roles import Role
 from models.base import Base, IdMixin, TenantMixin, TimestampMixin
-from models.user import Role
 
 
 class SamlConfig(IdMixin, TenantMixin, TimestampMixin, Base):

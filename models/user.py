@@ -1,19 +1,11 @@
-import enum
 import uuid
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.roles import Role
 from models.base import Base, IdMixin, TenantMixin, TimestampMixin
-
-
-class Role(enum.StrEnum):
-    owner = "owner"
-    admin = "admin"
-    staff = "staff"
-    builder = "builder"
-    client = "client"
 
 
 class User(IdMixin, TenantMixin, TimestampMixin, Base):

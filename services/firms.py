@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import SystemPurpose, scope_to_firm, system_scope
 from core.errors import Conflict, Forbidden
 from core.principal import Principal
+from core.roles import Role
 from core.security import hash_password
-from models import Firm, Role, User
+from models import Firm, User
 from services import audit
 from services.auth import IssuedSession, start_session
 

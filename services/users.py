@@ -19,8 +19,9 @@ from core.db import SystemPurpose, scope_to_firm
 from core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
+from core.roles import Role
 from core.security import INVITATION_PREFIX, hash_password
-from models import ApiToken, Invitation, LoginSession, Role, User
+from models import ApiToken, Invitation, LoginSession, User
 from services import audit
 from services.auth import IssuedSession, start_session
 from services.clients import get_client

@@ -7,8 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
 from core.principal import Principal
+from core.roles import Role
 from core.security import hash_password
-from models import Firm, Role, User
+from models import Firm, User
 from services.clients import create_client, validate_client_fields
 from services.firms import create_firm_with_owner
 from services.tokens import issue_api_token
@@ -27,7 +28,6 @@ class Actor:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-async def make_firm(session: AsyncSession, name: str = "Acme Accounting") -> Actor:
 def principal_of(actor: Actor) -> Principal:
     """``actor`` calling a service directly, as their API token would through the API."""
     return Principal(
@@ -39,6 +39,7 @@ def principal_of(actor: Actor) -> Principal:
     )
 
 
+async def make_firm(session: AsyncSession, name: str = "Acme Accounting") -> Actor:
     """A firm with an owner and the owner's API token, committed to the session's
     transaction (a savepoint inside the test's transaction)."""
     suffix = uuid.uuid4().hex[:8]

@@ -23,7 +23,8 @@ from core.config import Settings
 from core.errors import Conflict
 from core.permissions import Permission
 from core.principal import Principal
-from models import Role, SamlConfig
+from core.roles import Role
+from models import SamlConfig
 from services.sso import config as sso_config
 from services.sso import flow
 from services.sso.errors import SSO_FAILED, SsoRefused

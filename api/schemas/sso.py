@@ -6,7 +6,8 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from models import Role, SamlConfig
+from core.roles import Role
+from models import SamlConfig
 from services.sso.saml import ServiceProvider
 
 # Owners are made inside firmflow only: no IdP group grants the owner role. Nor the client

@@ -6,7 +6,8 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, StringConstraints
 
-from models import Role, User
+from core.roles import Role
+from models import User
 
 # Emails are compared case-insensitively everywhere, so they are stored lower-case.
 Email = Annotated[EmailStr, StringConstraints(max_length=320), AfterValidator(str.lower)]

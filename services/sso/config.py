@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Conflict, NotFound, Unprocessable
 from core.principal import Principal
-from models import Firm, Role, SamlConfig, User
+from core.roles import Role
+from models import Firm, SamlConfig, User
 from services import audit
 from services.repository import FirmScoped
 

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.principal import Principal
-from models import Firm, Role, SamlConfig, User
+from core.roles import Role
+from models import Firm, SamlConfig, User
 from services import audit
 from services.sso.errors import SsoRefused
 from services.sso.saml import VerifiedAssertion

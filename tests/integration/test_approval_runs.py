@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from core.config import Settings
-from models import Role
+from core.roles import Role
 from tests.factories import Actor, add_user, make_firm
 from tests.integration.test_automation_run_workflow import (
     active_automation,

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.pagination import Cursor, PageParams
 from core.principal import Principal
-from models import ApprovalStatus, Role
+from core.roles import Role
+from models import ApprovalStatus
 from services.automations.approvals import approvals_query, run_approvals_query
 from tests.fixtures import db as fixtures
 from tests.plans import app_plans, assert_no_sequential_scan, insert_firm, populated_session

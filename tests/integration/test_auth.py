@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import Settings
 from core.db import scope_to_firm
+from core.roles import Role
 from core.security import hash_token, verify_password
-from models import ApiToken, AuditEvent, LoginSession, Role, User
+from models import ApiToken, AuditEvent, LoginSession, User
 from services.auth import BAD_CREDENTIALS, FIRM_REQUIRED
 from tests.factories import PASSWORD, Actor, add_user, make_firm
 from tests.problems import assert_problem, bearer, pointers

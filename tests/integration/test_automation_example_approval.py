@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from core.config import Settings
-from models import Role
+from core.roles import Role
 from tests.factories import Actor, make_firm
 from tests.integration.test_approval_runs import (
     APPROVALS,

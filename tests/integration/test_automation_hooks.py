@@ -27,6 +27,7 @@ from core.crypto import Cipher
 from core.db import scope_to_firm, tenant_session
 from core.errors import NotFound, Unprocessable, UnsupportedMediaType
 from core.principal import Principal
+from core.roles import Role
 from core.temporal import TASK_QUEUE, fixed_client
 from models import (
     AuditEvent,
@@ -36,7 +37,6 @@ from models import (
     AutomationStatus,
     Firm,
     OutboxMessage,
-    Role,
     RunStatus,
     RunTrigger,
 )

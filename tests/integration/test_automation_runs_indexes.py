@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.pagination import Cursor, PageParams
 from core.principal import Principal
-from models import Role, RunStatus
+from core.roles import Role
+from models import RunStatus
 from services.automations.runs import RunFilters, runs_query, steps_query
 from tests.fixtures import db as fixtures
 from tests.plans import app_plans, assert_no_sequential_scan, insert_firm, populated_session

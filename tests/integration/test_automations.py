@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core.db import scope_to_firm
 from core.principal import Principal
-from models import AuditEvent, Role
+from core.roles import Role
+from models import AuditEvent
 from services.automations import automations
 from services.automations.automations import AutomationFields
 from tests.factories import Actor, add_user, make_firm

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.pagination import Cursor, PageParams
 from core.principal import Principal
-from models import AutomationStatus, Role
+from core.roles import Role
+from models import AutomationStatus
 from services.automations.automations import (
     AutomationFilters,
     automations_query,

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.pagination import Cursor, PageParams
 from core.principal import Principal
-from models import Role
+from core.roles import Role
 from services.billing.payments import PaymentFilters, payments_query
 from services.billing.reports import (
     AgingCursor,

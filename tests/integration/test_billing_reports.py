@@ -12,7 +12,8 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
-from models import InvoiceStatus, Role
+from core.roles import Role
+from models import InvoiceStatus
 from services import firms
 from services.billing import payments
 from tests.billing_factories import make_client, make_invoice

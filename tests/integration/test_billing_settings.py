@@ -7,7 +7,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Role
+from core.roles import Role
 from tests.factories import add_user, make_firm
 from tests.problems import assert_problem, pointers
 

@@ -15,7 +15,8 @@ from core.config import Settings
 from core.db import scope_to_firm
 from core.errors import NotFound
 from core.principal import Principal
-from models import AuditEvent, ClientImport, OutboxMessage, Role
+from core.roles import Role
+from models import AuditEvent, ClientImport, OutboxMessage
 from services import client_imports
 from tests.factories import Actor, add_user, make_firm
 

@@ -11,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
+from core.roles import Role
 from core.security import hash_password
-from models import Role, User
+from models import User
 from tests.factories import PASSWORD, Actor, add_user, make_firm
 from tests.problems import assert_problem, bearer, pointers
 

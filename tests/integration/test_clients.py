@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import scope_to_firm
 from core.errors import Unprocessable
 from core.principal import Principal
-from models import AuditEvent, Client, OutboxMessage, Role
+from core.roles import Role
+from models import AuditEvent, Client, OutboxMessage
 from services import clients
 from tests.factories import Actor, add_user, make_firm
 

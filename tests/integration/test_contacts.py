@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
-from models import AuditEvent, Role
+from core.roles import Role
+from models import AuditEvent
 from tests.factories import Actor, add_user, make_firm
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.session_cookie import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, origin_of
 from core.config import Settings
 from core.db import scope_to_firm
-from models import Role
+from core.roles import Role
 from services.tokens import issue_login_session
 from tests.factories import PASSWORD, Actor, add_user, make_firm
 from tests.problems import assert_problem, bearer

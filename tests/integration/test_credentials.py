@@ -17,7 +17,8 @@ from core.config import Settings
 from core.crypto import Cipher
 from core.db import scope_to_firm
 from core.principal import Principal
-from models import AuditEvent, AutomationHook, Credential, Role
+from core.roles import Role
+from models import AuditEvent, AutomationHook, Credential
 from services import credentials
 from services.automations.automations import AutomationFields, create_automation
 from services.automations.hooks import issue_hook

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
-from models import AuditEvent, InvoiceStatus, OutboxMessage, Role
+from core.roles import Role
+from models import AuditEvent, InvoiceStatus, OutboxMessage
 from services.billing.dunning_policy import DEFAULT_POLICY
 from tests.billing_factories import make_client, make_invoice
 from tests.factories import Actor, add_user, make_firm

@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
 from core.principal import Principal
-from models import AuditEvent, Role
+from core.roles import Role
+from models import AuditEvent
 from providers.http import (
     HttpClient,
     HttpFailed,

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.idempotency import REPLAYED_HEADER
 from core.config import Settings
 from core.db import scope_to_firm, tenant_session
-from models import AuditEvent, Client, Contact, Firm, IdempotencyKey, Role
+from core.roles import Role
+from models import AuditEvent, Client, Contact, Firm, IdempotencyKey
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem
 

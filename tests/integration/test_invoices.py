@@ -17,15 +17,8 @@ from core.db import scope_to_firm
 from core.errors import Conflict, NotFound, Unprocessable
 from core.pagination import Cursor, PageParams
 from core.principal import Principal
-from models import (
-    AuditEvent,
-    Invoice,
-    InvoiceKind,
-    InvoiceLine,
-    InvoiceStatus,
-    OutboxMessage,
-    Role,
-)
+from core.roles import Role
+from models import AuditEvent, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, OutboxMessage
 from services.billing import invoices, tax_rates
 from services.billing.invoice_lines import LineFields
 from services.billing.invoice_status import ALLOWED, IllegalTransition, move

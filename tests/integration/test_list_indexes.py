@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.pagination import Cursor, PageParams
 from core.principal import Principal
-from models import ClientStatus, Role, TaskStatus
+from core.roles import Role
+from models import ClientStatus, TaskStatus
 from services.audit import AuditFilters, events_query
 from services.clients import ClientFilters, clients_query
 from services.contacts import contacts_query

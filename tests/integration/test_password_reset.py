@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import Settings
 from core.db import scope_to_firm
+from core.roles import Role
 from core.security import hash_token
-from models import AuditEvent, PasswordResetToken, Role, User
+from models import AuditEvent, PasswordResetToken, User
 from tests.factories import PASSWORD, Actor, add_user, make_firm
 from tests.mailbox import Mailbox, running_mailbox
 from tests.problems import assert_problem, bearer, pointers

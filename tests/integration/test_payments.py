@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.db import scope_to_firm, tenant_session
 from core.errors import AppError, NotFound, Unprocessable
 from core.principal import Principal
+from core.roles import Role
 from models import (
     AuditEvent,
     Client,
@@ -26,7 +27,6 @@ from models import (
     OutboxMessage,
     Payment,
     PaymentMethod,
-    Role,
 )
 from services import firms
 from services.billing import credits, payments, refunds

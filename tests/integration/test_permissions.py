@@ -28,7 +28,7 @@ from core.permissions import (
     require,
     roles_with,
 )
-from models import Role
+from core.roles import Role
 from services.tokens import issue_login_session
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, bearer

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
 from core.principal import Principal
-from models import AuditEvent, OutboxMessage, Role
+from core.roles import Role
+from models import AuditEvent, OutboxMessage
 from services.billing import tax_rates
 from services.billing.tax_rates import TaxRateFields
 from tests.billing_factories import make_client

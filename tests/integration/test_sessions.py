@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
-from models import AuditEvent, Role, User
+from core.roles import Role
+from models import AuditEvent, User
 from services.tokens import issue_api_token, issue_login_session
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, bearer

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
-from models import AuditEvent, Role
+from core.roles import Role
+from models import AuditEvent
 from services.auth import BAD_CREDENTIALS
 from services.sso import sso_enforced_for
 from tests.factories import PASSWORD, Actor, add_user, make_firm

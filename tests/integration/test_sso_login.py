@@ -26,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import Settings
 from core.db import scope_to_firm
-from models import AuditEvent, LoginSession, Role, SamlAssertionSeen, SamlRequest, User
+from core.roles import Role
+from models import AuditEvent, LoginSession, SamlAssertionSeen, SamlRequest, User
 from services.sso import SSO_FAILED
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, bearer

@@ -22,6 +22,7 @@ from core.config import Settings
 from core.crypto import Cipher
 from core.db import scope_to_firm
 from core.principal import Principal
+from core.roles import Role
 from models import (
     AuditEvent,
     BillingSettings,
@@ -29,7 +30,6 @@ from models import (
     InvoiceStatus,
     OutboxMessage,
     PaymentMethod,
-    Role,
     StripeEvent,
     StripeWebhookSecret,
 )

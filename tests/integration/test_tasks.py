@@ -16,7 +16,8 @@ from api.routes.tasks import _assignee
 from core.db import scope_to_firm
 from core.errors import BadRequest, NotFound, Unprocessable
 from core.principal import Principal
-from models import AuditEvent, Firm, Role, Task, User
+from core.roles import Role
+from models import AuditEvent, Firm, Task, User
 from services import clients, tasks
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, pointers

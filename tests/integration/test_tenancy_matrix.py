@@ -31,6 +31,7 @@ from core.config import Settings
 from core.crypto import Cipher
 from core.db import scope_to_firm
 from core.principal import Principal
+from core.roles import Role
 from models import (
     ApiToken,
     Approval,
@@ -47,7 +48,6 @@ from models import (
     Payment,
     PaymentMethod,
     RecurringInvoice,
-    Role,
     RunStatus,
     RunTrigger,
     SamlConfig,

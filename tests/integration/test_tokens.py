@@ -10,8 +10,9 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
+from core.roles import Role
 from core.security import hash_token
-from models import ApiToken, AuditEvent, Role
+from models import ApiToken, AuditEvent
 from services.tokens import issue_api_token
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, bearer

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.config import Settings
 from core.crypto import DEV_KEY_FILE, Cipher, EncryptionUnavailable
 from core.db import scope_to_firm
-from models import AuditEvent, MfaChallenge, Role, TwoFactorCredential
+from core.roles import Role
+from models import AuditEvent, MfaChallenge, TwoFactorCredential
 from services.two_factor import MAX_CHALLENGE_FAILURES, RECOVERY_CODE_COUNT
 from tests.factories import PASSWORD, Actor, add_user, make_firm
 from tests.problems import assert_problem, bearer, pointers

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.db import scope_to_firm, tenant_session
 from core.errors import Conflict
 from core.principal import Principal
+from core.roles import Role
 from core.security import hash_token
-from models import ApiToken, AuditEvent, Firm, Invitation, LoginSession, Role, User
+from models import ApiToken, AuditEvent, Firm, Invitation, LoginSession, User
 from services import users
 from tests.factories import PASSWORD, Actor, add_user, make_firm
 from tests.problems import assert_problem, bearer
