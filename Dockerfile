@@ -42,5 +42,5 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 
 # Prestart: migrations (as FIRMFLOW_MIGRATION_DATABASE_URL, under an advisory lock so
 # replicas take turns), then uvicorn with FIRMFLOW_API_WORKERS processes.
-# The worker runs the same image with: python -m core.launcher worker
-CMD ["sh", "-c", "python -m core.launcher migrate && exec python -m core.launcher api"]
+# The worker runs the same image with: python -m launcher worker
+CMD ["sh", "-c", "python -m launcher migrate && exec python -m launcher api"]

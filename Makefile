@@ -24,16 +24,16 @@ install: $(STAMP) system-deps
 	@install -d -m 0700 $(XDG_RUNTIME_DIR)
 
 dev: install
-	$(PY) -m core.launcher dev
+	$(PY) -m launcher dev
 
 api: install
-	$(PY) -m core.launcher api
+	$(PY) -m launcher api
 
 worker: install
-	$(PY) -m core.launcher worker
+	$(PY) -m launcher worker
 
 migrate: install
-	$(PY) -m core.launcher migrate
+	$(PY) -m launcher migrate
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -44,10 +44,11 @@ from activities import build_activities
 from core import embedded, migrate
 from core.config import Settings
 from core.db import APP_ROLE, tenant_session
-from core.launcher import Deadline, free_port, spawn, temporal_dev_server
 from core.principal import Principal
 from core.roles import Role
 from core.temporal import TASK_QUEUE, ensure_search_attributes, fixed_client
+from launcher.processes import Deadline, free_port, spawn
+from launcher.temporal import temporal_dev_server
 from models import AutomationRun, AutomationStatus, RunStatus, RunTrigger
 from services.automations import automations
 from services.automations.automations import AutomationFields

@@ -31,7 +31,7 @@ async def uvicorn_api(
 ) -> AsyncIterator[str]:
     """Serve the app ``factory`` (``module:function``) with ``env``; yields its base URL
     once ``/health`` answers."""
-    from core.launcher import Deadline, free_port, spawn
+    from launcher.processes import Deadline, free_port, spawn
 
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", factory, "--factory"]

@@ -138,7 +138,7 @@ def webhook_request(firm_id: str, invoice_ids: list[str]) -> Send:
 
 
 async def run(seconds: float, events: int, invoices: int) -> None:
-    from core.launcher import temporal_dev_server
+    from launcher.temporal import temporal_dev_server
 
     print(f"stripe webhooks: preparing a firm with {invoices} open invoices…", flush=True)
     urls = await asyncio.to_thread(prepare_database)

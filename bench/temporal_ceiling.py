@@ -72,7 +72,7 @@ async def measure_ceiling(address: str, workflows: int = 200) -> float:
 
 async def ceiling(workflows: int = 200) -> float:
     """Start a dev server of our own (temp dir, free port, WAL pragmas), then measure."""
-    from core.launcher import temporal_dev_server
+    from launcher.temporal import temporal_dev_server
 
     with tempfile.TemporaryDirectory(prefix="firmflow-bench-temporal-") as directory:
         async with temporal_dev_server(Path(directory)) as address:

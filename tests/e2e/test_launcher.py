@@ -26,13 +26,10 @@ import pytest
 
 from core import embedded
 from core.db import APP_ROLE
-from core.launcher import (
-    DEMO_EMAIL,
-    READY_BANNER,
-    port_is_free,
-    temporal_dev_server,
-    temporal_serving,
-)
+from launcher.demo import DEMO_EMAIL
+from launcher.dev import READY_BANNER
+from launcher.processes import port_is_free
+from launcher.temporal import temporal_dev_server, temporal_serving
 
 pytestmark = pytest.mark.e2e
 
@@ -139,7 +136,7 @@ class Watched:
 
 
 def launcher(env: dict[str, str]) -> Watched:
-    return Watched([sys.executable, "-m", "core.launcher", "dev"], env)
+    return Watched([sys.executable, "-m", "launcher", "dev"], env)
 
 
 def temporal(*args: str) -> list[str]:
@@ -331,7 +328,7 @@ async def test_dev_uses_the_postgres_and_temporal_it_is_given(
 
             children = running.processes()
             assert sorted(" ".join(p.cmdline()[1:]) for p in children) == [
-                "-m core.launcher api",
+                "-m launcher api",
                 str(ROOT / "worker.py"),
             ]
             running.process.send_signal(signal.SIGINT)

@@ -24,10 +24,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from core.config import Settings
-from core.launcher import free_port
 from core.logging import RedactingJsonFormatter, RequestIdFilter
 from core.metrics import record_workflow_start
 from core.temporal import LazyClient
+from launcher.processes import free_port
 from tests.factories import make_firm
 from tests.fixtures import db as db_fixtures
 

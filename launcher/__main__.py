@@ -1,0 +1,5 @@
+import sys
+
+from launcher.commands import main
+
+sys.exit(main())
