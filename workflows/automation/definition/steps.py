@@ -64,8 +64,8 @@ class _StepBase(StrictModel):
         return out
 
 
-class _Linear(_StepBase):
-    # None ends the run successfully after this step.
+class LinearStep(_StepBase):
+    # The one way out; None ends the run successfully after this step.
     next: StepId | None = None
 
     def edges(self) -> dict[str, str]:
@@ -75,37 +75,37 @@ class _Linear(_StepBase):
         return out
 
 
-class HttpRequestStep(_Linear):
+class HttpRequestStep(LinearStep):
     type: Literal["http_request"]
     params: HttpRequestParams
 
 
-class SendEmailStep(_Linear):
+class SendEmailStep(LinearStep):
     type: Literal["send_email"]
     params: SendEmailParams
 
 
-class CreateTaskStep(_Linear):
+class CreateTaskStep(LinearStep):
     type: Literal["create_task"]
     params: CreateTaskParams
 
 
-class UpdateClientStep(_Linear):
+class UpdateClientStep(LinearStep):
     type: Literal["update_client"]
     params: UpdateClientParams
 
 
-class EmitEventStep(_Linear):
+class EmitEventStep(LinearStep):
     type: Literal["emit_event"]
     params: EmitEventParams
 
 
-class SetStep(_Linear):
+class SetStep(LinearStep):
     type: Literal["set"]
     params: SetParams
 
 
-class DelayStep(_Linear):
+class DelayStep(LinearStep):
     type: Literal["delay"]
     params: DelayParams
 
@@ -141,12 +141,12 @@ class StopStep(_StepBase):
     params: StopParams = Field(default_factory=StopParams)
 
 
-class CallAutomationStep(_Linear):
+class CallAutomationStep(LinearStep):
     type: Literal["call_automation"]
     params: CallAutomationParams
 
 
-class WaitForEventStep(_Linear):
+class WaitForEventStep(LinearStep):
     type: Literal["wait_for_event"]
     params: WaitForEventParams
     # Where a timeout goes; None makes a timeout a step failure (``on_error`` decides).
@@ -159,7 +159,7 @@ class WaitForEventStep(_Linear):
         return out
 
 
-class ApprovalStep(_Linear):
+class ApprovalStep(LinearStep):
     """``next`` is the approved branch."""
 
     type: Literal["approval"]
@@ -205,7 +205,7 @@ class ForeachBody(StrictModel):
     steps: dict[StepId, BodyStep] = Field(min_length=1, max_length=MAX_STEPS)
 
 
-class ForeachStep(_Linear):
+class ForeachStep(LinearStep):
     type: Literal["foreach"]
     params: ForeachParams
     body: ForeachBody
@@ -228,6 +228,13 @@ Step = Annotated[
     | ForeachStep,
     Field(discriminator="type"),
 ]
+
+# The same sets as plain unions, which the interpreter dispatches on (``Step`` carries the
+# discriminator pydantic validates with).
+ActionStep = HttpRequestStep | SendEmailStep | CreateTaskStep | UpdateClientStep | EmitEventStep
+ControlStep = ConditionStep | SwitchStep | SetStep | DelayStep | StopStep
+FlowStep = CallAutomationStep | WaitForEventStep | ApprovalStep | ForeachStep
+AnyStep = ActionStep | ControlStep | FlowStep
 
 # Step type name → its model; the validator picks the model by name so that an unknown
 # type is one precise error rather than one per known type.

@@ -39,7 +39,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.automation.run.contracts import RunView, StepRecord
 
 from workflows.automation.run.call import call_automation
-from workflows.automation.run.interpreter import FlowHandler, Interpreter
+from workflows.automation.run.flow import FlowHandlers
+from workflows.automation.run.interpreter import Interpreter
 
 ITEMS_PER_EXECUTION = 500
 # Well below the 50k limit: a continue-as-new waits for up to max_concurrency running
@@ -58,7 +59,7 @@ _WRITE_RETRY = RetryPolicy(
 
 # What an item may run besides actions and control steps (the body admits no other flow
 # step type).
-_ITEM_FLOW: dict[str, FlowHandler] = {"call_automation": call_automation}
+_ITEM_FLOW = FlowHandlers(call_automation=call_automation)
 
 
 @workflow.defn(name=WORKFLOW_NAME)

@@ -9,8 +9,7 @@ leaves its child running whatever becomes of the caller.
 """
 
 import asyncio
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -37,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         workflow_id,
     )
 
-from workflows.automation.run.interpreter import Interpreter
+from workflows.automation.run.flow import FlowResult, RunScope, StepVisit
 from workflows.automation.run.steps.expressions import render
 from workflows.automation.run.steps.failures import StepFailure, activity_failure, run_canceled
 
@@ -63,21 +62,16 @@ def _child_failure(err: ChildWorkflowError) -> StepFailure:
     return StepFailure("the called run failed")
 
 
-async def call_automation(
-    interp: Interpreter,
-    step_id: str,
-    step: d.CallAutomationStep,
-    visit: int,
-    started: datetime,
-) -> tuple[Any, str | None]:
-    params = step.params
-    source = interp.input
+async def call_automation(run: RunScope, at: StepVisit[d.CallAutomationStep]) -> FlowResult:
+    step, params = at.step, at.step.params
+    source = run.input
+    record_id = run.record_id(at.step_id)
     request = ChildRunRequest(
         firm_id=source.firm_id,
         automation_id=params.automation_id,
-        payload=render(params.payload, interp.context),
+        payload=render(params.payload, run.context),
         trigger="call",
-        dedupe_key="call:" + idempotency_key(source.run_id, interp.record_id(step_id), visit),
+        dedupe_key="call:" + idempotency_key(source.run_id, record_id, at.visit),
         parent_run_id=source.run_id,
         depth=source.depth + 1,
         initiator_id=source.initiator_id,
@@ -117,9 +111,7 @@ async def call_automation(
     )
     if not params.wait:
         return {"run_id": run_id, "status": "running", "output": None}, step.next
-    interp.view.waiting = WaitView(
-        kind="child_run", step_id=interp.record_id(step_id), child_run_id=prepared.run_id
-    )
+    run.show_waiting(WaitView(kind="child_run", step_id=record_id, child_run_id=prepared.run_id))
     try:
         result = await child
     except ChildWorkflowError as err:
@@ -127,5 +119,5 @@ async def call_automation(
             raise asyncio.CancelledError from err
         raise _child_failure(err) from err
     finally:
-        interp.view.waiting = None
+        run.show_waiting(None)
     return {"run_id": run_id, "status": result.status, "output": result.output}, step.next

@@ -4,7 +4,6 @@ The step's output is the items' outputs and errors; the records the child did no
 come back and go with the run's next activity."""
 
 import asyncio
-from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -16,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.automation.foreach import contracts as foreach
     from workflows.automation.run.contracts import WaitView
 
-from workflows.automation.run.interpreter import Interpreter
+from workflows.automation.run.flow import FlowResult, RunScope, StepVisit
 from workflows.automation.run.steps.expressions import evaluate
 from workflows.automation.run.steps.failures import StepFailure, run_canceled
 
@@ -38,44 +37,43 @@ def _outer_steps_read(body: d.ForeachBody, steps: dict[str, Any]) -> dict[str, A
     return {name: steps[name] for name in wanted if name in steps}
 
 
-async def run_foreach(
-    interp: Interpreter, step_id: str, step: d.ForeachStep, visit: int, started: datetime
-) -> tuple[Any, str | None]:
+async def run_foreach(run: RunScope, at: StepVisit[d.ForeachStep]) -> FlowResult:
     """The ``foreach`` flow handler of the run workflow."""
-    items = evaluate(step.params.items, interp.context)
+    step, visit = at.step, at.visit
+    items = evaluate(step.params.items, run.context)
     if not isinstance(items, list):
         raise StepFailure(f"items must be a list, not {type(items).__name__}")
     if len(items) > step.params.max_items:
         raise StepFailure(f"{len(items)} items; this foreach takes at most {step.params.max_items}")
     if not items:
         return {"items": [], "errors": [], "count": 0}, step.next
-    record_id = interp.record_id(step_id)
+    record_id = run.record_id(at.step_id)
     prefix = f"{record_id}."
-    context = {**interp.context, "steps": _outer_steps_read(step.body, interp.context["steps"])}
-    run = interp.input.model_copy(
+    context = {**run.context, "steps": _outer_steps_read(step.body, run.context["steps"])}
+    source = run.input.model_copy(
         update={
             "definition": {},
             "state": None,
-            "reuse": {k: v for k, v in interp.input.reuse.items() if k.startswith(prefix)},
+            "reuse": {k: v for k, v in run.input.reuse.items() if k.startswith(prefix)},
         }
     )
     child = foreach.ForeachInput(
-        run=run,
+        run=source,
         step_id=record_id,
         visit=visit,
-        position=interp.position,
+        position=run.position,
         body=step.body.model_dump(mode="json", by_alias=True),
         items=items,
         max_concurrency=step.params.max_concurrency,
         on_item_error=step.params.on_item_error,
         context=context,
     )
-    interp.view.waiting = WaitView(kind="foreach", step_id=record_id, done=0, total=len(items))
+    run.show_waiting(WaitView(kind="foreach", step_id=record_id, done=0, total=len(items)))
     try:
         result = await workflow.execute_child_workflow(
             foreach.WORKFLOW_NAME,
             child,
-            id=foreach.workflow_id(interp.input.run_id, record_id, visit),
+            id=foreach.workflow_id(run.input.run_id, record_id, visit),
             result_type=foreach.ForeachResult,
             search_attributes=child.search_attributes().typed(),
         )
@@ -85,8 +83,8 @@ async def run_foreach(
             raise asyncio.CancelledError("the run was canceled") from err
         raise StepFailure("the foreach could not complete its items") from err
     finally:
-        interp.view.waiting = None
-    interp.pending.extend(result.pending)
+        run.show_waiting(None)
+    run.carry(result.pending)
     if result.failure is not None:
         raise StepFailure(result.failure)
     output = {

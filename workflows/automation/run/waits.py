@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal, NoReturn
 
 from temporalio import workflow
@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.automation.run.state import RunState, WaitState
 
-from workflows.automation.run.interpreter import Interpreter
+from workflows.automation.run.flow import FlowResult, RunScope, StepVisit
 from workflows.automation.run.steps.expressions import context_for, render
 from workflows.automation.run.steps.failures import (
     StepFailure,
@@ -53,7 +53,7 @@ APPROVAL_RETRY = RetryPolicy(
 )
 
 # Continues the run as new from inside a wait (the run workflow provides it).
-ContinueWaiting = Callable[[Interpreter, WaitState], Awaitable[NoReturn]]
+ContinueWaiting = Callable[[WaitState], Awaitable[NoReturn]]
 
 
 def continue_as_new_due() -> bool:
@@ -112,7 +112,7 @@ class Waits:
                 return index
         return None
 
-    async def _idle(self, interp: Interpreter, ready: Callable[[], bool], wait: WaitState) -> bool:
+    async def _idle(self, ready: Callable[[], bool], wait: WaitState) -> bool:
         """Wait until ``ready()`` (True) or the wait's deadline (False), continuing the run
         as new meanwhile if its history grows long."""
         while True:
@@ -130,39 +130,34 @@ class Waits:
             if ready():
                 return True
             assert self.continue_waiting is not None, "the run workflow sets continue_waiting"
-            await self.continue_waiting(interp, wait)
+            await self.continue_waiting(wait)
 
-    async def wait_for_event(
-        self,
-        interp: Interpreter,
-        step_id: str,
-        step: d.WaitForEventStep,
-        visit: int,
-        started: datetime,
-    ) -> tuple[Any, str | None]:
-        params = step.params
-        wait = interp.resumed(step_id, visit)
+    async def wait_for_event(self, run: RunScope, at: StepVisit[d.WaitForEventStep]) -> FlowResult:
+        step, params = at.step, at.step.params
+        wait = run.resumed(at)
         if wait is None:
-            key = None if params.key is None else str(render(params.key, interp.context))
+            key = None if params.key is None else str(render(params.key, run.context))
             wait = WaitState(
-                kind="event", step_id=step_id, visit=visit, started_at=started, key=key
+                kind="event", step_id=at.step_id, visit=at.visit, started_at=at.started, key=key
             )
             if params.timeout is not None:
-                wait.deadline = started + timedelta(seconds=params.timeout)
+                wait.deadline = at.started + timedelta(seconds=params.timeout)
         if self._find(params.event, wait.key) is None:
-            interp.view.waiting = WaitView(
-                kind="event",
-                step_id=interp.record_id(step_id),
-                event=params.event,
-                key=wait.key,
-                wakes_at=wait.deadline,
+            run.show_waiting(
+                WaitView(
+                    kind="event",
+                    step_id=run.record_id(at.step_id),
+                    event=params.event,
+                    key=wait.key,
+                    wakes_at=wait.deadline,
+                )
             )
             try:
                 arrived = await self._idle(
-                    interp, lambda: self._find(params.event, wait.key) is not None, wait
+                    lambda: self._find(params.event, wait.key) is not None, wait
                 )
             finally:
-                interp.view.waiting = None
+                run.show_waiting(None)
             if not arrived:
                 output = {"event": params.event, "key": wait.key, "timed_out": True}
                 if step.on_timeout is not None:
@@ -180,44 +175,41 @@ class Waits:
             "timed_out": False,
         }, step.next
 
-    async def approval(
-        self,
-        interp: Interpreter,
-        step_id: str,
-        step: d.ApprovalStep,
-        visit: int,
-        started: datetime,
-    ) -> tuple[Any, str | None]:
-        params = step.params
-        wait = interp.resumed(step_id, visit)
+    async def approval(self, run: RunScope, at: StepVisit[d.ApprovalStep]) -> FlowResult:
+        step, params = at.step, at.step.params
+        wait = run.resumed(at)
         if wait is None:
-            wait = WaitState(kind="approval", step_id=step_id, visit=visit, started_at=started)
+            wait = WaitState(
+                kind="approval", step_id=at.step_id, visit=at.visit, started_at=at.started
+            )
             if params.timeout is not None:
-                wait.deadline = started + timedelta(seconds=params.timeout)
-            wait.approval_id = await self._open(interp, step, wait)
+                wait.deadline = at.started + timedelta(seconds=params.timeout)
+            wait.approval_id = await self._open(run, step, wait)
         approval_id = wait.approval_id
         assert approval_id is not None
-        interp.view.waiting = WaitView(
-            kind="approval",
-            step_id=interp.record_id(step_id),
-            approval_id=approval_id,
-            wakes_at=wait.deadline,
+        run.show_waiting(
+            WaitView(
+                kind="approval",
+                step_id=run.record_id(at.step_id),
+                approval_id=approval_id,
+                wakes_at=wait.deadline,
+            )
         )
         try:
-            decided = await self._idle(interp, lambda: approval_id in self.approvals, wait)
+            decided = await self._idle(lambda: approval_id in self.approvals, wait)
         except asyncio.CancelledError:
             # The approvers must not go on deciding for a run that is gone; the run ends
             # canceled even if the close fails (canceling a run cancels its approvals too).
-            closing = asyncio.ensure_future(self._close(interp, approval_id, "canceled"))
+            closing = asyncio.ensure_future(self._close(run, approval_id, "canceled"))
             with contextlib.suppress(StepFailure):
                 await asyncio.shield(closing)
             raise
         finally:
-            interp.view.waiting = None
+            run.show_waiting(None)
         if decided:
             result = self.approvals.pop(approval_id)
         else:
-            result = await self._close(interp, approval_id, "expired")
+            result = await self._close(run, approval_id, "expired")
         output = {
             "approval_id": str(approval_id),
             "status": result.status,
@@ -237,22 +229,22 @@ class Waits:
             raise StepFailure(f"the approval was not decided within {params.timeout:g} s")
         raise StepFailure("the approval was canceled")
 
-    async def _open(self, interp: Interpreter, step: d.ApprovalStep, wait: WaitState) -> uuid.UUID:
+    async def _open(self, run: RunScope, step: d.ApprovalStep, wait: WaitState) -> uuid.UUID:
         """Open the approval (its row, its emails); the pending records go with it."""
         params = step.params.model_dump(mode="json", by_alias=True)
         request = ApprovalOpen(
-            run_id=interp.input.run_id,
-            firm_id=interp.input.firm_id,
-            automation_id=interp.input.automation_id,
-            step_id=interp.record_id(wait.step_id),
+            run_id=run.input.run_id,
+            firm_id=run.input.firm_id,
+            automation_id=run.input.automation_id,
+            step_id=run.record_id(wait.step_id),
             visit=wait.visit,
-            position=interp.position,
+            position=run.position,
             params=params,
-            context=context_for(params, interp.context),
-            initiator_id=interp.input.initiator_id,
+            context=context_for(params, run.context),
+            initiator_id=run.input.initiator_id,
             expires_at=wait.deadline,
             started_at=wait.started_at,
-            pending=list(interp.pending),
+            pending=run.unwritten(),
         )
         try:
             opened: ApprovalOpened = await workflow.execute_activity(
@@ -266,18 +258,18 @@ class Waits:
             if run_canceled():
                 raise asyncio.CancelledError from err
             raise activity_failure(err) from err
-        interp.written(request.pending)
+        run.written(request.pending)
         return opened.approval_id
 
     async def _close(
-        self, interp: Interpreter, approval_id: uuid.UUID, reason: Literal["expired", "canceled"]
+        self, run: RunScope, approval_id: uuid.UUID, reason: Literal["expired", "canceled"]
     ) -> ApprovalResult:
         """Close the approval; a decision recorded before the close wins and comes back."""
         self.approvals.pop(approval_id, None)
         try:
             closed: ApprovalResult = await workflow.execute_activity(
                 CLOSE_APPROVAL_ACTIVITY,
-                ApprovalClose(approval_id=approval_id, firm_id=interp.input.firm_id, reason=reason),
+                ApprovalClose(approval_id=approval_id, firm_id=run.input.firm_id, reason=reason),
                 result_type=ApprovalResult,
                 start_to_close_timeout=APPROVAL_ACTIVITY_TIMEOUT,
                 retry_policy=APPROVAL_RETRY,

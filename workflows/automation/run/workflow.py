@@ -50,8 +50,9 @@ with workflow.unsafe.imports_passed_through():
 
 # Workflow code itself (it calls workflow APIs), so it runs inside the sandbox.
 from workflows.automation.run.call import call_automation
+from workflows.automation.run.flow import FlowHandlers
 from workflows.automation.run.foreach import run_foreach
-from workflows.automation.run.interpreter import FlowHandler, Interpreter
+from workflows.automation.run.interpreter import Interpreter
 from workflows.automation.run.waits import Waits, continue_as_new_due
 
 _FINISH_TIMEOUT = timedelta(seconds=30)
@@ -116,12 +117,12 @@ class AutomationRunWorkflow:
             },
             "firm": {"id": str(input.firm_id), "time_zone": input.firm_time_zone},
         }
-        flow: dict[str, FlowHandler] = {
-            "wait_for_event": self._waits.wait_for_event,
-            "approval": self._waits.approval,
-            "call_automation": call_automation,
-            "foreach": run_foreach,
-        }
+        flow = FlowHandlers(
+            call_automation=call_automation,
+            wait_for_event=self._waits.wait_for_event,
+            approval=self._waits.approval,
+            foreach=run_foreach,
+        )
         self._interpreter = Interpreter(
             input, self._view, context, flow=flow, checkpoint=self._checkpoint
         )
@@ -150,8 +151,8 @@ class AutomationRunWorkflow:
         if continue_as_new_due():
             await self._continue_as_new(self._interpreter.snapshot(next_step))
 
-    async def _continue_waiting(self, interp: Interpreter, wait: WaitState) -> NoReturn:
-        await self._continue_as_new(interp.snapshot(wait.step_id, wait))
+    async def _continue_waiting(self, wait: WaitState) -> NoReturn:
+        await self._continue_as_new(self._interpreter.snapshot(wait.step_id, wait))
 
     async def _continue_as_new(self, state: RunState) -> NoReturn:
         # A signal handled meanwhile lands in the buffer that travels with the state.

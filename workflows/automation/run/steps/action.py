@@ -7,7 +7,7 @@ interpreter.
 """
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         action_activity,
     )
 
+from workflows.automation.run.flow import StepVisit
 from workflows.automation.run.steps.expressions import context_for
 from workflows.automation.run.steps.failures import activity_failure, run_canceled
 
@@ -35,33 +36,31 @@ HTTP_TIMEOUT_MARGIN = timedelta(seconds=10)
 
 def step_call(
     input: RunInput,
-    step_id: str,
-    step: Any,
+    record_id: str,
+    at: StepVisit[d.ActionStep],
     *,
-    visit: int,
     position: int,
     context: dict[str, Any],
-    started: datetime,
     pending: list[StepRecord],
 ) -> StepCall:
-    """The input of an action activity (``step_id`` as recorded, foreach prefix included);
-    it carries (and then owns) the pending records."""
-    params = step.params.model_dump(mode="json", by_alias=True)
+    """The input of an action activity (``record_id`` is the step id as recorded, foreach
+    prefix included); it carries (and then owns) the pending records."""
+    params = at.step.params.model_dump(mode="json", by_alias=True)
     return StepCall(
         run_id=input.run_id,
         firm_id=input.firm_id,
-        step_id=step_id,
-        step_type=step.type,
-        visit=visit,
+        step_id=record_id,
+        step_type=at.step.type,
+        visit=at.visit,
         position=position,
         params=params,
         context=context_for(params, context),
-        started_at=started,
+        started_at=at.started,
         pending=list(pending),
     )
 
 
-async def execute_action(step: Any, call: StepCall) -> StepOutcome:
+async def execute_action(step: d.ActionStep, call: StepCall) -> StepOutcome:
     """Run the step's activity. An error it ends in (after its retries) is a StepFailure,
     unless the run was canceled: that ends the run, not the step."""
     try:
@@ -96,7 +95,7 @@ def succeeded_record(call: StepCall, outcome: StepOutcome) -> StepRecord:
     )
 
 
-def retry_policy(step: Any) -> RetryPolicy:
+def retry_policy(step: d.ActionStep) -> RetryPolicy:
     policy = step.retry or d.RetryPolicy()
     return RetryPolicy(
         initial_interval=timedelta(seconds=policy.initial_interval),
@@ -107,7 +106,7 @@ def retry_policy(step: Any) -> RetryPolicy:
     )
 
 
-def _timeout(step: Any) -> timedelta:
+def _timeout(step: d.ActionStep) -> timedelta:
     if step.timeout is not None:
         return timedelta(seconds=step.timeout)
     if isinstance(step, d.HttpRequestStep):

@@ -8,7 +8,7 @@ sandbox like the interpreter.
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, assert_never
 
 from temporalio import workflow
 
@@ -17,40 +17,42 @@ with workflow.unsafe.imports_passed_through():
     from workflows.automation.run.contracts import RunView, WaitView
     from workflows.automation.run.until import UntilError, parse_until
 
+from workflows.automation.run.flow import FlowResult, StepVisit
 from workflows.automation.run.steps.expressions import evaluate, render
 from workflows.automation.run.steps.failures import StepFailure, StopRun
 
 
 async def run_control(
-    step_id: str,
-    step: Any,
+    at: StepVisit[d.ControlStep],
     context: dict[str, Any],
     *,
     time_zone: str,
     view: RunView | None,
-) -> tuple[Any, str | None]:
+) -> FlowResult:
     """A control step's ``(output, next step)``. ``view`` shows a delay's timer; foreach
     items pass None, since they share the run's view with the foreach's own wait."""
-    if isinstance(step, d.ConditionStep):
-        result = bool(evaluate(step.params.expression, context))
-        return {"result": result}, step.then if result else step.else_
-    if isinstance(step, d.SwitchStep):
-        value = evaluate(step.params.value, context)
-        key = _case_key(value)
-        matched = key if key in step.cases else None
-        target = step.cases[matched] if matched is not None else step.default
-        return {"value": value, "case": matched}, target
-    if isinstance(step, d.SetStep):
-        values = render(dict(step.params.vars), context)
-        context["vars"].update(values)
-        return values, step.next
-    if isinstance(step, d.DelayStep):
-        return await _delay(step_id, step, context, time_zone, view), step.next
-    if isinstance(step, d.StopStep):
-        message = step.params.message
-        rendered = None if message is None else str(render(message, context))
-        raise StopRun(step.params.status, rendered)
-    raise StepFailure(f"unknown step type {step.type!r}")
+    match at.step:
+        case d.ConditionStep() as step:
+            result = bool(evaluate(step.params.expression, context))
+            return {"result": result}, step.then if result else step.else_
+        case d.SwitchStep() as step:
+            value = evaluate(step.params.value, context)
+            key = _case_key(value)
+            matched = key if key in step.cases else None
+            target = step.cases[matched] if matched is not None else step.default
+            return {"value": value, "case": matched}, target
+        case d.SetStep() as step:
+            values = render(dict(step.params.vars), context)
+            context["vars"].update(values)
+            return values, step.next
+        case d.DelayStep() as step:
+            return await _delay(at.step_id, step, context, time_zone, view), step.next
+        case d.StopStep() as step:
+            message = step.params.message
+            rendered = None if message is None else str(render(message, context))
+            raise StopRun(step.params.status, rendered)
+        case _:
+            assert_never(at.step)
 
 
 def _case_key(value: Any) -> str:
