@@ -41,6 +41,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities import build_activities
+from activities.unit_of_work import firm_transaction
 from core import embedded, migrate
 from core.config import Settings
 from core.db import APP_ROLE, tenant_session
@@ -55,8 +56,6 @@ from services.automations.automations import AutomationFields
 from services.automations.runs import start_run
 from services.firm_settings import HttpAllowlist, set_http_allowlist
 from services.firms import create_firm_with_owner
-from services.outbox.dispatch import dispatch_after_commit
-from services.outbox.writer import pop_outbox_ids
 from workflows.automation.run.contracts import workflow_id
 from workflows.automation.run.workflow import AutomationRunWorkflow
 from workflows.registry import workflow_runner
@@ -256,15 +255,13 @@ async def create_automation(
 async def start_one(bench: Bench, n: int) -> uuid.UUID:
     """One run as the API starts it: the row and its outbox message in one transaction,
     then the fast path starts the workflow after the commit."""
-    async with tenant_session(bench.firm_id, bench.maker) as session:
+    temporal = fixed_client(bench.client)
+    async with firm_transaction(bench.maker, bench.firm_id, temporal) as session:
         automation = await automations.get_automation(session, bench.principal, bench.automation_id)
         run, _ = await start_run(
             session, bench.principal, automation, payload={"n": n}, trigger=RunTrigger.manual
         )
-        run_id = run.id
-        outbox_ids = pop_outbox_ids(session)
-    await dispatch_after_commit(bench.maker, fixed_client(bench.client), outbox_ids)
-    return run_id
+    return run.id
 
 
 async def run_batch(bench: Bench, count: int, seconds: float) -> tuple[Rate, list[uuid.UUID]]:
