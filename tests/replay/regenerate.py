@@ -17,28 +17,29 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from temporalio.client import WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from core import embedded, migrate
-from core.config import Settings
-from core.db import APP_ROLE, tenant_session
-from core.principal import Principal
-from core.roles import Role
-from core.temporal import TASK_QUEUE, ensure_search_attributes, fixed_client
+from core.db import tenant_session
+from core.temporal import TASK_QUEUE
 from models import Automation, AutomationStatus, RunTrigger
 from services import client_imports
 from services.automations import automations
 from services.automations.automations import AutomationFields
 from services.automations.runs import start_run
 from services.firm_settings import HttpAllowlist, set_http_allowlist
-from services.firms import create_firm_with_owner
-from services.outbox.dispatch import dispatch_pending
 from services.outbox.writer import pop_outbox_ids
-from tests.fixtures.temporal import BIN, result_skipping_time
+from tests.fixtures.temporal import result_skipping_time
 from tests.http_target import running_target
+from tests.replay.recording import (
+    HISTORIES,
+    ROOT,
+    Maker,
+    dispatch,
+    history_json,
+    new_firm_owner,
+    recording_environment,
+)
 from tests.replay.test_debounce_replay import HISTORY as DEBOUNCE_HISTORY
 from tests.replay.test_debounce_replay import record_history as record_debounce
 from tests.replay.test_dunning_replay import HISTORY as DUNNING_HISTORY
@@ -60,8 +61,6 @@ from workflows.clients.client_import.contracts import workflow_id
 from workflows.outbox.relay.contracts import OutboxRelayInput
 from workflows.outbox.relay.workflow import OutboxRelayWorkflow
 
-ROOT = Path(__file__).resolve().parents[2]
-HISTORIES = Path(__file__).resolve().parent / "histories"
 CLIENT_IMPORT_CSV = b"""name,email,external_ref,colour\r
 Acme Ltd,info@acme.io,A-1,red\r
 Globex,info@globex.io,,blue\r
@@ -72,25 +71,16 @@ Initech,hello@initech.io,I-1,\r
 
 
 async def _save(name: str, handle: WorkflowHandle[object, object]) -> None:
-    history = await handle.fetch_history()
     path = HISTORIES / f"{name}.json"
-    path.write_text(history.to_json() + "\n")
-    print(f"wrote {path.relative_to(ROOT)} ({len(history.events)} events)")
+    text = await history_json(handle)
+    await asyncio.to_thread(path.write_text, text)
+    print(f"wrote {path.relative_to(ROOT)}")
 
 
-async def _client_import(env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]) -> None:
+async def _client_import(env: WorkflowEnvironment, maker: Maker) -> None:
     client = env.client
-    suffix = uuid.uuid4().hex[:8]
-    async with maker() as session, session.begin():
-        created = await create_firm_with_owner(
-            session,
-            firm_name=f"Replay {suffix}",
-            slug=f"replay-{suffix}",
-            owner_email=f"owner-{suffix}@example.com",
-            owner_password=uuid.uuid4().hex,
-        )
-    firm_id, owner_id = created.firm.id, created.owner.id
-    principal = Principal(firm_id=firm_id, user_id=owner_id, role=Role.owner, credential="script")
+    principal = await new_firm_owner(maker, "import")
+    firm_id = principal.firm_id
     async with tenant_session(firm_id, maker) as session:
         summary = await client_imports.create_import(
             session,
@@ -101,7 +91,7 @@ async def _client_import(env: WorkflowEnvironment, maker: async_sessionmaker[Asy
             max_rows=10,
         )
         ids = pop_outbox_ids(session)
-    await dispatch_pending(maker, fixed_client(client), limit=len(ids), ids=ids)
+    await dispatch(env, maker, ids)
     handle = client.get_workflow_handle(workflow_id(summary.client_import.id))
     await handle.result()
     await _save("client_import", handle)
@@ -153,21 +143,10 @@ def _automation(url: str) -> dict[str, Any]:
     }
 
 
-async def _automation_run(
-    env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]
-) -> None:
+async def _automation_run(env: WorkflowEnvironment, maker: Maker) -> None:
     client = env.client
-    suffix = uuid.uuid4().hex[:8]
-    async with maker() as session, session.begin():
-        created = await create_firm_with_owner(
-            session,
-            firm_name=f"Replay run {suffix}",
-            slug=f"replay-run-{suffix}",
-            owner_email=f"owner-run-{suffix}@example.com",
-            owner_password=uuid.uuid4().hex,
-        )
-    firm_id, owner_id = created.firm.id, created.owner.id
-    principal = Principal(firm_id=firm_id, user_id=owner_id, role=Role.owner, credential="script")
+    principal = await new_firm_owner(maker, "run")
+    firm_id = principal.firm_id
     with running_target() as target:
         async with tenant_session(firm_id, maker) as session:
             await set_http_allowlist(
@@ -185,7 +164,7 @@ async def _automation_run(
                 session, principal, automation, payload={"amount": 250}, trigger=RunTrigger.manual
             )
             ids = pop_outbox_ids(session)
-        await dispatch_pending(maker, fixed_client(client), limit=len(ids), ids=ids)
+        await dispatch(env, maker, ids)
         handle = client.get_workflow_handle(run_workflow_id(run.id))
         await result_skipping_time(env, handle)
     await _save("automation_run", handle)
@@ -225,21 +204,10 @@ def _waits_automation(child_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
-async def _automation_run_waits(
-    env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]
-) -> None:
+async def _automation_run_waits(env: WorkflowEnvironment, maker: Maker) -> None:
     client = env.client
-    suffix = uuid.uuid4().hex[:8]
-    async with maker() as session, session.begin():
-        created = await create_firm_with_owner(
-            session,
-            firm_name=f"Replay waits {suffix}",
-            slug=f"replay-waits-{suffix}",
-            owner_email=f"owner-waits-{suffix}@example.com",
-            owner_password=uuid.uuid4().hex,
-        )
-    firm_id, owner_id = created.firm.id, created.owner.id
-    principal = Principal(firm_id=firm_id, user_id=owner_id, role=Role.owner, credential="script")
+    principal = await new_firm_owner(maker, "waits")
+    firm_id = principal.firm_id
     child_draft = {
         "schema_version": 1,
         "trigger": {"type": "manual"},
@@ -262,7 +230,7 @@ async def _automation_run_waits(
             session, principal, started[1], payload={"client": "C-1"}, trigger=RunTrigger.manual
         )
         ids = pop_outbox_ids(session)
-    await dispatch_pending(maker, fixed_client(client), limit=len(ids), ids=ids)
+    await dispatch(env, maker, ids)
     handle = client.get_workflow_handle(run_workflow_id(run.id))
     await handle.signal(
         EVENT_SIGNAL,
@@ -272,7 +240,7 @@ async def _automation_run_waits(
     await _save("automation_run_waits", handle)
 
 
-async def _outbox_relay(env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]) -> None:
+async def _outbox_relay(env: WorkflowEnvironment, maker: Maker) -> None:
     client = env.client
     relay = OutboxRelayInput(max_passes=3, passes_per_run=2, interval_seconds=30)
     handle = await client.start_workflow(
@@ -284,8 +252,8 @@ async def _outbox_relay(env: WorkflowEnvironment, maker: async_sessionmaker[Asyn
 
 
 # Histories the script saves itself, and those another replay test module records.
-Recorder = Callable[[WorkflowEnvironment, async_sessionmaker[AsyncSession]], Awaitable[None]]
-History = Callable[[WorkflowEnvironment, async_sessionmaker[AsyncSession]], Awaitable[str]]
+Recorder = Callable[[WorkflowEnvironment, Maker], Awaitable[None]]
+History = Callable[[WorkflowEnvironment, Maker], Awaitable[str]]
 SAVED: dict[str, Recorder] = {
     "client_import": _client_import,
     "outbox_relay": _outbox_relay,
@@ -303,9 +271,7 @@ RECORDED: dict[str, tuple[Path, History]] = {
 }
 
 
-async def _record(
-    name: str, env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]
-) -> None:
+async def _record(name: str, env: WorkflowEnvironment, maker: Maker) -> None:
     if name in SAVED:
         await SAVED[name](env, maker)
         return
@@ -320,32 +286,12 @@ async def main(names: list[str]) -> None:
     unknown = sorted(set(names) - set(known))
     if unknown:
         raise SystemExit(f"no history named {', '.join(unknown)}; the names: {', '.join(known)}")
-    server = embedded.start(ROOT / ".data" / "test-postgres")
-    name = f"firmflow_replay_{uuid.uuid4().hex[:8]}"
-    embedded.ensure_database(server.superuser_dsn(), name)
-    try:
-        migrate.upgrade(server.url(embedded.OWNER_ROLE, name))
-        settings = Settings(
-            database_url=server.url(APP_ROLE, name),
-            import_batch_size=2,
-            _env_file=None,
-        )
-        engine = create_async_engine(settings.runtime_url)
-        maker = async_sessionmaker(engine, expire_on_commit=False)
-        env = await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter,
-            test_server_existing_path=str(BIN / "temporal-test-server"),
-        )
-        await ensure_search_attributes(env.client)
-        try:
-            async with build_worker(settings, env.client, maker):
-                for name in names or known:
-                    await _record(name, env, maker)
-        finally:
-            await env.shutdown()
-            await engine.dispose()
-    finally:
-        embedded.drop_database(server.superuser_dsn(), name)
+    async with (
+        recording_environment() as (settings, env, maker),
+        build_worker(settings, env.client, maker),
+    ):
+        for name in names or known:
+            await _record(name, env, maker)
 
 
 if __name__ == "__main__":

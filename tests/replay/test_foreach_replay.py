@@ -7,39 +7,40 @@ loopback server and setting a variable, item 2 stopped as failed and reported
 (``on_item_error`` "continue"). A change to the workflow that would break executions in
 flight fails here: version it with ``workflow.patched``."""
 
-import json
-import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from core.db import tenant_session
-from core.principal import Principal
-from core.roles import Role
-from core.temporal import fixed_client
 from models import AutomationStatus, RunTrigger
 from services.automations import automations
 from services.automations.automations import AutomationFields
 from services.automations.runs import start_run
 from services.firm_settings import HttpAllowlist, set_http_allowlist
-from services.firms import create_firm_with_owner
-from services.outbox.dispatch import dispatch_pending
 from services.outbox.writer import pop_outbox_ids
 from tests.fixtures.temporal import result_skipping_time
 from tests.http_target import running_target
+from tests.replay.recording import (
+    HISTORIES,
+    Maker,
+    activity_as_timer,
+    activity_names,
+    dispatch,
+    events,
+    first_activity,
+    history_json,
+    new_firm_owner,
+    replay_saved,
+    replay_tampered,
+    started_type,
+)
 from workflows.automation.foreach import contracts as foreach
 from workflows.automation.foreach.workflow import AutomationForeachWorkflow
 from workflows.automation.run.contracts import action_activity, workflow_id
-from workflows.registry import workflow_runner
 
-HISTORY = Path(__file__).resolve().parent / "histories" / "automation_foreach.json"
+HISTORY = HISTORIES / "automation_foreach.json"
 
 
 def _automation(url: str) -> dict[str, Any]:
@@ -76,23 +77,13 @@ def _automation(url: str) -> dict[str, Any]:
     }
 
 
-async def record_history(env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]) -> str:
+async def record_history(env: WorkflowEnvironment, maker: Maker) -> str:
     """Run the scenario above on ``env`` (time-skipping) against the database behind
     ``maker`` and return the foreach child's history as JSON. A worker must be polling the
     default task queue (the outbox starts the run there)."""
-    suffix = uuid.uuid4().hex[:8]
-    async with maker() as session, session.begin():
-        created = await create_firm_with_owner(
-            session,
-            firm_name=f"Replay foreach {suffix}",
-            slug=f"replay-foreach-{suffix}",
-            owner_email=f"owner-foreach-{suffix}@example.com",
-            owner_password=uuid.uuid4().hex,
-        )
-    firm_id, owner_id = created.firm.id, created.owner.id
-    principal = Principal(firm_id=firm_id, user_id=owner_id, role=Role.owner, credential="script")
+    principal = await new_firm_owner(maker, "foreach")
     with running_target() as target:
-        async with tenant_session(firm_id, maker) as session:
+        async with tenant_session(principal.firm_id, maker) as session:
             await set_http_allowlist(
                 session, principal, allowlist=HttpAllowlist(entries=["127.0.0.1"])
             )
@@ -112,70 +103,30 @@ async def record_history(env: WorkflowEnvironment, maker: async_sessionmaker[Asy
                 trigger=RunTrigger.manual,
             )
             ids = pop_outbox_ids(session)
-        await dispatch_pending(maker, fixed_client(env.client), limit=len(ids), ids=ids)
+        await dispatch(env, maker, ids)
         await result_skipping_time(env, env.client.get_workflow_handle(workflow_id(run.id)))
-    child = env.client.get_workflow_handle(foreach.workflow_id(run.id, "each", 1))
-    history = await child.fetch_history()
-    return history.to_json() + "\n"
-
-
-def events() -> list[dict[str, Any]]:
-    loaded: list[dict[str, Any]] = json.loads(HISTORY.read_text())["events"]
-    return loaded
-
-
-def replayer() -> Replayer:
-    return Replayer(
-        workflows=[AutomationForeachWorkflow],
-        data_converter=pydantic_data_converter,
-        workflow_runner=workflow_runner(),
+    return await history_json(
+        env.client.get_workflow_handle(foreach.workflow_id(run.id, "each", 1))
     )
 
 
 def test_the_history_covers_items_in_parallel_and_a_close() -> None:
-    history = events()
-    started = history[0]["workflowExecutionStartedEventAttributes"]
-    assert started["workflowType"]["name"] == foreach.WORKFLOW_NAME
-    activities = [
-        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
-        for e in history
-        if "activityTaskScheduledEventAttributes" in e
-    ]
-    assert activities == [action_activity("http_request")] * 2
+    history = events(HISTORY)
+    assert started_type(history) == foreach.WORKFLOW_NAME
+    assert activity_names(history) == [action_activity("http_request")] * 2
     assert "workflowExecutionCompletedEventAttributes" in history[-1]
 
 
 async def test_saved_history_replays_without_nondeterminism() -> None:
-    await replayer().replay_workflow(
-        WorkflowHistory.from_json("automation_foreach", HISTORY.read_text())
-    )
-
-
-def _first_activity(history: list[dict[str, Any]]) -> dict[str, Any]:
-    return next(
-        e["activityTaskScheduledEventAttributes"]
-        for e in history
-        if "activityTaskScheduledEventAttributes" in e
-    )
+    await replay_saved([AutomationForeachWorkflow], HISTORY)
 
 
 @pytest.mark.parametrize("field", ["activityType", "timer"])
 async def test_replay_catches_a_history_the_code_would_not_produce(field: str) -> None:
-    history = events()
+    history = events(HISTORY)
     if field == "activityType":
-        _first_activity(history)["activityType"]["name"] = "automation.http_request_v0"
+        first_activity(history)["activityType"]["name"] = "automation.http_request_v0"
     else:
-        # A timer where the code schedules an activity.
-        index = next(
-            i for i, e in enumerate(history) if "activityTaskScheduledEventAttributes" in e
-        )
-        event = history[index]
-        attributes = event.pop("activityTaskScheduledEventAttributes")
-        event["eventType"] = "EVENT_TYPE_TIMER_STARTED"
-        event["timerStartedEventAttributes"] = {
-            "timerId": "1",
-            "startToFireTimeout": "60s",
-            "workflowTaskCompletedEventId": attributes["workflowTaskCompletedEventId"],
-        }
+        activity_as_timer(history)
     with pytest.raises(NondeterminismError):
-        await replayer().replay_workflow(WorkflowHistory.from_json("tampered", {"events": history}))
+        await replay_tampered([AutomationForeachWorkflow], history)

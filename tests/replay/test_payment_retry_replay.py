@@ -7,18 +7,10 @@ two tries (1 and 2 days after the failure) declined, the third (day 3) charged a
 recorded, which closed it as paid. A change to the workflow that would break executions in
 flight fails here: version it with ``workflow.patched``."""
 
-import json
-import uuid
-from pathlib import Path
-from typing import Any
-
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 from temporalio.workflow import NondeterminismError
 
 from activities.billing_stripe import StripeActivities
@@ -33,17 +25,30 @@ from tests.factories import Actor, make_firm
 from tests.fake_payments import FakePaymentProvider
 from tests.fixtures.temporal import payload_text
 from tests.integration import test_payment_retry as scenario
+from tests.replay.recording import (
+    HISTORIES,
+    Maker,
+    activity_as_timer,
+    activity_names,
+    events,
+    first_activity,
+    history_json,
+    own_queue,
+    recording_worker,
+    replay_saved,
+    replay_tampered,
+    started_type,
+)
 from workflows.billing.payment_retry import contracts as payment_retry
 from workflows.billing.payment_retry.contracts import RETRY_PAYMENT_ACTIVITY, PaymentRetryInput
 from workflows.billing.payment_retry.workflow import PaymentRetryWorkflow
 from workflows.billing.stripe_event.workflow import StripeEventWorkflow
-from workflows.registry import workflow_runner
 
-HISTORY = Path(__file__).resolve().parent / "histories" / "payment_retry.json"
+HISTORY = HISTORIES / "payment_retry.json"
 DECLINED_TRIES = 2
 
 
-async def stripe_firm(maker: async_sessionmaker[AsyncSession], cipher: Cipher) -> Actor:
+async def stripe_firm(maker: Maker, cipher: Cipher) -> Actor:
     """A committed firm with a Stripe secret key stored under ``cipher``."""
     async with maker() as session:
         actor = await make_firm(session, "Replay Stripe")
@@ -59,7 +64,7 @@ async def stripe_firm(maker: async_sessionmaker[AsyncSession], cipher: Cipher) -
 
 def stripe_worker(
     env: WorkflowEnvironment,
-    maker: async_sessionmaker[AsyncSession],
+    maker: Maker,
     queue: str,
     cipher: Cipher,
     provider: FakePaymentProvider,
@@ -67,19 +72,18 @@ def stripe_worker(
     activities = StripeActivities(
         maker, fixed_client(env.client), cipher=cipher, providers=provider.for_key
     )
-    return Worker(
-        env.client,
-        task_queue=queue,
-        workflows=[PaymentRetryWorkflow, StripeEventWorkflow],
-        activities=[activities.retry_payment, activities.apply_event],
-        workflow_runner=workflow_runner(),
+    return recording_worker(
+        env,
+        queue,
+        [PaymentRetryWorkflow, StripeEventWorkflow],
+        [activities.retry_payment, activities.apply_event],
     )
 
 
-async def record_history(env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]) -> str:
+async def record_history(env: WorkflowEnvironment, maker: Maker) -> str:
     """Run the scenario above on ``env`` (time-skipping) against the database behind
     ``maker`` and return the history as JSON."""
-    queue = f"replay-{uuid.uuid4()}"
+    queue = own_queue()
     cipher = Cipher([Fernet.generate_key().decode()])
     provider = FakePaymentProvider()
 
@@ -102,30 +106,14 @@ async def record_history(env: WorkflowEnvironment, maker: async_sessionmaker[Asy
         )
         result = await handle.result()
         assert (result.status, result.tries) == ("paid", DECLINED_TRIES + 1)
-        history = await handle.fetch_history()
-    return history.to_json() + "\n"
-
-
-def events() -> list[dict[str, Any]]:
-    loaded: list[dict[str, Any]] = json.loads(HISTORY.read_text())["events"]
-    return loaded
-
-
-def replayer() -> Replayer:
-    return Replayer(workflows=[PaymentRetryWorkflow], data_converter=pydantic_data_converter)
+        return await history_json(handle)
 
 
 def test_the_history_covers_declined_tries_then_a_paid_one() -> None:
-    history = events()
-    started = history[0]["workflowExecutionStartedEventAttributes"]
-    assert started["workflowType"]["name"] == payment_retry.WORKFLOW_NAME
+    history = events(HISTORY)
+    assert started_type(history) == payment_retry.WORKFLOW_NAME
     timers = [e for e in history if "timerStartedEventAttributes" in e]
-    tries = [
-        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
-        for e in history
-        if "activityTaskScheduledEventAttributes" in e
-    ]
-    assert tries == [RETRY_PAYMENT_ACTIVITY] * (DECLINED_TRIES + 1)
+    assert activity_names(history) == [RETRY_PAYMENT_ACTIVITY] * (DECLINED_TRIES + 1)
     assert len(timers) == DECLINED_TRIES + 1
     outcomes = [
         payload_text(e["activityTaskCompletedEventAttributes"])
@@ -139,28 +127,18 @@ def test_the_history_covers_declined_tries_then_a_paid_one() -> None:
 
 
 async def test_saved_history_replays_without_nondeterminism() -> None:
-    await replayer().replay_workflow(
-        WorkflowHistory.from_json("payment-retry", HISTORY.read_text())
-    )
+    await replay_saved([PaymentRetryWorkflow], HISTORY)
 
 
 @pytest.mark.parametrize("field", ["activityType", "timer"])
 async def test_replay_catches_a_history_the_code_would_not_produce(field: str) -> None:
-    history = events()
-    index = next(i for i, e in enumerate(history) if "activityTaskScheduledEventAttributes" in e)
-    event = history[index]
+    history = events(HISTORY)
     if field == "activityType":
-        scheduled = event["activityTaskScheduledEventAttributes"]
+        scheduled = first_activity(history)
         assert scheduled["activityType"]["name"] == RETRY_PAYMENT_ACTIVITY
         scheduled["activityType"]["name"] = "billing.retry_payment_v0"
     else:
         # A timer where the code charges the card.
-        attributes = event.pop("activityTaskScheduledEventAttributes")
-        event["eventType"] = "EVENT_TYPE_TIMER_STARTED"
-        event["timerStartedEventAttributes"] = {
-            "timerId": "99",
-            "startToFireTimeout": "60s",
-            "workflowTaskCompletedEventId": attributes["workflowTaskCompletedEventId"],
-        }
+        activity_as_timer(history, timer_id="99")
     with pytest.raises(NondeterminismError):
-        await replayer().replay_workflow(WorkflowHistory.from_json("tampered", {"events": history}))
+        await replay_tampered([PaymentRetryWorkflow], history)

@@ -7,24 +7,29 @@ paused), resumed, the next occurrence slept to and invoiced, then continue-as-ne
 change to the workflow that would break executions in flight fails here: version it with
 ``workflow.patched``."""
 
-import json
-import uuid
 from datetime import datetime, time, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from models import RecurringStatus
 from services.billing import recurring
 from tests.factories import make_firm
 from tests.integration import test_recurring_workflow as scenario
+from tests.replay.recording import (
+    HISTORIES,
+    Maker,
+    activity_names,
+    events,
+    first_activity,
+    history_json,
+    own_queue,
+    replay_saved,
+    replay_tampered,
+    signal_names,
+    started_type,
+)
 from workflows.billing.recurring import contracts as recurring_contracts
 from workflows.billing.recurring.contracts import (
     CREATE_ACTIVITY,
@@ -34,13 +39,13 @@ from workflows.billing.recurring.contracts import (
 )
 from workflows.billing.recurring.workflow import RecurringInvoiceWorkflow
 
-HISTORY = Path(__file__).resolve().parent / "histories" / "recurring_invoice.json"
+HISTORY = HISTORIES / "recurring_invoice.json"
 
 
-async def record_history(env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]) -> str:
+async def record_history(env: WorkflowEnvironment, maker: Maker) -> str:
     """Run the scenario above on ``env`` (time-skipping) against the database behind
     ``maker`` and return the first run's history as JSON."""
-    queue = f"replay-{uuid.uuid4()}"
+    queue = own_queue()
     async with maker() as session:
         actor = await make_firm(session)
     now = await env.get_current_time()
@@ -73,51 +78,31 @@ async def record_history(env: WorkflowEnvironment, maker: async_sessionmaker[Asy
         await env.sleep(view.next.at - await env.get_current_time() + timedelta(minutes=1))
         await scenario.until(env, created, lambda v: v.last_occurrence_date is not None)
         first_run = env.client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
-        history = await first_run.fetch_history()
+        text = await history_json(first_run)
         await env.client.get_workflow_handle(workflow_id(created.id)).terminate("recorded")
-    return history.to_json() + "\n"
-
-
-def events() -> list[dict[str, Any]]:
-    loaded: list[dict[str, Any]] = json.loads(HISTORY.read_text())["events"]
-    return loaded
-
-
-def replayer() -> Replayer:
-    return Replayer(workflows=[RecurringInvoiceWorkflow], data_converter=pydantic_data_converter)
+    return text
 
 
 def test_the_history_covers_pause_resume_an_occurrence_and_continue_as_new() -> None:
-    history = events()
-    started = history[0]["workflowExecutionStartedEventAttributes"]
-    assert started["workflowType"]["name"] == WORKFLOW_NAME
-    signals = [
-        e["workflowExecutionSignaledEventAttributes"]["signalName"]
-        for e in history
-        if "workflowExecutionSignaledEventAttributes" in e
+    history = events(HISTORY)
+    assert started_type(history) == WORKFLOW_NAME
+    assert signal_names(history) == [
+        recurring_contracts.PAUSED_SIGNAL,
+        recurring_contracts.RESUMED_SIGNAL,
     ]
-    assert signals == [recurring_contracts.PAUSED_SIGNAL, recurring_contracts.RESUMED_SIGNAL]
-    activities = [
-        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
-        for e in history
-        if "activityTaskScheduledEventAttributes" in e
-    ]
+    activities = activity_names(history)
     assert activities[-1] == CREATE_ACTIVITY and activities.count(CREATE_ACTIVITY) == 1
     assert "workflowExecutionContinuedAsNewEventAttributes" in history[-1]
 
 
 async def test_saved_history_replays_without_nondeterminism() -> None:
-    await replayer().replay_workflow(WorkflowHistory.from_json("recurring", HISTORY.read_text()))
+    await replay_saved([RecurringInvoiceWorkflow], HISTORY)
 
 
 async def test_replay_catches_a_history_the_code_would_not_produce() -> None:
-    history = events()
-    scheduled = next(
-        e["activityTaskScheduledEventAttributes"]
-        for e in history
-        if "activityTaskScheduledEventAttributes" in e
-    )
+    history = events(HISTORY)
+    scheduled = first_activity(history)
     assert scheduled["activityType"]["name"] == PLAN_ACTIVITY
     scheduled["activityType"]["name"] = "recurring_invoice.plan_v0"
     with pytest.raises(NondeterminismError):
-        await replayer().replay_workflow(WorkflowHistory.from_json("tampered", {"events": history}))
+        await replay_tampered([RecurringInvoiceWorkflow], history)

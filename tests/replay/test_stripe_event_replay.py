@@ -9,17 +9,11 @@ executions in flight fails here: version it with ``workflow.patched``."""
 
 import json
 import uuid
-from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from core.crypto import Cipher
@@ -32,20 +26,32 @@ from services.outbox.writer import pop_outbox_ids
 from tests.billing_factories import make_invoice
 from tests.fake_payments import FakePaymentProvider
 from tests.fixtures.temporal import payload_text
+from tests.replay.recording import (
+    HISTORIES,
+    Maker,
+    activity_names,
+    events,
+    first_activity,
+    history_json,
+    own_queue,
+    replay_saved,
+    replay_tampered,
+    started_type,
+)
 from tests.replay.test_payment_retry_replay import stripe_firm, stripe_worker
 from tests.stripe_api_server import event, invoice_metadata, payment_intent
 from workflows.billing.stripe_event import contracts as stripe_event
 from workflows.billing.stripe_event.workflow import StripeEventWorkflow
 
-HISTORY = Path(__file__).resolve().parent / "histories" / "stripe_event.json"
+HISTORY = HISTORIES / "stripe_event.json"
 SECRET = "whsec_" + "replay" * 4
 TOTAL = 18_000
 
 
-async def record_history(env: WorkflowEnvironment, maker: async_sessionmaker[AsyncSession]) -> str:
+async def record_history(env: WorkflowEnvironment, maker: Maker) -> str:
     """Run the scenario above on ``env`` (time-skipping) against the database behind
     ``maker`` and return the history as JSON."""
-    queue = f"replay-{uuid.uuid4()}"
+    queue = own_queue()
     cipher = Cipher([Fernet.generate_key().decode()])
     actor = await stripe_firm(maker, cipher)
     now = await env.get_current_time()
@@ -91,48 +97,29 @@ async def record_history(env: WorkflowEnvironment, maker: async_sessionmaker[Asy
             queued["workflow"], queued["arg"], id=queued["workflow_id"], task_queue=queue
         )
         await handle.result()
-        history = await handle.fetch_history()
+        text = await history_json(handle)
     async with tenant_session(actor.firm.id, maker) as session:
         paid = await session.get(Invoice, invoice.id)
     assert paid is not None and (paid.status, paid.balance) == ("paid", 0)
-    return history.to_json() + "\n"
-
-
-def events() -> list[dict[str, Any]]:
-    loaded: list[dict[str, Any]] = json.loads(HISTORY.read_text())["events"]
-    return loaded
-
-
-def replayer() -> Replayer:
-    return Replayer(workflows=[StripeEventWorkflow], data_converter=pydantic_data_converter)
+    return text
 
 
 def test_the_history_applies_one_event() -> None:
-    history = events()
-    started = history[0]["workflowExecutionStartedEventAttributes"]
-    assert started["workflowType"]["name"] == stripe_event.WORKFLOW_NAME
-    activities = [
-        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
-        for e in history
-        if "activityTaskScheduledEventAttributes" in e
-    ]
-    assert activities == [stripe_event.APPLY_ACTIVITY]
+    history = events(HISTORY)
+    assert started_type(history) == stripe_event.WORKFLOW_NAME
+    assert activity_names(history) == [stripe_event.APPLY_ACTIVITY]
     completed = history[-1]["workflowExecutionCompletedEventAttributes"]
     assert '"status":"processed"' in payload_text(completed)
 
 
 async def test_saved_history_replays_without_nondeterminism() -> None:
-    await replayer().replay_workflow(WorkflowHistory.from_json("stripe-event", HISTORY.read_text()))
+    await replay_saved([StripeEventWorkflow], HISTORY)
 
 
 async def test_replay_catches_a_history_the_code_would_not_produce() -> None:
-    history = events()
-    scheduled = next(
-        e["activityTaskScheduledEventAttributes"]
-        for e in history
-        if "activityTaskScheduledEventAttributes" in e
-    )
+    history = events(HISTORY)
+    scheduled = first_activity(history)
     assert scheduled["activityType"]["name"] == stripe_event.APPLY_ACTIVITY
     scheduled["activityType"]["name"] = "billing.apply_stripe_event_v0"
     with pytest.raises(NondeterminismError):
-        await replayer().replay_workflow(WorkflowHistory.from_json("tampered", {"events": history}))
+        await replay_tampered([StripeEventWorkflow], history)
