@@ -15,8 +15,9 @@ from core.config import Settings
 from core.db import scope_to_firm
 from core.roles import Role
 from core.security import hash_token, verify_password
-from models import ApiToken, AuditEvent, LoginSession, User
+from models import ApiToken, LoginSession, User
 from services.auth import BAD_CREDENTIALS, FIRM_REQUIRED
+from tests.audit import audit_actions
 from tests.factories import PASSWORD, Actor, add_user, make_firm
 from tests.problems import assert_problem, bearer, pointers
 
@@ -32,16 +33,6 @@ def signup_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-
-async def audit_actions(db: AsyncSession, firm_id: uuid.UUID) -> list[str]:
-    await scope_to_firm(db, firm_id)
-    rows = await db.scalars(
-        select(AuditEvent.action)
-        .where(AuditEvent.firm_id == firm_id)
-        .order_by(AuditEvent.created_at, AuditEvent.id)
-    )
-    return list(rows.all())
 
 
 async def login(

@@ -43,7 +43,7 @@ from services.automations.automations import AutomationFields, create_automation
 from services.credentials import CredentialFields, create_credential
 from services.firm_settings import HttpAllowlist, set_http_allowlist
 from tests.factories import Actor, make_firm
-from tests.mailbox import Mailbox, free_port, running_mailbox
+from tests.mailbox import Mailbox, free_port
 from workflows.automation.run.contracts import (
     STEP_FAILED,
     STEP_INVALID,
@@ -136,12 +136,6 @@ def server() -> Iterator[LocalServer]:
     yield local
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with running_mailbox() as box:
-        yield box
 
 
 # Runs and calls ----------------------------------------------------------------------------

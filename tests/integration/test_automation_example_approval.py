@@ -5,24 +5,20 @@ deciding vote's form pays the claim; one rejection tells the employee why; three
 without a decision go to accounting."""
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from core.config import Settings
 from core.roles import Role
-from tests.factories import Actor, make_firm
+from tests.factories import Actor
 from tests.integration.test_approval_runs import (
     APPROVALS,
     colleague,
     delivered,
-    mailing,
     status_of,
     vote,
     waiting_for,
@@ -34,37 +30,12 @@ from tests.integration.test_automation_examples import (
     run_detail,
     start_manual,
 )
-from tests.mailbox import Mailbox, running_mailbox
+from tests.mailbox import Mailbox
 from tests.problems import assert_problem, pointers
-from worker import build_worker
 
 EXAMPLE = "expense-approval.yaml"
 
 Maker = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with running_mailbox() as box:
-        yield box
-
-
-@pytest.fixture
-async def owner(committing_sessionmaker: Maker) -> Actor:
-    async with committing_sessionmaker() as session:
-        return await make_firm(session)
-
-
-@pytest.fixture
-async def worker(
-    settings: Settings,
-    committing_sessionmaker: Maker,
-    temporal_env: WorkflowEnvironment,
-    mailbox: Mailbox,
-) -> AsyncIterator[Worker]:
-    smtp = mailing(settings, mailbox)
-    async with build_worker(smtp, temporal_env.client, committing_sessionmaker) as running:
-        yield running
 
 
 def claim(number: int, accountant: Actor) -> dict[str, Any]:
@@ -90,20 +61,20 @@ async def tasks_for(api: AsyncClient, actor: Actor, assignee: Actor) -> list[str
 async def test_expense_claims_approved_rejected_and_undecided(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
-    worker: Worker,
+    mailing_worker: Worker,
     committing_sessionmaker: Maker,
     mailbox: Mailbox,
-    owner: Actor,
+    committed_owner: Actor,
 ) -> None:
     api = temporal_api
     first_admin, second_admin = [
-        await colleague(committing_sessionmaker, owner, Role.admin) for _ in range(2)
+        await colleague(committing_sessionmaker, committed_owner, Role.admin) for _ in range(2)
     ]
-    accountant = await colleague(committing_sessionmaker, owner, Role.staff)
-    automation_id = await activated(api, owner, EXAMPLE)
+    accountant = await colleague(committing_sessionmaker, committed_owner, Role.staff)
+    automation_id = await activated(api, committed_owner, EXAMPLE)
 
     # Approved: two admins, the second one's form decides what is paid.
-    approved_run = await start_manual(api, owner, automation_id, claim(1, accountant))
+    approved_run = await start_manual(api, committed_owner, automation_id, claim(1, accountant))
     approval = await waiting_for(api, first_admin, approved_run)
     assert approval["title"] == "Expense EXP-1: 1840.5 EUR for Dana Reyes"
     assert approval["quorum"] == 2 and set(approval["form"]) == {"amount", "account", "note"}
@@ -113,7 +84,9 @@ async def test_expense_claims_approved_rejected_and_undecided(
     )
     assert '"Client workshop travel"' in mailbox.body(0)
     mine = await api.post(
-        f"{APPROVALS}/{approval['id']}", json={"decision": "approve"}, headers=owner.headers
+        f"{APPROVALS}/{approval['id']}",
+        json={"decision": "approve"},
+        headers=committed_owner.headers,
     )
     assert assert_problem(mine, 403)["type"].endswith("/initiator-may-not-approve")
     snacks = await api.post(
@@ -131,32 +104,37 @@ async def test_expense_claims_approved_rejected_and_undecided(
 
     result = await finished(temporal_env, approved_run)
     assert result.status == "succeeded", result.error
-    detail = await run_detail(api, owner, approved_run)
+    detail = await run_detail(api, committed_owner, approved_run)
     assert executed(detail) == ["approve", "reimburse", "tell_approved"]
-    assert await tasks_for(api, owner, accountant) == ["Reimburse EXP-1: 1750 EUR (travel)"]
+    assert await tasks_for(api, committed_owner, accountant) == [
+        "Reimburse EXP-1: 1750 EUR (travel)"
+    ]
     await delivered(mailbox, 3)
     assert mailbox.recipients[2] == ["dana@firm.example"]
     assert str(mailbox.messages[2]["Subject"]) == "Expense EXP-1 approved"
     assert "1750 EUR will be reimbursed." in mailbox.body(2)
 
     # Rejected: one admin's rejection is enough, and its comment reaches the employee.
-    rejected_run = await start_manual(api, owner, automation_id, claim(2, accountant))
+    rejected_run = await start_manual(api, committed_owner, automation_id, claim(2, accountant))
     approval = await waiting_for(api, second_admin, rejected_run)
     await vote(api, second_admin, approval["id"], "reject", comment="Not a client expense.")
     result = await finished(temporal_env, rejected_run)
     assert result.status == "succeeded", result.error
-    assert executed(await run_detail(api, owner, rejected_run)) == ["approve", "tell_rejected"]
+    assert executed(await run_detail(api, committed_owner, rejected_run)) == [
+        "approve",
+        "tell_rejected",
+    ]
     await delivered(mailbox, 6)
     assert str(mailbox.messages[5]["Subject"]) == "Expense EXP-2 not approved"
     assert "was not approved:\nNot a client expense." in mailbox.body(5).replace("\r\n", "\n")
 
     # Undecided: the three days pass (skipped) and accounting gets a task.
-    undecided_run = await start_manual(api, owner, automation_id, claim(3, accountant))
+    undecided_run = await start_manual(api, committed_owner, automation_id, claim(3, accountant))
     approval = await waiting_for(api, first_admin, undecided_run)
     # A failed run fails its workflow too; the run row says how.
     with contextlib.suppress(WorkflowFailureError):
         await finished(temporal_env, undecided_run)
-    undecided = await run_detail(api, owner, undecided_run)
+    undecided = await run_detail(api, committed_owner, undecided_run)
     assert undecided["status"] == "failed"
     assert undecided["error"] == {
         "step": "give_up",
@@ -167,7 +145,7 @@ async def test_expense_claims_approved_rejected_and_undecided(
         "undecided",
         "give_up",
     ]
-    assert await status_of(api, owner, approval["id"]) == "expired"
+    assert await status_of(api, committed_owner, approval["id"]) == "expired"
     assert "Expense EXP-3 was not decided within three days" in await tasks_for(
-        api, owner, accountant
+        api, committed_owner, accountant
     )

@@ -43,9 +43,8 @@ BERLIN = ZoneInfo("Europe/Berlin")
 # Jinja's urlencode keeps "/" as is.
 FIGURES = "/api/v1/reports/weekly?period=last_week&time_zone=Europe/Berlin"
 
-# The loopback reporting API and the SMTP server of the other example tests.
+# The loopback reporting API of the other example tests.
 systems = examples.systems
-mailbox = examples.mailbox
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -30,12 +30,10 @@ from core.principal import Principal
 from core.roles import Role
 from core.temporal import TASK_QUEUE, fixed_client
 from models import (
-    AuditEvent,
     AutomationHook,
     AutomationRun,
     AutomationRunStep,
     AutomationStatus,
-    Firm,
     OutboxMessage,
     RunStatus,
     RunTrigger,
@@ -48,6 +46,7 @@ from services.automations.hooks import (
     sign,
     verify,
 )
+from tests.audit import audit_events
 from tests.factories import Actor, add_user, make_firm
 from tests.fixtures.temporal import payload_text
 from tests.problems import assert_problem
@@ -111,25 +110,10 @@ async def stored(db: AsyncSession, actor: Actor, automation_id: uuid.UUID) -> Au
     return hook
 
 
-async def audit_actions(db: AsyncSession, actor: Actor, automation_id: uuid.UUID) -> list[Any]:
-    await scope_to_firm(db, actor.firm.id)
-    events = await db.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.record_id == automation_id, AuditEvent.action.like("automation.hook_%"))
-        .order_by(AuditEvent.created_at, AuditEvent.id)
-    )
-    return list(events)
-
-
 def server_logs(caplog: pytest.LogCaptureFixture) -> str:
     """Every field of every log record the server wrote (the access line's path is an
     extra); httpx's lines are the test client's, which knows the URL it calls."""
     return "\n".join(str(vars(record)) for record in caplog.records if record.name != "httpx")
-
-
-@pytest.fixture
-async def owner(db: AsyncSession) -> Actor:
-    return await make_firm(db, "Hooks")
 
 
 # --- management -------------------------------------------------------------------------
@@ -174,7 +158,9 @@ async def test_create_shows_the_url_and_secret_once_and_stores_them_protected(
     assert read.json()["token_prefix"] == issued.body["token_prefix"]
     assert issued.token not in read.text and issued.secret not in read.text
 
-    events = await audit_actions(db, owner, automation_id)
+    events = await audit_events(
+        db, owner.firm.id, record_id=automation_id, action_prefix="automation.hook_"
+    )
     assert [event.action for event in events] == ["automation.hook_created"]
     assert events[0].summary == {"after": {"prefix": issued.body["token_prefix"], "signing": True}}
     assert issued.token not in server_logs(caplog) and issued.secret not in server_logs(caplog)
@@ -210,7 +196,9 @@ async def test_rotation_replaces_token_and_secret(
     assert row is not None and row.rotated_at is not None
     read = await client.get(f"/v1/automations/{automation_id}/hook", headers=owner.headers)
     assert read.json()["rotated_at"] is not None
-    events = await audit_actions(db, owner, automation_id)
+    events = await audit_events(
+        db, owner.firm.id, record_id=automation_id, action_prefix="automation.hook_"
+    )
     assert [event.action for event in events] == [
         "automation.hook_created",
         "automation.hook_rotated",
@@ -232,7 +220,9 @@ async def test_delete_removes_the_hook(client: AsyncClient, db: AsyncSession, ow
     assert_problem(await client.delete(path, headers=owner.headers), 404)
     with pytest.raises(NotFound):
         await hooks.find_hook(db, issued.token)
-    events = await audit_actions(db, owner, automation_id)
+    events = await audit_events(
+        db, owner.firm.id, record_id=automation_id, action_prefix="automation.hook_"
+    )
     assert [event.action for event in events] == [
         "automation.hook_created",
         "automation.hook_deleted",
@@ -769,19 +759,6 @@ INVOICE_RECEIVED = {
         "refuse": {"type": "stop", "params": {"status": "failed", "message": "unknown invoice"}},
     },
 }
-
-
-@pytest.fixture
-async def committed_owner(
-    committing_sessionmaker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[Actor]:
-    """A firm whose data really commits (the worker's activities read it); deleted with
-    everything it owns afterwards."""
-    async with committing_sessionmaker() as session:
-        actor = await make_firm(session, "Hooks end to end")
-    yield actor
-    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
-        await session.execute(delete(Firm).where(Firm.id == actor.firm.id))
 
 
 async def test_a_signed_delivery_runs_the_automation_on_a_worker(

@@ -17,8 +17,8 @@ from models import InvoiceStatus
 from services import firms
 from services.billing import payments
 from tests.billing_factories import make_client, make_invoice
-from tests.factories import Actor, add_user, make_firm
-from tests.integration.test_payments import owner, pay, post_payment, refund
+from tests.factories import Actor, add_user, make_firm, principal_of
+from tests.integration.test_payments import pay, post_payment, refund
 from tests.problems import assert_problem
 
 AS_OF = date(2026, 6, 30)
@@ -167,7 +167,7 @@ async def test_aging_pages_csv_and_default_day(client: AsyncClient, db: AsyncSes
 
     today = await client.get(AGING, headers=actor.headers)
     await scope_to_firm(db, actor.firm.id)
-    assert today.json()["as_of"] == (await firms.firm_today(db, owner(actor))).isoformat()
+    assert today.json()["as_of"] == (await firms.firm_today(db, principal_of(actor))).isoformat()
 
 
 async def test_revenue_by_month(client: AsyncClient, db: AsyncSession) -> None:
@@ -199,7 +199,7 @@ async def test_revenue_by_month(client: AsyncClient, db: AsyncSession) -> None:
     )
     assert note.status_code == 201
     await scope_to_firm(db, actor.firm.id)
-    stored = await payments.get_payment(db, owner(actor), uuid.UUID(payment["id"]))
+    stored = await payments.get_payment(db, principal_of(actor), uuid.UUID(payment["id"]))
     await refund(db, actor, stored, 500)
     # Spending credit moves no money: not revenue received.
     await scope_to_firm(db, actor.firm.id)
@@ -207,9 +207,9 @@ async def test_revenue_by_month(client: AsyncClient, db: AsyncSession) -> None:
         db, actor, client_id=customer.id, lines=((1, 700),), issue_date=date(2025, 2, 10)
     )
     await scope_to_firm(db, actor.firm.id)
-    await payments.apply_credit(db, owner(actor), invoice_id=february.id, amount=700)
+    await payments.apply_credit(db, principal_of(actor), invoice_id=february.id, amount=700)
     await db.commit()
-    today = await firms.firm_today(db, owner(actor))
+    today = await firms.firm_today(db, principal_of(actor))
 
     response = await client.get(
         REVENUE, params={"from": "2025-01-01", "to": today.isoformat()}, headers=actor.headers

@@ -28,12 +28,11 @@ from activities import ClientImportActivities, OutboxActivities
 from core.config import Settings
 from core.db import scope_to_firm, tenant_session
 from core.principal import Principal
-from core.roles import Role
 from core.temporal import TASK_QUEUE, fixed_client
 from models import AuditEvent, Client, ClientImport, ClientImportRow, OutboxMessage, RowOutcome
 from services import client_imports, clients
 from services.outbox.writer import pop_outbox_ids
-from tests.factories import Actor, make_firm
+from tests.factories import Actor, make_firm, principal_of
 from workflows.clients.client_import.contracts import (
     BATCH_ACTIVITY,
     ClientImportInput,
@@ -48,12 +47,6 @@ from workflows.registry import WORKFLOWS
 
 Maker = async_sessionmaker[AsyncSession]
 RESULT_TIMEOUT = 60
-
-
-@pytest.fixture
-async def firm(committing_sessionmaker: Maker) -> Actor:
-    async with committing_sessionmaker() as session:
-        return await make_firm(session)
 
 
 @asynccontextmanager
@@ -125,11 +118,11 @@ async def test_import_creates_skips_and_reports_rows_exactly(
     temporal_env: WorkflowEnvironment,
     temporal_api: AsyncClient,
     committing_sessionmaker: Maker,
-    firm: Actor,
+    committed_owner: Actor,
 ) -> None:
     maker = committing_sessionmaker
-    async with tenant_session(firm.firm.id, maker) as session:
-        principal = Principal.system(firm.firm.id)
+    async with tenant_session(committed_owner.firm.id, maker) as session:
+        principal = Principal.system(committed_owner.firm.id)
         for data in (
             {"name": "Taken", "email": "taken@example.com"},
             {"name": "Ref", "external_ref": "EXT-9"},
@@ -153,8 +146,8 @@ async def test_import_creates_skips_and_reports_rows_exactly(
         "Plain",  # 13
         *[f"Client {n},client{n}@example.com,,,,,," for n in range(5)],  # 14-18
     ]
-    import_id = await upload(temporal_api, firm, lines)
-    async with tenant_session(firm.firm.id, maker) as session:
+    import_id = await upload(temporal_api, committed_owner, lines)
+    async with tenant_session(committed_owner.firm.id, maker) as session:
         start = await session.scalar(
             select(OutboxMessage).where(
                 OutboxMessage.dedupe_key == f"start:client-import-{import_id}"
@@ -165,14 +158,14 @@ async def test_import_creates_skips_and_reports_rows_exactly(
     assert start.attempts == 0
 
     async with running_worker(temporal_env, maker, activities_for(temporal_env, maker, 3)):
-        result = await result_of(temporal_env, firm, import_id)
+        result = await result_of(temporal_env, committed_owner, import_id)
 
     expected = ImportProgress(
         status="completed", total=16, processed=16, created=9, skipped=4, invalid=3
     )
     assert result.progress == expected
     report = (
-        await temporal_api.get(f"/v1/clients/imports/{import_id}", headers=firm.headers)
+        await temporal_api.get(f"/v1/clients/imports/{import_id}", headers=committed_owner.headers)
     ).json()
     assert {
         k: report[k] for k in ("status", "total", "processed", "created", "skipped", "invalid")
@@ -192,7 +185,7 @@ async def test_import_creates_skips_and_reports_rows_exactly(
     assert errors[6] == (12, "invalid", "kind: Choose 'organization' or 'person'.")
     assert len(errors) == 7
 
-    created = await firm_clients(maker, firm)
+    created = await firm_clients(maker, committed_owner)
     assert [c.name for c in created] == [
         "Acme Ltd",
         "Ada Lovelace",
@@ -213,7 +206,7 @@ async def test_import_creates_skips_and_reports_rows_exactly(
     )
     assert created[1].kind == "person"
 
-    async with tenant_session(firm.firm.id, maker) as session:
+    async with tenant_session(committed_owner.firm.id, maker) as session:
         rows = list(
             await session.scalars(
                 select(ClientImportRow).where(ClientImportRow.import_id == import_id)
@@ -267,18 +260,18 @@ async def test_progress_query_reports_counts_while_the_import_runs(
     temporal_env: WorkflowEnvironment,
     temporal_api: AsyncClient,
     committing_sessionmaker: Maker,
-    firm: Actor,
+    committed_owner: Actor,
 ) -> None:
     maker = committing_sessionmaker
     lines = ["name,email,external_ref", *numbered(10), ",blank@example.com,", "Bad,bad-email,"]
-    import_id = await upload(temporal_api, firm, lines)
+    import_id = await upload(temporal_api, committed_owner, lines)
     imports = PausingActivities(maker, fixed_client(temporal_env.client), batch_size=4)
     async with running_worker(temporal_env, maker, imports):
         async with asyncio.timeout(RESULT_TIMEOUT):
             await imports.second_batch_started.wait()
         during = await handle_of(temporal_env, import_id).query(ClientImportWorkflow.progress)
         imports.release.set()
-        result = await result_of(temporal_env, firm, import_id)
+        result = await result_of(temporal_env, committed_owner, import_id)
         after = await handle_of(temporal_env, import_id).query(ClientImportWorkflow.progress)
 
     assert during == ImportProgress(
@@ -311,16 +304,18 @@ async def test_a_500_row_import_moves_its_progress_at_most_100_rows_at_a_time(
     temporal_env: WorkflowEnvironment,
     temporal_api: AsyncClient,
     committing_sessionmaker: Maker,
-    firm: Actor,
+    committed_owner: Actor,
     settings: Settings,
 ) -> None:
     maker = committing_sessionmaker
-    import_id = await upload(temporal_api, firm, ["name;email;external_ref", *numbered(500)])
+    import_id = await upload(
+        temporal_api, committed_owner, ["name;email;external_ref", *numbered(500)]
+    )
     imports = ObservingActivities(
         maker, fixed_client(temporal_env.client), batch_size=settings.import_batch_size
     )
     async with running_worker(temporal_env, maker, imports):
-        result = await result_of(temporal_env, firm, import_id)
+        result = await result_of(temporal_env, committed_owner, import_id)
 
     assert result.progress == ImportProgress(
         status="completed", total=500, processed=500, created=500
@@ -383,21 +378,23 @@ async def test_a_failed_batch_is_retried_without_duplicates_or_losses(
     temporal_env: WorkflowEnvironment,
     temporal_api: AsyncClient,
     committing_sessionmaker: Maker,
-    firm: Actor,
+    committed_owner: Actor,
     fail_after_commit: bool,
 ) -> None:
     maker = committing_sessionmaker
-    import_id = await upload(temporal_api, firm, ["name,email,external_ref", *numbered(7)])
+    import_id = await upload(
+        temporal_api, committed_owner, ["name,email,external_ref", *numbered(7)]
+    )
     imports = FailingOnceActivities(
         maker, fixed_client(temporal_env.client), batch_size=3, fail_after_commit=fail_after_commit
     )
     async with running_worker(temporal_env, maker, imports):
-        result = await result_of(temporal_env, firm, import_id)
+        result = await result_of(temporal_env, committed_owner, import_id)
 
     assert result.progress == ImportProgress(status="completed", total=7, processed=7, created=7)
     # After-commit: the retry finds the first three rows done and takes the next three.
     assert imports.attempts == ([1, 2, 1] if fail_after_commit else [1, 2, 1, 1])
-    created = await firm_clients(maker, firm)
+    created = await firm_clients(maker, committed_owner)
     assert sorted(c.email or "" for c in created) == sorted(
         f"client{n}@example.com" for n in range(7)
     )
@@ -413,21 +410,21 @@ async def test_an_import_whose_batches_keep_failing_is_marked_failed_without_int
     temporal_env: WorkflowEnvironment,
     temporal_api: AsyncClient,
     committing_sessionmaker: Maker,
-    firm: Actor,
+    committed_owner: Actor,
 ) -> None:
     maker = committing_sessionmaker
-    import_id = await upload(temporal_api, firm, ["name", "Acme", ""])
+    import_id = await upload(temporal_api, committed_owner, ["name", "Acme", ""])
     imports = AlwaysFailingActivities(maker, fixed_client(temporal_env.client), batch_size=3)
     async with running_worker(temporal_env, maker, imports):
         with pytest.raises(WorkflowFailureError) as failed:
-            await result_of(temporal_env, firm, import_id)
+            await result_of(temporal_env, committed_owner, import_id)
 
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError) and cause.non_retryable
     assert isinstance(cause.__cause__, ActivityError)
     assert cause.__cause__.retry_state is RetryState.MAXIMUM_ATTEMPTS_REACHED
     report = (
-        await temporal_api.get(f"/v1/clients/imports/{import_id}", headers=firm.headers)
+        await temporal_api.get(f"/v1/clients/imports/{import_id}", headers=committed_owner.headers)
     ).json()
     assert report["status"] == "failed"
     assert report["failure_reason"] == (
@@ -441,7 +438,7 @@ async def test_an_import_whose_batches_keep_failing_is_marked_failed_without_int
 async def test_a_workflow_naming_another_firm_fails_at_once_and_touches_nothing(
     temporal_env: WorkflowEnvironment,
     committing_sessionmaker: Maker,
-    firm: Actor,
+    committed_owner: Actor,
 ) -> None:
     maker = committing_sessionmaker
     async with maker() as session:
@@ -449,10 +446,10 @@ async def test_a_workflow_naming_another_firm_fails_at_once_and_touches_nothing(
     # The victim's import is created but its own workflow never starts (its outbox message
     # is dropped): only the forged run is started here. Starting and terminating it instead
     # would stall time skipping for every later test on this test server.
-    async with tenant_session(firm.firm.id, maker) as session:
+    async with tenant_session(committed_owner.firm.id, maker) as session:
         summary = await client_imports.create_import(
             session,
-            Principal(firm_id=firm.firm.id, user_id=firm.user.id, role=Role.owner, credential="t"),
+            principal_of(committed_owner),
             filename="victim.csv",
             data=b"name\r\nAcme\r\n",
             max_bytes=1024,
@@ -478,7 +475,7 @@ async def test_a_workflow_naming_another_firm_fails_at_once_and_touches_nothing(
     assert isinstance(rejection, ApplicationError)
     assert rejection.type == "ImportRejected"
     assert rejection.message == "No client import with this id in your firm"
-    async with tenant_session(firm.firm.id, maker) as session:
+    async with tenant_session(committed_owner.firm.id, maker) as session:
         untouched = await session.scalar(
             select(ClientImport).where(ClientImport.id == victim_import)
         )

@@ -18,7 +18,7 @@ from core.principal import Principal
 from core.roles import Role
 from models import AuditEvent, ClientImport, OutboxMessage
 from services import client_imports
-from tests.factories import Actor, add_user, make_firm
+from tests.factories import Actor, add_user, make_firm, principal_of
 
 PROBLEM = "application/problem+json"
 
@@ -316,7 +316,7 @@ async def test_service_refuses_an_import_of_another_firm_by_id(db: AsyncSession)
     await scope_to_firm(db, alpha.firm.id)
     summary = await client_imports.create_import(
         db,
-        Principal(firm_id=alpha.firm.id, user_id=alpha.user.id, role=Role.owner, credential="t"),
+        principal_of(alpha),
         filename=None,
         data=b"name\r\nAcme\r\n",
         max_bytes=1000,

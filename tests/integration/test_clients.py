@@ -11,17 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
 from core.errors import Unprocessable
-from core.principal import Principal
 from core.roles import Role
 from models import AuditEvent, Client, OutboxMessage
 from services import clients
-from tests.factories import Actor, add_user, make_firm
-
-
-def principal_of(actor: Actor) -> Principal:
-    return Principal(
-        firm_id=actor.firm.id, user_id=actor.user.id, role=Role.owner, credential="api_token"
-    )
+from tests.factories import Actor, add_user, make_firm, principal_of
 
 
 def fields(**overrides: object) -> clients.ClientFields:

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.config import Settings
 from core.crypto import Cipher
 from core.db import scope_to_firm
-from core.principal import Principal
 from core.roles import Role
 from models import AuditEvent, AutomationHook, Credential
 from services import credentials
@@ -24,7 +23,7 @@ from services.automations.automations import AutomationFields, create_automation
 from services.automations.hooks import issue_hook
 from services.billing import stripe_account
 from services.credentials import REDACTED, CredentialFields, Redactor, UnknownCredentials
-from tests.factories import Actor, add_user, make_firm
+from tests.factories import Actor, add_user, make_firm, principal_of
 from tests.problems import assert_problem, pointers
 
 SECRET = "sk_live_7f3a9c2e41b8d6"
@@ -55,11 +54,6 @@ async def stored(db: AsyncSession, actor: Actor, name: str) -> Credential:
     )
     assert row is not None
     return row
-
-
-@pytest.fixture
-async def owner(db: AsyncSession) -> Actor:
-    return await make_firm(db, "Vault")
 
 
 async def test_create_returns_metadata_only_and_stores_ciphertext(
@@ -379,9 +373,7 @@ async def test_rotate_rewraps_every_credential_of_every_firm(
     before: dict[str, str] = {}
     for index, actor in enumerate(firms):
         await scope_to_firm(db, actor.firm.id)
-        principal = Principal(
-            firm_id=actor.firm.id, user_id=actor.user.id, role=Role.owner, credential="api_token"
-        )
+        principal = principal_of(actor)
         credential = await credentials.create_credential(
             db,
             principal,
@@ -411,9 +403,7 @@ async def test_rotate_rewraps_webhook_signing_secrets_too(
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     session_key = settings.encryption_keys.get_secret_value() if settings.encryption_keys else ""
     await scope_to_firm(db, owner.firm.id)
-    principal = Principal(
-        firm_id=owner.firm.id, user_id=owner.user.id, role=Role.owner, credential="api_token"
-    )
+    principal = principal_of(owner)
     automation = await create_automation(db, principal, fields=AutomationFields(name="Hooked"))
     issued = await issue_hook(db, principal, Cipher([old_key]), automation.id, signing=True)
     unsigned = await create_automation(db, principal, fields=AutomationFields(name="Unsigned"))
@@ -441,9 +431,7 @@ async def test_rotate_rewraps_the_stripe_secret_key_and_webhook_secrets(
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     session_key = settings.encryption_keys.get_secret_value() if settings.encryption_keys else ""
     await scope_to_firm(db, owner.firm.id)
-    principal = Principal(
-        firm_id=owner.firm.id, user_id=owner.user.id, role=Role.owner, credential="api_token"
-    )
+    principal = principal_of(owner)
     old = Cipher([old_key])
     await stripe_account.set_secret_key(
         db,
@@ -477,9 +465,7 @@ async def test_rotate_with_a_missing_old_key_fails_and_changes_nothing(
 ) -> None:
     old_key = Fernet.generate_key().decode()
     await scope_to_firm(db, owner.firm.id)
-    principal = Principal(
-        firm_id=owner.firm.id, user_id=owner.user.id, role=Role.owner, credential="api_token"
-    )
+    principal = principal_of(owner)
     await credentials.create_credential(
         db,
         principal,

@@ -15,8 +15,8 @@ from core.roles import Role
 from models import AuditEvent, ClientCredit, Invoice, InvoiceStatus, OutboxMessage
 from services import firms
 from tests.billing_factories import make_invoice
-from tests.factories import Actor, add_user, make_firm
-from tests.integration.test_payments import credit_of, events, owner, post_payment, reload
+from tests.factories import Actor, add_user, make_firm, principal_of
+from tests.integration.test_payments import credit_of, events, post_payment, reload
 from tests.problems import assert_problem, pointers
 
 
@@ -34,7 +34,7 @@ async def test_amount_credit_note_reduces_the_balance(
 ) -> None:
     actor = await make_firm(db)
     invoice = await make_invoice(db, actor, lines=((1, 10_000),))
-    year = (await firms.firm_today(db, owner(actor))).year
+    year = (await firms.firm_today(db, principal_of(actor))).year
 
     note = await issue(client, actor, invoice, amount=2_500, notes="Discount agreed")
 

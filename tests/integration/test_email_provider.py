@@ -1,7 +1,6 @@
 """The email providers against a real SMTP server on loopback and a real directory."""
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiosmtplib
@@ -15,15 +14,9 @@ from providers.email import (
     build_email_provider,
 )
 from services.password_reset import deliver
-from tests.mailbox import Mailbox, free_port, running_mailbox
+from tests.mailbox import Mailbox, free_port
 
 SENDER = "firmflow <no-reply@firmflow.test>"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with running_mailbox() as box:
-        yield box
 
 
 def message(message_id: str = "reset-1", text: str = "Hello\n") -> OutgoingEmail:

@@ -3,19 +3,18 @@ with another request is a 409, and errors are never remembered."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.idempotency import REPLAYED_HEADER
 from core.config import Settings
 from core.db import scope_to_firm, tenant_session
 from core.roles import Role
-from models import AuditEvent, Client, Contact, Firm, IdempotencyKey
+from models import AuditEvent, Client, Contact, IdempotencyKey
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem
 
@@ -144,19 +143,6 @@ async def test_a_failed_request_is_not_remembered(client: AsyncClient, db: Async
     assert retried.status_code == 201
     assert retried.json()["name"] == "Newcomer"
     assert REPLAYED_HEADER not in retried.headers
-
-
-@pytest.fixture
-async def committed_owner(
-    committing_sessionmaker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[Actor]:
-    """A firm whose data really commits (concurrent requests need separate
-    transactions); deleted with everything it owns afterwards."""
-    async with committing_sessionmaker() as session:
-        actor = await make_firm(session, "Concurrent")
-    yield actor
-    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
-        await session.execute(delete(Firm).where(Firm.id == actor.firm.id))
 
 
 async def test_concurrent_requests_with_one_key_create_once(

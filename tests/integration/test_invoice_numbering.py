@@ -4,16 +4,14 @@ prefix is rendered per issue year; credit notes have their own prefix and sequen
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 
-import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import scope_to_firm, tenant_session
 from core.principal import Principal
-from models import Firm, Invoice, InvoiceKind, InvoiceNumberSequence, InvoiceStatus
+from models import Invoice, InvoiceKind, InvoiceNumberSequence, InvoiceStatus
 from services.billing import invoices
 from services.billing.numbering import format_number, render_prefix
 from services.billing.settings import SettingsPatch, update_settings
@@ -22,15 +20,6 @@ from tests.factories import Actor, make_firm
 
 Maker = async_sessionmaker[AsyncSession]
 CONCURRENT = 20
-
-
-@pytest.fixture
-async def committed_owner(committing_sessionmaker: Maker) -> AsyncIterator[Actor]:
-    async with committing_sessionmaker() as session:
-        actor = await make_firm(session, "Numbering")
-    yield actor
-    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
-        await session.execute(delete(Firm).where(Firm.id == actor.firm.id))
 
 
 async def committed_drafts(maker: Maker, actor: Actor, count: int) -> list[uuid.UUID]:

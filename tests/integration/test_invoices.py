@@ -24,17 +24,12 @@ from services.billing.invoice_lines import LineFields
 from services.billing.invoice_status import ALLOWED, IllegalTransition, move
 from services.billing.totals import LineInput, TaxSnapshot, compute_totals
 from services.firms import firm_today
+from tests.audit import audit_actions
 from tests.billing_factories import make_client, make_invoice
-from tests.factories import Actor, add_user, make_firm
+from tests.factories import Actor, add_user, make_firm, principal_of
 from tests.fixtures import db as fixtures
 from tests.plans import app_plans, assert_no_sequential_scan, populated_session
 from tests.problems import assert_problem, pointers
-
-
-def user(actor: Actor) -> Principal:
-    return Principal(
-        firm_id=actor.firm.id, user_id=actor.user.id, role=Role.owner, credential="session"
-    )
 
 
 async def rate(db: AsyncSession, actor: Actor, name: str, percent: str, inclusive: bool) -> Any:
@@ -52,7 +47,7 @@ async def draft(db: AsyncSession, actor: Actor, **fields: Any) -> Invoice:
         fields["client_id"] = (await make_client(db, actor)).id
     fields.setdefault("lines", [{"description": "Audit", "quantity": "2", "unit_price": 15_000}])
     invoice = await invoices.create_invoice(
-        db, user(actor), fields=invoices.validate_invoice_fields(fields)
+        db, principal_of(actor), fields=invoices.validate_invoice_fields(fields)
     )
     await db.commit()
     return invoice
@@ -64,16 +59,6 @@ async def outbox_keys(db: AsyncSession, actor: Actor) -> set[str]:
         select(OutboxMessage.dedupe_key).where(OutboxMessage.firm_id == actor.firm.id)
     )
     return set(rows)
-
-
-async def audit_actions(db: AsyncSession, actor: Actor, invoice_id: uuid.UUID) -> list[str]:
-    await scope_to_firm(db, actor.firm.id)
-    rows = await db.scalars(
-        select(AuditEvent.action)
-        .where(AuditEvent.record_type == "invoice", AuditEvent.record_id == invoice_id)
-        .order_by(AuditEvent.created_at)
-    )
-    return list(rows)
 
 
 async def test_create_draft_with_taxes_and_discount(db: AsyncSession) -> None:
@@ -117,11 +102,13 @@ async def test_create_draft_with_taxes_and_discount(db: AsyncSession) -> None:
     assert [line.description for line in lines] == ["Bookkeeping", "Filing"]
     assert [line.amount for line in lines] == [t.amount for t in expected.lines]
     assert lines[0].taxes == [s.as_json() for s in snapshots]
-    assert await audit_actions(db, owner, invoice.id) == ["invoice.created"]
+    assert await audit_actions(db, owner.firm.id, record_type="invoice", record_id=invoice.id) == [
+        "invoice.created"
+    ]
 
     # Later changes to a rate never reach an existing invoice's lines.
     await tax_rates.update_tax_rate(
-        db, user(owner), vat.id, patch=tax_rates.TaxRatePatch(percent=Decimal(25))
+        db, principal_of(owner), vat.id, patch=tax_rates.TaxRatePatch(percent=Decimal(25))
     )
     refreshed = await invoices.lines_of(db, invoice)
     assert Decimal(refreshed[0].taxes[0]["percent"]) == 20
@@ -140,7 +127,7 @@ async def test_create_rejects_foreign_and_archived_ids(db: AsyncSession) -> None
     foreign_client = await make_client(db, other)
     foreign_rate = await rate(db, other, "VAT", "20", inclusive=False)
     archived = await rate(db, owner, "Old", "5", inclusive=False)
-    await tax_rates.archive_tax_rate(db, user(owner), archived.id)
+    await tax_rates.archive_tax_rate(db, principal_of(owner), archived.id)
     with pytest.raises(NotFound) as missing_client:
         await draft(db, owner, client_id=foreign_client.id)
     assert missing_client.value.errors == [
@@ -198,35 +185,38 @@ async def test_get_invoice_of_another_firm_is_404(db: AsyncSession) -> None:
     invoice = await make_invoice(db, other)
     await scope_to_firm(db, owner.firm.id)
     with pytest.raises(NotFound):
-        await invoices.get_invoice(db, user(owner), invoice.id)
+        await invoices.get_invoice(db, principal_of(owner), invoice.id)
     with pytest.raises(NotFound):
         await invoices.finalize_invoice(db, Principal.system(owner.firm.id), invoice.id)
     await scope_to_firm(db, other.firm.id)
     locked = await invoices.get_invoice(db, Principal.system(other.firm.id), invoice.id, lock=True)
     assert locked.id == invoice.id
     with pytest.raises(NotFound):
-        await invoices.apply_late_fee(db, user(owner), locked, 100)
+        await invoices.apply_late_fee(db, principal_of(owner), locked, 100)
     with pytest.raises(NotFound):
-        await invoices.mark_in_collections(db, user(owner), locked)
+        await invoices.mark_in_collections(db, principal_of(owner), locked)
 
 
 async def test_finalize_numbers_dates_and_emits(db: AsyncSession) -> None:
     owner = await make_firm(db)
     invoice = await draft(db, owner, payment_terms_days=15)
-    finalized = await invoices.finalize_invoice(db, user(owner), invoice.id)
-    today = await firm_today(db, user(owner))
+    finalized = await invoices.finalize_invoice(db, principal_of(owner), invoice.id)
+    today = await firm_today(db, principal_of(owner))
     assert finalized.status == InvoiceStatus.open
     assert finalized.number == f"INV-{today.year}-0001"
     assert finalized.issue_date == today
     assert finalized.due_date == today + timedelta(days=15)
     assert finalized.finalized_at is not None and finalized.sent_at is None
     assert f"invoice.finalized:{invoice.id}" in await outbox_keys(db, owner)
-    assert await audit_actions(db, owner, invoice.id) == ["invoice.created", "invoice.finalized"]
+    assert await audit_actions(db, owner.firm.id, record_type="invoice", record_id=invoice.id) == [
+        "invoice.created",
+        "invoice.finalized",
+    ]
     with pytest.raises(IllegalTransition, match="already finalized"):
-        await invoices.finalize_invoice(db, user(owner), invoice.id)
+        await invoices.finalize_invoice(db, principal_of(owner), invoice.id)
 
     second = await draft(db, owner, issue_date="2025-06-30", due_date="2025-07-31")
-    numbered = await invoices.finalize_invoice(db, user(owner), second.id)
+    numbered = await invoices.finalize_invoice(db, principal_of(owner), second.id)
     assert numbered.number == "INV-2025-0001"
     assert numbered.due_date == date(2025, 7, 31)
 
@@ -235,7 +225,7 @@ async def test_finalize_refuses_a_due_date_before_the_issue_date(db: AsyncSessio
     owner = await make_firm(db)
     invoice = await draft(db, owner, due_date="2020-01-01")
     with pytest.raises(Unprocessable) as raised:
-        await invoices.finalize_invoice(db, user(owner), invoice.id)
+        await invoices.finalize_invoice(db, principal_of(owner), invoice.id)
     assert raised.value.errors == [{"pointer": "/due_date", "detail": "before the issue date"}]
 
 
@@ -255,7 +245,7 @@ async def test_send_finalizes_starts_dunning_and_is_idempotent(db: AsyncSession)
     first_sent_at = sent.sent_at
     again = await invoices.send_invoice(db, system, invoice.id)
     assert again.sent_at == first_sent_at
-    assert await audit_actions(db, owner, invoice.id) == [
+    assert await audit_actions(db, owner.firm.id, record_type="invoice", record_id=invoice.id) == [
         "invoice.created",
         "invoice.finalized",
         "invoice.sent",
@@ -275,16 +265,16 @@ async def test_send_refuses_void_invoices(db: AsyncSession) -> None:
     invoice = await make_invoice(db, owner, status=InvoiceStatus.void)
     await scope_to_firm(db, owner.firm.id)
     with pytest.raises(IllegalTransition, match="cannot be sent"):
-        await invoices.send_invoice(db, user(owner), invoice.id)
+        await invoices.send_invoice(db, principal_of(owner), invoice.id)
 
 
 async def test_void_and_write_off(db: AsyncSession) -> None:
     owner = await make_firm(db)
     invoice = await make_invoice(db, owner)
     await scope_to_firm(db, owner.firm.id)
-    voided = await invoices.void_invoice(db, user(owner), invoice.id, reason="Billed twice")
+    voided = await invoices.void_invoice(db, principal_of(owner), invoice.id, reason="Billed twice")
     assert voided.status == InvoiceStatus.void and voided.voided_at is not None
-    assert await invoices.void_invoice(db, user(owner), invoice.id, reason=None) is voided
+    assert await invoices.void_invoice(db, principal_of(owner), invoice.id, reason=None) is voided
     audit = await db.scalar(
         select(AuditEvent.summary).where(
             AuditEvent.record_id == invoice.id, AuditEvent.action == "invoice.voided"
@@ -293,19 +283,19 @@ async def test_void_and_write_off(db: AsyncSession) -> None:
     assert audit is not None and audit["after"]["reason"] == "Billed twice"
     assert f"invoice.voided:{invoice.id}" in await outbox_keys(db, owner)
     with pytest.raises(IllegalTransition, match="void invoice is final"):
-        await invoices.mark_uncollectible(db, user(owner), invoice.id)
+        await invoices.mark_uncollectible(db, principal_of(owner), invoice.id)
 
     owed = await make_invoice(db, owner, status=InvoiceStatus.partially_paid)
     await scope_to_firm(db, owner.firm.id)
     with pytest.raises(IllegalTransition, match="refund them first"):
-        await invoices.void_invoice(db, user(owner), owed.id, reason=None)
-    written_off = await invoices.mark_uncollectible(db, user(owner), owed.id)
+        await invoices.void_invoice(db, principal_of(owner), owed.id, reason=None)
+    written_off = await invoices.mark_uncollectible(db, principal_of(owner), owed.id)
     assert written_off.status == InvoiceStatus.uncollectible
     assert f"invoice.uncollectible:{owed.id}" in await outbox_keys(db, owner)
 
     a_draft = await draft(db, owner)
     with pytest.raises(IllegalTransition, match="delete the draft"):
-        await invoices.void_invoice(db, user(owner), a_draft.id, reason=None)
+        await invoices.void_invoice(db, principal_of(owner), a_draft.id, reason=None)
 
 
 async def test_late_fee_applies_once_through_the_totals(db: AsyncSession) -> None:
@@ -322,7 +312,9 @@ async def test_late_fee_applies_once_through_the_totals(db: AsyncSession) -> Non
     await db.commit()
     stored = await invoices.get_invoice(db, system, invoice.id)
     assert (stored.total, stored.balance) == (13_500, 13_500)
-    assert await audit_actions(db, owner, invoice.id) == ["invoice.late_fee_applied"]
+    assert await audit_actions(db, owner.firm.id, record_type="invoice", record_id=invoice.id) == [
+        "invoice.late_fee_applied"
+    ]
 
     paid = await make_invoice(db, owner, status=InvoiceStatus.paid)
     await scope_to_firm(db, owner.firm.id)
@@ -342,7 +334,9 @@ async def test_mark_in_collections_once(db: AsyncSession) -> None:
     assert locked.in_collections is True
     assert await invoices.mark_in_collections(db, system, locked) is False
     assert f"invoice.in_collections:{invoice.id}" in await outbox_keys(db, owner)
-    assert await audit_actions(db, owner, invoice.id) == ["invoice.in_collections"]
+    assert await audit_actions(db, owner.firm.id, record_type="invoice", record_id=invoice.id) == [
+        "invoice.in_collections"
+    ]
     void = await make_invoice(db, owner, status=InvoiceStatus.void)
     await scope_to_firm(db, owner.firm.id)
     assert await invoices.mark_in_collections(db, system, void) is False
@@ -353,7 +347,7 @@ async def test_draft_patch_and_delete_and_immutability(db: AsyncSession) -> None
     invoice = await draft(db, owner)
     patched = await invoices.update_invoice(
         db,
-        user(owner),
+        principal_of(owner),
         invoice.id,
         patch=invoices.InvoicePatch.model_validate(
             {
@@ -366,23 +360,23 @@ async def test_draft_patch_and_delete_and_immutability(db: AsyncSession) -> None
     assert [line.description for line in await invoices.lines_of(db, patched)] == ["Review"]
     only_discount = await invoices.update_invoice(
         db,
-        user(owner),
+        principal_of(owner),
         invoice.id,
         patch=invoices.InvoicePatch.model_validate({"discount": None, "due_date": "2030-01-01"}),
     )
     assert only_discount.total == only_discount.balance == 20_000
     assert only_discount.payment_terms_days is None
-    await invoices.delete_invoice(db, user(owner), invoice.id)
+    await invoices.delete_invoice(db, principal_of(owner), invoice.id)
     assert await db.scalar(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)) is None
 
     issued = await make_invoice(db, owner)
     await scope_to_firm(db, owner.firm.id)
     with pytest.raises(Conflict, match="finalized"):
         await invoices.update_invoice(
-            db, user(owner), issued.id, patch=invoices.InvoicePatch(notes="x")
+            db, principal_of(owner), issued.id, patch=invoices.InvoicePatch(notes="x")
         )
     with pytest.raises(Conflict, match="finalized"):
-        await invoices.delete_invoice(db, user(owner), issued.id)
+        await invoices.delete_invoice(db, principal_of(owner), issued.id)
 
 
 # The API

@@ -23,7 +23,7 @@ from services.outbox import writer as outbox
 from services.outbox.dispatch import dispatch_message, dispatch_pending
 from services.outbox.kinds import MessageKind
 from services.outbox.writer import pop_outbox_ids
-from tests.factories import Actor, make_firm
+from tests.factories import Actor
 from tests.fixtures import db as db_fixtures
 from tests.fixtures.temporal import BIN
 from tests.integration.outbox_target import TargetInput, TargetWorkflow
@@ -46,12 +46,6 @@ async def relay_env() -> AsyncIterator[WorkflowEnvironment]:
     await ensure_search_attributes(env.client)
     yield env
     await env.shutdown()
-
-
-@pytest.fixture
-async def firm(committing_sessionmaker: Maker) -> Actor:
-    async with committing_sessionmaker() as session:
-        return await make_firm(session)
 
 
 @asynccontextmanager
@@ -101,11 +95,14 @@ def start_target(task_queue: str, target_id: str) -> outbox.NewMessage:
 
 
 async def test_relay_dispatches_a_message_the_fast_path_never_saw_exactly_once(
-    relay_env: WorkflowEnvironment, committing_sessionmaker: Maker, firm: Actor, task_queue: str
+    relay_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    committed_owner: Actor,
+    task_queue: str,
 ) -> None:
     maker, client = committing_sessionmaker, relay_env.client
     target_id = f"target-{uuid.uuid4()}"
-    message_id = await commit_message(maker, firm, start_target(task_queue, target_id))
+    message_id = await commit_message(maker, committed_owner, start_target(task_queue, target_id))
     assert (await load(maker, message_id)).dispatched_at is None
 
     # Skipping time would jump to the target's run timeout: nothing else is pending.
@@ -141,7 +138,10 @@ async def test_relay_dispatches_a_message_the_fast_path_never_saw_exactly_once(
 
 
 async def test_signal_message_reaches_the_running_workflow(
-    relay_env: WorkflowEnvironment, committing_sessionmaker: Maker, firm: Actor, task_queue: str
+    relay_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    committed_owner: Actor,
+    task_queue: str,
 ) -> None:
     maker, client = committing_sessionmaker, relay_env.client
     target_id = f"target-{uuid.uuid4()}"
@@ -154,7 +154,7 @@ async def test_signal_message_reaches_the_running_workflow(
             dedupe_key=f"finish:{target_id}",
             payload={"workflow_id": target_id, "signal": "finish", "arg": "outbox"},
         )
-        message_id = await commit_message(maker, firm, signal)
+        message_id = await commit_message(maker, committed_owner, signal)
         report = await dispatch_pending(maker, fixed_client(client), limit=1, ids=[message_id])
         async with asyncio.timeout(TIMEOUT):
             assert await target.result() == "hi outbox"
@@ -162,7 +162,7 @@ async def test_signal_message_reaches_the_running_workflow(
 
 
 async def test_signal_to_no_running_workflow_is_dropped_not_retried(
-    relay_env: WorkflowEnvironment, committing_sessionmaker: Maker, firm: Actor
+    relay_env: WorkflowEnvironment, committing_sessionmaker: Maker, committed_owner: Actor
 ) -> None:
     maker, client = committing_sessionmaker, relay_env.client
     signal = outbox.NewMessage(
@@ -170,21 +170,24 @@ async def test_signal_to_no_running_workflow_is_dropped_not_retried(
         dedupe_key=f"nobody:{uuid.uuid4()}",
         payload={"workflow_id": f"never-started-{uuid.uuid4()}", "signal": "finish"},
     )
-    message_id = await commit_message(maker, firm, signal)
+    message_id = await commit_message(maker, committed_owner, signal)
     report = await dispatch_pending(maker, fixed_client(client), limit=1, ids=[message_id])
     assert (report.picked, report.dispatched, report.failed) == (1, 1, 0)
     assert (await load(maker, message_id)).last_error is None
 
 
 async def test_a_signal_to_a_workflow_whose_start_is_pending_waits_for_the_start(
-    relay_env: WorkflowEnvironment, committing_sessionmaker: Maker, firm: Actor, task_queue: str
+    relay_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    committed_owner: Actor,
+    task_queue: str,
 ) -> None:
     maker, temporal = committing_sessionmaker, fixed_client(relay_env.client)
     target_id = f"target-{uuid.uuid4()}"
-    start = await commit_message(maker, firm, start_target(task_queue, target_id))
+    start = await commit_message(maker, committed_owner, start_target(task_queue, target_id))
     signal = await commit_message(
         maker,
-        firm,
+        committed_owner,
         outbox.NewMessage(
             kind=MessageKind.signal_workflow,
             dedupe_key=f"finish:{target_id}",
@@ -212,11 +215,13 @@ async def no_temporal() -> Client:
 
 
 async def test_events_need_no_temporal_and_are_marked_dispatched(
-    committing_sessionmaker: Maker, firm: Actor
+    committing_sessionmaker: Maker, committed_owner: Actor
 ) -> None:
     maker = committing_sessionmaker
     message_id = await commit_message(
-        maker, firm, outbox.event("client.created", f"client.created:{uuid.uuid4()}", x=1)
+        maker,
+        committed_owner,
+        outbox.event("client.created", f"client.created:{uuid.uuid4()}", x=1),
     )
     report = await dispatch_pending(maker, no_temporal, limit=5, ids=[message_id])
     assert (report.picked, report.dispatched, report.failed) == (1, 1, 0)
@@ -226,13 +231,15 @@ async def test_events_need_no_temporal_and_are_marked_dispatched(
 
 
 async def test_failures_count_attempts_and_leave_the_row_pending(
-    committing_sessionmaker: Maker, firm: Actor, task_queue: str
+    committing_sessionmaker: Maker, committed_owner: Actor, task_queue: str
 ) -> None:
     maker = committing_sessionmaker
     unknown = await commit_message(
-        maker, firm, outbox.NewMessage("carrier_pigeon", f"pigeon:{uuid.uuid4()}", {})
+        maker, committed_owner, outbox.NewMessage("carrier_pigeon", f"pigeon:{uuid.uuid4()}", {})
     )
-    start = await commit_message(maker, firm, start_target(task_queue, f"t-{uuid.uuid4()}"))
+    start = await commit_message(
+        maker, committed_owner, start_target(task_queue, f"t-{uuid.uuid4()}")
+    )
     for attempt in (1, 2):
         report = await dispatch_pending(maker, no_temporal, limit=5, ids=[unknown, start])
         assert (report.picked, report.dispatched, report.failed) == (2, 0, 2)
@@ -247,11 +254,11 @@ async def test_failures_count_attempts_and_leave_the_row_pending(
 
 
 async def test_a_row_another_dispatcher_holds_is_skipped_not_waited_for(
-    committing_sessionmaker: Maker, firm: Actor
+    committing_sessionmaker: Maker, committed_owner: Actor
 ) -> None:
     maker = committing_sessionmaker
     message_id = await commit_message(
-        maker, firm, outbox.event("client.created", f"client.created:{uuid.uuid4()}")
+        maker, committed_owner, outbox.event("client.created", f"client.created:{uuid.uuid4()}")
     )
     async with system_session(SystemPurpose.outbox_relay, maker) as holder:
         await holder.get(OutboxMessage, message_id, with_for_update=True)
@@ -263,15 +270,19 @@ async def test_a_row_another_dispatcher_holds_is_skipped_not_waited_for(
 
 
 async def test_enqueue_twice_with_one_dedupe_key_keeps_one_row(
-    committing_sessionmaker: Maker, firm: Actor
+    committing_sessionmaker: Maker, committed_owner: Actor
 ) -> None:
     key = f"client.created:{uuid.uuid4()}"
     other = f"client.created:{uuid.uuid4()}"
-    async with tenant_session(firm.firm.id, committing_sessionmaker) as session:
-        first = await outbox.enqueue_message(session, firm.firm.id, outbox.event("e", key))
-        repeat = await outbox.enqueue_message(session, firm.firm.id, outbox.event("e", key))
+    async with tenant_session(committed_owner.firm.id, committing_sessionmaker) as session:
+        first = await outbox.enqueue_message(
+            session, committed_owner.firm.id, outbox.event("e", key)
+        )
+        repeat = await outbox.enqueue_message(
+            session, committed_owner.firm.id, outbox.event("e", key)
+        )
         many = await outbox.enqueue_many(
-            session, firm.firm.id, [outbox.event("e", key), outbox.event("e", other)]
+            session, committed_owner.firm.id, [outbox.event("e", key), outbox.event("e", other)]
         )
         remembered = pop_outbox_ids(session)
     assert first is not None and repeat is None
@@ -280,13 +291,13 @@ async def test_enqueue_twice_with_one_dedupe_key_keeps_one_row(
 
 
 async def test_messages_of_one_transaction_are_dispatched_in_the_order_written(
-    committing_sessionmaker: Maker, firm: Actor
+    committing_sessionmaker: Maker, committed_owner: Actor
 ) -> None:
     names = ["task.created", "task.updated", "task.completed"]
-    async with tenant_session(firm.firm.id, committing_sessionmaker) as session:
+    async with tenant_session(committed_owner.firm.id, committing_sessionmaker) as session:
         for name in names:
             await outbox.enqueue_message(
-                session, firm.firm.id, outbox.event(name, f"{name}:{uuid.uuid4()}")
+                session, committed_owner.firm.id, outbox.event(name, f"{name}:{uuid.uuid4()}")
             )
         written = pop_outbox_ids(session)
     async with system_session(SystemPurpose.outbox_relay, committing_sessionmaker) as session:

@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,17 +16,11 @@ from core.roles import Role
 from core.security import hash_token
 from models import AuditEvent, PasswordResetToken, User
 from tests.factories import PASSWORD, Actor, add_user, make_firm
-from tests.mailbox import Mailbox, running_mailbox
+from tests.mailbox import Mailbox
 from tests.problems import assert_problem, bearer, pointers
 
 NEW_PASSWORD = "a brand new passphrase 2026"
 PUBLIC_URL = "https://app.firmflow.test"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with running_mailbox() as box:
-        yield box
 
 
 @pytest.fixture

@@ -4,13 +4,12 @@ events and audit; then the API with its 4xx paths and another firm's ids."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import scope_to_firm, tenant_session
@@ -21,7 +20,6 @@ from models import (
     AuditEvent,
     Client,
     ClientCredit,
-    Firm,
     Invoice,
     InvoiceStatus,
     OutboxMessage,
@@ -31,7 +29,7 @@ from models import (
 from services import firms
 from services.billing import credits, payments, refunds
 from tests.billing_factories import make_client, make_invoice
-from tests.factories import Actor, add_user, make_firm
+from tests.factories import Actor, add_user, make_firm, principal_of
 from tests.problems import assert_problem, pointers
 
 TODAY = date(2026, 11, 20)
@@ -40,12 +38,6 @@ TODAY = date(2026, 11, 20)
 def first_pointer(error: AppError) -> str:
     assert error.errors
     return str(error.errors[0]["pointer"])
-
-
-def owner(actor: Actor) -> Principal:
-    return Principal(
-        firm_id=actor.firm.id, user_id=actor.user.id, role=Role.owner, credential="session"
-    )
 
 
 async def pay(
@@ -59,7 +51,7 @@ async def pay(
         **extra,
     }
     payment = await payments.record_payment(
-        db, owner(actor), invoice_id=invoice.id, amount=amount, **fields
+        db, principal_of(actor), invoice_id=invoice.id, amount=amount, **fields
     )
     await db.commit()
     return payment
@@ -76,7 +68,7 @@ async def reload(db: AsyncSession, actor: Actor, invoice: Invoice) -> Invoice:
 
 async def credit_of(db: AsyncSession, actor: Actor, client_id: uuid.UUID, currency: str) -> int:
     await scope_to_firm(db, actor.firm.id)
-    return await credits.balance(db, owner(actor), client_id, currency)
+    return await credits.balance(db, principal_of(actor), client_id, currency)
 
 
 async def events(db: AsyncSession, actor: Actor, name: str) -> list[dict[str, Any]]:
@@ -240,26 +232,15 @@ async def test_duplicate_provider_payment_five_times_is_one_row(db: AsyncSession
     assert (invoice.amount_paid, invoice.balance) == (2_000, 8_000)
     assert len(await events(db, actor, "payment.received")) == 1
     found = await payments.find_provider_payment(
-        db, owner(actor), provider="stripe", provider_ref="pi_123"
+        db, principal_of(actor), provider="stripe", provider_ref="pi_123"
     )
     assert found is not None and found.id == recorded[0].id
     assert (
         await payments.find_provider_payment(
-            db, owner(actor), provider="stripe", provider_ref="pi_other"
+            db, principal_of(actor), provider="stripe", provider_ref="pi_other"
         )
         is None
     )
-
-
-@pytest.fixture
-async def committed_owner(
-    committing_sessionmaker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[Actor]:
-    async with committing_sessionmaker() as session:
-        actor = await make_firm(session, "Concurrent payments")
-    yield actor
-    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
-        await session.execute(delete(Firm).where(Firm.id == actor.firm.id))
 
 
 async def test_concurrent_reports_of_one_provider_payment_record_it_once(
@@ -352,7 +333,7 @@ async def test_payment_validation(db: AsyncSession) -> None:
     with pytest.raises(NotFound):
         await payments.record_payment(
             db,
-            owner(actor),
+            principal_of(actor),
             invoice_id=uuid.uuid4(),
             amount=1_000,
             currency="EUR",
@@ -372,7 +353,7 @@ async def test_another_firms_invoice_and_payment_are_not_found(db: AsyncSession)
     with pytest.raises(NotFound):
         await payments.record_payment(
             db,
-            owner(beta),
+            principal_of(beta),
             invoice_id=invoice.id,
             amount=1_000,
             currency="USD",
@@ -381,7 +362,7 @@ async def test_another_firms_invoice_and_payment_are_not_found(db: AsyncSession)
         )
     await scope_to_firm(db, beta.firm.id)
     with pytest.raises(NotFound):
-        await refunds.record_refund(db, owner(beta), payment_id=payment.id, amount=100)
+        await refunds.record_refund(db, principal_of(beta), payment_id=payment.id, amount=100)
 
 
 # --- refunds ----------------------------------------------------------------------------
@@ -392,7 +373,7 @@ async def refund(
 ) -> Payment:
     await scope_to_firm(db, actor.firm.id)
     result = await refunds.record_refund(
-        db, owner(actor), payment_id=payment.id, amount=amount, **extra
+        db, principal_of(actor), payment_id=payment.id, amount=amount, **extra
     )
     await db.commit()
     return result
@@ -453,7 +434,7 @@ async def test_refund_of_credit_already_spent_records_what_it_could(db: AsyncSes
     # Another invoice spends most of the 3,000 credit.
     second = await make_invoice(db, actor, client_id=client.id, lines=((1, 2_500),))
     await scope_to_firm(db, actor.firm.id)
-    await payments.apply_credit(db, owner(actor), invoice_id=second.id, amount=None)
+    await payments.apply_credit(db, principal_of(actor), invoice_id=second.id, amount=None)
     await db.commit()
     assert (await reload(db, actor, second)).status == "paid"
     assert await credit_of(db, actor, client.id, "USD") == 500
@@ -509,7 +490,7 @@ async def test_refund_validation(db: AsyncSession) -> None:
     assert first_pointer(zero.value) == "/amount"
     await scope_to_firm(db, actor.firm.id)
     with pytest.raises(NotFound):
-        await refunds.record_refund(db, owner(actor), payment_id=uuid.uuid4(), amount=1)
+        await refunds.record_refund(db, principal_of(actor), payment_id=uuid.uuid4(), amount=1)
 
 
 async def test_client_credit_balance_is_per_currency(db: AsyncSession) -> None:
@@ -523,7 +504,7 @@ async def test_client_credit_balance_is_per_currency(db: AsyncSession) -> None:
     await pay(db, actor, eur, 300)
 
     await scope_to_firm(db, actor.firm.id)
-    assert await credits.balances(db, owner(actor), client.id) == {"EUR": 300, "USD": 700}
+    assert await credits.balances(db, principal_of(actor), client.id) == {"EUR": 300, "USD": 700}
     assert await db.scalar(select(func.count()).select_from(Client)) == 1
 
 
@@ -559,7 +540,7 @@ async def test_api_records_lists_gets_and_refunds_payments(
     assert (first["received_on"], first["reference"]) == ("2026-11-02", "WIRE-77")
     second = await post_payment(client, actor, invoice, amount=7_000, method="cash")
     assert (second["applied_amount"], second["credited_amount"]) == (6_000, 1_000)
-    assert second["received_on"] == (await firms.firm_today(db, owner(actor))).isoformat()
+    assert second["received_on"] == (await firms.firm_today(db, principal_of(actor))).isoformat()
     third = await post_payment(client, actor, other, amount=500, method="check")
 
     listed = await client.get("/v1/payments", params={"limit": 2}, headers=staff.headers)

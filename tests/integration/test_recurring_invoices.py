@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import scope_to_firm
 from core.principal import Principal
 from core.roles import Role
-from models import AuditEvent, OutboxMessage
+from models import OutboxMessage
 from services.billing import tax_rates
 from services.billing.tax_rates import TaxRateFields
+from tests.audit import audit_actions
 from tests.billing_factories import make_client
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, pointers
@@ -58,16 +59,6 @@ async def messages(db: AsyncSession, actor: Actor, recurring_id: str) -> list[di
     return [{"kind": m.kind, **m.payload} for m in rows]
 
 
-async def audit_actions(db: AsyncSession, actor: Actor, recurring_id: str) -> list[str]:
-    await scope_to_firm(db, actor.firm.id)
-    rows = await db.scalars(
-        select(AuditEvent.action)
-        .where(AuditEvent.record_id == uuid.UUID(recurring_id))
-        .order_by(AuditEvent.created_at, AuditEvent.id)
-    )
-    return list(rows)
-
-
 async def test_create_stores_the_schedule_and_starts_the_workflow_through_the_outbox(
     client: AsyncClient, db: AsyncSession
 ) -> None:
@@ -86,7 +77,9 @@ async def test_create_stores_the_schedule_and_starts_the_workflow_through_the_ou
     assert start["workflow_id"] == f"recurring-invoice-{created['id']}"
     assert start["arg"]["recurring_invoice_id"] == created["id"]
     assert start["arg"]["not_before"] is not None
-    assert await audit_actions(db, owner, created["id"]) == ["recurring_invoice.created"]
+    assert await audit_actions(db, owner.firm.id, record_id=created["id"]) == [
+        "recurring_invoice.created"
+    ]
 
     fetched = await client.get(f"/v1/recurring-invoices/{created['id']}", headers=owner.headers)
     assert fetched.status_code == 200 and fetched.json() == created
@@ -197,7 +190,7 @@ async def test_patch_template_and_auto_send_does_not_signal(
     # Stored as validated: defaults filled in, nothing unset.
     assert response.json()["template"] == {"lines": [lines[0] | {"tax_rate_ids": []}]}
     assert [m["kind"] for m in await messages(db, owner, created["id"])] == ["start_workflow"]
-    assert await audit_actions(db, owner, created["id"]) == [
+    assert await audit_actions(db, owner.firm.id, record_id=created["id"]) == [
         "recurring_invoice.created",
         "recurring_invoice.updated",
     ]
@@ -243,7 +236,7 @@ async def test_pause_resume_end(client: AsyncClient, db: AsyncSession) -> None:
     signals = [m.get("signal", "") for m in await messages(db, owner, created["id"])]
     # One transaction: the rows tie on created_at, so compare without order.
     assert sorted(signals) == ["", "ended", "paused", "resumed"]
-    assert await audit_actions(db, owner, created["id"]) == [
+    assert await audit_actions(db, owner.firm.id, record_id=created["id"]) == [
         "recurring_invoice.created",
         "recurring_invoice.paused",
         "recurring_invoice.resumed",

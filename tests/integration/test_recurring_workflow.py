@@ -31,7 +31,7 @@ from services.billing.tax_rates import TaxRateFields
 from services.outbox.dispatch import dispatch_pending
 from services.outbox.writer import pop_outbox_ids
 from tests.billing_factories import make_client
-from tests.factories import Actor, make_firm
+from tests.factories import Actor
 from workflows.billing.dunning import contracts as dunning_contracts
 from workflows.billing.recurring import contracts as recurring_contracts
 from workflows.billing.recurring.contracts import (
@@ -49,12 +49,6 @@ Maker = async_sessionmaker[AsyncSession]
 BERLIN = ZoneInfo("Europe/Berlin")
 DEADLINE = 60
 LINES = [{"description": "Retainer", "quantity": "1", "unit_price": 120_000}]
-
-
-@pytest.fixture
-async def firm(committing_sessionmaker: Maker) -> Actor:
-    async with committing_sessionmaker() as session:
-        return await make_firm(session)
 
 
 @asynccontextmanager
@@ -180,44 +174,48 @@ async def act(
 
 
 async def test_three_occurrences_across_a_dst_change_each_invoiced_once_at_nine_local(
-    temporal_env: WorkflowEnvironment, committing_sessionmaker: Maker, firm: Actor, task_queue: str
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    committed_owner: Actor,
+    task_queue: str,
 ) -> None:
     maker, env = committing_sessionmaker, temporal_env
     change = next_dst_change(await env.get_current_time())
     first = change - timedelta(days=1)
     created, _ = await create_recurring(
         maker,
-        firm,
+        committed_owner,
         rrule="FREQ=DAILY",
         starts_at_local=datetime.combine(first, time(9)),
         count=3,
         auto_send=True,
     )
     async with running_worker(env, maker, task_queue):
-        handle = await start(env, task_queue, firm, created)
+        handle = await start(env, task_queue, committed_owner, created)
         async with asyncio.timeout(DEADLINE):
             result = await handle.result()
     days = [first, change, change + timedelta(days=1)]
     assert result == RecurringResult(status="ended", last_occurrence_date=days[-1])
 
-    made = await invoices_of(maker, firm, created.id)
+    made = await invoices_of(maker, committed_owner, created.id)
     assert [i.issue_date for i in made] == days
     assert [i.occurrence_date for i in made] == days
     assert [i.due_date for i in made] == [day + timedelta(days=10) for day in days]
     assert all(i.status == "open" and i.number and i.sent_at and i.total == 120_000 for i in made)
-    times = await fired(maker, firm, created.id)
+    times = await fired(maker, committed_owner, created.id)
     # To the minute: the workflow task that follows a timer starts a moment after it.
     local = [t.astimezone(BERLIN).replace(second=0, microsecond=0, tzinfo=None) for t in times]
     assert local == [datetime.combine(day, time(9)) for day in days]
     # Same wall clock, different instants: the offset changed in between.
     assert len({t.astimezone(BERLIN).utcoffset() for t in times}) == 2
-    async with tenant_session(firm.firm.id, maker) as session:
+    async with tenant_session(committed_owner.firm.id, maker) as session:
         status = await session.scalar(
             select(RecurringInvoice.status).where(RecurringInvoice.id == created.id)
         )
         dunning = await session.scalars(
             select(OutboxMessage.payload["workflow_id"].astext).where(
-                OutboxMessage.firm_id == firm.firm.id, OutboxMessage.kind == "start_workflow"
+                OutboxMessage.firm_id == committed_owner.firm.id,
+                OutboxMessage.kind == "start_workflow",
             )
         )
         started = set(dunning)
@@ -226,17 +224,20 @@ async def test_three_occurrences_across_a_dst_change_each_invoiced_once_at_nine_
 
 
 async def test_the_activity_run_twice_or_at_once_makes_one_invoice(
-    committing_sessionmaker: Maker, firm: Actor
+    committing_sessionmaker: Maker, committed_owner: Actor
 ) -> None:
     maker = committing_sessionmaker
     created, _ = await create_recurring(
-        maker, firm, rrule="FREQ=MONTHLY;BYMONTHDAY=-1", starts_at_local=datetime(2099, 1, 1, 9)
+        maker,
+        committed_owner,
+        rrule="FREQ=MONTHLY;BYMONTHDAY=-1",
+        starts_at_local=datetime(2099, 1, 1, 9),
     )
     activities = RecurringInvoiceActivities(maker)
 
     def occurrence(day: date) -> CreateOccurrenceInput:
         return CreateOccurrenceInput(
-            firm_id=firm.firm.id,
+            firm_id=committed_owner.firm.id,
             recurring_invoice_id=created.id,
             occurrence_date=day,
             fired_at=datetime(2099, 1, 31, 8, tzinfo=UTC),
@@ -251,26 +252,29 @@ async def test_the_activity_run_twice_or_at_once_makes_one_invoice(
     )
     assert sorted(r.outcome for r in racing) == ["created", "existing", "existing"]
     assert len({r.invoice_id for r in racing}) == 1
-    made = await invoices_of(maker, firm, created.id)
+    made = await invoices_of(maker, committed_owner, created.id)
     assert [i.occurrence_date for i in made] == [date(2099, 1, 31), date(2099, 2, 28)]
     # Without auto_send: finalized (numbered, open) but not sent, no dunning.
     assert all(i.status == "open" and i.number and i.sent_at is None for i in made)
-    async with tenant_session(firm.firm.id, maker) as session:
+    async with tenant_session(committed_owner.firm.id, maker) as session:
         row = await session.get_one(RecurringInvoice, created.id)
     assert row.last_occurrence_date == date(2099, 2, 28)
 
 
 async def test_pause_skips_what_falls_due_resume_goes_on_end_stops(
-    temporal_env: WorkflowEnvironment, committing_sessionmaker: Maker, firm: Actor, task_queue: str
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    committed_owner: Actor,
+    task_queue: str,
 ) -> None:
     maker, env = committing_sessionmaker, temporal_env
     now = await env.get_current_time()
     first = now.astimezone(BERLIN).date() + timedelta(days=1)
     created, _ = await create_recurring(
-        maker, firm, rrule="FREQ=DAILY", starts_at_local=datetime.combine(first, time(9))
+        maker, committed_owner, rrule="FREQ=DAILY", starts_at_local=datetime.combine(first, time(9))
     )
     async with running_worker(env, maker, task_queue):
-        handle = await start(env, task_queue, firm, created)
+        handle = await start(env, task_queue, committed_owner, created)
         view = await until(env, created, lambda v: v.next is not None)
         assert view.next is not None and view.next.occurrence_date == first
         await env.sleep(view.next.at - await env.get_current_time() + timedelta(minutes=1))
@@ -279,17 +283,17 @@ async def test_pause_skips_what_falls_due_resume_goes_on_end_stops(
         await act(
             maker,
             env,
-            firm,
+            committed_owner,
             lambda s, p: recurring.set_status(s, p, created.id, target=RecurringStatus.paused),
         )
         await until(env, created, lambda v: v.status == "paused")
         await env.sleep(timedelta(days=3))
-        assert len(await invoices_of(maker, firm, created.id)) == 1
+        assert len(await invoices_of(maker, committed_owner, created.id)) == 1
 
         await act(
             maker,
             env,
-            firm,
+            committed_owner,
             lambda s, p: recurring.set_status(s, p, created.id, target=RecurringStatus.active),
         )
         view = await until(env, created, lambda v: v.status == "active" and v.next is not None)
@@ -304,34 +308,37 @@ async def test_pause_skips_what_falls_due_resume_goes_on_end_stops(
         await act(
             maker,
             env,
-            firm,
+            committed_owner,
             lambda s, p: recurring.set_status(s, p, created.id, target=RecurringStatus.ended),
         )
         async with asyncio.timeout(DEADLINE):
             result = await handle.result()
     assert result == RecurringResult(status="ended", last_occurrence_date=resumed_on)
-    made = await invoices_of(maker, firm, created.id)
+    made = await invoices_of(maker, committed_owner, created.id)
     assert [i.occurrence_date for i in made] == [first, resumed_on]
 
 
 async def test_schedule_change_replans_at_once(
-    temporal_env: WorkflowEnvironment, committing_sessionmaker: Maker, firm: Actor, task_queue: str
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    committed_owner: Actor,
+    task_queue: str,
 ) -> None:
     maker, env = committing_sessionmaker, temporal_env
     today = (await env.get_current_time()).astimezone(BERLIN).date()
     created, _ = await create_recurring(
         maker,
-        firm,
+        committed_owner,
         rrule="FREQ=YEARLY",
         starts_at_local=datetime.combine(today + timedelta(days=200), time(9)),
     )
     async with running_worker(env, maker, task_queue):
-        handle = await start(env, task_queue, firm, created)
+        handle = await start(env, task_queue, committed_owner, created)
         await until(env, created, lambda v: v.next is not None)
         await act(
             maker,
             env,
-            firm,
+            committed_owner,
             lambda s, p: recurring.update_recurring(
                 s,
                 p,
@@ -352,28 +359,28 @@ async def test_schedule_change_replans_at_once(
 
 
 async def test_an_occurrence_that_cannot_be_invoiced_pauses_the_schedule(
-    committing_sessionmaker: Maker, firm: Actor
+    committing_sessionmaker: Maker, committed_owner: Actor
 ) -> None:
     maker = committing_sessionmaker
-    principal = Principal.system(firm.firm.id)
-    async with tenant_session(firm.firm.id, maker) as session:
+    principal = Principal.system(committed_owner.firm.id)
+    async with tenant_session(committed_owner.firm.id, maker) as session:
         rate = await tax_rates.create_tax_rate(
             session, principal, fields=TaxRateFields(name="VAT", percent=Decimal(19))
         )
     taxed = [{**LINES[0], "tax_rate_ids": [str(rate.id)]}]
     created, _ = await create_recurring(
         maker,
-        firm,
+        committed_owner,
         rrule="FREQ=DAILY",
         starts_at_local=datetime(2099, 1, 1, 9),
         template={"lines": taxed},
     )
-    async with tenant_session(firm.firm.id, maker) as session:
+    async with tenant_session(committed_owner.firm.id, maker) as session:
         await tax_rates.archive_tax_rate(session, principal, rate.id)
     activities = RecurringInvoiceActivities(maker)
     outcome = await activities.create_occurrence(
         CreateOccurrenceInput(
-            firm_id=firm.firm.id,
+            firm_id=committed_owner.firm.id,
             recurring_invoice_id=created.id,
             occurrence_date=date(2099, 1, 1),
             fired_at=datetime(2099, 1, 1, 8, tzinfo=UTC),
@@ -381,8 +388,8 @@ async def test_an_occurrence_that_cannot_be_invoiced_pauses_the_schedule(
     )
     assert outcome.outcome == "rejected" and outcome.detail
     assert "archived" in outcome.detail.lower()
-    assert await invoices_of(maker, firm, created.id) == []
-    async with tenant_session(firm.firm.id, maker) as session:
+    assert await invoices_of(maker, committed_owner, created.id) == []
+    async with tenant_session(committed_owner.firm.id, maker) as session:
         row = await session.get_one(RecurringInvoice, created.id)
         reason = await session.scalar(
             select(AuditEvent.summary).where(
@@ -393,20 +400,26 @@ async def test_an_occurrence_that_cannot_be_invoiced_pauses_the_schedule(
     assert reason is not None and reason["after"]["occurrence_date"] == "2099-01-01"
     plan = await activities.plan_next(
         PlanNextInput(
-            firm_id=firm.firm.id, recurring_invoice_id=created.id, after=None, not_before=None
+            firm_id=committed_owner.firm.id,
+            recurring_invoice_id=created.id,
+            after=None,
+            not_before=None,
         )
     )
     assert (plan.status, plan.next) == ("paused", None)
 
 
 async def test_a_recurring_invoice_that_is_gone_is_a_non_retryable_failure(
-    committing_sessionmaker: Maker, firm: Actor
+    committing_sessionmaker: Maker, committed_owner: Actor
 ) -> None:
     activities = RecurringInvoiceActivities(committing_sessionmaker)
     with pytest.raises(ApplicationError) as caught:
         await activities.plan_next(
             PlanNextInput(
-                firm_id=firm.firm.id, recurring_invoice_id=uuid.uuid4(), after=None, not_before=None
+                firm_id=committed_owner.firm.id,
+                recurring_invoice_id=uuid.uuid4(),
+                after=None,
+                not_before=None,
             )
         )
     assert caught.value.type == GONE and caught.value.non_retryable

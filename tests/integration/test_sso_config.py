@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 from defusedxml.ElementTree import fromstring  # type: ignore[import-untyped]
 from httpx import AsyncClient
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
 from core.roles import Role
-from models import AuditEvent
 from services.auth import BAD_CREDENTIALS
 from services.sso import sso_enforced_for
+from tests.audit import audit_events
 from tests.factories import PASSWORD, Actor, add_user, make_firm
 from tests.problems import assert_problem, pointers
 from tests.saml_idp import TestIdP, new_directory, remove_directory
@@ -42,27 +41,12 @@ def second_idp(idp_directory: Path) -> TestIdP:
     return TestIdP(idp_directory, "google")
 
 
-@pytest.fixture
-async def owner(db: AsyncSession) -> Actor:
-    return await make_firm(db, "Configured")
-
-
 async def create(client: AsyncClient, actor: Actor, idp: TestIdP, **extra: Any) -> Any:
     response = await client.post(
         CONFIGS, json={"idp_metadata_xml": idp.metadata_xml, **extra}, headers=actor.headers
     )
     assert response.status_code == 201, response.text
     return response.json()
-
-
-async def audit_actions(db: AsyncSession, actor: Actor) -> list[AuditEvent]:
-    await scope_to_firm(db, actor.firm.id)
-    events = await db.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.firm_id == actor.firm.id, AuditEvent.record_type == "sso_config")
-        .order_by(AuditEvent.created_at)
-    )
-    return list(events.all())
 
 
 async def test_owner_uploads_idp_metadata_and_reads_the_sp_side(
@@ -95,7 +79,7 @@ async def test_owner_uploads_idp_metadata_and_reads_the_sp_side(
     assert [item["id"] for item in listed.json()["items"]] == [body["id"]]
     got = await client.get(f"{CONFIGS}/{body['id']}", headers=owner.headers)
     assert got.json() == body
-    [event] = await audit_actions(db, owner)
+    [event] = await audit_events(db, owner.firm.id, record_type="sso_config")
     assert event.action == "sso.config_created"
     assert event.actor_id == owner.user.id
     assert event.summary["after"]["idp_entity_id"] == idp.entity_id
@@ -232,7 +216,7 @@ async def test_update_changes_only_what_is_sent_and_is_audited(
     assert updated["email_attribute"] is None
     assert updated["name_attribute"] == "displayName"
     assert updated["idp_entity_id"] == second_idp.entity_id
-    events = await audit_actions(db, owner)
+    events = await audit_events(db, owner.firm.id, record_type="sso_config")
     assert [e.action for e in events] == ["sso.config_created", "sso.config_updated"]
     assert events[1].summary["before"]["enforce_sso"] is False
     assert events[1].summary["after"]["enforce_sso"] is True
@@ -255,7 +239,7 @@ async def test_delete_removes_the_configuration_and_sso_with_it(
     assert response.status_code == 204
     assert_problem(await client.get(f"{CONFIGS}/{body['id']}", headers=owner.headers), 404)
     assert_problem(await client.get(f"/v1/sso/{owner.firm.slug}/login"), 404)
-    events = await audit_actions(db, owner)
+    events = await audit_events(db, owner.firm.id, record_type="sso_config")
     assert [e.action for e in events] == ["sso.config_created", "sso.config_deleted"]
 
 

@@ -64,11 +64,6 @@ def cipher(settings: Settings) -> Cipher:
     return Cipher.from_settings(settings)
 
 
-@pytest.fixture
-async def owner(db: AsyncSession) -> Actor:
-    return await make_firm(db, "Stripe Books")
-
-
 async def add_secrets(
     db: AsyncSession, cipher: Cipher, actor: Actor, *secrets: WebhookSecretFields
 ) -> None:

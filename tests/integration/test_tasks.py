@@ -19,6 +19,7 @@ from core.principal import Principal
 from core.roles import Role
 from models import AuditEvent, Firm, Task, User
 from services import clients, tasks
+from tests.audit import audit_actions
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, pointers
 
@@ -39,16 +40,6 @@ async def create(http: AsyncClient, actor: Actor, **body: Any) -> dict[str, Any]
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
-
-
-async def audit_actions(db: AsyncSession, actor: Actor, task_id: str) -> list[str]:
-    await scope_to_firm(db, actor.firm.id)
-    rows = await db.scalars(
-        select(AuditEvent.action)
-        .where(AuditEvent.record_type == "task", AuditEvent.record_id == uuid.UUID(task_id))
-        .order_by(AuditEvent.created_at)
-    )
-    return list(rows)
 
 
 async def test_create_get_update_complete_reopen_delete(
@@ -103,7 +94,7 @@ async def test_create_get_update_complete_reopen_delete(
     assert_problem(await client.get(f"/v1/tasks/{task['id']}", headers=staff.headers), 404)
     assert_problem(await client.delete(f"/v1/tasks/{task['id']}", headers=staff.headers), 404)
 
-    assert await audit_actions(db, owner, task["id"]) == [
+    assert await audit_actions(db, owner.firm.id, record_type="task", record_id=task["id"]) == [
         "task.created",
         "task.updated",
         "task.completed",
@@ -121,7 +112,9 @@ async def test_a_patch_that_changes_nothing_records_nothing(
         f"/v1/tasks/{task['id']}", json={"description": "same"}, headers=owner.headers
     )
     assert response.status_code == 200
-    assert await audit_actions(db, owner, task["id"]) == ["task.created"]
+    assert await audit_actions(db, owner.firm.id, record_type="task", record_id=task["id"]) == [
+        "task.created"
+    ]
 
 
 async def test_audit_records_what_changed(client: AsyncClient, db: AsyncSession) -> None:

@@ -30,7 +30,6 @@ from api.app import create_app
 from core.config import Settings
 from core.crypto import Cipher
 from core.db import scope_to_firm
-from core.principal import Principal
 from core.roles import Role
 from models import (
     ApiToken,
@@ -65,17 +64,11 @@ from services.billing import stripe_account
 from services.billing import tax_rates as billing_tax_rates
 from services.sso import config as sso_config
 from services.tokens import issue_api_token, issue_login_session
-from tests.factories import Actor, add_user, make_firm
+from tests.factories import Actor, add_user, make_firm, principal_of
 from tests.saml_idp import sample_metadata
 
 Made = dict[str, uuid.UUID]
 Factory = Callable[[AsyncSession, Actor, Made], Awaitable[uuid.UUID]]
-
-
-def principal_of(actor: Actor) -> Principal:
-    return Principal(
-        firm_id=actor.firm.id, user_id=actor.user.id, role=Role.owner, credential="api_token"
-    )
 
 
 async def make_client(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
