@@ -1,12 +1,12 @@
 """RecurringInvoiceWorkflow's activities. The rules live in services/billing/recurring.py;
-these open the firm's tenant session (committed when the activity returns) and act as the
+these open the firm's unit of work (committed when the activity returns) and act as the
 system on the firm's behalf."""
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from core.db import tenant_session
+from activities.unit_of_work import firm_transaction
 from core.errors import NotFound
 from core.principal import Principal
 from services.billing import recurring
@@ -33,7 +33,7 @@ class RecurringInvoiceActivities:
     @activity.defn(name=PLAN_ACTIVITY)
     async def plan_next(self, input: PlanNextInput) -> PlanNextResult:
         try:
-            async with tenant_session(input.firm_id, self._sessionmaker) as session:
+            async with firm_transaction(self._sessionmaker, input.firm_id) as session:
                 plan = await recurring.plan_next(
                     session,
                     Principal.system(input.firm_id),
@@ -56,7 +56,7 @@ class RecurringInvoiceActivities:
     @activity.defn(name=CREATE_ACTIVITY)
     async def create_occurrence(self, input: CreateOccurrenceInput) -> CreateOccurrenceResult:
         try:
-            async with tenant_session(input.firm_id, self._sessionmaker) as session:
+            async with firm_transaction(self._sessionmaker, input.firm_id) as session:
                 invoiced = await recurring.invoice_occurrence(
                     session,
                     Principal.system(input.firm_id),
