@@ -9,7 +9,6 @@ event comes. Real workers, real servers, a loopback HTTP target: nothing is simu
 import asyncio
 import signal
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,20 +22,13 @@ from activities import build_activities
 from api.app import create_app
 from core.config import Settings
 from core.temporal import TASK_QUEUE, LazyClient, fixed_client
+from tests.automations import RUNS, active_automation, definition, http_step, publish, start
 from tests.e2e.test_import_worker_crash import worker_env, worker_process
-from tests.factories import Actor, make_firm
+from tests.factories import Actor
 from tests.fixtures import db as db_fixtures
+from tests.fixtures.firms import allow_loopback
 from tests.fixtures.temporal import result_skipping_time
-from tests.http_target import HttpTarget, running_target
-from tests.integration.test_automation_run_workflow import (
-    RUNS,
-    active_automation,
-    allow_loopback,
-    definition,
-    http_step,
-    publish,
-    start,
-)
+from tests.http_target import HttpTarget
 from worker import build_worker
 from workflows.automation.run.contracts import EVENT_SIGNAL, RunEvent, RunView, workflow_id
 from workflows.automation.run.workflow import AutomationRunWorkflow
@@ -48,18 +40,6 @@ THREE_WEEKS = 21 * 24 * 3600
 # A worker process start, a query answered, the rest of the run.
 TIMEOUT = 120
 POLL_INTERVAL = 0.1
-
-
-@pytest.fixture
-def target() -> Iterator[HttpTarget]:
-    with running_target() as server:
-        yield server
-
-
-@pytest.fixture
-async def actor(committing_sessionmaker: async_sessionmaker[AsyncSession]) -> Actor:
-    async with committing_sessionmaker() as session:
-        return await make_firm(session, "Long Wait")
 
 
 def notify(target: HttpTarget, version: int) -> dict[str, Any]:
@@ -124,11 +104,11 @@ async def test_a_three_week_delay_resumes_once_on_its_version_under_a_new_worker
     committing_sessionmaker: async_sessionmaker[AsyncSession],
     temporal_env: WorkflowEnvironment,
     temporal_api: AsyncClient,
-    actor: Actor,
+    committed_owner: Actor,
     target: HttpTarget,
 ) -> None:
-    await allow_loopback(temporal_api, actor)
-    automation_id = await active_automation(temporal_api, actor, slept(target, 1))
+    await allow_loopback(temporal_api, committed_owner)
+    automation_id = await active_automation(temporal_api, committed_owner, slept(target, 1))
     run = ""
     # A real server hands a stopped worker's sticky tasks back to the shared queue when the
     # worker shuts down; the test server does not (ResetStickyTaskQueue is unimplemented),
@@ -143,16 +123,16 @@ async def test_a_three_week_delay_resumes_once_on_its_version_under_a_new_worker
         max_cached_workflows=0,
     )
     async with uncached:
-        run = await start(temporal_api, actor, automation_id)
+        run = await start(temporal_api, committed_owner, automation_id)
         view = await waiting_on(run_handle(temporal_env, run), "timer")
         assert view.waiting is not None and view.waiting.wakes_at is not None
     # The worker is gone while the run sleeps; the automation moves on twice.
-    assert await publish(temporal_api, actor, automation_id, slept(target, 2)) == 2
-    assert await publish(temporal_api, actor, automation_id, slept(target, 3)) == 3
+    assert await publish(temporal_api, committed_owner, automation_id, slept(target, 2)) == 2
+    assert await publish(temporal_api, committed_owner, automation_id, slept(target, 3)) == 3
 
     async with build_worker(settings, temporal_env.client, committing_sessionmaker):
         await result_skipping_time(temporal_env, run_handle(temporal_env, run))
-    await assert_ran_once_on_v1(temporal_api, actor, run, target)
+    await assert_ran_once_on_v1(temporal_api, committed_owner, run, target)
 
 
 async def test_a_run_waiting_for_an_event_survives_a_worker_restart_and_two_publishes(
@@ -160,7 +140,7 @@ async def test_a_run_waiting_for_an_event_survives_a_worker_restart_and_two_publ
     test_database: db_fixtures.TestDatabase,
     committing_sessionmaker: async_sessionmaker[AsyncSession],
     temporal_dev_server: WorkflowEnvironment,
-    actor: Actor,
+    committed_owner: Actor,
     target: HttpTarget,
 ) -> None:
     app = create_app(
@@ -172,11 +152,11 @@ async def test_a_run_waiting_for_an_event_survives_a_worker_restart_and_two_publ
     assert settings.encryption_keys is not None
     env["FIRMFLOW_ENCRYPTION_KEYS"] = settings.encryption_keys.get_secret_value()
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://e2e") as api:
-        await allow_loopback(api, actor)
-        automation_id = await active_automation(api, actor, waited(target, 1))
+        await allow_loopback(api, committed_owner)
+        automation_id = await active_automation(api, committed_owner, waited(target, 1))
 
         async with worker_process(env) as first:
-            run_id = await start(api, actor, automation_id, {"client": "C-1"})
+            run_id = await start(api, committed_owner, automation_id, {"client": "C-1"})
             handle = run_handle(temporal_dev_server, run_id)
             view = await waiting_on(handle, "event")
             assert view.waiting is not None and view.waiting.key == "C-1"
@@ -184,8 +164,8 @@ async def test_a_run_waiting_for_an_event_survives_a_worker_restart_and_two_publ
             async with asyncio.timeout(TIMEOUT):
                 assert await first.process.wait() == 0, first.output
 
-        assert await publish(api, actor, automation_id, waited(target, 2)) == 2
-        assert await publish(api, actor, automation_id, waited(target, 3)) == 3
+        assert await publish(api, committed_owner, automation_id, waited(target, 2)) == 2
+        assert await publish(api, committed_owner, automation_id, waited(target, 3)) == 3
 
         async with worker_process(env) as second:
             event = RunEvent(event_id="sig-1", name="contract.signed", key="C-1", payload={})
@@ -195,4 +175,4 @@ async def test_a_run_waiting_for_an_event_survives_a_worker_restart_and_two_publ
             second.process.send_signal(signal.SIGTERM)
             async with asyncio.timeout(TIMEOUT):
                 assert await second.process.wait() == 0, second.output
-        await assert_ran_once_on_v1(api, actor, run_id, target)
+        await assert_ran_once_on_v1(api, committed_owner, run_id, target)

@@ -20,18 +20,12 @@ from core.config import Settings
 from core.db import tenant_session
 from core.temporal import LazyClient
 from models import AutomationRunStep, Task
+from tests.automations import RUNS, active_automation, definition, http_step, start
 from tests.e2e.test_import_worker_crash import worker_env, worker_process
 from tests.factories import make_firm
 from tests.fixtures import db as db_fixtures
+from tests.fixtures.firms import allow_loopback
 from tests.http_target import running_target
-from tests.integration.test_automation_run_workflow import (
-    RUNS,
-    active_automation,
-    allow_loopback,
-    definition,
-    http_step,
-    start,
-)
 from workflows.automation.run.contracts import workflow_id
 
 pytestmark = pytest.mark.e2e

@@ -5,73 +5,26 @@ outbox signal wakes the run. Quorum (the form reaches later steps), the rejected
 the timeout branch, and a run canceled while it waits."""
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from core.config import Settings
 from core.roles import Role
-from tests.factories import Actor, add_user, make_firm
-from tests.integration.test_automation_run_workflow import (
-    active_automation,
-    definition,
-    finished,
-    handle,
-    start,
-    step_rows,
-)
-from tests.mailbox import Mailbox, running_mailbox
+from tests.automations import active_automation, definition, finished, handle, start, step_rows
+from tests.factories import Actor, add_user
+from tests.fixtures.workers import PUBLIC_URL
+from tests.mailbox import Mailbox
 from tests.problems import assert_problem
-from worker import build_worker
 
 APPROVALS = "/v1/approvals"
-PUBLIC_URL = "https://app.firmflow.example"
 # How long a test waits for the worker to open an approval (it takes milliseconds).
 OPEN_DEADLINE = 30.0
 POLL_INTERVAL = 0.05
 
 Maker = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with running_mailbox() as box:
-        yield box
-
-
-def mailing(settings: Settings, mailbox: Mailbox) -> Settings:
-    """The worker's settings with email going to the test's SMTP server."""
-    return settings.model_copy(
-        update={
-            "email_backend": "smtp",
-            "smtp_host": "127.0.0.1",
-            "smtp_port": mailbox.port,
-            "public_url": PUBLIC_URL,
-        }
-    )
-
-
-@pytest.fixture
-async def worker(
-    settings: Settings,
-    committing_sessionmaker: Maker,
-    temporal_env: WorkflowEnvironment,
-    mailbox: Mailbox,
-) -> AsyncIterator[Worker]:
-    smtp = mailing(settings, mailbox)
-    async with build_worker(smtp, temporal_env.client, committing_sessionmaker) as running:
-        yield running
-
-
-@pytest.fixture
-async def owner(committing_sessionmaker: Maker) -> Actor:
-    async with committing_sessionmaker() as session:
-        return await make_firm(session)
 
 
 async def colleague(maker: Maker, owner: Actor, role: Role) -> Actor:
@@ -134,12 +87,14 @@ def approval_step(**params: Any) -> dict[str, Any]:
 async def test_two_of_three_approve_and_later_steps_read_the_form(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
-    worker: Worker,
+    mailing_worker: Worker,
     committing_sessionmaker: Maker,
     mailbox: Mailbox,
-    owner: Actor,
+    committed_owner: Actor,
 ) -> None:
-    a, b, c = [await colleague(committing_sessionmaker, owner, Role.staff) for _ in range(3)]
+    a, b, c = [
+        await colleague(committing_sessionmaker, committed_owner, Role.staff) for _ in range(3)
+    ]
     form = {"amount": {"type": "number", "required": True}, "comment": {"type": "text"}}
     draft = definition(
         "ok",
@@ -154,8 +109,10 @@ async def test_two_of_three_approve_and_later_steps_read_the_form(
         },
         done={"type": "stop", "params": {"message": "paid {{ vars.paid }}"}},
     )
-    automation_id = await active_automation(temporal_api, owner, draft)
-    run_id = await start(temporal_api, owner, automation_id, {"vendor": "Northwind", "amount": 300})
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(
+        temporal_api, committed_owner, automation_id, {"vendor": "Northwind", "amount": 300}
+    )
 
     approval = await waiting_for(temporal_api, a, run_id)
     assert approval["title"] == "Pay Northwind" and approval["message"] == "300 EUR"
@@ -171,7 +128,7 @@ async def test_two_of_three_approve_and_later_steps_read_the_form(
     second = await vote(temporal_api, b, approval["id"], form={"amount": 240, "comment": "ok"})
     assert second["status"] == "approved"
 
-    run = await finished(temporal_api, temporal_env, owner, run_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded", run["error"]
     rows = step_rows(run)
     assert list(rows) == ["ok#1", "use#1", "done#1"]
@@ -189,11 +146,11 @@ async def test_two_of_three_approve_and_later_steps_read_the_form(
 async def test_a_rejection_takes_the_rejected_branch(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
-    worker: Worker,
+    mailing_worker: Worker,
     committing_sessionmaker: Maker,
-    owner: Actor,
+    committed_owner: Actor,
 ) -> None:
-    staff = await colleague(committing_sessionmaker, owner, Role.staff)
+    staff = await colleague(committing_sessionmaker, committed_owner, Role.staff)
     draft = definition(
         "ok",
         ok={**approval_step(quorum=2), "next": "paid", "rejected": "declined"},
@@ -203,13 +160,13 @@ async def test_a_rejection_takes_the_rejected_branch(
             "params": {"message": "declined: {{ steps.ok.output.votes[-1].comment }}"},
         },
     )
-    automation_id = await active_automation(temporal_api, owner, draft)
-    run_id = await start(temporal_api, owner, automation_id, {"vendor": "Initech"})
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(temporal_api, committed_owner, automation_id, {"vendor": "Initech"})
     approval = await waiting_for(temporal_api, staff, run_id)
     rejected = await vote(temporal_api, staff, approval["id"], "reject", comment="over budget")
     assert rejected["status"] == "rejected"
 
-    run = await finished(temporal_api, temporal_env, owner, run_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded", run["error"]
     rows = step_rows(run)
     assert list(rows) == ["ok#1", "declined#1"]
@@ -221,11 +178,11 @@ async def test_a_rejection_takes_the_rejected_branch(
 async def test_no_decision_in_time_takes_the_timeout_branch(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
-    worker: Worker,
+    mailing_worker: Worker,
     committing_sessionmaker: Maker,
-    owner: Actor,
+    committed_owner: Actor,
 ) -> None:
-    staff = await colleague(committing_sessionmaker, owner, Role.staff)
+    staff = await colleague(committing_sessionmaker, committed_owner, Role.staff)
     two_days = 2 * 24 * 3600
     draft = definition(
         "ok",
@@ -233,17 +190,17 @@ async def test_no_decision_in_time_takes_the_timeout_branch(
         paid={"type": "stop"},
         late={"type": "stop", "params": {"status": "failed", "message": "nobody decided"}},
     )
-    automation_id = await active_automation(temporal_api, owner, draft)
-    run_id = await start(temporal_api, owner, automation_id, {"vendor": "Globex"})
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(temporal_api, committed_owner, automation_id, {"vendor": "Globex"})
     approval = await waiting_for(temporal_api, staff, run_id)
     assert approval["expires_at"] is not None
 
     # Awaiting the result lets the test server skip the two days.
-    run = await finished(temporal_api, temporal_env, owner, run_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "failed"
     assert run["error"] == {"step": "late", "message": "nobody decided"}
     assert step_rows(run)["ok#1"]["output"]["status"] == "expired"
-    assert await status_of(temporal_api, owner, approval["id"]) == "expired"
+    assert await status_of(temporal_api, committed_owner, approval["id"]) == "expired"
     too_late = await temporal_api.post(
         f"{APPROVALS}/{approval['id']}", json={"decision": "approve"}, headers=staff.headers
     )
@@ -253,20 +210,20 @@ async def test_no_decision_in_time_takes_the_timeout_branch(
 async def test_a_run_canceled_while_waiting_cancels_its_approval(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
-    worker: Worker,
+    mailing_worker: Worker,
     committing_sessionmaker: Maker,
-    owner: Actor,
+    committed_owner: Actor,
 ) -> None:
-    staff = await colleague(committing_sessionmaker, owner, Role.staff)
+    staff = await colleague(committing_sessionmaker, committed_owner, Role.staff)
     draft = definition("ok", ok={**approval_step(), "next": "paid"}, paid={"type": "stop"})
-    automation_id = await active_automation(temporal_api, owner, draft)
-    run_id = await start(temporal_api, owner, automation_id, {"vendor": "Hooli"})
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(temporal_api, committed_owner, automation_id, {"vendor": "Hooli"})
     approval = await waiting_for(temporal_api, staff, run_id)
 
     await handle(temporal_env, run_id).cancel()
-    run = await finished(temporal_api, temporal_env, owner, run_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "canceled"
-    assert await status_of(temporal_api, owner, approval["id"]) == "canceled"
+    assert await status_of(temporal_api, committed_owner, approval["id"]) == "canceled"
     listed = await temporal_api.get(
         APPROVALS, params={"mine": "true", "status": "pending"}, headers=staff.headers
     )

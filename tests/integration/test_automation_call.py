@@ -15,22 +15,18 @@ from temporalio.worker import Worker
 
 from core.db import tenant_session
 from models import AutomationRun
-from tests.factories import Actor, make_firm
-from tests.fixtures.temporal import result_skipping_time
-from tests.integration.test_automation_run_workflow import (
+from tests.automations import (
     RUNS,
     active_automation,
-    actor,
     definition,
     finished,
     handle,
     start,
     step_rows,
-    worker,
 )
+from tests.factories import Actor, make_firm
+from tests.fixtures.temporal import result_skipping_time
 from tests.integration.test_automation_waits import send, view_when, wait_step
-
-__all__ = ["actor", "worker"]
 
 
 def call_step(
@@ -67,12 +63,12 @@ async def test_a_waiting_call_returns_the_called_runs_output_one_level_deeper(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     committing_sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     leaf = await active_automation(
         temporal_api,
-        actor,
+        committed_owner,
         definition(
             "greet",
             greet={"type": "set", "params": {"vars": {"greeting": "hello {{ trigger.name }}"}}},
@@ -80,12 +76,12 @@ async def test_a_waiting_call_returns_the_called_runs_output_one_level_deeper(
     )
     middle = await active_automation(
         temporal_api,
-        actor,
+        committed_owner,
         definition("inner", inner=call_step(leaf, payload={"name": "{{ trigger.name }}!"})),
     )
     top = await active_automation(
         temporal_api,
-        actor,
+        committed_owner,
         definition(
             "outer",
             outer=call_step(middle, "after", payload={"name": "{{ trigger.name }}"}),
@@ -95,8 +91,8 @@ async def test_a_waiting_call_returns_the_called_runs_output_one_level_deeper(
             },
         ),
     )
-    run_id = await start(temporal_api, actor, top, {"name": "Ada"})
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    run_id = await start(temporal_api, committed_owner, top, {"name": "Ada"})
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded", run
     rows = step_rows(run)
     outer = rows["outer#1"]["output"]
@@ -106,33 +102,36 @@ async def test_a_waiting_call_returns_the_called_runs_output_one_level_deeper(
     assert inner["output"] == {"greeting": "hello Ada!"}
     assert rows["after#1"]["output"] == {"said": "hello Ada!"}
 
-    top_row = await run_row(committing_sessionmaker, actor.firm.id, run_id)
-    middle_row = await run_row(committing_sessionmaker, actor.firm.id, outer["run_id"])
-    leaf_row = await run_row(committing_sessionmaker, actor.firm.id, inner["run_id"])
+    top_row = await run_row(committing_sessionmaker, committed_owner.firm.id, run_id)
+    middle_row = await run_row(committing_sessionmaker, committed_owner.firm.id, outer["run_id"])
+    leaf_row = await run_row(committing_sessionmaker, committed_owner.firm.id, inner["run_id"])
     assert [row.depth for row in (top_row, middle_row, leaf_row)] == [0, 1, 2]
     assert middle_row.parent_run_id == top_row.id and leaf_row.parent_run_id == middle_row.id
     assert str(middle_row.trigger) == "call" and str(leaf_row.status) == "succeeded"
     # The called runs start with the initiator of the run that called them.
-    assert middle_row.created_by == leaf_row.created_by == actor.user.id
+    assert middle_row.created_by == leaf_row.created_by == committed_owner.user.id
     assert middle_row.trigger_payload == {"name": "Ada"}
 
 
 async def test_a_call_that_does_not_wait_leaves_its_child_running(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     child = await active_automation(
-        temporal_api, actor, definition("hold", hold=wait_step("relay.released"))
+        temporal_api, committed_owner, definition("hold", hold=wait_step("relay.released"))
     )
     parent = await active_automation(
         temporal_api,
-        actor,
+        committed_owner,
         definition("fire", fire=call_step(child, payload={"from": "parent"}, wait=False)),
     )
-    parent_id = await start(temporal_api, actor, parent)
+    parent_id = await start(temporal_api, committed_owner, parent)
     # Awaited without skipping time: the test server would skip years ahead to the idle
     # child's execution timeout.
     await handle(temporal_env, parent_id).result()
-    response = await temporal_api.get(f"{RUNS}/{parent_id}", headers=actor.headers)
+    response = await temporal_api.get(f"{RUNS}/{parent_id}", headers=committed_owner.headers)
     assert response.status_code == 200, response.text
     parent_run = response.json()
     assert parent_run["status"] == "succeeded", parent_run
@@ -144,22 +143,25 @@ async def test_a_call_that_does_not_wait_leaves_its_child_running(
     await view_when(child_handle, "event", "hold")
     await send(child_handle, "relay.released", payload={"ok": True})
     await result_skipping_time(temporal_env, child_handle)
-    child_run = await finished(temporal_api, temporal_env, actor, output["run_id"])
+    child_run = await finished(temporal_api, temporal_env, committed_owner, output["run_id"])
     assert child_run["status"] == "succeeded"
     assert child_run["trigger_payload"] == {"from": "parent"}
 
 
 async def test_a_failed_child_fails_the_step_with_its_message(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     child = await active_automation(
         temporal_api,
-        actor,
+        committed_owner,
         definition("no", no={"type": "stop", "params": {"status": "failed", "message": "nope"}}),
     )
     parent = await active_automation(
         temporal_api,
-        actor,
+        committed_owner,
         definition(
             "ask",
             ask=call_step(child, "yes", on_error={"goto": "fallback"}),
@@ -167,8 +169,8 @@ async def test_a_failed_child_fails_the_step_with_its_message(
             fallback={"type": "set", "params": {"vars": {"answer": "fallback"}}},
         ),
     )
-    run_id = await start(temporal_api, actor, parent)
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    run_id = await start(temporal_api, committed_owner, parent)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded", run
     rows = step_rows(run)
     assert list(rows) == ["ask#1", "fallback#1"]
@@ -180,7 +182,7 @@ async def test_another_firms_automation_is_refused(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     committing_sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     async with committing_sessionmaker() as session:
@@ -191,8 +193,13 @@ async def test_another_firms_automation_is_refused(
         definition("x", x={"type": "set", "params": {"vars": {"secret": "theirs"}}}),
     )
     draft = definition("steal", steal=call_step(theirs))
-    mine = await active_automation(temporal_api, actor, draft)
-    run = await finished(temporal_api, temporal_env, actor, await start(temporal_api, actor, mine))
+    mine = await active_automation(temporal_api, committed_owner, draft)
+    run = await finished(
+        temporal_api,
+        temporal_env,
+        committed_owner,
+        await start(temporal_api, committed_owner, mine),
+    )
     assert run["status"] == "failed"
     assert run["error"] == {"step": "steal", "message": "no automation with this id in your firm"}
     # Nothing ran in the other firm.
@@ -204,16 +211,19 @@ async def test_another_firms_automation_is_refused(
 
 
 async def test_a_call_into_a_full_concurrency_limit_is_queued(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     limited = definition("hold", hold=wait_step("relay.released", timeout=3600))
     limited["concurrency"] = {"max_runs": 1, "when_full": "queue"}
-    child = await active_automation(temporal_api, actor, limited)
-    holder = await start(temporal_api, actor, child)
+    child = await active_automation(temporal_api, committed_owner, limited)
+    holder = await start(temporal_api, committed_owner, child)
     await view_when(handle(temporal_env, holder), "event", "hold")
     parent = await active_automation(
         temporal_api,
-        actor,
+        committed_owner,
         definition(
             "later",
             later=call_step(child, "now", wait=False),
@@ -221,7 +231,10 @@ async def test_a_call_into_a_full_concurrency_limit_is_queued(
         ),
     )
     run = await finished(
-        temporal_api, temporal_env, actor, await start(temporal_api, actor, parent)
+        temporal_api,
+        temporal_env,
+        committed_owner,
+        await start(temporal_api, committed_owner, parent),
     )
     assert run["status"] == "succeeded", run
     rows = step_rows(run)
@@ -233,15 +246,20 @@ async def test_a_call_into_a_full_concurrency_limit_is_queued(
 
 
 async def test_canceling_a_caller_cancels_the_run_it_waits_for(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     child = await active_automation(
-        temporal_api, actor, definition("hold", hold=wait_step("relay.released"))
+        temporal_api, committed_owner, definition("hold", hold=wait_step("relay.released"))
     )
     parent = await active_automation(
-        temporal_api, actor, definition("ask", ask=call_step(child, "after"), after=done_step())
+        temporal_api,
+        committed_owner,
+        definition("ask", ask=call_step(child, "after"), after=done_step()),
     )
-    parent_id = await start(temporal_api, actor, parent)
+    parent_id = await start(temporal_api, committed_owner, parent)
     parent_handle = handle(temporal_env, parent_id)
     view = await view_when(parent_handle, "child_run", "ask")
     assert view.waiting is not None and view.waiting.child_run_id is not None
@@ -249,9 +267,9 @@ async def test_canceling_a_caller_cancels_the_run_it_waits_for(
     await view_when(handle(temporal_env, child_id), "event", "hold")
 
     await parent_handle.cancel()
-    run = await finished(temporal_api, temporal_env, actor, parent_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, parent_id)
     assert run["status"] == "canceled", run
     assert [step["step_id"] for step in run["steps"]] == []
-    called = await finished(temporal_api, temporal_env, actor, child_id)
+    called = await finished(temporal_api, temporal_env, committed_owner, child_id)
     assert called["status"] == "canceled", called
     assert called["parent_run_id"] == parent_id

@@ -9,7 +9,6 @@ commit) by ``finish_run`` of the run that frees its slot."""
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -21,50 +20,17 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from core.config import Settings
 from core.db import tenant_session
 from models import AutomationRun, RunStatus
-from tests.factories import Actor, make_firm
+from tests.automations import active_automation, handle, start
+from tests.factories import Actor
 from tests.http_target import HttpTarget, running_target
-from tests.integration.test_automation_run_workflow import (
-    active_automation,
-    allow_loopback,
-    handle,
-    start,
-)
-from worker import build_worker
 from workflows.automation.run.contracts import EVENT_SIGNAL, RunEvent, workflow_id
 
 RUNS = "/v1/automation-runs"
 # What a waiting run waits for: the test says when each run may end. (A timer would not
 # do: while a test awaits one workflow, the server may skip time past another's timer.)
 GO = "custom.go"
-
-
-@pytest.fixture
-async def worker(
-    settings: Settings,
-    committing_sessionmaker: async_sessionmaker[AsyncSession],
-    temporal_env: WorkflowEnvironment,
-) -> AsyncIterator[Worker]:
-    async with build_worker(settings, temporal_env.client, committing_sessionmaker) as running:
-        yield running
-
-
-@pytest.fixture
-def target() -> Iterator[HttpTarget]:
-    with running_target() as server:
-        yield server
-
-
-@pytest.fixture
-async def actor(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], temporal_api: AsyncClient
-) -> Actor:
-    async with committing_sessionmaker() as session:
-        actor = await make_firm(session)
-    await allow_loopback(temporal_api, actor)
-    return actor
 
 
 def limited(target: HttpTarget, **concurrency: Any) -> dict[str, Any]:
@@ -133,9 +99,9 @@ class Runs:
 def runs(
     committing_sessionmaker: async_sessionmaker[AsyncSession],
     temporal_env: WorkflowEnvironment,
-    actor: Actor,
+    loopback_owner: Actor,
 ) -> Runs:
-    return Runs(committing_sessionmaker, temporal_env, actor)
+    return Runs(committing_sessionmaker, temporal_env, loopback_owner)
 
 
 def posted(target: HttpTarget) -> list[Any]:
@@ -153,12 +119,14 @@ async def workflow_exists(env: WorkflowEnvironment, run_id: str) -> bool:
 
 
 async def test_a_full_automation_queues_runs_and_starts_them_in_order(
-    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, loopback_owner: Actor, runs: Runs
 ) -> None:
-    automation_id = await active_automation(temporal_api, actor, limited(target, max_runs=1))
-    ids = [await start(temporal_api, actor, automation_id, {"n": n}) for n in (1, 2, 3)]
+    automation_id = await active_automation(
+        temporal_api, loopback_owner, limited(target, max_runs=1)
+    )
+    ids = [await start(temporal_api, loopback_owner, automation_id, {"n": n}) for n in (1, 2, 3)]
     assert await runs.statuses(ids) == [RunStatus.running, RunStatus.queued, RunStatus.queued]
-    response = await temporal_api.get(f"{RUNS}/{ids[1]}", headers=actor.headers)
+    response = await temporal_api.get(f"{RUNS}/{ids[1]}", headers=loopback_owner.headers)
     assert response.json()["error"] == {
         "step": None,
         "message": "waiting for a free slot (1 running)",
@@ -180,11 +148,13 @@ async def test_a_full_automation_queues_runs_and_starts_them_in_order(
 
 
 async def test_a_canceled_queued_run_frees_nothing_and_never_starts(
-    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, loopback_owner: Actor, runs: Runs
 ) -> None:
-    automation_id = await active_automation(temporal_api, actor, limited(target, max_runs=1))
-    ids = [await start(temporal_api, actor, automation_id, {"n": n}) for n in (1, 2, 3)]
-    response = await temporal_api.post(f"{RUNS}/{ids[1]}/cancel", headers=actor.headers)
+    automation_id = await active_automation(
+        temporal_api, loopback_owner, limited(target, max_runs=1)
+    )
+    ids = [await start(temporal_api, loopback_owner, automation_id, {"n": n}) for n in (1, 2, 3)]
+    response = await temporal_api.post(f"{RUNS}/{ids[1]}/cancel", headers=loopback_owner.headers)
     assert response.status_code == 202, response.text
     # The slot is still held: the run behind the canceled one keeps waiting.
     assert await runs.statuses(ids) == [RunStatus.running, RunStatus.canceled, RunStatus.queued]
@@ -196,13 +166,17 @@ async def test_a_canceled_queued_run_frees_nothing_and_never_starts(
 
 
 async def test_a_start_first_admits_runs_left_waiting_beside_a_free_slot(
-    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, loopback_owner: Actor, runs: Runs
 ) -> None:
-    automation_id = await active_automation(temporal_api, actor, limited(target, max_runs=1))
-    holder, waiting = [await start(temporal_api, actor, automation_id, {"n": n}) for n in (1, 2)]
+    automation_id = await active_automation(
+        temporal_api, loopback_owner, limited(target, max_runs=1)
+    )
+    holder, waiting = [
+        await start(temporal_api, loopback_owner, automation_id, {"n": n}) for n in (1, 2)
+    ]
     # The slot frees without a release (as when a release passed over a run whose
     # cancel then rolled back): the run stays queued beside a free slot.
-    async with tenant_session(actor.firm.id, runs.maker) as session:
+    async with tenant_session(loopback_owner.firm.id, runs.maker) as session:
         await session.execute(
             update(AutomationRun)
             .where(AutomationRun.id == uuid.UUID(holder))
@@ -210,7 +184,7 @@ async def test_a_start_first_admits_runs_left_waiting_beside_a_free_slot(
         )
     assert await runs.statuses([waiting]) == [RunStatus.queued]
     # The next start admits it first, then queues behind it.
-    later = await start(temporal_api, actor, automation_id, {"n": 3})
+    later = await start(temporal_api, loopback_owner, automation_id, {"n": 3})
     assert await runs.statuses([waiting, later]) == [RunStatus.running, RunStatus.queued]
     # The holder's workflow, let go, finds its run over and calls nothing.
     await runs.finish(holder)
@@ -220,13 +194,13 @@ async def test_a_start_first_admits_runs_left_waiting_beside_a_free_slot(
 
 
 async def test_skip_records_why_and_the_run_never_starts(
-    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, loopback_owner: Actor, runs: Runs
 ) -> None:
     automation_id = await active_automation(
-        temporal_api, actor, limited(target, max_runs=1, when_full="skip")
+        temporal_api, loopback_owner, limited(target, max_runs=1, when_full="skip")
     )
-    first = await start(temporal_api, actor, automation_id, {"n": 1})
-    extra = await start(temporal_api, actor, automation_id, {"n": 2})
+    first = await start(temporal_api, loopback_owner, automation_id, {"n": 1})
+    extra = await start(temporal_api, loopback_owner, automation_id, {"n": 2})
     (skipped,) = await runs.rows([extra])
     assert skipped.status == RunStatus.skipped and skipped.finished_at is not None
     assert skipped.error == {"step": None, "message": "skipped: 1 runs already running (limit 1)"}
@@ -236,20 +210,20 @@ async def test_skip_records_why_and_the_run_never_starts(
     assert posted(target) == [1]
     assert not await workflow_exists(runs.env, extra)
     # Once the slot is free again, the next start runs.
-    again = await start(temporal_api, actor, automation_id, {"n": 3})
+    again = await start(temporal_api, loopback_owner, automation_id, {"n": 3})
     await runs.finish(again)
     assert posted(target) == [1, 3]
 
 
 async def test_the_limit_applies_per_key(
-    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, loopback_owner: Actor, runs: Runs
 ) -> None:
     automation_id = await active_automation(
-        temporal_api, actor, limited(target, max_runs=1, key="trigger.client_id")
+        temporal_api, loopback_owner, limited(target, max_runs=1, key="trigger.client_id")
     )
-    a1 = await start(temporal_api, actor, automation_id, {"client_id": "a", "n": 1})
-    b1 = await start(temporal_api, actor, automation_id, {"client_id": "b", "n": 2})
-    a2 = await start(temporal_api, actor, automation_id, {"client_id": "a", "n": 3})
+    a1 = await start(temporal_api, loopback_owner, automation_id, {"client_id": "a", "n": 1})
+    b1 = await start(temporal_api, loopback_owner, automation_id, {"client_id": "b", "n": 2})
+    a2 = await start(temporal_api, loopback_owner, automation_id, {"client_id": "a", "n": 3})
     rows = await runs.rows([a1, b1, a2])
     assert [run.status for run in rows] == [RunStatus.running, RunStatus.running, RunStatus.queued]
     assert [run.concurrency_key for run in rows] == ["a", "b", "a"]
@@ -264,12 +238,12 @@ async def test_the_limit_applies_per_key(
 
 
 async def test_a_key_expression_that_fails_fails_the_run(
-    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, loopback_owner: Actor, runs: Runs
 ) -> None:
     automation_id = await active_automation(
-        temporal_api, actor, limited(target, max_runs=1, key="trigger.client.id")
+        temporal_api, loopback_owner, limited(target, max_runs=1, key="trigger.client.id")
     )
-    run_id = await start(temporal_api, actor, automation_id, {"n": 1})
+    run_id = await start(temporal_api, loopback_owner, automation_id, {"n": 1})
     (run,) = await runs.rows([run_id])
     assert run.status == RunStatus.failed and run.finished_at is not None
     assert run.error is not None
@@ -278,11 +252,13 @@ async def test_a_key_expression_that_fails_fails_the_run(
 
 
 async def test_concurrent_starts_never_exceed_the_limit(
-    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, loopback_owner: Actor, runs: Runs
 ) -> None:
-    automation_id = await active_automation(temporal_api, actor, limited(target, max_runs=3))
+    automation_id = await active_automation(
+        temporal_api, loopback_owner, limited(target, max_runs=3)
+    )
     ids = await asyncio.gather(
-        *(start(temporal_api, actor, automation_id, {"n": n}) for n in range(10))
+        *(start(temporal_api, loopback_owner, automation_id, {"n": n}) for n in range(10))
     )
     statuses = await runs.statuses(ids)
     assert statuses.count(RunStatus.running) == 3
@@ -294,7 +270,7 @@ async def test_concurrent_starts_never_exceed_the_limit(
 
 
 async def test_a_queued_resume_keeps_what_it_reuses(
-    temporal_api: AsyncClient, worker: Worker, actor: Actor, runs: Runs
+    temporal_api: AsyncClient, worker: Worker, loopback_owner: Actor, runs: Runs
 ) -> None:
     with running_target({"/run": [500, 200]}) as target:
         draft = limited(target, max_runs=1)
@@ -320,12 +296,14 @@ async def test_a_queued_resume_keeps_what_it_reuses(
                 "retry": {"max_attempts": 1},
             },
         }
-        automation_id = await active_automation(temporal_api, actor, draft)
-        failed = await start(temporal_api, actor, automation_id, {"n": 1, "hold": False})
+        automation_id = await active_automation(temporal_api, loopback_owner, draft)
+        failed = await start(temporal_api, loopback_owner, automation_id, {"n": 1, "hold": False})
         with contextlib.suppress(WorkflowFailureError):
             await handle(runs.env, failed).result()
-        holder = await start(temporal_api, actor, automation_id, {"n": 2, "hold": True})
-        response = await temporal_api.post(f"{RUNS}/{failed}/resume", headers=actor.headers)
+        holder = await start(temporal_api, loopback_owner, automation_id, {"n": 2, "hold": True})
+        response = await temporal_api.post(
+            f"{RUNS}/{failed}/resume", headers=loopback_owner.headers
+        )
         assert response.status_code == 201, response.text
         resumed = response.json()["id"]
         assert await runs.statuses([failed, holder, resumed]) == [
@@ -340,6 +318,6 @@ async def test_a_queued_resume_keeps_what_it_reuses(
         # again.
         assert target.paths() == ["/first", "/run", "/first", "/run", "/run"]
         assert posted(target) == [1, 1, 2, 2, 1]
-        response = await temporal_api.get(f"{RUNS}/{resumed}", headers=actor.headers)
+        response = await temporal_api.get(f"{RUNS}/{resumed}", headers=loopback_owner.headers)
         steps = {step["step_id"]: step["status"] for step in response.json()["steps"]}
         assert steps == {"first": "reused", "gate": "succeeded", "call": "succeeded"}

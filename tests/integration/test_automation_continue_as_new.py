@@ -5,7 +5,6 @@ steps. The run keeps its step outputs, vars, event buffer and seen event ids acr
 executions, the same workflow id takes the signals, and ``finish_run`` runs once, in the
 last execution. An approval wait resumes with its approval and deadline, never reopened."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,38 +18,19 @@ from temporalio.worker import Worker
 
 from core.db import tenant_session
 from models import Approval
+from tests.automations import active_automation, definition, finished, handle, start, step_rows
 from tests.factories import Actor
-from tests.http_target import HttpTarget, running_target
-from tests.integration.test_automation_run_workflow import (
-    active_automation,
-    actor,
-    allow_loopback,
-    definition,
-    finished,
-    handle,
-    start,
-    step_rows,
-    worker,
-)
+from tests.fixtures.firms import allow_loopback
+from tests.http_target import HttpTarget
 from tests.integration.test_automation_waits import (
     approval_draft,
     decision,
-    mailbox,
-    mailing_worker,
     send,
     view_when,
     wait_step,
 )
 from workflows.automation.run import state
 from workflows.automation.run.contracts import APPROVAL_SIGNAL
-
-__all__ = ["actor", "mailbox", "mailing_worker", "worker"]
-
-
-@pytest.fixture
-def target() -> Iterator[HttpTarget]:
-    with running_target() as server:
-        yield server
 
 
 async def executions(env: WorkflowEnvironment, workflow_id: str) -> list[list[Any]]:
@@ -79,12 +59,12 @@ async def test_a_long_run_continues_as_new_keeps_its_state_and_finishes_once(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     target: HttpTarget,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(state, "HISTORY_LIMIT", 30)
-    await allow_loopback(temporal_api, actor)
+    await allow_loopback(temporal_api, committed_owner)
     draft = definition(
         "fetch",
         fetch={
@@ -111,8 +91,8 @@ async def test_a_long_run_continues_as_new_keeps_its_state_and_finishes_once(
             },
         },
     )
-    automation_id = await active_automation(temporal_api, actor, draft)
-    run_id = await start(temporal_api, actor, automation_id, {"who": "Ada"})
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(temporal_api, committed_owner, automation_id, {"who": "Ada"})
     run_handle = handle(temporal_env, run_id)
     await view_when(run_handle, "event", "first")
     first_execution = (await run_handle.describe()).run_id
@@ -130,7 +110,7 @@ async def test_a_long_run_continues_as_new_keeps_its_state_and_finishes_once(
     await send(run_handle, "clock.second", payload={"n": 99}, event_id="s-1")
     await send(run_handle, "clock.first", payload={"n": 1}, event_id="f-1")
 
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded", run
     rows = step_rows(run)
     assert list(rows) == ["fetch#1", "note#1", "first#1", "second#1", "third#1", "report#1"]
@@ -165,14 +145,14 @@ async def test_an_approval_wait_resumes_after_continue_as_new_without_reopening(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     mailing_worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     committing_sessionmaker: async_sessionmaker[AsyncSession],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(state, "HISTORY_LIMIT", 30)
     draft = approval_draft(next="paid", on_timeout="expired")
-    automation_id = await active_automation(temporal_api, actor, draft)
-    run_id = await start(temporal_api, actor, automation_id, {"vendor": "Acme"})
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(temporal_api, committed_owner, automation_id, {"vendor": "Acme"})
     run_handle = handle(temporal_env, run_id)
     before = await view_when(run_handle, "approval", "pay")
     assert before.waiting is not None
@@ -189,14 +169,16 @@ async def test_an_approval_wait_resumes_after_continue_as_new_without_reopening(
     assert after.waiting.wakes_at == before.waiting.wakes_at
     approval_id = before.waiting.approval_id
     assert approval_id is not None
-    await run_handle.signal(APPROVAL_SIGNAL, decision(approval_id, "approved", actor, note="go"))
+    await run_handle.signal(
+        APPROVAL_SIGNAL, decision(approval_id, "approved", committed_owner, note="go")
+    )
 
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded", run
     rows = step_rows(run)
     assert list(rows) == ["pay#1", "paid#1"]
     assert rows["pay#1"]["output"]["form"] == {"note": "go"}
-    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+    async with tenant_session(committed_owner.firm.id, committing_sessionmaker) as session:
         opened = await session.scalar(
             select(func.count()).select_from(Approval).where(Approval.run_id == run_id)
         )

@@ -6,7 +6,6 @@ server, so the server's log says which runs really ran."""
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,20 +16,13 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from core.config import Settings
 from core.temporal import TASK_QUEUE
 from models import RunStatus
 from services.automations.admission import DEBOUNCE_REASON, SUPERSEDED_REASON
-from tests.factories import Actor, make_firm
-from tests.http_target import HttpTarget, running_target
+from tests.automations import active_automation, handle, start
+from tests.factories import Actor
+from tests.http_target import HttpTarget
 from tests.integration.test_automation_concurrency_limit import GO, Runs, posted
-from tests.integration.test_automation_run_workflow import (
-    active_automation,
-    allow_loopback,
-    handle,
-    start,
-)
-from worker import build_worker
 from workflows.automation.debounce import contracts as debounce
 from workflows.automation.debounce.contracts import DebounceInput, DebounceTrigger
 from workflows.automation.debounce.workflow import AutomationDebounceWorkflow
@@ -40,38 +32,12 @@ WINDOW = 60
 
 
 @pytest.fixture
-async def worker(
-    settings: Settings,
-    committing_sessionmaker: async_sessionmaker[AsyncSession],
-    temporal_env: WorkflowEnvironment,
-) -> AsyncIterator[Worker]:
-    async with build_worker(settings, temporal_env.client, committing_sessionmaker) as running:
-        yield running
-
-
-@pytest.fixture
-def target() -> Iterator[HttpTarget]:
-    with running_target() as server:
-        yield server
-
-
-@pytest.fixture
-async def actor(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], temporal_api: AsyncClient
-) -> Actor:
-    async with committing_sessionmaker() as session:
-        actor = await make_firm(session)
-    await allow_loopback(temporal_api, actor)
-    return actor
-
-
-@pytest.fixture
 def runs(
     committing_sessionmaker: async_sessionmaker[AsyncSession],
     temporal_env: WorkflowEnvironment,
-    actor: Actor,
+    loopback_owner: Actor,
 ) -> Runs:
-    return Runs(committing_sessionmaker, temporal_env, actor)
+    return Runs(committing_sessionmaker, temporal_env, loopback_owner)
 
 
 def debounced(target: HttpTarget, **extra: Any) -> dict[str, Any]:
@@ -111,10 +77,10 @@ async def ended(runs: Runs, run_id: str) -> None:
 
 
 async def test_only_the_last_trigger_within_the_window_runs(
-    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, loopback_owner: Actor, runs: Runs
 ) -> None:
-    automation_id = await active_automation(temporal_api, actor, debounced(target))
-    ids = [await start(temporal_api, actor, automation_id, {"n": n}) for n in range(1, 6)]
+    automation_id = await active_automation(temporal_api, loopback_owner, debounced(target))
+    ids = [await start(temporal_api, loopback_owner, automation_id, {"n": n}) for n in range(1, 6)]
     rows = await runs.rows(ids)
     assert [run.status for run in rows] == [RunStatus.queued] * 5
     assert all(run.error == {"step": None, "message": DEBOUNCE_REASON} for run in rows)
@@ -131,20 +97,20 @@ async def test_only_the_last_trigger_within_the_window_runs(
     await ended(runs, ids[-1])
     assert await runs.statuses(ids) == [RunStatus.skipped] * 4 + [RunStatus.succeeded]
     assert posted(target) == [5]
-    response = await temporal_api.get(f"{RUNS}/{ids[0]}", headers=actor.headers)
+    response = await temporal_api.get(f"{RUNS}/{ids[0]}", headers=loopback_owner.headers)
     assert response.json()["status"] == "skipped"
     assert response.json()["error"]["message"] == SUPERSEDED_REASON
 
 
 async def test_triggers_in_separate_windows_run_separately(
-    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, loopback_owner: Actor, runs: Runs
 ) -> None:
-    automation_id = await active_automation(temporal_api, actor, debounced(target))
-    first = await start(temporal_api, actor, automation_id, {"n": 1})
+    automation_id = await active_automation(temporal_api, loopback_owner, debounced(target))
+    first = await start(temporal_api, loopback_owner, automation_id, {"n": 1})
     await close(runs, automation_id)
     await ended(runs, first)
     # The first window's workflow has ended; the next trigger opens a new one.
-    second = await start(temporal_api, actor, automation_id, {"n": 2})
+    second = await start(temporal_api, loopback_owner, automation_id, {"n": 2})
     assert await runs.statuses([second]) == [RunStatus.queued]
     await close(runs, automation_id)
     await ended(runs, second)
@@ -153,14 +119,14 @@ async def test_triggers_in_separate_windows_run_separately(
 
 
 async def test_each_key_has_its_own_window(
-    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, loopback_owner: Actor, runs: Runs
 ) -> None:
     automation_id = await active_automation(
-        temporal_api, actor, debounced(target, key="trigger.client_id")
+        temporal_api, loopback_owner, debounced(target, key="trigger.client_id")
     )
-    a1 = await start(temporal_api, actor, automation_id, {"client_id": "a", "n": 1})
-    b1 = await start(temporal_api, actor, automation_id, {"client_id": "b", "n": 2})
-    a2 = await start(temporal_api, actor, automation_id, {"client_id": "a", "n": 3})
+    a1 = await start(temporal_api, loopback_owner, automation_id, {"client_id": "a", "n": 1})
+    b1 = await start(temporal_api, loopback_owner, automation_id, {"client_id": "b", "n": 2})
+    a2 = await start(temporal_api, loopback_owner, automation_id, {"client_id": "a", "n": 3})
     await close(runs, automation_id, "a", "b")
     await ended(runs, b1)
     await ended(runs, a2)
@@ -173,7 +139,7 @@ async def test_each_key_has_its_own_window(
 
 
 async def test_the_last_run_of_a_window_goes_through_the_concurrency_limit(
-    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, loopback_owner: Actor, runs: Runs
 ) -> None:
     draft = debounced(target)
     draft["concurrency"] = {"max_runs": 1, "when_full": "skip"}
@@ -182,12 +148,12 @@ async def test_the_last_run_of_a_window_goes_through_the_concurrency_limit(
         "call": draft["steps"]["call"],
     }
     draft["start"] = "wait"
-    automation_id = await active_automation(temporal_api, actor, draft)
-    first = await start(temporal_api, actor, automation_id, {"n": 1})
+    automation_id = await active_automation(temporal_api, loopback_owner, draft)
+    first = await start(temporal_api, loopback_owner, automation_id, {"n": 1})
     await close(runs, automation_id)
     assert await runs.statuses([first]) == [RunStatus.running]
     # The first run still waits for its event: the next window's winner finds no slot.
-    second = await start(temporal_api, actor, automation_id, {"n": 2})
+    second = await start(temporal_api, loopback_owner, automation_id, {"n": 2})
     await close(runs, automation_id)
     (skipped,) = await runs.rows([second])
     assert skipped.status == RunStatus.skipped
@@ -197,15 +163,15 @@ async def test_the_last_run_of_a_window_goes_through_the_concurrency_limit(
 
 
 async def test_a_retry_of_a_debounced_run_is_not_debounced_again(
-    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, loopback_owner: Actor, runs: Runs
 ) -> None:
-    automation_id = await active_automation(temporal_api, actor, debounced(target))
-    superseded = await start(temporal_api, actor, automation_id, {"n": 1})
-    last = await start(temporal_api, actor, automation_id, {"n": 2})
+    automation_id = await active_automation(temporal_api, loopback_owner, debounced(target))
+    superseded = await start(temporal_api, loopback_owner, automation_id, {"n": 1})
+    last = await start(temporal_api, loopback_owner, automation_id, {"n": 2})
     await close(runs, automation_id)
     await ended(runs, last)
     response = await temporal_api.post(
-        f"{RUNS}/{superseded}/retry", json={"version": "original"}, headers=actor.headers
+        f"{RUNS}/{superseded}/retry", json={"version": "original"}, headers=loopback_owner.headers
     )
     assert response.status_code == 201, response.text
     retry = response.json()["id"]
@@ -215,12 +181,12 @@ async def test_a_retry_of_a_debounced_run_is_not_debounced_again(
 
 
 async def test_a_key_expression_that_fails_fails_the_run(
-    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, loopback_owner: Actor, runs: Runs
 ) -> None:
     automation_id = await active_automation(
-        temporal_api, actor, debounced(target, key="trigger.client.id")
+        temporal_api, loopback_owner, debounced(target, key="trigger.client.id")
     )
-    run_id = await start(temporal_api, actor, automation_id, {"n": 1})
+    run_id = await start(temporal_api, loopback_owner, automation_id, {"n": 1})
     (run,) = await runs.rows([run_id])
     assert run.status == RunStatus.failed and run.finished_at is not None
     assert run.error is not None
@@ -229,16 +195,16 @@ async def test_a_key_expression_that_fails_fails_the_run(
 
 
 async def test_a_key_that_never_goes_quiet_continues_as_new_and_keeps_its_runs(
-    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, actor: Actor, runs: Runs
+    temporal_api: AsyncClient, worker: Worker, target: HttpTarget, loopback_owner: Actor, runs: Runs
 ) -> None:
-    automation_id = await active_automation(temporal_api, actor, debounced(target))
+    automation_id = await active_automation(temporal_api, loopback_owner, debounced(target))
     # The key's window, opened with a short history limit so that a few triggers make it
     # continue as new. Its first trigger names a run that is not waiting (as a late,
     # repeated delivery would): the settle passes over it.
     first = await runs.env.client.start_workflow(
         AutomationDebounceWorkflow.run,
         DebounceInput(
-            firm_id=actor.firm.id,
+            firm_id=loopback_owner.firm.id,
             automation_id=uuid.UUID(automation_id),
             window=WINDOW,
             max_history=20,
@@ -248,7 +214,7 @@ async def test_a_key_that_never_goes_quiet_continues_as_new_and_keeps_its_runs(
         start_signal=debounce.TRIGGER_SIGNAL,
         start_signal_args=[DebounceTrigger(run_id=uuid.uuid4(), window=WINDOW)],
     )
-    ids = [await start(temporal_api, actor, automation_id, {"n": n}) for n in range(1, 7)]
+    ids = [await start(temporal_api, loopback_owner, automation_id, {"n": n}) for n in range(1, 7)]
     await close(runs, automation_id)
     await ended(runs, ids[-1])
     assert await runs.statuses(ids) == [RunStatus.skipped] * 5 + [RunStatus.succeeded]

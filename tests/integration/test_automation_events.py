@@ -9,7 +9,6 @@ own ``dispatch_pending`` where a request is not involved (an activity's event)."
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -32,7 +31,8 @@ from services.automations import event_delivery
 from services.outbox import writer as outbox
 from services.outbox.dispatch import dispatch_message, dispatch_pending
 from services.outbox.kinds import MessageKind
-from tests.factories import Actor, add_user, make_firm
+from tests.automations import BASE, create, save_draft
+from tests.factories import Actor, add_user
 from tests.fixtures.temporal import result_skipping_time
 from tests.integration.test_automation_actions import (
     activities,
@@ -42,22 +42,12 @@ from tests.integration.test_automation_actions import (
     new_run,
     step_call,
 )
-from tests.integration.test_automations import BASE, create, save_draft
-from worker import build_worker
 from workflows.automation.run.contracts import MAX_EVENT_DEPTH, RunView, WaitView, workflow_id
 
 Maker = async_sessionmaker[AsyncSession]
 RUNS = "/v1/automation-runs"
 # How long a test waits for a run to begin a wait (it takes milliseconds).
 WAIT_DEADLINE = 30.0
-
-
-@pytest.fixture
-async def worker(
-    settings: Settings, committing_sessionmaker: Maker, temporal_env: WorkflowEnvironment
-) -> AsyncIterator[Worker]:
-    async with build_worker(settings, temporal_env.client, committing_sessionmaker) as running:
-        yield running
 
 
 @pytest.fixture
@@ -262,7 +252,9 @@ async def test_an_event_loop_is_cut_at_the_depth_limit(
     """An automation triggered by custom.ping emits custom.ping: each run starts the
     next one hop deeper, until the run past the limit is recorded as failed."""
     ping = {"type": "emit_event", "params": {"name": "custom.ping", "key": "{{ run.id }}"}}
-    automation_id = await active(temporal_api, committed_owner, on_event("custom.ping", None, ping=ping))
+    automation_id = await active(
+        temporal_api, committed_owner, on_event("custom.ping", None, ping=ping)
+    )
     await start(temporal_api, committed_owner, automation_id)
 
     chain = await drive_chain(
@@ -294,7 +286,9 @@ async def test_an_emitted_event_starts_its_runs_when_the_step_commits_not_at_the
 
     [heard] = await runs_of(temporal_api, committed_owner, listener)
     assert heard["trigger"] == "event" and heard["depth"] == 1
-    assert (await run_detail(temporal_api, committed_owner, heard["id"]))["trigger_payload"]["key"] == "k-1"
+    assert (await run_detail(temporal_api, committed_owner, heard["id"]))["trigger_payload"][
+        "key"
+    ] == "k-1"
     assert await pending_events(committing_sessionmaker, committed_owner) == []
 
 
@@ -348,10 +342,17 @@ async def test_a_domain_event_reaches_the_run_waiting_for_its_key(
         "params": {"event": "client.updated", "key": "{{ trigger.client_id }}"},
         "next": "done",
     }
-    automation_id = await active(temporal_api, committed_owner, manual(wait=wait, done={"type": "stop"}))
-    olive, other = await new_client(temporal_api, committed_owner), await new_client(temporal_api, committed_owner)
+    automation_id = await active(
+        temporal_api, committed_owner, manual(wait=wait, done={"type": "stop"})
+    )
+    olive, other = (
+        await new_client(temporal_api, committed_owner),
+        await new_client(temporal_api, committed_owner),
+    )
     run_ids = {
-        client_id: await start(temporal_api, committed_owner, automation_id, {"client_id": client_id})
+        client_id: await start(
+            temporal_api, committed_owner, automation_id, {"client_id": client_id}
+        )
         for client_id in (olive, other)
     }
     for run_id in run_ids.values():
@@ -394,7 +395,9 @@ async def test_a_domain_event_reaches_the_run_waiting_for_its_key(
     still = await run_detail(temporal_api, committed_owner, run_ids[other])
     assert still["status"] == "running"
     assert still["waiting"]["kind"] == "event" and still["waiting"]["key"] == other
-    canceled = await temporal_api.post(f"{RUNS}/{run_ids[other]}/cancel", headers=committed_owner.headers)
+    canceled = await temporal_api.post(
+        f"{RUNS}/{run_ids[other]}/cancel", headers=committed_owner.headers
+    )
     assert canceled.status_code == 202, canceled.text
     assert canceled.json()["canceled_by"] == str(committed_owner.user.id)
     other_handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run_ids[other])))
@@ -495,7 +498,9 @@ async def test_a_run_waiting_for_approval_shows_its_votes_and_cancel_closes_it(
         "params": {"approvers": {"roles": ["staff"]}, "quorum": 2, "title": "Refund"},
         "next": "done",
     }
-    automation_id = await active(temporal_api, committed_owner, manual(ok=approval, done={"type": "stop"}))
+    automation_id = await active(
+        temporal_api, committed_owner, manual(ok=approval, done={"type": "stop"})
+    )
     run_id = await start(temporal_api, committed_owner, automation_id)
     wait = await waiting_for(temporal_env, run_id, "approval")
     voted = await temporal_api.post(
@@ -512,7 +517,9 @@ async def test_a_run_waiting_for_approval_shows_its_votes_and_cancel_closes_it(
 
     canceled = await temporal_api.post(f"{RUNS}/{run_id}/cancel", headers=second.headers)
     assert canceled.status_code == 202, canceled.text
-    closed = await temporal_api.get(f"/v1/approvals/{wait.approval_id}", headers=committed_owner.headers)
+    closed = await temporal_api.get(
+        f"/v1/approvals/{wait.approval_id}", headers=committed_owner.headers
+    )
     assert closed.json()["status"] == "canceled"
     handle = temporal_env.client.get_workflow_handle(workflow_id(uuid.UUID(run_id)))
     with contextlib.suppress(WorkflowFailureError):
@@ -522,14 +529,19 @@ async def test_a_run_waiting_for_approval_shows_its_votes_and_cancel_closes_it(
 
 
 async def test_an_event_sent_through_the_api_wakes_the_waiting_run(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, committed_owner: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     wait = {
         "type": "wait_for_event",
         "params": {"event": "contract.signed", "key": "{{ trigger.contract }}"},
         "next": "done",
     }
-    automation_id = await active(temporal_api, committed_owner, manual(wait=wait, done={"type": "stop"}))
+    automation_id = await active(
+        temporal_api, committed_owner, manual(wait=wait, done={"type": "stop"})
+    )
     run_id = await start(temporal_api, committed_owner, automation_id, {"contract": "c-7"})
     await waiting_for(temporal_env, run_id, "event")
     headers = {**committed_owner.headers, "Idempotency-Key": "signed-c-7"}

@@ -27,27 +27,22 @@ from temporalio.worker import Worker
 
 from core.db import tenant_session
 from models import AutomationRunStep
-from tests.factories import Actor
-from tests.fixtures.temporal import result_skipping_time
-from tests.http_target import HttpTarget
-from tests.integration.test_automation_run_workflow import (
+from tests.automations import (
     RUNS,
     active_automation,
-    actor,
-    allow_loopback,
     definition,
     finished,
     handle,
     start,
     step_rows,
-    target,
-    worker,
 )
+from tests.factories import Actor
+from tests.fixtures.firms import allow_loopback
+from tests.fixtures.temporal import result_skipping_time
+from tests.http_target import HttpTarget
 from workflows.automation.foreach import contracts as foreach
 from workflows.automation.foreach.workflow import AutomationForeachWorkflow
 from workflows.automation.run.workflow import AutomationRunWorkflow
-
-__all__ = ["actor", "target", "worker"]
 
 # Far below the 50k limit, and what a foreach of 10,000 items must stay under.
 HISTORY_BOUND = 20_000
@@ -155,10 +150,10 @@ async def test_items_never_exceed_max_concurrency_and_outputs_keep_item_order(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     counting: CountingServer,
 ) -> None:
-    await allow_loopback(temporal_api, actor)
+    await allow_loopback(temporal_api, committed_owner)
     body = {
         "call": {
             "type": "http_request",
@@ -173,9 +168,9 @@ async def test_items_never_exceed_max_concurrency_and_outputs_keep_item_order(
     draft = definition(
         "each", each=foreach_step(body, "call", max_concurrency=3, on_item_error="fail")
     )
-    automation_id = await active_automation(temporal_api, actor, draft)
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
     items = [10 * n for n in range(10)]
-    run_id = await start(temporal_api, actor, automation_id, {"items": items})
+    run_id = await start(temporal_api, committed_owner, automation_id, {"items": items})
 
     # Three items reach the server and are held there; no fourth starts meanwhile.
     assert await asyncio.to_thread(counting.wait_in_flight, 3)
@@ -189,7 +184,7 @@ async def test_items_never_exceed_max_concurrency_and_outputs_keep_item_order(
     assert counting.in_flight == 3
     counting.gate.set()
 
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded", run
     assert counting.max_in_flight == 3
     assert sorted(counting.paths) == sorted(f"/items/{item}" for item in items)
@@ -212,7 +207,10 @@ async def test_items_never_exceed_max_concurrency_and_outputs_keep_item_order(
 
 
 async def test_on_item_error_continue_reports_each_failed_item(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     body = {
         "odd": {
@@ -232,9 +230,9 @@ async def test_on_item_error_continue_reports_each_failed_item(
         },
         after={"type": "set", "params": {"vars": {"n": "{{ steps.each.output.count }}"}}},
     )
-    automation_id = await active_automation(temporal_api, actor, draft)
-    run_id = await start(temporal_api, actor, automation_id, {"items": [0, 1, 2, 3]})
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(temporal_api, committed_owner, automation_id, {"items": [0, 1, 2, 3]})
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded", run
     rows = step_rows(run)
     assert rows["each#1"]["output"] == {
@@ -250,7 +248,10 @@ async def test_on_item_error_continue_reports_each_failed_item(
 
 
 async def test_on_item_error_fail_stops_starting_items_and_fails_the_step(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     body = {
         "check": {
@@ -265,9 +266,9 @@ async def test_on_item_error_fail_stops_starting_items_and_fails_the_step(
     draft = definition(
         "each", each=foreach_step(body, "check", max_concurrency=1, on_item_error="fail")
     )
-    automation_id = await active_automation(temporal_api, actor, draft)
-    run_id = await start(temporal_api, actor, automation_id, {"items": list("abcdef")})
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(temporal_api, committed_owner, automation_id, {"items": list("abcdef")})
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "failed"
     assert run["error"] == {"step": "each", "message": "item 2 failed: bad row c"}
     rows = step_rows(run)
@@ -278,11 +279,14 @@ async def test_on_item_error_fail_stops_starting_items_and_fails_the_step(
 
 
 async def test_items_call_another_automation_each_with_a_run_of_its_own(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     called = await active_automation(
         temporal_api,
-        actor,
+        committed_owner,
         definition(
             "double", double={"type": "set", "params": {"vars": {"n": "{{ trigger.n * 2 }}"}}}
         ),
@@ -294,12 +298,12 @@ async def test_items_call_another_automation_each_with_a_run_of_its_own(
         }
     }
     draft = definition("each", each=foreach_step(body, "call", max_concurrency=2))
-    automation_id = await active_automation(temporal_api, actor, draft)
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
     run = await finished(
         temporal_api,
         temporal_env,
-        actor,
-        await start(temporal_api, actor, automation_id, {"items": [1, 2, 3]}),
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id, {"items": [1, 2, 3]}),
     )
     assert run["status"] == "succeeded", run
     outputs = step_rows(run)["each#1"]["output"]["items"]
@@ -313,10 +317,10 @@ async def test_cancelling_the_run_cancels_the_foreach_and_its_items(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     target: HttpTarget,
 ) -> None:
-    await allow_loopback(temporal_api, actor)
+    await allow_loopback(temporal_api, committed_owner)
     body = {
         "wait": {"type": "delay", "params": {"seconds": 86400}, "next": "call"},
         "call": {
@@ -325,14 +329,14 @@ async def test_cancelling_the_run_cancels_the_foreach_and_its_items(
         },
     }
     draft = definition("each", each=foreach_step(body, "wait", max_concurrency=2))
-    automation_id = await active_automation(temporal_api, actor, draft)
-    run_id = await start(temporal_api, actor, automation_id, {"items": [1, 2, 3]})
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(temporal_api, committed_owner, automation_id, {"items": [1, 2, 3]})
     # Time stands still on the test server unless a test waits on a result, so the items
     # stay in their delay while this looks.
     await foreach_view(handle(temporal_env, run_id))
-    response = await temporal_api.post(f"{RUNS}/{run_id}/cancel", headers=actor.headers)
+    response = await temporal_api.post(f"{RUNS}/{run_id}/cancel", headers=committed_owner.headers)
     assert response.status_code == 202, response.text
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "canceled", run["error"]
     child = temporal_env.client.get_workflow_handle(
         foreach.workflow_id(uuid.UUID(run_id), "each", 1)
@@ -345,10 +349,10 @@ async def test_resume_reuses_the_item_actions_that_succeeded(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     target: HttpTarget,
 ) -> None:
-    await allow_loopback(temporal_api, actor)
+    await allow_loopback(temporal_api, committed_owner)
     target.script = {"/items/1": [500, 200]}
     body = {
         "call": {
@@ -358,19 +362,21 @@ async def test_resume_reuses_the_item_actions_that_succeeded(
         }
     }
     draft = definition("each", each=foreach_step(body, "call", max_concurrency=1))
-    automation_id = await active_automation(temporal_api, actor, draft)
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
     failed = await finished(
         temporal_api,
         temporal_env,
-        actor,
-        await start(temporal_api, actor, automation_id, {"items": [0, 1, 2]}),
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id, {"items": [0, 1, 2]}),
     )
     assert failed["status"] == "failed" and failed["error"]["step"] == "each"
     assert target.paths() == ["/items/0", "/items/1"]
 
-    response = await temporal_api.post(f"{RUNS}/{failed['id']}/resume", headers=actor.headers)
+    response = await temporal_api.post(
+        f"{RUNS}/{failed['id']}/resume", headers=committed_owner.headers
+    )
     assert response.status_code == 201, response.text
-    resumed = await finished(temporal_api, temporal_env, actor, response.json()["id"])
+    resumed = await finished(temporal_api, temporal_env, committed_owner, response.json()["id"])
     assert resumed["status"] == "succeeded", resumed
     # Item 0 was not called again; the failed item and the one never started were.
     assert target.paths() == ["/items/0", "/items/1", "/items/1", "/items/2"]
@@ -392,17 +398,20 @@ async def test_items_that_are_not_a_list_or_too_many_fail_the_step(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     items: str,
     max_items: int,
     message: str,
 ) -> None:
     body = {"keep": {"type": "set", "params": {"vars": {"x": "{{ item }}"}}}}
     draft = definition("each", each=foreach_step(body, "keep", items=items, max_items=max_items))
-    automation_id = await active_automation(temporal_api, actor, draft)
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
     payload = {"name": "not a list", "items": [1, 2, 3, 4, 5]}
     run = await finished(
-        temporal_api, temporal_env, actor, await start(temporal_api, actor, automation_id, payload)
+        temporal_api,
+        temporal_env,
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id, payload),
     )
     assert run["status"] == "failed"
     assert run["error"]["step"] == "each" and message in run["error"]["message"]
@@ -446,10 +455,10 @@ async def test_ten_thousand_items_complete_far_below_the_history_limit(
     temporal_env: WorkflowEnvironment,
     committing_sessionmaker: async_sessionmaker[AsyncSession],
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     target: HttpTarget,
 ) -> None:
-    await allow_loopback(temporal_api, actor)
+    await allow_loopback(temporal_api, committed_owner)
     body = {
         "pick": {
             "type": "condition",
@@ -470,12 +479,12 @@ async def test_ten_thousand_items_complete_far_below_the_history_limit(
             body, "pick", items="range(trigger.n) | list", max_concurrency=20, max_items=10_000
         ),
     )
-    automation_id = await active_automation(temporal_api, actor, draft)
-    run_id = await start(temporal_api, actor, automation_id, {"n": 10_000})
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(temporal_api, committed_owner, automation_id, {"n": 10_000})
     result = await result_within(temporal_env, handle(temporal_env, run_id), LONG_RUN)
     assert result["status"] == "succeeded", result
 
-    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
+    async with tenant_session(committed_owner.firm.id, committing_sessionmaker) as session:
         each = (
             await session.execute(
                 select(AutomationRunStep.status, AutomationRunStep.output).where(

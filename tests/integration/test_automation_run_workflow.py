@@ -7,124 +7,41 @@ Covers each control step and its failure paths, on_error, the per-step retry pol
 or the latest version, resume from the failed step (the server sees no repeat of what had
 succeeded), cancel, search attributes, and that a secret never reaches a workflow history."""
 
-import contextlib
 import json
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from core.config import Settings
 from core.search_attributes import SA_AUTOMATION, SA_FIRM, SA_PROCESS, SA_STATUS, SA_VERSION
-from tests.factories import Actor, make_firm
-from tests.fixtures.temporal import payload_text, result_skipping_time
-from tests.http_target import HttpTarget, running_target
-from tests.integration.test_automations import BASE, create, save_draft
-from worker import build_worker
-from workflows.automation.run.contracts import workflow_id
+from tests.automations import (
+    RUNS,
+    Definition,
+    active_automation,
+    definition,
+    finished,
+    handle,
+    http_step,
+    publish,
+    start,
+    step_rows,
+)
+from tests.factories import Actor
+from tests.fixtures.firms import allow_loopback
+from tests.fixtures.temporal import payload_text
+from tests.http_target import HttpTarget
 from workflows.automation.run.workflow import AutomationRunWorkflow
 
-RUNS = "/v1/automation-runs"
 SECRET = "sk_live_9f3b2c7d1e-never-log-me"
-
-Definition = dict[str, Any]
-
-
-@pytest.fixture
-async def worker(
-    settings: Settings,
-    committing_sessionmaker: async_sessionmaker[AsyncSession],
-    temporal_env: WorkflowEnvironment,
-) -> AsyncIterator[Worker]:
-    async with build_worker(settings, temporal_env.client, committing_sessionmaker) as running:
-        yield running
-
-
-@pytest.fixture
-def target() -> Iterator[HttpTarget]:
-    with running_target() as server:
-        yield server
-
-
-@pytest.fixture
-async def actor(committing_sessionmaker: async_sessionmaker[AsyncSession]) -> Actor:
-    async with committing_sessionmaker() as session:
-        return await make_firm(session)
-
-
-async def allow_loopback(http: AsyncClient, actor: Actor) -> None:
-    response = await http.patch(
-        "/v1/firm/http-allowlist", json={"entries": ["127.0.0.1"]}, headers=actor.headers
-    )
-    assert response.status_code == 200, response.text
-
-
-def definition(start: str, **steps: dict[str, Any]) -> Definition:
-    return {"schema_version": 1, "trigger": {"type": "manual"}, "start": start, "steps": steps}
-
-
-def http_step(url: str, next: str | None = None, **extra: Any) -> dict[str, Any]:
-    step: dict[str, Any] = {"type": "http_request", "params": {"method": "POST", "url": url}}
-    if next is not None:
-        step["next"] = next
-    step.update(extra)
-    return step
-
-
-async def publish(http: AsyncClient, actor: Actor, automation_id: str, draft: Definition) -> int:
-    await save_draft(http, actor, automation_id, draft)
-    response = await http.post(f"{BASE}/{automation_id}/publish", headers=actor.headers)
-    assert response.status_code == 201, response.text
-    version: int = response.json()["version"]
-    return version
-
-
-async def active_automation(http: AsyncClient, actor: Actor, draft: Definition) -> str:
-    automation_id: str = (await create(http, actor))["id"]
-    await publish(http, actor, automation_id, draft)
-    response = await http.post(f"{BASE}/{automation_id}/activate", headers=actor.headers)
-    assert response.status_code == 200, response.text
-    return automation_id
-
-
-async def start(http: AsyncClient, actor: Actor, automation_id: str, payload: Any = None) -> str:
-    response = await http.post(
-        f"{BASE}/{automation_id}/runs", json={"payload": payload or {}}, headers=actor.headers
-    )
-    assert response.status_code == 201, response.text
-    run_id: str = response.json()["id"]
-    return run_id
-
-
-def handle(env: WorkflowEnvironment, run_id: str) -> WorkflowHandle[Any, Any]:
-    return env.client.get_workflow_handle(workflow_id(uuid.UUID(run_id)))
-
-
-async def finished(
-    http: AsyncClient, env: WorkflowEnvironment, actor: Actor, run_id: str
-) -> dict[str, Any]:
-    """Waits for the workflow (timers skip ahead) and returns the run as the API shows it."""
-    with contextlib.suppress(WorkflowFailureError):
-        await result_skipping_time(env, handle(env, run_id))
-    response = await http.get(f"{RUNS}/{run_id}", headers=actor.headers)
-    assert response.status_code == 200, response.text
-    run: dict[str, Any] = response.json()
-    return run
-
-
-def step_rows(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f"{step['step_id']}#{step['visit']}": step for step in run["steps"]}
 
 
 async def test_control_steps_branch_set_delay_and_stop(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     draft = definition(
         "vars",
@@ -153,13 +70,13 @@ async def test_control_steps_branch_set_delay_and_stop(
             "params": {"status": "failed", "message": "too small: {{ vars.total }}"},
         },
     )
-    automation_id = await active_automation(temporal_api, actor, draft)
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
 
     vip = await finished(
         temporal_api,
         temporal_env,
-        actor,
-        await start(temporal_api, actor, automation_id, {"amount": 60, "kind": "vip"}),
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id, {"amount": 60, "kind": "vip"}),
     )
     assert vip["status"] == "succeeded" and vip["error"] is None
     rows = step_rows(vip)
@@ -177,8 +94,8 @@ async def test_control_steps_branch_set_delay_and_stop(
     seven = await finished(
         temporal_api,
         temporal_env,
-        actor,
-        await start(temporal_api, actor, automation_id, {"amount": 60, "kind": 7}),
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id, {"amount": 60, "kind": 7}),
     )
     assert seven["status"] == "failed"
     assert seven["error"] == {"step": "seven", "message": "seven"}
@@ -186,8 +103,8 @@ async def test_control_steps_branch_set_delay_and_stop(
     small = await finished(
         temporal_api,
         temporal_env,
-        actor,
-        await start(temporal_api, actor, automation_id, {"amount": 10, "kind": "vip"}),
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id, {"amount": 10, "kind": "vip"}),
     )
     assert small["status"] == "failed"
     assert small["error"] == {"step": "small", "message": "too small: 20"}
@@ -195,7 +112,10 @@ async def test_control_steps_branch_set_delay_and_stop(
 
 
 async def test_an_expression_error_fails_the_step_and_on_error_decides(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     draft = definition(
         "bad",
@@ -220,9 +140,12 @@ async def test_an_expression_error_fails_the_step_and_on_error_decides(
         },
         done={"type": "stop"},
     )
-    automation_id = await active_automation(temporal_api, actor, draft)
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
     run = await finished(
-        temporal_api, temporal_env, actor, await start(temporal_api, actor, automation_id)
+        temporal_api,
+        temporal_env,
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id),
     )
     rows = step_rows(run)
     assert run["status"] == "failed"
@@ -239,10 +162,10 @@ async def test_the_retry_policy_is_respected_and_counted_at_the_server(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     target: HttpTarget,
 ) -> None:
-    await allow_loopback(temporal_api, actor)
+    await allow_loopback(temporal_api, committed_owner)
     target.script = {"/flaky": [503, 503, 200], "/down": [503]}
     retry = {"max_attempts": 3, "initial_interval": 1, "backoff": 2, "max_interval": 10}
     draft = definition(
@@ -250,9 +173,12 @@ async def test_the_retry_policy_is_respected_and_counted_at_the_server(
         flaky=http_step(target.url("/flaky"), "down", retry=retry),
         down=http_step(target.url("/down"), None, retry=retry),
     )
-    automation_id = await active_automation(temporal_api, actor, draft)
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
     run = await finished(
-        temporal_api, temporal_env, actor, await start(temporal_api, actor, automation_id)
+        temporal_api,
+        temporal_env,
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id),
     )
 
     assert target.paths() == ["/flaky"] * 3 + ["/down"] * 3
@@ -271,10 +197,10 @@ async def test_a_client_error_is_not_retried_and_on_error_goto_takes_over(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     target: HttpTarget,
 ) -> None:
-    await allow_loopback(temporal_api, actor)
+    await allow_loopback(temporal_api, committed_owner)
     target.script = {"/gone": [404]}
     draft = definition(
         "call",
@@ -282,9 +208,12 @@ async def test_a_client_error_is_not_retried_and_on_error_goto_takes_over(
         after={"type": "stop", "params": {"status": "failed", "message": "should not run"}},
         fallback=http_step(target.url("/fallback"), None),
     )
-    automation_id = await active_automation(temporal_api, actor, draft)
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
     run = await finished(
-        temporal_api, temporal_env, actor, await start(temporal_api, actor, automation_id)
+        temporal_api,
+        temporal_env,
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id),
     )
     assert run["status"] == "succeeded"
     assert target.paths() == ["/gone", "/fallback"]
@@ -298,10 +227,10 @@ async def test_a_run_is_pinned_to_its_version_across_a_publish(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     target: HttpTarget,
 ) -> None:
-    await allow_loopback(temporal_api, actor)
+    await allow_loopback(temporal_api, committed_owner)
 
     def version(tag: str) -> Definition:
         return definition(
@@ -310,14 +239,17 @@ async def test_a_run_is_pinned_to_its_version_across_a_publish(
             call=http_step(target.url(f"/{tag}"), None),
         )
 
-    automation_id = await active_automation(temporal_api, actor, version("v1"))
-    run_id = await start(temporal_api, actor, automation_id)
+    automation_id = await active_automation(temporal_api, committed_owner, version("v1"))
+    run_id = await start(temporal_api, committed_owner, automation_id)
     # The run is waiting in its delay when v2 is published.
-    assert await publish(temporal_api, actor, automation_id, version("v2")) == 2
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    assert await publish(temporal_api, committed_owner, automation_id, version("v2")) == 2
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded" and run["version"] == 1
     later = await finished(
-        temporal_api, temporal_env, actor, await start(temporal_api, actor, automation_id)
+        temporal_api,
+        temporal_env,
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id),
     )
     assert later["version"] == 2
     assert target.paths() == ["/v1", "/v2"]
@@ -327,10 +259,10 @@ async def test_retry_runs_the_original_or_the_latest_version(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     target: HttpTarget,
 ) -> None:
-    await allow_loopback(temporal_api, actor)
+    await allow_loopback(temporal_api, committed_owner)
     target.script = {"/v1": [500]}
 
     def version(tag: str) -> Definition:
@@ -338,22 +270,24 @@ async def test_retry_runs_the_original_or_the_latest_version(
         step["params"]["body"] = {"order": "{{ trigger.order }}"}
         return definition("call", call=step)
 
-    automation_id = await active_automation(temporal_api, actor, version("v1"))
+    automation_id = await active_automation(temporal_api, committed_owner, version("v1"))
     failed = await finished(
         temporal_api,
         temporal_env,
-        actor,
-        await start(temporal_api, actor, automation_id, {"order": 41}),
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id, {"order": 41}),
     )
     assert failed["status"] == "failed"
-    await publish(temporal_api, actor, automation_id, version("v2"))
+    await publish(temporal_api, committed_owner, automation_id, version("v2"))
 
     for choice, expected_version in (("original", 1), ("latest", 2)):
         response = await temporal_api.post(
-            f"{RUNS}/{failed['id']}/retry", json={"version": choice}, headers=actor.headers
+            f"{RUNS}/{failed['id']}/retry",
+            json={"version": choice},
+            headers=committed_owner.headers,
         )
         assert response.status_code == 201, response.text
-        retried = await finished(temporal_api, temporal_env, actor, response.json()["id"])
+        retried = await finished(temporal_api, temporal_env, committed_owner, response.json()["id"])
         assert retried["version"] == expected_version
         assert retried["source_run_id"] == failed["id"]
     assert target.paths() == ["/v1", "/v1", "/v2"]
@@ -365,10 +299,10 @@ async def test_resume_reuses_what_succeeded_and_runs_the_failed_step_onwards(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     target: HttpTarget,
 ) -> None:
-    await allow_loopback(temporal_api, actor)
+    await allow_loopback(temporal_api, committed_owner)
     target.script = {"/second": [500, 200]}
     second = http_step(target.url("/second"), "third", retry={"max_attempts": 1})
     second["params"]["body"] = {"first_n": "{{ steps.first.output.body.n }}"}
@@ -379,16 +313,21 @@ async def test_resume_reuses_what_succeeded_and_runs_the_failed_step_onwards(
         second=second,
         third=http_step(target.url("/third"), None),
     )
-    automation_id = await active_automation(temporal_api, actor, draft)
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
     failed = await finished(
-        temporal_api, temporal_env, actor, await start(temporal_api, actor, automation_id)
+        temporal_api,
+        temporal_env,
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id),
     )
     assert failed["status"] == "failed" and failed["error"]["step"] == "second"
     assert target.paths() == ["/first", "/second"]
 
-    response = await temporal_api.post(f"{RUNS}/{failed['id']}/resume", headers=actor.headers)
+    response = await temporal_api.post(
+        f"{RUNS}/{failed['id']}/resume", headers=committed_owner.headers
+    )
     assert response.status_code == 201, response.text
-    resumed = await finished(temporal_api, temporal_env, actor, response.json()["id"])
+    resumed = await finished(temporal_api, temporal_env, committed_owner, response.json()["id"])
 
     assert resumed["status"] == "succeeded"
     # /first was not called again; the failed step and what follows it were.
@@ -406,18 +345,18 @@ async def test_cancel_stops_a_waiting_run_and_records_it(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     target: HttpTarget,
 ) -> None:
-    await allow_loopback(temporal_api, actor)
+    await allow_loopback(temporal_api, committed_owner)
     draft = definition(
         "call",
         call=http_step(target.url("/before"), "wait"),
         wait={"type": "delay", "params": {"seconds": 86400}, "next": "after"},
         after=http_step(target.url("/after"), None),
     )
-    automation_id = await active_automation(temporal_api, actor, draft)
-    run_id = await start(temporal_api, actor, automation_id)
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(temporal_api, committed_owner, automation_id)
     run_handle = handle(temporal_env, run_id)
     # Time stands still on the test server unless a test waits on a result, so the run
     # stays in its delay while this polls.
@@ -426,26 +365,29 @@ async def test_cancel_stops_a_waiting_run_and_records_it(
         if view.current_step == "wait":
             break
     assert view.current_step == "wait"
-    response = await temporal_api.post(f"{RUNS}/{run_id}/cancel", headers=actor.headers)
+    response = await temporal_api.post(f"{RUNS}/{run_id}/cancel", headers=committed_owner.headers)
     assert response.status_code == 202, response.text
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "canceled" and run["finished_at"] is not None
     assert target.paths() == ["/before"]
     assert list(step_rows(run)) == ["call#1"]
 
 
 async def test_search_attributes_name_firm_automation_version_and_status(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     automation_id = await active_automation(
-        temporal_api, actor, definition("done", done={"type": "stop"})
+        temporal_api, committed_owner, definition("done", done={"type": "stop"})
     )
-    run_id = await start(temporal_api, actor, automation_id)
-    await finished(temporal_api, temporal_env, actor, run_id)
+    run_id = await start(temporal_api, committed_owner, automation_id)
+    await finished(temporal_api, temporal_env, committed_owner, run_id)
     description = await handle(temporal_env, run_id).describe()
     attributes = {pair.key.name: pair.value for pair in description.typed_search_attributes}
     assert attributes == {
-        SA_FIRM: str(actor.firm.id),
+        SA_FIRM: str(committed_owner.firm.id),
         SA_PROCESS: "automation-run",
         SA_AUTOMATION: automation_id,
         SA_VERSION: 1,
@@ -457,13 +399,15 @@ async def test_a_secret_never_reaches_the_history_the_api_or_the_logs(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     target: HttpTarget,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    await allow_loopback(temporal_api, actor)
+    await allow_loopback(temporal_api, committed_owner)
     response = await temporal_api.post(
-        "/v1/credentials", json={"name": "crm_key", "value": SECRET}, headers=actor.headers
+        "/v1/credentials",
+        json={"name": "crm_key", "value": SECRET},
+        headers=committed_owner.headers,
     )
     assert response.status_code == 201, response.text
     echo = http_step(target.url("/echo"), "fail")
@@ -472,10 +416,10 @@ async def test_a_secret_never_reaches_the_history_the_api_or_the_logs(
     target.script = {"/fail": [400]}
     fail = http_step(target.url("/fail?k={{ secrets.crm_key }}"), None)
     automation_id = await active_automation(
-        temporal_api, actor, definition("echo", echo=echo, fail=fail)
+        temporal_api, committed_owner, definition("echo", echo=echo, fail=fail)
     )
-    run_id = await start(temporal_api, actor, automation_id)
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    run_id = await start(temporal_api, committed_owner, automation_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
 
     # The secret was sent where the steps put it ...
     assert target.requests[0].headers["Authorization"] == f"Bearer {SECRET}"
@@ -490,7 +434,9 @@ async def test_a_secret_never_reaches_the_history_the_api_or_the_logs(
     # The history does hold the run's payloads (the proof that the search reads them).
     assert "{{ secrets.crm_key }}" in history
     assert SECRET not in history
-    listed = await temporal_api.get(f"{RUNS}?automation_id={automation_id}", headers=actor.headers)
+    listed = await temporal_api.get(
+        f"{RUNS}?automation_id={automation_id}", headers=committed_owner.headers
+    )
     assert SECRET not in listed.text
     assert SECRET not in json.dumps(run)
     assert SECRET not in caplog.text
@@ -500,19 +446,19 @@ async def test_an_action_receives_only_the_step_outputs_it_reads(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
     target: HttpTarget,
 ) -> None:
-    await allow_loopback(temporal_api, actor)
+    await allow_loopback(temporal_api, committed_owner)
     big = http_step(target.url("/big"), "plain")
     # The target echoes the body: a 100 KB output.
     big["params"]["body"] = {"blob": "x" * 100_000}
     reads = http_step(target.url("/reads"), None)
     reads["params"]["body"] = {"n": "{{ steps.big.output.body.n }}"}
     draft = definition("big", big=big, plain=http_step(target.url("/plain"), "reads"), reads=reads)
-    automation_id = await active_automation(temporal_api, actor, draft)
-    run_id = await start(temporal_api, actor, automation_id)
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(temporal_api, committed_owner, automation_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded"
     assert target.requests[-1].body == {"n": 1}
 

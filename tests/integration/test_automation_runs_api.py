@@ -35,8 +35,8 @@ from models import (
 from services.automations.runs import MAX_PAYLOAD_BYTES, NOT_STARTED
 from services.outbox.kinds import MessageKind
 from tests.audit import audit_actions
+from tests.automations import BASE, active_automation, create, published, save_draft
 from tests.factories import Actor, add_user, make_firm
-from tests.integration.test_automations import BASE, create, save_draft
 from tests.problems import assert_problem, pointers
 from workflows.automation.run.contracts import WORKFLOW_NAME, RunInput, workflow_id
 from workflows.automation.run.workflow import AutomationRunWorkflow
@@ -59,15 +59,10 @@ def definition(note: str = "v1") -> dict[str, Any]:
 async def automation(
     http: AsyncClient, actor: Actor, *, activate: bool = True, draft: dict[str, Any] | None = None
 ) -> str:
-    """A published automation (version 1), active unless asked otherwise."""
-    automation_id: str = (await create(http, actor))["id"]
-    await save_draft(http, actor, automation_id, draft or definition())
-    published = await http.post(f"{BASE}/{automation_id}/publish", headers=actor.headers)
-    assert published.status_code == 201, published.text
-    if activate:
-        activated = await http.post(f"{BASE}/{automation_id}/activate", headers=actor.headers)
-        assert activated.status_code == 200, activated.text
-    return automation_id
+    """A published automation (version 1) of this module's definition, active unless asked
+    otherwise."""
+    ready = active_automation if activate else published
+    return await ready(http, actor, draft or definition())
 
 
 async def publish_v2(http: AsyncClient, actor: Actor, automation_id: str) -> None:

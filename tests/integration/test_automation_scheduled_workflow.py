@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
@@ -28,11 +27,11 @@ from activities.automation_flow import FlowActivities
 from core.config import Settings
 from core.db import tenant_session
 from core.temporal import fixed_client
-from models import AutomationRun, AutomationStatus, RunStatus
+from models import AutomationStatus, RunStatus
 from services.automations import automations
 from services.automations.automations import AutomationFields
-from tests.factories import Actor, make_firm
-from tests.integration.test_automations import principal_of
+from tests.automations import runs_of
+from tests.factories import Actor, principal_of
 from workflows.automation.run.contracts import (
     PREPARE_CHILD_RUN_ACTIVITY,
     ChildRunPrepared,
@@ -56,12 +55,6 @@ def scheduled(payload: dict[str, Any], **steps: dict[str, Any]) -> dict[str, Any
 
 
 NOTE = {"type": "set", "params": {"vars": {"week": "{{ trigger.week }}"}}}
-
-
-@pytest.fixture
-async def actor(committing_sessionmaker: Maker) -> Actor:
-    async with committing_sessionmaker() as session:
-        return await make_firm(session, "Fires")
 
 
 async def automation(
@@ -122,32 +115,26 @@ async def fire(
     return result, handle
 
 
-async def runs_of(maker: Maker, actor: Actor, automation_id: uuid.UUID) -> list[AutomationRun]:
-    async with tenant_session(actor.firm.id, maker) as session:
-        query = select(AutomationRun).where(AutomationRun.automation_id == automation_id)
-        return list((await session.scalars(query)).all())
-
-
 async def test_a_fire_runs_the_latest_version_with_the_trigger_payload(
     temporal_env: WorkflowEnvironment,
     settings: Settings,
     committing_sessionmaker: Maker,
-    actor: Actor,
+    committed_owner: Actor,
     task_queue: str,
 ) -> None:
     maker = committing_sessionmaker
     automation_id = await automation(
         maker,
-        actor,
+        committed_owner,
         scheduled({"week": "v1"}, note=NOTE),
         scheduled({"week": "v2"}, note=NOTE),
         status=AutomationStatus.active,
     )
     async with fire_worker(temporal_env, settings, maker, task_queue):
-        result, _ = await fire(temporal_env, task_queue, actor, automation_id)
+        result, _ = await fire(temporal_env, task_queue, committed_owner, automation_id)
 
     assert (result.admission, result.status, result.reason) == ("running", "succeeded", None)
-    [run] = await runs_of(maker, actor, automation_id)
+    [run] = await runs_of(maker, committed_owner, automation_id)
     assert run.id == result.run_id
     assert (run.trigger, run.version, run.status) == ("schedule", 2, RunStatus.succeeded)
     assert run.trigger_payload == {"week": "v2"}
@@ -160,7 +147,7 @@ async def test_a_retried_preparation_starts_one_run(
     temporal_env: WorkflowEnvironment,
     settings: Settings,
     committing_sessionmaker: Maker,
-    actor: Actor,
+    committed_owner: Actor,
     task_queue: str,
 ) -> None:
     maker = committing_sessionmaker
@@ -178,13 +165,13 @@ async def test_a_retried_preparation_starts_one_run(
         return prepared
 
     automation_id = await automation(
-        maker, actor, scheduled({"week": "w"}, note=NOTE), status=AutomationStatus.active
+        maker, committed_owner, scheduled({"week": "w"}, note=NOTE), status=AutomationStatus.active
     )
     async with fire_worker(temporal_env, settings, maker, task_queue, prepare_then_lose_the_answer):
-        result, _ = await fire(temporal_env, task_queue, actor, automation_id)
+        result, _ = await fire(temporal_env, task_queue, committed_owner, automation_id)
 
     assert attempts == [1, 2]
-    [run] = await runs_of(maker, actor, automation_id)
+    [run] = await runs_of(maker, committed_owner, automation_id)
     assert (result.run_id, result.status, run.status) == (run.id, "succeeded", "succeeded")
 
 
@@ -192,46 +179,46 @@ async def test_a_paused_automations_fire_starts_nothing(
     temporal_env: WorkflowEnvironment,
     settings: Settings,
     committing_sessionmaker: Maker,
-    actor: Actor,
+    committed_owner: Actor,
     task_queue: str,
 ) -> None:
     maker = committing_sessionmaker
     automation_id = await automation(
-        maker, actor, scheduled({"week": "p"}, note=NOTE), status=AutomationStatus.active
+        maker, committed_owner, scheduled({"week": "p"}, note=NOTE), status=AutomationStatus.active
     )
-    async with tenant_session(actor.firm.id, maker) as session:
+    async with tenant_session(committed_owner.firm.id, maker) as session:
         await automations.set_status(
-            session, principal_of(actor), automation_id, AutomationStatus.paused
+            session, principal_of(committed_owner), automation_id, AutomationStatus.paused
         )
     async with fire_worker(temporal_env, settings, maker, task_queue):
-        result, _ = await fire(temporal_env, task_queue, actor, automation_id)
+        result, _ = await fire(temporal_env, task_queue, committed_owner, automation_id)
 
     assert (result.admission, result.run_id, result.status) == ("failed", None, None)
     assert result.reason is not None and "paused" in result.reason
-    assert await runs_of(maker, actor, automation_id) == []
+    assert await runs_of(maker, committed_owner, automation_id) == []
 
 
 async def test_a_failing_run_is_reported_by_the_fire(
     temporal_env: WorkflowEnvironment,
     settings: Settings,
     committing_sessionmaker: Maker,
-    actor: Actor,
+    committed_owner: Actor,
     task_queue: str,
 ) -> None:
     maker = committing_sessionmaker
     stop = {"type": "stop", "params": {"status": "failed", "message": "no figures for {{ 1 + 1 }}"}}
     automation_id = await automation(
-        maker, actor, scheduled({}, stop=stop), status=AutomationStatus.active
+        maker, committed_owner, scheduled({}, stop=stop), status=AutomationStatus.active
     )
     async with fire_worker(temporal_env, settings, maker, task_queue):
-        result, handle = await fire(temporal_env, task_queue, actor, automation_id)
+        result, handle = await fire(temporal_env, task_queue, committed_owner, automation_id)
 
     assert (result.admission, result.status, result.reason) == (
         "running",
         "failed",
         "no figures for 2",
     )
-    [run] = await runs_of(maker, actor, automation_id)
+    [run] = await runs_of(maker, committed_owner, automation_id)
     assert (run.status, run.error) == (
         RunStatus.failed,
         {"step": "stop", "message": "no figures for 2"},
@@ -244,28 +231,28 @@ async def test_canceling_a_fire_cancels_its_run(
     temporal_env: WorkflowEnvironment,
     settings: Settings,
     committing_sessionmaker: Maker,
-    actor: Actor,
+    committed_owner: Actor,
     task_queue: str,
 ) -> None:
     maker = committing_sessionmaker
     wait = {"type": "delay", "params": {"seconds": 3600}}
     automation_id = await automation(
-        maker, actor, scheduled({}, wait=wait), status=AutomationStatus.active
+        maker, committed_owner, scheduled({}, wait=wait), status=AutomationStatus.active
     )
     async with fire_worker(temporal_env, settings, maker, task_queue):
         handle = await temporal_env.client.start_workflow(
             AutomationScheduleWorkflow.run,
-            ScheduleFire(firm_id=actor.firm.id, automation_id=automation_id),
+            ScheduleFire(firm_id=committed_owner.firm.id, automation_id=automation_id),
             id=f"automation-scheduled-{automation_id}-{uuid.uuid4()}",
             task_queue=task_queue,
         )
-        run_id = await running_child(temporal_env, maker, actor, automation_id)
+        run_id = await running_child(temporal_env, maker, committed_owner, automation_id)
         await handle.cancel()
         with pytest.raises(WorkflowFailureError) as ended:
             await handle.result()
 
     assert isinstance(ended.value.cause, CancelledError)
-    [run] = await runs_of(maker, actor, automation_id)
+    [run] = await runs_of(maker, committed_owner, automation_id)
     assert (run.id, run.status) == (run_id, RunStatus.canceled)
 
 

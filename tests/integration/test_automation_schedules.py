@@ -32,9 +32,8 @@ from core.temporal import TASK_QUEUE, LazyClient
 from models import AuditEvent, AutomationRun, OutboxMessage
 from services.automations import schedules
 from services.outbox.kinds import MessageKind
+from tests.automations import BASE, RUNS, create, publish
 from tests.factories import Actor, make_firm
-from tests.integration.test_automation_run_workflow import RUNS, publish
-from tests.integration.test_automations import BASE, create
 from tests.mailbox import free_port
 from tests.problems import assert_problem
 from worker import build_worker
@@ -59,12 +58,6 @@ async def api(
     )
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
         yield http
-
-
-@pytest.fixture
-async def actor(committing_sessionmaker: Maker) -> Actor:
-    async with committing_sessionmaker() as session:
-        return await make_firm(session, "Schedules")
 
 
 STEPS: dict[str, Any] = {
@@ -168,16 +161,18 @@ def local(times: Any) -> list[datetime]:
 
 async def test_the_schedule_follows_the_automation(
     api: AsyncClient,
-    actor: Actor,
+    committed_owner: Actor,
     temporal_dev_server: WorkflowEnvironment,
     committing_sessionmaker: Maker,
 ) -> None:
     env, maker = temporal_dev_server, committing_sessionmaker
-    automation_id = (await create(api, actor))["id"]
-    await publish(api, actor, automation_id, scheduled(cron="0 8 * * mon", time_zone=BERLIN.key))
+    automation_id = (await create(api, committed_owner))["id"]
+    await publish(
+        api, committed_owner, automation_id, scheduled(cron="0 8 * * mon", time_zone=BERLIN.key)
+    )
 
     # Published but never activated: the schedule exists, paused by firmflow.
-    created = await present(env, maker, actor, automation_id)
+    created = await present(env, maker, committed_owner, automation_id)
     assert created.schedule.state.paused
     assert created.schedule.state.note == schedules.PAUSED_NOTE
     assert created.schedule.spec.time_zone_name == "Europe/Berlin"
@@ -189,29 +184,29 @@ async def test_the_schedule_follows_the_automation(
     assert fire.id == f"automation-scheduled-{automation_id}"
     assert fire.task_queue == TASK_QUEUE
 
-    await action(api, actor, automation_id, "activate")
-    active = await present(env, maker, actor, automation_id)
+    await action(api, committed_owner, automation_id, "activate")
+    active = await present(env, maker, committed_owner, automation_id)
     assert not active.schedule.state.paused
     assert active.schedule.state.note == schedules.ACTIVE_NOTE
     mondays = local(active.info.next_action_times)
     assert len(mondays) == 10
     assert all((t.weekday(), t.hour, t.minute) == (0, 8, 0) for t in mondays)
 
-    await action(api, actor, automation_id, "pause")
-    assert (await present(env, maker, actor, automation_id)).schedule.state.paused
-    await action(api, actor, automation_id, "activate")
-    assert not (await present(env, maker, actor, automation_id)).schedule.state.paused
+    await action(api, committed_owner, automation_id, "pause")
+    assert (await present(env, maker, committed_owner, automation_id)).schedule.state.paused
+    await action(api, committed_owner, automation_id, "activate")
+    assert not (await present(env, maker, committed_owner, automation_id)).schedule.state.paused
 
     # A new version with another cron and policy updates the same schedule.
     await publish(
         api,
-        actor,
+        committed_owner,
         automation_id,
         scheduled(
             cron="30 6 * * *", time_zone=BERLIN.key, overlap="buffer_one", catchup_window=600
         ),
     )
-    daily = await present(env, maker, actor, automation_id)
+    daily = await present(env, maker, committed_owner, automation_id)
     assert daily.info.created_at == active.info.created_at
     assert daily.typed_search_attributes.get(VERSION_KEY) == 2
     assert daily.schedule.policy.overlap == ScheduleOverlapPolicy.BUFFER_ONE
@@ -222,17 +217,20 @@ async def test_the_schedule_follows_the_automation(
 
     # A sync repeated (late, twice) ends where it was.
     for _ in range(2):
-        await sync_now(maker, env, actor, automation_id)
-    again = await present(env, maker, actor, automation_id)
+        await sync_now(maker, env, committed_owner, automation_id)
+    again = await present(env, maker, committed_owner, automation_id)
     assert again.schedule.spec == daily.schedule.spec
     assert again.schedule.policy == daily.schedule.policy
     assert again.schedule.state == daily.schedule.state
     assert again.info.next_action_times == daily.info.next_action_times
 
     await publish(
-        api, actor, automation_id, scheduled(interval=3600, overlap="allow_all", start="hello")
+        api,
+        committed_owner,
+        automation_id,
+        scheduled(interval=3600, overlap="allow_all", start="hello"),
     )
-    hourly = await present(env, maker, actor, automation_id)
+    hourly = await present(env, maker, committed_owner, automation_id)
     assert hourly.schedule.policy.overlap == ScheduleOverlapPolicy.ALLOW_ALL
     assert [i.every for i in hourly.schedule.spec.intervals] == [timedelta(hours=1)]
     times = hourly.info.next_action_times
@@ -240,47 +238,51 @@ async def test_the_schedule_follows_the_automation(
     assert gaps == {timedelta(hours=1)}
 
     # A version whose trigger is no longer a schedule deletes it; a rollback brings it back.
-    await publish(api, actor, automation_id, MANUAL)
-    await synced(maker, actor)
+    await publish(api, committed_owner, automation_id, MANUAL)
+    await synced(maker, committed_owner)
     assert await describe(env, automation_id) is None
-    view = await api.get(f"{BASE}/{automation_id}/schedule", headers=actor.headers)
+    view = await api.get(f"{BASE}/{automation_id}/schedule", headers=committed_owner.headers)
     assert view.status_code == 200, view.text
     assert view.json()["state"] == "absent"
     assert view.json()["synced"] is True
     assert view.json()["reason"] == "the latest version's trigger is not a schedule"
 
-    rolled = await api.post(f"{BASE}/{automation_id}/versions/3/rollback", headers=actor.headers)
+    rolled = await api.post(
+        f"{BASE}/{automation_id}/versions/3/rollback", headers=committed_owner.headers
+    )
     assert rolled.status_code == 201, rolled.text
-    back = await present(env, maker, actor, automation_id)
+    back = await present(env, maker, committed_owner, automation_id)
     assert back.typed_search_attributes.get(VERSION_KEY) == 5
     assert not back.schedule.state.paused
 
-    await action(api, actor, automation_id, "archive")
-    await synced(maker, actor)
+    await action(api, committed_owner, automation_id, "archive")
+    await synced(maker, committed_owner)
     assert await describe(env, automation_id) is None
 
 
 async def test_an_operators_pause_survives_a_publish(
     api: AsyncClient,
-    actor: Actor,
+    committed_owner: Actor,
     temporal_dev_server: WorkflowEnvironment,
     committing_sessionmaker: Maker,
 ) -> None:
     env, maker = temporal_dev_server, committing_sessionmaker
-    automation_id = (await create(api, actor))["id"]
-    await publish(api, actor, automation_id, scheduled(cron="0 7 * * *"))
-    await action(api, actor, automation_id, "activate")
+    automation_id = (await create(api, committed_owner))["id"]
+    await publish(api, committed_owner, automation_id, scheduled(cron="0 7 * * *"))
+    await action(api, committed_owner, automation_id, "activate")
     handle = env.client.get_schedule_handle(schedules.schedule_id(uuid.UUID(automation_id)))
     await handle.pause(note="mail server maintenance")
 
-    await publish(api, actor, automation_id, scheduled(cron="0 9 * * *"))
-    kept = await present(env, maker, actor, automation_id)
+    await publish(api, committed_owner, automation_id, scheduled(cron="0 9 * * *"))
+    kept = await present(env, maker, committed_owner, automation_id)
     assert kept.schedule.state.paused
     assert kept.schedule.state.note == "mail server maintenance"
     # The firm's zone (UTC for a new firm) when the trigger names none.
     assert kept.schedule.spec.time_zone_name == "UTC"
     assert all(t.hour == 9 for t in kept.info.next_action_times)
-    view = (await api.get(f"{BASE}/{automation_id}/schedule", headers=actor.headers)).json()
+    view = (
+        await api.get(f"{BASE}/{automation_id}/schedule", headers=committed_owner.headers)
+    ).json()
     assert (view["state"], view["note"], view["synced"]) == (
         "paused",
         "mail server maintenance",
@@ -289,12 +291,12 @@ async def test_an_operators_pause_survives_a_publish(
     assert view["next_fire_times"] == []
 
     # Pausing in firmflow takes over; activating then unpauses.
-    await action(api, actor, automation_id, "pause")
-    assert (await present(env, maker, actor, automation_id)).schedule.state.note == (
+    await action(api, committed_owner, automation_id, "pause")
+    assert (await present(env, maker, committed_owner, automation_id)).schedule.state.note == (
         schedules.PAUSED_NOTE
     )
-    await action(api, actor, automation_id, "activate")
-    assert not (await present(env, maker, actor, automation_id)).schedule.state.paused
+    await action(api, committed_owner, automation_id, "activate")
+    assert not (await present(env, maker, committed_owner, automation_id)).schedule.state.paused
 
 
 def last_sunday(year: int, month: int) -> date:
@@ -305,7 +307,7 @@ def last_sunday(year: int, month: int) -> date:
 
 async def test_next_fire_times_keep_nine_oclock_berlin_across_both_dst_changes(
     api: AsyncClient,
-    actor: Actor,
+    committed_owner: Actor,
     temporal_dev_server: WorkflowEnvironment,
     committing_sessionmaker: Maker,
 ) -> None:
@@ -313,15 +315,18 @@ async def test_next_fire_times_keep_nine_oclock_berlin_across_both_dst_changes(
     # Sunday of a month falls on the 25th to the 31st: the cron fires on exactly those days.
     year = datetime.now(UTC).year + 1
     window = {"start_at": f"{year}-01-01T00:00:00Z", "end_at": f"{year}-12-31T00:00:00Z"}
-    automation_id = (await create(api, actor))["id"]
+    automation_id = (await create(api, committed_owner))["id"]
     await publish(
-        api, actor, automation_id, scheduled(cron="0 9 25-31 3 *", time_zone=BERLIN.key, **window)
+        api,
+        committed_owner,
+        automation_id,
+        scheduled(cron="0 9 25-31 3 *", time_zone=BERLIN.key, **window),
     )
-    await action(api, actor, automation_id, "activate")
-    await synced(committing_sessionmaker, actor)
+    await action(api, committed_owner, automation_id, "activate")
+    await synced(committing_sessionmaker, committed_owner)
 
     async def next_fires() -> list[datetime]:
-        view = await api.get(f"{BASE}/{automation_id}/schedule", headers=actor.headers)
+        view = await api.get(f"{BASE}/{automation_id}/schedule", headers=committed_owner.headers)
         assert view.status_code == 200, view.text
         body = view.json()
         assert (body["state"], body["time_zone"], body["synced"]) == (
@@ -340,9 +345,12 @@ async def test_next_fire_times_keep_nine_oclock_berlin_across_both_dst_changes(
         assert moment.astimezone(BERLIN).hour == 9
 
     await publish(
-        api, actor, automation_id, scheduled(cron="0 9 25-31 10 *", time_zone=BERLIN.key, **window)
+        api,
+        committed_owner,
+        automation_id,
+        scheduled(cron="0 9 25-31 10 *", time_zone=BERLIN.key, **window),
     )
-    await synced(committing_sessionmaker, actor)
+    await synced(committing_sessionmaker, committed_owner)
     autumn = last_sunday(year, 10)
     october = await next_fires()
     assert [t.date() for t in october] == [date(year, 10, day) for day in range(25, 32)]
@@ -367,26 +375,26 @@ async def schedule_runs(maker: Maker, actor: Actor, automation_id: str) -> list[
 async def test_a_triggered_fire_runs_the_latest_version_and_delete_waits_for_runs(
     settings: Settings,
     api: AsyncClient,
-    actor: Actor,
+    committed_owner: Actor,
     temporal_dev_server: WorkflowEnvironment,
     committing_sessionmaker: Maker,
 ) -> None:
     env, maker = temporal_dev_server, committing_sessionmaker
-    automation_id = (await create(api, actor))["id"]
+    automation_id = (await create(api, committed_owner))["id"]
     # Far in the future: only the triggers below fire.
-    await publish(api, actor, automation_id, scheduled(cron="0 3 1 1 *"))
-    await action(api, actor, automation_id, "activate")
+    await publish(api, committed_owner, automation_id, scheduled(cron="0 3 1 1 *"))
+    await action(api, committed_owner, automation_id, "activate")
     v2 = scheduled(cron="0 3 1 1 *")
     v2["trigger"]["payload"] = {"kind": "monthly"}
-    await publish(api, actor, automation_id, v2)
-    await synced(maker, actor)
+    await publish(api, committed_owner, automation_id, v2)
+    await synced(maker, committed_owner)
     handle = env.client.get_schedule_handle(schedules.schedule_id(uuid.UUID(automation_id)))
 
     async with build_worker(settings, env.client, maker):
         await handle.trigger()
 
         async def succeeded() -> AutomationRun | None:
-            runs = await schedule_runs(maker, actor, automation_id)
+            runs = await schedule_runs(maker, committed_owner, automation_id)
             return runs[0] if runs and runs[0].status == "succeeded" else None
 
         run = await eventually(succeeded, "the triggered fire's run did not succeed")
@@ -396,7 +404,9 @@ async def test_a_triggered_fire_runs_the_latest_version_and_delete_waits_for_run
             {"kind": "monthly"},
         )
         assert run.dedupe_key is not None and run.dedupe_key.startswith("schedule:")
-        view = (await api.get(f"{BASE}/{automation_id}/schedule", headers=actor.headers)).json()
+        view = (
+            await api.get(f"{BASE}/{automation_id}/schedule", headers=committed_owner.headers)
+        ).json()
         [fired] = view["recent_fires"]
         assert fired["workflow_id"].startswith(f"automation-scheduled-{automation_id}-")
         # The dedupe key is the fire's scheduled time (TemporalScheduledStartTime, which
@@ -406,12 +416,14 @@ async def test_a_triggered_fire_runs_the_latest_version_and_delete_waits_for_run
         )
 
         # A run still going (an hour's delay) holds the delete off until it is canceled.
-        await publish(api, actor, automation_id, scheduled(start="wait", cron="0 3 1 1 *"))
+        await publish(
+            api, committed_owner, automation_id, scheduled(start="wait", cron="0 3 1 1 *")
+        )
         await after_the_second_of(run)
         await handle.trigger()
 
         async def waiting() -> AutomationRun | None:
-            runs = await schedule_runs(maker, actor, automation_id)
+            runs = await schedule_runs(maker, committed_owner, automation_id)
             return runs[1] if len(runs) == 2 and runs[1].status == "running" else None
 
         held = await eventually(waiting, "the second fire's run did not start")
@@ -425,30 +437,30 @@ async def test_a_triggered_fire_runs_the_latest_version_and_delete_waits_for_run
             return count if count > 0 else None
 
         assert await eventually(skipped, "the overlapping fire was not skipped") == 1
-        assert len(await schedule_runs(maker, actor, automation_id)) == 2
-        refused = await api.delete(f"{BASE}/{automation_id}", headers=actor.headers)
+        assert len(await schedule_runs(maker, committed_owner, automation_id)) == 2
+        refused = await api.delete(f"{BASE}/{automation_id}", headers=committed_owner.headers)
         assert_problem(refused, 409)
         assert "1 run(s) running or queued" in refused.json()["detail"]
 
-        canceled = await api.post(f"{RUNS}/{held.id}/cancel", headers=actor.headers)
+        canceled = await api.post(f"{RUNS}/{held.id}/cancel", headers=committed_owner.headers)
         assert canceled.status_code == 202, canceled.text
 
         async def ended() -> AutomationRun | None:
-            runs = await schedule_runs(maker, actor, automation_id)
+            runs = await schedule_runs(maker, committed_owner, automation_id)
             return runs[1] if runs[1].status == "canceled" else None
 
         await eventually(ended, "the held run was not canceled")
 
-    deleted = await api.delete(f"{BASE}/{automation_id}", headers=actor.headers)
+    deleted = await api.delete(f"{BASE}/{automation_id}", headers=committed_owner.headers)
     assert deleted.status_code == 204, deleted.text
-    await synced(maker, actor)
+    await synced(maker, committed_owner)
     assert await describe(env, automation_id) is None
-    assert await schedule_runs(maker, actor, automation_id) == []
-    gone = await api.get(f"{BASE}/{automation_id}", headers=actor.headers)
+    assert await schedule_runs(maker, committed_owner, automation_id) == []
+    gone = await api.get(f"{BASE}/{automation_id}", headers=committed_owner.headers)
     assert_problem(gone, 404)
-    again = await api.delete(f"{BASE}/{automation_id}", headers=actor.headers)
+    again = await api.delete(f"{BASE}/{automation_id}", headers=committed_owner.headers)
     assert_problem(again, 404)
-    async with tenant_session(actor.firm.id, maker) as session:
+    async with tenant_session(committed_owner.firm.id, maker) as session:
         audited = (
             await session.scalars(
                 select(AuditEvent).where(
@@ -457,18 +469,18 @@ async def test_a_triggered_fire_runs_the_latest_version_and_delete_waits_for_run
                 )
             )
         ).one()
-    assert audited.actor_id == actor.user.id
+    assert audited.actor_id == committed_owner.user.id
     assert audited.summary["before"]["latest_version"] == 3
 
 
 async def test_get_schedule_of_another_firm_absent_and_unreachable(
     settings: Settings,
     api: AsyncClient,
-    actor: Actor,
+    committed_owner: Actor,
     committing_sessionmaker: Maker,
 ) -> None:
-    automation_id = (await create(api, actor))["id"]
-    nothing = await api.get(f"{BASE}/{automation_id}/schedule", headers=actor.headers)
+    automation_id = (await create(api, committed_owner))["id"]
+    nothing = await api.get(f"{BASE}/{automation_id}/schedule", headers=committed_owner.headers)
     assert nothing.status_code == 200, nothing.text
     assert nothing.json() == {
         "schedule_id": f"automation-schedule-{automation_id}",
@@ -483,8 +495,8 @@ async def test_get_schedule_of_another_firm_absent_and_unreachable(
         "next_fire_times": [],
         "recent_fires": [],
     }
-    await publish(api, actor, automation_id, scheduled(cron="15 7 * * 1-5"))
-    mine = await api.get(f"{BASE}/{automation_id}/schedule", headers=actor.headers)
+    await publish(api, committed_owner, automation_id, scheduled(cron="15 7 * * 1-5"))
+    mine = await api.get(f"{BASE}/{automation_id}/schedule", headers=committed_owner.headers)
     assert mine.json()["spec"] == {
         "cron": "15 7 * * 1-5",
         "interval": None,
@@ -505,34 +517,38 @@ async def test_get_schedule_of_another_firm_absent_and_unreachable(
     down = settings.model_copy(update={"temporal_address": f"127.0.0.1:{free_port()}"})
     app = create_app(down, sessionmaker=committing_sessionmaker)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
-        unreachable = await http.get(f"{BASE}/{automation_id}/schedule", headers=actor.headers)
+        unreachable = await http.get(
+            f"{BASE}/{automation_id}/schedule", headers=committed_owner.headers
+        )
     assert_problem(unreachable, 503)
     assert unreachable.json()["detail"] == "The workflow service is not reachable; try again"
 
 
 async def test_a_sync_restores_a_schedule_removed_behind_its_back(
     api: AsyncClient,
-    actor: Actor,
+    committed_owner: Actor,
     temporal_dev_server: WorkflowEnvironment,
     committing_sessionmaker: Maker,
 ) -> None:
     env, maker = temporal_dev_server, committing_sessionmaker
-    automation_id = (await create(api, actor))["id"]
-    await publish(api, actor, automation_id, scheduled(cron="0 6 * * *"))
-    await action(api, actor, automation_id, "activate")
+    automation_id = (await create(api, committed_owner))["id"]
+    await publish(api, committed_owner, automation_id, scheduled(cron="0 6 * * *"))
+    await action(api, committed_owner, automation_id, "activate")
     handle = env.client.get_schedule_handle(schedules.schedule_id(uuid.UUID(automation_id)))
     await handle.delete()
-    view = (await api.get(f"{BASE}/{automation_id}/schedule", headers=actor.headers)).json()
+    view = (
+        await api.get(f"{BASE}/{automation_id}/schedule", headers=committed_owner.headers)
+    ).json()
     assert (view["state"], view["synced"], view["reason"]) == ("absent", False, None)
 
     # The update finds nothing, so the sync creates it; a second sync updates it.
     for _ in range(2):
-        await sync_now(maker, env, actor, automation_id)
+        await sync_now(maker, env, committed_owner, automation_id)
         restored = await describe(env, automation_id)
         assert restored is not None and not restored.schedule.state.paused
 
     # Deleting what is already gone (the archive's own sync did) is not an error either.
-    await action(api, actor, automation_id, "archive")
-    await synced(maker, actor)
-    await sync_now(maker, env, actor, automation_id)
+    await action(api, committed_owner, automation_id, "archive")
+    await synced(maker, committed_owner)
+    await sync_now(maker, env, committed_owner, automation_id)
     assert await describe(env, automation_id) is None

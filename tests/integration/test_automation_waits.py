@@ -13,32 +13,16 @@ rejected branch or, without one, fails the run, a timeout takes on_timeout or fa
 step."""
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from httpx import AsyncClient
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from core.config import Settings
+from tests.automations import active_automation, definition, finished, handle, start, step_rows
 from tests.factories import Actor
-from tests.integration.test_approval_runs import mailbox, mailing
-from tests.integration.test_automation_run_workflow import (
-    active_automation,
-    actor,
-    definition,
-    finished,
-    handle,
-    start,
-    step_rows,
-    worker,
-)
-from tests.mailbox import Mailbox
-from worker import build_worker
 from workflows.automation.run.contracts import (
     APPROVAL_SIGNAL,
     EVENT_SIGNAL,
@@ -48,8 +32,6 @@ from workflows.automation.run.contracts import (
     RunView,
 )
 from workflows.automation.run.workflow import AutomationRunWorkflow
-
-__all__ = ["actor", "mailbox", "worker"]
 
 # Long enough that the test server never reaches it while a test polls.
 HOUR = 3600
@@ -100,7 +82,10 @@ async def send(
 
 
 async def test_an_early_event_is_kept_and_a_wrong_key_or_repeated_id_is_ignored(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     draft = definition(
         "pause",
@@ -112,8 +97,8 @@ async def test_an_early_event_is_kept_and_a_wrong_key_or_repeated_id_is_ignored(
         end=done("both"),
         late=done("late"),
     )
-    automation_id = await active_automation(temporal_api, actor, draft)
-    run_id = await start(temporal_api, actor, automation_id, {"parcel": "P-1"})
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(temporal_api, committed_owner, automation_id, {"parcel": "P-1"})
     run_handle = handle(temporal_env, run_id)
     view = await view_when(run_handle, "timer", "pause")
     assert view.waiting is not None and view.waiting.wakes_at is not None
@@ -123,7 +108,7 @@ async def test_an_early_event_is_kept_and_a_wrong_key_or_repeated_id_is_ignored(
     await send(run_handle, "parcel.arrived", "P-2", {"n": 2}, event_id="e-2")
     await send(run_handle, "parcel.arrived", "P-1", {"n": 3}, event_id="e-1")
 
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded", run
     rows = step_rows(run)
     assert list(rows) == ["pause#1", "first#1", "second#1", "late#1"]
@@ -145,7 +130,10 @@ async def test_an_early_event_is_kept_and_a_wrong_key_or_repeated_id_is_ignored(
 
 
 async def test_an_event_sent_while_the_run_waits_ends_the_wait(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     draft = definition(
         "signed",
@@ -155,8 +143,8 @@ async def test_an_event_sent_while_the_run_waits_ends_the_wait(
             "params": {"vars": {"by": "{{ steps.signed.output.payload.by }}"}},
         },
     )
-    automation_id = await active_automation(temporal_api, actor, draft)
-    run_id = await start(temporal_api, actor, automation_id, {"client": "C-7"})
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(temporal_api, committed_owner, automation_id, {"client": "C-7"})
     run_handle = handle(temporal_env, run_id)
     view = await view_when(run_handle, "event")
     assert view.waiting is not None
@@ -169,7 +157,7 @@ async def test_an_event_sent_while_the_run_waits_ends_the_wait(
     await send(run_handle, "contract.sent", "C-7", {"by": "wrong event"})
     await send(run_handle, "contract.signed", "C-7", {"by": "Ada"})
 
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded", run
     rows = step_rows(run)
     assert rows["signed#1"]["output"]["payload"] == {"by": "Ada"}
@@ -177,25 +165,31 @@ async def test_an_event_sent_while_the_run_waits_ends_the_wait(
 
 
 async def test_a_wait_without_a_key_takes_any_key(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     draft = definition("any", any=wait_step("peer.ping", timeout=HOUR))
-    automation_id = await active_automation(temporal_api, actor, draft)
-    run_id = await start(temporal_api, actor, automation_id)
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(temporal_api, committed_owner, automation_id)
     run_handle = handle(temporal_env, run_id)
     view = await view_when(run_handle, "event")
     assert view.waiting is not None and view.waiting.key is None
     assert view.waiting.wakes_at is not None
     await send(run_handle, "peer.ping", "whatever", event_id="p-1")
 
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded", run
     output = step_rows(run)["any#1"]["output"]
     assert (output["key"], output["event_id"], output["timed_out"]) == ("whatever", "p-1", False)
 
 
 async def test_a_timeout_without_a_branch_fails_the_step_and_on_error_decides(
-    temporal_api: AsyncClient, temporal_env: WorkflowEnvironment, worker: Worker, actor: Actor
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committed_owner: Actor,
 ) -> None:
     draft = definition(
         "paid",
@@ -203,9 +197,12 @@ async def test_a_timeout_without_a_branch_fails_the_step_and_on_error_decides(
         thanks=done("thanks"),
         chase=done("chase"),
     )
-    automation_id = await active_automation(temporal_api, actor, draft)
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
     run = await finished(
-        temporal_api, temporal_env, actor, await start(temporal_api, actor, automation_id)
+        temporal_api,
+        temporal_env,
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id),
     )
     assert run["status"] == "succeeded", run
     rows = step_rows(run)
@@ -215,28 +212,18 @@ async def test_a_timeout_without_a_branch_fails_the_step_and_on_error_decides(
 
     # With the default on_error the run fails with the step's message.
     strict = definition("paid", paid=wait_step("deposit.confirmed", timeout=90))
-    automation_id = await active_automation(temporal_api, actor, strict)
+    automation_id = await active_automation(temporal_api, committed_owner, strict)
     run = await finished(
-        temporal_api, temporal_env, actor, await start(temporal_api, actor, automation_id)
+        temporal_api,
+        temporal_env,
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id),
     )
     assert run["status"] == "failed"
     assert run["error"] == {
         "step": "paid",
         "message": "no deposit.confirmed event arrived within 90 s",
     }
-
-
-@pytest.fixture
-async def mailing_worker(
-    settings: Settings,
-    committing_sessionmaker: async_sessionmaker[AsyncSession],
-    temporal_env: WorkflowEnvironment,
-    mailbox: Mailbox,
-) -> AsyncIterator[Worker]:
-    """A worker whose approval emails reach a real SMTP server (open_approval sends them)."""
-    smtp = mailing(settings, mailbox)
-    async with build_worker(smtp, temporal_env.client, committing_sessionmaker) as running:
-        yield running
 
 
 def approval_draft(**edges: Any) -> dict[str, Any]:
@@ -280,18 +267,20 @@ async def test_an_approved_decision_takes_next_with_the_form_and_votes(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     mailing_worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
 ) -> None:
     draft = approval_draft(next="paid", rejected="refused")
-    automation_id = await active_automation(temporal_api, actor, draft)
-    run_id = await start(temporal_api, actor, automation_id, {"vendor": "Acme"})
+    automation_id = await active_automation(temporal_api, committed_owner, draft)
+    run_id = await start(temporal_api, committed_owner, automation_id, {"vendor": "Acme"})
     run_handle = handle(temporal_env, run_id)
     approval_id = await approval_of(run_handle)
     # Another approval's decision (a stale signal) does not end this wait.
-    await run_handle.signal(APPROVAL_SIGNAL, decision(uuid.uuid4(), "rejected", actor))
-    await run_handle.signal(APPROVAL_SIGNAL, decision(approval_id, "approved", actor, note="ok"))
+    await run_handle.signal(APPROVAL_SIGNAL, decision(uuid.uuid4(), "rejected", committed_owner))
+    await run_handle.signal(
+        APPROVAL_SIGNAL, decision(approval_id, "approved", committed_owner, note="ok")
+    )
 
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded", run
     rows = step_rows(run)
     assert list(rows) == ["pay#1", "paid#1"]
@@ -299,7 +288,7 @@ async def test_an_approved_decision_takes_next_with_the_form_and_votes(
     assert output["approval_id"] == str(approval_id)
     assert (output["status"], output["form"]) == ("approved", {"note": "ok"})
     assert [(v["user_id"], v["decision"]) for v in output["votes"]] == [
-        (str(actor.user.id), "approve")
+        (str(committed_owner.user.id), "approve")
     ]
 
 
@@ -307,27 +296,29 @@ async def test_a_rejection_fails_the_run_or_takes_the_rejected_branch(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     mailing_worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
 ) -> None:
-    automation_id = await active_automation(temporal_api, actor, approval_draft(next="paid"))
-    run_id = await start(temporal_api, actor, automation_id, {"vendor": "Acme"})
+    automation_id = await active_automation(
+        temporal_api, committed_owner, approval_draft(next="paid")
+    )
+    run_id = await start(temporal_api, committed_owner, automation_id, {"vendor": "Acme"})
     run_handle = handle(temporal_env, run_id)
     approval_id = await approval_of(run_handle)
-    await run_handle.signal(APPROVAL_SIGNAL, decision(approval_id, "rejected", actor))
+    await run_handle.signal(APPROVAL_SIGNAL, decision(approval_id, "rejected", committed_owner))
 
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "failed"
     assert run["error"] == {"step": "pay", "message": "rejected by the approvers"}
     assert list(step_rows(run)) == ["pay#1"]
 
     # With a rejected branch the run goes on there.
     branch = approval_draft(next="paid", rejected="refused")
-    automation_id = await active_automation(temporal_api, actor, branch)
-    run_id = await start(temporal_api, actor, automation_id, {"vendor": "Acme"})
+    automation_id = await active_automation(temporal_api, committed_owner, branch)
+    run_id = await start(temporal_api, committed_owner, automation_id, {"vendor": "Acme"})
     run_handle = handle(temporal_env, run_id)
     approval_id = await approval_of(run_handle)
-    await run_handle.signal(APPROVAL_SIGNAL, decision(approval_id, "rejected", actor))
-    run = await finished(temporal_api, temporal_env, actor, run_id)
+    await run_handle.signal(APPROVAL_SIGNAL, decision(approval_id, "rejected", committed_owner))
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "succeeded", run
     rows = step_rows(run)
     assert list(rows) == ["pay#1", "refused#1"]
@@ -338,15 +329,15 @@ async def test_an_approval_timeout_takes_on_timeout_or_fails_the_step(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
     mailing_worker: Worker,
-    actor: Actor,
+    committed_owner: Actor,
 ) -> None:
     branch = approval_draft(next="paid", on_timeout="expired")
-    automation_id = await active_automation(temporal_api, actor, branch)
+    automation_id = await active_automation(temporal_api, committed_owner, branch)
     run = await finished(
         temporal_api,
         temporal_env,
-        actor,
-        await start(temporal_api, actor, automation_id, {"vendor": "Acme"}),
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id, {"vendor": "Acme"}),
     )
     assert run["status"] == "succeeded", run
     rows = step_rows(run)
@@ -354,12 +345,12 @@ async def test_an_approval_timeout_takes_on_timeout_or_fails_the_step(
     assert rows["pay#1"]["output"]["status"] == "expired"
 
     strict = approval_draft(next="paid", on_error="continue")
-    automation_id = await active_automation(temporal_api, actor, strict)
+    automation_id = await active_automation(temporal_api, committed_owner, strict)
     run = await finished(
         temporal_api,
         temporal_env,
-        actor,
-        await start(temporal_api, actor, automation_id, {"vendor": "Acme"}),
+        committed_owner,
+        await start(temporal_api, committed_owner, automation_id, {"vendor": "Acme"}),
     )
     assert run["status"] == "succeeded", run
     rows = step_rows(run)

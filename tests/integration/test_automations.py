@@ -2,27 +2,23 @@
 validation, the list, permissions, the audit trail and the constant-query load."""
 
 import json
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import event, select, text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from core.db import scope_to_firm
-from core.principal import Principal
 from core.roles import Role
-from models import AuditEvent
 from services.automations import automations
 from services.automations.automations import AutomationFields
-from tests.factories import Actor, add_user, make_firm
+from tests.audit import audit_actions
+from tests.automations import BASE, create, published, save_draft
+from tests.factories import add_user, make_firm, principal_of
 from tests.problems import assert_problem, pointers
-
-BASE = "/v1/automations"
 
 
 def definition(url: str = "https://example.com/hook", **extra_steps: Any) -> dict[str, Any]:
@@ -49,48 +45,6 @@ def chain(length: int) -> dict[str, Any]:
     }
     steps[f"s{length - 1}"] = {"type": "stop"}
     return {"schema_version": 1, "trigger": {"type": "manual"}, "start": "s0", "steps": steps}
-
-
-def principal_of(actor: Actor) -> Principal:
-    return Principal(
-        firm_id=actor.firm.id, user_id=actor.user.id, role=Role.owner, credential="api_token"
-    )
-
-
-async def create(http: AsyncClient, actor: Actor, name: str = "Onboarding") -> dict[str, Any]:
-    response = await http.post(BASE, json={"name": name}, headers=actor.headers)
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def save_draft(
-    http: AsyncClient, actor: Actor, automation_id: str, draft: dict[str, Any]
-) -> dict[str, Any]:
-    response = await http.put(
-        f"{BASE}/{automation_id}/draft", content=json.dumps(draft), headers=actor.headers
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def published(http: AsyncClient, actor: Actor, draft: dict[str, Any]) -> str:
-    automation_id: str = (await create(http, actor))["id"]
-    await save_draft(http, actor, automation_id, draft)
-    response = await http.post(f"{BASE}/{automation_id}/publish", headers=actor.headers)
-    assert response.status_code == 201, response.text
-    return automation_id
-
-
-async def actions(db: AsyncSession, actor: Actor, record_id: str) -> list[str]:
-    await scope_to_firm(db, actor.firm.id)
-    rows = await db.scalars(
-        select(AuditEvent.action)
-        .where(AuditEvent.record_id == uuid.UUID(record_id))
-        .order_by(AuditEvent.created_at)
-    )
-    return list(rows)
 
 
 async def test_draft_publish_versions_and_rollback(client: AsyncClient, db: AsyncSession) -> None:
@@ -134,7 +88,7 @@ async def test_draft_publish_versions_and_rollback(client: AsyncClient, db: Asyn
     assert [v["version"] for v in listed.json()["items"]] == [3, 2, 1]
     assert "definition" not in listed.json()["items"][0]
 
-    assert await actions(db, actor, automation_id) == [
+    assert await audit_actions(db, actor.firm.id, record_id=automation_id) == [
         "automation.created",
         "automation.draft_saved",
         "automation.published",
@@ -250,7 +204,7 @@ async def test_status_transitions(client: AsyncClient, db: AsyncSession) -> None
     # Its versions stay readable.
     assert (await client.get(f"{url}/versions/1", headers=actor.headers)).status_code == 200
 
-    trail = await actions(db, actor, automation_id)
+    trail = await audit_actions(db, actor.firm.id, record_id=automation_id)
     assert trail.count("automation.activated") == 2
     assert trail.count("automation.paused") == 1 and trail.count("automation.archived") == 1
 
@@ -265,7 +219,9 @@ async def test_update_name_and_description(client: AsyncClient, db: AsyncSession
     assert changed.json()["name"] == "Renamed" and changed.json()["description"] == "Why"
     same = await client.patch(url, json={"name": "Renamed"}, headers=actor.headers)
     assert same.status_code == 200
-    assert (await actions(db, actor, automation_id)).count("automation.updated") == 1
+    assert (await audit_actions(db, actor.firm.id, record_id=automation_id)).count(
+        "automation.updated"
+    ) == 1
 
     for body, pointer in [
         ({"name": None}, "/name"),

@@ -4,29 +4,17 @@ would be a unique violation, a 500)."""
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
-import pytest
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import Settings
 from core.db import tenant_session
-from models import AutomationVersion, Firm
-from tests.factories import Actor, make_firm
-from tests.integration.test_automations import BASE, definition
-
-
-@pytest.fixture
-async def committed_owner(
-    committing_sessionmaker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[Actor]:
-    async with committing_sessionmaker() as session:
-        actor = await make_firm(session, "Concurrent automations")
-    yield actor
-    async with tenant_session(actor.firm.id, committing_sessionmaker) as session:
-        await session.execute(delete(Firm).where(Firm.id == actor.firm.id))
+from models import AutomationVersion
+from tests.automations import BASE
+from tests.factories import Actor
+from tests.integration.test_automations import definition
 
 
 async def test_concurrent_publishes_and_rollbacks_number_versions_in_order(

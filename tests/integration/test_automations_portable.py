@@ -7,8 +7,10 @@ import yaml
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.audit import audit_actions
+from tests.automations import BASE, published, save_draft
 from tests.factories import make_firm
-from tests.integration.test_automations import BASE, actions, definition, published, save_draft
+from tests.integration.test_automations import definition
 from tests.problems import assert_problem, pointers
 
 
@@ -101,7 +103,9 @@ async def test_export_and_import_round_trip_in_json_and_yaml(
         assert imported["automation"]["status"] == "draft"
         assert imported["automation"]["description"] == "Calls the CRM"
         assert imported["automation"]["id"] != automation_id
-        assert await actions(db, actor, imported["automation"]["id"]) == ["automation.imported"]
+        assert await audit_actions(db, actor.firm.id, record_id=imported["automation"]["id"]) == [
+            "automation.imported"
+        ]
 
     with_publish = await client.post(
         f"{BASE}/import",

@@ -11,19 +11,19 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.automation_flow import FlowActivities
 from core.db import tenant_session
-from core.principal import Principal
 from core.temporal import fixed_client
 from models import AutomationRun, AutomationStatus, RunStatus, RunTrigger
 from services.automations import automations
 from services.automations.automations import AutomationFields
 from services.automations.child_runs import NO_AUTOMATION
-from tests.factories import Actor, make_firm
+from tests.automations import runs_of
+from tests.factories import Actor, make_firm, principal_of
 from workflows.automation.run.contracts import MAX_EVENT_DEPTH, ChildRunPrepared, ChildRunRequest
 
 Definition = dict[str, Any]
@@ -39,18 +39,6 @@ def definition(trigger: dict[str, Any] | None = None, **extra: Any) -> Definitio
     }
 
 
-@pytest.fixture
-async def actor(committing_sessionmaker: async_sessionmaker[AsyncSession]) -> Actor:
-    async with committing_sessionmaker() as session:
-        return await make_firm(session)
-
-
-def owner(actor: Actor) -> Principal:
-    return Principal(
-        firm_id=actor.firm.id, user_id=actor.user.id, role=actor.user.role, credential="test"
-    )
-
-
 async def automation(
     maker: async_sessionmaker[AsyncSession],
     actor: Actor,
@@ -60,16 +48,18 @@ async def automation(
     """An automation with one published version per draft, then set to ``status``."""
     async with tenant_session(actor.firm.id, maker) as session:
         created = await automations.create_automation(
-            session, owner(actor), fields=AutomationFields(name="Child"), draft=drafts[0]
+            session, principal_of(actor), fields=AutomationFields(name="Child"), draft=drafts[0]
         )
         for draft in drafts:
             await automations.save_draft(
-                session, owner(actor), created.id, raw=json.dumps(draft).encode()
+                session, principal_of(actor), created.id, raw=json.dumps(draft).encode()
             )
-            await automations.publish(session, owner(actor), created.id)
-        await automations.set_status(session, owner(actor), created.id, AutomationStatus.active)
+            await automations.publish(session, principal_of(actor), created.id)
+        await automations.set_status(
+            session, principal_of(actor), created.id, AutomationStatus.active
+        )
         if status != AutomationStatus.active:
-            await automations.set_status(session, owner(actor), created.id, status)
+            await automations.set_status(session, principal_of(actor), created.id, status)
         return created.id
 
 
@@ -86,44 +76,35 @@ async def prepare(flow: FlowActivities, **fields: Any) -> ChildRunPrepared:
     return prepared
 
 
-async def runs_of(
-    maker: async_sessionmaker[AsyncSession], actor: Actor, automation_id: uuid.UUID
-) -> list[AutomationRun]:
-    async with tenant_session(actor.firm.id, maker) as session:
-        return list(
-            await session.scalars(
-                select(AutomationRun).where(AutomationRun.automation_id == automation_id)
-            )
-        )
-
-
 async def test_a_call_prepares_a_running_run_with_its_input(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, flow: FlowActivities
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    committed_owner: Actor,
+    flow: FlowActivities,
 ) -> None:
     maker = committing_sessionmaker
-    child = await automation(maker, actor, definition())
-    parent_run_id = await a_parent_run(maker, flow, actor)
+    child = await automation(maker, committed_owner, definition())
+    parent_run_id = await a_parent_run(maker, flow, committed_owner)
     prepared = await prepare(
         flow,
-        firm_id=actor.firm.id,
-        caller_firm_id=actor.firm.id,
+        firm_id=committed_owner.firm.id,
+        caller_firm_id=committed_owner.firm.id,
         automation_id=child,
         payload={"client": "c-1"},
         dedupe_key=f"call:{parent_run_id}:call:1",
         parent_run_id=parent_run_id,
         depth=2,
-        initiator_id=actor.user.id,
+        initiator_id=committed_owner.user.id,
     )
     assert prepared.admission == "running" and prepared.reason is None
     assert prepared.input is not None
     assert prepared.input.run_id == prepared.run_id
     assert prepared.input.trigger == {"client": "c-1"}
-    assert prepared.input.depth == 2 and prepared.input.initiator_id == actor.user.id
+    assert prepared.input.depth == 2 and prepared.input.initiator_id == committed_owner.user.id
     assert prepared.input.definition == definition()
-    (run,) = await runs_of(maker, actor, child)
+    (run,) = await runs_of(maker, committed_owner, child)
     assert run.id == prepared.run_id
     assert run.trigger == RunTrigger.call and run.status == RunStatus.running
-    assert run.parent_run_id == parent_run_id and run.created_by == actor.user.id
+    assert run.parent_run_id == parent_run_id and run.created_by == committed_owner.user.id
 
 
 async def a_parent_run(
@@ -142,7 +123,9 @@ async def a_parent_run(
 
 
 async def test_another_firms_automation_is_refused_as_unknown(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, flow: FlowActivities
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    committed_owner: Actor,
+    flow: FlowActivities,
 ) -> None:
     maker = committing_sessionmaker
     async with maker() as session:
@@ -151,8 +134,8 @@ async def test_another_firms_automation_is_refused_as_unknown(
     # Asked in the caller's firm: the other firm's automation is not there.
     in_mine = await prepare(
         flow,
-        firm_id=actor.firm.id,
-        caller_firm_id=actor.firm.id,
+        firm_id=committed_owner.firm.id,
+        caller_firm_id=committed_owner.firm.id,
         automation_id=theirs,
         dedupe_key="call:x",
     )
@@ -160,7 +143,7 @@ async def test_another_firms_automation_is_refused_as_unknown(
     in_theirs = await prepare(
         flow,
         firm_id=other.firm.id,
-        caller_firm_id=actor.firm.id,
+        caller_firm_id=committed_owner.firm.id,
         automation_id=theirs,
         dedupe_key="call:y",
     )
@@ -175,16 +158,16 @@ async def test_another_firms_automation_is_refused_as_unknown(
 @pytest.mark.parametrize("status", [AutomationStatus.paused, AutomationStatus.archived])
 async def test_an_automation_that_is_not_active_is_refused(
     committing_sessionmaker: async_sessionmaker[AsyncSession],
-    actor: Actor,
+    committed_owner: Actor,
     flow: FlowActivities,
     status: AutomationStatus,
 ) -> None:
     maker = committing_sessionmaker
-    child = await automation(maker, actor, definition(), status=status)
+    child = await automation(maker, committed_owner, definition(), status=status)
     prepared = await prepare(
         flow,
-        firm_id=actor.firm.id,
-        caller_firm_id=actor.firm.id,
+        firm_id=committed_owner.firm.id,
+        caller_firm_id=committed_owner.firm.id,
         automation_id=child,
         dedupe_key="call:paused",
     )
@@ -192,17 +175,19 @@ async def test_an_automation_that_is_not_active_is_refused(
     assert prepared.reason == (
         f"the automation is {status}; only an active automation with a published version runs"
     )
-    assert await runs_of(maker, actor, child) == []
+    assert await runs_of(maker, committed_owner, child) == []
 
 
 async def test_a_retried_call_finds_the_same_run(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, flow: FlowActivities
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    committed_owner: Actor,
+    flow: FlowActivities,
 ) -> None:
     maker = committing_sessionmaker
-    child = await automation(maker, actor, definition())
+    child = await automation(maker, committed_owner, definition())
     fields: dict[str, Any] = {
-        "firm_id": actor.firm.id,
-        "caller_firm_id": actor.firm.id,
+        "firm_id": committed_owner.firm.id,
+        "caller_firm_id": committed_owner.firm.id,
         "automation_id": child,
         "payload": {"n": 1},
         "dedupe_key": "call:retried",
@@ -211,10 +196,10 @@ async def test_a_retried_call_finds_the_same_run(
     again = await prepare(flow, **fields)
     assert first.admission == again.admission == "running"
     assert again.run_id == first.run_id and again.input == first.input
-    assert len(await runs_of(maker, actor, child)) == 1
+    assert len(await runs_of(maker, committed_owner, child)) == 1
 
     # Once the run has ended, a late retry never gets an input to run it again.
-    async with tenant_session(actor.firm.id, maker) as session:
+    async with tenant_session(committed_owner.firm.id, maker) as session:
         run = await session.get_one(AutomationRun, first.run_id)
         run.status = RunStatus.succeeded
         run.finished_at = func.clock_timestamp()
@@ -225,38 +210,42 @@ async def test_a_retried_call_finds_the_same_run(
 
 
 async def test_a_schedule_fire_takes_the_payload_of_the_latest_version(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, flow: FlowActivities
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    committed_owner: Actor,
+    flow: FlowActivities,
 ) -> None:
     maker = committing_sessionmaker
 
     def scheduled(payload: dict[str, Any]) -> Definition:
         return definition({"type": "schedule", "cron": "0 8 * * 1", "payload": payload})
 
-    child = await automation(maker, actor, scheduled({"digest": "v1"}), scheduled({"digest": "v2"}))
+    child = await automation(
+        maker, committed_owner, scheduled({"digest": "v1"}), scheduled({"digest": "v2"})
+    )
     prepared = await prepare(
         flow,
         trigger="schedule",
-        firm_id=actor.firm.id,
-        caller_firm_id=actor.firm.id,
+        firm_id=committed_owner.firm.id,
+        caller_firm_id=committed_owner.firm.id,
         automation_id=child,
         dedupe_key="schedule:2027-03-29T06:00:00+00:00",
     )
     assert prepared.admission == "running" and prepared.input is not None
     assert prepared.input.trigger == {"digest": "v2"} and prepared.input.version == 2
-    (run,) = await runs_of(maker, actor, child)
+    (run,) = await runs_of(maker, committed_owner, child)
     assert run.trigger == RunTrigger.schedule and run.trigger_payload == {"digest": "v2"}
 
     # A version that is no longer scheduled (a fire racing the publish) starts nothing.
-    async with tenant_session(actor.firm.id, maker) as session:
+    async with tenant_session(committed_owner.firm.id, maker) as session:
         await automations.save_draft(
-            session, owner(actor), child, raw=json.dumps(definition()).encode()
+            session, principal_of(committed_owner), child, raw=json.dumps(definition()).encode()
         )
-        await automations.publish(session, owner(actor), child)
+        await automations.publish(session, principal_of(committed_owner), child)
     late = await prepare(
         flow,
         trigger="schedule",
-        firm_id=actor.firm.id,
-        caller_firm_id=actor.firm.id,
+        firm_id=committed_owner.firm.id,
+        caller_firm_id=committed_owner.firm.id,
         automation_id=child,
         dedupe_key="schedule:2027-04-05T06:00:00+00:00",
     )
@@ -267,19 +256,21 @@ async def test_a_schedule_fire_takes_the_payload_of_the_latest_version(
 
 
 async def test_flow_control_and_the_depth_limit_answer_for_calls(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, flow: FlowActivities
+    committing_sessionmaker: async_sessionmaker[AsyncSession],
+    committed_owner: Actor,
+    flow: FlowActivities,
 ) -> None:
     maker = committing_sessionmaker
-    queue = await automation(maker, actor, definition(concurrency={"max_runs": 1}))
+    queue = await automation(maker, committed_owner, definition(concurrency={"max_runs": 1}))
     skip = await automation(
-        maker, actor, definition(concurrency={"max_runs": 1, "when_full": "skip"})
+        maker, committed_owner, definition(concurrency={"max_runs": 1, "when_full": "skip"})
     )
 
     async def call(automation_id: uuid.UUID, depth: int = 1) -> ChildRunPrepared:
         return await prepare(
             flow,
-            firm_id=actor.firm.id,
-            caller_firm_id=actor.firm.id,
+            firm_id=committed_owner.firm.id,
+            caller_firm_id=committed_owner.firm.id,
             automation_id=automation_id,
             dedupe_key=f"call:{uuid.uuid4()}",
             depth=depth,
@@ -294,6 +285,8 @@ async def test_flow_control_and_the_depth_limit_answer_for_calls(
     assert skipped.admission == "skipped"
     assert skipped.reason == "skipped: 1 runs already running (limit 1)"
 
-    too_deep = await call(await automation(maker, actor, definition()), MAX_EVENT_DEPTH + 1)
+    too_deep = await call(
+        await automation(maker, committed_owner, definition()), MAX_EVENT_DEPTH + 1
+    )
     assert too_deep.admission == "failed" and too_deep.input is None
     assert too_deep.reason is not None and f"deeper than {MAX_EVENT_DEPTH}" in too_deep.reason

@@ -34,11 +34,10 @@ from models import AutomationStatus, OutboxMessage
 from services.automations import schedules
 from services.outbox import writer as outbox
 from services.outbox.dispatch import dispatch_message
-from tests.factories import Actor
-from tests.integration.test_automation_call import call_step
-from tests.integration.test_automation_foreach import foreach_step
-from tests.integration.test_automation_run_workflow import (
+from tests.automations import (
+    BASE,
     active_automation,
+    create,
     definition,
     finished,
     handle,
@@ -46,6 +45,9 @@ from tests.integration.test_automation_run_workflow import (
     start,
     step_rows,
 )
+from tests.factories import Actor
+from tests.integration.test_automation_call import call_step
+from tests.integration.test_automation_foreach import foreach_step
 from tests.integration.test_automation_scheduled_workflow import (
     NOTE,
     automation,
@@ -54,7 +56,6 @@ from tests.integration.test_automation_scheduled_workflow import (
     scheduled,
 )
 from tests.integration.test_automation_schedules import action, eventually, synced
-from tests.integration.test_automations import BASE, create
 from worker import ensure_outbox_relay
 from workflows.automation.debounce import contracts as debounce
 from workflows.automation.debounce.contracts import DebounceInput, DebounceTrigger
