@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 
-.PHONY: install system-deps dev api worker migrate lint format typecheck test bench clean
+.PHONY: install system-deps dev api worker migrate lint format typecheck test pytest bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -46,8 +46,19 @@ format: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-test: lint typecheck
-	$(VENV)/bin/pytest
+# Lint, types and the tests run side by side: mypy uses one core, and the tests spend much of
+# their time waiting on Postgres and Temporal. --output-sync prints each part whole as it ends
+# instead of interleaving them; -k lets the others finish when one fails, and make still exits
+# non-zero. TEST_WORKERS=0 runs the tests in one process.
+TEST_WORKERS ?= 3
+
+test: install
+	@$(MAKE) --no-print-directory -j3 -k --output-sync=target lint typecheck pytest
+
+# xdist workers (one database and Temporal servers of their own each); see tests/conftest.py
+# for how tests are grouped onto them. The slowest tests are listed at the end.
+pytest: install
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 bench: install
 	$(PY) bench/temporal_ceiling.py
