@@ -1,9 +1,10 @@
 """Declarative base: naming convention, UUID primary keys, timestamps, tenant ownership."""
 
+import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, func
+from sqlalchemy import DateTime, Enum, ForeignKey, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.sql.functions import Function
 
@@ -23,6 +24,18 @@ def clock() -> Function[datetime]:
     transaction (an import, a test) would tie in the newest-first lists, and a row created
     with one clock and updated with the other could look updated before it existed."""
     return func.clock_timestamp(type_=DateTime(timezone=True))
+
+
+def varchar_enum(members: type[enum.StrEnum], length: int) -> Enum:
+    """A StrEnum column kept as ``VARCHAR(length)`` holding the members' values, for the
+    tables (billing's) whose CHECK constraint lists the values instead of a Postgres enum
+    type: a row reads back as the member, so code compares and assigns members."""
+    return Enum(
+        members,
+        native_enum=False,
+        length=length,
+        values_callable=lambda enum_type: [member.value for member in enum_type],
+    )
 
 
 class Base(DeclarativeBase):

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, IdMixin, TenantMixin, TimestampMixin
+from models.base import Base, IdMixin, TenantMixin, TimestampMixin, varchar_enum
 
 
 class InvoiceKind(enum.StrEnum):
@@ -185,11 +185,15 @@ class Invoice(IdMixin, TenantMixin, TimestampMixin, Base):
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"))
-    kind: Mapped[str] = mapped_column(String(12), default=InvoiceKind.invoice.value)
+    kind: Mapped[InvoiceKind] = mapped_column(
+        varchar_enum(InvoiceKind, 12), default=InvoiceKind.invoice
+    )
     # A credit note credits exactly one invoice of the same client and currency.
     credited_invoice_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("invoices.id"))
     number: Mapped[str | None] = mapped_column(String(60))
-    status: Mapped[str] = mapped_column(String(16), default=InvoiceStatus.draft.value)
+    status: Mapped[InvoiceStatus] = mapped_column(
+        varchar_enum(InvoiceStatus, 16), default=InvoiceStatus.draft
+    )
     # The overdue state of Kill Bill's vocabulary: escalated, still owed.
     in_collections: Mapped[bool] = mapped_column(Boolean, default=False)
     currency: Mapped[str] = mapped_column(String(3))
@@ -197,7 +201,7 @@ class Invoice(IdMixin, TenantMixin, TimestampMixin, Base):
     due_date: Mapped[date | None]
     payment_terms_days: Mapped[int | None] = mapped_column(Integer)
     notes: Mapped[str | None] = mapped_column(Text)
-    discount_kind: Mapped[str | None] = mapped_column(String(8))
+    discount_kind: Mapped[DiscountKind | None] = mapped_column(varchar_enum(DiscountKind, 8))
     # A percentage (0-100) or an amount in minor units, depending on discount_kind.
     discount_value: Mapped[Decimal] = mapped_column(Numeric(18, 4), default=Decimal(0))
     subtotal: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, IdMixin, TenantMixin, TimestampMixin
+from models.base import Base, IdMixin, TenantMixin, TimestampMixin, varchar_enum
 
 
 class PaymentKind(enum.StrEnum):
@@ -93,14 +93,16 @@ class Payment(IdMixin, TenantMixin, TimestampMixin, Base):
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"))
     # Null when the whole amount became client credit.
     invoice_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("invoices.id"))
-    kind: Mapped[str] = mapped_column(String(8), default=PaymentKind.payment.value)
+    kind: Mapped[PaymentKind] = mapped_column(
+        varchar_enum(PaymentKind, 8), default=PaymentKind.payment
+    )
     refund_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("payments.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     # How much reduced the invoice's balance, and how much went to the client's credit.
     applied_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     credited_amount: Mapped[int] = mapped_column(BigInteger, default=0)
-    method: Mapped[str] = mapped_column(String(16))
+    method: Mapped[PaymentMethod] = mapped_column(varchar_enum(PaymentMethod, 16))
     received_on: Mapped[date]
     reference: Mapped[str | None] = mapped_column(String(200))
     notes: Mapped[str | None] = mapped_column(Text)
@@ -126,7 +128,7 @@ class ClientCredit(IdMixin, TenantMixin, TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     # Positive: credit granted; negative: credit used or paid back.
     amount: Mapped[int] = mapped_column(BigInteger)
-    reason: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[CreditReason] = mapped_column(varchar_enum(CreditReason, 32))
     payment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("payments.id"))
     invoice_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("invoices.id"))
     created_by: Mapped[uuid.UUID | None] = mapped_column(
@@ -191,7 +193,9 @@ class PaymentDispute(IdMixin, TenantMixin, TimestampMixin, Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     reason: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(8), default=DisputeStatus.open.value)
+    status: Mapped[DisputeStatus] = mapped_column(
+        varchar_enum(DisputeStatus, 8), default=DisputeStatus.open
+    )
     # The provider's own status word (needs_response, under_review, won, lost ...).
     provider_status: Mapped[str] = mapped_column(String(40))
     # The ``created`` of the event that set provider_status: an older one never overwrites it.

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, In
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, IdMixin, TenantMixin, TimestampMixin
+from models.base import Base, IdMixin, TenantMixin, TimestampMixin, varchar_enum
 
 
 class RecurringStatus(enum.StrEnum):
@@ -28,7 +28,9 @@ class RecurringInvoice(IdMixin, TenantMixin, TimestampMixin, Base):
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"))
-    status: Mapped[str] = mapped_column(String(8), default=RecurringStatus.active.value)
+    status: Mapped[RecurringStatus] = mapped_column(
+        varchar_enum(RecurringStatus, 8), default=RecurringStatus.active
+    )
     currency: Mapped[str] = mapped_column(String(3))
     # The invoice each occurrence gets: lines, discount, notes, payment terms (validated by
     # services.billing.recurring).

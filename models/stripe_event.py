@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, String, Uniq
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, IdMixin, TenantMixin, TimestampMixin
+from models.base import Base, IdMixin, TenantMixin, TimestampMixin, varchar_enum
 
 
 class StripeEventStatus(enum.StrEnum):
@@ -53,7 +53,9 @@ class StripeEvent(IdMixin, TenantMixin, TimestampMixin, Base):
     livemode: Mapped[bool] = mapped_column(Boolean, default=False)
     # The validated fields firmflow uses, not Stripe's whole object.
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    status: Mapped[str] = mapped_column(String(10), default=StripeEventStatus.pending.value)
+    status: Mapped[StripeEventStatus] = mapped_column(
+        varchar_enum(StripeEventStatus, 10), default=StripeEventStatus.pending
+    )
     processed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(500))
     # The payment intent a waiting event needs recorded first.

@@ -41,7 +41,7 @@ _REASONS: dict[InvoiceStatus, str] = {
 
 # What counts as receivable (aging, dunning, late fees): a void invoice owes nothing and a
 # written-off one is bad debt, no longer expected, although a payment may still settle it.
-RECEIVABLE: tuple[str, ...] = (S.open.value, S.partially_paid.value)
+RECEIVABLE: tuple[InvoiceStatus, ...] = (S.open, S.partially_paid)
 
 
 def balance_due(invoice: Invoice) -> int:
@@ -50,7 +50,7 @@ def balance_due(invoice: Invoice) -> int:
     invoice keeps its balance, as Stripe's ``amount_remaining`` does on an uncollectible
     invoice: it is the amount written off, and a payment may still settle it. Migration
     0012's check constraint holds the table to the same rule."""
-    if invoice.status == S.void.value:
+    if invoice.status == S.void:
         return 0
     return invoice.total - invoice.amount_paid - invoice.amount_credited
 
@@ -76,9 +76,9 @@ class Standing:
 
 
 def standing(invoice: Invoice) -> Standing:
-    if invoice.kind == InvoiceKind.credit_note.value:
+    if invoice.kind == InvoiceKind.credit_note:
         return Standing(None, "Balance due")
-    status = InvoiceStatus(invoice.status)
+    status = invoice.status
     # Settled by credit notes alone, "paid" would claim money that never arrived.
     by_credit = invoice.amount_paid == 0 and invoice.amount_credited > 0
     marks: dict[InvoiceStatus, str | None] = {
@@ -101,7 +101,7 @@ class IllegalTransition(Conflict):
 def move(invoice: Invoice, target: InvoiceStatus, *, at: datetime) -> None:
     """Change ``invoice.status`` to ``target``, stamp the time and set the balance it
     implies, or raise a 409."""
-    current = InvoiceStatus(invoice.status)
+    current = invoice.status
     if current != target:
         _enter(invoice, current, target, at)
     invoice.balance = balance_due(invoice)
@@ -109,12 +109,12 @@ def move(invoice: Invoice, target: InvoiceStatus, *, at: datetime) -> None:
 
 def _enter(invoice: Invoice, current: InvoiceStatus, target: InvoiceStatus, at: datetime) -> None:
     if target not in ALLOWED[current]:
-        reason = _REASONS.get(current, f"{current.value} cannot become {target.value}")
+        reason = _REASONS.get(current, f"{current} cannot become {target}")
         raise IllegalTransition(
-            f"This {current.value} invoice cannot become {target.value}: {reason}",
-            errors=[{"pointer": "/status", "detail": f"{current.value} -> {target.value}"}],
+            f"This {current} invoice cannot become {target}: {reason}",
+            errors=[{"pointer": "/status", "detail": f"{current} -> {target}"}],
         )
-    invoice.status = target.value
+    invoice.status = target
     if target == S.open and invoice.finalized_at is None:
         invoice.finalized_at = at
     elif target == S.paid:
@@ -131,8 +131,8 @@ def settled_status(invoice: Invoice) -> InvoiceStatus:
     """The status an issued invoice's money implies, after a payment, refund or credit
     changed ``amount_paid``/``amount_credited``/``balance``. Void and draft invoices and
     credit notes keep theirs; a written-off invoice stays so until it is fully paid."""
-    current = InvoiceStatus(invoice.status)
-    if invoice.kind == InvoiceKind.credit_note.value or current in (S.draft, S.void):
+    current = invoice.status
+    if invoice.kind == InvoiceKind.credit_note or current in (S.draft, S.void):
         return current
     if invoice.balance == 0:
         return S.paid

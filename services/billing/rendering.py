@@ -383,7 +383,7 @@ def sample_context() -> dict[str, Any]:
     rate = {"tax_rate_id": str(uuid.uuid4()), "name": "VAT", "percent": "20", "inclusive": False}
     invoice = Invoice(
         id=uuid.uuid4(),
-        kind=InvoiceKind.invoice.value,
+        kind=InvoiceKind.invoice,
         number="INV-2026-0001",
         status="open",
         currency="USD",

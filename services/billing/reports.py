@@ -151,7 +151,7 @@ def _owed(principal: Principal) -> list[ColumnElement[bool]]:
     return [
         Invoice.firm_id == principal.firm_id,
         Invoice.status.in_([_constant(status) for status in RECEIVABLE]),
-        Invoice.kind == _constant(InvoiceKind.invoice.value),
+        Invoice.kind == _constant(InvoiceKind.invoice),
     ]
 
 
@@ -246,7 +246,7 @@ def _month(column: Any) -> ColumnElement[str]:
 
 def revenue_invoices_query(principal: Principal, date_from: date, date_to: date) -> Rows:
     month = _month(Invoice.issue_date).label("month")
-    is_invoice = Invoice.kind == InvoiceKind.invoice.value
+    is_invoice = Invoice.kind == InvoiceKind.invoice
     return (
         select(
             month,
@@ -258,8 +258,8 @@ def revenue_invoices_query(principal: Principal, date_from: date, date_to: date)
             Invoice.firm_id == principal.firm_id,
             # ix_invoices_firm_id_issue_date's predicate, then what it leaves in that
             # is not revenue.
-            Invoice.status != _constant(InvoiceStatus.draft.value),
-            Invoice.status != InvoiceStatus.void.value,
+            Invoice.status != _constant(InvoiceStatus.draft),
+            Invoice.status != InvoiceStatus.void,
             Invoice.issue_date.between(date_from, date_to),
         )
         .group_by(month, Invoice.currency)
@@ -268,7 +268,7 @@ def revenue_invoices_query(principal: Principal, date_from: date, date_to: date)
 
 def revenue_payments_query(principal: Principal, date_from: date, date_to: date) -> Rows:
     month = _month(Payment.received_on).label("month")
-    is_payment = Payment.kind == PaymentKind.payment.value
+    is_payment = Payment.kind == PaymentKind.payment
     return (
         select(
             month,
@@ -278,7 +278,7 @@ def revenue_payments_query(principal: Principal, date_from: date, date_to: date)
         )
         .where(
             Payment.firm_id == principal.firm_id,
-            Payment.method != PaymentMethod.credit.value,
+            Payment.method != PaymentMethod.credit,
             Payment.received_on.between(date_from, date_to),
         )
         .group_by(month, Payment.currency)
