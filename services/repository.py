@@ -74,13 +74,11 @@ class FirmScoped(Generic[M]):
         """Every row of the firm: the base statement lists and look-ups start from."""
         return select(self.model).where(self.owned_by(firm))
 
-    def not_found(self, pointer: str | None = None) -> NotFound:
-        """The 404 of an id the firm does not have; ``pointer`` names the request field
-        that carried it."""
-        errors = None
-        if pointer is not None:
-            errors = [{"pointer": pointer, "detail": f"no such {self.noun} in your firm"}]
-        return NotFound(self.not_found_detail, errors=errors)
+    def not_found(self, *pointers: str) -> NotFound:
+        """The 404 of an id the firm does not have; ``pointers`` name the request fields
+        that carried such ids."""
+        errors = [{"pointer": p, "detail": f"no such {self.noun} in your firm"} for p in pointers]
+        return NotFound(self.not_found_detail, errors=errors or None)
 
     def by_id(
         self,
@@ -127,7 +125,7 @@ class FirmScoped(Generic[M]):
         """As ``get``, with another firm's id (or none at all) a 404."""
         row = await self.get(session, firm, row_id, *criteria, lock=lock, options=options)
         if row is None:
-            raise self.not_found(pointer)
+            raise self.not_found(*[pointer] if pointer is not None else [])
         return row
 
     async def require(
@@ -147,4 +145,4 @@ class FirmScoped(Generic[M]):
         if lock:
             stmt = stmt.with_for_update()
         if await session.scalar(stmt) is None:
-            raise self.not_found(pointer)
+            raise self.not_found(*[pointer] if pointer is not None else [])

@@ -27,6 +27,7 @@ from services import firms
 from services.billing import stripe_events
 from services.billing.invoice_status import RECEIVABLE
 from services.billing.invoices import get_invoice
+from services.billing.repository import SAVED_METHODS
 from services.billing.stripe_account import firm_secret_key
 from services.billing.stripe_webhooks import PROVIDER
 from workflows.billing.payment_retry.contracts import RetryCall, RetryOutcome
@@ -112,7 +113,7 @@ async def retry_charge(
     method = await session.scalar(
         select(SavedPaymentMethod)
         .where(
-            SavedPaymentMethod.firm_id == call.firm_id,
+            SAVED_METHODS.owned_by(call.firm_id),
             SavedPaymentMethod.client_id == invoice.client_id,
             SavedPaymentMethod.provider == PROVIDER,
             SavedPaymentMethod.detached_at.is_(None),

@@ -17,10 +17,9 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import Conflict, NotFound, Unprocessable
+from core.errors import Conflict, Unprocessable
 from core.principal import Principal
 from models import (
-    Client,
     ClientCredit,
     CreditReason,
     Invoice,
@@ -33,7 +32,9 @@ from services.billing import invoices
 from services.billing.dunning_outbox import signal_dunning
 from services.billing.invoice_lines import LineFields, replace_lines, snapshot_lines
 from services.billing.invoice_status import invoice_money, move, settled_status
+from services.billing.repository import CREDITS, INVOICES
 from services.billing.totals import LineInput
+from services.clients import CLIENTS
 from services.outbox import writer as outbox
 from workflows.billing.dunning import contracts as dunning
 
@@ -48,13 +49,7 @@ _OWING = frozenset(
 
 
 async def lock_client(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> None:
-    found = await session.scalar(
-        select(Client.id)
-        .where(Client.firm_id == principal.firm_id, Client.id == client_id)
-        .with_for_update()
-    )
-    if found is None:
-        raise NotFound("No client with this id in your firm")
+    await CLIENTS.require(session, principal, client_id, lock=True)
 
 
 async def balance(
@@ -62,7 +57,7 @@ async def balance(
 ) -> int:
     total = await session.scalar(
         select(func.coalesce(func.sum(ClientCredit.amount), 0)).where(
-            ClientCredit.firm_id == principal.firm_id,
+            CREDITS.owned_by(principal),
             ClientCredit.client_id == client_id,
             ClientCredit.currency == currency,
         )
@@ -75,14 +70,10 @@ async def balances(
 ) -> dict[str, int]:
     """The client's credit per currency (currencies whose entries sum to 0 included);
     another firm's client is a 404."""
-    found = await session.scalar(
-        select(Client.id).where(Client.firm_id == principal.firm_id, Client.id == client_id)
-    )
-    if found is None:
-        raise NotFound("No client with this id in your firm")
+    await CLIENTS.require(session, principal, client_id)
     rows = await session.execute(
         select(ClientCredit.currency, func.sum(ClientCredit.amount))
-        .where(ClientCredit.firm_id == principal.firm_id, ClientCredit.client_id == client_id)
+        .where(CREDITS.owned_by(principal), ClientCredit.client_id == client_id)
         .group_by(ClientCredit.currency)
         .order_by(ClientCredit.currency)
     )
@@ -188,7 +179,7 @@ async def credited_so_far(session: AsyncSession, invoice: Invoice) -> int:
     """The totals of the invoice's credit notes (void ones do not count)."""
     total = await session.scalar(
         select(func.coalesce(func.sum(Invoice.total), 0)).where(
-            Invoice.firm_id == invoice.firm_id,
+            INVOICES.owned_by(invoice.firm_id),
             Invoice.kind == InvoiceKind.credit_note,
             Invoice.credited_invoice_id == invoice.id,
             Invoice.status != InvoiceStatus.void,

@@ -36,7 +36,9 @@ from services.billing.dunning_outbox import signal_dunning
 from services.billing.dunning_policy import INVOICE_STEP, PolicyDoc, PolicyStep, StepKind
 from services.billing.invoice_status import RECEIVABLE
 from services.billing.invoices import apply_late_fee, get_invoice, mark_in_collections
+from services.billing.repository import DUNNING_REMINDERS, INVOICES
 from services.billing.settings import get_settings
+from services.clients import CLIENTS
 from services.outbox import writer as outbox
 from workflows.billing.dunning import contracts as dunning
 from workflows.billing.dunning.contracts import (
@@ -113,7 +115,7 @@ def is_closed(invoice: Invoice) -> str | None:
 async def _handled(session: AsyncSession, invoice: Invoice) -> set[str]:
     rows = await session.scalars(
         select(DunningReminder.step_key).where(
-            DunningReminder.firm_id == invoice.firm_id, DunningReminder.invoice_id == invoice.id
+            DUNNING_REMINDERS.owned_by(invoice.firm_id), DunningReminder.invoice_id == invoice.id
         )
     )
     return set(rows)
@@ -437,13 +439,7 @@ async def set_client_paused(
 ) -> Client:
     """Pause or resume the reminders of every invoice of a client; each open invoice's
     workflow is signalled."""
-    client = await session.scalar(
-        select(Client)
-        .where(Client.firm_id == principal.firm_id, Client.id == client_id)
-        .with_for_update()
-    )
-    if client is None:
-        raise NotFound("No client with this id in your firm")
+    client = await CLIENTS.get_or_404(session, principal, client_id, lock=True)
     if client.dunning_paused == paused:
         return client
     client.dunning_paused = paused
@@ -451,7 +447,7 @@ async def set_client_paused(
     await _pause_audit(session, principal, "client", client.id, paused)
     invoice_ids = await session.scalars(
         select(Invoice.id).where(
-            Invoice.firm_id == principal.firm_id,
+            INVOICES.owned_by(principal),
             Invoice.client_id == client.id,
             Invoice.kind == InvoiceKind.invoice,
             Invoice.status.in_(RECEIVABLE),
@@ -479,11 +475,8 @@ async def reminders_of(
     """The invoice and its latest reminders (at most ``MAX_REMINDERS_SHOWN``), oldest first."""
     invoice = await get_invoice(session, principal, invoice_id)
     rows = await session.scalars(
-        select(DunningReminder)
-        .where(
-            DunningReminder.firm_id == principal.firm_id,
-            DunningReminder.invoice_id == invoice.id,
-        )
+        DUNNING_REMINDERS.select(principal)
+        .where(DunningReminder.invoice_id == invoice.id)
         .order_by(DunningReminder.created_at.desc(), DunningReminder.id.desc())
         .limit(MAX_REMINDERS_SHOWN)
     )

@@ -24,12 +24,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.decimals import decimal_schema
-from core.errors import NotFound, Unprocessable, field_problems
+from core.errors import Unprocessable, field_problems
 from core.principal import Principal
 from core.validation_messages import pattern_message
 from models import Client, DunningPolicy, Firm, Invoice, InvoiceKind, InvoiceStatus
 from services import audit, expressions
 from services.billing.currencies import format_minor
+from services.billing.repository import DUNNING_POLICIES, INVOICES
 from services.outbox import writer as outbox
 from workflows.billing.dunning import contracts as dunning
 
@@ -317,7 +318,7 @@ async def load_policy(
         .values(id=uuid.uuid4(), firm_id=firm_id, version=1, **_columns(DEFAULT_POLICY))
         .on_conflict_do_nothing(index_elements=["firm_id"])
     )
-    query = select(DunningPolicy).where(DunningPolicy.firm_id == firm_id)
+    query = DUNNING_POLICIES.select(firm_id)
     if lock:
         query = query.with_for_update()
     return (await session.scalars(query.execution_options(populate_existing=True))).one()
@@ -336,7 +337,7 @@ async def _signal_open_invoices(session: AsyncSession, firm_id: uuid.UUID, versi
     the dispatcher drops the signals to workflows that are not running."""
     invoice_ids = await session.scalars(
         select(Invoice.id).where(
-            Invoice.firm_id == firm_id,
+            INVOICES.owned_by(firm_id),
             Invoice.kind == InvoiceKind.invoice,
             Invoice.status.in_([InvoiceStatus.open, InvoiceStatus.partially_paid]),
         )
@@ -426,16 +427,9 @@ async def preview(
     subject, body = await _templates_for(session, principal, request)
     context = sample_context()
     if request.invoice_id is not None:
-        invoice = await session.scalar(
-            select(Invoice).where(
-                Invoice.firm_id == principal.firm_id, Invoice.id == request.invoice_id
-            )
+        invoice = await INVOICES.get_or_404(
+            session, principal, request.invoice_id, pointer="/invoice_id"
         )
-        if invoice is None:
-            raise NotFound(
-                "No invoice with this id in your firm",
-                errors=[_problem("/invoice_id", "no such invoice in your firm")],
-            )
         firm = await session.get_one(Firm, principal.firm_id)
         context = template_context(
             invoice=invoice,

@@ -11,10 +11,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.decimals import decimal_schema
-from core.errors import NotFound, Unprocessable
+from core.errors import Unprocessable
 from core.principal import Principal
 from models import DiscountKind, Invoice, InvoiceLine
 from services.billing.invoice_status import balance_due
+from services.billing.repository import INVOICE_LINES, TAX_RATES
 from services.billing.tax_rates import rates_by_id, snapshot
 from services.billing.totals import LineInput, TaxSnapshot, Totals, compute_totals
 
@@ -79,7 +80,7 @@ async def snapshot_lines(
     422 for an archived one."""
     wanted = {rate_id for line in lines for rate_id in line.tax_rate_ids}
     rates = await rates_by_id(session, principal, wanted)
-    missing: list[dict[str, Any]] = []
+    missing: list[str] = []
     archived: list[dict[str, Any]] = []
     inputs: list[LineInput] = []
     for index, line in enumerate(lines):
@@ -88,14 +89,14 @@ async def snapshot_lines(
             pointer = f"/lines/{index}/tax_rate_ids/{position}"
             rate = rates.get(rate_id)
             if rate is None:
-                missing.append({"pointer": pointer, "detail": "no such tax rate in your firm"})
+                missing.append(pointer)
             elif rate.archived_at is not None:
                 archived.append({"pointer": pointer, "detail": "this tax rate is archived"})
             else:
                 taxes.append(snapshot(rate))
         inputs.append(LineInput(quantity=line.quantity, unit_price=line.unit_price, taxes=taxes))
     if missing:
-        raise NotFound("No tax rate with this id in your firm", errors=missing)
+        raise TAX_RATES.not_found(*missing)
     if archived:
         raise Unprocessable("Archived tax rates cannot be applied", errors=archived)
     return inputs
@@ -164,7 +165,7 @@ async def replace_lines(
 async def lines_of(session: AsyncSession, invoice: Invoice) -> list[InvoiceLine]:
     rows = await session.scalars(
         select(InvoiceLine)
-        .where(InvoiceLine.firm_id == invoice.firm_id, InvoiceLine.invoice_id == invoice.id)
+        .where(INVOICE_LINES.owned_by(invoice.firm_id), InvoiceLine.invoice_id == invoice.id)
         .order_by(InvoiceLine.position)
     )
     return list(rows)

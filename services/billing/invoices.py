@@ -16,10 +16,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import Conflict, NotFound, Unprocessable
+from core.errors import Conflict, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
-from models import Client, Firm, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+from models import Firm, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from services import audit
 from services.billing import numbering
 from services.billing.bill_to import bill_to
@@ -35,8 +35,10 @@ from services.billing.invoice_lines import (
     totals_for,
 )
 from services.billing.invoice_status import RECEIVABLE, IllegalTransition, move
+from services.billing.repository import INVOICES
 from services.billing.seller import require_invoice_details
 from services.billing.settings import get_settings
+from services.clients import CLIENTS
 from services.firms import firm_today
 from services.outbox import writer as outbox
 
@@ -102,14 +104,7 @@ def _event(name: str, invoice: Invoice, **extra: Any) -> outbox.NewMessage:
 
 
 async def _check_client(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> None:
-    found = await session.scalar(
-        select(Client.id).where(Client.firm_id == principal.firm_id, Client.id == client_id)
-    )
-    if found is None:
-        raise NotFound(
-            "No client with this id in your firm",
-            errors=[{"pointer": "/client_id", "detail": "no such client in your firm"}],
-        )
+    await CLIENTS.require(session, principal, client_id, pointer="/client_id")
 
 
 def _set_discount(invoice: Invoice, discount: Discount | None) -> None:
@@ -167,13 +162,7 @@ async def get_invoice(
     session: AsyncSession, principal: Principal, invoice_id: uuid.UUID, *, lock: bool = False
 ) -> Invoice:
     """The firm's invoice (or credit note); ``lock`` takes it FOR UPDATE until commit."""
-    stmt = select(Invoice).where(Invoice.firm_id == principal.firm_id, Invoice.id == invoice_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    invoice = await session.scalar(stmt.execution_options(populate_existing=True))
-    if invoice is None:
-        raise NotFound("No invoice with this id in your firm")
-    return invoice
+    return await INVOICES.get_or_404(session, principal, invoice_id, lock=lock)
 
 
 def _immutable(invoice: Invoice) -> Conflict:
@@ -289,9 +278,7 @@ async def _finalize(session: AsyncSession, principal: Principal, invoice: Invoic
         )
     credit_note = invoice.kind == InvoiceKind.credit_note
     invoice.issue_date = issue_date
-    client = await session.scalar(
-        select(Client).where(Client.firm_id == principal.firm_id, Client.id == invoice.client_id)
-    )
+    client = await CLIENTS.get(session, principal, invoice.client_id)
     if client is not None:
         invoice.bill_to = bill_to(client)
     invoice.number = await numbering.next_number(
@@ -414,7 +401,7 @@ async def mark_uncollectible(
 
 def _own(principal: Principal, invoice: Invoice) -> None:
     if invoice.firm_id != principal.firm_id:
-        raise NotFound("No invoice with this id in your firm")
+        raise INVOICES.not_found()
 
 
 async def apply_late_fee(
@@ -463,7 +450,7 @@ def invoices_query(
     principal: Principal, filters: InvoiceFilters, page: PageParams
 ) -> Select[Invoice]:
     """Newest first; each filter has an index ending in the keyset order (migration 0009)."""
-    stmt = select(Invoice).where(Invoice.firm_id == principal.firm_id)
+    stmt = INVOICES.select(principal)
     if filters.status is not None:
         stmt = stmt.where(Invoice.status == filters.status)
     if filters.client_id is not None:

@@ -17,7 +17,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import Conflict, NotFound, Unprocessable
+from core.errors import Conflict, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import (
@@ -33,6 +33,7 @@ from services import audit, firms
 from services.billing import credits, invoices
 from services.billing.dunning_outbox import signal_dunning
 from services.billing.invoice_status import invoice_money, move, settled_status
+from services.billing.repository import PAYMENTS
 from services.outbox import writer as outbox
 from workflows.billing.dunning import contracts as dunning
 
@@ -70,8 +71,7 @@ async def find_provider_payment(
 ) -> Payment | None:
     """The payment or refund already recorded for this provider id, if any."""
     result: Payment | None = await session.scalar(
-        select(Payment).where(
-            Payment.firm_id == principal.firm_id,
+        PAYMENTS.select(principal).where(
             Payment.provider == provider,
             Payment.provider_ref == provider_ref,
         )
@@ -82,13 +82,7 @@ async def find_provider_payment(
 async def get_payment(
     session: AsyncSession, principal: Principal, payment_id: uuid.UUID, *, lock: bool = False
 ) -> Payment:
-    stmt = select(Payment).where(Payment.firm_id == principal.firm_id, Payment.id == payment_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    payment = await session.scalar(stmt.execution_options(populate_existing=True))
-    if payment is None:
-        raise NotFound("No payment with this id in your firm")
-    return payment
+    return await PAYMENTS.get_or_404(session, principal, payment_id, lock=lock)
 
 
 def check_provider(provider: str | None, provider_ref: str | None) -> None:
@@ -368,7 +362,7 @@ class PaymentFilters:
 def payments_query(
     principal: Principal, filters: PaymentFilters, page: PageParams
 ) -> Select[Payment]:
-    stmt = select(Payment).where(Payment.firm_id == principal.firm_id)
+    stmt = PAYMENTS.select(principal)
     if filters.client_id is not None:
         stmt = stmt.where(Payment.client_id == filters.client_id)
     if filters.invoice_id is not None:

@@ -15,11 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import AppError, Conflict, NotFound, Unprocessable
+from core.errors import AppError, Conflict, Unprocessable
 from core.not_null import NeverNull
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
-from models import Client, Firm, Invoice, RecurringInvoice, RecurringStatus
+from models import Firm, Invoice, RecurringInvoice, RecurringStatus
 from services import audit
 from services.billing import invoices
 from services.billing.currencies import is_currency
@@ -32,6 +32,8 @@ from services.billing.recurrence import (
     ScheduleError,
     WallClock,
 )
+from services.billing.repository import INVOICES, RECURRING
+from services.clients import CLIENTS
 from services.outbox import writer as outbox
 from workflows.billing.recurring import contracts as recurring_contracts
 from workflows.billing.recurring.contracts import WORKFLOW_NAME, RecurringInput, workflow_id
@@ -152,14 +154,7 @@ async def _check_template(
 
 
 async def _check_client(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> None:
-    found = await session.scalar(
-        select(Client.id).where(Client.firm_id == principal.firm_id, Client.id == client_id)
-    )
-    if found is None:
-        raise NotFound(
-            "No client with this id in your firm",
-            errors=[{"pointer": "/client_id", "detail": "no such client in your firm"}],
-        )
+    await CLIENTS.require(session, principal, client_id, pointer="/client_id")
 
 
 async def _signal(session: AsyncSession, recurring: RecurringInvoice, signal: str) -> None:
@@ -235,22 +230,14 @@ async def create_recurring(
 async def get_recurring(
     session: AsyncSession, principal: Principal, recurring_id: uuid.UUID, *, lock: bool = False
 ) -> RecurringInvoice:
-    stmt = select(RecurringInvoice).where(
-        RecurringInvoice.firm_id == principal.firm_id, RecurringInvoice.id == recurring_id
-    )
-    if lock:
-        stmt = stmt.with_for_update()
-    recurring = await session.scalar(stmt.execution_options(populate_existing=True))
-    if recurring is None:
-        raise NotFound("No recurring invoice with this id in your firm")
-    return recurring
+    return await RECURRING.get_or_404(session, principal, recurring_id, lock=lock)
 
 
 async def list_recurring(
     session: AsyncSession, principal: Principal, *, page: PageParams
 ) -> Page[RecurringInvoice]:
     """Newest first (index ix_recurring_invoices_firm_id_created_at_id)."""
-    stmt = select(RecurringInvoice).where(RecurringInvoice.firm_id == principal.firm_id)
+    stmt = RECURRING.select(principal)
     stmt = keyset(stmt, RecurringInvoice.created_at, RecurringInvoice.id, page)
     return to_page((await session.scalars(stmt)).all(), page)
 
@@ -390,7 +377,7 @@ async def invoice_occurrence(
     recurring = await get_recurring(session, principal, recurring_id, lock=True)
     existing = await session.scalar(
         select(Invoice.id).where(
-            Invoice.firm_id == principal.firm_id,
+            INVOICES.owned_by(principal),
             Invoice.recurring_invoice_id == recurring.id,
             Invoice.occurrence_date == occurrence_date,
         )

@@ -19,6 +19,7 @@ from services import audit, firms
 from services.billing import credits, invoices, payments
 from services.billing.dunning_outbox import signal_dunning
 from services.billing.invoice_status import invoice_money, move, settled_status
+from services.billing.repository import PAYMENTS
 from services.outbox import writer as outbox
 from workflows.billing.dunning import contracts as dunning
 
@@ -41,7 +42,7 @@ async def refundable(session: AsyncSession, payment: Payment) -> Refundable:
             select(
                 func.coalesce(func.sum(Payment.applied_amount), 0),
                 func.coalesce(func.sum(Payment.credited_amount), 0),
-            ).where(Payment.firm_id == payment.firm_id, Payment.refund_of_id == payment.id)
+            ).where(PAYMENTS.owned_by(payment.firm_id), Payment.refund_of_id == payment.id)
         )
     ).one()
     return Refundable(

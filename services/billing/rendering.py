@@ -45,6 +45,7 @@ from services.billing.invoice_lines import lines_of
 from services.billing.invoice_status import standing
 from services.billing.invoices import get_invoice
 from services.billing.settings import get_settings, record_change, summarize
+from services.clients import CLIENTS
 
 log = logging.getLogger(__name__)
 
@@ -458,9 +459,7 @@ async def render_invoice(
     invoice = await get_invoice(session, principal, invoice_id)
     lines = await lines_of(session, invoice)
     client = (
-        await session.scalars(
-            select(Client).where(Client.firm_id == invoice.firm_id, Client.id == invoice.client_id)
-        )
+        await session.scalars(CLIENTS.select(invoice.firm_id).where(Client.id == invoice.client_id))
     ).one()
     firm = (await session.scalars(select(Firm).where(Firm.id == invoice.firm_id))).one()
     settings = await get_settings(session, principal.firm_id)

@@ -41,6 +41,8 @@ from core.errors import BadRequest
 from core.principal import Principal
 from models import Client, Invoice, InvoiceKind, InvoiceStatus, Payment, PaymentKind, PaymentMethod
 from services.billing.invoice_status import RECEIVABLE
+from services.billing.repository import INVOICES, PAYMENTS
+from services.clients import CLIENTS
 from services.firms import firm_today
 
 BUCKETS = ("current", "days_1_30", "days_31_60", "days_61_90", "days_over_90")
@@ -149,7 +151,7 @@ def _constant(value: str) -> ColumnElement[str]:
 def _owed(principal: Principal) -> list[ColumnElement[bool]]:
     # ix_invoices_receivable's predicate, spelled out.
     return [
-        Invoice.firm_id == principal.firm_id,
+        INVOICES.owned_by(principal),
         Invoice.status.in_([_constant(status) for status in RECEIVABLE]),
         Invoice.kind == _constant(InvoiceKind.invoice),
     ]
@@ -163,7 +165,7 @@ def aging_query(
     stmt = (
         select(Invoice.client_id, Client.name, Invoice.currency, *_buckets(as_of))
         .join(Client, Client.id == Invoice.client_id)
-        .where(*_owed(principal), Client.firm_id == principal.firm_id)
+        .where(*_owed(principal), CLIENTS.owned_by(principal))
     )
     if cursor is not None:
         stmt = stmt.where(
@@ -255,7 +257,7 @@ def revenue_invoices_query(principal: Principal, date_from: date, date_to: date)
             func.sum(case((is_invoice, 0), else_=Invoice.total)).label("credited"),
         )
         .where(
-            Invoice.firm_id == principal.firm_id,
+            INVOICES.owned_by(principal),
             # ix_invoices_firm_id_issue_date's predicate, then what it leaves in that
             # is not revenue.
             Invoice.status != _constant(InvoiceStatus.draft),
@@ -277,7 +279,7 @@ def revenue_payments_query(principal: Principal, date_from: date, date_to: date)
             func.sum(case((is_payment, 0), else_=Payment.amount)).label("refunded"),
         )
         .where(
-            Payment.firm_id == principal.firm_id,
+            PAYMENTS.owned_by(principal),
             Payment.method != PaymentMethod.credit,
             Payment.received_on.between(date_from, date_to),
         )

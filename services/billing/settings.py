@@ -17,7 +17,6 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +27,7 @@ from core.validation_messages import pattern_message
 from models import BillingSettings
 from services import audit
 from services.billing.numbering import PREFIX_PATTERN
+from services.billing.repository import SETTINGS
 from services.billing.seller import (
     EU_COUNTRIES,
     normalize_bic,
@@ -175,7 +175,7 @@ async def get_settings(
         )
         .on_conflict_do_nothing(index_elements=["firm_id"])
     )
-    stmt = select(BillingSettings).where(BillingSettings.firm_id == firm_id)
+    stmt = SETTINGS.select(firm_id)
     if lock:
         stmt = stmt.with_for_update()
     return (await session.scalars(stmt.execution_options(populate_existing=True))).one()

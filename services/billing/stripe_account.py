@@ -24,6 +24,7 @@ from core.validation_messages import pattern_message
 from models import BillingSettings, StripeWebhookSecret
 from models.base import clock
 from services import audit
+from services.billing.repository import SETTINGS, STRIPE_SECRETS
 
 # A firm keeps at most this many signing secrets (expired ones included, until deleted):
 # a rotation needs two, and the list stays bounded without pagination.
@@ -89,9 +90,7 @@ def _status(key: str | None) -> SecretKeyStatus:
 
 async def firm_secret_key(session: AsyncSession, firm_id: uuid.UUID, cipher: Cipher) -> str | None:
     encrypted = await session.scalar(
-        select(BillingSettings.stripe_secret_key_encrypted).where(
-            BillingSettings.firm_id == firm_id
-        )
+        select(BillingSettings.stripe_secret_key_encrypted).where(SETTINGS.owned_by(firm_id))
     )
     return cipher.decrypt(encrypted) if encrypted is not None else None
 
@@ -128,11 +127,7 @@ async def set_secret_key(
 
 
 async def delete_secret_key(session: AsyncSession, principal: Principal, cipher: Cipher) -> None:
-    settings = await session.scalar(
-        select(BillingSettings)
-        .where(BillingSettings.firm_id == principal.firm_id)
-        .with_for_update()
-    )
+    settings = await session.scalar(SETTINGS.select(principal).with_for_update())
     if settings is None or settings.stripe_secret_key_encrypted is None:
         raise NotFound("This firm has no Stripe secret key")
     before = _status(cipher.decrypt(settings.stripe_secret_key_encrypted))
@@ -154,8 +149,7 @@ async def list_webhook_secrets(
     """Oldest first; at most MAX_WEBHOOK_SECRETS rows exist per firm."""
     return (
         await session.scalars(
-            select(StripeWebhookSecret)
-            .where(StripeWebhookSecret.firm_id == principal.firm_id)
+            STRIPE_SECRETS.select(principal)
             .order_by(StripeWebhookSecret.created_at, StripeWebhookSecret.id)
             .limit(MAX_WEBHOOK_SECRETS)
         )
@@ -186,7 +180,7 @@ async def add_webhook_secrets(
     held = await session.scalar(
         select(func.count())
         .select_from(StripeWebhookSecret)
-        .where(StripeWebhookSecret.firm_id == principal.firm_id)
+        .where(STRIPE_SECRETS.owned_by(principal))
     )
     if (held or 0) + len(fields.secrets) > MAX_WEBHOOK_SECRETS:
         raise Conflict(
@@ -222,13 +216,7 @@ async def add_webhook_secrets(
 async def delete_webhook_secret(
     session: AsyncSession, principal: Principal, secret_id: uuid.UUID
 ) -> None:
-    secret = await session.scalar(
-        select(StripeWebhookSecret).where(
-            StripeWebhookSecret.firm_id == principal.firm_id, StripeWebhookSecret.id == secret_id
-        )
-    )
-    if secret is None:
-        raise NotFound("No Stripe signing secret with this id in your firm")
+    secret = await STRIPE_SECRETS.get_or_404(session, principal, secret_id)
     await session.delete(secret)
     await session.flush()
     await audit.record(
@@ -249,7 +237,7 @@ async def active_webhook_secrets(
         await session.scalars(
             select(StripeWebhookSecret.secret_encrypted)
             .where(
-                StripeWebhookSecret.firm_id == firm_id,
+                STRIPE_SECRETS.owned_by(firm_id),
                 or_(StripeWebhookSecret.expires_at.is_(None), StripeWebhookSecret.expires_at > now),
             )
             .limit(MAX_WEBHOOK_SECRETS)

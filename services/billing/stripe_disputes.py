@@ -27,6 +27,7 @@ from core.principal import Principal
 from models import ClientCredit, CreditReason, DisputeStatus, Invoice, Payment, PaymentDispute
 from services import audit
 from services.billing import credits, invoices, refunds
+from services.billing.repository import CREDITS, DISPUTES
 from services.billing.stripe_webhooks import PROVIDER, DisputeObject
 from services.outbox import writer as outbox
 from services.tasks import TaskFields, create_task
@@ -49,7 +50,7 @@ async def invoice_of(session: AsyncSession, payment: Payment) -> uuid.UUID:
     named = await session.scalar(
         select(ClientCredit.invoice_id)
         .where(
-            ClientCredit.firm_id == payment.firm_id,
+            CREDITS.owned_by(payment.firm_id),
             ClientCredit.payment_id == payment.id,
             ClientCredit.invoice_id.is_not(None),
         )
@@ -173,9 +174,8 @@ async def _open(
         .returning(PaymentDispute.id)
     )
     row = await session.scalar(
-        select(PaymentDispute)
+        DISPUTES.select(principal)
         .where(
-            PaymentDispute.firm_id == principal.firm_id,
             PaymentDispute.provider == PROVIDER,
             PaymentDispute.dispute_ref == dispute.id,
         )

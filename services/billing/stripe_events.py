@@ -53,6 +53,7 @@ from models import (
 from services import audit
 from services.billing import invoices, payments, refunds, stripe_disputes
 from services.billing.invoice_status import RECEIVABLE
+from services.billing.repository import SAVED_METHODS, STRIPE_EVENTS
 from services.billing.stripe_webhooks import (
     CHARGE_REFUNDED,
     CHECKOUT_COMPLETED,
@@ -271,7 +272,7 @@ async def _payment_failed(session: AsyncSession, principal: Principal, event: St
         return "payment failed; nothing owed"
     saved = await session.scalar(
         select(SavedPaymentMethod.id).where(
-            SavedPaymentMethod.firm_id == principal.firm_id,
+            SAVED_METHODS.owned_by(principal),
             SavedPaymentMethod.client_id == invoice.client_id,
             SavedPaymentMethod.provider == PROVIDER,
             SavedPaymentMethod.detached_at.is_(None),
@@ -383,9 +384,8 @@ async def _apply_waiting(session: AsyncSession, principal: Principal, payment_in
     payment or the others."""
     waiting = (
         await session.scalars(
-            select(StripeEvent)
+            STRIPE_EVENTS.select(principal)
             .where(
-                StripeEvent.firm_id == principal.firm_id,
                 StripeEvent.status == StripeEventStatus.waiting,
                 StripeEvent.waits_for == payment_intent,
             )
@@ -409,8 +409,8 @@ async def _apply_waiting(session: AsyncSession, principal: Principal, payment_in
 
 async def _locked_event(session: AsyncSession, firm_id: uuid.UUID, event_id: str) -> StripeEvent:
     event = await session.scalar(
-        select(StripeEvent)
-        .where(StripeEvent.firm_id == firm_id, StripeEvent.event_id == event_id)
+        STRIPE_EVENTS.select(firm_id)
+        .where(StripeEvent.event_id == event_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )

@@ -36,7 +36,6 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +43,7 @@ from core.crypto import Cipher
 from core.db import scope_to_firm
 from core.errors import BadRequest, field_problems
 from models import Invoice, StripeEvent, StripeEventStatus
+from services.billing.repository import INVOICES
 from services.billing.stripe_account import active_webhook_secrets
 from services.outbox import writer as outbox
 from workflows.billing.stripe_event import contracts as stripe_event
@@ -270,9 +270,7 @@ async def _invoice_of(
     invoice_id = obj.metadata.invoice_id
     if invoice_id is None:
         return None
-    invoice = await session.scalar(
-        select(Invoice).where(Invoice.firm_id == firm_id, Invoice.id == invoice_id)
-    )
+    invoice = await session.scalar(INVOICES.select(firm_id).where(Invoice.id == invoice_id))
     if invoice is None:
         raise _unknown_invoice("/data/object/metadata/invoice_id")
     return invoice

@@ -9,18 +9,20 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.decimals import decimal_schema
-from core.errors import Conflict, NotFound
+from core.errors import Conflict
 from core.not_null import NeverNull
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from models import TaxRate
 from services import audit
+from services.billing.repository import TAX_RATES
 from services.billing.totals import TaxSnapshot
+from services.patches import apply_patch
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Percent = Annotated[
@@ -114,13 +116,7 @@ async def create_tax_rate(
 async def get_tax_rate(
     session: AsyncSession, principal: Principal, rate_id: uuid.UUID, *, lock: bool = False
 ) -> TaxRate:
-    stmt = select(TaxRate).where(TaxRate.firm_id == principal.firm_id, TaxRate.id == rate_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    rate = await session.scalar(stmt.execution_options(populate_existing=True))
-    if rate is None:
-        raise NotFound("No tax rate with this id in your firm")
-    return rate
+    return await TAX_RATES.get_or_404(session, principal, rate_id, lock=lock)
 
 
 async def _changed(
@@ -146,17 +142,17 @@ async def update_tax_rate(
     rate = await get_tax_rate(session, principal, rate_id, lock=True)
     if rate.archived_at is not None:
         raise Conflict("An archived tax rate cannot change; create a new one")
-    before = summarize(rate)
-    changes = {
-        name: value
-        for name, value in patch.model_dump(include=patch.model_fields_set).items()
-        if getattr(rate, name) != value
-    }
-    if not changes:
-        return rate
-    for name, value in changes.items():
-        setattr(rate, name, value)
-    return await _changed(session, principal, rate, "tax_rate.updated", before)
+    await apply_patch(
+        session,
+        principal,
+        rate,
+        patch,
+        record_type="tax_rate",
+        summarize=summarize,
+        write=lambda: _flush_unique(session, rate.name),
+        reload_all=True,
+    )
+    return rate
 
 
 async def archive_tax_rate(
@@ -175,7 +171,7 @@ def tax_rates_query(
     principal: Principal, *, include_archived: bool, page: PageParams
 ) -> Select[TaxRate]:
     """Newest first, over the firm's created_at index."""
-    stmt = select(TaxRate).where(TaxRate.firm_id == principal.firm_id)
+    stmt = TAX_RATES.select(principal)
     if not include_archived:
         stmt = stmt.where(TaxRate.archived_at.is_(None))
     return keyset(stmt, TaxRate.created_at, TaxRate.id, page)
@@ -196,7 +192,5 @@ async def rates_by_id(
     wanted = set(ids)
     if not wanted:
         return {}
-    rows = await session.scalars(
-        select(TaxRate).where(TaxRate.firm_id == principal.firm_id, TaxRate.id.in_(wanted))
-    )
+    rows = await session.scalars(TAX_RATES.select(principal).where(TaxRate.id.in_(wanted)))
     return {rate.id: rate for rate in rows}
