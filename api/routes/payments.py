@@ -61,7 +61,7 @@ async def record_payment(
             invoice_id=invoice_id,
             amount=body.amount,
             currency=body.currency,
-            method=PaymentMethod(body.method.value),
+            method=PaymentMethod(body.method),
             received_on=body.received_on or await firms.firm_today(session, principal),
             reference=body.reference,
         )
