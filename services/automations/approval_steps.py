@@ -25,15 +25,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import NotFound
 from core.principal import Principal
 from core.roles import Role
-from models import Approval, ApprovalStatus, AutomationRun, User
+from models import Approval, ApprovalStatus, User
 from models.automation_run import RunStatus
 from providers.email import EmailProvider, OutgoingEmail
 from services import audit
 from services.automations import approvals
+from services.automations.repository import APPROVALS, RUNS
 from services.automations.run_records import write_records
 from services.automations.step_errors import StepFailed, StepInvalid
 from services.expressions import ExpressionError, render
 from services.expressions.sandbox import text
+from services.users import USERS
 from workflows.automation.definition.params import ApprovalParams
 from workflows.automation.run.contracts import (
     ApprovalClose,
@@ -84,8 +86,7 @@ async def approvers(session: AsyncSession, approval: Approval) -> list[User]:
     """Who may vote: active users of the approval's firm, never client-role users, with
     one of its roles or named in it, without the run's initiator unless allowed. A named
     id of another firm's user matches nothing (the query is scoped to the firm)."""
-    stmt = select(User).where(
-        User.firm_id == approval.firm_id,
+    stmt = USERS.select(approval.firm_id).where(
         User.is_active,
         User.role != Role.client,
         or_(
@@ -100,8 +101,7 @@ async def approvers(session: AsyncSession, approval: Approval) -> list[User]:
 
 async def _existing(session: AsyncSession, request: ApprovalOpen) -> Approval | None:
     approval: Approval | None = await session.scalar(
-        select(Approval).where(
-            Approval.firm_id == request.firm_id,
+        APPROVALS.select(request.firm_id).where(
             Approval.run_id == request.run_id,
             Approval.step_id == request.step_id,
             Approval.visit == request.visit,
@@ -116,11 +116,7 @@ async def create_approval(session: AsyncSession, request: ApprovalOpen) -> Appro
     found = await _existing(session, request)
     if found is not None:
         return found
-    run = await session.scalar(
-        select(AutomationRun).where(
-            AutomationRun.firm_id == request.firm_id, AutomationRun.id == request.run_id
-        )
-    )
+    run = await RUNS.get(session, request.firm_id, request.run_id)
     if run is None:
         raise StepInvalid("No automation run with this id in this firm")
     if run.status != RunStatus.running:
@@ -248,7 +244,7 @@ async def notify(notifier: Notifier, approval: Approval, users: list[User]) -> A
 async def close_approval(session: AsyncSession, request: ApprovalClose) -> ApprovalResult:
     run_id = await session.scalar(
         select(Approval.run_id).where(
-            Approval.firm_id == request.firm_id, Approval.id == request.approval_id
+            APPROVALS.owned_by(request.firm_id), Approval.id == request.approval_id
         )
     )
     if run_id is None:

@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import AppError
 from core.principal import Principal
-from models import Automation, AutomationRun, AutomationStatus, RunStatus, RunTrigger
+from models import AutomationRun, AutomationStatus, RunStatus, RunTrigger
 from services.automations import run_start, runs
 from services.automations.automations import get_version
+from services.automations.repository import AUTOMATIONS
 from workflows.automation.definition import Definition
 from workflows.automation.definition.triggers import ScheduleTrigger
 from workflows.automation.run.contracts import ChildRunPrepared, ChildRunRequest
@@ -30,11 +31,7 @@ async def prepare_child_run(session: AsyncSession, request: ChildRunRequest) -> 
     A schedule fire's payload is the latest version's ``trigger.payload``."""
     automation = None
     if request.caller_firm_id == request.firm_id:
-        automation = await session.scalar(
-            select(Automation).where(
-                Automation.firm_id == request.firm_id, Automation.id == request.automation_id
-            )
-        )
+        automation = await AUTOMATIONS.get(session, request.firm_id, request.automation_id)
     if automation is None:
         return ChildRunPrepared(admission="failed", reason=NO_AUTOMATION)
     principal = Principal.system(request.firm_id)

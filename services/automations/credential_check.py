@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Credential
 from services.automations.validation import InvalidDefinition, Problem, secret_uses
+from services.credentials import CREDENTIALS
 
 
 class MissingCredentials(InvalidDefinition):
@@ -42,7 +43,7 @@ async def missing_credentials(
     existing = set(
         await session.scalars(
             select(Credential.name).where(
-                Credential.firm_id == firm_id,
+                CREDENTIALS.owned_by(firm_id),
                 Credential.name.in_(sorted({name for _, name in uses})),
             )
         )

@@ -43,6 +43,7 @@ from models import (
     RunTrigger,
 )
 from services.automations import event_catalogue, runs
+from services.automations.repository import AUTOMATIONS, RUNS
 from services.expressions import ExpressionError, evaluate
 from services.outbox import writer as outbox
 from workflows.automation.definition.triggers import EventTrigger
@@ -105,7 +106,7 @@ async def _signal_waiting(
             ),
         )
         .where(
-            AutomationRun.firm_id == message.firm_id,
+            RUNS.owned_by(message.firm_id),
             AutomationRun.status == RunStatus.running,
             AutomationVersion.wait_events.contains([name]),
         )
@@ -144,7 +145,7 @@ async def _start_triggered(
             ),
         )
         .where(
-            Automation.firm_id == message.firm_id,
+            AUTOMATIONS.owned_by(message.firm_id),
             Automation.trigger_event == name,
             Automation.trigger_type == "event",
             Automation.status == AutomationStatus.active,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AutomationRun, AutomationRunStep, Firm, StepStatus
+from services.automations.repository import RUN_STEPS
 from services.outbox.writer import enqueue_message
 from services.outbox.writer import start_workflow as start_workflow_message
 from workflows.automation.run.contracts import WORKFLOW_NAME, ReusedStep, RunInput, workflow_id
@@ -61,8 +62,7 @@ async def reused_steps(
     """What a resume of ``source_run_id`` takes instead of executing: every step it
     succeeded at (or itself reused), under ``"<step id>#<visit>"``."""
     done = await session.scalars(
-        select(AutomationRunStep).where(
-            AutomationRunStep.firm_id == firm_id,
+        RUN_STEPS.select(firm_id).where(
             AutomationRunStep.run_id == source_run_id,
             AutomationRunStep.status.in_([StepStatus.succeeded, StepStatus.reused]),
         )

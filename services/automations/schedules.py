@@ -44,6 +44,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from core.search_attributes import SA_AUTOMATION, SA_FIRM, SA_VERSION
 from core.temporal import TASK_QUEUE, ClientProvider
 from models import Automation, AutomationStatus, AutomationVersion, Firm, OutboxMessage
+from services.automations.repository import AUTOMATIONS, VERSIONS
 from services.outbox import writer as outbox
 from services.outbox.kinds import MessageKind
 from workflows.automation.definition.triggers import ScheduleTrigger
@@ -187,10 +188,7 @@ async def desired_state(
 ) -> Desired:
     """Read in a tenant session of ``firm_id``; ``lock`` holds the automation row until the
     transaction ends, so syncs of one automation (and its publishes) go one at a time."""
-    query = select(Automation).where(Automation.firm_id == firm_id, Automation.id == automation_id)
-    if lock:
-        query = query.with_for_update()
-    automation = await session.scalar(query)
+    automation = await AUTOMATIONS.get(session, firm_id, automation_id, lock=lock)
 
     def absent(reason: str) -> Desired:
         return Desired(automation_id, firm_id, None, absent_reason=reason)
@@ -205,7 +203,7 @@ async def desired_state(
         return absent("the latest version's trigger is not a schedule")
     definition = await session.scalar(
         select(AutomationVersion.definition).where(
-            AutomationVersion.firm_id == firm_id,
+            VERSIONS.owned_by(firm_id),
             AutomationVersion.automation_id == automation_id,
             AutomationVersion.version == automation.latest_version,
         )

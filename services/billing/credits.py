@@ -167,7 +167,7 @@ async def taken_by(session: AsyncSession, refund: Payment) -> int:
     """How much client credit a refund removed."""
     total = await session.scalar(
         select(func.coalesce(func.sum(ClientCredit.amount), 0)).where(
-            ClientCredit.firm_id == refund.firm_id,
+            CREDITS.owned_by(refund.firm_id),
             ClientCredit.payment_id == refund.id,
             ClientCredit.reason == CreditReason.refunded,
         )
@@ -356,7 +356,7 @@ async def credit_note_to_client_credit(session: AsyncSession, note: Invoice) -> 
     """How much of a credit note became client credit (what its invoice did not absorb)."""
     total = await session.scalar(
         select(func.coalesce(func.sum(ClientCredit.amount), 0)).where(
-            ClientCredit.firm_id == note.firm_id,
+            CREDITS.owned_by(note.firm_id),
             ClientCredit.invoice_id == note.id,
             ClientCredit.reason == CreditReason.credit_note,
         )
