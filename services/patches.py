@@ -12,8 +12,8 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.principal import Principal
+from pure import event_catalogue
 from services import audit
-from services.automations import event_catalogue
 from services.outbox import writer as outbox
 
 

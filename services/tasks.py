@@ -20,8 +20,8 @@ from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from core.roles import Role
 from models import Task, TaskStatus
+from pure import event_catalogue
 from services import audit
-from services.automations import event_catalogue
 from services.clients import CLIENTS
 from services.firms import firm_today
 from services.outbox import writer as outbox

@@ -35,7 +35,7 @@ PASSTHROUGH_MODULES = (
     "core.search_attributes",
     "jinja2",
     "markupsafe",
-    "services.expressions",
+    "pure.expressions",
     "workflows.automation.debounce.contracts",
     "workflows.automation.definition",
     "workflows.automation.definition.base",

@@ -38,11 +38,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.crypto import Cipher
 from models import AutomationRun, AutomationRunStep, Firm
 from models.automation_run import RunStatus, StepStatus
+from pure.expressions import ExpressionError, render_params, secret_names_in_params
 from services.automations import database_effects
 from services.automations.run_records import Attempt
 from services.automations.step_errors import StepError, StepFailed, StepInvalid
 from services.credentials import UnknownCredentials, resolve_for_run
-from services.expressions import ExpressionError, render_params, secret_names_in_params
 from workflows.automation.run.contracts import StepCall, StepOutcome
 
 log = logging.getLogger("firmflow.automations")

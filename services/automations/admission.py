@@ -29,8 +29,8 @@ from models import (
     RunStatus,
     RunTrigger,
 )
+from pure.expressions import ExpressionError, evaluate
 from services.automations import run_start
-from services.expressions import ExpressionError, evaluate
 from services.outbox.writer import enqueue_message, signal_with_start
 from workflows.automation.debounce import contracts as debounce
 from workflows.automation.debounce.contracts import DebounceInput, DebounceSettled, DebounceTrigger

@@ -28,13 +28,13 @@ from core.roles import Role
 from models import Approval, ApprovalStatus, User
 from models.automation_run import RunStatus
 from providers.email import EmailProvider, OutgoingEmail
+from pure.expressions import ExpressionError, render
+from pure.expressions.sandbox import text
 from services import audit
 from services.automations import approvals
 from services.automations.repository import APPROVALS, RUNS
 from services.automations.run_records import write_records
 from services.automations.step_errors import StepFailed, StepInvalid
-from services.expressions import ExpressionError, render
-from services.expressions.sandbox import text
 from services.users import USERS
 from workflows.automation.definition.params import ApprovalParams
 from workflows.automation.run.contracts import (

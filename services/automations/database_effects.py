@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import AppError
 from models import AutomationRun
+from pure import event_catalogue
 from services import clients, tasks
-from services.automations import event_catalogue
 from services.automations.run_records import Attempt
 from services.automations.step_errors import StepInvalid, problems, validated
 from services.outbox import writer as outbox

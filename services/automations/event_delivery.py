@@ -42,9 +42,10 @@ from models import (
     RunStatus,
     RunTrigger,
 )
-from services.automations import event_catalogue, runs
+from pure import event_catalogue
+from pure.expressions import ExpressionError, evaluate
+from services.automations import runs
 from services.automations.repository import AUTOMATIONS, RUNS
-from services.expressions import ExpressionError, evaluate
 from services.outbox import writer as outbox
 from workflows.automation.definition.triggers import EventTrigger
 from workflows.automation.run.contracts import EVENT_SIGNAL, RunEvent, workflow_id

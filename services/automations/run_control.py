@@ -15,8 +15,9 @@ from core.errors import Conflict, Unprocessable
 from core.principal import Principal
 from core.temporal import ClientProvider
 from models import AutomationRun, AutomationVersion, OutboxMessage, RunStatus
+from pure import event_catalogue
 from services import audit
-from services.automations import admission, approvals, event_catalogue
+from services.automations import admission, approvals
 from services.automations.repository import VERSIONS
 from services.automations.runs import NOT_STARTED, TemporalUnavailable, check_payload, get_run
 from services.outbox import writer as outbox

@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.principal import Principal
 from models import AutomationRun, AutomationRunStep
 from models.automation_run import RunStatus, StepStatus
+from pure.expressions import MAX_OUTPUT_BYTES, ExpressionError, check_output_size
 from services.automations import admission
 from services.automations.step_errors import StepInvalid
 from services.credentials import Redactor
-from services.expressions import MAX_OUTPUT_BYTES, ExpressionError, check_output_size
 from workflows.automation.run.contracts import (
     FinishRun,
     StepCall,

@@ -27,9 +27,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from core.errors import Unprocessable
-from services.automations import event_catalogue, schedules
+from pure import event_catalogue
+from pure.expressions import ExpressionError, Kind, secret_names, syntax_error
+from services.automations import schedules
 from services.automations.validation_graph import Problem, graph_problems, pointer
-from services.expressions import ExpressionError, Kind, secret_names, syntax_error
 from workflows.automation.definition import Definition, DefinitionShell
 from workflows.automation.definition.base import MAX_STEPS, STEP_ID_PATTERN
 from workflows.automation.definition.steps import (
@@ -241,7 +242,7 @@ def _string_problems(
     """The syntax of every string in ``value``; with ``no_secrets``, also that none reads
     ``secrets`` (the message says why)."""
     if isinstance(value, str):
-        # The same parser that will evaluate them (services.expressions).
+        # The same parser that will evaluate them (pure.expressions).
         kind: Kind = "condition" if bare else "template"
         error = syntax_error(value, kind)
         if error is None and no_secrets is not None:
@@ -471,7 +472,7 @@ def _all_steps(
 def secret_uses(data: dict[str, Any]) -> list[tuple[str, str]]:
     """Each use of a credential (``secrets.<name>``) in the valid definition ``data`` as
     (JSON pointer of the param, name), in document order, foreach bodies included. Names
-    come from the parsed expressions, the way a run resolves them (services.expressions)."""
+    come from the parsed expressions, the way a run resolves them (pure.expressions)."""
     uses: list[tuple[str, str]] = []
     for path, step in _all_steps(data["steps"]):
         for name, value in step.get("params", {}).items():

@@ -29,7 +29,8 @@ from core.errors import Conflict, NotFound
 from core.principal import Principal
 from models import Client, DunningReminder, Firm, Invoice, InvoiceKind
 from providers.email import EmailProvider, OutgoingEmail
-from services import audit, expressions, tasks
+from pure import expressions
+from services import audit, tasks
 from services.billing import dunning_policy as policies
 from services.billing.currencies import format_minor
 from services.billing.dunning_outbox import signal_dunning

@@ -5,7 +5,7 @@ One row per firm (``DunningPolicy``), created from ``DEFAULT_POLICY`` the first 
 read. ``steps`` holds the validated ``PolicyStep`` list in the order they happen. A change
 bumps ``version`` and signals every open invoice's dunning workflow to re-plan.
 
-Reminder subjects and bodies are firm-written templates rendered by services.expressions
+Reminder subjects and bodies are firm-written templates rendered by pure.expressions
 (the sandboxed, size-limited Jinja2 environment of automations): ``{{ … }}`` placeholders
 only, no statements. The names a template may use are those of ``template_context``."""
 
@@ -28,7 +28,8 @@ from core.errors import Unprocessable, field_problems
 from core.principal import Principal
 from core.validation_messages import pattern_message
 from models import Client, DunningPolicy, Firm, Invoice, InvoiceKind, InvoiceStatus
-from services import audit, expressions
+from pure import expressions
+from services import audit
 from services.billing.currencies import format_minor
 from services.billing.repository import DUNNING_POLICIES, INVOICES
 from services.outbox import writer as outbox

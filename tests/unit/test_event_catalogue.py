@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-from services.automations.event_catalogue import (
+from pure.event_catalogue import (
     CATALOGUE,
     CUSTOM_KEY_FIELD,
     is_reserved,

@@ -10,8 +10,8 @@ from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from services.expressions import ExpressionError, evaluate, render, syntax_error
-from services.expressions.sandbox import MAX_RANGE, MAX_STRING, MAX_WORK
+from pure.expressions import ExpressionError, evaluate, render, syntax_error
+from pure.expressions.sandbox import MAX_RANGE, MAX_STRING, MAX_WORK
 
 CONTEXT: dict[str, Any] = {
     "trigger": {"name": "Acme", "tags": ["a", "b"], "n": 3},
@@ -210,7 +210,7 @@ def test_deeply_nested_values_are_refused() -> None:
 
 @workflow.defn(sandboxed=True)
 class RenderInWorkflow:
-    """Renders inside Temporal's workflow sandbox, where services.expressions is imported
+    """Renders inside Temporal's workflow sandbox, where pure.expressions is imported
     afresh (not passed through): the module must do no I/O and use nothing the sandbox
     forbids, and the same inputs must give the same outputs on replay."""
 

@@ -1,12 +1,12 @@
-"""services.expressions: syntax checks for both kinds of text, native values versus text,
+"""pure.expressions: syntax checks for both kinds of text, native values versus text,
 conditions, render_params, undefined names, caching and the step output cap."""
 
 from typing import Any
 
 import pytest
 
-from services import expressions
-from services.expressions import (
+from pure import expressions
+from pure.expressions import (
     MAX_OUTPUT_BYTES,
     ExpressionError,
     check_output_size,

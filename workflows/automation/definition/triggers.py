@@ -52,7 +52,7 @@ class ScheduleTrigger(StrictModel):
 
 
 class EventTrigger(StrictModel):
-    """Started by a domain event (services.automations.event_catalogue) or a custom event
+    """Started by a domain event (pure.event_catalogue) or a custom event
     an ``emit_event`` step emits, when ``filter`` (a bare expression over ``event``) holds."""
 
     type: Literal["event"]

@@ -24,7 +24,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from services.expressions import MAX_OUTPUT_BYTES
+    from pure.expressions import MAX_OUTPUT_BYTES
     from workflows.automation.definition import steps as d
     from workflows.automation.foreach.contracts import (
         PROGRESS_QUERY,
@@ -186,7 +186,7 @@ class AutomationForeachWorkflow:
             self._done += 1
         output = interp.last_output if status == "succeeded" else None
         self._outputs[index] = output
-        # As services.expressions.check_output_size counts: compact UTF-8 JSON.
+        # As pure.expressions.check_output_size counts: compact UTF-8 JSON.
         serialised = json.dumps(output, separators=(",", ":"), ensure_ascii=False)
         self._output_bytes += len(serialised.encode()) + 1
         if error is not None:

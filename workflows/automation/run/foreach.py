@@ -10,7 +10,7 @@ from temporalio import workflow
 from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from services import expressions
+    from pure import expressions
     from workflows.automation.definition import steps as d
     from workflows.automation.foreach import contracts as foreach
     from workflows.automation.run.contracts import WaitView

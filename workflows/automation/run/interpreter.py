@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from services.expressions import ExpressionError
+    from pure.expressions import ExpressionError
     from workflows.automation.definition import steps as d
     from workflows.automation.run.contracts import (
         RunInput,

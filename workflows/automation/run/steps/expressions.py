@@ -1,7 +1,7 @@
 """Evaluating and rendering a step's expressions against the run's context, and trimming
 that context to what an activity's params read.
 
-Expressions are evaluated by services.expressions, whose environment reads no clock and no
+Expressions are evaluated by pure.expressions, whose environment reads no clock and no
 randomness, so a replay evaluates to the same values. Workflow code (it enters the
 sandbox's passthrough while jinja2 compiles), so it is imported inside the sandbox like the
 interpreter.
@@ -12,7 +12,7 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from services import expressions
+    from pure import expressions
 
 
 def evaluate(expression: str, context: dict[str, Any]) -> Any:

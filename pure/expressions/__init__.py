@@ -25,8 +25,8 @@ from jinja2 import Template, TemplateError, TemplateSyntaxError, nodes
 from jinja2.environment import TemplateExpression
 from jinja2.parser import Parser
 
-from services.expressions.errors import ExpressionError
-from services.expressions.sandbox import (
+from pure.expressions.errors import ExpressionError
+from pure.expressions.sandbox import (
     ENVIRONMENT,
     MAX_OUTPUT_BYTES,
     MAX_STRING,

@@ -1,5 +1,6 @@
 """The domain events an automation can be triggered by or wait for: one place, listed in
-docs/automations.md. Pure data (imported by validation and by the outbox delivery).
+docs/automations.md. Pure data (imported by the services that emit, validate and deliver
+events).
 
 Every event travels through the outbox (services.outbox.writer.event) as
 ``{"event": name, **data}``; its correlation key, which ``wait_for_event`` steps match

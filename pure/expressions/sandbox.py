@@ -33,7 +33,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import pass_environment
 
-from services.expressions.errors import ExpressionError
+from pure.expressions.errors import ExpressionError
 
 # A string an expression builds, and the text a template renders, stay under this many
 # characters; the value an expression returns stays under the step output cap.
