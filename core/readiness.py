@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import SystemPurpose, system_session
 from core.errors import AppError
-from core.temporal import LazyClient
+from core.temporal import ClientProvider
 
 CHECK_TIMEOUT_SECONDS = 2.0
 log = logging.getLogger("firmflow.readiness")
@@ -33,7 +33,7 @@ async def postgres_ok(maker: async_sessionmaker[AsyncSession]) -> bool:
     return True
 
 
-async def temporal_ok(temporal: LazyClient) -> bool:
+async def temporal_ok(temporal: ClientProvider) -> bool:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             client = await temporal()
@@ -48,7 +48,9 @@ async def temporal_ok(temporal: LazyClient) -> bool:
     return serving
 
 
-async def check(maker: async_sessionmaker[AsyncSession], temporal: LazyClient) -> dict[str, str]:
+async def check(
+    maker: async_sessionmaker[AsyncSession], temporal: ClientProvider
+) -> dict[str, str]:
     """Every check's outcome; raises NotReady naming each part that is down."""
     postgres, temporal_up = await asyncio.gather(postgres_ok(maker), temporal_ok(temporal))
     checks = {

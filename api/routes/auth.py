@@ -13,7 +13,7 @@ from typing import Annotated, Literal, cast
 from fastapi import APIRouter, BackgroundTasks, Cookie, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from api.deps import Requires, SessionDep
+from api.deps import EmailDep, Requires, SessionDep, SettingsDep
 from api.errors import app_problem
 from api.openapi import errors
 from api.schemas.auth import (
@@ -41,7 +41,6 @@ from core.config import Settings
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.permissions import Permission
 from core.principal import Principal
-from providers.email import EmailProvider
 from services import auth, firms, password_reset, users
 from services.auth import IssuedSession, SecondStep
 from services.login_devices import COOKIE_TTL, DeviceCookies
@@ -50,13 +49,8 @@ from services.throttle import CountedFailure, TooManyAttempts
 router = APIRouter()
 
 
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def session_ttl(request: Request) -> timedelta:
-    return timedelta(hours=settings_of(request).session_ttl_hours)
+def session_ttl(settings: Settings) -> timedelta:
+    return timedelta(hours=settings.session_ttl_hours)
 
 
 def request_id_of(request: Request) -> str | None:
@@ -77,17 +71,12 @@ def refused(request: Request, error: CountedFailure) -> JSONResponse:
     return app_problem(error, request)
 
 
-def email_provider(request: Request) -> EmailProvider:
-    provider: EmailProvider = request.app.state.email
-    return provider
-
-
 def session_read(
-    issued: IssuedSession, response: Response | None = None, request: Request | None = None
+    issued: IssuedSession, response: Response | None = None, settings: Settings | None = None
 ) -> SessionRead:
-    if response is not None and request is not None:
+    if response is not None and settings is not None:
         remaining = int((issued.expires_at - datetime.now(UTC)).total_seconds())
-        set_session_cookie(response, issued.token, settings_of(request), max(remaining, 0))
+        set_session_cookie(response, issued.token, settings, max(remaining, 0))
     return SessionRead(
         token=issued.token,
         expires_at=issued.expires_at,
@@ -104,12 +93,16 @@ def second_step_read(step: SecondStep) -> MfaRequiredRead | EnrollmentRequiredRe
 
 @router.post("/signup", status_code=status.HTTP_201_CREATED, responses=errors(Forbidden, Conflict))
 async def signup(
-    body: SignupCreate, request: Request, response: Response, session: SessionDep
+    body: SignupCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> SessionRead:
     """Create a firm and its owner, and sign the owner in."""
     issued = await firms.signup(
         session,
-        enabled=settings_of(request).signup_enabled,
+        enabled=settings.signup_enabled,
         firm_name=body.firm_name,
         slug=body.firm_slug,
         owner_email=body.email,
@@ -117,10 +110,10 @@ async def signup(
         owner_name=body.name,
         time_zone=body.time_zone,
         default_currency=body.default_currency,
-        session_ttl=session_ttl(request),
+        session_ttl=session_ttl(settings),
         request_id=request_id_of(request),
     )
-    return session_read(issued, response, request)
+    return session_read(issued, response, settings)
 
 
 @router.post(
@@ -131,6 +124,7 @@ async def login(
     request: Request,
     response: Response,
     session: SessionDep,
+    settings: SettingsDep,
     device_cookie: Annotated[str | None, Cookie(alias=DEVICE_COOKIE)] = None,
 ) -> LoginRead | JSONResponse:
     """Exchange email and password for a login session (a bearer token and the browser
@@ -139,14 +133,13 @@ async def login(
     through /auth/login/enrollment). Repeated failures are throttled (429, Retry-After);
     a browser that signed in to the account before is throttled apart from the rest by its
     device cookie."""
-    settings = settings_of(request)
     try:
         result = await auth.login(
             session,
             email=body.email,
             password=body.password,
             firm_slug=body.firm_slug,
-            ttl=session_ttl(request),
+            ttl=session_ttl(settings),
             client_address=client_address(request),
             device_cookie=device_cookie,
             devices=DeviceCookies.from_settings(settings),
@@ -159,19 +152,19 @@ async def login(
         set_device_cookie(response, result.device_cookie, settings, max_age)
     if isinstance(result.outcome, SecondStep):
         return second_step_read(result.outcome)
-    return session_read(result.outcome, response, request)
+    return session_read(result.outcome, response, settings)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=errors(BadRequest))
 async def logout(
-    request: Request,
     response: Response,
     principal: Annotated[Principal, Requires(Permission.account)],
     session: SessionDep,
+    settings: SettingsDep,
 ) -> None:
     """Revoke the login session this request is authenticated with, and clear the cookie."""
     await auth.logout(session, principal)
-    clear_session_cookie(response, settings_of(request))
+    clear_session_cookie(response, settings)
 
 
 @router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT)
@@ -194,18 +187,20 @@ async def request_password_reset(
     body: PasswordResetCreate,
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
+    email: EmailDep,
     background: BackgroundTasks,
 ) -> None:
     """Email a reset link if the address belongs to someone. The answer is always 202."""
     messages = await password_reset.request_reset(
         session,
         email=body.email,
-        public_url=settings_of(request).public_url,
+        public_url=settings.public_url,
         request_id=request_id_of(request),
     )
     # Sent after the response, so the token is committed first and a known address does
     # not answer slower than an unknown one.
-    background.add_task(password_reset.deliver, email_provider(request), messages)
+    background.add_task(password_reset.deliver, email, messages)
 
 
 @router.post(
@@ -224,17 +219,21 @@ async def confirm_password_reset(
 
 @router.post("/auth/accept-invitation", responses=errors(NotFound, Conflict))
 async def accept_invitation(
-    body: AcceptInvitationCreate, request: Request, response: Response, session: SessionDep
+    body: AcceptInvitationCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> SessionRead:
     """Choose a password with an invitation token, which activates the user and signs in."""
     issued = await users.accept_invitation(
         session,
         token=body.token,
         password=body.password,
-        session_ttl=session_ttl(request),
+        session_ttl=session_ttl(settings),
         request_id=request_id_of(request),
     )
-    return session_read(issued, response, request)
+    return session_read(issued, response, settings)
 
 
 @router.get("/me", responses=errors(NotFound))

@@ -10,11 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Requires, SessionDep
+from api.deps import CipherDep, Requires, SessionDep, SettingsDep, WebhookBody
 from api.openapi import errors
-from api.routes.auth import settings_of
-from core.crypto import Cipher
-from core.errors import Conflict, PayloadTooLarge, UnsupportedMediaType
+from core.errors import Conflict, UnsupportedMediaType
 from core.permissions import Permission
 from core.principal import Principal
 from models import AutomationHook
@@ -62,10 +60,6 @@ class HookRead(BaseModel):
         )
 
 
-def _cipher(request: Request) -> Cipher:
-    return Cipher.from_settings(settings_of(request))
-
-
 @router.post(
     "/automations/{automation_id}/hook",
     status_code=status.HTTP_201_CREATED,
@@ -73,9 +67,10 @@ def _cipher(request: Request) -> Cipher:
 )
 async def issue_hook(
     automation_id: uuid.UUID,
-    request: Request,
     principal: Writer,
     session: SessionDep,
+    settings: SettingsDep,
+    cipher: CipherDep,
     body: HookCreate | None = None,
 ) -> HookIssued:
     """Create the automation's inbound URL, or rotate it if it has one: the old URL stops
@@ -83,11 +78,11 @@ async def issue_hook(
     issued = await hooks.issue_hook(
         session,
         principal,
-        _cipher(request),
+        cipher,
         automation_id,
         signing=(body or HookCreate()).signing,
     )
-    public_url = settings_of(request).public_url.rstrip("/")
+    public_url = settings.public_url.rstrip("/")
     return HookIssued(
         url=f"{public_url}/v1/hooks/{issued.token}",
         token_prefix=issued.hook.token_prefix,
@@ -124,41 +119,22 @@ _DELIVERY_BODY: dict[str, Any] = {
 }
 
 
-async def _bounded_body(request: Request, limit: int) -> bytes:
-    """The raw body, read no further than one chunk past ``limit`` (a Content-Length may
-    be absent or wrong: chunked uploads have none)."""
-    too_large = PayloadTooLarge(f"A webhook body may take at most {limit} bytes")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post(
     "/hooks/{token}",
     status_code=status.HTTP_202_ACCEPTED,
     openapi_extra=_DELIVERY_BODY,
-    responses=errors(
-        InvalidPayload, SignatureRefused, Conflict, PayloadTooLarge, UnsupportedMediaType
-    ),
+    responses=errors(InvalidPayload, SignatureRefused, Conflict, UnsupportedMediaType),
 )
-async def receive_webhook(token: str, request: Request, session: SessionDep) -> RunAccepted:
+async def receive_webhook(
+    token: str, request: Request, session: SessionDep, cipher: CipherDep, body: WebhookBody
+) -> RunAccepted:
     """Start a run of the automation this URL belongs to, with the JSON body as its
     trigger. When the URL has a signing secret, the Standard Webhooks headers must sign
     the body (401 otherwise). A repeated ``webhook-id`` answers with the run the first
     delivery started. An automation that is not active is a 409."""
-    settings = settings_of(request)
-    body = await _bounded_body(request, settings.webhook_max_bytes)
     run, _ = await hooks.receive(
         session,
-        Cipher.from_settings(settings),
+        cipher,
         token,
         body=body,
         headers=request.headers,

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from api import idempotency
-from api.deps import IdempotencyDep, PageDep, Requires, SessionDep
+from api.deps import IdempotencyDep, PageDep, Requires, SessionDep, TemporalDep
 from api.idempotency import REPLAYED_HEADER
 from api.openapi import errors, raises
 from api.schemas.approvals import ApprovalDetail
@@ -30,7 +30,6 @@ from api.schemas.common import Page, page_of
 from core.errors import BadRequest, Conflict, PayloadTooLarge
 from core.permissions import Permission
 from core.principal import Principal
-from core.temporal import ClientProvider
 from models import AutomationRun, RunStatus
 from services.automations import approvals, run_control, runs
 from services.automations.runs import RunFilters, TemporalUnavailable
@@ -44,14 +43,6 @@ Runner = Annotated[Principal, Requires(Permission.automations_run)]
 RUNS = "/automation-runs"
 # Room for the body's own wrapping ({"payload": …}) around the largest payload allowed.
 _MAX_BODY_BYTES = runs.MAX_PAYLOAD_BYTES + 1024
-
-
-def _temporal(request: Request) -> ClientProvider:
-    provider: ClientProvider = request.app.state.temporal
-    return provider
-
-
-TemporalProvider = Annotated[ClientProvider, Depends(_temporal)]
 
 
 @raises(PayloadTooLarge)
@@ -145,7 +136,7 @@ async def list_runs(
 
 @router.get(RUNS + "/{run_id}")
 async def get_run(
-    run_id: uuid.UUID, principal: Reader, session: SessionDep, temporal: TemporalProvider
+    run_id: uuid.UUID, principal: Reader, session: SessionDep, temporal: TemporalDep
 ) -> RunDetail:
     run = await runs.get_run(session, principal, run_id)
     steps, more = await runs.run_steps(session, principal, run.id)
@@ -170,7 +161,7 @@ async def get_run(
     responses=errors(Conflict, TemporalUnavailable),
 )
 async def cancel_run(
-    run_id: uuid.UUID, principal: Runner, session: SessionDep, temporal: TemporalProvider
+    run_id: uuid.UUID, principal: Runner, session: SessionDep, temporal: TemporalDep
 ) -> RunRead:
     """Ask the run's workflow to stop; it records ``canceled`` itself shortly after (a
     queued run, or one whose workflow had not started yet, is ``canceled`` at once).

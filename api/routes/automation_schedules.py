@@ -5,23 +5,17 @@ Included by api.routes.automations under its ``/automations`` prefix."""
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
-from api.deps import Requires, SessionDep
+from api.deps import Requires, SessionDep, TemporalDep
 from api.openapi import errors
 from api.schemas.automations import ScheduleRead
 from core.permissions import Permission
 from core.principal import Principal
-from core.temporal import ClientProvider
 from services.automations.runs import TemporalUnavailable
 from services.automations.schedule_view import schedule_view
 
 router = APIRouter()
-
-
-def _temporal(request: Request) -> ClientProvider:
-    provider: ClientProvider = request.app.state.temporal
-    return provider
 
 
 @router.get(
@@ -32,7 +26,7 @@ async def get_schedule(
     automation_id: uuid.UUID,
     principal: Annotated[Principal, Requires(Permission.automations_read)],
     session: SessionDep,
-    temporal: Annotated[ClientProvider, Depends(_temporal)],
+    temporal: TemporalDep,
 ) -> ScheduleRead:
     """State ``absent`` (200, with ``reason``) for an automation without a schedule
     trigger; 404 for another firm's automation; 503 when Temporal does not answer."""

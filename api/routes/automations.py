@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from api.deps import PageDep, Requires, SessionDep
+from api.deps import BoundedBody, PageDep, Requires, SessionDep
 from api.openapi import errors
 from api.routes import automation_schedules
 from api.schemas.automations import (
@@ -23,7 +23,7 @@ from api.schemas.automations import (
     VersionSummary,
 )
 from api.schemas.common import Page, VersionNumber, page_of
-from core.errors import Conflict, PayloadTooLarge
+from core.errors import Conflict
 from core.permissions import Permission
 from core.principal import Principal
 from models import Automation, AutomationStatus
@@ -56,21 +56,10 @@ _DOCUMENT_BODY: dict[str, Any] = {
 _MEDIA_TYPES = {DocumentFormat.json: "application/json", DocumentFormat.yaml: "application/yaml"}
 
 
-async def _body(request: Request) -> bytes:
-    """The raw body, read no further than one chunk past the definition size limit (413)."""
-    limit = validation.MAX_DEFINITION_BYTES
-    too_large = PayloadTooLarge(f"A definition or document may take at most {limit} bytes")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+DefinitionBody = Annotated[
+    bytes,
+    BoundedBody(validation.MAX_DEFINITION_BYTES, what="A definition or document"),
+]
 
 
 def _detail(automation: Automation) -> AutomationDetail:
@@ -96,14 +85,14 @@ async def list_automations(
     return page_of([AutomationRead.model_validate(a) for a in result.items], result)
 
 
-@router.post("/validate", openapi_extra=_DEFINITION_BODY, responses=errors(PayloadTooLarge))
+@router.post("/validate", openapi_extra=_DEFINITION_BODY)
 async def validate_definition(
-    request: Request, principal: Reader, session: SessionDep
+    principal: Reader, session: SessionDep, raw: DefinitionBody
 ) -> dict[str, bool]:
     """Check a definition without saving it: 200 ``{"valid": true}``, or a 422 problem
     whose ``errors`` hold a JSON pointer per problem, including each use of a credential
     the firm does not have."""
-    await automations.check_definition(session, principal, raw=await _body(request))
+    await automations.check_definition(session, principal, raw=raw)
     return {"valid": True}
 
 
@@ -111,12 +100,13 @@ async def validate_definition(
     "/import",
     status_code=status.HTTP_201_CREATED,
     openapi_extra=_DOCUMENT_BODY,
-    responses=errors(PayloadTooLarge, Conflict),
+    responses=errors(Conflict),
 )
 async def import_automation(
     request: Request,
     principal: Writer,
     session: SessionDep,
+    raw: DefinitionBody,
     format: Annotated[
         DocumentFormat | None,
         Query(description="json or yaml; by default the Content-Type decides."),
@@ -130,7 +120,7 @@ async def import_automation(
         else DocumentFormat.json
     )
     automation, version = await portable.import_document(
-        session, principal, raw=await _body(request), fmt=fmt, publish=publish
+        session, principal, raw=raw, fmt=fmt, publish=publish
     )
     return Imported(
         automation=_detail(automation),
@@ -167,16 +157,14 @@ async def update_automation(
 @router.put(
     "/{automation_id}/draft",
     openapi_extra=_DEFINITION_BODY,
-    responses=errors(PayloadTooLarge, Conflict),
+    responses=errors(Conflict),
 )
 async def save_draft(
-    automation_id: uuid.UUID, request: Request, principal: Writer, session: SessionDep
+    automation_id: uuid.UUID, principal: Writer, session: SessionDep, raw: DefinitionBody
 ) -> DraftSaved:
     """Replace the draft. It is saved even when not yet valid; ``problems`` lists what
     would stop it from being published."""
-    automation, problems = await automations.save_draft(
-        session, principal, automation_id, raw=await _body(request)
-    )
+    automation, problems = await automations.save_draft(session, principal, automation_id, raw=raw)
     detail = _detail(automation)
     return DraftSaved.model_validate({**detail.model_dump(), "problems": problems})
 

@@ -13,11 +13,10 @@ from fastapi import APIRouter, File, Request, UploadFile, status
 from fastapi.responses import JSONResponse
 
 from api import idempotency
-from api.deps import IdempotencyDep, Requires, SessionDep
+from api.deps import IdempotencyDep, Requires, SessionDep, SettingsDep
 from api.openapi import errors
 from api.schemas.client_imports import ClientImportRead, ClientImportReportRead
 from api.schemas.common import Page, PageDep, page_of
-from core.config import Settings
 from core.errors import BadRequest, PayloadTooLarge
 from core.permissions import Permission
 from core.principal import Principal
@@ -47,13 +46,13 @@ async def create_import(
     file: Annotated[UploadFile, CSV_FILE],
     principal: Importer,
     session: SessionDep,
+    settings: SettingsDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
     """Check the file and start importing it; follow progress at the Location returned.
     Rows whose email or external_ref duplicate an existing client or an earlier row are
     skipped, invalid rows are reported with their line and reason. Accepts an
     ``Idempotency-Key``: the same file again with the same key returns the first import."""
-    settings: Settings = request.app.state.settings
     # One byte past the limit is enough to know the file is too large.
     data = await file.read(settings.import_max_bytes + 1)
 

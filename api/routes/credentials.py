@@ -3,14 +3,13 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, status
 
-from api.deps import PageDep, Requires, SessionDep
+from api.deps import CipherDep, PageDep, Requires, SessionDep
 from api.openapi import errors
-from api.routes.auth import settings_of
 from api.schemas.common import Page, page_of
 from api.schemas.credentials import CredentialCreate, CredentialRead, CredentialValue
-from core.crypto import Cipher, EncryptionUnavailable
+from core.crypto import EncryptionUnavailable
 from core.errors import Conflict
 from core.permissions import Permission
 from core.principal import Principal
@@ -19,13 +18,6 @@ from services import credentials
 router = APIRouter(prefix="/credentials")
 
 Manager = Annotated[Principal, Requires(Permission.credentials_manage)]
-
-
-def _cipher(request: Request) -> Cipher:
-    return Cipher.from_settings(settings_of(request))
-
-
-CipherDep = Annotated[Cipher, Depends(_cipher)]
 
 
 @router.post(

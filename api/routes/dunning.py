@@ -9,12 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from api.deps import Requires, SessionDep
+from api.deps import Requires, SessionDep, SettingsDep, TemporalDep
 from api.openapi import errors
 from core.errors import Conflict, NotFound
 from core.permissions import Permission
@@ -103,7 +103,7 @@ async def replace_policy(body: PolicyDoc, principal: Manager, session: SessionDe
 
 @router.post("/billing/dunning-policy/preview", responses=errors(NotFound))
 async def preview_template(
-    body: PreviewRequest, principal: Reader, session: SessionDep, request: Request
+    body: PreviewRequest, principal: Reader, session: SessionDep, settings: SettingsDep
 ) -> PreviewRead:
     """Render a step's email (saved, or the subject and body being edited) for one of
     the firm's invoices or for sample data. A template that does not render is a 422."""
@@ -111,7 +111,7 @@ async def preview_template(
         session,
         principal,
         request=body,
-        pay_link_base=request.app.state.settings.public_url,
+        pay_link_base=settings.public_url,
     )
     return PreviewRead(**rendered)
 
@@ -147,10 +147,10 @@ async def resume_client(
     return ClientPause(client_id=client.id, dunning_paused=client.dunning_paused)
 
 
-async def _live(request: Request, invoice_id: uuid.UUID) -> NextStep | None:
+async def _live(temporal: TemporalDep, invoice_id: uuid.UUID) -> NextStep | None:
     try:
         async with asyncio.timeout(QUERY_TIMEOUT_SECONDS):
-            client = await request.app.state.temporal()
+            client = await temporal()
             handle = client.get_workflow_handle(dunning_contracts.workflow_id(invoice_id))
             answer: NextStep = await handle.query(
                 dunning_contracts.NEXT_STEP_QUERY, result_type=NextStep
@@ -163,7 +163,7 @@ async def _live(request: Request, invoice_id: uuid.UUID) -> NextStep | None:
 
 @router.get("/invoices/{invoice_id}/dunning")
 async def get_invoice_dunning(
-    invoice_id: uuid.UUID, principal: Reader, session: SessionDep, request: Request
+    invoice_id: uuid.UUID, principal: Reader, session: SessionDep, temporal: TemporalDep
 ) -> InvoiceDunning:
     """What the invoice's dunning workflow plans next, and the steps handled so far."""
     invoice, rows = await dunning.reminders_of(session, principal, invoice_id)
@@ -171,6 +171,6 @@ async def get_invoice_dunning(
         invoice_id=invoice.id,
         dunning_paused=invoice.dunning_paused,
         in_collections=invoice.in_collections,
-        live=await _live(request, invoice.id),
+        live=await _live(temporal, invoice.id),
         reminders=[ReminderRead.model_validate(row) for row in rows],
     )

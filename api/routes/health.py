@@ -1,8 +1,9 @@
 """Liveness, readiness and Prometheus metrics; unauthenticated, so they reveal nothing
 beyond up or down (keep /metrics off the public internet; see docs/operations.md)."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
+from api.deps import SessionmakerDep, TemporalDep
 from api.openapi import errors
 from core import metrics, readiness
 from core.readiness import NotReady
@@ -20,8 +21,8 @@ async def health() -> dict[str, str]:
     summary="Postgres and Temporal are reachable",
     responses=errors(NotReady),
 )
-async def ready(request: Request) -> dict[str, object]:
-    checks = await readiness.check(request.app.state.sessionmaker, request.app.state.temporal)
+async def ready(sessionmaker: SessionmakerDep, temporal: TemporalDep) -> dict[str, object]:
+    checks = await readiness.check(sessionmaker, temporal)
     return {"status": "ok", "checks": checks}
 
 

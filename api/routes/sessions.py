@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, Response, status
 
-from api.deps import PageDep, Requires, SessionDep
+from api.deps import PageDep, Requires, SessionDep, SettingsDep
 from api.schemas.common import Page, page_of
 from api.schemas.sessions import CredentialRead, RevokedRead
 from api.session_cookie import clear_session_cookie, signed_in_by_cookie
@@ -31,14 +31,18 @@ async def list_sessions(
 
 @router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_session(
-    session_id: uuid.UUID, request: Request, principal: Account, session: SessionDep
+    session_id: uuid.UUID,
+    request: Request,
+    principal: Account,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     """Revoke one of your login sessions or API tokens; revoking a revoked one is a no-op.
     Revoking the session this browser is signed in with also clears its cookies."""
     await sessions.revoke(session, principal, session_id)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     if session_id == principal.credential_id and signed_in_by_cookie(request):
-        clear_session_cookie(response, request.app.state.settings)
+        clear_session_cookie(response, settings)
     return response
 
 

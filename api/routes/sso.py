@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Form, Request, Response, status
 from fastapi.responses import RedirectResponse
 
-from api.deps import Requires, SessionDep
+from api.deps import Requires, SessionDep, SettingsDep
 from api.errors import problem
 from api.openapi import errors
 from api.schemas.common import FirmSlugPath
@@ -38,11 +38,6 @@ RELAY_COOKIE = "ff_saml_relay"
 SAML_XML = "application/samlmetadata+xml"
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _request_id(request: Request) -> str | None:
     request_id: str | None = getattr(request.state, "request_id", None)
     return request_id
@@ -55,52 +50,50 @@ def _acs_path(firm_slug: str) -> str:
 
 
 async def _read(
-    request: Request, session: SessionDep, principal: Principal, config: SamlConfig
+    settings: Settings, session: SessionDep, principal: Principal, config: SamlConfig
 ) -> SamlConfigRead:
     slug = await sso_config.firm_slug(session, principal)
-    return SamlConfigRead.from_model(
-        config, public_url=_settings(request).public_url, firm_slug=slug
-    )
+    return SamlConfigRead.from_model(config, public_url=settings.public_url, firm_slug=slug)
 
 
 @router.get("/sso-configs")
 async def list_sso_configs(
-    request: Request, principal: Manager, session: SessionDep
+    settings: SettingsDep, principal: Manager, session: SessionDep
 ) -> SamlConfigList:
     configs = await sso_config.list_configs(session, principal)
-    return SamlConfigList(items=[await _read(request, session, principal, c) for c in configs])
+    return SamlConfigList(items=[await _read(settings, session, principal, c) for c in configs])
 
 
 @router.post("/sso-configs", status_code=status.HTTP_201_CREATED, responses=errors(Conflict))
 async def create_sso_config(
-    body: SamlConfigCreate, request: Request, principal: Manager, session: SessionDep
+    body: SamlConfigCreate, settings: SettingsDep, principal: Manager, session: SessionDep
 ) -> SamlConfigRead:
     """Upload the IdP's metadata XML (it is never fetched from a URL) and the mapping."""
     fields = body.model_dump()
     if fields["default_role"] is not None:
         fields["default_role"] = Role(fields["default_role"])
     config = await sso_config.create_config(session, principal, **fields)
-    return await _read(request, session, principal, config)
+    return await _read(settings, session, principal, config)
 
 
 @router.get("/sso-configs/{sso_config_id}")
 async def get_sso_config(
-    sso_config_id: uuid.UUID, request: Request, principal: Manager, session: SessionDep
+    sso_config_id: uuid.UUID, settings: SettingsDep, principal: Manager, session: SessionDep
 ) -> SamlConfigRead:
     config = await sso_config.get_config(session, principal, sso_config_id)
-    return await _read(request, session, principal, config)
+    return await _read(settings, session, principal, config)
 
 
 @router.patch("/sso-configs/{sso_config_id}", responses=errors(Conflict))
 async def update_sso_config(
     sso_config_id: uuid.UUID,
     body: SamlConfigUpdate,
-    request: Request,
+    settings: SettingsDep,
     principal: Manager,
     session: SessionDep,
 ) -> SamlConfigRead:
     config = await sso_config.update_config(session, principal, sso_config_id, **body.changes())
-    return await _read(request, session, principal, config)
+    return await _read(settings, session, principal, config)
 
 
 @router.delete("/sso-configs/{sso_config_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -115,9 +108,11 @@ async def delete_sso_config(
     response_class=Response,
     responses={200: {"content": {SAML_XML: {"schema": {"type": "string"}}}}},
 )
-async def sp_metadata(firm_slug: FirmSlugPath, request: Request, session: SessionDep) -> Response:
+async def sp_metadata(
+    firm_slug: FirmSlugPath, session: SessionDep, settings: SettingsDep
+) -> Response:
     """The SP metadata to load into the IdP (entity id, ACS URL, signed assertions wanted)."""
-    xml = await flow.sp_metadata(session, firm_slug, public_url=_settings(request).public_url)
+    xml = await flow.sp_metadata(session, firm_slug, public_url=settings.public_url)
     return Response(xml, media_type=SAML_XML)
 
 
@@ -127,10 +122,9 @@ async def sp_metadata(firm_slug: FirmSlugPath, request: Request, session: Sessio
     status_code=status.HTTP_303_SEE_OTHER,
 )
 async def sso_login(
-    firm_slug: FirmSlugPath, request: Request, session: SessionDep
+    firm_slug: FirmSlugPath, session: SessionDep, settings: SettingsDep
 ) -> RedirectResponse:
     """Redirect the browser to the IdP with an AuthnRequest (HTTP-Redirect binding)."""
-    settings = _settings(request)
     start = await flow.begin_login(session, firm_slug, public_url=settings.public_url)
     response = RedirectResponse(start.location, status_code=status.HTTP_303_SEE_OTHER)
     # The IdP posts back cross-site, which a SameSite=Lax cookie would not survive: None
@@ -158,13 +152,13 @@ async def sso_acs(
     firm_slug: FirmSlugPath,
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     saml_response: Annotated[str | None, Form(alias="SAMLResponse")] = None,
     relay_state: Annotated[str | None, Form(alias="RelayState")] = None,
     relay_cookie: Annotated[str | None, Cookie(alias=RELAY_COOKIE)] = None,
 ) -> Response:
     """Consume the IdP's response (HTTP-POST binding); on success set the session cookie
     and send the browser to the app."""
-    settings = _settings(request)
     request_id = _request_id(request)
     ttl = timedelta(hours=settings.session_ttl_hours)
     response: Response

@@ -6,21 +6,26 @@ services/billing/stripe_webhooks.py for how a delivery is verified and stored.""
 
 import uuid
 from datetime import UTC, datetime
-from functools import cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
 
-from api.deps import Requires, SessionDep
+from api.deps import (
+    CipherDep,
+    PaymentProvidersDep,
+    Requires,
+    SessionDep,
+    SettingsDep,
+    WebhookBody,
+)
 from api.openapi import errors
-from api.routes.auth import settings_of
-from core.crypto import Cipher, EncryptionUnavailable
-from core.errors import Conflict, NotFound, PayloadTooLarge
+from core.crypto import EncryptionUnavailable
+from core.errors import Conflict, NotFound
 from core.permissions import Permission
 from core.principal import Principal
 from models import StripeWebhookSecret
-from providers.payments import PaymentProviderFactory, PaymentProviderUnavailable, StripeProviders
+from providers.payments import PaymentProviderUnavailable
 from services.billing import checkout, stripe_account, stripe_webhooks
 from services.billing.stripe_account import SecretKeyFields, WebhookSecretsCreate
 from services.billing.stripe_webhooks import StripeSignatureRefused
@@ -29,23 +34,6 @@ router = APIRouter()
 
 Writer = Annotated[Principal, Requires(Permission.billing_write)]
 Manager = Annotated[Principal, Requires(Permission.billing_manage)]
-
-
-@cache
-def _stripe() -> StripeProviders:
-    return StripeProviders()
-
-
-def get_payment_providers() -> PaymentProviderFactory:
-    """The firm → provider factory; tests override this dependency with a fake."""
-    return _stripe()
-
-
-ProvidersDep = Annotated[PaymentProviderFactory, Depends(get_payment_providers)]
-
-
-def _cipher(request: Request) -> Cipher:
-    return Cipher.from_settings(settings_of(request))
 
 
 class SecretKeyRead(BaseModel):
@@ -76,19 +64,19 @@ class WebhookSecretList(BaseModel):
 
 @router.get("/billing/stripe/secret-key", responses=errors(EncryptionUnavailable))
 async def get_secret_key(
-    request: Request, principal: Manager, session: SessionDep
+    principal: Manager, session: SessionDep, cipher: CipherDep
 ) -> SecretKeyRead:
     """Whether the firm has a Stripe key, and its hint."""
-    found = await stripe_account.secret_key_status(session, principal, _cipher(request))
+    found = await stripe_account.secret_key_status(session, principal, cipher)
     return SecretKeyRead(configured=found.configured, hint=found.hint, livemode=found.livemode)
 
 
 @router.put("/billing/stripe/secret-key", responses=errors(EncryptionUnavailable))
 async def set_secret_key(
-    body: SecretKeyFields, request: Request, principal: Manager, session: SessionDep
+    body: SecretKeyFields, principal: Manager, session: SessionDep, cipher: CipherDep
 ) -> SecretKeyRead:
     """Set or replace the firm's Stripe secret key; it is stored encrypted, never shown."""
-    saved = await stripe_account.set_secret_key(session, principal, _cipher(request), fields=body)
+    saved = await stripe_account.set_secret_key(session, principal, cipher, fields=body)
     return SecretKeyRead(configured=saved.configured, hint=saved.hint, livemode=saved.livemode)
 
 
@@ -97,8 +85,8 @@ async def set_secret_key(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=errors(NotFound, EncryptionUnavailable),
 )
-async def delete_secret_key(request: Request, principal: Manager, session: SessionDep) -> Response:
-    await stripe_account.delete_secret_key(session, principal, _cipher(request))
+async def delete_secret_key(principal: Manager, session: SessionDep, cipher: CipherDep) -> Response:
+    await stripe_account.delete_secret_key(session, principal, cipher)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -108,13 +96,11 @@ async def delete_secret_key(request: Request, principal: Manager, session: Sessi
     responses=errors(Conflict, EncryptionUnavailable),
 )
 async def add_webhook_secrets(
-    body: WebhookSecretsCreate, request: Request, principal: Manager, session: SessionDep
+    body: WebhookSecretsCreate, principal: Manager, session: SessionDep, cipher: CipherDep
 ) -> WebhookSecretList:
     """Add the endpoint's signing secret(s). While Stripe rolls a secret, add the new one
     and give the old one an ``expires_at``: deliveries signed with either are accepted."""
-    added = await stripe_account.add_webhook_secrets(
-        session, principal, _cipher(request), fields=body
-    )
+    added = await stripe_account.add_webhook_secrets(session, principal, cipher, fields=body)
     return WebhookSecretList(items=[WebhookSecretRead.of(secret) for secret in added])
 
 
@@ -146,19 +132,20 @@ class CheckoutRead(BaseModel):
 )
 async def create_checkout(
     invoice_id: uuid.UUID,
-    request: Request,
     principal: Writer,
     session: SessionDep,
-    providers: ProvidersDep,
+    settings: SettingsDep,
+    cipher: CipherDep,
+    providers: PaymentProvidersDep,
 ) -> CheckoutRead:
     """A Stripe Checkout page for what the invoice owes now. Asking again for the same
     balance returns the same page; a 409 when nothing is owed (draft, void, paid)."""
-    public_url = settings_of(request).public_url.rstrip("/")
+    public_url = settings.public_url.rstrip("/")
     link = await checkout.create_checkout(
         session,
         principal,
         invoice_id,
-        cipher=_cipher(request),
+        cipher=cipher,
         providers=providers,
         urls=checkout.CheckoutUrls(
             success_url=f"{public_url}/invoices/{invoice_id}?checkout=paid",
@@ -189,39 +176,24 @@ _DELIVERY_BODY: dict[str, Any] = {
 }
 
 
-async def _bounded_body(request: Request, limit: int) -> bytes:
-    """The raw body (the signature covers its exact bytes), read no further than one chunk
-    past ``limit``: a Content-Length may be absent or wrong."""
-    too_large = PayloadTooLarge(f"A webhook body may take at most {limit} bytes")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post(
     "/webhooks/stripe/{firm_id}",
     openapi_extra=_DELIVERY_BODY,
-    responses=errors(StripeSignatureRefused, PayloadTooLarge),
+    responses=errors(StripeSignatureRefused),
 )
 async def receive_stripe_webhook(
-    firm_id: str, request: Request, session: SessionDep
+    firm_id: str,
+    request: Request,
+    session: SessionDep,
+    cipher: CipherDep,
+    body: WebhookBody,
 ) -> WebhookReceipt:
     """Stripe's deliveries for one firm. A 400 for a bad signature (generic), malformed
     JSON or an event firmflow cannot use (Stripe redelivers non-2xx answers for days); 200
     once the event is stored — it is applied right after, through the outbox."""
-    settings = settings_of(request)
-    body = await _bounded_body(request, settings.webhook_max_bytes)
     receipt = await stripe_webhooks.receive(
         session,
-        _cipher(request),
+        cipher,
         firm_id,
         body=body,
         signature=request.headers.get("stripe-signature"),

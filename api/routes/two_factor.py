@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from api.deps import Requires, SessionDep
+from api.deps import CipherDep, Requires, SessionDep, SettingsDep
 from api.openapi import errors
 from api.routes.auth import (
     client_address,
@@ -14,7 +14,6 @@ from api.routes.auth import (
     request_id_of,
     session_read,
     session_ttl,
-    settings_of,
 )
 from api.schemas.auth import (
     EnrolledSessionRead,
@@ -30,7 +29,7 @@ from api.schemas.auth import (
     TwoFactorDisable,
     TwoFactorStatusRead,
 )
-from core.crypto import Cipher, EncryptionUnavailable
+from core.crypto import EncryptionUnavailable
 from core.errors import Conflict, Unauthorized
 from core.permissions import Permission
 from core.principal import Principal
@@ -45,45 +44,46 @@ AccountDep = Annotated[Principal, Requires(Permission.account)]
 PolicyDep = Annotated[Principal, Requires(Permission.users_manage)]
 
 
-def _cipher(request: Request) -> Cipher:
-    return Cipher.from_settings(settings_of(request))
-
-
 @router.post(
     "/auth/login/mfa",
     response_model=SessionRead,
     responses=errors(CountedFailure, TooManyAttempts, EncryptionUnavailable),
 )
 async def login_mfa(
-    body: MfaLoginCreate, request: Request, response: Response, session: SessionDep
+    body: MfaLoginCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    cipher: CipherDep,
 ) -> SessionRead | JSONResponse:
     """Finish a login with a TOTP code or a recovery code and the ``mfa_token``."""
     try:
         issued = await two_factor.complete_login(
             session,
-            _cipher(request),
+            cipher,
             mfa_token=body.mfa_token,
             code=body.code,
             recovery_code=body.recovery_code,
-            ttl=session_ttl(request),
+            ttl=session_ttl(settings),
             client_address=client_address(request),
             request_id=request_id_of(request),
         )
     except CountedFailure as error:
         return refused(request, error)
-    return session_read(issued, response, request)
+    return session_read(issued, response, settings)
 
 
 @router.post(
     "/auth/login/enrollment", responses=errors(Unauthorized, Conflict, EncryptionUnavailable)
 )
 async def begin_enrollment_at_login(
-    body: EnrollmentAtLoginCreate, request: Request, session: SessionDep
+    body: EnrollmentAtLoginCreate, request: Request, session: SessionDep, cipher: CipherDep
 ) -> EnrollmentRead:
     """Start the enrolment a firm's policy requires, with the login's ``enrollment_token``."""
     enrolment = await two_factor.begin_enrolment_at_login(
         session,
-        _cipher(request),
+        cipher,
         enrolment_token=body.enrollment_token,
         request_id=request_id_of(request),
     )
@@ -99,17 +99,19 @@ async def confirm_enrollment_at_login(
     request: Request,
     response: Response,
     session: SessionDep,
+    settings: SettingsDep,
+    cipher: CipherDep,
 ) -> EnrolledSessionRead:
     """Confirm the enrolment with a code; signs in and shows the recovery codes once."""
     issued, codes = await two_factor.confirm_enrolment_at_login(
         session,
-        _cipher(request),
+        cipher,
         enrolment_token=body.enrollment_token,
         code=body.code,
-        ttl=session_ttl(request),
+        ttl=session_ttl(settings),
         request_id=request_id_of(request),
     )
-    read = session_read(issued, response, request)
+    read = session_read(issued, response, settings)
     return EnrolledSessionRead(**read.model_dump(), recovery_codes=codes)
 
 
@@ -126,10 +128,10 @@ async def two_factor_status(principal: AccountDep, session: SessionDep) -> TwoFa
 
 @router.post("/auth/two-factor/enrollment", responses=errors(Conflict, EncryptionUnavailable))
 async def begin_enrollment(
-    request: Request, principal: AccountDep, session: SessionDep
+    principal: AccountDep, session: SessionDep, cipher: CipherDep
 ) -> EnrollmentRead:
     """A new TOTP seed, pending until confirmed; show ``otpauth_uri`` as a QR code."""
-    enrolment = await two_factor.begin_enrolment(session, principal, _cipher(request))
+    enrolment = await two_factor.begin_enrolment(session, principal, cipher)
     return EnrollmentRead(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
 
 
@@ -137,10 +139,10 @@ async def begin_enrollment(
     "/auth/two-factor/enrollment/confirm", responses=errors(Conflict, EncryptionUnavailable)
 )
 async def confirm_enrollment(
-    body: TotpCodeCreate, request: Request, principal: AccountDep, session: SessionDep
+    body: TotpCodeCreate, principal: AccountDep, session: SessionDep, cipher: CipherDep
 ) -> RecoveryCodesRead:
     """Turn two-factor on with a code from the app; returns the recovery codes, once."""
-    codes = await two_factor.confirm_enrolment(session, principal, _cipher(request), code=body.code)
+    codes = await two_factor.confirm_enrolment(session, principal, cipher, code=body.code)
     return RecoveryCodesRead(recovery_codes=codes)
 
 
@@ -150,12 +152,12 @@ async def confirm_enrollment(
     responses=errors(Conflict, EncryptionUnavailable),
 )
 async def disable(
-    body: TwoFactorDisable, request: Request, principal: AccountDep, session: SessionDep
+    body: TwoFactorDisable, principal: AccountDep, session: SessionDep, cipher: CipherDep
 ) -> None:
     await two_factor.disable(
         session,
         principal,
-        _cipher(request),
+        cipher,
         code=body.code,
         recovery_code=body.recovery_code,
     )
@@ -163,12 +165,10 @@ async def disable(
 
 @router.post("/auth/two-factor/recovery-codes", responses=errors(Conflict, EncryptionUnavailable))
 async def regenerate_recovery_codes(
-    body: TotpCodeCreate, request: Request, principal: AccountDep, session: SessionDep
+    body: TotpCodeCreate, principal: AccountDep, session: SessionDep, cipher: CipherDep
 ) -> RecoveryCodesRead:
     """Replace every recovery code; the new ones are shown once."""
-    codes = await two_factor.regenerate_recovery_codes(
-        session, principal, _cipher(request), code=body.code
-    )
+    codes = await two_factor.regenerate_recovery_codes(session, principal, cipher, code=body.code)
     return RecoveryCodesRead(recovery_codes=codes)
 
 

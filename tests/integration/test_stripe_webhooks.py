@@ -17,7 +17,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.routes.stripe import get_payment_providers
+from api.deps import get_payment_providers
 from core.config import Settings
 from core.crypto import Cipher
 from core.db import scope_to_firm
