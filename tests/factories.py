@@ -39,7 +39,13 @@ def principal_of(actor: Actor) -> Principal:
     )
 
 
-async def make_firm(session: AsyncSession, name: str = "Acme Accounting") -> Actor:
+async def make_firm(
+    session: AsyncSession,
+    name: str = "Acme Accounting",
+    *,
+    time_zone: str = "UTC",
+    default_currency: str = "USD",
+) -> Actor:
     """A firm with an owner and the owner's API token, committed to the session's
     transaction (a savepoint inside the test's transaction)."""
     suffix = uuid.uuid4().hex[:8]
@@ -49,10 +55,18 @@ async def make_firm(session: AsyncSession, name: str = "Acme Accounting") -> Act
         slug=f"firm-{suffix}",
         owner_email=f"owner-{suffix}@example.com",
         owner_password=PASSWORD,
+        time_zone=time_zone,
+        default_currency=default_currency,
     )
     _, token = await issue_api_token(session, created.owner, "tests")
     await session.commit()
     return Actor(firm=created.firm, user=created.owner, token=token)
+
+
+async def berlin_firm(session: AsyncSession) -> Actor:
+    """A firm in Europe/Berlin that bills in EUR: the calendar dunning and recurring
+    invoices count days in."""
+    return await make_firm(session, "Kanzlei", time_zone="Europe/Berlin", default_currency="EUR")
 
 
 async def add_user(

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,7 +24,6 @@ from models import Invoice, PaymentMethod
 from services.billing.payments import record_payment
 from tests.factories import Actor
 from tests.integration.test_dunning_workflow import (
-    berlin_firm,
     mailer_for,
     open_invoice,
     owner,
@@ -67,12 +65,6 @@ def gated_mailbox(log: list[str]) -> Iterator[GatedMailbox]:
         controller.stop()
 
 
-@pytest.fixture
-async def actor(committing_sessionmaker: async_sessionmaker[AsyncSession]) -> Actor:
-    async with committing_sessionmaker() as session:
-        return await berlin_firm(session)
-
-
 def send_input(actor: Actor, invoice: Invoice, key: str = "overdue-3") -> SendInput:
     now = datetime.now(UTC)
     step = PlannedStep(key=key, kind="reminder", at=now, local_at=now.isoformat())
@@ -112,18 +104,20 @@ async def someone_waits_on_a_lock(maker: async_sessionmaker[AsyncSession]) -> No
 
 
 async def test_payment_during_a_send_waits_for_it_and_the_reminder_precedes_it(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor
+    committing_sessionmaker: async_sessionmaker[AsyncSession], berlin_owner: Actor
 ) -> None:
     maker = committing_sessionmaker
-    invoice = await open_invoice(maker, actor, date.today())
+    invoice = await open_invoice(maker, berlin_owner, date.today())
     log: list[str] = []
     with gated_mailbox(log) as box:
-        send = asyncio.create_task(send_step(maker, mailer_for(box), send_input(actor, invoice)))
+        send = asyncio.create_task(
+            send_step(maker, mailer_for(box), send_input(berlin_owner, invoice))
+        )
         assert await asyncio.to_thread(box.arrived.wait, WAIT)
 
         async def pay() -> None:
             async with maker() as session, session.begin():
-                await pay_in_full(session, actor, invoice)
+                await pay_in_full(session, berlin_owner, invoice)
             log.append("payment committed")
 
         payment = asyncio.create_task(pay())
@@ -136,21 +130,21 @@ async def test_payment_during_a_send_waits_for_it_and_the_reminder_precedes_it(
     assert result.outcome == SendOutcome.sent
     assert log == ["email accepted", "payment committed"]
     assert "Balance: 1,000.00 EUR" in box.body(0).splitlines()
-    assert await reminders(maker, actor, invoice) == {"overdue-3": "sent"}
+    assert await reminders(maker, berlin_owner, invoice) == {"overdue-3": "sent"}
 
 
 async def test_send_during_a_payment_waits_for_it_and_sends_nothing(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor
+    committing_sessionmaker: async_sessionmaker[AsyncSession], berlin_owner: Actor
 ) -> None:
     maker = committing_sessionmaker
-    invoice = await open_invoice(maker, actor, date.today())
+    invoice = await open_invoice(maker, berlin_owner, date.today())
     log: list[str] = []
     with gated_mailbox(log) as box:
         box.release.set()
         async with maker() as session, session.begin():
-            await pay_in_full(session, actor, invoice)
+            await pay_in_full(session, berlin_owner, invoice)
             send = asyncio.create_task(
-                send_step(maker, mailer_for(box), send_input(actor, invoice))
+                send_step(maker, mailer_for(box), send_input(berlin_owner, invoice))
             )
             await someone_waits_on_a_lock(maker)
             assert not send.done()
@@ -160,20 +154,20 @@ async def test_send_during_a_payment_waits_for_it_and_sends_nothing(
     assert (result.outcome, result.closed) == (SendOutcome.skipped, True)
     assert log == ["payment committed"]
     assert box.messages == []
-    assert await reminders(maker, actor, invoice) == {"overdue-3": "skipped"}
+    assert await reminders(maker, berlin_owner, invoice) == {"overdue-3": "skipped"}
 
 
 async def test_a_retried_send_sends_once(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor
+    committing_sessionmaker: async_sessionmaker[AsyncSession], berlin_owner: Actor
 ) -> None:
     maker = committing_sessionmaker
-    invoice = await open_invoice(maker, actor, date.today())
+    invoice = await open_invoice(maker, berlin_owner, date.today())
     with gated_mailbox([]) as box:
         box.release.set()
-        request = send_input(actor, invoice, key="overdue-7")
+        request = send_input(berlin_owner, invoice, key="overdue-7")
         first = await send_step(maker, mailer_for(box), request)
         again = await send_step(maker, mailer_for(box), request)
     assert (first.outcome, again.outcome) == (SendOutcome.sent, SendOutcome.already)
     assert len(box.messages) == 1
-    async with tenant_session(actor.firm.id, maker) as session:
+    async with tenant_session(berlin_owner.firm.id, maker) as session:
         assert (await session.get_one(Invoice, invoice.id)).status == "open"

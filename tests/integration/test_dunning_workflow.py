@@ -8,7 +8,6 @@ resume (per invoice and per client), a policy change, continue-as-new, and the q
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -42,16 +41,13 @@ from services.billing import dunning, dunning_policy, invoices
 from services.billing.payments import record_payment
 from services.billing.settings import SettingsPatch, update_settings
 from services.clients import create_client, validate_client_fields
-from services.firms import create_firm_with_owner
 from services.outbox.dispatch import dispatch_pending
 from services.outbox.writer import pop_outbox_ids
-from services.tokens import issue_api_token
 from tests.billing_factories import make_invoice
 from tests.factories import Actor
 from tests.mailbox import Mailbox
 from workflows.billing.dunning import contracts as dunning_contracts
 from workflows.billing.dunning.contracts import (
-    SEND_ACTIVITY,
     DunningInput,
     DunningState,
     NextStep,
@@ -68,28 +64,6 @@ from workflows.registry import workflow_runner
 BERLIN = ZoneInfo("Europe/Berlin")
 SENDER = "Acme Billing <billing@firmflow>"
 PUBLIC_URL = "https://app.firmflow.test"
-
-
-async def berlin_firm(session: AsyncSession) -> Actor:
-    suffix = uuid.uuid4().hex[:8]
-    created = await create_firm_with_owner(
-        session,
-        firm_name=f"Kanzlei {suffix}",
-        slug=f"kanzlei-{suffix}",
-        owner_email=f"owner-{suffix}@example.com",
-        owner_password=uuid.uuid4().hex,
-        time_zone="Europe/Berlin",
-        default_currency="EUR",
-    )
-    _, token = await issue_api_token(session, created.owner, "tests")
-    await session.commit()
-    return Actor(firm=created.firm, user=created.owner, token=token)
-
-
-@pytest.fixture
-async def actor(committing_sessionmaker: async_sessionmaker[AsyncSession]) -> Actor:
-    async with committing_sessionmaker() as session:
-        return await berlin_firm(session)
 
 
 def smtp(mailbox: Mailbox) -> SmtpEmailProvider:
@@ -232,7 +206,7 @@ async def sends(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, datetime]]:
     for event in history.events:
         attributes = event.activity_task_scheduled_event_attributes
         if event.HasField("activity_task_scheduled_event_attributes") and (
-            attributes.activity_type.name == SEND_ACTIVITY
+            attributes.activity_type.name == dunning_contracts.SEND_ACTIVITY
         ):
             payload = json.loads(attributes.input.payloads[0].data)
             found.append((payload["step"]["key"], event.event_time.ToDatetime(tzinfo=UTC)))
@@ -296,25 +270,25 @@ async def test_sixty_day_timeline_in_business_hours_with_one_late_fee(
     task_queue: str,
     worker: Worker,
     mailbox: Mailbox,
-    actor: Actor,
+    berlin_owner: Actor,
 ) -> None:
     maker = committing_sessionmaker
     await set_policy(
         maker,
         temporal_env,
-        actor,
+        berlin_owner,
         late_fee_fixed=2_500,
         late_fee_step="overdue-7",
         endless_every_days=10,
     )
     due = await wednesday_after(temporal_env, 14)
-    invoice = await open_invoice(maker, actor, due)
+    invoice = await open_invoice(maker, berlin_owner, due)
     started = await temporal_env.get_current_time()
-    handle = await start(temporal_env, task_queue, actor, invoice)
+    handle = await start(temporal_env, task_queue, berlin_owner, invoice)
 
     # Sixty days: past the escalation (+30) and the first endless reminder (+40).
     await temporal_env.sleep(due + timedelta(days=45) - started.astimezone(BERLIN).date())
-    await pay(maker, temporal_env, actor, invoice, 102_500)
+    await pay(maker, temporal_env, berlin_owner, invoice, 102_500)
     result = await handle.result()
     assert result.state == DunningState.closed
 
@@ -335,7 +309,7 @@ async def test_sixty_day_timeline_in_business_hours_with_one_late_fee(
     subjects = sent_subjects(mailbox)
     number = invoice.number
     assert subjects == [
-        f"Invoice {number} from {actor.firm.name}",
+        f"Invoice {number} from {berlin_owner.firm.name}",
         f"Invoice {number} is due soon",
         f"Invoice {number} is due today",
         f"Reminder: invoice {number} is overdue",
@@ -344,7 +318,7 @@ async def test_sixty_day_timeline_in_business_hours_with_one_late_fee(
         f"Final notice: invoice {number}",
         f"Final notice: invoice {number}",
     ]
-    client = await client_of(maker, actor, invoice)
+    client = await client_of(maker, berlin_owner, invoice)
     assert all(r == [client.email] for r in mailbox.recipients)
     assert mailbox.messages[3]["Message-ID"] == f"<dunning-{invoice.id}-overdue-3@firmflow>"
     # The fee is added once, at the +7 reminder, and shows from there on.
@@ -354,15 +328,15 @@ async def test_sixty_day_timeline_in_business_hours_with_one_late_fee(
     assert "40 days overdue" in mailbox.body(7)
     assert f"{PUBLIC_URL}/pay/{invoice.id}" in mailbox.body(1)
 
-    final = await reload(maker, actor, invoice)
+    final = await reload(maker, berlin_owner, invoice)
     assert (final.late_fee, final.total, final.status) == (2_500, 102_500, "paid")
     assert final.in_collections
-    async with tenant_session(actor.firm.id, maker) as session:
+    async with tenant_session(berlin_owner.firm.id, maker) as session:
         titles = list(
             await session.scalars(select(Task.title).where(Task.client_id == final.client_id))
         )
     assert titles == [f"Collect invoice {number} ({client.name})"]
-    assert await reminders(maker, actor, invoice) == {
+    assert await reminders(maker, berlin_owner, invoice) == {
         "invoice": "sent",
         "due-soon": "sent",
         "due-today": "sent",
@@ -388,12 +362,12 @@ async def test_payment_stops_the_reminders(
     task_queue: str,
     worker: Worker,
     mailbox: Mailbox,
-    actor: Actor,
+    berlin_owner: Actor,
 ) -> None:
     maker = committing_sessionmaker
     due = await wednesday_after(temporal_env, 14)
-    invoice = await open_invoice(maker, actor, due)
-    handle = await start(temporal_env, task_queue, actor, invoice)
+    invoice = await open_invoice(maker, berlin_owner, due)
+    handle = await start(temporal_env, task_queue, berlin_owner, invoice)
 
     planned = await sent_invoice_email(handle)
     assert planned.step_key == "due-soon"
@@ -401,15 +375,15 @@ async def test_payment_stops_the_reminders(
     assert planned.local_at == nine_in_berlin(due - timedelta(days=2))
     assert not planned.paused
 
-    await pay(maker, temporal_env, actor, invoice, 40_000)
+    await pay(maker, temporal_env, berlin_owner, invoice, 40_000)
     partly = await until_state(handle, lambda a: a.step_key == "due-soon")
     assert partly.state == DunningState.scheduled
-    await pay(maker, temporal_env, actor, invoice, 60_000)
+    await pay(maker, temporal_env, berlin_owner, invoice, 60_000)
     result = await handle.result()
 
     assert (result.state, result.reason) == (DunningState.closed, "paid")
-    assert sent_subjects(mailbox) == [f"Invoice {invoice.number} from {actor.firm.name}"]
-    assert await reminders(maker, actor, invoice) == {"invoice": "sent"}
+    assert sent_subjects(mailbox) == [f"Invoice {invoice.number} from {berlin_owner.firm.name}"]
+    assert await reminders(maker, berlin_owner, invoice) == {"invoice": "sent"}
 
 
 async def test_pause_skips_the_steps_missed_but_the_latest_and_resumes(
@@ -418,21 +392,21 @@ async def test_pause_skips_the_steps_missed_but_the_latest_and_resumes(
     task_queue: str,
     worker: Worker,
     mailbox: Mailbox,
-    actor: Actor,
+    berlin_owner: Actor,
 ) -> None:
     maker = committing_sessionmaker
     due = await wednesday_after(temporal_env, 14)
-    invoice = await open_invoice(maker, actor, due)
-    client = await client_of(maker, actor, invoice)
-    handle = await start(temporal_env, task_queue, actor, invoice)
+    invoice = await open_invoice(maker, berlin_owner, due)
+    client = await client_of(maker, berlin_owner, invoice)
+    handle = await start(temporal_env, task_queue, berlin_owner, invoice)
     await sent_invoice_email(handle)
 
-    await set_paused(maker, temporal_env, actor, paused=True, invoice=invoice)
+    await set_paused(maker, temporal_env, berlin_owner, paused=True, invoice=invoice)
     paused = await until_state(handle, lambda a: a.paused)
     assert (paused.state, paused.reason) == (DunningState.waiting, "paused (invoice)")
     # Resuming the invoice while its client is paused keeps it waiting.
-    await set_paused(maker, temporal_env, actor, paused=True, client=client)
-    await set_paused(maker, temporal_env, actor, paused=False, invoice=invoice)
+    await set_paused(maker, temporal_env, berlin_owner, paused=True, client=client)
+    await set_paused(maker, temporal_env, berlin_owner, paused=False, invoice=invoice)
     await until_state(handle, lambda a: a.reason == "paused (client)")
 
     # Ten days after the due date (a Saturday): due-soon, due-today, overdue-3 and
@@ -441,22 +415,22 @@ async def test_pause_skips_the_steps_missed_but_the_latest_and_resumes(
     await temporal_env.sleep(due + timedelta(days=10) - now.astimezone(BERLIN).date())
     assert len(mailbox.messages) == 1
 
-    await set_paused(maker, temporal_env, actor, paused=False, client=client)
+    await set_paused(maker, temporal_env, berlin_owner, paused=False, client=client)
     # The latest missed step goes out at the next opening: Monday 09:00.
     resumed = await until_state(handle, lambda a: a.step_key == "overdue-7")
     assert resumed.local_at == nine_in_berlin(due + timedelta(days=12))
     await temporal_env.sleep(timedelta(days=3))
     await until_state(handle, lambda a: a.step_key == "overdue-14")
-    await pay(maker, temporal_env, actor, invoice, 100_000)
+    await pay(maker, temporal_env, berlin_owner, invoice, 100_000)
     await handle.result()
 
     assert sent_subjects(mailbox) == [
-        f"Invoice {invoice.number} from {actor.firm.name}",
+        f"Invoice {invoice.number} from {berlin_owner.firm.name}",
         f"Second reminder: invoice {invoice.number} is overdue",
     ]
     timeline = [(key, local(at)) for key, at in await sends(handle)]
     assert timeline[1] == ("overdue-7", (due + timedelta(days=12), "09:00"))
-    assert await reminders(maker, actor, invoice) == {
+    assert await reminders(maker, berlin_owner, invoice) == {
         "invoice": "sent",
         "due-soon": "skipped",
         "due-today": "skipped",
@@ -471,19 +445,19 @@ async def test_policy_change_replans_and_keeps_what_was_sent(
     task_queue: str,
     worker: Worker,
     mailbox: Mailbox,
-    actor: Actor,
+    berlin_owner: Actor,
 ) -> None:
     maker = committing_sessionmaker
     due = await wednesday_after(temporal_env, 14)
-    invoice = await open_invoice(maker, actor, due)
-    handle = await start(temporal_env, task_queue, actor, invoice)
+    invoice = await open_invoice(maker, berlin_owner, due)
+    handle = await start(temporal_env, task_queue, berlin_owner, invoice)
     assert (await sent_invoice_email(handle)).step_key == "due-soon"
 
     steps = [
         {"key": "nudge", "offset_days": 1, "subject": "Nudge {{ invoice.number }}", "body": "x"},
         {"key": "escalation", "kind": "escalation", "offset_days": 8},
     ]
-    await set_policy(maker, temporal_env, actor, steps=steps)
+    await set_policy(maker, temporal_env, berlin_owner, steps=steps)
     replanned = await until_state(handle, lambda a: a.step_key == "nudge")
     assert replanned.policy_version == 2
     assert replanned.at is not None and local(replanned.at) == (due + timedelta(days=1), "09:00")
@@ -491,12 +465,12 @@ async def test_policy_change_replans_and_keeps_what_was_sent(
     result = await handle.result()
     assert (result.state, result.reason) == (DunningState.done, "every step handled")
     assert sent_subjects(mailbox)[1:] == [f"Nudge {invoice.number}"]
-    assert await reminders(maker, actor, invoice) == {
+    assert await reminders(maker, berlin_owner, invoice) == {
         "invoice": "sent",
         "nudge": "sent",
         "escalation": "escalated",
     }
-    assert (await reload(maker, actor, invoice)).in_collections
+    assert (await reload(maker, berlin_owner, invoice)).in_collections
 
 
 async def test_endless_reminders_continue_as_new_carrying_what_was_sent(
@@ -505,18 +479,18 @@ async def test_endless_reminders_continue_as_new_carrying_what_was_sent(
     task_queue: str,
     worker: Worker,
     mailbox: Mailbox,
-    actor: Actor,
+    berlin_owner: Actor,
 ) -> None:
     maker = committing_sessionmaker
     steps = [{"key": "overdue", "offset_days": 1, "subject": "Overdue", "body": "Pay"}]
-    await set_policy(maker, temporal_env, actor, steps=steps, endless_every_days=7)
+    await set_policy(maker, temporal_env, berlin_owner, steps=steps, endless_every_days=7)
     due = await wednesday_after(temporal_env, 0)
-    invoice = await open_invoice(maker, actor, due)
-    handle = await start(temporal_env, task_queue, actor, invoice, turns_per_run=3)
+    invoice = await open_invoice(maker, berlin_owner, due)
+    handle = await start(temporal_env, task_queue, berlin_owner, invoice, turns_per_run=3)
 
     now = await temporal_env.get_current_time()
     await temporal_env.sleep(due + timedelta(days=30) - now.astimezone(BERLIN).date())
-    await pay(maker, temporal_env, actor, invoice, 100_000)
+    await pay(maker, temporal_env, berlin_owner, invoice, 100_000)
     result = await handle.result()
 
     assert result.state == DunningState.closed
@@ -524,7 +498,7 @@ async def test_endless_reminders_continue_as_new_carrying_what_was_sent(
     endless = [f"endless-{n}" for n in range(1, 5)]
     assert result.handled == ["invoice", "overdue", *endless]
     assert sent_subjects(mailbox) == [
-        f"Invoice {invoice.number} from {actor.firm.name}",
+        f"Invoice {invoice.number} from {berlin_owner.firm.name}",
         *["Overdue"] * 5,
     ]
     message_ids = [str(m["Message-ID"]) for m in mailbox.messages]
@@ -540,14 +514,14 @@ async def test_sent_invoice_queues_the_workflow_and_the_api_reads_and_pauses_it(
     task_queue: str,
     worker: Worker,
     mailbox: Mailbox,
-    actor: Actor,
+    berlin_owner: Actor,
 ) -> None:
     maker = committing_sessionmaker
     due = await wednesday_after(temporal_env, 14)
     async with maker() as session:
-        draft = await make_invoice(session, actor, status=InvoiceStatus.draft, due_date=due)
-    async with tenant_session(actor.firm.id, maker) as session:
-        invoice = await invoices.send_invoice(session, owner(actor), draft.id)
+        draft = await make_invoice(session, berlin_owner, status=InvoiceStatus.draft, due_date=due)
+    async with tenant_session(berlin_owner.firm.id, maker) as session:
+        invoice = await invoices.send_invoice(session, owner(berlin_owner), draft.id)
         start_message = await session.scalar(
             select(OutboxMessage).where(OutboxMessage.dedupe_key == f"start:dunning-{draft.id}")
         )
@@ -562,25 +536,25 @@ async def test_sent_invoice_queues_the_workflow_and_the_api_reads_and_pauses_it(
     await sent_invoice_email(handle)
 
     path = f"/v1/invoices/{invoice.id}/dunning"
-    view = (await temporal_api.get(path, headers=actor.headers)).json()
+    view = (await temporal_api.get(path, headers=berlin_owner.headers)).json()
     assert view["live"]["step_key"] == "due-soon"
     assert view["live"]["local_at"] == nine_in_berlin(due - timedelta(days=2))
     assert [(r["step_key"], r["outcome"]) for r in view["reminders"]] == [("invoice", "sent")]
     assert view["reminders"][0]["message_id"] == f"dunning-{invoice.id}-invoice"
 
-    response = await temporal_api.post(f"{path}/pause", headers=actor.headers)
+    response = await temporal_api.post(f"{path}/pause", headers=berlin_owner.headers)
     assert response.status_code == 200, response.text
     await until_state(handle, lambda a: a.paused)
-    view = (await temporal_api.get(path, headers=actor.headers)).json()
+    view = (await temporal_api.get(path, headers=berlin_owner.headers)).json()
     assert (view["dunning_paused"], view["live"]["paused"]) == (True, True)
     assert view["live"]["reason"] == "paused (invoice)"
 
-    response = await temporal_api.post(f"{path}/resume", headers=actor.headers)
+    response = await temporal_api.post(f"{path}/resume", headers=berlin_owner.headers)
     assert response.status_code == 200, response.text
     await until_state(handle, lambda a: a.step_key == "due-soon")
-    await pay(maker, temporal_env, actor, invoice, invoice.balance)
+    await pay(maker, temporal_env, berlin_owner, invoice, invoice.balance)
     assert (await handle.result())["state"] == "closed"
-    assert sent_subjects(mailbox) == [f"Invoice {invoice.number} from {actor.firm.name}"]
+    assert sent_subjects(mailbox) == [f"Invoice {invoice.number} from {berlin_owner.firm.name}"]
 
 
 async def plan_at(
@@ -602,53 +576,55 @@ def berlin(year: int, month: int, day: int, hour: int) -> datetime:
 
 
 async def test_plan_follows_the_firms_business_hours_and_days_across_dst(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor
+    committing_sessionmaker: async_sessionmaker[AsyncSession], berlin_owner: Actor
 ) -> None:
     maker = committing_sessionmaker
-    async with tenant_session(actor.firm.id, maker) as session:
+    async with tenant_session(berlin_owner.firm.id, maker) as session:
         patch = SettingsPatch(
             business_hours_start=10, business_hours_end=14, business_days=[2, 3, 4, 5, 6]
         )
-        await update_settings(session, owner(actor), patch=patch)
+        await update_settings(session, owner(berlin_owner), patch=patch)
     steps = [
         {"key": "early", "offset_days": -7, "subject": "Soon", "body": "Soon"},
         {"key": "due", "offset_days": 0, "subject": "Due", "body": "Due"},
     ]
-    await set_policy(maker, None, actor, steps=steps)
+    await set_policy(maker, None, berlin_owner, steps=steps)
     # Due on Sunday 28 March 2027, the day Berlin moves to summer time.
-    invoice = await open_invoice(maker, actor, date(2027, 3, 28))
+    invoice = await open_invoice(maker, berlin_owner, date(2027, 3, 28))
 
-    first = await plan_at(maker, actor, invoice, berlin(2027, 3, 1, 12))
+    first = await plan_at(maker, berlin_owner, invoice, berlin(2027, 3, 1, 12))
     assert first.next is not None and first.next.key == "early"
     # Sunday the 21st and Monday are not business days: Tuesday 10:00, winter time.
     assert first.next.at == datetime(2027, 3, 23, 9, tzinfo=UTC)
     assert first.next.local_at == "2027-03-23T10:00:00+01:00"
-    second = await plan_at(maker, actor, invoice, berlin(2027, 3, 24, 12), ("invoice", "early"))
+    second = await plan_at(
+        maker, berlin_owner, invoice, berlin(2027, 3, 24, 12), ("invoice", "early")
+    )
     assert second.next is not None
     assert second.next.local_at == "2027-03-30T10:00:00+02:00"
 
     # Both overdue after closing time: the latest goes out at the next opening.
-    late = await plan_at(maker, actor, invoice, berlin(2027, 3, 30, 15))
+    late = await plan_at(maker, berlin_owner, invoice, berlin(2027, 3, 30, 15))
     assert late.next is not None and late.next.key == "due"
     assert late.next.local_at == "2027-03-31T10:00:00+02:00"
     assert late.superseded == ["early"]
     # Within business hours it goes out now.
     inside = berlin(2027, 3, 30, 11)
-    now_plan = await plan_at(maker, actor, invoice, inside)
+    now_plan = await plan_at(maker, berlin_owner, invoice, inside)
     assert now_plan.next is not None and now_plan.next.at == inside
 
-    done = await plan_at(maker, actor, invoice, inside, ("invoice", "early", "due"))
+    done = await plan_at(maker, berlin_owner, invoice, inside, ("invoice", "early", "due"))
     assert (done.state, done.reason) == (DunningState.done, "every step handled")
     # A step before one already sent (a policy change added it) is never sent.
-    behind = await plan_at(maker, actor, invoice, berlin(2027, 3, 1, 12), ("invoice", "due"))
+    behind = await plan_at(maker, berlin_owner, invoice, berlin(2027, 3, 1, 12), ("invoice", "due"))
     assert (behind.state, behind.next) == (DunningState.done, None)
-    await set_policy(maker, None, actor, steps=steps, enabled=False)
-    disabled = await plan_at(maker, actor, invoice, inside)
+    await set_policy(maker, None, berlin_owner, steps=steps, enabled=False)
+    disabled = await plan_at(maker, berlin_owner, invoice, inside)
     assert (disabled.state, disabled.reason) == (DunningState.waiting, "policy disabled")
 
 
 async def test_a_template_failing_on_real_values_sends_the_default_text(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, mailbox: Mailbox
+    committing_sessionmaker: async_sessionmaker[AsyncSession], berlin_owner: Actor, mailbox: Mailbox
 ) -> None:
     maker = committing_sessionmaker
     # Renders with the sample data (7 days overdue) but divides by zero at 3 days.
@@ -660,11 +636,13 @@ async def test_a_template_failing_on_real_values_sends_the_default_text(
             "body": "{{ 1 / (days_overdue - 3) }}",
         }
     ]
-    await set_policy(maker, None, actor, steps=steps)
+    await set_policy(maker, None, berlin_owner, steps=steps)
     now = datetime.now(UTC)
-    invoice = await open_invoice(maker, actor, now.astimezone(BERLIN).date() - timedelta(days=3))
+    invoice = await open_invoice(
+        maker, berlin_owner, now.astimezone(BERLIN).date() - timedelta(days=3)
+    )
     step = PlannedStep(key="overdue-3", kind="reminder", at=now, local_at=now.isoformat())
-    request = SendInput(firm_id=actor.firm.id, invoice_id=invoice.id, step=step, now=now)
+    request = SendInput(firm_id=berlin_owner.firm.id, invoice_id=invoice.id, step=step, now=now)
     result = await send_step(maker, mailer_for(mailbox), request)
     assert result.outcome == SendOutcome.sent
     assert str(mailbox.messages[0]["Subject"]) == f"Reminder: invoice {invoice.number} is overdue"
@@ -672,21 +650,23 @@ async def test_a_template_failing_on_real_values_sends_the_default_text(
 
 
 async def test_a_client_without_email_is_skipped_and_the_escalation_still_happens(
-    committing_sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, mailbox: Mailbox
+    committing_sessionmaker: async_sessionmaker[AsyncSession], berlin_owner: Actor, mailbox: Mailbox
 ) -> None:
     maker = committing_sessionmaker
-    async with tenant_session(actor.firm.id, maker) as session:
+    async with tenant_session(berlin_owner.firm.id, maker) as session:
         silent = await create_client(
-            session, owner(actor), fields=validate_client_fields({"name": "No Mail GmbH"})
+            session, owner(berlin_owner), fields=validate_client_fields({"name": "No Mail GmbH"})
         )
     async with maker() as session:
-        invoice = await make_invoice(session, actor, client_id=silent.id, due_date=date.today())
+        invoice = await make_invoice(
+            session, berlin_owner, client_id=silent.id, due_date=date.today()
+        )
     mailer = mailer_for(mailbox)
     now = datetime.now(UTC)
 
     def send(key: str, kind: str) -> SendInput:
         step = PlannedStep(key=key, kind=kind, at=now, local_at=now.isoformat())
-        return SendInput(firm_id=actor.firm.id, invoice_id=invoice.id, step=step, now=now)
+        return SendInput(firm_id=berlin_owner.firm.id, invoice_id=invoice.id, step=step, now=now)
 
     assert (await send_step(maker, mailer, send("overdue-3", "reminder"))).outcome == (
         SendOutcome.skipped
@@ -694,11 +674,11 @@ async def test_a_client_without_email_is_skipped_and_the_escalation_still_happen
     escalated = await send_step(maker, mailer, send("escalation", "escalation"))
     assert escalated.outcome == SendOutcome.escalated
     assert mailbox.messages == []
-    assert await reminders(maker, actor, invoice) == {
+    assert await reminders(maker, berlin_owner, invoice) == {
         "overdue-3": "skipped",
         "escalation": "escalated",
     }
-    assert (await reload(maker, actor, invoice)).in_collections
+    assert (await reload(maker, berlin_owner, invoice)).in_collections
 
 
 def test_late_fee_is_fixed_plus_percent_rounded_half_even() -> None:

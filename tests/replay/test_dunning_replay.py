@@ -14,6 +14,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.workflow import NondeterminismError
 
+from tests.factories import berlin_firm
 from tests.integration import test_dunning_workflow as scenario
 from tests.mailbox import running_mailbox
 from tests.replay.recording import (
@@ -46,7 +47,7 @@ async def record_history(env: WorkflowEnvironment, maker: Maker) -> str:
             env, queue, [DunningWorkflow], [activities.plan, activities.send_step]
         ):
             async with maker() as session:
-                actor = await scenario.berlin_firm(session)
+                actor = await berlin_firm(session)
             await scenario.set_policy(
                 maker, env, actor, late_fee_fixed=2_500, late_fee_step="overdue-7"
             )
