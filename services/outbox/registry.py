@@ -1,6 +1,7 @@
 """Who carries out the kinds of message that are domain work (``event``,
-``sync_schedule``): the domain module registers its handler when it is imported, so
-dispatch names no domain and no domain needs dispatch to be told about it.
+``sync_schedule``): each domain registers its handlers (for automations,
+services.automations.outbox_handlers, called by create_app and build_activities), so
+dispatch imports no domain and no domain imports dispatch.
 
 A handler runs inside a transaction of the message's firm, which the dispatcher opens,
 commits and follows with the fast path for what the handler queued; it is given the

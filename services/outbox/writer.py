@@ -14,10 +14,9 @@ Payload contract per kind (services/outbox/dispatch.py carries them out):
   "signal_arg", "search_attributes"}``: signal the workflow, starting it first when none
   runs under that id (debounce)
 - ``event``: ``{"event": "client.created", ...}``: a domain event, delivered to the event
-  triggers and waiting runs of its firm (services.automations.event_delivery registers
-  the handler)
+  triggers and waiting runs of its firm (handler: services.automations.event_delivery)
 - ``sync_schedule``: ``{"automation_id"}``: make the automation's Temporal Schedule match
-  its current state (services.automations.schedules registers the handler)
+  its current state (handler: services.automations.schedules)
 """
 
 import uuid
