@@ -21,11 +21,7 @@ from workflows.billing.payment_retry.contracts import (
     RetryOutcome,
 )
 from workflows.billing.stripe_event import contracts as stripe_event
-from workflows.billing.stripe_event.contracts import (
-    EVENT_REJECTED,
-    StripeEventInput,
-    StripeEventResult,
-)
+from workflows.billing.stripe_event.contracts import StripeEventInput, StripeEventResult
 
 log = logging.getLogger("firmflow.stripe")
 
@@ -62,7 +58,9 @@ class StripeActivities:
             log.warning("stripe event %s not applied: %s", event.event_id, reason)
             async with firm_transaction(self._sessionmaker, event.firm_id) as session:
                 await stripe_events.mark_failed(session, event.firm_id, event.event_id, reason)
-            raise ApplicationError(reason, type=EVENT_REJECTED, non_retryable=True) from None
+            raise ApplicationError(
+                reason, type=stripe_event.EVENT_REJECTED, non_retryable=True
+            ) from None
         return StripeEventResult(status=status, outcome=outcome)
 
     @activity.defn(name=RETRY_PAYMENT_ACTIVITY)

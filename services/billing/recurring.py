@@ -36,7 +36,7 @@ from services.billing.repository import INVOICES, RECURRING
 from services.clients import CLIENTS
 from services.outbox import writer as outbox
 from workflows.billing.recurring import contracts as recurring_contracts
-from workflows.billing.recurring.contracts import WORKFLOW_NAME, RecurringInput, workflow_id
+from workflows.billing.recurring.contracts import RecurringInput
 
 RuleText = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 ZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -159,7 +159,7 @@ async def _check_client(session: AsyncSession, principal: Principal, client_id: 
 
 async def _signal(session: AsyncSession, recurring: RecurringInvoice, signal: str) -> None:
     """Wake the workflow; each change signals once (a fresh key per change)."""
-    target = workflow_id(recurring.id)
+    target = recurring_contracts.workflow_id(recurring.id)
     await outbox.enqueue_message(
         session,
         recurring.firm_id,
@@ -215,8 +215,8 @@ async def create_recurring(
         session,
         principal.firm_id,
         outbox.start_workflow(
-            WORKFLOW_NAME,
-            workflow_id(recurring.id),
+            recurring_contracts.WORKFLOW_NAME,
+            recurring_contracts.workflow_id(recurring.id),
             RecurringInput(
                 firm_id=principal.firm_id,
                 recurring_invoice_id=recurring.id,

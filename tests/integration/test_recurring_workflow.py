@@ -35,13 +35,11 @@ from tests.factories import Actor
 from workflows.billing.dunning import contracts as dunning_contracts
 from workflows.billing.recurring import contracts as recurring_contracts
 from workflows.billing.recurring.contracts import (
-    GONE,
     CreateOccurrenceInput,
     NextOccurrenceView,
     PlanNextInput,
     RecurringInput,
     RecurringResult,
-    workflow_id,
 )
 from workflows.billing.recurring.workflow import RecurringInvoiceWorkflow
 
@@ -108,7 +106,7 @@ async def start(
             recurring_invoice_id=created.id,
             not_before=await env.get_current_time(),
         ),
-        id=workflow_id(created.id),
+        id=recurring_contracts.workflow_id(created.id),
         task_queue=task_queue,
     )
 
@@ -138,7 +136,7 @@ async def fired(maker: Maker, actor: Actor, recurring_id: uuid.UUID) -> list[dat
 
 async def query(env: WorkflowEnvironment, created: RecurringInvoice) -> NextOccurrenceView:
     # The latest run: the workflow continues as new after each occurrence.
-    handle = env.client.get_workflow_handle(workflow_id(created.id))
+    handle = env.client.get_workflow_handle(recurring_contracts.workflow_id(created.id))
     view: NextOccurrenceView = await handle.query(
         recurring_contracts.NEXT_OCCURRENCE_QUERY, result_type=NextOccurrenceView
     )
@@ -422,4 +420,4 @@ async def test_a_recurring_invoice_that_is_gone_is_a_non_retryable_failure(
                 not_before=None,
             )
         )
-    assert caught.value.type == GONE and caught.value.non_retryable
+    assert caught.value.type == recurring_contracts.GONE and caught.value.non_retryable

@@ -40,7 +40,7 @@ from tests.replay.recording import (
     started_type,
 )
 from workflows.billing.payment_retry import contracts as payment_retry
-from workflows.billing.payment_retry.contracts import RETRY_PAYMENT_ACTIVITY, PaymentRetryInput
+from workflows.billing.payment_retry.contracts import PaymentRetryInput
 from workflows.billing.payment_retry.workflow import PaymentRetryWorkflow
 from workflows.billing.stripe_event.workflow import StripeEventWorkflow
 
@@ -113,7 +113,7 @@ def test_the_history_covers_declined_tries_then_a_paid_one() -> None:
     history = events(HISTORY)
     assert started_type(history) == payment_retry.WORKFLOW_NAME
     timers = [e for e in history if "timerStartedEventAttributes" in e]
-    assert activity_names(history) == [RETRY_PAYMENT_ACTIVITY] * (DECLINED_TRIES + 1)
+    assert activity_names(history) == [payment_retry.RETRY_PAYMENT_ACTIVITY] * (DECLINED_TRIES + 1)
     assert len(timers) == DECLINED_TRIES + 1
     outcomes = [
         payload_text(e["activityTaskCompletedEventAttributes"])
@@ -135,7 +135,7 @@ async def test_replay_catches_a_history_the_code_would_not_produce(field: str) -
     history = events(HISTORY)
     if field == "activityType":
         scheduled = first_activity(history)
-        assert scheduled["activityType"]["name"] == RETRY_PAYMENT_ACTIVITY
+        assert scheduled["activityType"]["name"] == payment_retry.RETRY_PAYMENT_ACTIVITY
         scheduled["activityType"]["name"] = "billing.retry_payment_v0"
     else:
         # A timer where the code charges the card.

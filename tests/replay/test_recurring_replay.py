@@ -31,12 +31,6 @@ from tests.replay.recording import (
     started_type,
 )
 from workflows.billing.recurring import contracts as recurring_contracts
-from workflows.billing.recurring.contracts import (
-    CREATE_ACTIVITY,
-    PLAN_ACTIVITY,
-    WORKFLOW_NAME,
-    workflow_id,
-)
 from workflows.billing.recurring.workflow import RecurringInvoiceWorkflow
 
 HISTORY = HISTORIES / "recurring_invoice.json"
@@ -79,19 +73,23 @@ async def record_history(env: WorkflowEnvironment, maker: Maker) -> str:
         await scenario.until(env, created, lambda v: v.last_occurrence_date is not None)
         first_run = env.client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
         text = await history_json(first_run)
-        await env.client.get_workflow_handle(workflow_id(created.id)).terminate("recorded")
+        latest = env.client.get_workflow_handle(recurring_contracts.workflow_id(created.id))
+        await latest.terminate("recorded")
     return text
 
 
 def test_the_history_covers_pause_resume_an_occurrence_and_continue_as_new() -> None:
     history = events(HISTORY)
-    assert started_type(history) == WORKFLOW_NAME
+    assert started_type(history) == recurring_contracts.WORKFLOW_NAME
     assert signal_names(history) == [
         recurring_contracts.PAUSED_SIGNAL,
         recurring_contracts.RESUMED_SIGNAL,
     ]
     activities = activity_names(history)
-    assert activities[-1] == CREATE_ACTIVITY and activities.count(CREATE_ACTIVITY) == 1
+    assert (
+        activities[-1] == recurring_contracts.CREATE_ACTIVITY
+        and activities.count(recurring_contracts.CREATE_ACTIVITY) == 1
+    )
     assert "workflowExecutionContinuedAsNewEventAttributes" in history[-1]
 
 
@@ -102,7 +100,7 @@ async def test_saved_history_replays_without_nondeterminism() -> None:
 async def test_replay_catches_a_history_the_code_would_not_produce() -> None:
     history = events(HISTORY)
     scheduled = first_activity(history)
-    assert scheduled["activityType"]["name"] == PLAN_ACTIVITY
+    assert scheduled["activityType"]["name"] == recurring_contracts.PLAN_ACTIVITY
     scheduled["activityType"]["name"] = "recurring_invoice.plan_v0"
     with pytest.raises(NondeterminismError):
         await replay_tampered([RecurringInvoiceWorkflow], history)
