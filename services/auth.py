@@ -37,7 +37,7 @@ from services import audit, passwords, throttle
 from services.login_devices import DeviceCookies
 from services.sso import sso_enforced_for
 from services.throttle import CountedFailure
-from services.tokens import issue_login_session
+from services.tokens import IssuedSession, start_session
 
 # Said only after the password was right, so it reveals nothing to a guesser.
 BAD_CREDENTIALS = "Incorrect email or password"
@@ -57,17 +57,6 @@ MFA_PREFIX = "ffm"
 # Long enough to open an authenticator app, short enough that a stolen token is stale.
 MFA_CHALLENGE_TTL = timedelta(minutes=5)
 ENROLMENT_TTL = timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class IssuedSession:
-    """A new login session; ``token`` exists only here and in the response."""
-
-    user: User
-    firm: Firm
-    login_session: LoginSession
-    token: str
-    expires_at: datetime
 
 
 async def authenticate(session: AsyncSession, token: str, request_id: str | None) -> Principal:
@@ -113,41 +102,6 @@ async def authenticate(session: AsyncSession, token: str, request_id: str | None
         credential_id=credential.id,
         request_id=request_id,
         client_id=user.client_id,
-    )
-
-
-async def start_session(
-    session: AsyncSession,
-    user: User,
-    firm: Firm,
-    *,
-    ttl: timedelta,
-    method: str,
-    request_id: str | None,
-) -> IssuedSession:
-    """Issue a login session for ``user`` (already in a transaction scoped to its firm)."""
-    now = datetime.now(UTC)
-    expires_at = now + ttl
-    login_session, token = await issue_login_session(session, user, expires_at=expires_at)
-    user.last_login_at = now
-    principal = Principal(
-        firm_id=user.firm_id,
-        user_id=user.id,
-        role=user.role,
-        credential="session",
-        credential_id=login_session.id,
-        request_id=request_id,
-    )
-    await audit.record(
-        session,
-        principal,
-        action="auth.login",
-        record_type="login_session",
-        record_id=login_session.id,
-        after={"method": method, "expires_at": expires_at.isoformat()},
-    )
-    return IssuedSession(
-        user=user, firm=firm, login_session=login_session, token=token, expires_at=expires_at
     )
 
 

@@ -18,7 +18,7 @@ from core.roles import Role
 from core.security import hash_password
 from models import Firm, User
 from services import audit
-from services.auth import IssuedSession, start_session
+from services.tokens import IssuedSession, start_session
 
 SIGNUP_DISABLED = (
     "Self-service signup is turned off on this server; "

@@ -3,7 +3,8 @@ revoke). Everyone manages their own API tokens; owners and admins see and revoke
 token of their firm."""
 
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
@@ -88,6 +89,52 @@ async def issue_login_session(
 ) -> tuple[LoginSession, str]:
     return await issue_credential(
         session, LoginSession, SESSION_PREFIX, user, expires_at=expires_at
+    )
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    """A new login session; ``token`` exists only here and in the response."""
+
+    user: User
+    firm: Firm
+    login_session: LoginSession
+    token: str
+    expires_at: datetime
+
+
+async def start_session(
+    session: AsyncSession,
+    user: User,
+    firm: Firm,
+    *,
+    ttl: timedelta,
+    method: str,
+    request_id: str | None,
+) -> IssuedSession:
+    """Issue a login session for ``user`` (already in a transaction scoped to its firm)."""
+    now = datetime.now(UTC)
+    expires_at = now + ttl
+    login_session, token = await issue_login_session(session, user, expires_at=expires_at)
+    user.last_login_at = now
+    principal = Principal(
+        firm_id=user.firm_id,
+        user_id=user.id,
+        role=user.role,
+        credential="session",
+        credential_id=login_session.id,
+        request_id=request_id,
+    )
+    await audit.record(
+        session,
+        principal,
+        action="auth.login",
+        record_type="login_session",
+        record_id=login_session.id,
+        after={"method": method, "expires_at": expires_at.isoformat()},
+    )
+    return IssuedSession(
+        user=user, firm=firm, login_session=login_session, token=token, expires_at=expires_at
     )
 
 

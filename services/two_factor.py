@@ -33,9 +33,9 @@ from models import (
     User,
 )
 from services import audit, throttle
-from services.auth import IssuedSession, current_user, start_session
+from services.auth import current_user
 from services.throttle import CountedFailure
-from services.tokens import find_one_time_token
+from services.tokens import IssuedSession, find_one_time_token, start_session
 
 ISSUER = "firmflow"
 STEP_SECONDS = 30

@@ -23,10 +23,9 @@ from core.roles import Role
 from core.security import INVITATION_PREFIX, hash_password
 from models import ApiToken, Invitation, LoginSession, User
 from services import audit
-from services.auth import IssuedSession, start_session
 from services.clients import get_client
 from services.repository import FirmScoped
-from services.tokens import find_one_time_token, issue_credential
+from services.tokens import IssuedSession, find_one_time_token, issue_credential, start_session
 
 # No email provider exists yet: the token travels in the invite response, so keep it short-lived.
 INVITATION_TTL = timedelta(days=7)

@@ -42,9 +42,10 @@ from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.permissions import Permission
 from core.principal import Principal
 from services import auth, firms, password_reset, users
-from services.auth import IssuedSession, SecondStep
+from services.auth import SecondStep
 from services.login_devices import COOKIE_TTL, DeviceCookies
 from services.throttle import CountedFailure, TooManyAttempts
+from services.tokens import IssuedSession
 
 router = APIRouter()
 

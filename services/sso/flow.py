@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import SystemPurpose, scope_to_firm, system_scope
 from core.errors import NotFound
 from models import Firm, SamlConfig
-from services.auth import IssuedSession, start_session
 from services.sso import provisioning, relay, replay, saml
 from services.sso.errors import SsoRefused
+from services.tokens import IssuedSession, start_session
 
 SSO_UNAVAILABLE = "Single sign-on is not available for this firm"
 
