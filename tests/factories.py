@@ -2,7 +2,9 @@
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
+from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import scope_to_firm
@@ -67,6 +69,16 @@ async def berlin_firm(session: AsyncSession) -> Actor:
     """A firm in Europe/Berlin that bills in EUR: the calendar dunning and recurring
     invoices count days in."""
     return await make_firm(session, "Kanzlei", time_zone="Europe/Berlin", default_currency="EUR")
+
+
+async def new_client(
+    http: AsyncClient, actor: Actor, name: str = "Northwind", **fields: Any
+) -> str:
+    """A client of ``actor``'s firm created through the API; its id."""
+    response = await http.post("/v1/clients", json={"name": name, **fields}, headers=actor.headers)
+    assert response.status_code == 201, response.text
+    client_id: str = response.json()["id"]
+    return client_id
 
 
 async def add_user(

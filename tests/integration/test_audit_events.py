@@ -8,7 +8,7 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.roles import Role
-from tests.factories import Actor, add_user, make_firm
+from tests.factories import Actor, add_user, make_firm, new_client
 
 
 async def events(http: AsyncClient, actor: Actor, **params: Any) -> list[dict[str, Any]]:
@@ -18,19 +18,12 @@ async def events(http: AsyncClient, actor: Actor, **params: Any) -> list[dict[st
     return items
 
 
-async def make_client(http: AsyncClient, actor: Actor, name: str) -> str:
-    response = await http.post("/v1/clients", json={"name": name}, headers=actor.headers)
-    assert response.status_code == 201
-    client_id: str = response.json()["id"]
-    return client_id
-
-
 async def test_lists_the_firms_trail_newest_first(client: AsyncClient, db: AsyncSession) -> None:
     owner = await make_firm(db)
     other = await make_firm(db, "Other")
-    await make_client(client, other, "Theirs")
-    first = await make_client(client, owner, "First")
-    second = await make_client(client, owner, "Second")
+    await new_client(client, other, "Theirs")
+    first = await new_client(client, owner, "First")
+    second = await new_client(client, owner, "Second")
     patch = await client.patch(
         f"/v1/clients/{first}", json={"status": "active"}, headers=owner.headers
     )
@@ -53,7 +46,7 @@ async def test_lists_the_firms_trail_newest_first(client: AsyncClient, db: Async
 async def test_pages_with_a_cursor(client: AsyncClient, db: AsyncSession) -> None:
     owner = await make_firm(db)
     for i in range(4):
-        await make_client(client, owner, f"C{i}")
+        await new_client(client, owner, f"C{i}")
     everything = await events(client, owner)
     assert len(everything) == 5
 
@@ -72,8 +65,8 @@ async def test_pages_with_a_cursor(client: AsyncClient, db: AsyncSession) -> Non
 async def test_filters(client: AsyncClient, db: AsyncSession) -> None:
     owner = await make_firm(db)
     admin = await add_user(db, owner, Role.admin)
-    mine = await make_client(client, owner, "Mine")
-    theirs = await make_client(client, admin, "Theirs")
+    mine = await new_client(client, owner, "Mine")
+    theirs = await new_client(client, admin, "Theirs")
     await client.patch(f"/v1/clients/{mine}", json={"name": "Mine 2"}, headers=admin.headers)
 
     by_record = await events(client, owner, record_type="client", record_id=mine)

@@ -32,7 +32,7 @@ from services.outbox import writer as outbox
 from services.outbox.dispatch import dispatch_message, dispatch_pending
 from services.outbox.kinds import MessageKind
 from tests.automations import BASE, create, save_draft
-from tests.factories import Actor, add_user
+from tests.factories import Actor, add_user, new_client
 from tests.fixtures.temporal import result_skipping_time
 from tests.integration.test_automation_actions import (
     activities,
@@ -112,13 +112,6 @@ async def run_detail(http: AsyncClient, actor: Actor, run_id: str) -> dict[str, 
     return detail
 
 
-async def new_client(http: AsyncClient, actor: Actor, name: str = "Olive Ltd") -> str:
-    response = await http.post("/v1/clients", json={"name": name}, headers=actor.headers)
-    assert response.status_code == 201, response.text
-    client_id: str = response.json()["id"]
-    return client_id
-
-
 async def pending_events(maker: Maker, actor: Actor) -> list[OutboxMessage]:
     async with tenant_session(actor.firm.id, maker) as session:
         found = await session.scalars(
@@ -149,7 +142,7 @@ async def test_an_event_trigger_starts_a_run_when_its_filter_holds(
     )
     unfiltered = await active(temporal_api, committed_owner, on_event("client.updated"))
     other_event = await active(temporal_api, committed_owner, on_event("task.created"))
-    client_id = await new_client(temporal_api, committed_owner)
+    client_id = await new_client(temporal_api, committed_owner, "Olive Ltd")
 
     changed = await temporal_api.patch(
         f"/v1/clients/{client_id}", json={"status": "inactive"}, headers=committed_owner.headers
@@ -190,7 +183,7 @@ async def test_an_event_of_a_rolled_back_change_starts_nothing(
     temporal_api: AsyncClient, committing_sessionmaker: Maker, committed_owner: Actor
 ) -> None:
     automation_id = await active(temporal_api, committed_owner, on_event("client.updated"))
-    client_id = uuid.UUID(await new_client(temporal_api, committed_owner))
+    client_id = uuid.UUID(await new_client(temporal_api, committed_owner, "Olive Ltd"))
     principal = Principal.system(committed_owner.firm.id)
 
     with pytest.raises(RuntimeError):
@@ -346,8 +339,8 @@ async def test_a_domain_event_reaches_the_run_waiting_for_its_key(
         temporal_api, committed_owner, manual(wait=wait, done={"type": "stop"})
     )
     olive, other = (
-        await new_client(temporal_api, committed_owner),
-        await new_client(temporal_api, committed_owner),
+        await new_client(temporal_api, committed_owner, "Olive Ltd"),
+        await new_client(temporal_api, committed_owner, "Olive Ltd"),
     )
     run_ids = {
         client_id: await start(
@@ -468,7 +461,7 @@ async def test_a_loop_through_a_domain_event_is_cut_too(
     automation_id = await active(
         temporal_api, committed_owner, on_event("client.updated", None, rename=rename)
     )
-    client_id = await new_client(temporal_api, committed_owner)
+    client_id = await new_client(temporal_api, committed_owner, "Olive Ltd")
     changed = await temporal_api.patch(
         f"/v1/clients/{client_id}", json={"tags": ["loop"]}, headers=committed_owner.headers
     )

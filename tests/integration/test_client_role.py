@@ -14,17 +14,8 @@ from core.db import scope_to_firm
 from core.roles import Role
 from core.security import hash_password
 from models import User
-from tests.factories import PASSWORD, Actor, add_user, make_firm
+from tests.factories import PASSWORD, Actor, add_user, make_firm, new_client
 from tests.problems import assert_problem, bearer, pointers
-
-
-async def new_client(client: AsyncClient, actor: Actor, name: str, **fields: Any) -> str:
-    response = await client.post(
-        "/v1/clients", json={"name": name, **fields}, headers=actor.headers
-    )
-    assert response.status_code == 201, response.text
-    client_id: str = response.json()["id"]
-    return client_id
 
 
 async def new_contact(client: AsyncClient, actor: Actor, client_id: str, name: str) -> str:

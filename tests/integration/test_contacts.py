@@ -11,14 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import scope_to_firm
 from core.roles import Role
 from models import AuditEvent
-from tests.factories import Actor, add_user, make_firm
-
-
-async def new_client(http: AsyncClient, actor: Actor, name: str = "Northwind") -> str:
-    response = await http.post("/v1/clients", json={"name": name}, headers=actor.headers)
-    assert response.status_code == 201, response.text
-    client_id: str = response.json()["id"]
-    return client_id
+from tests.factories import Actor, add_user, make_firm, new_client
 
 
 async def new_contact(
