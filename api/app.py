@@ -14,7 +14,6 @@ from api.routes import (
     approvals,
     audit_events,
     auth,
-    automation_hooks,
     automation_runs,
     automations,
     billing_reports,
@@ -26,6 +25,7 @@ from api.routes import (
     dunning,
     firm_settings,
     health,
+    inbound_webhooks,
     invoices,
     payments,
     recurring_invoices,
@@ -92,7 +92,7 @@ def create_app(
     app.include_router(sso.router, prefix=v1, tags=["sso"])
     app.include_router(automations.router, prefix=v1, tags=["automations"])
     app.include_router(automation_runs.router, prefix=v1, tags=["automation runs"])
-    app.include_router(automation_hooks.router, prefix=v1, tags=["webhook triggers"])
+    app.include_router(inbound_webhooks.router, prefix=v1, tags=["inbound webhooks"])
     app.include_router(approvals.router, prefix=v1, tags=["approvals"])
     app.include_router(tasks.router, prefix=v1, tags=["tasks"])
     app.include_router(credentials.router, prefix=v1, tags=["credentials"])

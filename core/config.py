@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     import_max_bytes: int = 20 * 1024 * 1024
     # Rows per import batch; progress moves at least every 100 rows (services.client_imports).
     import_batch_size: int = Field(default=100, ge=1, le=100)
-    # The largest inbound webhook body (POST /v1/hooks/{token}); larger ones are a 413.
+    # The largest inbound webhook body (POST /v1/inbound-webhooks/{token}); larger ones: 413.
     webhook_max_bytes: int = Field(default=256 * 1024, ge=1024)
 
     # Where browsers and identity providers reach the API (SAML ACS URL, SP entity id,

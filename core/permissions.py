@@ -136,7 +136,8 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/v1/sso/{firm_slug}/login"),
         ("POST", "/v1/sso/{firm_slug}/acs"),
         # Inbound webhooks: the secret token in the URL (and, when set, the Standard Webhooks
-        # signature) is the credential.
+        # signature) is the credential; /v1/hooks/ is their first, deprecated path.
+        ("POST", "/v1/inbound-webhooks/{token}"),
         ("POST", "/v1/hooks/{token}"),
         # Stripe's deliveries: a Stripe-Signature made with the firm's secret is the credential.
         ("POST", "/v1/webhooks/stripe/{firm_id}"),

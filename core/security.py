@@ -23,7 +23,7 @@ SESSION_PREFIX = "ffs"
 API_TOKEN_PREFIX = "ffp"  # noqa: S105
 INVITATION_PREFIX = "ffi"
 # The secret path segment of an automation's inbound webhook URL.
-HOOK_PREFIX = "ffh"
+INBOUND_WEBHOOK_PREFIX = "ffh"
 
 PASSWORD_MIN_LENGTH = 12
 # Hashing cost grows with input; an upper bound keeps a login from becoming a CPU sink.

@@ -12,7 +12,6 @@ from models.auth_security import (
 )
 from models.automation import Automation, AutomationStatus, AutomationVersion
 from models.automation_run import (
-    AutomationHook,
     AutomationRun,
     AutomationRunStep,
     RunStatus,
@@ -27,6 +26,7 @@ from models.dunning_policy import DunningPolicy
 from models.dunning_reminder import DunningReminder
 from models.firm import Firm
 from models.idempotency import IdempotencyKey
+from models.inbound_webhook import InboundWebhook
 from models.invoice import (
     BillingSettings,
     DiscountKind,
@@ -63,7 +63,6 @@ __all__ = [
     "AuditEvent",
     "AuthThrottle",
     "Automation",
-    "AutomationHook",
     "AutomationRun",
     "AutomationRunStep",
     "AutomationStatus",
@@ -87,6 +86,7 @@ __all__ = [
     "FirmSecurityPolicy",
     "IdempotencyKey",
     "ImportStatus",
+    "InboundWebhook",
     "Invitation",
     "Invoice",
     "InvoiceKind",

@@ -1,5 +1,5 @@
-"""Automation runs: one row per run (pinned to the version it started on), one row per
-executed step, and each automation's secret inbound webhook.
+"""Automation runs: one row per run (pinned to the version it started on) and one row per
+executed step.
 
 The workflow ``automation-run-<run id>`` is the live truth while a run is in flight; these
 rows are what the API lists and what outlives Temporal's retention. Action steps write their
@@ -161,21 +161,3 @@ class AutomationRunStep(IdMixin, TenantMixin, Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime]
-
-
-class AutomationHook(IdMixin, TenantMixin, TimestampMixin, Base):
-    """The secret inbound URL ``/v1/hooks/<token>`` of one automation."""
-
-    __tablename__ = "automation_hooks"
-    __table_args__ = (UniqueConstraint("automation_id"),)
-
-    automation_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("automations.id", ondelete="CASCADE")
-    )
-    # SHA-256 of the URL token (core.security); the token is shown once.
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    token_prefix: Mapped[str] = mapped_column(String(16))
-    # The Standard Webhooks signing secret ("whsec_…"), encrypted (core.crypto); when set,
-    # unsigned, forged and stale requests are refused.
-    signing_secret_encrypted: Mapped[str | None] = mapped_column(Text)
-    rotated_at: Mapped[datetime | None]

@@ -27,7 +27,7 @@ from core.errors import Conflict, Unprocessable
 from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from core.validation_messages import pattern_message
-from models import AutomationHook, BillingSettings, Credential, StripeWebhookSecret
+from models import BillingSettings, Credential, InboundWebhook, StripeWebhookSecret
 from models.base import clock
 from models.credential import NAME_PATTERN
 from services import audit
@@ -205,7 +205,7 @@ async def rotate(session: AsyncSession, cipher: Cipher) -> int:
     rotated = 0
     async with system_scope(session, SystemPurpose.credential_rotation):
         rotated += await _rotate_column(session, cipher, Credential.value_encrypted)
-        rotated += await _rotate_column(session, cipher, AutomationHook.signing_secret_encrypted)
+        rotated += await _rotate_column(session, cipher, InboundWebhook.signing_secret_encrypted)
         rotated += await _rotate_column(session, cipher, StripeWebhookSecret.secret_encrypted)
         rotated += await _rotate_column(
             session, cipher, BillingSettings.stripe_secret_key_encrypted

@@ -304,7 +304,9 @@ async def test_client_onboarding_from_the_signup_webhook(
     api, maker = temporal_api, committing_sessionmaker
     automation_id = await activated(api, committed_owner, "client-onboarding.yaml")
     hook = await api.post(
-        f"{BASE}/{automation_id}/hook", json={"signing": False}, headers=committed_owner.headers
+        f"{BASE}/{automation_id}/inbound-webhook",
+        json={"signing": False},
+        headers=committed_owner.headers,
     )
     assert hook.status_code == 201, hook.text
     hook_path = "/v1/hooks/" + hook.json()["url"].rsplit("/", 1)[1]

@@ -17,10 +17,10 @@ from core.config import Settings
 from core.crypto import Cipher
 from core.db import scope_to_firm
 from core.roles import Role
-from models import AuditEvent, AutomationHook, Credential
+from models import AuditEvent, Credential, InboundWebhook
 from services import credentials
 from services.automations.automations import AutomationFields, create_automation
-from services.automations.hooks import issue_hook
+from services.automations.inbound_webhooks import issue_inbound_webhook
 from services.billing import stripe_account
 from services.credentials import REDACTED, CredentialFields, Redactor, UnknownCredentials
 from tests.factories import Actor, add_user, make_firm, principal_of
@@ -405,9 +405,11 @@ async def test_rotate_rewraps_webhook_signing_secrets_too(
     await scope_to_firm(db, owner.firm.id)
     principal = principal_of(owner)
     automation = await create_automation(db, principal, fields=AutomationFields(name="Hooked"))
-    issued = await issue_hook(db, principal, Cipher([old_key]), automation.id, signing=True)
+    issued = await issue_inbound_webhook(
+        db, principal, Cipher([old_key]), automation.id, signing=True
+    )
     unsigned = await create_automation(db, principal, fields=AutomationFields(name="Unsigned"))
-    await issue_hook(db, principal, Cipher([old_key]), unsigned.id, signing=False)
+    await issue_inbound_webhook(db, principal, Cipher([old_key]), unsigned.id, signing=False)
 
     await credentials.rotate(db, Cipher([new_key, old_key, session_key]))
 
@@ -415,7 +417,7 @@ async def test_rotate_rewraps_webhook_signing_secrets_too(
     hooks = {
         hook.automation_id: hook.signing_secret_encrypted
         for hook in await db.scalars(
-            select(AutomationHook).execution_options(populate_existing=True)
+            select(InboundWebhook).execution_options(populate_existing=True)
         )
     }
     encrypted = hooks[automation.id]

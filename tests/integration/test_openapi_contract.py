@@ -211,7 +211,7 @@ async def seed(http: AsyncClient, owner: Actor) -> dict[str, str]:
         "rrule": "FREQ=MONTHLY",
         "starts_at_local": "2030-01-01T09:00:00",
     }
-    hook = await succeed("POST", f"{automation}/hook", {"signing": False})
+    hook = await succeed("POST", f"{automation}/inbound-webhook", {"signing": False})
     secrets = await succeed(
         "POST", "/v1/billing/stripe/webhook-secrets", {"secrets": [{"secret": "whsec_contract"}]}
     )

@@ -312,8 +312,10 @@ class Endpoint:
 
 
 # Parameters of public routes that name a firm on purpose (SAML login, ACS and SP metadata
-# under /v1/sso/{firm_slug}; an inbound webhook's secret URL /v1/hooks/{token}): anyone may
-# call them for any firm, so they are not in the matrix.
+# under /v1/sso/{firm_slug}; an inbound webhook's secret URL /v1/inbound-webhooks/{token} and
+# its deprecated alias /v1/hooks/{token}): anyone may call them for any firm, so they are not
+# in the matrix. The management routes /v1/automations/{automation_id}/inbound-webhook and
+# their alias .../hook are in it, each on its own.
 PUBLIC_PARAMETERS = frozenset({"firm_slug", "token", "firm_id"})
 
 

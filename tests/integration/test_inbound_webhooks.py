@@ -1,4 +1,4 @@
-"""Webhook triggers: the inbound URL's management (token and secret shown once, rotation,
+"""Inbound webhooks: the URL's management (token and secret shown once, rotation,
 deletion, audit, other firms see nothing), the Standard Webhooks verification, and
 deliveries over HTTP: good, forged, stale, replayed, oversized and malformed."""
 
@@ -30,16 +30,16 @@ from core.principal import Principal
 from core.roles import Role
 from core.temporal import TASK_QUEUE, fixed_client
 from models import (
-    AutomationHook,
     AutomationRun,
     AutomationRunStep,
     AutomationStatus,
+    InboundWebhook,
     OutboxMessage,
     RunStatus,
     RunTrigger,
 )
-from services.automations import automations, hooks
-from services.automations.hooks import (
+from services.automations import automations, inbound_webhooks
+from services.automations.inbound_webhooks import (
     InvalidPayload,
     SignatureRefused,
     parse_payload,
@@ -87,7 +87,7 @@ async def make_automation(
 
 async def issue(http: AsyncClient, actor: Actor, automation_id: uuid.UUID, **body: Any) -> Issued:
     response = await http.post(
-        f"/v1/automations/{automation_id}/hook", json=body or None, headers=actor.headers
+        f"/v1/automations/{automation_id}/inbound-webhook", json=body or None, headers=actor.headers
     )
     assert response.status_code == 201, response.text
     answer: dict[str, Any] = response.json()
@@ -100,11 +100,11 @@ async def issue(http: AsyncClient, actor: Actor, automation_id: uuid.UUID, **bod
     )
 
 
-async def stored(db: AsyncSession, actor: Actor, automation_id: uuid.UUID) -> AutomationHook | None:
+async def stored(db: AsyncSession, actor: Actor, automation_id: uuid.UUID) -> InboundWebhook | None:
     await scope_to_firm(db, actor.firm.id)
-    hook: AutomationHook | None = await db.scalar(
-        select(AutomationHook)
-        .where(AutomationHook.automation_id == automation_id)
+    hook: InboundWebhook | None = await db.scalar(
+        select(InboundWebhook)
+        .where(InboundWebhook.automation_id == automation_id)
         .execution_options(populate_existing=True)
     )
     return hook
@@ -145,7 +145,9 @@ async def test_create_shows_the_url_and_secret_once_and_stores_them_protected(
     assert Cipher.from_settings(settings).decrypt(row.signing_secret_encrypted) == issued.secret
     assert row.rotated_at is None
 
-    read = await client.get(f"/v1/automations/{automation_id}/hook", headers=owner.headers)
+    read = await client.get(
+        f"/v1/automations/{automation_id}/inbound-webhook", headers=owner.headers
+    )
     assert read.status_code == 200, read.text
     assert set(read.json()) == {
         "automation_id",
@@ -176,7 +178,9 @@ async def test_unsigned_hook_has_no_secret(
     assert issued.secret is None
     row = await stored(db, owner, automation_id)
     assert row is not None and row.signing_secret_encrypted is None
-    read = await client.get(f"/v1/automations/{automation_id}/hook", headers=owner.headers)
+    read = await client.get(
+        f"/v1/automations/{automation_id}/inbound-webhook", headers=owner.headers
+    )
     assert read.json()["signing"] is False
 
 
@@ -190,11 +194,15 @@ async def test_rotation_replaces_token_and_secret(
 
     assert second.token != first.token and second.secret != first.secret
     with pytest.raises(NotFound):
-        await hooks.find_hook(db, first.token)
-    assert (await hooks.find_hook(db, second.token)).automation_id == automation_id
+        await inbound_webhooks.find_inbound_webhook(db, first.token)
+    assert (
+        await inbound_webhooks.find_inbound_webhook(db, second.token)
+    ).automation_id == automation_id
     row = await stored(db, owner, automation_id)
     assert row is not None and row.rotated_at is not None
-    read = await client.get(f"/v1/automations/{automation_id}/hook", headers=owner.headers)
+    read = await client.get(
+        f"/v1/automations/{automation_id}/inbound-webhook", headers=owner.headers
+    )
     assert read.json()["rotated_at"] is not None
     events = await audit_events(
         db, owner.firm.id, record_id=automation_id, action_prefix="automation.hook_"
@@ -210,7 +218,7 @@ async def test_rotation_replaces_token_and_secret(
 async def test_delete_removes_the_hook(client: AsyncClient, db: AsyncSession, owner: Actor) -> None:
     automation_id = await make_automation(db, owner)
     issued = await issue(client, owner, automation_id)
-    path = f"/v1/automations/{automation_id}/hook"
+    path = f"/v1/automations/{automation_id}/inbound-webhook"
 
     response = await client.delete(path, headers=owner.headers)
 
@@ -219,7 +227,7 @@ async def test_delete_removes_the_hook(client: AsyncClient, db: AsyncSession, ow
     assert_problem(await client.get(path, headers=owner.headers), 404)
     assert_problem(await client.delete(path, headers=owner.headers), 404)
     with pytest.raises(NotFound):
-        await hooks.find_hook(db, issued.token)
+        await inbound_webhooks.find_inbound_webhook(db, issued.token)
     events = await audit_events(
         db, owner.firm.id, record_id=automation_id, action_prefix="automation.hook_"
     )
@@ -234,9 +242,13 @@ async def test_missing_hook_and_unknown_automation_are_404(
 ) -> None:
     automation_id = await make_automation(db, owner)
     for target in (automation_id, uuid.uuid4()):
-        response = await client.get(f"/v1/automations/{target}/hook", headers=owner.headers)
+        response = await client.get(
+            f"/v1/automations/{target}/inbound-webhook", headers=owner.headers
+        )
         assert_problem(response, 404)
-    response = await client.post(f"/v1/automations/{uuid.uuid4()}/hook", headers=owner.headers)
+    response = await client.post(
+        f"/v1/automations/{uuid.uuid4()}/inbound-webhook", headers=owner.headers
+    )
     assert_problem(response, 404)
 
 
@@ -244,14 +256,18 @@ async def test_archived_automation_gets_no_hook(
     client: AsyncClient, db: AsyncSession, owner: Actor
 ) -> None:
     automation_id = await make_automation(db, owner, status=AutomationStatus.archived)
-    response = await client.post(f"/v1/automations/{automation_id}/hook", headers=owner.headers)
+    response = await client.post(
+        f"/v1/automations/{automation_id}/inbound-webhook", headers=owner.headers
+    )
     assert_problem(response, 409)
 
 
 async def test_unknown_option_is_422(client: AsyncClient, db: AsyncSession, owner: Actor) -> None:
     automation_id = await make_automation(db, owner)
     response = await client.post(
-        f"/v1/automations/{automation_id}/hook", json={"sign": True}, headers=owner.headers
+        f"/v1/automations/{automation_id}/inbound-webhook",
+        json={"sign": True},
+        headers=owner.headers,
     )
     assert_problem(response, 422)
 
@@ -261,7 +277,9 @@ async def test_staff_may_not_manage_hooks(
 ) -> None:
     automation_id = await make_automation(db, owner)
     staff = await add_user(db, owner, Role.staff)
-    response = await client.post(f"/v1/automations/{automation_id}/hook", headers=staff.headers)
+    response = await client.post(
+        f"/v1/automations/{automation_id}/inbound-webhook", headers=staff.headers
+    )
     assert_problem(response, 403)
 
 
@@ -274,7 +292,7 @@ async def test_another_firm_cannot_read_rotate_or_delete_a_hook(
     assert before is not None
     snapshot = (before.token_hash, before.signing_secret_encrypted, before.rotated_at)
     other = await make_firm(db, "Other")
-    path = f"/v1/automations/{automation_id}/hook"
+    path = f"/v1/automations/{automation_id}/inbound-webhook"
 
     for method in ("GET", "POST", "DELETE"):
         response = await client.request(method, path, headers=other.headers)
@@ -284,6 +302,33 @@ async def test_another_firm_cannot_read_rotate_or_delete_a_hook(
     after = await stored(db, owner, automation_id)
     assert after is not None
     assert (after.token_hash, after.signing_secret_encrypted, after.rotated_at) == snapshot
+
+
+async def test_the_first_paths_still_answer_the_same(
+    client: AsyncClient, db: AsyncSession, owner: Actor
+) -> None:
+    """``/automations/{id}/hook`` and ``/hooks/{token}`` serve the same routes as the
+    inbound-webhook paths, and the document marks them deprecated."""
+    automation_id = await make_automation(db, owner)
+    issued = await issue(client, owner, automation_id, signing=False)
+
+    new = await client.get(
+        f"/v1/automations/{automation_id}/inbound-webhook", headers=owner.headers
+    )
+    old = await client.get(f"/v1/automations/{automation_id}/hook", headers=owner.headers)
+    delivered = [
+        await client.post(path, json={})
+        for path in (f"/v1/inbound-webhooks/{issued.token}", f"/v1/hooks/{issued.token}")
+    ]
+    document = (await client.get("/openapi.json")).json()["paths"]
+
+    assert new.status_code == old.status_code == 200, old.text
+    assert old.json() == new.json()
+    assert [response.status_code for response in delivered] == [202, 202]
+    assert len(await runs_of(db, owner, automation_id)) == 2
+    assert document["/v1/hooks/{token}"]["post"]["deprecated"] is True
+    assert document["/v1/automations/{automation_id}/hook"]["get"]["deprecated"] is True
+    assert "deprecated" not in document["/v1/inbound-webhooks/{token}"]["post"]
 
 
 # --- Standard Webhooks verification ------------------------------------------------------
@@ -364,7 +409,7 @@ def test_edges_of_the_tolerance_are_accepted() -> None:
 
 def test_a_wrong_secret_is_refused() -> None:
     with pytest.raises(SignatureRefused):
-        verify(hooks.new_signing_secret(), spec_headers(), SPEC_BODY, now=AT_SPEC_TIME)
+        verify(inbound_webhooks.new_signing_secret(), spec_headers(), SPEC_BODY, now=AT_SPEC_TIME)
 
 
 def nested(depth: int) -> Any:
@@ -530,7 +575,7 @@ async def test_several_signatures_with_one_valid_are_accepted(
     assert hook.secret is not None
     body = b"{}"
     headers = signed(hook.secret, body)
-    old_secret = hooks.new_signing_secret()
+    old_secret = inbound_webhooks.new_signing_secret()
     stale = sign(old_secret, headers["webhook-id"], int(headers["webhook-timestamp"]), body)
     headers["webhook-signature"] = f"{stale} {headers['webhook-signature']}"
 
@@ -546,7 +591,7 @@ def _forged(secret: str, body: bytes) -> dict[str, str]:
 
 
 def _wrong_secret(secret: str, body: bytes) -> dict[str, str]:
-    return signed(hooks.new_signing_secret(), body)
+    return signed(inbound_webhooks.new_signing_secret(), body)
 
 
 def _tampered(secret: str, body: bytes) -> dict[str, str]:
@@ -695,7 +740,9 @@ async def test_unknown_rotated_and_deleted_tokens_are_404(
     rotated = await issue(client, owner, unsigned_hook.automation_id, signing=False)
     old = await client.post(path_of(unsigned_hook), json={})
     works = await client.post(path_of(rotated), json={})
-    await client.delete(f"/v1/automations/{rotated.automation_id}/hook", headers=owner.headers)
+    await client.delete(
+        f"/v1/automations/{rotated.automation_id}/inbound-webhook", headers=owner.headers
+    )
     deleted = await client.post(path_of(rotated), json={})
 
     for response in (unknown, old, deleted):

@@ -1,4 +1,5 @@
-"""Webhook triggers: each automation's secret inbound URL ``/v1/hooks/<token>``, and the
+"""Inbound webhooks: each automation's secret URL ``/v1/inbound-webhooks/<token>`` (also
+served at its first path, ``/v1/hooks/<token>``, which is what a URL is issued as), and the
 Standard Webhooks (https://www.standardwebhooks.com/) verification of what arrives there.
 
 The URL token routes a request to its automation: only its SHA-256 is stored, and it is
@@ -38,8 +39,8 @@ from core.errors import (
     UnsupportedMediaType,
 )
 from core.principal import Principal
-from core.security import HOOK_PREFIX, hash_token, new_token
-from models import AutomationHook, AutomationRun, AutomationStatus, RunTrigger
+from core.security import INBOUND_WEBHOOK_PREFIX, hash_token, new_token
+from models import AutomationRun, AutomationStatus, InboundWebhook, RunTrigger
 from services.automations.automations import get_automation, record_change
 from services.automations.runs import check_payload, start_run
 
@@ -73,10 +74,11 @@ _UNKNOWN = "No webhook with this URL"
 
 
 @dataclass(frozen=True)
-class IssuedHook:
-    """A hook as just made or rotated: the only time its token and secret are known."""
+class IssuedInboundWebhook:
+    """An inbound webhook as just made or rotated: the only time its token and secret are
+    known."""
 
-    hook: AutomationHook
+    inbound_webhook: InboundWebhook
     token: str
     signing_secret: str | None
 
@@ -145,94 +147,97 @@ def parse_payload(body: bytes, content_type: str | None) -> Any:
     return payload
 
 
-def _summary(hook: AutomationHook) -> dict[str, Any]:
+def _summary(inbound: InboundWebhook) -> dict[str, Any]:
     # What the audit trail keeps: the public prefix, never the token or the secret.
-    return {"prefix": hook.token_prefix, "signing": hook.signing_secret_encrypted is not None}
+    return {"prefix": inbound.token_prefix, "signing": inbound.signing_secret_encrypted is not None}
 
 
-async def _hook_of(
+async def _inbound_webhook_of(
     session: AsyncSession, principal: Principal, automation_id: uuid.UUID
-) -> AutomationHook | None:
-    hook: AutomationHook | None = await session.scalar(
-        select(AutomationHook)
+) -> InboundWebhook | None:
+    inbound: InboundWebhook | None = await session.scalar(
+        select(InboundWebhook)
         .where(
-            AutomationHook.firm_id == principal.firm_id,
-            AutomationHook.automation_id == automation_id,
+            InboundWebhook.firm_id == principal.firm_id,
+            InboundWebhook.automation_id == automation_id,
         )
         .execution_options(populate_existing=True)
     )
-    return hook
+    return inbound
 
 
-async def issue_hook(
+async def issue_inbound_webhook(
     session: AsyncSession,
     principal: Principal,
     cipher: Cipher,
     automation_id: uuid.UUID,
     *,
     signing: bool,
-) -> IssuedHook:
+) -> IssuedInboundWebhook:
     """Give the automation a new inbound URL (and signing secret when ``signing``). An
     existing one is rotated: its token stops working when this transaction commits."""
     # The automation's row lock serialises two concurrent first creations.
     automation = await get_automation(session, principal, automation_id, lock=True)
     if automation.status == AutomationStatus.archived:
         raise Conflict("This automation is archived and can no longer be triggered")
-    token, prefix, digest = new_token(HOOK_PREFIX)
+    token, prefix, digest = new_token(INBOUND_WEBHOOK_PREFIX)
     secret = new_signing_secret() if signing else None
     encrypted = cipher.encrypt(secret) if secret is not None else None
-    hook = await _hook_of(session, principal, automation.id)
+    inbound = await _inbound_webhook_of(session, principal, automation.id)
     before = None
-    if hook is None:
-        hook = AutomationHook(firm_id=principal.firm_id, automation_id=automation.id)
-        session.add(hook)
+    if inbound is None:
+        inbound = InboundWebhook(firm_id=principal.firm_id, automation_id=automation.id)
+        session.add(inbound)
     else:
-        before = _summary(hook)
-        hook.rotated_at = datetime.now(UTC)
-    hook.token_hash = digest
-    hook.token_prefix = prefix
-    hook.signing_secret_encrypted = encrypted
+        before = _summary(inbound)
+        inbound.rotated_at = datetime.now(UTC)
+    inbound.token_hash = digest
+    inbound.token_prefix = prefix
+    inbound.signing_secret_encrypted = encrypted
     await session.flush()
-    await session.refresh(hook, ["created_at", "updated_at"])
+    await session.refresh(inbound, ["created_at", "updated_at"])
+    # The audit actions keep the names the trail already holds.
     action = "hook_created" if before is None else "hook_rotated"
-    await record_change(session, principal, automation, action, before=before, after=_summary(hook))
-    return IssuedHook(hook=hook, token=token, signing_secret=secret)
+    await record_change(
+        session, principal, automation, action, before=before, after=_summary(inbound)
+    )
+    return IssuedInboundWebhook(inbound_webhook=inbound, token=token, signing_secret=secret)
 
 
-async def get_hook(
+async def get_inbound_webhook(
     session: AsyncSession, principal: Principal, automation_id: uuid.UUID
-) -> AutomationHook:
+) -> InboundWebhook:
     automation = await get_automation(session, principal, automation_id)
-    hook = await _hook_of(session, principal, automation.id)
-    if hook is None:
+    inbound = await _inbound_webhook_of(session, principal, automation.id)
+    if inbound is None:
         raise NotFound("This automation has no webhook URL")
-    return hook
+    return inbound
 
 
-async def delete_hook(
+async def delete_inbound_webhook(
     session: AsyncSession, principal: Principal, automation_id: uuid.UUID
 ) -> None:
     automation = await get_automation(session, principal, automation_id, lock=True)
-    hook = await _hook_of(session, principal, automation.id)
-    if hook is None:
+    inbound = await _inbound_webhook_of(session, principal, automation.id)
+    if inbound is None:
         raise NotFound("This automation has no webhook URL")
-    before = _summary(hook)
-    await session.delete(hook)
+    before = _summary(inbound)
+    await session.delete(inbound)
     await session.flush()
     await record_change(session, principal, automation, "hook_deleted", before=before)
 
 
-async def find_hook(session: AsyncSession, token: str) -> AutomationHook:
-    """The hook behind a URL token, looked up across firms (the token names its firm);
+async def find_inbound_webhook(session: AsyncSession, token: str) -> InboundWebhook:
+    """The inbound webhook behind a URL token, looked up across firms (the token names its firm);
     the rest of the transaction is scoped to that firm. Unknown tokens are a 404."""
     async with system_scope(session, SystemPurpose.webhook_lookup):
-        hook: AutomationHook | None = await session.scalar(
-            select(AutomationHook).where(AutomationHook.token_hash == hash_token(token))
+        inbound: InboundWebhook | None = await session.scalar(
+            select(InboundWebhook).where(InboundWebhook.token_hash == hash_token(token))
         )
-    if hook is None:
+    if inbound is None:
         raise NotFound(_UNKNOWN)
-    await scope_to_firm(session, hook.firm_id)
-    return hook
+    await scope_to_firm(session, inbound.firm_id)
+    return inbound
 
 
 async def receive(
@@ -247,16 +252,16 @@ async def receive(
     """Start a run of the automation behind ``token`` with the delivery's JSON as its
     trigger payload; returns the run and whether it is new. A repeated ``webhook-id``
     (signed or not) returns the run the first delivery started."""
-    hook = await find_hook(session, token)
+    inbound = await find_inbound_webhook(session, token)
     webhook_id = headers.get("webhook-id")
-    if hook.signing_secret_encrypted is not None:
-        secret = cipher.decrypt(hook.signing_secret_encrypted)
+    if inbound.signing_secret_encrypted is not None:
+        secret = cipher.decrypt(inbound.signing_secret_encrypted)
         webhook_id = verify(secret, headers, body, now=datetime.now(UTC))
     elif webhook_id is not None and not _WEBHOOK_ID.fullmatch(webhook_id):
         raise BadRequest("webhook-id must be 1 to 256 printable ASCII characters, no spaces")
     payload = parse_payload(body, headers.get("content-type"))
-    principal = Principal.system(hook.firm_id, request_id)
-    automation = await get_automation(session, principal, hook.automation_id)
+    principal = Principal.system(inbound.firm_id, request_id)
+    automation = await get_automation(session, principal, inbound.automation_id)
     return await start_run(
         session,
         principal,
