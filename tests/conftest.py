@@ -19,14 +19,18 @@ def _outbox_handlers() -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under ``pytest -n N --dist loadgroup`` (``make test``), the tests of a module that uses a
-    module-scoped fixture (a time-skipping Temporal server, generated SAML keys, …) run on one
-    worker, so the fixture is built once; every other test is scheduled on its own, which
-    keeps the workers evenly loaded."""
+    """Under ``pytest -n N --dist loadgroup`` (``make test``), the end-to-end tests run one
+    after another on one worker: each starts worker processes (or the whole launcher) under
+    a deadline, and side by side they starve each other of the CPU. The tests of a module
+    that uses a module-scoped fixture (a time-skipping Temporal server, generated SAML keys,
+    …) run on one worker, so the fixture is built once. Every other test is scheduled on its
+    own, which keeps the workers evenly loaded."""
     if not config.pluginmanager.hasplugin("xdist"):
         return
     for item in items:
-        if isinstance(item, pytest.Function) and uses_module_fixture(item):
+        if item.get_closest_marker("e2e") is not None:
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+        elif isinstance(item, pytest.Function) and uses_module_fixture(item):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
