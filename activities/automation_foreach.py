@@ -9,8 +9,8 @@ from temporalio.exceptions import ApplicationError
 from activities.unit_of_work import firm_transaction
 from services.automations import run_records
 from services.automations.step_errors import StepInvalid
-from workflows.automation.foreach.contracts import WRITE_RECORDS_ACTIVITY, RecordsToWrite
 from workflows.automation.run.contracts import STEP_INVALID
+from workflows.automation.run.foreach.contracts import WRITE_RECORDS_ACTIVITY, RecordsToWrite
 
 
 class ForeachActivities:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from core.search_attributes import ProcessInput
 from workflows.automation.debounce import contracts as debounce
-from workflows.automation.foreach import contracts as foreach
 from workflows.automation.run import contracts as run
+from workflows.automation.run.foreach import contracts as foreach
 from workflows.automation.schedule import contracts as schedule
 from workflows.billing.dunning import contracts as dunning
 from workflows.billing.payment_retry import contracts as payment_retry

@@ -3,7 +3,7 @@
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows.automation.debounce.workflow import AutomationDebounceWorkflow
-from workflows.automation.foreach.workflow import AutomationForeachWorkflow
+from workflows.automation.run.foreach.workflow import AutomationForeachWorkflow
 from workflows.automation.run.workflow import AutomationRunWorkflow
 from workflows.automation.schedule.workflow import AutomationScheduleWorkflow
 from workflows.billing.dunning.workflow import DunningWorkflow
@@ -42,7 +42,7 @@ PASSTHROUGH_MODULES = (
     "workflows.automation.definition.params",
     "workflows.automation.definition.steps",
     "workflows.automation.definition.triggers",
-    "workflows.automation.foreach.contracts",
+    "workflows.automation.run.foreach.contracts",
     "workflows.automation.run.contracts",
     "workflows.automation.run.state",
     "workflows.automation.run.until",

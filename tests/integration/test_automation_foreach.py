@@ -40,8 +40,8 @@ from tests.factories import Actor
 from tests.fixtures.firms import allow_loopback
 from tests.fixtures.temporal import result_skipping_time
 from tests.http_target import HttpTarget
-from workflows.automation.foreach import contracts as foreach
-from workflows.automation.foreach.workflow import AutomationForeachWorkflow
+from workflows.automation.run.foreach import contracts as foreach
+from workflows.automation.run.foreach.workflow import AutomationForeachWorkflow
 from workflows.automation.run.workflow import AutomationRunWorkflow
 
 # Far below the 50k limit, and what a foreach of 10,000 items must stay under.

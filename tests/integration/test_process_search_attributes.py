@@ -59,8 +59,8 @@ from tests.integration.test_automation_schedules import action, eventually, sync
 from worker import ensure_outbox_relay
 from workflows.automation.debounce import contracts as debounce
 from workflows.automation.debounce.contracts import DebounceInput, DebounceTrigger
-from workflows.automation.foreach import contracts as foreach_contracts
 from workflows.automation.run import contracts as run_contracts
+from workflows.automation.run.foreach import contracts as foreach_contracts
 from workflows.billing.dunning.contracts import DunningInput
 from workflows.billing.payment_retry.contracts import PaymentRetryInput
 from workflows.billing.recurring.contracts import RecurringInput

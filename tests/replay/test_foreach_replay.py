@@ -36,9 +36,9 @@ from tests.replay.recording import (
     replay_tampered,
     started_type,
 )
-from workflows.automation.foreach import contracts as foreach
-from workflows.automation.foreach.workflow import AutomationForeachWorkflow
 from workflows.automation.run.contracts import action_activity, workflow_id
+from workflows.automation.run.foreach import contracts as foreach
+from workflows.automation.run.foreach.workflow import AutomationForeachWorkflow
 
 HISTORY = HISTORIES / "automation_foreach.json"
 

@@ -51,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
 # Workflow code itself (it calls workflow APIs), so it runs inside the sandbox.
 from workflows.automation.run.call import call_automation
 from workflows.automation.run.flow import FlowHandlers
-from workflows.automation.run.foreach import run_foreach
+from workflows.automation.run.foreach.step import run_foreach
 from workflows.automation.run.interpreter import Interpreter
 from workflows.automation.run.waits import Waits, continue_as_new_due
 

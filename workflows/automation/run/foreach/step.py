@@ -1,5 +1,5 @@
 """The run's ``foreach`` step: evaluates the items, runs the body once per item in the child
-workflow ``AutomationForeachWorkflow`` (workflows/automation/foreach/) and waits for it.
+workflow ``AutomationForeachWorkflow`` (workflows/automation/run/foreach/) and waits for it.
 The step's output is the items' outputs and errors; the records the child did not write
 come back and go with the run's next activity."""
 
@@ -12,8 +12,8 @@ from temporalio.exceptions import ChildWorkflowError
 with workflow.unsafe.imports_passed_through():
     from pure import expressions
     from workflows.automation.definition import steps as d
-    from workflows.automation.foreach import contracts as foreach
     from workflows.automation.run.contracts import WaitView
+    from workflows.automation.run.foreach import contracts as foreach
 
 from workflows.automation.run.flow import FlowResult, RunScope, StepVisit
 from workflows.automation.run.steps.expressions import evaluate

@@ -1,4 +1,4 @@
-"""What passes between the run's foreach step (workflows/automation/run/foreach.py),
+"""What passes between the run's foreach step (workflows/automation/run/foreach/step.py),
 ``AutomationForeachWorkflow`` and its activity. Pure pydantic, imported inside the workflow
 sandbox."""
 

@@ -1,7 +1,7 @@
 """The foreach step: its body runs once per item in a child workflow,
 ``AutomationForeachWorkflow``, at most ``max_concurrency`` items at a time.
 
-``run_foreach`` (the run's flow handler, in run/foreach.py) evaluates the items and awaits
+``run_foreach`` (the run's flow handler, in step.py beside it) evaluates the items and awaits
 the child; the child walks the body with one ``Interpreter`` per item (step ids
 ``<foreach>.<index>.<body step>`` at the foreach step's position, so each item's records
 and idempotency keys are its own). An item's action activities write its records; the
@@ -26,7 +26,8 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from pure.expressions import MAX_OUTPUT_BYTES
     from workflows.automation.definition import steps as d
-    from workflows.automation.foreach.contracts import (
+    from workflows.automation.run.contracts import RunView, StepRecord
+    from workflows.automation.run.foreach.contracts import (
         PROGRESS_QUERY,
         WORKFLOW_NAME,
         WRITE_RECORDS_ACTIVITY,
@@ -36,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
         ItemError,
         RecordsToWrite,
     )
-    from workflows.automation.run.contracts import RunView, StepRecord
 
 from workflows.automation.run.call import call_automation
 from workflows.automation.run.flow import FlowHandlers
