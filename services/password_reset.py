@@ -25,8 +25,10 @@ from models import Firm, PasswordResetToken, User
 from providers.email import EmailProvider, OutgoingEmail
 from services import audit, passwords, throttle
 from services.auth import revoke_login_sessions
+from services.repository import FirmScoped
 from services.tokens import find_one_time_token
 
+RESET_TOKENS = FirmScoped(PasswordResetToken, "password reset token")
 RESET_PREFIX = "ffr"
 TOKEN_TTL = timedelta(minutes=30)
 RESEND_INTERVAL = timedelta(minutes=1)
@@ -79,7 +81,7 @@ async def request_reset(
         await scope_to_firm(session, firm.id)
         latest = await session.scalar(
             select(func.max(PasswordResetToken.created_at)).where(
-                PasswordResetToken.firm_id == firm.id, PasswordResetToken.user_id == user.id
+                RESET_TOKENS.owned_by(firm.id), PasswordResetToken.user_id == user.id
             )
         )
         if latest is not None and now - latest < RESEND_INTERVAL:
@@ -140,7 +142,7 @@ async def confirm_reset(
     await session.execute(
         update(PasswordResetToken)
         .where(
-            PasswordResetToken.firm_id == user.firm_id,
+            RESET_TOKENS.owned_by(user.firm_id),
             PasswordResetToken.user_id == user.id,
             PasswordResetToken.used_at.is_(None),
         )

@@ -34,8 +34,13 @@ from models import (
 )
 from services import audit, throttle
 from services.auth import current_user
+from services.repository import FirmScoped
 from services.throttle import CountedFailure
 from services.tokens import IssuedSession, find_one_time_token, start_session
+
+TOTP_CREDENTIALS = FirmScoped(TwoFactorCredential, "two-factor credential")
+RECOVERY_CODES = FirmScoped(RecoveryCode, "recovery code")
+POLICIES = FirmScoped(FirmSecurityPolicy, "security policy")
 
 ISSUER = "firmflow"
 STEP_SECONDS = 30
@@ -109,15 +114,13 @@ async def _credential(
 ) -> TwoFactorCredential | None:
     """The user's credential; locked by default, so two requests cannot both accept one
     code (the replay check reads and writes ``last_used_step``)."""
-    query = select(TwoFactorCredential).where(
-        TwoFactorCredential.firm_id == user.firm_id, TwoFactorCredential.user_id == user.id
-    )
+    query = TOTP_CREDENTIALS.select(user.firm_id).where(TwoFactorCredential.user_id == user.id)
     return await session.scalar(query.with_for_update() if lock else query)
 
 
 async def firm_requires(session: AsyncSession, firm_id: uuid.UUID) -> bool:
     required = await session.scalar(
-        select(FirmSecurityPolicy.require_two_factor).where(FirmSecurityPolicy.firm_id == firm_id)
+        select(FirmSecurityPolicy.require_two_factor).where(POLICIES.owned_by(firm_id))
     )
     return bool(required)
 
@@ -143,7 +146,7 @@ async def _use_recovery_code(session: AsyncSession, user: User, code: str) -> bo
     used = await session.execute(
         update(RecoveryCode)
         .where(
-            RecoveryCode.firm_id == user.firm_id,
+            RECOVERY_CODES.owned_by(user.firm_id),
             RecoveryCode.user_id == user.id,
             RecoveryCode.code_hash == _recovery_hash(code),
             RecoveryCode.used_at.is_(None),
@@ -174,7 +177,7 @@ async def _replace_recovery_codes(session: AsyncSession, user: User) -> list[str
     await session.execute(
         update(RecoveryCode)
         .where(
-            RecoveryCode.firm_id == user.firm_id,
+            RECOVERY_CODES.owned_by(user.firm_id),
             RecoveryCode.user_id == user.id,
             RecoveryCode.used_at.is_(None),
         )
@@ -194,7 +197,7 @@ async def get_status(session: AsyncSession, principal: Principal) -> TwoFactorSt
     credential = await _credential(session, user, lock=False)
     remaining = await session.scalars(
         select(RecoveryCode.id).where(
-            RecoveryCode.firm_id == user.firm_id,
+            RECOVERY_CODES.owned_by(user.firm_id),
             RecoveryCode.user_id == user.id,
             RecoveryCode.used_at.is_(None),
         )
@@ -288,7 +291,7 @@ async def disable(
     await session.delete(credential)
     await session.execute(
         update(RecoveryCode)
-        .where(RecoveryCode.firm_id == user.firm_id, RecoveryCode.user_id == user.id)
+        .where(RECOVERY_CODES.owned_by(user.firm_id), RecoveryCode.user_id == user.id)
         .values(used_at=datetime.now(UTC))
     )
     await audit.record(
@@ -317,11 +320,7 @@ async def regenerate_recovery_codes(
 async def set_policy(
     session: AsyncSession, principal: Principal, *, require_two_factor: bool
 ) -> FirmSecurityPolicy:
-    policy = await session.scalar(
-        select(FirmSecurityPolicy)
-        .where(FirmSecurityPolicy.firm_id == principal.firm_id)
-        .with_for_update()
-    )
+    policy = await session.scalar(POLICIES.select(principal).with_for_update())
     before = policy.require_two_factor if policy is not None else False
     if policy is None:
         policy = FirmSecurityPolicy(firm_id=principal.firm_id)

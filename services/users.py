@@ -32,6 +32,7 @@ INVITATION_TTL = timedelta(days=7)
 INVITATION_INVALID = "This invitation link is not valid; ask an administrator for a new one"
 
 USERS = FirmScoped(User, "user")
+INVITATIONS = FirmScoped(Invitation, "invitation")
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ async def _revoke_invitations(session: AsyncSession, user: User, now: datetime) 
     withdrawn = await session.scalars(
         update(Invitation)
         .where(
-            Invitation.firm_id == user.firm_id,
+            INVITATIONS.owned_by(user.firm_id),
             Invitation.user_id == user.id,
             Invitation.accepted_at.is_(None),
             Invitation.revoked_at.is_(None),
