@@ -209,3 +209,24 @@ def BoundedBody(limit: BodyLimit, *, what: str) -> Any:
 
 
 WebhookBody = Annotated[bytes, BoundedBody(webhook_body_limit, what="A webhook body")]
+
+
+@raises(PayloadTooLarge)
+class DeclaredLengthCheck:
+    """The dependency ``DeclaredBodyLimit`` builds."""
+
+    def __init__(self, limit: int, detail: str) -> None:
+        self.limit = limit
+        self.detail = detail
+
+    def __call__(self, request: Request) -> None:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            raise PayloadTooLarge(self.detail)
+
+
+def DeclaredBodyLimit(limit: int, *, detail: str) -> Any:
+    """``dependencies=[DeclaredBodyLimit(limit, detail=...)]``: a 413 for a body that
+    declares more than ``limit`` bytes, before it is parsed; for a parsed body whose
+    service still measures what it holds (chunked bodies declare no length)."""
+    return Depends(DeclaredLengthCheck(limit, detail))

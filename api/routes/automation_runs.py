@@ -9,13 +9,20 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi import APIRouter, Body, Query, status
 from fastapi.responses import JSONResponse
 
 from api import idempotency
-from api.deps import IdempotencyDep, PageDep, Requires, SessionDep, TemporalDep
+from api.deps import (
+    DeclaredBodyLimit,
+    IdempotencyDep,
+    PageDep,
+    Requires,
+    SessionDep,
+    TemporalDep,
+)
 from api.idempotency import REPLAYED_HEADER
-from api.openapi import errors, raises
+from api.openapi import errors
 from api.schemas.approvals import ApprovalDetail
 from api.schemas.automation_runs import (
     RunDetail,
@@ -27,7 +34,7 @@ from api.schemas.automation_runs import (
     StepRead,
 )
 from api.schemas.common import Page, page_of
-from core.errors import BadRequest, Conflict, PayloadTooLarge
+from core.errors import BadRequest, Conflict
 from core.permissions import Permission
 from core.principal import Principal
 from models import AutomationRun, RunStatus
@@ -41,19 +48,12 @@ Reader = Annotated[Principal, Requires(Permission.automations_read)]
 Runner = Annotated[Principal, Requires(Permission.automations_run)]
 
 RUNS = "/automation-runs"
-# Room for the body's own wrapping ({"payload": …}) around the largest payload allowed.
-_MAX_BODY_BYTES = runs.MAX_PAYLOAD_BYTES + 1024
-
-
-@raises(PayloadTooLarge)
-def _bounded(request: Request) -> None:
-    """Refuse a declared body far beyond the payload cap before it is parsed; the service
-    still measures the payload itself (chunked bodies declare no length)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > _MAX_BODY_BYTES:
-        raise PayloadTooLarge(
-            f"A run's payload may take at most {runs.MAX_PAYLOAD_BYTES} bytes as JSON"
-        )
+# Refused before it is parsed: room for the body's own wrapping ({"payload": …}) around the
+# largest payload allowed; the service still measures the payload itself.
+_BOUNDED = DeclaredBodyLimit(
+    runs.MAX_PAYLOAD_BYTES + 1024,
+    detail=f"A run's payload may take at most {runs.MAX_PAYLOAD_BYTES} bytes as JSON",
+)
 
 
 def _location(run_id: object) -> dict[str, str]:
@@ -68,7 +68,7 @@ def _read(run: AutomationRun) -> RunRead:
     "/automations/{automation_id}/runs",
     status_code=status.HTTP_201_CREATED,
     response_model=RunRead,
-    dependencies=[Depends(_bounded)],
+    dependencies=[_BOUNDED],
     responses={
         **errors(Conflict, TemporalUnavailable),
         200: {"model": RunRead, "description": "The run this Idempotency-Key started"},
@@ -174,7 +174,7 @@ async def cancel_run(
     RUNS + "/{run_id}/events/{name}",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RunEventAccepted,
-    dependencies=[Depends(_bounded)],
+    dependencies=[_BOUNDED],
     responses=errors(Conflict),
 )
 # The short form, for callers outside firmflow (an e-signature provider's callback, say)
@@ -183,7 +183,7 @@ async def cancel_run(
     "/runs/{run_id}/events/{name}",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RunEventAccepted,
-    dependencies=[Depends(_bounded)],
+    dependencies=[_BOUNDED],
     responses=errors(Conflict),
 )
 async def send_event(
