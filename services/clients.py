@@ -34,6 +34,7 @@ from core.permissions import Permission, allows
 from core.principal import Principal
 from core.validation_messages import pattern_message
 from models import Client, ClientKind, ClientStatus
+from pure import event_catalogue
 from services import audit
 from services.outbox import writer as outbox
 from services.patches import apply_patch
@@ -308,16 +309,22 @@ async def update_client(
                 raise
             raise _duplicate(field) from exc
 
-    await apply_patch(
-        session,
-        principal,
-        client,
-        patch,
-        record_type="client",
-        summarize=summarize,
-        write=write,
-        event_key="client_id",
+    patched = await apply_patch(
+        session, principal, client, patch, record_type="client", summarize=summarize, write=write
     )
+    if patched.changes:
+        await outbox.enqueue_message(
+            session,
+            principal.firm_id,
+            outbox.event(
+                "client.updated",
+                f"client.updated:{client.id}:{uuid.uuid4()}",
+                client_id=str(client.id),
+                fields=sorted(patched.changes),
+                changes=patched.event_changes,
+                source=event_catalogue.run_source(principal.request_id),
+            ),
+        )
     return client
 
 

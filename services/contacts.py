@@ -143,10 +143,10 @@ async def update_contact(
 ) -> Contact:
     await get_writable_client(session, principal, client_id)
     contact = await get_contact(session, principal, client_id, contact_id, lock=True)
-    changes = await apply_patch(
+    patched = await apply_patch(
         session, principal, contact, patch, record_type="contact", summarize=summarize
     )
-    if changes.get("is_primary"):
+    if patched.changes.get("is_primary"):
         await _demote_other_primaries(session, principal, client_id, contact.id)
     return contact
 
