@@ -197,7 +197,7 @@ async def resolve_for_run(
 
 
 async def rotate(session: AsyncSession, cipher: Cipher) -> int:
-    """Re-encrypt every credential, every webhook signing secret (automation hooks and
+    """Re-encrypt every credential, every webhook signing secret (inbound webhooks and
     Stripe endpoints) and every Stripe secret key of every firm under `cipher`'s first
     key, in batches; returns how many values were rewritten. Run after
     putting a new key first in FIRMFLOW_ENCRYPTION_KEYS; once it has finished, the old key
