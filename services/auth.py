@@ -34,6 +34,7 @@ from models import (
     User,
 )
 from services import audit, passwords, throttle
+from services.identity_repository import LOGIN_SESSIONS, POLICIES, TOTP_CREDENTIALS, USERS
 from services.login_devices import DeviceCookies
 from services.sso import sso_enforced_for
 from services.throttle import CountedFailure
@@ -153,15 +154,13 @@ async def _second_step(session: AsyncSession, user: User) -> str | None:
     """Which second step ``user`` (in a transaction scoped to its firm) owes, if any."""
     confirmed = await session.scalar(
         select(TwoFactorCredential.confirmed_at).where(
-            TwoFactorCredential.firm_id == user.firm_id, TwoFactorCredential.user_id == user.id
+            TOTP_CREDENTIALS.owned_by(user.firm_id), TwoFactorCredential.user_id == user.id
         )
     )
     if confirmed is not None:
         return "login"
     required = await session.scalar(
-        select(FirmSecurityPolicy.require_two_factor).where(
-            FirmSecurityPolicy.firm_id == user.firm_id
-        )
+        select(FirmSecurityPolicy.require_two_factor).where(POLICIES.owned_by(user.firm_id))
     )
     return "enroll" if required else None
 
@@ -275,7 +274,7 @@ async def revoke_login_sessions(
     session: AsyncSession, user: User, *, keep: uuid.UUID | None = None
 ) -> int:
     query = update(LoginSession).where(
-        LoginSession.firm_id == user.firm_id,
+        LOGIN_SESSIONS.owned_by(user.firm_id),
         LoginSession.user_id == user.id,
         LoginSession.revoked_at.is_(None),
     )
@@ -296,10 +295,7 @@ async def logout(session: AsyncSession, principal: Principal) -> None:
         )
     await session.execute(
         update(LoginSession)
-        .where(
-            LoginSession.firm_id == principal.firm_id,
-            LoginSession.id == principal.credential_id,
-        )
+        .where(LOGIN_SESSIONS.owned_by(principal), LoginSession.id == principal.credential_id)
         .values(revoked_at=datetime.now(UTC))
     )
     await audit.record(
@@ -316,7 +312,7 @@ async def current_user(session: AsyncSession, principal: Principal) -> tuple[Use
         await session.execute(
             select(User, Firm)
             .join(Firm, Firm.id == User.firm_id)
-            .where(User.firm_id == principal.firm_id, User.id == principal.user_id)
+            .where(USERS.owned_by(principal), User.id == principal.user_id)
         )
     ).one_or_none()
     if row is None:

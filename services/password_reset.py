@@ -25,10 +25,9 @@ from models import Firm, PasswordResetToken, User
 from providers.email import EmailProvider, OutgoingEmail
 from services import audit, passwords, throttle
 from services.auth import revoke_login_sessions
-from services.repository import FirmScoped
+from services.identity_repository import RESET_TOKENS
 from services.tokens import find_one_time_token
 
-RESET_TOKENS = FirmScoped(PasswordResetToken, "password reset token")
 RESET_PREFIX = "ffr"
 TOKEN_TTL = timedelta(minutes=30)
 RESEND_INTERVAL = timedelta(minutes=1)

@@ -6,13 +6,15 @@ locked for the rest of the transaction under one keyword, ``lock``. Row-level se
 guards the same boundary in Postgres; this is the application's half of it.
 
 A model's ``FirmScoped`` lives beside the service that owns the model (``CLIENTS`` in
-``services.clients``); other services import it from there. Queries that cross firms on
-purpose (token lookup at sign-in, routing an inbound webhook, sweeps) do not use it.
+``services.clients``), or, where a domain's services import one another, in the domain's
+leaf repository module (``services.billing.repository``, ``services.automations.repository``,
+``services.identity_repository``); other services import it from there. Queries that cross
+firms on purpose (token lookup at sign-in, routing an inbound webhook, sweeps) do not use it.
 """
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,13 +24,10 @@ from sqlalchemy.sql.base import ExecutableOption
 from core.errors import NotFound
 from core.principal import Principal
 
-
-class TenantRow(Protocol):
-    @property
-    def firm_id(self) -> uuid.UUID: ...
-
-
-M = TypeVar("M", bound=TenantRow)
+# Unbounded: mypy does not see a mixin's declared_attr column as a protocol's attribute when
+# it checks the argument of an annotation (``FirmScoped[LoginSession]``), so the firm_id
+# column is checked when a repository is made, which is at import.
+M = TypeVar("M")
 
 Options = Sequence[ExecutableOption]
 
@@ -46,6 +45,12 @@ def _uuid_column(model: type[Any], name: str) -> InstrumentedAttribute[uuid.UUID
     return column
 
 
+def _firm_column(model: type[Any]) -> InstrumentedAttribute[uuid.UUID]:
+    if not hasattr(model, "firm_id"):
+        raise TypeError(f"{model.__name__} has no firm_id column: it is not tenant-owned")
+    return _uuid_column(model, "firm_id")
+
+
 def _id_column(model: type[Any]) -> InstrumentedAttribute[uuid.UUID]:
     if not hasattr(model, "id"):
         # A row keyed otherwise (an import's rows: import and line) is read by criteria.
@@ -61,7 +66,7 @@ class FirmScoped(Generic[M]):
 
     def __init__(self, model: type[M], noun: str, *, not_found: str | None = None) -> None:
         self.model = model
-        self.firm_column = _uuid_column(model, "firm_id")
+        self.firm_column = _firm_column(model)
         self.noun = noun
         self.not_found_detail = not_found or f"No {noun} with this id in your firm"
 
@@ -80,6 +85,16 @@ class FirmScoped(Generic[M]):
         errors = [{"pointer": p, "detail": f"no such {self.noun} in your firm"} for p in pointers]
         return NotFound(self.not_found_detail, errors=errors or None)
 
+    def _one(
+        self, firm: Firm, *criteria: ColumnElement[bool], lock: bool, options: Options
+    ) -> Select[M]:
+        stmt = self.select(firm).where(*criteria).options(*options)
+        if lock:
+            stmt = stmt.with_for_update()
+        # The row as the database holds it now (under the lock, if taken), not a copy the
+        # session loaded earlier in the transaction.
+        return stmt.execution_options(populate_existing=True)
+
     def by_id(
         self,
         firm: Firm,
@@ -88,14 +103,23 @@ class FirmScoped(Generic[M]):
         lock: bool = False,
         options: Options = (),
     ) -> Select[M]:
-        stmt = (
-            self.select(firm).where(_id_column(self.model) == row_id, *criteria).options(*options)
+        return self._one(
+            firm, _id_column(self.model) == row_id, *criteria, lock=lock, options=options
         )
-        if lock:
-            stmt = stmt.with_for_update()
-        # The row as the database holds it now (under the lock, if taken), not a copy the
-        # session loaded earlier in the transaction.
-        return stmt.execution_options(populate_existing=True)
+
+    async def find(
+        self,
+        session: AsyncSession,
+        firm: Firm,
+        *criteria: ColumnElement[bool],
+        lock: bool = False,
+        options: Options = (),
+    ) -> M | None:
+        """The firm's row that ``criteria`` single out by a key other than the id (a
+        dedupe key, the automation an inbound webhook belongs to), or None; ``lock`` and
+        ``options`` as for ``get``."""
+        row: M | None = await session.scalar(self._one(firm, *criteria, lock=lock, options=options))
+        return row
 
     async def get(
         self,

@@ -29,11 +29,12 @@ from core.pagination import Page, PageParams, to_page
 from core.principal import Principal
 from models import ApiToken, LoginSession
 from services import audit
+from services.identity_repository import API_TOKENS, LOGIN_SESSIONS, UserCredentials
 
 Kind = Literal["session", "api_token"]
-_MODELS: tuple[tuple[Kind, type[LoginSession] | type[ApiToken], str], ...] = (
-    ("session", LoginSession, "login_session"),
-    ("api_token", ApiToken, "api_token"),
+_KINDS: tuple[tuple[Kind, UserCredentials, str], ...] = (
+    ("session", LOGIN_SESSIONS, "login_session"),
+    ("api_token", API_TOKENS, "api_token"),
 )
 
 
@@ -57,8 +58,8 @@ class Revoked:
     api_tokens: int
 
 
-def _mine(model: type[LoginSession] | type[ApiToken], principal: Principal) -> ColumnElement[bool]:
-    return and_(model.firm_id == principal.firm_id, model.user_id == principal.user_id)
+def _mine(credentials: UserCredentials, principal: Principal) -> ColumnElement[bool]:
+    return and_(credentials.owned_by(principal), credentials.model.user_id == principal.user_id)
 
 
 def _usable(model: type[LoginSession] | type[ApiToken], now: datetime) -> ColumnElement[bool]:
@@ -66,13 +67,14 @@ def _usable(model: type[LoginSession] | type[ApiToken], now: datetime) -> Column
 
 
 def _listing(
-    model: type[LoginSession] | type[ApiToken],
+    credentials: UserCredentials,
     kind: Kind,
     principal: Principal,
     now: datetime,
     page: PageParams,
 ) -> Select[*tuple[Any, ...]]:
     """One kind's page, keyset-limited on its own, so the union merges two short lists."""
+    model = credentials.model
     name = ApiToken.name if model is ApiToken else null()
     stmt = select(
         model.id,
@@ -82,7 +84,7 @@ def _listing(
         model.created_at,
         model.expires_at,
         model.last_used_at,
-    ).where(_mine(model, principal), _usable(model, now))
+    ).where(_mine(credentials, principal), _usable(model, now))
     if page.cursor is not None:
         stmt = stmt.where(
             tuple_(model.created_at, model.id) < (page.cursor.created_at, page.cursor.id)
@@ -97,7 +99,7 @@ async def list_credentials(
     newest first, keyset-paginated across both kinds."""
     now = datetime.now(UTC)
     both = union_all(
-        *(_listing(model, kind, principal, now, page) for kind, model, _ in _MODELS)
+        *(_listing(credentials, kind, principal, now, page) for kind, credentials, _ in _KINDS)
     ).subquery()
     merged = select(both).order_by(both.c.created_at.desc(), both.c.id.desc()).limit(page.limit + 1)
     rows = (await session.execute(merged)).mappings().all()
@@ -121,11 +123,13 @@ async def revoke(session: AsyncSession, principal: Principal, credential_id: uui
     """Revoke one of the caller's own login sessions or API tokens (the current one
     included: that signs this client out). Revoking a revoked one changes and records
     nothing; anyone else's id is a 404."""
-    for _, model, record_type in _MODELS:
-        credential: LoginSession | ApiToken | None = await session.scalar(
-            select(model)
-            .where(_mine(model, principal), model.id == credential_id)
-            .with_for_update()
+    for _, credentials, record_type in _KINDS:
+        credential: LoginSession | ApiToken | None = await credentials.get(
+            session,
+            principal,
+            credential_id,
+            credentials.model.user_id == principal.user_id,
+            lock=True,
         )
         if credential is None:
             continue
@@ -150,8 +154,9 @@ async def revoke_all(session: AsyncSession, principal: Principal) -> Revoked:
     they asked from (logging out, or revoking it by id, ends that one too)."""
     now = datetime.now(UTC)
     counts: dict[Kind, int] = {}
-    for kind, model, _ in _MODELS:
-        stmt = update(model).where(_mine(model, principal), _usable(model, now))
+    for kind, credentials, _ in _KINDS:
+        model = credentials.model
+        stmt = update(model).where(_mine(credentials, principal), _usable(model, now))
         if principal.credential_id is not None:
             stmt = stmt.where(model.id != principal.credential_id)
         revoked = await session.scalars(stmt.values(revoked_at=now).returning(model.id))

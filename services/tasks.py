@@ -24,10 +24,10 @@ from pure import event_catalogue
 from services import audit
 from services.clients import CLIENTS
 from services.firms import firm_today
+from services.identity_repository import USERS
 from services.outbox import writer as outbox
 from services.patches import apply_patch
 from services.repository import FirmScoped
-from services.users import USERS
 
 MAX_DESCRIPTION = 10_000
 TASKS = FirmScoped(Task, "task")

@@ -27,12 +27,9 @@ from models import (
 )
 from services import audit
 from services.idempotency import IdempotentRequest, StoredResponse, claim, fingerprint, remember
-from services.repository import FirmScoped
+from services.identity_repository import API_TOKENS, USERS
 
 _SEES_ALL_TOKENS = roles_with(Permission.api_tokens_all)
-API_TOKENS = FirmScoped(
-    ApiToken, "API token", not_found="No API token with this id is visible to you"
-)
 
 
 Credential = TypeVar("Credential", LoginSession, ApiToken, Invitation)
@@ -189,9 +186,7 @@ async def create_api_token(
                 f"({first.body['prefix']}...), whose secret was shown only once; if it was "
                 "lost, revoke that token and create a new one"
             )
-    user = await session.scalar(
-        select(User).where(User.firm_id == principal.firm_id, User.id == principal.user_id)
-    )
+    user = await USERS.get(session, principal, principal.user_id)
     if user is None:
         raise NotFound("The signed-in user no longer exists")
     api_token, token = await issue_api_token(session, user, name, expires_at)

@@ -34,13 +34,9 @@ from models import (
 )
 from services import audit, throttle
 from services.auth import current_user
-from services.repository import FirmScoped
+from services.identity_repository import POLICIES, RECOVERY_CODES, TOTP_CREDENTIALS
 from services.throttle import CountedFailure
 from services.tokens import IssuedSession, find_one_time_token, start_session
-
-TOTP_CREDENTIALS = FirmScoped(TwoFactorCredential, "two-factor credential")
-RECOVERY_CODES = FirmScoped(RecoveryCode, "recovery code")
-POLICIES = FirmScoped(FirmSecurityPolicy, "security policy")
 
 ISSUER = "firmflow"
 STEP_SECONDS = 30

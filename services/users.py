@@ -21,18 +21,21 @@ from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from core.roles import Role
 from core.security import INVITATION_PREFIX, hash_password
-from models import ApiToken, Invitation, LoginSession, User
+from models import Invitation, User
 from services import audit
 from services.clients import get_client
-from services.repository import FirmScoped
+from services.identity_repository import (
+    API_TOKENS,
+    INVITATIONS,
+    LOGIN_SESSIONS,
+    USERS,
+    UserCredentials,
+)
 from services.tokens import IssuedSession, find_one_time_token, issue_credential, start_session
 
 # No email provider exists yet: the token travels in the invite response, so keep it short-lived.
 INVITATION_TTL = timedelta(days=7)
 INVITATION_INVALID = "This invitation link is not valid; ask an administrator for a new one"
-
-USERS = FirmScoped(User, "user")
-INVITATIONS = FirmScoped(Invitation, "invitation")
 
 
 @dataclass(frozen=True)
@@ -274,11 +277,13 @@ def _plain(value: object) -> object:
 
 async def _revoke_credentials(session: AsyncSession, user: User) -> None:
     now = datetime.now(UTC)
-    for model in (LoginSession, ApiToken):
+    credentials: UserCredentials
+    for credentials in (LOGIN_SESSIONS, API_TOKENS):
+        model = credentials.model
         await session.execute(
             update(model)
             .where(
-                model.firm_id == user.firm_id,
+                credentials.owned_by(user.firm_id),
                 model.user_id == user.id,
                 model.revoked_at.is_(None),
             )

@@ -35,7 +35,7 @@ from services.automations import approvals
 from services.automations.repository import APPROVALS, RUNS
 from services.automations.run_records import write_records
 from services.automations.step_errors import StepFailed, StepInvalid
-from services.users import USERS
+from services.identity_repository import USERS
 from workflows.automation.definition.params import ApprovalParams
 from workflows.automation.run.contracts import (
     ApprovalClose,
