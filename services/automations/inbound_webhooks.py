@@ -42,6 +42,7 @@ from core.principal import Principal
 from core.security import INBOUND_WEBHOOK_PREFIX, hash_token, new_token
 from models import AutomationRun, AutomationStatus, InboundWebhook, RunTrigger
 from services.automations.automations import get_automation, record_change
+from services.automations.repository import INBOUND_WEBHOOKS
 from services.automations.runs import check_payload, start_run
 
 log = logging.getLogger("firmflow.webhooks")
@@ -155,15 +156,9 @@ def _summary(inbound: InboundWebhook) -> dict[str, Any]:
 async def _inbound_webhook_of(
     session: AsyncSession, principal: Principal, automation_id: uuid.UUID
 ) -> InboundWebhook | None:
-    inbound: InboundWebhook | None = await session.scalar(
-        select(InboundWebhook)
-        .where(
-            InboundWebhook.firm_id == principal.firm_id,
-            InboundWebhook.automation_id == automation_id,
-        )
-        .execution_options(populate_existing=True)
+    return await INBOUND_WEBHOOKS.find(
+        session, principal, InboundWebhook.automation_id == automation_id
     )
-    return inbound
 
 
 async def issue_inbound_webhook(

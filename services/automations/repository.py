@@ -9,6 +9,7 @@ from models import (
     AutomationRun,
     AutomationRunStep,
     AutomationVersion,
+    InboundWebhook,
 )
 from services.repository import FirmScoped
 
@@ -18,3 +19,4 @@ RUNS = FirmScoped(AutomationRun, "automation run")
 RUN_STEPS = FirmScoped(AutomationRunStep, "automation run step")
 APPROVALS = FirmScoped(Approval, "approval")
 APPROVAL_VOTES = FirmScoped(ApprovalVote, "approval vote")
+INBOUND_WEBHOOKS = FirmScoped(InboundWebhook, "inbound webhook")

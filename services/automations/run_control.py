@@ -122,14 +122,11 @@ def _text(value: uuid.UUID | None) -> str | None:
 async def _cancel_running(
     session: AsyncSession, principal: Principal, temporal: ClientProvider, run: AutomationRun
 ) -> str:
-    message = await session.scalar(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.firm_id == principal.firm_id,
-            OutboxMessage.dedupe_key == outbox.start_key(workflow_id(run.id)),
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    message = await outbox.MESSAGES.find(
+        session,
+        principal,
+        OutboxMessage.dedupe_key == outbox.start_key(workflow_id(run.id)),
+        lock=True,
     )
     if message is not None and message.dispatched_at is None:
         message.dispatched_at = datetime.now(UTC)

@@ -32,6 +32,10 @@ from core.search_attributes import ProcessInput
 from core.temporal import TASK_QUEUE
 from models import OutboxMessage
 from services.outbox.kinds import MessageKind
+from services.repository import FirmScoped
+
+# A firm's own messages; the dispatcher and the relay cross firms and do not use it.
+MESSAGES = FirmScoped(OutboxMessage, "outbox message")
 
 SESSION_KEY = "outbox_ids"
 # Keeps one multi-row INSERT well under Postgres's 65,535 bind parameters.
