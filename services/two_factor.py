@@ -110,8 +110,9 @@ async def _credential(
 ) -> TwoFactorCredential | None:
     """The user's credential; locked by default, so two requests cannot both accept one
     code (the replay check reads and writes ``last_used_step``)."""
-    query = TOTP_CREDENTIALS.select(user.firm_id).where(TwoFactorCredential.user_id == user.id)
-    return await session.scalar(query.with_for_update() if lock else query)
+    return await TOTP_CREDENTIALS.find(
+        session, user.firm_id, TwoFactorCredential.user_id == user.id, lock=lock
+    )
 
 
 async def firm_requires(session: AsyncSession, firm_id: uuid.UUID) -> bool:
@@ -316,7 +317,7 @@ async def regenerate_recovery_codes(
 async def set_policy(
     session: AsyncSession, principal: Principal, *, require_two_factor: bool
 ) -> FirmSecurityPolicy:
-    policy = await session.scalar(POLICIES.select(principal).with_for_update())
+    policy = await POLICIES.find(session, principal, lock=True)
     before = policy.require_two_factor if policy is not None else False
     if policy is None:
         policy = FirmSecurityPolicy(firm_id=principal.firm_id)
