@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -51,6 +52,15 @@ def unused_port() -> int:
 
 
 _HANDED_OUT: set[int] = set()
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """The launcher's data directory, outside pytest's temporary root: the embedded Postgres
+    runs as another user, who must traverse every parent folder, and each pytest process that
+    starts (an xdist worker, a second run) resets that root to mode 0700."""
+    with tempfile.TemporaryDirectory(prefix="firmflow-e2e-") as path:
+        yield Path(path) / "data"
 
 
 @dataclass
@@ -215,9 +225,8 @@ def login(api: str, password: str) -> httpx.Response:
 
 
 def test_dev_starts_everything_seeds_once_resumes_and_stops_cleanly(
-    tmp_path: Path, launchers: list[Watched]
+    data_dir: Path, launchers: list[Watched]
 ) -> None:
-    data_dir = tmp_path / "data"
     ports = Ports()
     api = f"http://127.0.0.1:{ports.api}"
 
@@ -284,9 +293,8 @@ def test_dev_starts_everything_seeds_once_resumes_and_stops_cleanly(
 
 
 def test_dev_refuses_a_taken_port_before_starting_anything(
-    tmp_path: Path, launchers: list[Watched]
+    data_dir: Path, launchers: list[Watched]
 ) -> None:
-    data_dir = tmp_path / "data"
     ports = Ports()
     with listening_on(ports.temporal):
         refused = launcher(ports.env(data_dir))
@@ -298,11 +306,13 @@ def test_dev_refuses_a_taken_port_before_starting_anything(
 
 
 async def test_dev_uses_the_postgres_and_temporal_it_is_given(
-    tmp_path: Path, launchers: list[Watched], pg_server: embedded.EmbeddedPostgres
+    tmp_path: Path,
+    data_dir: Path,
+    launchers: list[Watched],
+    pg_server: embedded.EmbeddedPostgres,
 ) -> None:
     database = f"firmflow_e2e_{uuid.uuid4().hex[:8]}"
     embedded.ensure_database(pg_server.superuser_dsn(), database)
-    data_dir = tmp_path / "data"
     try:
         async with temporal_dev_server(tmp_path / "temporal") as temporal_address:
             ports = Ports()
