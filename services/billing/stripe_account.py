@@ -127,7 +127,7 @@ async def set_secret_key(
 
 
 async def delete_secret_key(session: AsyncSession, principal: Principal, cipher: Cipher) -> None:
-    settings = await session.scalar(SETTINGS.select(principal).with_for_update())
+    settings = await SETTINGS.find(session, principal, lock=True)
     if settings is None or settings.stripe_secret_key_encrypted is None:
         raise NotFound("This firm has no Stripe secret key")
     before = _status(cipher.decrypt(settings.stripe_secret_key_encrypted))

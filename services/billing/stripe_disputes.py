@@ -173,14 +173,12 @@ async def _open(
         .on_conflict_do_nothing(index_elements=["firm_id", "provider", "dispute_ref"])
         .returning(PaymentDispute.id)
     )
-    row = await session.scalar(
-        DISPUTES.select(principal)
-        .where(
-            PaymentDispute.provider == PROVIDER,
-            PaymentDispute.dispute_ref == dispute.id,
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    row = await DISPUTES.find(
+        session,
+        principal,
+        PaymentDispute.provider == PROVIDER,
+        PaymentDispute.dispute_ref == dispute.id,
+        lock=True,
     )
     if row is None:
         raise RuntimeError(f"dispute {dispute.id} vanished inside the transaction")
