@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.workflow import NondeterminismError
 
 from tests.factories import berlin_firm
-from tests.integration import test_dunning_workflow as scenario
+from tests.integration.billing import test_dunning_workflow as scenario
 from tests.mailbox import running_mailbox
 from tests.replay.recording import (
     HISTORIES,

@@ -24,7 +24,7 @@ from services.billing.stripe_account import SecretKeyFields
 from tests.factories import Actor, make_firm
 from tests.fake_payments import FakePaymentProvider
 from tests.fixtures.temporal import payload_text
-from tests.integration import test_payment_retry as scenario
+from tests.integration.billing import test_payment_retry as scenario
 from tests.replay.recording import (
     HISTORIES,
     Maker,

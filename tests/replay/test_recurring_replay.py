@@ -16,7 +16,7 @@ from temporalio.workflow import NondeterminismError
 from models import RecurringStatus
 from services.billing import recurring
 from tests.factories import make_firm
-from tests.integration import test_recurring_workflow as scenario
+from tests.integration.billing import test_recurring_workflow as scenario
 from tests.replay.recording import (
     HISTORIES,
     Maker,

@@ -7,7 +7,7 @@ Events are signalled to the run directly (the REST endpoint and domain-event del
 have their own tests).
 
 approval, the run's side: the real open/close activities (emails to a real SMTP server),
-decisions signalled directly as the vote API does (tests/integration/test_approval_runs.py
+decisions signalled directly as the vote API does (test_approval_runs.py beside this file
 votes through the API): approved → next with the form and votes, a rejection takes the
 rejected branch or, without one, fails the run, a timeout takes on_timeout or fails the
 step."""

@@ -46,16 +46,16 @@ from tests.automations import (
     step_rows,
 )
 from tests.factories import Actor
-from tests.integration.test_automation_call import call_step
-from tests.integration.test_automation_foreach import foreach_step
-from tests.integration.test_automation_scheduled_workflow import (
+from tests.integration.automations.test_automation_call import call_step
+from tests.integration.automations.test_automation_foreach import foreach_step
+from tests.integration.automations.test_automation_scheduled_workflow import (
     NOTE,
     automation,
     fire,
     fire_worker,
     scheduled,
 )
-from tests.integration.test_automation_schedules import action, eventually, synced
+from tests.integration.automations.test_automation_schedules import action, eventually, synced
 from worker import ensure_outbox_relay
 from workflows.automation.debounce import contracts as debounce
 from workflows.automation.debounce.contracts import DebounceInput, DebounceTrigger
@@ -70,7 +70,7 @@ from workflows.processes import PROCESSES
 from workflows.registry import WORKFLOWS
 
 Maker = async_sessionmaker[AsyncSession]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # Our code that runs in production; each Temporal start in it must pass search attributes.
 SOURCES = ["api", "activities", "core", "providers", "services", "workflows", "worker.py"]
 START_CALLS = {

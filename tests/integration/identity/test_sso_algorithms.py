@@ -8,7 +8,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.integration.test_sso_login import ACS_LOG, ADA, Refusal, SsoFirm, configure
+from tests.integration.identity.test_sso_login import ACS_LOG, ADA, Refusal, SsoFirm, configure
 from tests.saml_idp import (
     RSA_SHA1,
     RSA_SHA256,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.audit import audit_actions
 from tests.automations import BASE, published, save_draft
 from tests.factories import make_firm
-from tests.integration.test_automations import definition
+from tests.integration.automations.test_automations import definition
 from tests.problems import assert_problem, pointers
 
 

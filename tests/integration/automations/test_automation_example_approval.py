@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 
 from core.roles import Role
 from tests.factories import Actor
-from tests.integration.test_approval_runs import (
+from tests.integration.automations.test_approval_runs import (
     APPROVALS,
     colleague,
     delivered,
@@ -23,7 +23,7 @@ from tests.integration.test_approval_runs import (
     vote,
     waiting_for,
 )
-from tests.integration.test_automation_examples import (
+from tests.integration.automations.test_automation_examples import (
     activated,
     executed,
     finished,

@@ -424,7 +424,7 @@ def test_every_path_parameter_has_a_factory() -> None:
     }
     assert not missing, (
         f"No tenancy factory for path parameters {sorted(missing)}: add one to FACTORIES in "
-        "tests/integration/test_tenancy_matrix.py that creates such an object for a firm"
+        "tests/integration/platform/test_tenancy_matrix.py that creates such an object for a firm"
     )
 
 
@@ -447,7 +447,7 @@ async def test_another_firms_ids_are_404(
     if unknown:
         pytest.fail(
             f"{endpoint} has path parameters {unknown} without a factory: add them to "
-            "FACTORIES in tests/integration/test_tenancy_matrix.py"
+            "FACTORIES in tests/integration/platform/test_tenancy_matrix.py"
         )
     firm_a = await make_firm(db, "Alpha")
     firm_b = await make_firm(db, "Beta")

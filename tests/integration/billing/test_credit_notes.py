@@ -16,7 +16,7 @@ from models import AuditEvent, ClientCredit, Invoice, InvoiceStatus, OutboxMessa
 from services import firms
 from tests.billing_factories import make_invoice
 from tests.factories import Actor, add_user, make_firm, principal_of
-from tests.integration.test_payments import credit_of, events, post_payment, reload
+from tests.integration.billing.test_payments import credit_of, events, post_payment, reload
 from tests.problems import assert_problem, pointers
 
 

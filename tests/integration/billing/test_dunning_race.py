@@ -23,7 +23,7 @@ from core.db import scope_to_firm, tenant_session
 from models import Invoice, PaymentMethod
 from services.billing.payments import record_payment
 from tests.factories import Actor
-from tests.integration.test_dunning_workflow import (
+from tests.integration.billing.test_dunning_workflow import (
     mailer_for,
     open_invoice,
     owner,

@@ -35,7 +35,7 @@ from services.throttle import (
     delay_after,
 )
 from tests.factories import PASSWORD, make_firm
-from tests.integration.test_two_factor import code_at, enrol
+from tests.integration.identity.test_two_factor import code_at, enrol
 from tests.problems import assert_problem
 
 ClientAt = Callable[[str], AbstractAsyncContextManager[AsyncClient]]

@@ -26,7 +26,7 @@ from tests.automations import (
 )
 from tests.factories import Actor, make_firm
 from tests.fixtures.temporal import result_skipping_time
-from tests.integration.test_automation_waits import send, view_when, wait_step
+from tests.integration.automations.test_automation_waits import send, view_when, wait_step
 
 
 def call_step(

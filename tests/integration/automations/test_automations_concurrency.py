@@ -14,7 +14,7 @@ from core.db import tenant_session
 from models import AutomationVersion
 from tests.automations import BASE
 from tests.factories import Actor
-from tests.integration.test_automations import definition
+from tests.integration.automations.test_automations import definition
 
 
 async def test_concurrent_publishes_and_rollbacks_number_versions_in_order(

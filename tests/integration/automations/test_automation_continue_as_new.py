@@ -22,7 +22,7 @@ from tests.automations import active_automation, definition, finished, handle, s
 from tests.factories import Actor
 from tests.fixtures.firms import allow_loopback
 from tests.http_target import HttpTarget
-from tests.integration.test_automation_waits import (
+from tests.integration.automations.test_automation_waits import (
     approval_draft,
     decision,
     send,

@@ -22,7 +22,7 @@ from models import AuditEvent, OutboxMessage, RunStatus
 from services.automations.runs import MAX_PAYLOAD_BYTES
 from services.outbox.kinds import MessageKind
 from tests.factories import Actor, add_user, make_firm
-from tests.integration.test_automation_runs_api import automation, finish, start
+from tests.integration.automations.test_automation_runs_api import automation, finish, start
 from tests.problems import assert_problem
 from workflows.automation.run.contracts import EVENT_SIGNAL, RunEvent, workflow_id
 

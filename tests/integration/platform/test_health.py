@@ -31,7 +31,7 @@ from launcher.processes import free_port
 from tests.factories import make_firm
 from tests.fixtures import db as db_fixtures
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 
 

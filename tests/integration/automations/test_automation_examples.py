@@ -36,7 +36,7 @@ from tests.mailbox import Mailbox
 from workflows.automation.run.contracts import RunResult, workflow_id
 from workflows.automation.run.workflow import AutomationRunWorkflow
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "automations"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "automations"
 BASE = "/v1/automations"
 RUNS = "/v1/automation-runs"
 YAML = {"Content-Type": "application/yaml"}

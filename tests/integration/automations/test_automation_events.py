@@ -34,7 +34,7 @@ from services.outbox.kinds import MessageKind
 from tests.automations import BASE, create, save_draft
 from tests.factories import Actor, add_user, new_client
 from tests.fixtures.temporal import result_skipping_time
-from tests.integration.test_automation_actions import (
+from tests.integration.automations.test_automation_actions import (
     activities,
     assert_invalid,
     environment,

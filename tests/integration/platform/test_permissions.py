@@ -34,7 +34,7 @@ from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, bearer
 
 DENIED = "https://firmflow.dev/problems/permission-denied"
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "permissions.md"
 
 
 @dataclass(frozen=True)

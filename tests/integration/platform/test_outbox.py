@@ -26,7 +26,7 @@ from services.outbox.writer import pop_outbox_ids
 from tests.factories import Actor
 from tests.fixtures import db as db_fixtures
 from tests.fixtures.temporal import BIN
-from tests.integration.outbox_target import TargetInput, TargetWorkflow
+from tests.integration.platform.outbox_target import TargetInput, TargetWorkflow
 from worker import ensure_outbox_relay
 from workflows.outbox.relay.contracts import OutboxRelayInput, OutboxRelayResult
 from workflows.outbox.relay.workflow import OutboxRelayWorkflow

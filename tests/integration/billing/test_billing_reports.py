@@ -18,7 +18,7 @@ from services import firms
 from services.billing import payments
 from tests.billing_factories import make_client, make_invoice
 from tests.factories import Actor, add_user, make_firm, principal_of
-from tests.integration.test_payments import pay, post_payment, refund
+from tests.integration.billing.test_payments import pay, post_payment, refund
 from tests.problems import assert_problem
 
 AS_OF = date(2026, 6, 30)

@@ -22,7 +22,7 @@ from services.automations.admission import DEBOUNCE_REASON, SUPERSEDED_REASON
 from tests.automations import active_automation, handle, start
 from tests.factories import Actor
 from tests.http_target import HttpTarget
-from tests.integration.test_automation_concurrency_limit import GO, Runs, posted
+from tests.integration.automations.test_automation_concurrency_limit import GO, Runs, posted
 from workflows.automation.debounce import contracts as debounce
 from workflows.automation.debounce.contracts import DebounceInput, DebounceTrigger
 from workflows.automation.debounce.workflow import AutomationDebounceWorkflow

@@ -23,9 +23,9 @@ from core.temporal import LazyClient
 from models import AutomationRun, Firm
 from services.automations import schedules
 from tests.factories import Actor, make_firm
-from tests.integration import test_automation_examples as examples
-from tests.integration.test_automation_examples import BASE, Systems, load, pointed_at
-from tests.integration.test_automation_schedules import (
+from tests.integration.automations import test_automation_examples as examples
+from tests.integration.automations.test_automation_examples import BASE, Systems, load, pointed_at
+from tests.integration.automations.test_automation_schedules import (
     after_the_second_of,
     eventually,
     schedule_runs,

@@ -4,7 +4,7 @@ version with the trigger's payload and waits for it; a retried preparation start
 a paused automation's fire starts nothing; a failing run is reported, not raised; canceling
 a fire cancels its run, and both end canceled.
 
-The schedule itself is Temporal's (tests/integration/test_automation_schedules.py, dev
+The schedule itself is Temporal's (tests/integration/automations/test_automation_schedules.py, dev
 server); here each fire is started the way the schedule starts it."""
 
 import asyncio
