@@ -146,6 +146,18 @@ async def foreach_view(run_handle: WorkflowHandle[Any, Any]) -> Any:
     raise AssertionError("the run never showed its foreach wait")
 
 
+async def closed(handle: WorkflowHandle[Any, Any]) -> None:
+    """Returns once the workflow has closed, without letting the test server skip time
+    (bounded): a wait that unlocks time skipping before a cancellation has reached a
+    workflow's timers lets the server fire them first when the worker is slow."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DEADLINE
+    while loop.time() < deadline:
+        if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+            return
+    raise AssertionError(f"{handle.id} never closed")
+
+
 async def test_items_never_exceed_max_concurrency_and_outputs_keep_item_order(
     temporal_api: AsyncClient,
     temporal_env: WorkflowEnvironment,
@@ -336,11 +348,12 @@ async def test_cancelling_the_run_cancels_the_foreach_and_its_items(
     await foreach_view(handle(temporal_env, run_id))
     response = await temporal_api.post(f"{RUNS}/{run_id}/cancel", headers=committed_owner.headers)
     assert response.status_code == 202, response.text
-    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
-    assert run["status"] == "canceled", run["error"]
     child = temporal_env.client.get_workflow_handle(
         foreach.workflow_id(uuid.UUID(run_id), "each", 1)
     )
+    await closed(child)
+    run = await finished(temporal_api, temporal_env, committed_owner, run_id)
+    assert run["status"] == "canceled", run["error"]
     assert (await child.describe()).status == WorkflowExecutionStatus.CANCELED
     assert target.paths() == []
 
