@@ -2,6 +2,7 @@
 draft, publish, activate, start a run) and read back the same way, for every test that needs
 one; ``runs_of`` reads the run rows a worker committed."""
 
+import asyncio
 import contextlib
 import json
 import uuid
@@ -10,7 +11,7 @@ from typing import Any
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core.db import tenant_session
@@ -91,6 +92,10 @@ def handle(env: WorkflowEnvironment, run_id: str) -> WorkflowHandle[Any, Any]:
     return env.client.get_workflow_handle(workflow_id(uuid.UUID(run_id)))
 
 
+# How long a cancelled workflow may take to close on a loaded machine.
+CLOSE_DEADLINE = 60.0
+
+
 async def finished(
     http: AsyncClient, env: WorkflowEnvironment, actor: Actor, run_id: str
 ) -> dict[str, Any]:
@@ -101,6 +106,18 @@ async def finished(
     assert response.status_code == 200, response.text
     run: dict[str, Any] = response.json()
     return run
+
+
+async def closed(handle: WorkflowHandle[Any, Any]) -> None:
+    """Returns once the workflow has closed, without letting the test server skip time
+    (bounded): a wait that unlocks time skipping before a cancellation has reached a
+    workflow's timers lets the server fire them first when the worker is slow."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CLOSE_DEADLINE
+    while loop.time() < deadline:
+        if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+            return
+    raise AssertionError(f"{handle.id} never closed")
 
 
 def step_rows(run: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -13,7 +13,15 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from core.roles import Role
-from tests.automations import active_automation, definition, finished, handle, start, step_rows
+from tests.automations import (
+    active_automation,
+    closed,
+    definition,
+    finished,
+    handle,
+    start,
+    step_rows,
+)
 from tests.factories import Actor, add_user
 from tests.fixtures.workers import PUBLIC_URL
 from tests.mailbox import Mailbox
@@ -221,6 +229,7 @@ async def test_a_run_canceled_while_waiting_cancels_its_approval(
     approval = await waiting_for(temporal_api, staff, run_id)
 
     await handle(temporal_env, run_id).cancel()
+    await closed(handle(temporal_env, run_id))
     run = await finished(temporal_api, temporal_env, committed_owner, run_id)
     assert run["status"] == "canceled"
     assert await status_of(temporal_api, committed_owner, approval["id"]) == "canceled"

@@ -30,6 +30,7 @@ from models import AutomationRunStep
 from tests.automations import (
     RUNS,
     active_automation,
+    closed,
     definition,
     finished,
     handle,
@@ -144,18 +145,6 @@ async def foreach_view(run_handle: WorkflowHandle[Any, Any]) -> Any:
         if view.waiting is not None and view.waiting.kind == "foreach":
             return view
     raise AssertionError("the run never showed its foreach wait")
-
-
-async def closed(handle: WorkflowHandle[Any, Any]) -> None:
-    """Returns once the workflow has closed, without letting the test server skip time
-    (bounded): a wait that unlocks time skipping before a cancellation has reached a
-    workflow's timers lets the server fire them first when the worker is slow."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + DEADLINE
-    while loop.time() < deadline:
-        if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
-            return
-    raise AssertionError(f"{handle.id} never closed")
 
 
 async def test_items_never_exceed_max_concurrency_and_outputs_keep_item_order(
