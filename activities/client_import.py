@@ -1,5 +1,6 @@
-"""The client import's activities: each opens a tenant session for the import's firm,
-runs one step of services/client_imports.py and commits it."""
+"""The client import's activities: each opens a unit of work of the import's firm
+(activities/unit_of_work.firm_transaction), runs one step of services/client_imports.py in
+it and commits it."""
 
 import contextlib
 import logging
