@@ -95,18 +95,6 @@ class FirmScoped(Generic[M]):
         # session loaded earlier in the transaction.
         return stmt.execution_options(populate_existing=True)
 
-    def by_id(
-        self,
-        firm: Firm,
-        row_id: uuid.UUID,
-        *criteria: ColumnElement[bool],
-        lock: bool = False,
-        options: Options = (),
-    ) -> Select[M]:
-        return self._one(
-            firm, _id_column(self.model) == row_id, *criteria, lock=lock, options=options
-        )
-
     async def find(
         self,
         session: AsyncSession,
@@ -132,9 +120,8 @@ class FirmScoped(Generic[M]):
     ) -> M | None:
         """The firm's row with this id (and ``criteria``), or None; ``lock`` holds it FOR
         UPDATE until the transaction ends; ``options`` are loader options."""
-        stmt = self.by_id(firm, row_id, *criteria, lock=lock, options=options)
-        row: M | None = await session.scalar(stmt)
-        return row
+        by_id = _id_column(self.model) == row_id
+        return await self.find(session, firm, by_id, *criteria, lock=lock, options=options)
 
     async def get_or_404(
         self,
