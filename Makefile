@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 
-.PHONY: install system-deps dev api worker migrate lint format typecheck test pytest bench clean
+.PHONY: install system-deps dev api worker migrate lint format typecheck test pytest bench clean \
+	web-deps browser-deps web-build web web-client web-check web-e2e screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -23,7 +24,62 @@ system-deps:
 install: $(STAMP) system-deps
 	@install -d -m 0700 $(XDG_RUNTIME_DIR)
 
-dev: install
+# The web app (web/): Node and npm from Debian when missing, its packages from the lock file.
+WEB_STAMP := web/node_modules/.installed-stamp
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+	web/vite.config.ts web/tsconfig.json web/postcss.config.cjs
+
+web-deps: $(WEB_STAMP)
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo "npm is missing: install the Debian packages nodejs and npm" >&2; exit 1; fi; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The browser suite, `make screenshots` and the web bench drive Debian's Chromium.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	  else echo "chromium is missing: install the Debian package chromium" >&2; exit 1; fi; }
+
+# Rebuilt only when a source changed; the API serves web/dist at /.
+web/dist/index.html: $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npx vite build --logLevel warn
+	@touch $@
+
+web-build: web/dist/index.html
+
+# Vite's dev server with hot reload on http://127.0.0.1:5173, calling the API of `make dev`.
+web: $(WEB_STAMP)
+	cd web && npx vite
+
+# The typed API client, generated from the OpenAPI document the app builds.
+web-client: install $(WEB_STAMP)
+	$(PY) -m launcher openapi > web/openapi.json
+	cd web && npx openapi-typescript openapi.json -o src/api/schema.d.ts --default-non-nullable false --silent
+	@rm -f web/openapi.json
+
+# Types, lint and unit tests of the web app, and the committed client against a fresh one.
+web-check: install $(WEB_STAMP)
+	@tmp=$$(mktemp -d) && $(PY) -m launcher openapi > $$tmp/openapi.json && \
+	  (cd web && npx openapi-typescript $$tmp/openapi.json -o $$tmp/schema.d.ts --default-non-nullable false --silent) && \
+	  { diff -q web/src/api/schema.d.ts $$tmp/schema.d.ts >/dev/null || { \
+	    echo "web/src/api/schema.d.ts is stale: run make web-client and commit it" >&2; rm -rf $$tmp; exit 1; }; } && rm -rf $$tmp
+	cd web && npx tsc -p . && npx eslint --max-warnings 0 . && npx vitest run
+
+# Playwright on Debian's Chromium against the whole platform (tests/browser/stack.py).
+web-e2e: install web-build browser-deps
+	@$(VENV)/bin/pytest tests/browser -m browser -q -rA -s
+
+# A PNG of each main screen in docs/ui/ (docs/web.md shows them).
+screenshots: install web-build browser-deps
+	@FIRMFLOW_SPECS=screenshots.capture.ts FIRMFLOW_SCREENSHOTS=1 $(VENV)/bin/pytest tests/browser -m browser -q -s
+
+dev: install web-build
 	$(PY) -m launcher dev
 
 api: install
@@ -52,8 +108,9 @@ typecheck: install
 # non-zero. TEST_WORKERS=0 runs the tests in one process.
 TEST_WORKERS ?= 3
 
-test: install
-	@$(MAKE) --no-print-directory -j3 -k --output-sync=target lint typecheck pytest
+test: install web-deps
+	@$(MAKE) --no-print-directory -j3 -k --output-sync=target lint typecheck web-check pytest
+	@$(MAKE) --no-print-directory web-e2e
 
 # xdist workers (one database and Temporal servers of their own each); see tests/conftest.py
 # for how tests are grouped onto them. The slowest tests are listed at the end.
@@ -65,7 +122,7 @@ pytest: install
 	  echo "== FAILED under parallel load; running those tests again, alone, in one process:"; \
 	  $(VENV)/bin/pytest --last-failed --last-failed-no-failures none -n 0 -rA -q; }
 
-bench: install
+bench: install web-build browser-deps
 	$(PY) bench/temporal_ceiling.py
 	$(PY) bench/api_clients.py
 	$(PY) bench/automation_throughput.py

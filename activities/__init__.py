@@ -52,7 +52,8 @@ def build_activities(
     foreach = ForeachActivities(sessionmaker)
     dunning = DunningActivities(sessionmaker, email=email, public_url=settings.public_url)
     recurring = RecurringInvoiceActivities(sessionmaker)
-    stripe = StripeActivities(sessionmaker, temporal, cipher=cipher, providers=StripeProviders())
+    payments = StripeProviders(api_base=settings.stripe_api_base)
+    stripe = StripeActivities(sessionmaker, temporal, cipher=cipher, providers=payments)
     return [
         imports.stage,
         imports.import_batch,

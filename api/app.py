@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api import errors, openapi
+from api import errors, openapi, web_app
 from api.input_safety import InputSafetyMiddleware
 from api.middleware import RequestContextMiddleware
 from api.routes import (
@@ -105,6 +105,8 @@ def create_app(
     app.include_router(stripe.router, prefix=v1, tags=["stripe"])
     app.include_router(dunning.router, prefix=v1, tags=["dunning"])
     app.include_router(recurring_invoices.router, prefix=v1, tags=["recurring invoices"])
+    # After every API route: its catch-all answers the web app's page addresses.
+    web_app.install(app, settings.web_dist)
     # Last, so it sees every route.
     openapi.install(app)
     return app

@@ -102,13 +102,13 @@ EmailDep = Annotated[EmailProvider, Depends(get_email_provider)]
 
 
 @cache
-def _stripe() -> StripeProviders:
-    return StripeProviders()
+def _stripe(api_base: str) -> StripeProviders:
+    return StripeProviders(api_base=api_base)
 
 
-def get_payment_providers() -> PaymentProviderFactory:
+def get_payment_providers(settings: SettingsDep) -> PaymentProviderFactory:
     """The firm → provider factory; tests override this dependency with a fake."""
-    return _stripe()
+    return _stripe(settings.stripe_api_base)
 
 
 PaymentProvidersDep = Annotated[PaymentProviderFactory, Depends(get_payment_providers)]

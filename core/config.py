@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     # Browser session cookies carry Secure everywhere but plain-HTTP local development.
     cookie_secure: bool = True
+    # The built web app the API serves at /; unset: web/dist in the source tree.
+    web_dist: Path | None = None
+    # The Stripe API the payment adapter calls; tests point it at a loopback server.
+    stripe_api_base: str = "https://api.stripe.com"
     # Encrypts secrets the platform must read back (TOTP seeds, later credentials):
     # a Fernet key (urlsafe base64 of 32 bytes). Several, comma-separated, during rotation:
     # the first encrypts, all decrypt.

@@ -1,4 +1,6 @@
-"""The four commands: ``dev`` (launcher.dev), ``api``, ``worker`` and ``migrate``."""
+"""The commands: ``dev`` (launcher.dev), ``api``, ``worker``, ``migrate``, and ``openapi``
+(prints the API's OpenAPI document, from which ``make web-client`` generates the web app's
+client)."""
 
 import argparse
 import asyncio
@@ -67,9 +69,24 @@ def run_migrate(settings: Settings, launch: LaunchSettings) -> int:
     return 0
 
 
+def print_openapi() -> int:
+    """The document the API serves at /openapi.json, built without a database or Temporal."""
+    import json
+
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from api.app import create_app
+
+    # An engine connects on first use only, and building the document uses none.
+    unused = async_sessionmaker(create_async_engine("postgresql+psycopg://unused@127.0.0.1/unused"))
+    document = create_app(Settings(), sessionmaker=unused).openapi()
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m launcher", description=launcher.__doc__)
-    parser.add_argument("command", choices=["dev", "api", "worker", "migrate"])
+    parser.add_argument("command", choices=["dev", "api", "worker", "migrate", "openapi"])
     command = parser.parse_args(argv).command
     settings = get_settings()
     launch = LaunchSettings()
@@ -81,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_api(settings, launch)
         if command == "worker":
             return run_worker()
+        if command == "openapi":
+            return print_openapi()
         return run_migrate(settings, launch)
     except LaunchError as exc:
         print(f"firmflow {command}: {exc}", file=sys.stderr, flush=True)

@@ -62,6 +62,7 @@ def demo_instructions(api: str, demo: DemoLogin) -> list[str]:
         "Demo firm created; this login is shown on the first start only:",
         f"  email     {demo.email}",
         f"  password  {shown}",
-        "  log in with this, then send the token as `Authorization: Bearer <token>`:",
+        f"  sign in at {api}/sign-in; from a script, log in with this, then send the token",
+        "  as `Authorization: Bearer <token>`:",
         f"    curl -s -X POST {api}/v1/auth/login -H 'Content-Type: application/json' -d {body}",
     ]

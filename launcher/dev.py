@@ -127,6 +127,12 @@ class Dev:
             FIRMFLOW_API_WORKERS="1",
             PYTHONUNBUFFERED="1",
         )
+        # Links in emails and the origin the CSRF check expects follow the chosen port, and
+        # a browser on plain-HTTP loopback keeps the session cookie only without Secure.
+        api = f"http://{local_host(self.launch.api_host)}:{self.launch.api_port}"
+        env.setdefault("FIRMFLOW_PUBLIC_URL", api)
+        if env["FIRMFLOW_PUBLIC_URL"].startswith("http://"):
+            env.setdefault("FIRMFLOW_COOKIE_SECURE", "false")
         return env
 
     async def _temporal(self) -> tuple[str, str]:
@@ -169,6 +175,7 @@ class Dev:
 
         say("")
         say("firmflow is running:")
+        say(f"  Web app      {api}/")
         say(f"  API          {api}")
         say(f"  API docs     {api}/docs")
         say(f"  Temporal UI  {temporal_ui}")

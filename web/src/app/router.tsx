@@ -1,0 +1,37 @@
+import { createRouter } from "@tanstack/react-router";
+
+import { appRoute, publicRoute, rootRoute } from "./layouts";
+import { queryClient } from "./queryClient";
+import * as auth from "@/screens/auth/routes";
+import * as billing from "@/screens/billing/routes";
+import * as clients from "@/screens/clients/routes";
+import * as dashboard from "@/screens/dashboard/routes";
+import * as publicPages from "@/screens/public/routes";
+import * as settings from "@/screens/settings/routes";
+import * as tasks from "@/screens/tasks/routes";
+
+// Each area lists its own routes in its routes.tsx; this file only puts them together.
+const routeTree = rootRoute.addChildren([
+  publicRoute.addChildren([...auth.publicRoutes, ...publicPages.publicRoutes]),
+  appRoute.addChildren([
+    ...dashboard.appRoutes,
+    ...auth.appRoutes,
+    ...clients.appRoutes,
+    ...tasks.appRoutes,
+    ...billing.appRoutes,
+    ...settings.appRoutes,
+  ]),
+]);
+
+export const router = createRouter({
+  routeTree,
+  context: { queryClient },
+  defaultPreload: "intent",
+  scrollRestoration: true,
+});
+
+declare module "@tanstack/react-router" {
+  interface Register {
+    router: typeof router;
+  }
+}
