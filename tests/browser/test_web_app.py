@@ -23,7 +23,7 @@ SUITE_SECONDS = 600
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[WebStack]:
-    with running_stack(WEB / "dist") as running:
+    with running_stack(Path(os.environ.get("FIRMFLOW_WEB_DIST", WEB / "dist"))) as running:
         yield running
 
 

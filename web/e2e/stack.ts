@@ -1,4 +1,4 @@
-import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, request as requests, type APIRequestContext, type Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 
 /** Where tests/browser/stack.py runs the harness: emails received, the Stripe key. */
@@ -53,12 +53,14 @@ export interface Firm {
   name: string;
   email: string;
   password: string;
+  /** The owner's bearer token, for setting data up through the API (see apiAs). */
+  token: string;
 }
 
 /** A firm of its own for a test, through the public sign-up API (which also signs in). */
 export async function newFirm(request: APIRequestContext, prefix = "firm"): Promise<Firm> {
   const slug = unique(prefix).toLowerCase().slice(0, 40);
-  const firm: Firm = {
+  const firm = {
     slug,
     name: `Firm ${slug}`,
     email: `owner@${slug}.example.com`,
@@ -76,7 +78,19 @@ export async function newFirm(request: APIRequestContext, prefix = "firm"): Prom
     },
   });
   expect(answer.status(), await answer.text()).toBe(201);
-  return firm;
+  const { token } = (await answer.json()) as { token: string };
+  return { ...firm, token };
+}
+
+/**
+ * An API client signed in as the firm's owner with a bearer token (no cookie, so no CSRF):
+ * for the data a test needs before the screen it tests. Dispose of it at the end.
+ */
+export async function apiAs(firm: Firm): Promise<APIRequestContext> {
+  return requests.newContext({
+    baseURL: webUrl,
+    extraHTTPHeaders: { Authorization: `Bearer ${firm.token}` },
+  });
 }
 
 /**

@@ -2,12 +2,15 @@ import { createRouter } from "@tanstack/react-router";
 
 import { appRoute, publicRoute, rootRoute } from "./layouts";
 import { queryClient } from "./queryClient";
+import * as approvals from "@/screens/approvals/routes";
 import * as auth from "@/screens/auth/routes";
 import * as billing from "@/screens/billing/routes";
 import * as clients from "@/screens/clients/routes";
 import * as dashboard from "@/screens/dashboard/routes";
+import * as invoices from "@/screens/invoices/routes";
 import * as publicPages from "@/screens/public/routes";
 import * as settings from "@/screens/settings/routes";
+import * as stripe from "@/screens/stripe/routes";
 import * as tasks from "@/screens/tasks/routes";
 
 // Each area lists its own routes in its routes.tsx; this file only puts them together.
@@ -18,7 +21,10 @@ const routeTree = rootRoute.addChildren([
     ...auth.appRoutes,
     ...clients.appRoutes,
     ...tasks.appRoutes,
+    ...approvals.appRoutes,
+    ...invoices.appRoutes,
     ...billing.appRoutes,
+    ...stripe.appRoutes,
     ...settings.appRoutes,
   ]),
 ]);

@@ -1,0 +1,2 @@
+/** Pages of this area under the signed-in layout. */
+export const appRoutes = [] as const;
