@@ -13,7 +13,21 @@ export default defineConfig({
   server: {
     host: "127.0.0.1",
     port: 5173,
-    proxy: Object.fromEntries(proxied.map((path) => [path, { target: api, changeOrigin: false }])),
+    // The API accepts a cookie-signed change only from its own origin (the CSRF check): the
+    // proxy presents the page's requests as coming from it, on this developer's machine only.
+    proxy: Object.fromEntries(
+      proxied.map((path) => [
+        path,
+        {
+          target: api,
+          configure: (proxy) => {
+            proxy.on("proxyReq", (request) => {
+              if (request.getHeader("origin")) request.setHeader("origin", api);
+            });
+          },
+        },
+      ]),
+    ),
   },
   build: {
     outDir: process.env.FIRMFLOW_WEB_OUT ?? "dist",
