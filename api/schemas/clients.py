@@ -33,5 +33,7 @@ class ClientRead(BaseModel):
     custom_fields: dict[str, Any]
     external_ref: str | None
     archived_at: datetime | None
+    # Reminders of every invoice of the client are held (POST …/dunning/pause, …/resume).
+    dunning_paused: bool
     created_at: datetime
     updated_at: datetime

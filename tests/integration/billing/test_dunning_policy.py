@@ -263,6 +263,8 @@ async def test_pause_a_client_signals_each_open_invoice(
     response = await client.post(f"/v1/clients/{customer.id}/dunning/pause", headers=owner.headers)
     assert response.status_code == 200, response.text
     assert response.json() == {"client_id": str(customer.id), "dunning_paused": True}
+    read = await client.get(f"/v1/clients/{customer.id}", headers=owner.headers)
+    assert read.json()["dunning_paused"] is True
     keys = await signal_keys(db, owner, "pause_changed")
     assert sorted(key.split(":")[1] for key in keys) == sorted(
         f"dunning-{i.id}" for i in (first, second)

@@ -1723,6 +1723,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/invoices/{invoice_id}/pay-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue Pay Link
+         * @description A new pay link for a finalized invoice (the emailed one lasts 60 days); earlier
+         *     links keep working until they expire.
+         */
+        post: operations["issue_pay_link_v1_invoices__invoice_id__pay_link_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/invoices/{invoice_id}/payments": {
         parameters: {
             query?: never;
@@ -1915,6 +1936,51 @@ export interface paths {
          * @description Record money paid back on a payment. Accepts an ``Idempotency-Key``.
          */
         post: operations["refund_payment_v1_payments__payment_id__refunds_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/public/invoices/{invoice_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Public Invoice
+         * @description The invoice a pay link opens, for its client: seller, client, lines, totals, what
+         *     is owed, whether it can be paid online, and the rendered invoice. No sign-in: the
+         *     token authorises this one invoice. Any token that does not (forged, expired,
+         *     malformed, another invoice's) is the same 404.
+         */
+        get: operations["read_public_invoice_v1_public_invoices__invoice_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/public/invoices/{invoice_id}/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pay Public Invoice
+         * @description A Stripe Checkout page for what the invoice owes now; Stripe sends the client back
+         *     to the pay page with ``checkout=paid`` or ``checkout=cancelled``. A 409 when nothing
+         *     can be paid (paid, void, written off, Stripe not connected).
+         */
+        post: operations["pay_public_invoice_v1_public_invoices__invoice_id__checkout_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2386,7 +2452,8 @@ export interface paths {
         put?: never;
         /**
          * Invite User
-         * @description Create an inactive user and return their one-time invitation token.
+         * @description Create an inactive user and email them a one-time link to
+         *     ``/accept-invitation#token=…``, where they choose a password.
          */
         post: operations["invite_user_v1_users_post"];
         delete?: never;
@@ -2427,7 +2494,8 @@ export interface paths {
         put?: never;
         /**
          * Reissue Invitation
-         * @description A new invitation token for a user who has not accepted yet; older ones stop working.
+         * @description Email a new invitation link to a user who has not accepted yet; older links stop
+         *     working.
          */
         post: operations["reissue_invitation_v1_users__user_id__invitation_post"];
         delete?: never;
@@ -3158,6 +3226,8 @@ export interface components {
             custom_fields: {
                 [key: string]: unknown;
             };
+            /** Dunning Paused */
+            dunning_paused: boolean;
             /** Email */
             email: string | null;
             /** External Ref */
@@ -3626,15 +3696,17 @@ export interface components {
             /** Token Prefix */
             token_prefix: string;
         };
-        /** InvitationRead */
+        /**
+         * InvitationRead
+         * @description The invited user and until when their link works. The link itself, with its one-time
+         *     token, goes only to the user's email address: whoever invites never sees it.
+         */
         InvitationRead: {
             /**
              * Expires At
              * Format: date-time
              */
             expires_at: string;
-            /** Invitation Token */
-            invitation_token: string;
             user: components["schemas"]["UserRead"];
         };
         /**
@@ -4175,6 +4247,19 @@ export interface components {
              */
             email: string;
         };
+        /** PayLinkRead */
+        PayLinkRead: {
+            /**
+             * Expires At
+             * @description When the link stops working; null when the server has no encryption key, so the link opens nothing.
+             */
+            expires_at: string | null;
+            /**
+             * Url
+             * @description /pay/<invoice id>?t=<token>, to give the client.
+             */
+            url: string;
+        };
         /**
          * PaymentCreate
          * @description Money received for the invoice. What exceeds its balance, or all of it when the
@@ -4410,6 +4495,126 @@ export interface components {
              * @default null
              */
             pointer?: string | null;
+        };
+        /** PublicBillTo */
+        PublicBillTo: {
+            /** Address Lines */
+            address_lines?: string[];
+            /** Email */
+            email?: string | null;
+            /** Name */
+            name: string;
+            /** Vat Id */
+            vat_id?: string | null;
+        };
+        /** PublicCheckout */
+        PublicCheckout: {
+            /**
+             * Url
+             * @description Stripe Checkout's page: send the browser there.
+             */
+            url: string;
+        };
+        /** PublicInvoiceRead */
+        PublicInvoiceRead: {
+            /**
+             * Amount Due
+             * @description What the client owes now, in minor units.
+             */
+            amount_due: number;
+            client: components["schemas"]["PublicBillTo"];
+            /** Currency */
+            currency: string;
+            /** Due Date */
+            due_date: string | null;
+            /**
+             * Html
+             * @description The invoice rendered with the firm's template.
+             */
+            html: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Issue Date */
+            issue_date: string | null;
+            /** Lines */
+            lines: components["schemas"]["PublicLine"][];
+            /**
+             * Not Payable Reason
+             * @description Why not, in the client's words.
+             */
+            not_payable_reason: string | null;
+            /** Number */
+            number: string | null;
+            /**
+             * Payable
+             * @description Whether the Pay button can start a checkout now.
+             */
+            payable: boolean;
+            seller: components["schemas"]["PublicSeller"];
+            status: components["schemas"]["InvoiceStatus"];
+            totals: components["schemas"]["PublicTotals"];
+        };
+        /** PublicLine */
+        PublicLine: {
+            /**
+             * Amount
+             * @description Minor units of the invoice's currency.
+             */
+            amount: number;
+            /** Description */
+            description: string;
+            /**
+             * Quantity
+             * @description A decimal number, as text.
+             */
+            quantity: string;
+            /**
+             * Unit Price
+             * @description Minor units of the invoice's currency.
+             */
+            unit_price: number;
+        };
+        /** PublicSeller */
+        PublicSeller: {
+            /** Address Lines */
+            address_lines: string[];
+            /** Bic */
+            bic: string | null;
+            /** Country */
+            country: string | null;
+            /** Iban */
+            iban: string | null;
+            /** Legal Name */
+            legal_name: string;
+            /** Tax Number */
+            tax_number: string | null;
+            /** Vat Id */
+            vat_id: string | null;
+        };
+        /**
+         * PublicTotals
+         * @description Every amount in minor units of the invoice's currency.
+         */
+        PublicTotals: {
+            /** Amount Credited */
+            amount_credited: number;
+            /** Amount Paid */
+            amount_paid: number;
+            /** Balance */
+            balance: number;
+            /** Discount */
+            discount: number;
+            /** Late Fee */
+            late_fee: number;
+            /** Subtotal */
+            subtotal: number;
+            /** Tax */
+            tax: number;
+            /** Total */
+            total: number;
         };
         /**
          * RecoveryCodesRead
@@ -5421,7 +5626,7 @@ export interface components {
         };
         /**
          * UserCreate
-         * @description An invitation: the user is created inactive and activates with the returned token.
+         * @description An invitation: the user is created inactive and activates through the emailed link.
          */
         UserCreate: {
             /** Client Id */
@@ -6307,6 +6512,8 @@ export interface operations {
                 record_id?: string | null;
                 /** @description The acting user. */
                 actor_id?: string | null;
+                /** @description e.g. user.role_changed */
+                action?: string | null;
                 /** @description Inclusive, with a time zone. */
                 from?: string | null;
                 /** @description Exclusive, with a time zone. */
@@ -12691,6 +12898,8 @@ export interface operations {
                 status?: components["schemas"]["InvoiceStatus"] | null;
                 client_id?: string | null;
                 kind?: components["schemas"]["InvoiceKind"] | null;
+                /** @description Only invoices escalated to collections that are still owed. */
+                in_collections?: boolean;
                 /** @description How many items to return (1 to 100). */
                 limit?: number;
                 /** @description The next_cursor of the previous page; omit it for the first page. */
@@ -13740,6 +13949,73 @@ export interface operations {
             };
         };
     };
+    issue_pay_link_v1_invoices__invoice_id__pay_link_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invoice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayLinkRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     record_payment_v1_invoices__invoice_id__payments_post: {
         parameters: {
             query?: never;
@@ -14439,6 +14715,119 @@ export interface operations {
             };
             /** @description Unprocessable content */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_public_invoice_v1_public_invoices__invoice_id__get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ``t`` of the pay link (/pay/<invoice id>?t=<token>). */
+                "X-Pay-Token"?: string | null;
+            };
+            path: {
+                invoice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicInvoiceRead"];
+                };
+            };
+            /** @description Link not valid; Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pay_public_invoice_v1_public_invoices__invoice_id__checkout_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ``t`` of the pay link (/pay/<invoice id>?t=<token>). */
+                "X-Pay-Token"?: string | null;
+            };
+            path: {
+                invoice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicCheckout"];
+                };
+            };
+            /** @description Link not valid; Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payment provider unavailable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
