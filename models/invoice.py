@@ -175,6 +175,16 @@ class Invoice(IdMixin, TenantMixin, TimestampMixin, Base):
             "due_date",
             postgresql_where=text("status IN ('open', 'partially_paid') AND kind = 'invoice'"),
         ),
+        # In collections and still owed (the list's in_collections filter), newest first.
+        Index(
+            "ix_invoices_in_collections",
+            "firm_id",
+            "created_at",
+            "id",
+            postgresql_where=text(
+                "in_collections AND status IN ('open', 'partially_paid') AND kind = 'invoice'"
+            ),
+        ),
         # Revenue by month: issued invoices by issue date.
         Index(
             "ix_invoices_firm_id_issue_date",

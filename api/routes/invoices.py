@@ -4,7 +4,7 @@ and the HTML view."""
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,9 +67,15 @@ async def list_invoices(
     status: InvoiceStatus | None = None,
     client_id: uuid.UUID | None = None,
     kind: InvoiceKind | None = None,
+    in_collections: Annotated[
+        bool,
+        Query(description="Only invoices escalated to collections that are still owed."),
+    ] = False,
 ) -> Page[InvoiceSummary]:
     """Newest first, keyset-paginated; items come without their lines."""
-    filters = InvoiceFilters(status=status, client_id=client_id, kind=kind)
+    filters = InvoiceFilters(
+        status=status, client_id=client_id, kind=kind, in_collections=in_collections
+    )
     result = await invoices.list_invoices(session, principal, filters=filters, page=page)
     return page_of([InvoiceSummary.model_validate(i) for i in result.items], result)
 

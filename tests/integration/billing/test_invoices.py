@@ -502,6 +502,34 @@ async def test_api_list_filters_and_pages(client: AsyncClient, db: AsyncSession)
     assert assert_problem(bad, 422)["errors"][0]["parameter"] == "status"
 
 
+async def test_api_lists_invoices_in_collections_still_owed(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    owner = await make_firm(db)
+    other = await make_firm(db, "Other")
+    collected = await make_invoice(db, owner)
+    await make_invoice(db, owner)
+    written_off = await make_invoice(db, owner, status=InvoiceStatus.uncollectible)
+    theirs = await make_invoice(db, other)
+    for invoice in (collected, written_off, theirs):
+        await scope_to_firm(db, invoice.firm_id)
+        invoice.in_collections = True
+        await db.commit()
+
+    async def ids(**params: str) -> list[str]:
+        response = await client.get("/v1/invoices", params=params, headers=owner.headers)
+        assert response.status_code == 200, response.text
+        return [i["id"] for i in response.json()["items"]]
+
+    assert await ids(in_collections="true") == [str(collected.id)]
+    assert len(await ids(in_collections="false")) == 3
+    assert await ids(in_collections="true", status="paid") == []
+    bad = await client.get(
+        "/v1/invoices", params={"in_collections": "maybe"}, headers=owner.headers
+    )
+    assert assert_problem(bad, 422)["errors"][0]["parameter"] == "in_collections"
+
+
 @pytest.mark.parametrize(
     ("body", "pointer"),
     [
@@ -676,7 +704,7 @@ async def populate_invoices(conn: AsyncConnection) -> None:
             " SELECT gen_random_uuid(), :firm, c.id, 'invoice',"
             " CASE WHEN i % 5 = 0 THEN NULL ELSE 'N-' || i END,"
             " (ARRAY['draft', 'open', 'paid', 'void', 'partially_paid'])[1 + i % 5],"
-            " false, 'USD', 0, 100, 0, 0, 0, 0, 100, 0, 0,"
+            " i % 50 = 1, 'USD', 0, 100, 0, 0, 0, 0, 100, 0, 0,"
             " CASE WHEN i % 5 = 3 THEN 0 ELSE 100 END, '[]', false,"
             " now() - i * interval '1 minute', now() - i * interval '1 minute'"
             " FROM generate_series(1, :n) AS i"
@@ -720,6 +748,8 @@ async def test_invoice_and_tax_rate_lists_use_indexes(populated: AsyncSession) -
         "invoices by client": listed(client_id=INDEX_CLIENT),
         "invoices by client and status": listed(client_id=INDEX_CLIENT, status=InvoiceStatus.paid),
         "invoices by kind": listed(kind=InvoiceKind.invoice),
+        "invoices in collections": listed(in_collections=True),
+        "invoices in collections, later page": listed(later, in_collections=True),
         "tax rates": tax_rates.tax_rates_query(INDEX_PRINCIPAL, include_archived=False, page=first),
         "tax rates with archived, later page": tax_rates.tax_rates_query(
             INDEX_PRINCIPAL, include_archived=True, page=later
