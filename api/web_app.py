@@ -6,10 +6,13 @@ API addresses never fall back to the page: an unknown ``/v1/...`` stays a proble
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from core.errors import NotFound
 
 DEFAULT_DIST = Path(__file__).resolve().parents[1] / "web" / "dist"
 
@@ -38,8 +41,10 @@ PAGE_HEADERS = {
     # A new build must be picked up at once; only the hashed assets are cached for long.
     "Cache-Control": "no-cache",
 }
-# Paths the API answers itself; anything under them that no route matched is a 404.
-API_PREFIXES = ("v1/", "v1", "docs", "redoc", "openapi.json", "metrics", "ready", "health")
+# First path segments the API answers itself; anything under them that no route matched is
+# a 404. Whole segments: a page such as /healthy-clients or /documents is the app's.
+API_ROOTS = frozenset(("v1", "docs", "redoc", "openapi.json", "metrics", "ready", "health"))
+NOT_BUILT = "The web app is not built here: run `make web-build` (make dev builds it)."
 
 
 class HashedAssets(StaticFiles):
@@ -53,18 +58,35 @@ class HashedAssets(StaticFiles):
 
 
 def install(app: FastAPI, dist: Path | None = None) -> None:
-    """Serve the built app when there is one; without a build, page addresses answer 404
-    with a problem saying how to build it."""
+    """Serve the built app when there is one. Page addresses are what no route matched, so
+    a route added later still wins; without a build they are a 404 problem saying how to
+    build it."""
     dist = (dist or DEFAULT_DIST).resolve()
     index = dist / "index.html"
     if (dist / "assets").is_dir():
-        app.mount("/assets", HashedAssets(directory=dist / "assets"), name="web-assets")
+        # Compressed as they go out (the initial JavaScript is measured gzipped,
+        # bench/web_app.py): the API serves them, with or without a proxy in front.
+        assets = GZipMiddleware(HashedAssets(directory=dist / "assets"), minimum_size=1024)
+        app.mount("/assets", assets, name="web-assets")
+    unmatched = app.router.default
 
-    @app.get("/{path:path}", include_in_schema=False)
-    async def page(path: str, request: Request) -> Response:
-        if path.startswith(API_PREFIXES) or not index.is_file():
-            raise StarletteHTTPException(404)
+    async def page(scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", "/")).lstrip("/")
+        if (
+            scope["type"] != "http"
+            or scope.get("method") not in {"GET", "HEAD"}
+            or path.split("/", 1)[0] in API_ROOTS
+        ):
+            await unmatched(scope, receive, send)
+            return
+        if not index.is_file():
+            raise NotFound(NOT_BUILT)
         top_level = dist / path
-        if "/" not in path and path and top_level.is_file() and path != "index.html":
-            return FileResponse(top_level, headers={"X-Content-Type-Options": "nosniff"})
-        return FileResponse(index, headers=PAGE_HEADERS, media_type="text/html")
+        response: Response
+        if path and "/" not in path and path != "index.html" and top_level.is_file():
+            response = FileResponse(top_level, headers={"X-Content-Type-Options": "nosniff"})
+        else:
+            response = FileResponse(index, headers=PAGE_HEADERS, media_type="text/html")
+        await response(scope, receive, send)
+
+    app.router.default = page
