@@ -6,6 +6,7 @@ least one active owner.
 """
 
 import asyncio
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,8 +22,10 @@ from core.pagination import Page, PageParams, keyset, to_page
 from core.principal import Principal
 from core.roles import Role
 from core.security import INVITATION_PREFIX, hash_password
-from models import Invitation, User
+from models import Firm, Invitation, User
+from providers.email import EmailProvider, OutgoingEmail
 from services import audit
+from services.auth import current_user
 from services.clients import get_client
 from services.identity_repository import (
     API_TOKENS,
@@ -33,18 +36,21 @@ from services.identity_repository import (
 )
 from services.tokens import IssuedSession, find_one_time_token, issue_credential, start_session
 
-# No email provider exists yet: the token travels in the invite response, so keep it short-lived.
+# Long enough for someone back from a week away; the admin can send a new one any time.
 INVITATION_TTL = timedelta(days=7)
 INVITATION_INVALID = "This invitation link is not valid; ask an administrator for a new one"
+
+log = logging.getLogger("firmflow.invitations")
 
 
 @dataclass(frozen=True)
 class IssuedInvitation:
-    """A new invitation; ``token`` exists only here and in the response."""
+    """A new invitation and the email carrying its link: the token exists only in
+    ``message`` (the database keeps its SHA-256), so only the invitee's mailbox holds it."""
 
     user: User
     invitation: Invitation
-    token: str
+    message: OutgoingEmail
     expires_at: datetime
 
 
@@ -60,12 +66,52 @@ async def list_users(
     return to_page(users, page)
 
 
-async def _issue_invitation(session: AsyncSession, user: User) -> IssuedInvitation:
+def invitation_email(
+    user: User, firm: Firm, inviter: User, token: str, invitation_id: uuid.UUID, public_url: str
+) -> OutgoingEmail:
+    """The invitation's email. The token travels in the link's fragment, which browsers send
+    neither to a server nor in a Referer."""
+    link = f"{public_url.rstrip('/')}/accept-invitation#token={token}"
+    # Names may hold line breaks, which an email header must not.
+    who = " ".join((inviter.name or inviter.email).split())
+    firm_name = " ".join(firm.name.split())
+    greeting = f"Hello {user.name},\n\n" if user.name else "Hello,\n\n"
+    return OutgoingEmail(
+        message_id=f"invitation-{invitation_id}",
+        to=user.email,
+        subject=f"{who} invited you to {firm_name} on firmflow",
+        text=(
+            f"{greeting}{who} invited you to join {firm_name} on firmflow "
+            f"as {user.role.value}.\n\n"
+            f"To accept, open this link within {INVITATION_TTL.days} days and choose "
+            f"a password:\n\n{link}\n\n"
+            "The link works once. If you were not expecting this invitation, ignore this "
+            "email: no account is active until the link is used.\n"
+        ),
+    )
+
+
+async def _issue_invitation(
+    session: AsyncSession, principal: Principal, user: User, public_url: str
+) -> IssuedInvitation:
     expires_at = datetime.now(UTC) + INVITATION_TTL
     invitation, token = await issue_credential(
         session, Invitation, INVITATION_PREFIX, user, expires_at=expires_at
     )
-    return IssuedInvitation(user=user, invitation=invitation, token=token, expires_at=expires_at)
+    inviter, firm = await current_user(session, principal)
+    message = invitation_email(user, firm, inviter, token, invitation.id, public_url)
+    return IssuedInvitation(
+        user=user, invitation=invitation, message=message, expires_at=expires_at
+    )
+
+
+async def deliver_invitation(provider: EmailProvider, message: OutgoingEmail) -> None:
+    """Send after the response, once the invitation is committed. A failure is logged
+    (never the token) and the admin sends the invitation again."""
+    try:
+        await provider.send(message)
+    except Exception:
+        log.exception("invitation email failed", extra={"message_id": message.message_id})
 
 
 def _check_may_grant(principal: Principal, role: Role) -> None:
@@ -100,8 +146,10 @@ async def invite_user(
     name: str,
     role: Role,
     client_id: uuid.UUID | None = None,
+    public_url: str,
 ) -> IssuedInvitation:
-    """An inactive user without a password, and a one-time invitation token to activate."""
+    """An inactive user without a password, and the email of a one-time invitation link to
+    activate (``public_url``: where the web app is), for the caller to send after commit."""
     _check_may_grant(principal, role)
     await _check_client_link(session, principal, role, client_id)
     user = User(
@@ -120,7 +168,7 @@ async def invite_user(
         raise Conflict(
             f"A user with the email {email.lower()} already exists in this firm"
         ) from exc
-    issued = await _issue_invitation(session, user)
+    issued = await _issue_invitation(session, principal, user, public_url)
     await audit.record(
         session,
         principal,
@@ -154,16 +202,17 @@ async def _revoke_invitations(session: AsyncSession, user: User, now: datetime) 
 
 
 async def reissue_invitation(
-    session: AsyncSession, principal: Principal, user_id: uuid.UUID
+    session: AsyncSession, principal: Principal, user_id: uuid.UUID, *, public_url: str
 ) -> IssuedInvitation:
-    """A fresh invitation for a user who never accepted one; earlier links stop working."""
+    """A fresh invitation email for a user who never accepted one; earlier links stop
+    working."""
     user = await get_user(session, principal, user_id)
     if user.role == Role.owner:
         _check_may_grant(principal, Role.owner)
     if user.password_hash is not None:
         raise Conflict("This user has already accepted an invitation and set a password")
     await _revoke_invitations(session, user, datetime.now(UTC))
-    issued = await _issue_invitation(session, user)
+    issued = await _issue_invitation(session, principal, user, public_url)
     await audit.record(
         session,
         principal,

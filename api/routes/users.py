@@ -4,9 +4,9 @@ change roles and deactivate (finer rules, such as the last owner, live in servic
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, BackgroundTasks, status
 
-from api.deps import Requires, SessionDep
+from api.deps import EmailDep, Requires, SessionDep, SettingsDep
 from api.openapi import errors
 from api.schemas.common import Page, PageDep, page_of
 from api.schemas.users import InvitationRead, UserCreate, UserRead, UserUpdate
@@ -22,12 +22,13 @@ Reader = Annotated[Principal, Requires(Permission.users_read)]
 Manager = Annotated[Principal, Requires(Permission.users_manage)]
 
 
-def _invitation_read(issued: IssuedInvitation) -> InvitationRead:
-    return InvitationRead(
-        user=UserRead.from_model(issued.user),
-        invitation_token=issued.token,
-        expires_at=issued.expires_at,
-    )
+def _emailed(
+    issued: IssuedInvitation, email: EmailDep, background: BackgroundTasks
+) -> InvitationRead:
+    """Mail the link after the response, once the invitation is committed; the answer
+    never carries the token."""
+    background.add_task(users.deliver_invitation, email, issued.message)
+    return InvitationRead(user=UserRead.from_model(issued.user), expires_at=issued.expires_at)
 
 
 @router.get("")
@@ -38,8 +39,16 @@ async def list_users(principal: Reader, session: SessionDep, page: PageDep) -> P
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=errors(Conflict))
-async def invite_user(body: UserCreate, principal: Manager, session: SessionDep) -> InvitationRead:
-    """Create an inactive user and return their one-time invitation token."""
+async def invite_user(
+    body: UserCreate,
+    principal: Manager,
+    session: SessionDep,
+    settings: SettingsDep,
+    email: EmailDep,
+    background: BackgroundTasks,
+) -> InvitationRead:
+    """Create an inactive user and email them a one-time link to
+    ``/accept-invitation#token=…``, where they choose a password."""
     issued = await users.invite_user(
         session,
         principal,
@@ -47,8 +56,9 @@ async def invite_user(body: UserCreate, principal: Manager, session: SessionDep)
         name=body.name,
         role=body.role,
         client_id=body.client_id,
+        public_url=settings.public_url,
     )
-    return _invitation_read(issued)
+    return _emailed(issued, email, background)
 
 
 @router.get("/{user_id}")
@@ -71,7 +81,16 @@ async def update_user(
     "/{user_id}/invitation", status_code=status.HTTP_201_CREATED, responses=errors(Conflict)
 )
 async def reissue_invitation(
-    user_id: uuid.UUID, principal: Manager, session: SessionDep
+    user_id: uuid.UUID,
+    principal: Manager,
+    session: SessionDep,
+    settings: SettingsDep,
+    email: EmailDep,
+    background: BackgroundTasks,
 ) -> InvitationRead:
-    """A new invitation token for a user who has not accepted yet; older ones stop working."""
-    return _invitation_read(await users.reissue_invitation(session, principal, user_id))
+    """Email a new invitation link to a user who has not accepted yet; older links stop
+    working."""
+    issued = await users.reissue_invitation(
+        session, principal, user_id, public_url=settings.public_url
+    )
+    return _emailed(issued, email, background)

@@ -43,7 +43,7 @@ class UserRead(BaseModel):
 
 
 class UserCreate(BaseModel):
-    """An invitation: the user is created inactive and activates with the returned token."""
+    """An invitation: the user is created inactive and activates through the emailed link."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -65,7 +65,8 @@ class UserUpdate(BaseModel):
 
 
 class InvitationRead(BaseModel):
+    """The invited user and until when their link works. The link itself, with its one-time
+    token, goes only to the user's email address: whoever invites never sees it."""
+
     user: UserRead
-    # Shown only in this response; no email provider delivers it yet.
-    invitation_token: str
     expires_at: datetime

@@ -8,13 +8,16 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.config import Settings
 from core.db import scope_to_firm
 from core.roles import Role
 from core.security import hash_password
 from models import User
 from tests.factories import PASSWORD, Actor, add_user, make_firm, new_client
+from tests.invitations import client_mailing_to, invitation_token
+from tests.mailbox import Mailbox
 from tests.problems import assert_problem, bearer, pointers
 
 
@@ -121,7 +124,11 @@ async def test_cannot_write_even_their_own_client(client: AsyncClient, db: Async
 
 
 async def test_inviting_a_client_user_needs_one_of_the_firms_clients(
-    client: AsyncClient, db: AsyncSession
+    client: AsyncClient,
+    db: AsyncSession,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    mailbox: Mailbox,
 ) -> None:
     owner = await make_firm(db)
     other_firm = await make_firm(db, "Other")
@@ -145,14 +152,16 @@ async def test_inviting_a_client_user_needs_one_of_the_firms_clients(
     listed = await client.get("/v1/users", headers=owner.headers)
     assert len(listed.json()["items"]) == 1
 
-    invited = await client.post(
-        "/v1/users", json=invite(role="client", client_id=mine), headers=owner.headers
-    )
+    # The invitation's link is emailed: this app mails the test's mailbox.
+    async with client_mailing_to(mailbox, settings, sessionmaker) as mailing:
+        invited = await mailing.post(
+            "/v1/users", json=invite(role="client", client_id=mine), headers=owner.headers
+        )
     assert invited.status_code == 201, invited.text
     assert invited.json()["user"]["client_id"] == mine
+    token = invitation_token(mailbox, invited.json()["user"]["email"])
     accepted = await client.post(
-        "/v1/auth/accept-invitation",
-        json={"token": invited.json()["invitation_token"], "password": PASSWORD},
+        "/v1/auth/accept-invitation", json={"token": token, "password": PASSWORD}
     )
     assert accepted.status_code == 200, accepted.text
     session = bearer(accepted.json()["token"])

@@ -9,13 +9,16 @@ from argon2 import PasswordHasher
 from argon2.profiles import RFC_9106_LOW_MEMORY
 from httpx import AsyncClient, Response
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.config import Settings
 from core.db import scope_to_firm
 from core.security import PASSWORD_MIN_LENGTH, hash_password, verify_password
 from models import AuditEvent, User
 from services.passwords import TOO_COMMON, common_passwords, password_problem
 from tests.factories import PASSWORD, make_firm
+from tests.invitations import client_mailing_to, invitation_token
+from tests.mailbox import Mailbox
 from tests.problems import assert_problem, bearer, pointers
 
 NEW_PASSWORD = "a brand new passphrase 2026"
@@ -63,15 +66,20 @@ async def test_signup_refuses_a_common_password(client: AsyncClient) -> None:
 
 
 async def test_accepting_an_invitation_refuses_a_common_password(
-    client: AsyncClient, db: AsyncSession
+    client: AsyncClient,
+    db: AsyncSession,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    mailbox: Mailbox,
 ) -> None:
     owner = await make_firm(db)
-    invited = await client.post(
-        "/v1/users",
-        json={"email": f"inv-{uuid.uuid4().hex[:8]}@example.com", "role": "staff"},
-        headers=owner.headers,
-    )
-    token = invited.json()["invitation_token"]
+    email = f"inv-{uuid.uuid4().hex[:8]}@example.com"
+    async with client_mailing_to(mailbox, settings, sessionmaker) as mailing:
+        invited = await mailing.post(
+            "/v1/users", json={"email": email, "role": "staff"}, headers=owner.headers
+        )
+    assert invited.status_code == 201, invited.text
+    token = invitation_token(mailbox, email)
 
     refused = await client.post(
         "/v1/auth/accept-invitation", json={"token": token, "password": "qwertyuiop123"}

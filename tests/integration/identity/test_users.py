@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from httpx import AsyncClient, Response
+from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.config import Settings
 from core.db import scope_to_firm, tenant_session
 from core.errors import Conflict
 from core.principal import Principal
@@ -19,9 +20,20 @@ from core.security import hash_token
 from models import ApiToken, AuditEvent, Firm, Invitation, LoginSession, User
 from services import users
 from tests.factories import PASSWORD, Actor, add_user, make_firm
+from tests.invitations import PUBLIC_URL, client_mailing_to, invitation_token
+from tests.mailbox import Mailbox, free_port, text_of
 from tests.problems import assert_problem, bearer
 
 NEW_PASSWORD = "a brand new password"
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], mailbox: Mailbox
+) -> AsyncIterator[AsyncClient]:
+    """The app mailing the test's mailbox: invitations arrive there, never in a response."""
+    async with client_mailing_to(mailbox, settings, sessionmaker) as http:
+        yield http
 
 
 async def invite(
@@ -36,6 +48,10 @@ async def invite(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def token_of(mailbox: Mailbox, invited: dict[str, Any]) -> str:
+    return invitation_token(mailbox, invited["user"]["email"])
 
 
 async def accept(client: AsyncClient, token: str, password: str = NEW_PASSWORD) -> Response:
@@ -125,8 +141,8 @@ async def test_malformed_user_id_is_422_naming_the_parameter(
 # Invitations
 
 
-async def test_invite_then_accept_activates_and_signs_in(
-    client: AsyncClient, db: AsyncSession
+async def test_invite_emails_the_link_then_accept_activates_and_signs_in(
+    client: AsyncClient, db: AsyncSession, mailbox: Mailbox
 ) -> None:
     admin = await add_user(db, await make_firm(db), Role.admin)
 
@@ -137,8 +153,14 @@ async def test_invite_then_accept_activates_and_signs_in(
     assert user["role"] == "builder"
     assert user["is_active"] is False
     assert user["password_set"] is False
-    token = invited["invitation_token"]
+    assert set(invited) == {"user", "expires_at"}
+    assert mailbox.recipients == [["new.person@example.com"]]
+    [email] = mailbox.messages
+    assert admin.firm.name in email["Subject"]
+    assert "7 days" in text_of(email) and "builder" in text_of(email)
+    token = token_of(mailbox, invited)
     assert token.startswith("ffi_")
+    assert str(email["Message-ID"]).strip().startswith("<invitation-")
     expires_at = datetime.fromisoformat(invited["expires_at"])
     assert timedelta(days=6) < expires_at - datetime.now(UTC) <= timedelta(days=7)
     await scope_to_firm(db, admin.firm.id)
@@ -167,9 +189,11 @@ async def test_invite_then_accept_activates_and_signs_in(
     assert token not in summaries and NEW_PASSWORD not in summaries
 
 
-async def test_reused_invitation_is_409(client: AsyncClient, db: AsyncSession) -> None:
+async def test_reused_invitation_is_409(
+    client: AsyncClient, db: AsyncSession, mailbox: Mailbox
+) -> None:
     owner = await make_firm(db)
-    token = (await invite(client, owner))["invitation_token"]
+    token = token_of(mailbox, await invite(client, owner))
     assert (await accept(client, token)).status_code == 200
 
     problem = assert_problem(await accept(client, token, "a different password"), 409)
@@ -177,18 +201,21 @@ async def test_reused_invitation_is_409(client: AsyncClient, db: AsyncSession) -
     assert "already been used" in problem["detail"]
 
 
-async def test_expired_invitation_is_409(client: AsyncClient, db: AsyncSession) -> None:
+async def test_expired_invitation_is_409(
+    client: AsyncClient, db: AsyncSession, mailbox: Mailbox
+) -> None:
     owner = await make_firm(db)
     invited = await invite(client, owner)
+    token = token_of(mailbox, invited)
     await scope_to_firm(db, owner.firm.id)
     await db.execute(
         update(Invitation)
-        .where(Invitation.token_hash == hash_token(invited["invitation_token"]))
+        .where(Invitation.token_hash == hash_token(token))
         .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
     )
     await db.commit()
 
-    problem = assert_problem(await accept(client, invited["invitation_token"]), 409)
+    problem = assert_problem(await accept(client, token), 409)
 
     assert "expired" in problem["detail"]
     user = await client.get(f"/v1/users/{invited['user']['id']}", headers=owner.headers)
@@ -201,10 +228,10 @@ async def test_unknown_invitation_is_404(client: AsyncClient) -> None:
 
 
 async def test_accept_invitation_enforces_the_password_policy(
-    client: AsyncClient, db: AsyncSession
+    client: AsyncClient, db: AsyncSession, mailbox: Mailbox
 ) -> None:
     owner = await make_firm(db)
-    token = (await invite(client, owner))["invitation_token"]
+    token = token_of(mailbox, await invite(client, owner))
     for password in ("x" * 11, "x" * 1025):
         problem = assert_problem(await accept(client, token, password), 422)
         assert [e["pointer"] for e in problem["errors"]] == ["/password"]
@@ -212,30 +239,30 @@ async def test_accept_invitation_enforces_the_password_policy(
     assert (await accept(client, token, "xz" * 6)).status_code == 200
 
 
-async def test_reissued_invitation_replaces_the_old_one(
-    client: AsyncClient, db: AsyncSession
+async def test_reissued_invitation_emails_a_link_that_replaces_the_old_one(
+    client: AsyncClient, db: AsyncSession, mailbox: Mailbox
 ) -> None:
     owner = await make_firm(db)
     first = await invite(client, owner)
+    first_token = token_of(mailbox, first)
 
     response = await client.post(
         f"/v1/users/{first['user']['id']}/invitation", headers=owner.headers
     )
 
     assert response.status_code == 201, response.text
-    second = response.json()["invitation_token"]
-    assert second != first["invitation_token"]
-    assert (
-        "withdrawn"
-        in assert_problem(await accept(client, first["invitation_token"]), 409)["detail"]
-    )
+    assert set(response.json()) == {"user", "expires_at"}
+    assert len(mailbox.to(first["user"]["email"])) == 2
+    second = token_of(mailbox, first)
+    assert second != first_token
+    assert "withdrawn" in assert_problem(await accept(client, first_token), 409)["detail"]
     assert (await accept(client, second)).status_code == 200
     again = await client.post(f"/v1/users/{first['user']['id']}/invitation", headers=owner.headers)
     assert "already accepted" in assert_problem(again, 409)["detail"]
 
 
 async def test_deactivating_an_invited_user_withdraws_the_invitation(
-    client: AsyncClient, db: AsyncSession
+    client: AsyncClient, db: AsyncSession, mailbox: Mailbox
 ) -> None:
     owner = await make_firm(db)
     invited = await invite(client, owner)
@@ -244,14 +271,39 @@ async def test_deactivating_an_invited_user_withdraws_the_invitation(
         await patch_user(client, owner, invited["user"]["id"], is_active=False)
     ).status_code == 200
 
-    assert (
-        "withdrawn"
-        in assert_problem(await accept(client, invited["invitation_token"]), 409)["detail"]
-    )
+    withdrawn = assert_problem(await accept(client, token_of(mailbox, invited)), 409)
+    assert "withdrawn" in withdrawn["detail"]
     events = await audit_of(db, owner.firm.id, uuid.UUID(invited["user"]["id"]))
     assert [e.action for e in events] == ["user.invited", "user.invitation_withdrawn"]
     reactivate = await patch_user(client, owner, invited["user"]["id"], is_active=True)
     assert "not accepted their invitation" in assert_problem(reactivate, 409)["detail"]
+
+
+async def test_a_failed_invitation_email_still_invites_and_logs_no_token(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    db: AsyncSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nothing listens where the app sends mail: the invitation stands (the admin sends it
+    again later), and the log names the message, never its token."""
+    owner = await make_firm(db)
+    unreachable = settings.model_copy(
+        update={"email_backend": "smtp", "smtp_port": free_port(), "public_url": PUBLIC_URL}
+    )
+    from api.app import create_app
+
+    app = create_app(unreachable, sessionmaker=sessionmaker)
+    async with AsyncClient(
+        transport=ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test"
+    ) as http:
+        invited = await invite(http, owner)
+
+    assert invited["user"]["is_active"] is False
+    failures = [r for r in caplog.records if r.getMessage() == "invitation email failed"]
+    assert len(failures) == 1
+    assert failures[0].message_id.startswith("invitation-")  # type: ignore[attr-defined]
+    assert "ffi_" not in caplog.text
 
 
 async def test_invite_duplicate_email_is_409(client: AsyncClient, db: AsyncSession) -> None:
