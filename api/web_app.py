@@ -4,11 +4,14 @@ address (the app routes in the browser), under a strict Content-Security-Policy.
 
 API addresses never fall back to the page: an unknown ``/v1/...`` stays a problem+json 404."""
 
+import gzip
+import os
 from pathlib import Path
 
+import anyio
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.datastructures import Headers
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -47,14 +50,60 @@ API_ROOTS = frozenset(("v1", "docs", "redoc", "openapi.json", "metrics", "ready"
 NOT_BUILT = "The web app is not built here: run `make web-build` (make dev builds it)."
 
 
-class HashedAssets(StaticFiles):
-    """Vite names every asset after a hash of its content, so it can be cached for ever."""
+IMMUTABLE = "public, max-age=31536000, immutable"
+COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")
+# Smaller files gain nothing worth the Content-Encoding.
+COMPRESS_FROM_BYTES = 1024
+# Each build adds files under new names; a long-running dev server serves many builds.
+MAX_COMPRESSED_FILES = 256
 
-    def file_response(self, *args: object, **kwargs: object) -> Response:
-        response = super().file_response(*args, **kwargs)  # type: ignore[arg-type]
-        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+
+def accepts_gzip(scope: Scope) -> bool:
+    accepted = Headers(scope=scope).get("accept-encoding", "")
+    return any(part.split(";")[0].strip() == "gzip" for part in accepted.split(","))
+
+
+class HashedAssets(StaticFiles):
+    """Vite names every asset after a hash of its content, so it can be cached for ever, and
+    compressed once: the gzip of each file is kept in memory (level 9, what the initial
+    JavaScript is measured at in bench/web_app.py), so a cold page load costs no compression."""
+
+    def __init__(self, *, directory: Path) -> None:
+        super().__init__(directory=directory)
+        self._gzipped: dict[tuple[str, int, int], bytes] = {}
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["Cache-Control"] = IMMUTABLE
         response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
+        if not (
+            isinstance(response, FileResponse)
+            and response.stat_result is not None
+            and response.stat_result.st_size >= COMPRESS_FROM_BYTES
+            and (response.media_type or "").startswith(COMPRESSIBLE)
+            and accepts_gzip(scope)
+            and "range" not in Headers(scope=scope)
+        ):
+            return response
+        body = await self._gzip(str(response.path), response.stat_result)
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in ("content-length", "accept-ranges")
+        }
+        headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+        return Response(body, headers=headers)
+
+    async def _gzip(self, path: str, stat: os.stat_result) -> bytes:
+        key = (path, stat.st_mtime_ns, stat.st_size)
+        body = self._gzipped.get(key)
+        if body is None:
+            content = await anyio.Path(path).read_bytes()
+            body = await anyio.to_thread.run_sync(gzip.compress, content, 9)
+            if len(self._gzipped) >= MAX_COMPRESSED_FILES:
+                self._gzipped.clear()
+            self._gzipped[key] = body
+        return body
 
 
 def install(app: FastAPI, dist: Path | None = None) -> None:
@@ -64,10 +113,7 @@ def install(app: FastAPI, dist: Path | None = None) -> None:
     dist = (dist or DEFAULT_DIST).resolve()
     index = dist / "index.html"
     if (dist / "assets").is_dir():
-        # Compressed as they go out (the initial JavaScript is measured gzipped,
-        # bench/web_app.py): the API serves them, with or without a proxy in front.
-        assets = GZipMiddleware(HashedAssets(directory=dist / "assets"), minimum_size=1024)
-        app.mount("/assets", assets, name="web-assets")
+        app.mount("/assets", HashedAssets(directory=dist / "assets"), name="web-assets")
     unmatched = app.router.default
 
     async def page(scope: Scope, receive: Receive, send: Send) -> None:

@@ -88,11 +88,22 @@ async def test_hashed_assets_are_cached_for_a_year_and_sent_compressed(web: Asyn
     assert plain.headers["x-content-type-options"] == "nosniff"
     assert "content-encoding" not in plain.headers
     assert compressed.headers["content-encoding"] == "gzip"
+    assert compressed.headers["vary"] == "Accept-Encoding"
     assert compressed.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert int(compressed.headers["content-length"]) < len(SCRIPT) / 10
     # httpx decodes it: the same script arrives.
     assert compressed.text == SCRIPT
-    assert len(gzip.compress(SCRIPT.encode())) < len(SCRIPT)
+    assert int(compressed.headers["content-length"]) == len(gzip.compress(SCRIPT.encode(), 9))
+
+
+async def test_a_range_of_an_asset_is_sent_as_stored(web: AsyncClient) -> None:
+    answer = await web.get(
+        "/assets/index-AbC123.js", headers={"Accept-Encoding": "gzip", "Range": "bytes=0-9"}
+    )
+
+    assert answer.status_code == 206
+    assert "content-encoding" not in answer.headers
+    assert answer.text == SCRIPT[:10]
 
 
 async def test_a_missing_asset_is_a_problem_not_the_page(web: AsyncClient) -> None:
