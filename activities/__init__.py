@@ -20,6 +20,7 @@ from core.temporal import ClientProvider
 from providers.email import build_email_provider
 from providers.payments import StripeProviders
 from services.automations.outbox_handlers import register_outbox_handlers
+from services.billing.pay_links import PayLinks
 
 __all__ = [
     "ApprovalActivities",
@@ -50,7 +51,8 @@ def build_activities(
     approvals = ApprovalActivities(sessionmaker, email=email, public_url=settings.public_url)
     flow = FlowActivities(sessionmaker, temporal)
     foreach = ForeachActivities(sessionmaker)
-    dunning = DunningActivities(sessionmaker, email=email, public_url=settings.public_url)
+    pay_links = PayLinks.from_settings(settings)
+    dunning = DunningActivities(sessionmaker, email=email, pay_links=pay_links)
     recurring = RecurringInvoiceActivities(sessionmaker)
     payments = StripeProviders(api_base=settings.stripe_api_base)
     stripe = StripeActivities(sessionmaker, temporal, cipher=cipher, providers=payments)

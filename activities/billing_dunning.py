@@ -8,6 +8,7 @@ from temporalio import activity
 from activities.unit_of_work import firm_transaction
 from providers.email import EmailProvider
 from services.billing import dunning
+from services.billing.pay_links import PayLinks
 from workflows.billing.dunning.contracts import (
     PLAN_ACTIVITY,
     SEND_ACTIVITY,
@@ -24,10 +25,10 @@ class DunningActivities:
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
         email: EmailProvider,
-        public_url: str,
+        pay_links: PayLinks,
     ) -> None:
         self._sessionmaker = sessionmaker
-        self._mailer = dunning.Mailer(email=email, public_url=public_url)
+        self._mailer = dunning.Mailer(email=email, links=pay_links)
 
     @activity.defn(name=PLAN_ACTIVITY)
     async def plan(self, request: PlanInput) -> Plan:

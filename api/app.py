@@ -28,6 +28,7 @@ from api.routes import (
     inbound_webhooks,
     invoices,
     payments,
+    public_invoices,
     recurring_invoices,
     sessions,
     sso,
@@ -105,7 +106,8 @@ def create_app(
     app.include_router(stripe.router, prefix=v1, tags=["stripe"])
     app.include_router(dunning.router, prefix=v1, tags=["dunning"])
     app.include_router(recurring_invoices.router, prefix=v1, tags=["recurring invoices"])
-    # After every API route: its catch-all answers the web app's page addresses.
+    app.include_router(public_invoices.router, prefix=v1, tags=["pay links"])
+    # The web app's pages: what no API route matches.
     web_app.install(app, settings.web_dist)
     # Last, so it sees every route.
     openapi.install(app)

@@ -5,10 +5,20 @@ first answer; the same key with other parameters is an ``idempotency_error``), c
 declines as 402 ``card_error``. The Stripe adapter is pointed at it through the SDK's
 ``base_addresses``; it records every request so tests can check what the SDK sent.
 
+With ``checkout_pages`` (the browser suite), a Checkout Session's ``url`` is a page this
+server serves itself, ``<base_url>/c/pay/<session id>``: a minimal Stripe Checkout with a
+Pay button. Paying completes the session, sends ``checkout.session.completed`` to every
+webhook endpoint registered with the same secret key (``POST /v1/webhook_endpoints``, as
+with Stripe's API: its answer holds the endpoint's ``whsec_`` signing secret), signed as
+Stripe signs, then sends the browser to the session's ``success_url``; Cancel goes to its
+``cancel_url``. Without the flag the url is Stripe's own address, as before.
+
 Below it, the events Stripe's webhooks deliver, shaped as Stripe shapes them (the webhook
 and processing tests sign and send these)."""
 
+import html
 import json
+import secrets
 import threading
 import time
 import uuid
@@ -18,6 +28,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
+
+import httpx
+
+from services.billing.stripe_webhooks import signature_header
 
 # Stripe's test payment method that always declines.
 DECLINING_METHOD = "pm_card_chargeDeclined"
@@ -35,10 +49,33 @@ class StripeRequest:
         return self.headers.get("idempotency-key")
 
 
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    id: str
+    url: str
+    secret: str
+    enabled_events: tuple[str, ...]
+
+    def wants(self, kind: str) -> bool:
+        return "*" in self.enabled_events or kind in self.enabled_events
+
+
+@dataclass(frozen=True)
+class Delivery:
+    endpoint: str
+    event_type: str
+    status: int
+
+
 @dataclass
 class StripeApiServer:
     api_key: str
     port: int = 0
+    # Checkout Sessions' urls point at this server's own Checkout page (see the docstring).
+    checkout_pages: bool = False
+    endpoints: list[WebhookEndpoint] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    _sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Statuses answered (and not remembered) before any real answer, e.g. a transient 500.
     transient_failures: list[int] = field(default_factory=list)
     requests: list[StripeRequest] = field(default_factory=list)
@@ -87,7 +124,8 @@ class StripeApiServer:
         form = request.form
         if request.method == "POST" and request.path == "/v1/checkout/sessions":
             session_id = f"cs_test_{serial:06d}"
-            return 200, {
+            host = self.base_url if self.checkout_pages else "https://checkout.stripe.com"
+            session = {
                 "id": session_id,
                 "object": "checkout.session",
                 "mode": form.get("mode"),
@@ -98,7 +136,30 @@ class StripeApiServer:
                 "currency": form["line_items[0][price_data][currency]"],
                 "client_reference_id": form.get("client_reference_id"),
                 "metadata": _nested(form, "metadata"),
-                "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+                "success_url": form.get("success_url"),
+                "cancel_url": form.get("cancel_url"),
+                "url": f"{host}/c/pay/{session_id}",
+            }
+            self._sessions[session_id] = session
+            return 200, session
+        if request.method == "POST" and request.path == "/v1/webhook_endpoints":
+            endpoint = WebhookEndpoint(
+                id=f"we_test_{serial:06d}",
+                url=form["url"],
+                secret=f"whsec_{secrets.token_urlsafe(24)}",
+                enabled_events=tuple(
+                    value for key, value in form.items() if key.startswith("enabled_events[")
+                )
+                or ("*",),
+            )
+            self.endpoints.append(endpoint)
+            return 200, {
+                "id": endpoint.id,
+                "object": "webhook_endpoint",
+                "url": endpoint.url,
+                "secret": endpoint.secret,
+                "enabled_events": list(endpoint.enabled_events),
+                "status": "enabled",
             }
         if request.method == "POST" and request.path == "/v1/payment_intents":
             intent = {
@@ -120,6 +181,62 @@ class StripeApiServer:
             return 200, {**intent, "status": "succeeded", "amount_received": intent["amount"]}
         return 404, _error("invalid_request_error", f"Unrecognized request URL ({request.path})")
 
+    def checkout_page(self, session_id: str) -> str | None:
+        """The Checkout page of an open session, or None."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+        if session is None:
+            return None
+        amount = f"{session['amount_total'] / 100:.2f} {str(session['currency']).upper()}"
+        state = (
+            "<p>This payment is complete.</p>"
+            if session["status"] == "complete"
+            else f'<form method="post"><button type="submit">Pay {html.escape(amount)}</button>'
+            f'</form><p><a href="{html.escape(str(session["cancel_url"]))}">Cancel</a></p>'
+        )
+        return (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            "<title>Stripe Checkout (test)</title></head><body><main>"
+            f"<h1>Pay {html.escape(amount)}</h1>{state}</main></body></html>"
+        )
+
+    def complete(self, session_id: str) -> str | None:
+        """Pay the session: ``checkout.session.completed`` to every endpoint of the
+        account, signed with its secret; the ``success_url`` to send the browser to."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                return None
+            if session["status"] != "complete":
+                session.update(
+                    status="complete",
+                    payment_status="paid",
+                    payment_intent=f"pi_test_{session_id.removeprefix('cs_test_')}",
+                )
+            endpoints = list(self.endpoints)
+            completed = event("checkout.session.completed", dict(session), created=int(time.time()))
+        body = json.dumps(completed).encode()
+        for endpoint in endpoints:
+            if endpoint.wants(completed["type"]):
+                status = _deliver(endpoint, body)
+                with self._lock:
+                    self.deliveries.append(Delivery(endpoint.id, completed["type"], status))
+        return str(session["success_url"])
+
+
+def _deliver(endpoint: WebhookEndpoint, body: bytes) -> int:
+    answer = httpx.post(
+        endpoint.url,
+        content=body,
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "Stripe-Signature": signature_header([endpoint.secret], int(time.time()), body),
+            "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+        },
+        timeout=10,
+    )
+    return answer.status_code
+
 
 def _error(kind: str, message: str) -> dict[str, Any]:
     return {"error": {"type": kind, "message": message}}
@@ -136,12 +253,39 @@ def _nested(form: dict[str, str], name: str) -> dict[str, str]:
 
 def _handler(server: StripeApiServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def _checkout(self, session_id: str) -> None:
+            """The browser's Checkout page: GET shows it, POST pays."""
+            if self.command == "POST":
+                target = server.complete(session_id)
+                if target is None:
+                    self.send_error(404)
+                    return
+                self.send_response(303)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            page = server.checkout_page(session_id)
+            if page is None:
+                self.send_error(404)
+                return
+            data = page.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode() if length else ""
+            path = self.path.split("?", 1)[0]
+            if path.startswith("/c/pay/"):
+                self._checkout(path.removeprefix("/c/pay/"))
+                return
             request = StripeRequest(
                 method=self.command,
-                path=self.path.split("?", 1)[0],
+                path=path,
                 headers={name.lower(): value for name, value in self.headers.items()},
                 form=dict(parse_qsl(raw, keep_blank_values=True)),
             )
@@ -168,8 +312,8 @@ def _handler(server: StripeApiServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def stripe_api_server(api_key: str) -> Iterator[StripeApiServer]:
-    state = StripeApiServer(api_key=api_key)
+def stripe_api_server(api_key: str, *, checkout_pages: bool = False) -> Iterator[StripeApiServer]:
+    state = StripeApiServer(api_key=api_key, checkout_pages=checkout_pages)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     state.port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

@@ -37,6 +37,7 @@ from services.billing.dunning_outbox import signal_dunning
 from services.billing.dunning_policy import INVOICE_STEP, PolicyDoc, PolicyStep, StepKind
 from services.billing.invoice_status import RECEIVABLE
 from services.billing.invoices import apply_late_fee, get_invoice, mark_in_collections
+from services.billing.pay_links import PayLinks
 from services.billing.repository import DUNNING_REMINDERS, INVOICES
 from services.billing.settings import get_settings
 from services.clients import CLIENTS
@@ -215,11 +216,11 @@ async def plan(session: AsyncSession, request: PlanInput) -> Plan:
 @dataclass(frozen=True)
 class Mailer:
     email: EmailProvider
-    # The public base URL pay links in emails start with.
-    public_url: str
+    # Signs the pay link each email carries (services/billing/pay_links.py).
+    links: PayLinks
 
-    def pay_link(self, invoice_id: uuid.UUID) -> str:
-        return f"{self.public_url.rstrip('/')}/pay/{invoice_id}"
+    def pay_link(self, invoice: Invoice, *, now: datetime) -> str:
+        return self.links.issue(invoice.firm_id, invoice.id, now=now).url
 
 
 def message_id(invoice_id: uuid.UUID, step_key: str) -> str:
@@ -376,7 +377,7 @@ async def send_step(session: AsyncSession, mailer: Mailer, request: SendInput) -
         client=client,
         firm=firm,
         today=today,
-        pay_link=mailer.pay_link(invoice.id),
+        pay_link=mailer.pay_link(invoice, now=request.now),
     )
     subject, body = _render(templates, context, key)
     if not await _record(session, invoice, key, SendOutcome.sent, recipient=client.email):

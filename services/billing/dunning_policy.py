@@ -119,13 +119,14 @@ DEFAULT_POLICY = PolicyDoc(
     ]
 )
 
-# The email that carries the invoice itself (step "invoice"), sent when dunning starts.
+# The email that carries the invoice itself (step "invoice"), sent when dunning starts. Its
+# link opens the rendered invoice and its Pay button (services/billing/pay_links.py).
 INVOICE_SUBJECT = "Invoice {{ invoice.number }} from {{ firm.name }}"
 INVOICE_BODY = (
     "Dear {{ client.name }},\n\n"
     "please find invoice {{ invoice.number }} of {{ invoice.total }}, issued on "
     "{{ invoice.issue_date }} and due on {{ invoice.due_date }}.\n\n"
-    "Pay online: {{ pay_link }}\n\n{{ firm.name }}\n"
+    "View the invoice and pay it online: {{ pay_link }}\n\n{{ firm.name }}\n"
 )
 
 

@@ -3,6 +3,12 @@ Temporal dev server, the worker, the API serving the built web app), with email 
 real SMTP server and Stripe's API answered by a loopback server, plus a small HTTP "harness"
 through which the Playwright specs read those: the emails a test caused, the Stripe key.
 
+The Stripe server also serves its own Checkout page (tests/stripe_api_server.py,
+``checkout_pages``): a spec registers the firm's webhook URL with it (``POST
+<api_base>/v1/webhook_endpoints``, as with Stripe), enters the answered signing secret on
+the Stripe screen, and paying on that page delivers ``checkout.session.completed`` to the
+firm, signed.
+
 ``python -m tests.browser.stack`` runs it until Ctrl-C and prints the variables to run specs
 against it by hand (``cd web && npx playwright test``)."""
 
@@ -93,7 +99,7 @@ def running_stack(web_dist: Path) -> Iterator[WebStack]:
         raise RuntimeError(f"no web app build in {web_dist}: run `make web-build` first")
     with (
         running_mailbox() as mailbox,
-        stripe_api_server(STRIPE_SECRET_KEY) as stripe,
+        stripe_api_server(STRIPE_SECRET_KEY, checkout_pages=True) as stripe,
         tempfile.TemporaryDirectory(prefix="firmflow-browser-") as directory,
     ):
         api_port = unused_port()

@@ -8,6 +8,7 @@ resume (per invoice and per client), a policy change, continue-as-new, and the q
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -38,6 +39,7 @@ from models import (
 )
 from providers.email import SmtpEmailProvider
 from services.billing import dunning, dunning_policy, invoices
+from services.billing.pay_links import PayLinks
 from services.billing.payments import record_payment
 from services.billing.settings import SettingsPatch, update_settings
 from services.clients import create_client, validate_client_fields
@@ -64,6 +66,7 @@ from workflows.registry import workflow_runner
 BERLIN = ZoneInfo("Europe/Berlin")
 SENDER = "Acme Billing <billing@firmflow>"
 PUBLIC_URL = "https://app.firmflow.test"
+PAY_LINKS = PayLinks(keys=(b"pay link key for the dunning tests",), public_url=PUBLIC_URL)
 
 
 def smtp(mailbox: Mailbox) -> SmtpEmailProvider:
@@ -71,7 +74,7 @@ def smtp(mailbox: Mailbox) -> SmtpEmailProvider:
 
 
 def mailer_for(mailbox: Mailbox) -> dunning.Mailer:
-    return dunning.Mailer(email=smtp(mailbox), public_url=PUBLIC_URL)
+    return dunning.Mailer(email=smtp(mailbox), links=PAY_LINKS)
 
 
 async def send_step(
@@ -85,7 +88,7 @@ async def send_step(
 def dunning_activities(
     maker: async_sessionmaker[AsyncSession], mailbox: Mailbox
 ) -> DunningActivities:
-    return DunningActivities(maker, email=smtp(mailbox), public_url=PUBLIC_URL)
+    return DunningActivities(maker, email=smtp(mailbox), pay_links=PAY_LINKS)
 
 
 @pytest.fixture
@@ -326,7 +329,10 @@ async def test_sixty_day_timeline_in_business_hours_with_one_late_fee(
     assert "Balance: 1,025.00 EUR (including a late fee of 25.00 EUR)" in mailbox.body(4)
     assert "Balance: 1,025.00 EUR (including a late fee of 25.00 EUR)" in mailbox.body(7)
     assert "40 days overdue" in mailbox.body(7)
-    assert f"{PUBLIC_URL}/pay/{invoice.id}" in mailbox.body(1)
+    link = re.search(rf"{PUBLIC_URL}/pay/{invoice.id}\?t=(\S+)", mailbox.body(1))
+    assert link is not None, mailbox.body(1)
+    # Signed for this invoice of this firm: the pay page opens it.
+    assert PAY_LINKS.firm_of(link[1], invoice.id, now=datetime.now(UTC)) == berlin_owner.firm.id
 
     final = await reload(maker, berlin_owner, invoice)
     assert (final.late_fee, final.total, final.status) == (2_500, 102_500, "paid")
