@@ -76,8 +76,10 @@ web-e2e: install web-build browser-deps
 	@$(VENV)/bin/pytest tests/browser -m browser -q -rA -s
 
 # A PNG of each main screen in docs/ui/ (docs/web.md shows them).
+# web/e2e/screenshots.capture.ts under its own config: the suite's specs do not run.
 screenshots: install web-build browser-deps
-	@FIRMFLOW_SPECS=screenshots.capture.ts FIRMFLOW_SCREENSHOTS=1 $(VENV)/bin/pytest tests/browser -m browser -q -s
+	@mkdir -p docs/ui
+	@FIRMFLOW_PLAYWRIGHT_CONFIG=playwright.screenshots.config.ts $(VENV)/bin/pytest tests/browser -m browser -q -s
 
 dev: install web-build
 	$(PY) -m launcher dev
@@ -127,6 +129,7 @@ bench: install web-build browser-deps
 	$(PY) bench/api_clients.py
 	$(PY) bench/automation_throughput.py
 	$(PY) bench/stripe_webhooks.py
+	$(PY) bench/web_app.py
 
 clean:
 	rm -rf .data/test-postgres .pytest_cache .mypy_cache .ruff_cache

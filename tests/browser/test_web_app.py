@@ -32,8 +32,17 @@ def test_every_playwright_spec_passes(stack: WebStack) -> None:
     assert npx is not None, "npx is missing: install Debian's npm (make web-deps does)"
     assert CHROMIUM.is_file(), f"{CHROMIUM} is missing: install Debian's chromium"
     env = {**os.environ, **stack.env(), "FIRMFLOW_CHROMIUM": str(CHROMIUM)}
+    # `make screenshots` names its own config: its capture file is no spec of the suite.
+    config = os.environ.get("FIRMFLOW_PLAYWRIGHT_CONFIG", "playwright.config.ts")
     ran = subprocess.run(
-        [npx, "playwright", "test", *os.environ.get("FIRMFLOW_SPECS", "").split()],
+        [
+            npx,
+            "playwright",
+            "test",
+            "--config",
+            config,
+            *os.environ.get("FIRMFLOW_SPECS", "").split(),
+        ],
         cwd=WEB,
         env=env,
         stdin=subprocess.DEVNULL,
