@@ -1,4 +1,15 @@
 # firmflow: one image for the API and the worker (the command picks the process).
+
+# The staff web app (web/), built in a node stage: only its static output (web/dist) reaches
+# the final image, where the API serves it at /. Vite 8 wants Node 20.19 or later.
+FROM node:20-bookworm-slim AS web
+WORKDIR /web
+# The packages first, from the lock file alone, so source changes reuse this layer.
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY web/ ./
+RUN npx vite build --logLevel warn
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -22,6 +33,8 @@ RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))
 # The code runs from /app (not installed into site-packages): Alembic finds alembic.ini
 # and migrations/ beside it.
 COPY . .
+# The built web app where the API looks for it by default (api/web_app.py: web/dist).
+COPY --from=web /web/dist ./web/dist
 
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin firmflow \
     && mkdir -p /tmp/firmflow /tmp/firmflow-metrics \
