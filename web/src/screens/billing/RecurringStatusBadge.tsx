@@ -1,0 +1,18 @@
+import { Badge } from "@mantine/core";
+
+import type { components } from "@/api/schema";
+
+const LOOK: Record<components["schemas"]["RecurringStatus"], { color: string; label: string }> = {
+  active: { color: "green", label: "Active" },
+  paused: { color: "orange", label: "Paused" },
+  ended: { color: "gray", label: "Ended" },
+};
+
+export function RecurringStatusBadge({ status }: { status: components["schemas"]["RecurringStatus"] }) {
+  const look = LOOK[status];
+  return (
+    <Badge color={look.color} variant="light" component="span">
+      {look.label}
+    </Badge>
+  );
+}
