@@ -1,0 +1,59 @@
+import { Anchor, Table } from "@mantine/core";
+import { useQuery } from "@tanstack/react-query";
+import { Link } from "@tanstack/react-router";
+
+import { formatMinor } from "./minorUnits";
+import { Panel, PanelSkeleton } from "./Panel";
+import { api, data } from "@/api/client";
+import { EmptyState } from "@/components/EmptyState";
+import { ProblemAlert } from "@/components/ProblemAlert";
+import { formatDate } from "@/lib/format";
+
+const SHOWN = 5;
+
+export function CollectionsPanel() {
+  const invoices = useQuery({
+    queryKey: ["invoices", "in-collections", SHOWN],
+    queryFn: async () =>
+      data(await api.GET("/v1/invoices", { params: { query: { in_collections: true, limit: SHOWN } } })),
+  });
+  const items = invoices.data?.items ?? [];
+  return (
+    <Panel title="Invoices in collections" to="/invoices" linkLabel="All invoices">
+      {invoices.isPending ? (
+        <PanelSkeleton />
+      ) : invoices.isError ? (
+        <ProblemAlert error={invoices.error} />
+      ) : items.length === 0 ? (
+        <EmptyState title="No invoice is in collections">
+          Invoices the dunning policy escalates after its reminders show here until they are paid.
+        </EmptyState>
+      ) : (
+        <Table aria-label="Invoices in collections" verticalSpacing="xs">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Invoice</Table.Th>
+              <Table.Th>Client</Table.Th>
+              <Table.Th>Due</Table.Th>
+              <Table.Th ta="right">Owed</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {items.map((invoice) => (
+              <Table.Tr key={invoice.id}>
+                <Table.Td>
+                  <Anchor component={Link} to={`/invoices/${invoice.id}`} size="sm">
+                    {invoice.number ?? "Invoice"}
+                  </Anchor>
+                </Table.Td>
+                <Table.Td>{invoice.bill_to?.name ?? "—"}</Table.Td>
+                <Table.Td>{formatDate(invoice.due_date)}</Table.Td>
+                <Table.Td ta="right">{formatMinor(invoice.balance, invoice.currency)}</Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+    </Panel>
+  );
+}
