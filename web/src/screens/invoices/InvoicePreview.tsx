@@ -1,0 +1,50 @@
+import { Anchor, Group, Paper, Skeleton, Title } from "@mantine/core";
+import { useQuery } from "@tanstack/react-query";
+
+import { api, data } from "@/api/client";
+import { ProblemAlert } from "@/components/ProblemAlert";
+import { invoiceKey, type InvoiceSummary } from "./queries";
+
+/**
+ * The invoice as the API renders it with the firm's template. The HTML is staff-written, so
+ * it is shown in a frame sandboxed of everything (no script, no same-origin access).
+ */
+export function InvoicePreview({ invoice }: { invoice: InvoiceSummary }) {
+  const html = useQuery({
+    queryKey: [...invoiceKey(invoice.id), "html", invoice.updated_at],
+    queryFn: async () =>
+      data(
+        await api.GET("/v1/invoices/{invoice_id}/html", {
+          params: { path: { invoice_id: invoice.id } },
+          parseAs: "text",
+        }),
+      ),
+    placeholderData: (previous) => previous,
+  });
+  const address = `/v1/invoices/${invoice.id}/html`;
+  return (
+    <section aria-labelledby="invoice-preview">
+      <Group justify="space-between" mb="xs">
+        <Title order={2} size="h4" id="invoice-preview">
+          Preview
+        </Title>
+        <Anchor href={address} target="_blank" rel="noopener noreferrer">
+          Open in a new tab
+        </Anchor>
+      </Group>
+      <ProblemAlert error={html.error} />
+      {html.data === undefined ? (
+        html.isPending && <Skeleton h={480} />
+      ) : (
+        <Paper withBorder>
+          <iframe
+            sandbox=""
+            srcDoc={String(html.data)}
+            title="Invoice preview"
+            style={{ width: "100%", height: 720, border: 0, display: "block", background: "white" }}
+          />
+        </Paper>
+      )}
+    </section>
+  );
+}
