@@ -5,7 +5,8 @@
 //
 // Signs in once through the API, then loads each path <loads> times, each in a new browser
 // context (an empty HTTP cache, the session cookie only), and prints one JSON line per load:
-// {"path", "lcp_ms", "dom_content_loaded_ms", "last_api_answer_ms", "element", "rows"}. Plain JavaScript: node runs it without a build step.
+// {"path", "lcp_ms", "dom_content_loaded_ms", "first_api_call_ms", "last_api_answer_ms",
+// "api_calls": [{"path", "ms"}], "element", "rows"}. Plain JavaScript: node runs it without a build step.
 import { chromium, request } from "@playwright/test";
 
 const [base, email, password, loadsText, ...paths] = process.argv.slice(2);
@@ -44,6 +45,11 @@ function largestPaint() {
         lcp_ms: last.startTime,
         dom_content_loaded_ms: navigation ? navigation.domContentLoadedEventEnd : null,
         last_api_answer_ms: api.length ? Math.max(...api.map((entry) => entry.responseEnd)) : null,
+        first_api_call_ms: api.length ? Math.min(...api.map((entry) => entry.startTime)) : null,
+        api_calls: api.map((entry) => ({
+          path: new URL(entry.name).pathname,
+          ms: entry.responseEnd - entry.startTime,
+        })),
         element: element ? `${element.tagName.toLowerCase()} "${(element.textContent ?? "").trim().slice(0, 40)}"` : null,
         rows: document.querySelectorAll("table tbody tr").length,
       });
