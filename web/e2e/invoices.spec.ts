@@ -66,14 +66,37 @@ test("an invoice is drafted with live totals, sent to the client by email, and p
   await expect(page.getByText(/Invoice email: sent/)).toBeVisible();
   await expectAccessible(page);
 
+  await page.getByRole("button", { name: "Pause reminders" }).click();
+  await page.getByRole("dialog", { name: "Pause this invoice's reminders?" }).getByRole("button", { name: "Pause reminders" }).click();
+  await expect(page.getByText("Paused", { exact: true })).toBeVisible();
+  await page.getByRole("button", { name: "Resume reminders" }).click();
+  await expect(page.getByRole("button", { name: "Pause reminders" })).toBeVisible();
+
+  // Part paid by transfer, part credited, the rest paid: each step's balance is the API's.
   await page.getByRole("button", { name: "Record a payment" }).click();
-  const payment = page.getByRole("dialog", { name: "Record a payment" });
+  let payment = page.getByRole("dialog", { name: "Record a payment" });
   await expect(fieldIn(payment, "Amount (USD)")).toHaveValue("540.00");
+  await fieldIn(payment, "Amount (USD)").fill("40");
   await fieldIn(payment, "Reference").fill("Wire 42");
+  await payment.getByRole("button", { name: "Record payment" }).click();
+  await expect(page.getByTestId("invoice-status")).toHaveText("Partially paid");
+  await expect(page.getByTestId("total-balance")).toContainText("$500.00");
+  await expect(page.getByRole("table", { name: "Payments and refunds" })).toContainText("Wire 42");
+
+  await page.getByRole("button", { name: "Issue a credit note" }).click();
+  const credit = page.getByRole("dialog", { name: `Credit invoice ${number}?` });
+  await fieldIn(credit, "Amount (USD)").fill("20");
+  await fieldIn(credit, /Notes/).fill("Goodwill");
+  await credit.getByRole("button", { name: "Issue a credit note" }).click();
+  await expect(page.getByTestId("total-balance")).toContainText("$480.00");
+  await expect(page.getByRole("table", { name: "Credit notes of this invoice" })).toContainText("Goodwill");
+
+  await page.getByRole("button", { name: "Record a payment" }).click();
+  payment = page.getByRole("dialog", { name: "Record a payment" });
+  await expect(fieldIn(payment, "Amount (USD)")).toHaveValue("480.00");
   await payment.getByRole("button", { name: "Record payment" }).click();
   await expect(page.getByTestId("invoice-status")).toHaveText("Paid");
   await expect(page.getByTestId("total-balance")).toContainText("$0.00");
-  await expect(page.getByRole("table", { name: "Payments and refunds" })).toContainText("Wire 42");
 });
 
 test("a wrong payment amount is refused on its field, and an open invoice is voided", async ({ page, request }) => {

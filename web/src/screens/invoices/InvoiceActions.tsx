@@ -97,12 +97,13 @@ export function DraftActions({ invoice, settle }: { invoice: Invoice; settle: ()
 export function IssuedActions({ invoice }: { invoice: Invoice }) {
   const changed = useInvoiceChanged();
   const [reason, setReason] = useState("");
-  const receivable = invoice.status === "open" || invoice.status === "partially_paid";
+  // A credit note only changes through the invoice it credits.
+  const receivable = invoice.kind === "invoice" && (invoice.status === "open" || invoice.status === "partially_paid");
   const balance = formatMinor(invoice.balance, invoice.currency);
   return (
     <>
-      {invoice.kind === "invoice" && receivable && invoice.sent_at === null && <SendAction invoice={invoice} />}
-      {invoice.status === "open" && (
+      {receivable && invoice.sent_at === null && <SendAction invoice={invoice} />}
+      {receivable && invoice.status === "open" && (
         <ConfirmAction
           label="Void"
           title={`Void invoice ${invoice.number ?? ""}?`}

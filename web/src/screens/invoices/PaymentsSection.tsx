@@ -237,7 +237,9 @@ export function PaymentsSection({ invoice }: { invoice: Invoice }) {
                   <Table.Td>{payment.reference ?? payment.provider_ref ?? "—"}</Table.Td>
                   <Table.Td ta="right">{formatMinor(payment.amount, payment.currency)}</Table.Td>
                   <Table.Td ta="right">{formatMinor(payment.credited_amount, payment.currency)}</Table.Td>
-                  <Table.Td>{payment.kind === "payment" && <RefundAction invoice={invoice} payment={payment} />}</Table.Td>
+                  <Table.Td>{payment.kind === "payment" && payment.method !== "credit" && (
+                      <RefundAction invoice={invoice} payment={payment} />
+                    )}</Table.Td>
                 </Table.Tr>
               ))}
             </Table.Tbody>
