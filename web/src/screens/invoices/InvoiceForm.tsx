@@ -145,14 +145,14 @@ export function InvoiceForm({ form }: { form: UseFormReturnType<DraftValues> }) 
         <Select
           label="Discount"
           data={[
-            { value: "", label: "No discount" },
+            { value: "none", label: "No discount" },
             { value: "percent", label: "Percent of the subtotal" },
             { value: "amount", label: `Amount (${currency})` },
           ]}
           allowDeselect={false}
-          value={values.discount.kind}
+          value={values.discount.kind || "none"}
           onChange={(kind) =>
-            form.setFieldValue("discount.kind", (kind ?? "") as DraftValues["discount"]["kind"])
+            form.setFieldValue("discount.kind", kind === "percent" || kind === "amount" ? kind : "")
           }
           error={form.errors["discount.kind"] ?? form.errors.discount}
         />
