@@ -19,6 +19,7 @@ class AuditEvent(IdMixin, TenantMixin, Base):
             "ix_audit_events_firm_id_record", "firm_id", "record_type", "record_id", "created_at"
         ),
         Index("ix_audit_events_firm_id_actor", "firm_id", "actor_id", "created_at"),
+        Index("ix_audit_events_firm_id_action", "firm_id", "action", "created_at"),
     )
 
     # "user", "api_token" or "system"

@@ -121,6 +121,7 @@ class AuditFilters:
     record_type: str | None = None
     record_id: uuid.UUID | None = None
     actor_id: uuid.UUID | None = None
+    action: str | None = None
     since: datetime | None = None
     until: datetime | None = None
 
@@ -147,6 +148,8 @@ def events_query(
         stmt = stmt.where(AuditEvent.record_id == filters.record_id)
     if filters.actor_id is not None:
         stmt = stmt.where(AuditEvent.actor_id == filters.actor_id)
+    if filters.action is not None:
+        stmt = stmt.where(AuditEvent.action == filters.action)
     if filters.since is not None:
         stmt = stmt.where(AuditEvent.created_at >= filters.since)
     if filters.until is not None:

@@ -29,6 +29,9 @@ async def list_audit_events(
     ] = None,
     record_id: Annotated[uuid.UUID | None, Query(description="Needs record_type.")] = None,
     actor_id: Annotated[uuid.UUID | None, Query(description="The acting user.")] = None,
+    action: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="e.g. user.role_changed")
+    ] = None,
     since: Annotated[
         AwareDatetime | None, Query(alias="from", description="Inclusive, with a time zone.")
     ] = None,
@@ -41,6 +44,7 @@ async def list_audit_events(
         record_type=record_type,
         record_id=record_id,
         actor_id=actor_id,
+        action=action,
         since=since,
         until=until,
     )

@@ -81,6 +81,9 @@ async def test_filters(client: AsyncClient, db: AsyncSession) -> None:
         ("client.created", theirs),
     ]
     assert await events(client, owner, actor_id=str(uuid.uuid4())) == []
+    by_action = await events(client, owner, action="client.updated")
+    assert [(e["action"], e["record_id"]) for e in by_action] == [("client.updated", mine)]
+    assert await events(client, owner, action="client.deleted") == []
 
     everything = await events(client, owner)
     middle = everything[1]["created_at"]
@@ -102,6 +105,7 @@ async def test_filters(client: AsyncClient, db: AsyncSession) -> None:
         ({"to": "yesterday"}, 422, "to"),
         ({"actor_id": "someone"}, 422, "actor_id"),
         ({"record_type": "x" * 51}, 422, "record_type"),
+        ({"action": ""}, 422, "action"),
         ({"limit": 1000}, 422, "limit"),
         ({"cursor": "eyJ0IjoxLCJpIjoyfQ"}, 400, "cursor"),
     ],

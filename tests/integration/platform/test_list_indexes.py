@@ -135,6 +135,10 @@ CASES: dict[str, tuple[ClientFilters, Select[Any]]] = {
         events_query(PRINCIPAL, AuditFilters(record_type="client", record_id=CLIENT), FIRST),
     ),
     "audit events by actor": (RLS, events_query(PRINCIPAL, AuditFilters(actor_id=USER), FIRST)),
+    "audit events by action": (
+        RLS,
+        events_query(PRINCIPAL, AuditFilters(action="client.updated"), FIRST),
+    ),
     "audit events by time": (
         RLS,
         events_query(
