@@ -111,6 +111,18 @@ interface PendingProps {
 function Pending({ detail, onDecided, onRefused }: PendingProps) {
   const { user } = useMe();
   const voted = detail.votes.some((vote) => vote.user_id === user.id);
+  const approver =
+    detail.approvers.users.includes(user.id) || detail.approvers.roles.includes(user.role);
+  const initiatorBarred = !detail.allow_initiator && detail.initiator_id === user.id;
+  if (!approver || initiatorBarred) {
+    return (
+      <Alert color="gray" title="Not yours to decide">
+        {initiatorBarred
+          ? "You started this run, and this step lets only someone else approve it."
+          : "You are not one of its approvers; it waits for them."}
+      </Alert>
+    );
+  }
   if (voted) {
     return (
       <Alert color="blue" title="You have voted">
