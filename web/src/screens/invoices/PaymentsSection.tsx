@@ -1,4 +1,4 @@
-import { Badge, Button, Group, Modal, Select, Stack, Table, Text, TextInput, Title, VisuallyHidden } from "@mantine/core";
+import { Button, Group, Modal, Select, Stack, Table, Text, TextInput, Title, VisuallyHidden } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -209,7 +209,7 @@ export function PaymentsSection({ invoice }: { invoice: Invoice }) {
           </EmptyState>
         )
       ) : (
-        <Table.ScrollContainer minWidth={640}>
+        <Table.ScrollContainer minWidth={680}>
           <Table aria-label="Payments and refunds">
             <Table.Thead>
               <Table.Tr>
@@ -227,12 +227,8 @@ export function PaymentsSection({ invoice }: { invoice: Invoice }) {
             <Table.Tbody>
               {items.map((payment) => (
                 <Table.Tr key={payment.id}>
-                  <Table.Td>{formatDate(payment.received_on)}</Table.Td>
-                  <Table.Td>
-                    <Badge variant="light" color={payment.kind === "refund" ? "orange" : "green"}>
-                      {payment.kind === "refund" ? "Refund" : "Payment"}
-                    </Badge>
-                  </Table.Td>
+                  <Table.Td style={{ whiteSpace: "nowrap" }}>{formatDate(payment.received_on)}</Table.Td>
+                  <Table.Td>{payment.kind === "refund" ? "Refund" : "Payment"}</Table.Td>
                   <Table.Td>{METHOD_LABELS[payment.method] ?? payment.method}</Table.Td>
                   <Table.Td>{payment.reference ?? payment.provider_ref ?? "—"}</Table.Td>
                   <Table.Td ta="right">{formatMinor(payment.amount, payment.currency)}</Table.Td>
