@@ -52,7 +52,37 @@ async function demoFirm(request: APIRequestContext): Promise<Firm & { ownerId: s
 interface Demo {
   clientId: string;
   invoiceId: string;
+  importId: string;
   payPath: string;
+}
+
+// Four new clients, one already there (skipped), two bad rows and a column nobody reads.
+const IMPORT_CSV = `name,email,status,tags,notes
+Globex Corporation,ap@globex.example.com,active,retainer;audit,Referred by Dana
+Initech,billing@initech.example.com,prospect,,
+Umbrella Health Clinic,finance@umbrella.example.com,active,payroll,
+Northwind Traders,accounts@northwind-traders.example.com,active,,
+Stark Bakery,not-an-email,active,,
+Wayne Family Office,office@wayne.example.com,dormant,,
+Soylent Foods,hello@soylent.example.com,active,,
+`;
+
+/** An import of IMPORT_CSV, once the worker has gone through every row. */
+async function finishedImport(api: APIRequestContext): Promise<string> {
+  const started = await created(
+    await api.post("/v1/clients/imports", {
+      multipart: {
+        file: { name: "new-clients.csv", mimeType: "text/csv", buffer: Buffer.from(IMPORT_CSV) },
+      },
+    }),
+    "client import",
+  );
+  await expect
+    .poll(async () => ((await (await api.get(`/v1/clients/imports/${started.id}`)).json()) as { status: string }).status, {
+      timeout: 60_000,
+    })
+    .toBe("completed");
+  return started.id;
 }
 
 /** Clients, a contact, invoices in three states, a payment, tasks and two invitations. */
@@ -134,10 +164,11 @@ async function seed(api: APIRequestContext, ownerId: string, slug: string): Prom
     const email = `${name.split(" ")[0]?.toLowerCase()}@${slug}.example.com`;
     await api.post("/v1/users", { data: { email, name, role } });
   }
+  const importId = await finishedImport(api);
   const link = await api.post(`/v1/invoices/${sent.id}/pay-link`);
   const payUrl = link.ok() ? new URL(((await link.json()) as { url: string }).url) : null;
   const payPath = payUrl ? payUrl.pathname + payUrl.search : `/pay/${sent.id}`;
-  return { clientId: northwind.id, invoiceId: sent.id, payPath };
+  return { clientId: northwind.id, invoiceId: sent.id, importId, payPath };
 }
 
 /**
@@ -179,7 +210,7 @@ test("a PNG of each main screen", async ({ page, request }) => {
   await capture(page, "dashboard", "/");
   await capture(page, "clients", "/clients");
   await capture(page, "client", `/clients/${demo.clientId}`);
-  await capture(page, "import", "/imports");
+  await capture(page, "import", `/imports/${demo.importId}`);
   await capture(page, "tasks", "/tasks");
   await capture(page, "invoices", "/invoices");
   await capture(page, "invoice", `/invoices/${demo.invoiceId}`);
