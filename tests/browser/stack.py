@@ -31,7 +31,7 @@ from tests.launched import ROOT, STARTUP_SECONDS, Watched, unused_port
 from tests.mailbox import Mailbox, running_mailbox
 from tests.stripe_api_server import StripeApiServer, stripe_api_server
 
-STRIPE_SECRET_KEY = "sk_test_browser_suite"
+STRIPE_SECRET_KEY = "sk_test_browserSuite4242"
 DEMO_PASSWORD = "demo-owner-password-1"
 
 
