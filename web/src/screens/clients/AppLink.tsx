@@ -14,7 +14,7 @@ export function AppLink({ href, children }: { href: string; children: ReactNode 
     router.history.push(href);
   };
   return (
-    <Anchor href={href} onClick={open}>
+    <Anchor href={href} onClick={open} underline="always">
       {children}
     </Anchor>
   );

@@ -1,6 +1,7 @@
-import { Badge, Group, Paper, Stack, Table, Text, Title } from "@mantine/core";
+import { Group, Paper, Stack, Table, Text, Title } from "@mantine/core";
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 
+import { SoftBadge } from "./SoftBadge";
 import { AppLink } from "./AppLink";
 import { formatMinor } from "./money";
 import { keys, type Client } from "./queries";
@@ -72,13 +73,13 @@ export function InvoicesSection({ client }: { client: Client }) {
                     </Table.Td>
                     <Table.Td>
                       <Group gap={4}>
-                        <Badge variant="light" color={status.color}>
+                        <SoftBadge color={status.color}>
                           {status.label}
-                        </Badge>
+                        </SoftBadge>
                         {invoice.in_collections && (
-                          <Badge variant="light" color="red">
+                          <SoftBadge color="red">
                             in collections
-                          </Badge>
+                          </SoftBadge>
                         )}
                       </Group>
                     </Table.Td>

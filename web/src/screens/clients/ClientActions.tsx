@@ -1,9 +1,10 @@
 import { Button, Modal } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { notifications } from "@mantine/notifications";
 import { useQueryClient } from "@tanstack/react-query";
 
 import { ClientForm, clientBody, clientValues, type ClientValues } from "./ClientForm";
+import { readableClass } from "./Readable";
+import { notifyDone } from "./notify";
 import { keys, type Client } from "./queries";
 import { api, data } from "@/api/client";
 import { ConfirmAction } from "@/components/ConfirmAction";
@@ -24,7 +25,7 @@ export function EditClientButton({ client }: { client: Client }) {
   return (
     <>
       <Button onClick={open}>Edit</Button>
-      <Modal opened={opened} onClose={close} title={`Edit ${client.name}`} size="lg">
+      <Modal opened={opened} onClose={close} title={`Edit ${client.name}`} size="lg" className={readableClass}>
         <EditClientForm client={client} onDone={close} />
       </Modal>
     </>
@@ -42,7 +43,7 @@ function EditClientForm({ client, onDone }: { client: Client; onDone: () => void
       }),
     );
     await changed(updated);
-    notifications.show({ color: "green", message: "The client was saved." });
+    notifyDone("The client was saved.");
     onDone();
   };
   return <ClientForm api={form} onSubmit={save} submitLabel="Save" onCancel={onDone} />;

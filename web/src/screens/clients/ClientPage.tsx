@@ -9,6 +9,7 @@ import { InvoicesSection, PaymentsSection } from "./BillingSections";
 import { TasksSection } from "./TasksSection";
 import { AutomationRunsSection, TimelineSection } from "./TimelineSection";
 import { clientQuery, type Client } from "./queries";
+import { Readable } from "./Readable";
 import { CLIENT_TABS, capitalized, type ClientTab } from "./search";
 import { ApiProblem } from "@/api/problem";
 import { useMe } from "@/app/session";
@@ -65,7 +66,7 @@ function ClientNotFound() {
             No client of your firm is at this address. The link may be incomplete, or it may point to a client
             of another firm.
           </Text>
-          <Anchor component={Link} to="/clients">
+          <Anchor component={Link} to="/clients" underline="always">
             Back to the clients
           </Anchor>
         </Stack>
@@ -81,7 +82,7 @@ function ClientDetail({ client }: { client: Client }) {
   const archived = client.archived_at !== null;
 
   return (
-    <>
+    <Readable>
       <Anchor component={Link} to="/clients" size="sm">
         ← Clients
       </Anchor>
@@ -145,7 +146,7 @@ function ClientDetail({ client }: { client: Client }) {
           <TimelineSection client={client} />
         </Tabs.Panel>
       </Tabs>
-    </>
+    </Readable>
   );
 }
 

@@ -1,5 +1,4 @@
-import { Badge } from "@mantine/core";
-
+import { SoftBadge } from "./SoftBadge";
 import type { Client } from "./queries";
 
 const COLORS: Record<Client["status"], string> = {
@@ -11,14 +10,14 @@ const COLORS: Record<Client["status"], string> = {
 export function ClientStatusBadge({ client }: { client: Client }) {
   if (client.archived_at) {
     return (
-      <Badge color="dark" variant="light">
+      <SoftBadge color="dark">
         archived
-      </Badge>
+      </SoftBadge>
     );
   }
   return (
-    <Badge color={COLORS[client.status]} variant="light">
+    <SoftBadge color={COLORS[client.status]}>
       {client.status}
-    </Badge>
+    </SoftBadge>
   );
 }

@@ -5,6 +5,7 @@ import { getRouteApi, Link } from "@tanstack/react-router";
 import { useState } from "react";
 
 import { ClientStatusBadge } from "./ClientStatusBadge";
+import { Readable } from "./Readable";
 import { keys, type Client } from "./queries";
 import { CLIENT_STATUSES, capitalized, clientsListParams, hasFilters, type ClientsSearch } from "./search";
 import { api, data } from "@/api/client";
@@ -33,7 +34,7 @@ export function ClientsPage() {
   });
 
   return (
-    <>
+    <Readable>
       <PageHeader
         title="Clients"
         description="The people and organizations your firm works for."
@@ -57,7 +58,7 @@ export function ClientsPage() {
         onClear={() => void navigate({ search: {}, replace: true })}
       />
       <LoadMore {...clients} />
-    </>
+    </Readable>
   );
 }
 
@@ -120,7 +121,7 @@ function ClientsTable({ search, clients, loaded, onClear }: TableProps) {
     return hasFilters(search) ? (
       <EmptyState title="No client matches these filters">
         Try other words or fewer tags, or{" "}
-        <Anchor component="button" type="button" onClick={onClear}>
+        <Anchor component="button" type="button" onClick={onClear} underline="always">
           clear the filters
         </Anchor>
         .
@@ -128,11 +129,11 @@ function ClientsTable({ search, clients, loaded, onClear }: TableProps) {
     ) : (
       <EmptyState title="No clients yet">
         Create one with{" "}
-        <Anchor component={Link} to="/clients/new">
+        <Anchor component={Link} to="/clients/new" underline="always">
           New client
         </Anchor>
         , or bring many at once:{" "}
-        <Anchor component={Link} to="/imports">
+        <Anchor component={Link} to="/imports" underline="always">
           import a CSV
         </Anchor>
         .

@@ -1,7 +1,9 @@
-import { Badge, Button, Checkbox, Group, Modal, Stack, Table, TextInput, Title } from "@mantine/core";
+import { Button, Checkbox, Group, Modal, Stack, Table, TextInput, Title } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 
+import { SoftBadge } from "./SoftBadge";
+import { readableClass } from "./Readable";
 import { keys, type Client, type Contact } from "./queries";
 import { api, data } from "@/api/client";
 import { ConfirmAction } from "@/components/ConfirmAction";
@@ -91,9 +93,9 @@ export function ContactsSection({ client }: { client: Client }) {
                   <Table.Td>
                     {contact.name}{" "}
                     {contact.is_primary && (
-                      <Badge size="sm" variant="light">
+                      <SoftBadge size="sm">
                         primary
-                      </Badge>
+                      </SoftBadge>
                     )}
                   </Table.Td>
                   <Table.Td>{contact.title ?? "—"}</Table.Td>
@@ -181,7 +183,7 @@ function ContactButton({ client, contact }: { client: Client; contact?: Contact 
           Add contact
         </Button>
       )}
-      <Modal opened={opened} onClose={close} title={contact ? `Edit ${contact.name}` : `New contact of ${client.name}`}>
+      <Modal opened={opened} onClose={close} title={contact ? `Edit ${contact.name}` : `New contact of ${client.name}`} className={readableClass}>
         <ContactForm client={client} contact={contact} onDone={close} />
       </Modal>
     </>

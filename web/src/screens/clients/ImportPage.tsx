@@ -1,10 +1,12 @@
-import { Alert, Anchor, Badge, Button, Center, Group, Loader, Paper, Progress, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { Alert, Anchor, Button, Center, Group, Loader, Paper, Progress, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { getRouteApi, Link } from "@tanstack/react-router";
 
+import { SoftBadge } from "./SoftBadge";
 import { ImportStatusBadge } from "./ImportStatusBadge";
 import { errorRows, importPercent, problemsFilename } from "./importRows";
 import { importReportQuery, isImportRunning, type ImportReport } from "./queries";
+import { Readable } from "./Readable";
 import { ApiProblem } from "@/api/problem";
 import { useMe } from "@/app/session";
 import { PageHeader } from "@/components/PageHeader";
@@ -35,7 +37,7 @@ export function ImportPage() {
         {missing ? (
           <Text>
             No import of your firm is at this address.{" "}
-            <Anchor component={Link} to="/imports">
+            <Anchor component={Link} to="/imports" underline="always">
               See the imports
             </Anchor>
           </Text>
@@ -52,7 +54,7 @@ function ImportDetail({ report }: { report: ImportReport }) {
   const { firm } = useMe();
   const running = isImportRunning(report.status);
   return (
-    <>
+    <Readable>
       <Anchor component={Link} to="/imports" size="sm">
         ← Client imports
       </Anchor>
@@ -79,7 +81,7 @@ function ImportDetail({ report }: { report: ImportReport }) {
         <IgnoredColumns report={report} />
         {!running && <ProblemRows report={report} />}
       </Stack>
-    </>
+    </Readable>
   );
 }
 
@@ -106,21 +108,21 @@ function ImportProgress({ report }: { report: ImportReport }) {
         {report.processed} of {report.total} rows decided · {percent}%
       </Text>
       <SimpleGrid cols={{ base: 1, xs: 3 }} mt="md">
-        <Count label="Created" value={report.created} color="green" />
-        <Count label="Skipped (already there)" value={report.skipped} color="yellow" />
-        <Count label="Invalid" value={report.invalid} color="red" />
+        <Count label="Created" value={report.created} />
+        <Count label="Skipped (already there)" value={report.skipped} />
+        <Count label="Invalid" value={report.invalid} />
       </SimpleGrid>
     </section>
   );
 }
 
-function Count({ label, value, color }: { label: string; value: number; color: string }) {
+function Count({ label, value }: { label: string; value: number }) {
   return (
     <Paper withBorder p="sm">
       <Text size="sm" c="gray.7">
         {label}
       </Text>
-      <Text size="xl" fw={700} c={value > 0 ? `${color}.9` : undefined}>
+      <Text size="xl" fw={700}>
         {value}
       </Text>
     </Paper>
@@ -140,9 +142,9 @@ function IgnoredColumns({ report }: { report: ImportReport }) {
           <Text>These columns match no client field and were ignored; rename one to import it:</Text>
           <Group gap="xs">
             {report.unknown_columns.map((column) => (
-              <Badge key={column} color="gray" variant="light" tt="none">
+              <SoftBadge key={column} color="gray" tt="none">
                 {column}
-              </Badge>
+              </SoftBadge>
             ))}
           </Group>
         </Stack>
@@ -191,9 +193,9 @@ function ProblemRows({ report }: { report: ImportReport }) {
                 <Table.Tr key={row.line}>
                   <Table.Td ta="right">{row.line}</Table.Td>
                   <Table.Td>
-                    <Badge color={row.outcome === "invalid" ? "red" : "yellow"} variant="light">
+                    <SoftBadge color={row.outcome === "invalid" ? "red" : "yellow"}>
                       {row.outcome}
-                    </Badge>
+                    </SoftBadge>
                   </Table.Td>
                   <Table.Td>{row.reason}</Table.Td>
                 </Table.Tr>

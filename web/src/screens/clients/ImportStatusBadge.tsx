@@ -1,5 +1,4 @@
-import { Badge } from "@mantine/core";
-
+import { SoftBadge } from "./SoftBadge";
 import type { ClientImport } from "./queries";
 
 const COLORS: Record<ClientImport["status"], string> = {
@@ -11,8 +10,8 @@ const COLORS: Record<ClientImport["status"], string> = {
 
 export function ImportStatusBadge({ status }: { status: ClientImport["status"] }) {
   return (
-    <Badge color={COLORS[status]} variant="light">
+    <SoftBadge color={COLORS[status]}>
       {status}
-    </Badge>
+    </SoftBadge>
   );
 }

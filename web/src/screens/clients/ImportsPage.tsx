@@ -1,14 +1,16 @@
 import "@mantine/dropzone/styles.css";
 
-import { Alert, Anchor, Badge, Button, Group, Paper, Stack, Table, Text, Title } from "@mantine/core";
+import { Alert, Anchor, Button, Group, Paper, Stack, Table, Text, Title } from "@mantine/core";
 import { Dropzone, type FileWithPath } from "@mantine/dropzone";
 import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
 import { useState } from "react";
 
+import { SoftBadge } from "./SoftBadge";
 import { CLIENT_COLUMNS, columnReport, headerCells, type ColumnReport } from "./columns";
 import { ImportStatusBadge } from "./ImportStatusBadge";
 import { keys } from "./queries";
+import { Readable } from "./Readable";
 import { api, data } from "@/api/client";
 import { useMe } from "@/app/session";
 import { EmptyState } from "@/components/EmptyState";
@@ -27,7 +29,7 @@ interface Chosen {
 
 export function ImportsPage() {
   return (
-    <>
+    <Readable>
       <PageHeader
         title="Client imports"
         description="Create many clients at once from a spreadsheet saved as CSV."
@@ -36,7 +38,7 @@ export function ImportsPage() {
         <NewImport />
         <PastImports />
       </Stack>
-    </>
+    </Readable>
   );
 }
 
@@ -169,9 +171,9 @@ function ColumnsTable({ report }: { report: ColumnReport }) {
                   CLIENT_COLUMNS[column.field]
                 ) : (
                   <Group gap="xs">
-                    <Badge color={column.field ? "red" : "gray"} variant="light">
+                    <SoftBadge color={column.field ? "red" : "gray"}>
                       {column.field ? "error" : "ignored"}
-                    </Badge>
+                    </SoftBadge>
                     <Text size="sm">{column.problem}</Text>
                   </Group>
                 )}

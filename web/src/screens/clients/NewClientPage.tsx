@@ -1,10 +1,11 @@
 import { Paper } from "@mantine/core";
-import { notifications } from "@mantine/notifications";
 import { useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 
 import { ClientForm, clientBody, clientValues, type ClientValues } from "./ClientForm";
+import { notifyDone } from "./notify";
 import { keys } from "./queries";
+import { Readable } from "./Readable";
 import { api, data } from "@/api/client";
 import { PageHeader } from "@/components/PageHeader";
 import { useApiForm } from "@/components/useApiForm";
@@ -18,12 +19,12 @@ export function NewClientPage() {
     const client = data(await api.POST("/v1/clients", { body: clientBody(values) }));
     queryClient.setQueryData(keys.client(client.id), client);
     await queryClient.invalidateQueries({ queryKey: keys.clients, exact: false, refetchType: "none" });
-    notifications.show({ color: "green", message: `${client.name} was created.` });
+    notifyDone(`${client.name} was created.`);
     await navigate({ to: "/clients/$clientId", params: { clientId: client.id } });
   };
 
   return (
-    <>
+    <Readable>
       <PageHeader title="New client" description="The API checks every field; a problem shows on its field." />
       <Paper withBorder p="md" maw={720}>
         <ClientForm
@@ -33,6 +34,6 @@ export function NewClientPage() {
           onCancel={() => void navigate({ to: "/clients" })}
         />
       </Paper>
-    </>
+    </Readable>
   );
 }

@@ -1,7 +1,8 @@
-import { Anchor, Badge, List, Stack, Table, Text, Timeline, Title } from "@mantine/core";
+import { Anchor, List, Stack, Table, Text, Timeline, Title } from "@mantine/core";
 import { useInfiniteQuery, useQueries, useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 
+import { SoftBadge } from "./SoftBadge";
 import { keys, type Client } from "./queries";
 import { actorOf, automationRunIds, changesOf, fieldLabel, titleOf, type Actor, type AuditEvent } from "./timeline";
 import { api, data } from "@/api/client";
@@ -88,7 +89,7 @@ function ActorName({ actor }: { actor: Actor }) {
       return <>Automation run {actor.runId.slice(0, 8)}</>;
     case "import":
       return (
-        <Anchor component={Link} to={`/imports/${actor.importId}`} size="sm">
+        <Anchor component={Link} to={`/imports/${actor.importId}`} size="sm" underline="always">
           A client import
         </Anchor>
       );
@@ -163,9 +164,9 @@ export function AutomationRunsSection({ client }: { client: Client }) {
                     <Table.Td>{runId.slice(0, 8)}</Table.Td>
                     <Table.Td>
                       {run ? (
-                        <Badge variant="light" color={RUN_COLORS[run.status] ?? "gray"}>
+                        <SoftBadge color={RUN_COLORS[run.status] ?? "gray"}>
                           {run.status}
-                        </Badge>
+                        </SoftBadge>
                       ) : (
                         "—"
                       )}
