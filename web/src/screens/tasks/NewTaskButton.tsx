@@ -18,7 +18,13 @@ export function NewTaskButton() {
   return (
     <>
       <Button onClick={open}>New task</Button>
-      <Modal opened={opened} onClose={close} title="New task" centered>
+      <Modal
+        opened={opened}
+        onClose={close}
+        title="New task"
+        centered
+        closeButtonProps={{ "aria-label": "Close" }}
+      >
         {opened && (
           <ReadableColors>
             <NewTaskForm onDone={close} />
