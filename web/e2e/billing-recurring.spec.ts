@@ -46,7 +46,7 @@ test("a monthly recurring invoice built with the RRULE builder lists its next 12
   const dates = page.getByRole("table", { name: "The next invoice dates" }).getByRole("row");
   await expect(dates).toHaveCount(13);
   for (const row of (await dates.all()).slice(1)) {
-    await expect(row.getByRole("cell").nth(1)).toHaveText(/^1 [A-Z][a-z]{2} \d{4}$/);
+    await expect(row.getByRole("cell").nth(1)).toHaveText(/^1 [A-Z][a-z]+ \d{4}$/);
   }
   await expect(page.getByText("Every month on the 1st, at 09:00 UTC.")).toBeVisible();
   await expectAccessible(page);
@@ -59,7 +59,7 @@ test("a monthly recurring invoice built with the RRULE builder lists its next 12
   await expect(page.getByRole("button", { name: "Resume" })).toBeVisible();
 
   await page.getByRole("link", { name: "All recurring invoices" }).click();
-  const row = page.getByRole("table", { name: "Recurring invoices" }).getByRole("row", { name: /Northwind Retainer Ltd/ });
+  const row = page.getByRole("table", { name: "Recurring invoices" }).getByRole("row").filter({ hasText: "Northwind Retainer Ltd" });
   await expect(row).toContainText("Every month on the 1st");
   await expect(row).toContainText("Paused");
 });

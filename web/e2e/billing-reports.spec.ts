@@ -49,15 +49,15 @@ test("reports show the aging of an overdue invoice and the revenue of a paid one
   await expect(page.getByRole("heading", { level: 1, name: "Reports" })).toBeVisible();
 
   const aging = page.getByRole("table", { name: "Receivables aging by client" });
-  const overdue = aging.getByRole("row", { name: /Overdue Industries/ });
+  const overdue = aging.getByRole("row").filter({ hasText: "Overdue Industries" });
   await expect(overdue.getByRole("cell")).toHaveText(["Overdue Industries", "$0.00", "$0.00", "$1,200.00", "$0.00", "$0.00", "$1,200.00"]);
-  await expect(aging.getByRole("row", { name: /Prompt Payers/ })).toHaveCount(0);
+  await expect(aging.getByRole("row").filter({ hasText: "Prompt Payers" })).toHaveCount(0);
   await expect(page.getByRole("figure", { name: /amounts owed by days past due/ }).locator("svg").first()).toBeVisible();
 
   const revenue = page.getByRole("table", { name: "Revenue by month" });
   const thisMonth = daysFromToday(0).slice(0, 7);
-  await expect(revenue.getByRole("row", { name: new RegExp(thisMonth) })).toContainText("$450.50");
-  await expect(revenue.getByRole("row", { name: new RegExp(daysFromToday(-50).slice(0, 7)) })).toContainText("$1,200.00");
+  await expect(revenue.getByRole("row").filter({ hasText: thisMonth })).toContainText("$450.50");
+  await expect(revenue.getByRole("row").filter({ hasText: daysFromToday(-50).slice(0, 7) })).toContainText("$1,200.00");
   await expect(page.getByRole("figure", { name: /net invoiced and net received/ }).locator("svg").first()).toBeVisible();
   await expectAccessible(page);
 

@@ -22,7 +22,7 @@ test("a tax rate with a bad percent shows the API's error on the field; fixed, i
   await field(page, "Percent").fill("20");
   await page.getByRole("button", { name: "Add tax rate" }).click();
   const table = page.getByRole("table", { name: "Tax rates" });
-  await expect(table.getByRole("row", { name: /VAT standard 20%/ })).toBeVisible();
+  await expect(table.getByRole("row").filter({ hasText: "VAT standard" })).toContainText("20%");
   await expect(field(page, "Name")).toHaveValue("");
 
   await page.getByRole("button", { name: "Edit VAT standard" }).click();
@@ -30,7 +30,7 @@ test("a tax rate with a bad percent shows the API's error on the field; fixed, i
   await dialog.getByRole("textbox", { name: /^Percent/ }).fill("19");
   await dialog.getByRole("button", { name: "Save" }).click();
   await expect(dialog).toBeHidden();
-  await expect(table.getByRole("row", { name: /VAT standard 19%/ })).toBeVisible();
+  await expect(table.getByRole("row").filter({ hasText: "VAT standard" })).toContainText("19%");
 
   await page.getByRole("button", { name: "Archive VAT standard" }).click();
   const confirm = page.getByRole("dialog", { name: "Archive VAT standard?" });
@@ -38,7 +38,7 @@ test("a tax rate with a bad percent shows the API's error on the field; fixed, i
   await confirm.getByRole("button", { name: "Archive" }).click();
   await expect(page.getByText("No tax rates yet")).toBeVisible();
   await page.getByRole("switch", { name: "Show archived rates" }).check({ force: true });
-  await expect(table.getByRole("row", { name: /VAT standard/ })).toContainText("Archived");
+  await expect(table.getByRole("row").filter({ hasText: "VAT standard" })).toContainText("Archived");
 });
 
 test("seller details: a bad IBAN is refused on its field, the fixed details are saved", async ({ page, request }) => {

@@ -287,7 +287,7 @@ function InvoiceTemplate({ settings }: { settings: Settings }) {
             autosize
             minRows={4}
             maxRows={20}
-            ff="monospace"
+            styles={{ input: { fontFamily: "var(--mantine-font-family-monospace)" } }}
             {...form.getInputProps("template")}
             key={form.key("template")}
           />

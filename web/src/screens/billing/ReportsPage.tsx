@@ -13,8 +13,9 @@ import { EmptyState } from "@/components/EmptyState";
 import { allItems, LoadMore } from "@/components/LoadMore";
 import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
-import { downloadText, formatDate, todayIn, toCsv } from "@/lib/format";
+import { downloadText, formatDate, formatMoney, todayIn, toCsv } from "@/lib/format";
 import { formatMinor, minorToDecimal } from "./money";
+import { monthsBetween } from "./months";
 import "./billing.css";
 
 type AgingReport = components["schemas"]["AgingReportRead"];
@@ -70,6 +71,12 @@ function useReportSearch() {
 /** A date input whose value reaches the URL only when it is a whole date. */
 function DateField({ label, value, onChange }: { label: string; value: string; onChange: (value: string | undefined) => void }) {
   const [text, setText] = useState(value);
+  const [shown, setShown] = useState(value);
+  // The report's own dates arrive after the first render: show them when they change.
+  if (value !== shown) {
+    setShown(value);
+    setText(value);
+  }
   return (
     <TextInput
       type="date"
@@ -174,7 +181,7 @@ async function wholeAgingReport(asOf: string | undefined): Promise<AgingReport> 
   return { ...page, items };
 }
 
-export function agingCsv(rows: AgingRow[]): string {
+function agingCsv(rows: AgingRow[]): string {
   return toCsv([
     ["Client", "Currency", ...BUCKETS.map((bucket) => bucket.label), "Total"],
     ...rows.map((row) => [
@@ -200,7 +207,9 @@ function AgingChart({ report }: { report: AgingReport }) {
         dataKey="bucket"
         series={currencies.map((currency, index) => ({ name: currency, color: SERIES_COLORS[index % SERIES_COLORS.length] }))}
         withLegend={currencies.length > 1}
-        valueFormatter={(value) => new Intl.NumberFormat("en-US").format(value)}
+        valueFormatter={(value) =>
+          currencies.length === 1 && currencies[0] ? formatMoney(value, currencies[0]) : new Intl.NumberFormat("en-US").format(value)
+        }
       />
     </figure>
   );
@@ -321,7 +330,11 @@ function RevenueReportSection() {
               w={160}
             />
           )}
-          <RevenueChart rows={report.items.filter((row) => row.currency === currency)} currency={currency} />
+          <RevenueChart
+            rows={report.items.filter((row) => row.currency === currency)}
+            currency={currency}
+            months={monthsBetween(report.from, report.to)}
+          />
           <RevenueTable rows={report.items} />
         </Stack>
       )}
@@ -329,7 +342,7 @@ function RevenueReportSection() {
   );
 }
 
-export function revenueCsv(rows: RevenueRow[]): string {
+function revenueCsv(rows: RevenueRow[]): string {
   return toCsv([
     ["Month", "Currency", ...REVENUE_COLUMNS.map((column) => column.label)],
     ...rows.map((row) => [
@@ -340,12 +353,17 @@ export function revenueCsv(rows: RevenueRow[]): string {
   ]);
 }
 
-function RevenueChart({ rows, currency }: { rows: RevenueRow[]; currency: string }) {
-  const chartData = rows.map((row) => ({
-    month: row.month,
-    "Net invoiced": Number(minorToDecimal(row.net_invoiced, currency)),
-    "Net received": Number(minorToDecimal(row.net_received, currency)),
-  }));
+function RevenueChart({ rows, currency, months }: { rows: RevenueRow[]; currency: string; months: string[] }) {
+  // The report leaves out months without money; the chart shows them as zero.
+  const byMonth = new Map(rows.map((row) => [row.month, row]));
+  const chartData = months.map((month) => {
+    const row = byMonth.get(month);
+    return {
+      month,
+      "Net invoiced": row ? Number(minorToDecimal(row.net_invoiced, currency)) : 0,
+      "Net received": row ? Number(minorToDecimal(row.net_received, currency)) : 0,
+    };
+  });
   return (
     <figure style={{ margin: 0 }} aria-label={`Chart of net invoiced and net received per month in ${currency}`}>
       <AreaChart
@@ -358,7 +376,7 @@ function RevenueChart({ rows, currency }: { rows: RevenueRow[]; currency: string
         ]}
         withLegend
         curveType="linear"
-        valueFormatter={(value) => new Intl.NumberFormat("en-US").format(value)}
+        valueFormatter={(value) => formatMoney(value, currency)}
       />
     </figure>
   );

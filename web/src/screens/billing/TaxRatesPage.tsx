@@ -92,7 +92,7 @@ function TaxRatesTable({ rates }: { rates: TaxRate[] }) {
               <Table.Td>
                 {rate.name}{" "}
                 {rate.archived_at && (
-                  <Badge color="gray" variant="light">
+                  <Badge color="gray" variant="dot">
                     Archived
                   </Badge>
                 )}
