@@ -89,6 +89,10 @@ async def receivables_aging(
         int, Query(ge=1, le=pagination.MAX_LIMIT, description="Rows per page (1 to 100).")
     ] = pagination.DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(description="The previous page's next_cursor.")] = None,
+    totals_only: Annotated[
+        bool,
+        Query(description="Only the firm's totals per currency, without the rows per client."),
+    ] = False,
     format: FormatParam = None,
 ) -> Response:
     """What each client owes, by days past due. In CSV the next page's cursor is in the
@@ -99,6 +103,7 @@ async def receivables_aging(
         as_of=as_of,
         limit=limit,
         cursor=reports.decode_aging_cursor(cursor) if cursor is not None else None,
+        totals_only=totals_only,
     )
     if _wants_csv(request, format):
         response = _csv(

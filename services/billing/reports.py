@@ -195,11 +195,17 @@ async def receivables_aging(
     as_of: date | None = None,
     limit: int,
     cursor: AgingCursor | None = None,
+    totals_only: bool = False,
 ) -> AgingReport:
     """What clients owe on ``as_of`` (default: today in the firm's time zone), aged. The
-    balances are today's; ``as_of`` moves the day they are aged against."""
+    balances are today's; ``as_of`` moves the day they are aged against. ``totals_only``
+    leaves out the rows per client, whose page groups every client that owes anything."""
     day = as_of or await firm_today(session, principal)
-    fetched = (await session.execute(aging_query(principal, day, limit=limit, cursor=cursor))).all()
+    fetched = (
+        []
+        if totals_only
+        else (await session.execute(aging_query(principal, day, limit=limit, cursor=cursor))).all()
+    )
     rows = [
         AgingRow(
             client_id=row.client_id,

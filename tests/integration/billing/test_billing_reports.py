@@ -170,6 +170,24 @@ async def test_aging_pages_csv_and_default_day(client: AsyncClient, db: AsyncSes
     assert today.json()["as_of"] == (await firms.firm_today(db, principal_of(actor))).isoformat()
 
 
+async def test_aging_totals_only(client: AsyncClient, db: AsyncSession) -> None:
+    actor = await make_firm(db)
+    for name, amount in (("Acme", 1_000), ("Bolt", 2_500)):
+        row_client = await make_client(db, actor, name=name)
+        await owed(db, actor, row_client.id, 45, amount)
+    params: dict[str, str | int] = {"as_of": "2026-06-30", "limit": 1}
+    full = (await client.get(AGING, params=params, headers=actor.headers)).json()
+    only = {**params, "totals_only": "true"}
+    totals = await client.get(AGING, params=only, headers=actor.headers)
+    assert totals.status_code == 200, totals.text
+    assert totals.json() == {**full, "items": [], "next_cursor": None}
+    assert totals.json()["totals"] == [
+        {"currency": actor.firm.default_currency, **buckets(days_31_60=3_500)}
+    ]
+    bad = await client.get(AGING, params={"totals_only": "maybe"}, headers=actor.headers)
+    assert assert_problem(bad, 422)["errors"][0]["parameter"] == "totals_only"
+
+
 async def test_revenue_by_month(client: AsyncClient, db: AsyncSession) -> None:
     actor = await make_firm(db)
     customer = await make_client(db, actor)

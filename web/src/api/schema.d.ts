@@ -15424,6 +15424,8 @@ export interface operations {
                 limit?: number;
                 /** @description The previous page's next_cursor. */
                 cursor?: string | null;
+                /** @description Only the firm's totals per currency, without the rows per client. */
+                totals_only?: boolean;
                 /** @description csv for a spreadsheet; without it, the Accept header decides. */
                 format?: components["schemas"]["ReportFormat"] | null;
             };
