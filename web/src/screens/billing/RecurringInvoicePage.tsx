@@ -509,8 +509,10 @@ function StatusActions({ recurring }: { recurring: Recurring }) {
   if (recurring.status === "ended") return null;
   return (
     <Group gap="sm">
+      {/* Keyed: the status flips before the dialog closes, and each dialog must go with its button. */}
       {recurring.status === "active" ? (
         <ConfirmAction
+          key="pause"
           label="Pause"
           title="Pause this recurring invoice?"
           confirmColor="orange"
@@ -519,6 +521,7 @@ function StatusActions({ recurring }: { recurring: Recurring }) {
         />
       ) : (
         <ConfirmAction
+          key="resume"
           label="Resume"
           title="Resume this recurring invoice?"
           confirmColor="blue"
