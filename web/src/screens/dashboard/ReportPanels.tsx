@@ -34,14 +34,14 @@ function json<T>(body: unknown): T {
 
 export function AgingPanel() {
   const { firm } = useMe();
-  // One row is enough: the firm's totals per currency come with every page.
+  // The firm's totals only: the rows per client group every client that owes anything.
   const aging = useQuery({
     queryKey: ["reports", "aging", "totals"],
     queryFn: async () =>
       json<AgingReport>(
         data(
           await api.GET("/v1/reports/receivables-aging", {
-            params: { query: { limit: 1, format: "json" } },
+            params: { query: { totals_only: true, format: "json" } },
           }),
         ),
       ),
