@@ -42,7 +42,7 @@ function TwoFactorPolicy({ required }: { required: boolean }) {
         </Title>
         <Badge
           color={required ? "green" : "gray"}
-          c={required ? "green.9" : "gray.9"}
+          styles={{ label: { color: "var(--mantine-color-gray-9)" } }}
           variant="light"
           data-testid="two-factor-state"
         >

@@ -258,7 +258,7 @@ function SsoForm({ config }: { config: SamlConfig | null }) {
             key={form.key("allow_idp_initiated")}
           />
           {form.getValues().enforce_sso && (
-            <Alert color="yellow" title="Passwords stop working">
+            <Alert color="yellow" title="Passwords stop working" styles={{ title: { color: "var(--mantine-color-gray-9)" } }}>
               With single sign-on required, your people sign in only through the identity provider. Test the
               sign-in first.
             </Alert>
