@@ -123,7 +123,7 @@ function OnceShownToken({ token, onDismiss }: { token: CreatedToken; onDismiss: 
             )}
           </CopyButton>
         </Group>
-        <Button variant="subtle" size="compact-sm" w="fit-content" onClick={onDismiss}>
+        <Button variant="default" size="compact-sm" w="fit-content" onClick={onDismiss}>
           I have stored it
         </Button>
       </Stack>
@@ -166,7 +166,7 @@ function TokensTable({ tokens }: { tokens: ApiToken[] }) {
                 <Table.Td>{formatDateTime(token.last_used_at, firm.time_zone)}</Table.Td>
                 <Table.Td>{token.expires_at ? formatDateTime(token.expires_at, firm.time_zone) : "Never"}</Table.Td>
                 <Table.Td>
-                  <Badge color={STATUS_BADGES[status].color} variant="light" autoContrast>
+                  <Badge color={STATUS_BADGES[status].color} variant="light" c="black">
                     {STATUS_BADGES[status].label}
                   </Badge>
                 </Table.Td>
