@@ -17,8 +17,10 @@ type PublicInvoice = components["schemas"]["PublicInvoiceRead"];
 // rule); the page keeps their tint and writes the words in the text colour.
 const READABLE = { title: { color: "var(--mantine-color-text)" } };
 
-// How often the page asks again while Stripe's confirmation is on its way.
+// How often, and how many times, the page asks again while Stripe's confirmation is on its
+// way (about two minutes; a reload asks again after that).
 const PROCESSING_POLL_MS = 1_500;
+const PROCESSING_POLLS = 80;
 
 const STATUS_LABELS: Record<PublicInvoice["status"], { label: string; color: string }> = {
   draft: { label: "Draft", color: "gray" },
@@ -47,13 +49,25 @@ export function PayPage() {
       ),
     // Back from Checkout, the payment is recorded once Stripe's event arrives: ask until then.
     refetchInterval: (query) =>
-      returnedPaid && query.state.data && !settled(query.state.data) ? PROCESSING_POLL_MS : false,
+      returnedPaid &&
+      query.state.data &&
+      !settled(query.state.data) &&
+      query.state.dataUpdateCount < PROCESSING_POLLS
+        ? PROCESSING_POLL_MS
+        : false,
   });
 
   if (token === undefined || (invoice.error instanceof ApiProblem && invoice.error.status === 404)) {
     return <InvalidLink />;
   }
-  if (invoice.error) return <ProblemAlert error={invoice.error} />;
+  if (invoice.error) {
+    return (
+      <>
+        <PageHeader title="Invoice" />
+        <ProblemAlert error={invoice.error} />
+      </>
+    );
+  }
   if (!invoice.data) return <LoadingInvoice />;
   return <InvoiceView invoice={invoice.data} token={token} checkout={checkout} />;
 }
