@@ -2,18 +2,16 @@ import { Anchor, List, Text } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 
+import { myApprovalsQuery } from "./dashboardQueries";
 import { Panel, PanelSkeleton } from "./Panel";
-import { waitingOnMeQuery } from "@/screens/approvals/approvalQueries";
 import { useMe } from "@/app/session";
 import { EmptyState } from "@/components/EmptyState";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { formatDateTime } from "@/lib/format";
 
-const SHOWN = 5;
-
 export function ApprovalsPanel() {
   const { firm } = useMe();
-  const approvals = useQuery(waitingOnMeQuery(SHOWN));
+  const approvals = useQuery(myApprovalsQuery);
   const items = approvals.data?.items ?? [];
   return (
     <Panel title="Approvals waiting on me" to="/approvals" linkLabel="All approvals">

@@ -2,21 +2,15 @@ import { Anchor, Table } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 
+import { collectionsQuery } from "./dashboardQueries";
 import { formatMinor } from "./minorUnits";
 import { Panel, PanelSkeleton } from "./Panel";
-import { api, data } from "@/api/client";
 import { EmptyState } from "@/components/EmptyState";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { formatDate } from "@/lib/format";
 
-const SHOWN = 5;
-
 export function CollectionsPanel() {
-  const invoices = useQuery({
-    queryKey: ["invoices", "in-collections", SHOWN],
-    queryFn: async () =>
-      data(await api.GET("/v1/invoices", { params: { query: { in_collections: true, limit: SHOWN } } })),
-  });
+  const invoices = useQuery(collectionsQuery);
   const items = invoices.data?.items ?? [];
   return (
     <Panel title="Invoices in collections" to="/invoices" linkLabel="All invoices">

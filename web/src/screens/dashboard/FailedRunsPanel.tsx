@@ -2,15 +2,13 @@ import { List, Text } from "@mantine/core";
 import { useQueries, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 
+import { dayAgo, failedRunsQuery } from "./dashboardQueries";
 import { Panel, PanelSkeleton } from "./Panel";
 import { api, data } from "@/api/client";
 import { useMe } from "@/app/session";
 import { EmptyState } from "@/components/EmptyState";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { formatDateTime } from "@/lib/format";
-
-const SHOWN = 5;
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** What a failed run's error says, in one line. */
 function failure(error: Record<string, unknown> | null): string {
@@ -21,16 +19,8 @@ function failure(error: Record<string, unknown> | null): string {
 export function FailedRunsPanel() {
   const { firm } = useMe();
   // Fixed when the dashboard opens, so the query's key stays the same while it is shown.
-  const [since] = useState(() => new Date(Date.now() - DAY_MS).toISOString());
-  const runs = useQuery({
-    queryKey: ["automation-runs", "failed", since],
-    queryFn: async () =>
-      data(
-        await api.GET("/v1/automation-runs", {
-          params: { query: { status: "failed", started_after: since, limit: SHOWN } },
-        }),
-      ),
-  });
+  const [since] = useState(() => dayAgo());
+  const runs = useQuery(failedRunsQuery(since));
   const items = runs.data?.items ?? [];
   const automationIds = [...new Set(items.map((run) => run.automation_id))];
   const automations = useQueries({

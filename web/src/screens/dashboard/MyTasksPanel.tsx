@@ -1,16 +1,14 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
 
+import { myOpenTasksQuery } from "./dashboardQueries";
 import { Panel, PanelSkeleton } from "./Panel";
-import { tasksQuery } from "@/screens/tasks/tasksQueries";
 import { TasksTable } from "@/screens/tasks/TasksTable";
 import { allItems } from "@/components/LoadMore";
 import { EmptyState } from "@/components/EmptyState";
 import { ProblemAlert } from "@/components/ProblemAlert";
 
-const SHOWN = 5;
-
 export function MyTasksPanel() {
-  const tasks = useInfiniteQuery(tasksQuery({ assignee: "me", status: "open" }, SHOWN));
+  const tasks = useInfiniteQuery(myOpenTasksQuery);
   const items = allItems(tasks.data?.pages);
   return (
     <Panel title="My open tasks" to="/tasks" linkLabel="All my tasks">

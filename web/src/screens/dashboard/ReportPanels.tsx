@@ -2,10 +2,10 @@ import { Group, Text } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { lazy, Suspense } from "react";
 
+import { agingTotalsQuery, revenueQuery } from "./dashboardQueries";
 import { formatMinor } from "./minorUnits";
 import { Panel, PanelSkeleton } from "./Panel";
-import { chartCurrency, type AgingTotals, type RevenueRow } from "./reportSeries";
-import { api, data } from "@/api/client";
+import { chartCurrency } from "./reportSeries";
 import { useMe } from "@/app/session";
 import { EmptyState } from "@/components/EmptyState";
 import { ProblemAlert } from "@/components/ProblemAlert";
@@ -17,35 +17,9 @@ const RevenueChart = lazy(() =>
 
 const CHART_HEIGHT = 220;
 
-interface AgingReport {
-  totals: AgingTotals[];
-}
-
-interface RevenueReport {
-  from: string;
-  to: string;
-  items: RevenueRow[];
-}
-
-/** The report endpoints also answer CSV; the dashboard asks for JSON. */
-function json<T>(body: unknown): T {
-  return body as T;
-}
-
 export function AgingPanel() {
   const { firm } = useMe();
-  // The firm's totals only: the rows per client group every client that owes anything.
-  const aging = useQuery({
-    queryKey: ["reports", "aging", "totals"],
-    queryFn: async () =>
-      json<AgingReport>(
-        data(
-          await api.GET("/v1/reports/receivables-aging", {
-            params: { query: { totals_only: true, format: "json" } },
-          }),
-        ),
-      ),
-  });
+  const aging = useQuery(agingTotalsQuery);
   const totals = aging.data?.totals ?? [];
   const currency = chartCurrency(
     totals.filter((total) => total.total > 0).map((total) => total.currency),
@@ -87,13 +61,7 @@ export function AgingPanel() {
 
 export function RevenuePanel() {
   const { firm } = useMe();
-  const revenue = useQuery({
-    queryKey: ["reports", "revenue", "twelve-months"],
-    queryFn: async () =>
-      json<RevenueReport>(
-        data(await api.GET("/v1/reports/revenue", { params: { query: { format: "json" } } })),
-      ),
-  });
+  const revenue = useQuery(revenueQuery);
   const report = revenue.data;
   const currency = chartCurrency(
     [...new Set((report?.items ?? []).map((row) => row.currency))],
