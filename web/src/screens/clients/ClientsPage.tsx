@@ -21,6 +21,7 @@ const route = getRouteApi("/app/clients");
 export function ClientsPage() {
   const search = route.useSearch();
   const navigate = route.useNavigate();
+  const [resets, setResets] = useState(0);
   const filter = (change: Partial<ClientsSearch>) =>
     void navigate({ search: (previous) => ({ ...previous, ...change }), replace: true });
 
@@ -49,13 +50,17 @@ export function ClientsPage() {
           </>
         }
       />
-      <Filters search={search} onChange={filter} />
+      {/* A new key after "clear the filters" empties the search box with the address. */}
+      <Filters key={resets} search={search} onChange={filter} />
       <ProblemAlert error={clients.error} />
       <ClientsTable
         search={search}
         clients={allItems(clients.data?.pages)}
         loaded={clients.isSuccess}
-        onClear={() => void navigate({ search: {}, replace: true })}
+        onClear={() => {
+          setResets((count) => count + 1);
+          void navigate({ search: {}, replace: true });
+        }}
       />
       <LoadMore {...clients} />
     </Readable>

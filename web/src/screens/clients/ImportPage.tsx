@@ -1,11 +1,12 @@
 import { Alert, Anchor, Button, Center, Group, Loader, Paper, Progress, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
 import { getRouteApi, Link } from "@tanstack/react-router";
 
 import { SoftBadge } from "./SoftBadge";
 import { ImportStatusBadge } from "./ImportStatusBadge";
 import { errorRows, importPercent, problemsFilename } from "./importRows";
-import { importReportQuery, isImportRunning, type ImportReport } from "./queries";
+import { importReportQuery, isImportRunning, keys, type ImportReport } from "./queries";
 import { Readable } from "./Readable";
 import { ApiProblem } from "@/api/problem";
 import { useMe } from "@/app/session";
@@ -52,7 +53,12 @@ export function ImportPage() {
 
 function ImportDetail({ report }: { report: ImportReport }) {
   const { firm } = useMe();
+  const queryClient = useQueryClient();
   const running = isImportRunning(report.status);
+  // Once it finishes, lists shown from cache would miss the clients it created.
+  useEffect(() => {
+    if (!running) void queryClient.invalidateQueries({ queryKey: keys.clients });
+  }, [running, queryClient]);
   return (
     <Readable>
       <Anchor component={Link} to="/imports" size="sm">

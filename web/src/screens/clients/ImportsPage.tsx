@@ -4,12 +4,12 @@ import { Alert, Anchor, Button, Group, Paper, Stack, Table, Text, Title } from "
 import { Dropzone, type FileWithPath } from "@mantine/dropzone";
 import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
-import { useState } from "react";
+import { useRef, useState } from "react";
 
 import { SoftBadge } from "./SoftBadge";
 import { CLIENT_COLUMNS, columnReport, headerCells, type ColumnReport } from "./columns";
 import { ImportStatusBadge } from "./ImportStatusBadge";
-import { keys } from "./queries";
+import { isImportRunning, keys } from "./queries";
 import { Readable } from "./Readable";
 import { api, data } from "@/api/client";
 import { useMe } from "@/app/session";
@@ -47,6 +47,7 @@ function NewImport() {
   const [rejected, setRejected] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [starting, setStarting] = useState(false);
+  const openPicker = useRef<() => void>(null);
   const navigate = useNavigate();
   const queryClient = useQueryClient();
 
@@ -98,6 +99,7 @@ function NewImport() {
         }
         accept={CSV_TYPES}
         multiple={false}
+        openRef={openPicker}
         inputProps={{ "aria-label": "CSV file of clients" }}
         mb="sm"
       >
@@ -112,6 +114,9 @@ function NewImport() {
           </Text>
         </Stack>
       </Dropzone>
+      <Button variant="default" mb="sm" onClick={() => openPicker.current?.()}>
+        Choose a CSV file
+      </Button>
       {rejected && (
         <Alert color="red" role="alert" mb="sm">
           {rejected}
@@ -194,6 +199,9 @@ function PastImports() {
       data(await api.GET("/v1/clients/imports", { params: { query: { cursor: pageParam } } })),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
+    // An import still running shows its status as it changes.
+    refetchInterval: (query) =>
+      allItems(query.state.data?.pages).some((item) => isImportRunning(item.status)) ? 1000 : false,
   });
   const items = allItems(imports.data?.pages);
 
