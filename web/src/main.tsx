@@ -10,11 +10,11 @@ import { createRoot } from "react-dom/client";
 
 import { queryClient } from "./app/queryClient";
 import { router } from "./app/router";
-import { theme } from "./app/theme";
+import { cssVariablesResolver, theme } from "./app/theme";
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
-    <MantineProvider theme={theme} defaultColorScheme="light">
+    <MantineProvider theme={theme} cssVariablesResolver={cssVariablesResolver} defaultColorScheme="light">
       <Notifications position="top-right" />
       <QueryClientProvider client={queryClient}>
         <RouterProvider router={router} />

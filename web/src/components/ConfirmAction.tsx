@@ -49,7 +49,13 @@ export function ConfirmAction({
       <Button variant="default" {...button} onClick={open}>
         {label}
       </Button>
-      <Modal opened={opened} onClose={close} title={title} centered>
+      <Modal
+        opened={opened}
+        onClose={close}
+        title={title}
+        centered
+        closeButtonProps={{ "aria-label": "Close" }}
+      >
         <Stack>
           <Text size="sm" component="div">
             {consequence}
