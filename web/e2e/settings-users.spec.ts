@@ -72,6 +72,12 @@ test("the audit log filtered by an actor shows that actor's actions only", async
   await expect(events).not.toContainText("made_by_owner");
   await expect(events).not.toContainText("user.invited");
 
+  // A record's id opens that record's whole history.
+  await events.getByRole("link", { name: /^History of credential / }).click();
+  await expect(page).toHaveURL(/record_type=credential&record_id=/);
+  await expect(events.getByRole("row")).toHaveCount(2);
+  await expect(events).toContainText("made_by_admin");
+
   // A range that ends before it starts: the API's reason, on the field it names.
   await field(page, /^From/).fill("2030-01-02T00:00");
   await field(page, /^Until/).fill("2030-01-01T00:00");

@@ -1,7 +1,7 @@
-import { Button, Code, Group, Paper, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Anchor, Button, Code, Group, Paper, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
-import { useNavigate } from "@tanstack/react-router";
+import { Link, useNavigate } from "@tanstack/react-router";
 
 import { api, data } from "@/api/client";
 import { ApiProblem, fieldErrors, unplacedErrors } from "@/api/problem";
@@ -187,9 +187,20 @@ function EventsTable({ events, users }: { events: AuditEvent[]; users: User[] })
               <Table.Td>
                 <Text size="sm">{event.record_type}</Text>
                 {event.record_id && (
-                  <Text size="xs" c="gray.7" ff="monospace">
+                  <Anchor
+                    size="xs"
+                    ff="monospace"
+                    renderRoot={(props) => (
+                      <Link
+                        {...props}
+                        from={auditLogRoute.fullPath}
+                        search={{ record_type: event.record_type, record_id: event.record_id ?? undefined }}
+                        aria-label={`History of ${event.record_type} ${event.record_id}`}
+                      />
+                    )}
+                  >
                     {event.record_id}
-                  </Text>
+                  </Anchor>
                 )}
               </Table.Td>
               <Table.Td>
