@@ -46,6 +46,7 @@ export const navigation: NavGroup[] = [
   {
     label: "Account",
     items: [
+      { label: "Password", to: "/account/password" },
       { label: "Two-factor", to: "/account/two-factor" },
       { label: "Sessions", to: "/account/sessions" },
       { label: "API tokens", to: "/account/tokens" },
