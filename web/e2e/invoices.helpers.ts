@@ -46,3 +46,16 @@ export async function choose(page: Page, input: Locator, option: string | RegExp
 export function fieldIn(scope: Locator, label: string | RegExp) {
   return scope.locator("input, textarea, select").and(scope.getByLabel(label));
 }
+
+/**
+ * Opens the invoice preview, waits until it shows the invoice as it is now with ``text`` in
+ * it, and closes it again: axe cannot enter a frame sandboxed of scripts (its injection
+ * waits there), so pages are checked with the preview closed.
+ */
+export async function previewShows(page: Page, text: string) {
+  await page.getByRole("button", { name: "Show preview" }).click();
+  await expect(page.locator('iframe[title="Invoice preview"]')).toHaveAttribute("data-fresh", "true");
+  await expect(page.frameLocator('iframe[title="Invoice preview"]').getByText(text).first()).toBeVisible();
+  await page.getByRole("button", { name: "Hide preview" }).click();
+  await expect(page.locator('iframe[title="Invoice preview"]')).toHaveCount(0);
+}

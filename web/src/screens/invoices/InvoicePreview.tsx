@@ -1,4 +1,5 @@
-import { Anchor, Group, Paper, Skeleton, Title } from "@mantine/core";
+import { Anchor, Button, Group, Paper, Skeleton, Title } from "@mantine/core";
+import { useDisclosure } from "@mantine/hooks";
 import { useQuery } from "@tanstack/react-query";
 
 import { api, data } from "@/api/client";
@@ -7,10 +8,13 @@ import { invoiceKey, type InvoiceSummary } from "./queries";
 
 /**
  * The invoice as the API renders it with the firm's template. The HTML is staff-written, so
- * it is shown in a frame sandboxed of everything (no script, no same-origin access).
+ * it is shown in a frame sandboxed of everything (no script, no same-origin access). It is
+ * fetched and shown on demand: a draft's HTML changes with every saved edit.
  */
 export function InvoicePreview({ invoice }: { invoice: InvoiceSummary }) {
+  const [shown, { toggle }] = useDisclosure(false);
   const html = useQuery({
+    enabled: shown,
     queryKey: [...invoiceKey(invoice.id), "html", invoice.updated_at],
     queryFn: async () =>
       data(
@@ -28,12 +32,17 @@ export function InvoicePreview({ invoice }: { invoice: InvoiceSummary }) {
         <Title order={2} size="h4" id="invoice-preview">
           Preview
         </Title>
-        <Anchor href={address} target="_blank" rel="noopener noreferrer">
-          Open in a new tab
-        </Anchor>
+        <Group gap="md">
+          <Anchor href={address} target="_blank" rel="noopener noreferrer">
+            Open in a new tab
+          </Anchor>
+          <Button variant="default" onClick={toggle} aria-expanded={shown}>
+            {shown ? "Hide preview" : "Show preview"}
+          </Button>
+        </Group>
       </Group>
-      <ProblemAlert error={html.error} />
-      {html.data === undefined ? (
+      {shown && <ProblemAlert error={html.error} />}
+      {!shown ? null : html.data === undefined ? (
         html.isPending && <Skeleton h={480} />
       ) : (
         <Paper withBorder>
@@ -41,6 +50,8 @@ export function InvoicePreview({ invoice }: { invoice: InvoiceSummary }) {
             sandbox=""
             srcDoc={String(html.data)}
             title="Invoice preview"
+            // Whether it shows the invoice as it is now (not the previous version while the new one loads).
+            data-fresh={!html.isPlaceholderData && !html.isFetching}
             style={{ width: "100%", height: 720, border: 0, display: "block", background: "white" }}
           />
         </Paper>
