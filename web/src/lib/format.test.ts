@@ -1,17 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { formatDate, formatDateTime, formatMoney, todayIn, toCsv } from "./format";
-
-describe("formatMoney", () => {
-  it("formats a decimal string in its currency", () => {
-    expect(formatMoney("1234.5", "USD")).toBe("$1,234.50");
-    expect(formatMoney("10", "EUR")).toBe("€10.00");
-  });
-
-  it("shows a dash for nothing", () => {
-    expect(formatMoney(null, "USD")).toBe("—");
-  });
-});
+import { formatDate, formatDateTime, todayIn, toCsv } from "./format";
 
 describe("dates", () => {
   it("shows a moment in the firm's time zone", () => {

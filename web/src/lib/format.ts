@@ -1,11 +1,3 @@
-/** Amounts come from the API as decimal strings ("1234.50"); they are shown, never computed. */
-export function formatMoney(amount: string | number | null | undefined, currency: string): string {
-  if (amount === null || amount === undefined || amount === "") return "—";
-  const value = typeof amount === "number" ? amount : Number(amount);
-  if (!Number.isFinite(value)) return String(amount);
-  return new Intl.NumberFormat("en-US", { style: "currency", currency }).format(value);
-}
-
 /** A moment, in the firm's time zone, so every member sees the same day and hour. */
 export function formatDateTime(iso: string | null | undefined, timeZone: string): string {
   if (!iso) return "—";

@@ -25,7 +25,7 @@ import { useMe } from "@/app/session";
 import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { useApiForm, type ApiForm } from "@/components/useApiForm";
-import { decimalToMinor, formatMinor, minorToDecimal } from "./money";
+import { parseMinor, formatMinor, minorToInput } from "@/lib/money";
 import "./billing.css";
 
 type Policy = components["schemas"]["PolicyRead"];
@@ -69,7 +69,7 @@ function valuesOf(policy: Policy, currency: string): PolicyValues {
       subject: step.subject ?? "",
       body: step.body ?? "",
     })),
-    late_fee_fixed: minorToDecimal(policy.late_fee_fixed, currency),
+    late_fee_fixed: minorToInput(policy.late_fee_fixed, currency),
     late_fee_percent: String(Number(policy.late_fee_percent)),
     late_fee_step: policy.late_fee_step,
     endless_every_days: policy.endless_every_days ?? "",
@@ -105,8 +105,8 @@ function PolicyEditor({ policy }: { policy: Policy }) {
   const values = form.getValues();
 
   const save = submit(async (values) => {
-    const fee = decimalToMinor(values.late_fee_fixed || "0", currency);
-    if (fee === null) {
+    const fee = parseMinor(values.late_fee_fixed || "0", currency);
+    if (fee === null || fee < 0) {
       form.setFieldError("late_fee_fixed", `Give an amount in ${currency}, e.g. 25.00`);
       return;
     }

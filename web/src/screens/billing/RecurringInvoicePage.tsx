@@ -32,7 +32,7 @@ import { ProblemAlert } from "@/components/ProblemAlert";
 import { useApiForm, type ApiForm } from "@/components/useApiForm";
 import { formatDate, formatDateTime, todayIn } from "@/lib/format";
 import { ClientPicker } from "./ClientPicker";
-import { decimalToMinor, minorToDecimal } from "./money";
+import { parseMinor, minorToInput } from "@/lib/money";
 import { RecurringStatusBadge } from "./RecurringStatusBadge";
 import { DEFAULT_RULE, describeRule, parseRrule, RuleParseError, toApiSchedule, type RuleState } from "./rrule";
 import { RruleBuilder } from "./RruleBuilder";
@@ -89,7 +89,7 @@ function linesOf(template: Recurring["template"], currency: string): LineValues[
   return lines.map((line) => ({
     description: typeof line.description === "string" ? line.description : "",
     quantity: String(line.quantity ?? "1"),
-    unit_price: typeof line.unit_price === "number" ? minorToDecimal(line.unit_price, currency) : "",
+    unit_price: typeof line.unit_price === "number" ? minorToInput(line.unit_price, currency) : "",
     tax_rate_ids: Array.isArray(line.tax_rate_ids) ? line.tax_rate_ids.map(String) : [],
   }));
 }
@@ -117,8 +117,8 @@ function valuesOf(recurring: Recurring): RecurringValues {
 function bodyOf(values: RecurringValues): { body: RecurringFields } | { errors: Record<string, string> } {
   const errors: Record<string, string> = {};
   const lines = values.template.lines.map((line, index) => {
-    const price = decimalToMinor(line.unit_price, values.currency || "USD");
-    if (price === null) errors[`template.lines.${index}.unit_price`] = `Give a price such as 120.00`;
+    const price = parseMinor(line.unit_price, values.currency || "USD");
+    if (price === null || price < 0) errors[`template.lines.${index}.unit_price`] = `Give a price such as 120.00`;
     return {
       description: line.description,
       quantity: line.quantity,

@@ -13,8 +13,8 @@ import { EmptyState } from "@/components/EmptyState";
 import { allItems, LoadMore } from "@/components/LoadMore";
 import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
-import { downloadText, formatDate, formatMoney, todayIn, toCsv } from "@/lib/format";
-import { formatMinor, minorToDecimal } from "./money";
+import { downloadText, formatDate, todayIn, toCsv } from "@/lib/format";
+import { formatMajor, formatMinor, minorToInput, toMajor } from "@/lib/money";
 import { monthsBetween } from "./months";
 import "./billing.css";
 
@@ -187,8 +187,8 @@ function agingCsv(rows: AgingRow[]): string {
     ...rows.map((row) => [
       row.client_name,
       row.currency,
-      ...BUCKETS.map((bucket) => minorToDecimal(row[bucket.key], row.currency)),
-      minorToDecimal(row.total, row.currency),
+      ...BUCKETS.map((bucket) => minorToInput(row[bucket.key], row.currency)),
+      minorToInput(row.total, row.currency),
     ]),
   ]);
 }
@@ -197,7 +197,7 @@ function AgingChart({ report }: { report: AgingReport }) {
   const currencies = report.totals.map((total) => total.currency);
   const chartData = BUCKETS.map((bucket) => ({
     bucket: bucket.label,
-    ...Object.fromEntries(report.totals.map((total) => [total.currency, Number(minorToDecimal(total[bucket.key], total.currency))])),
+    ...Object.fromEntries(report.totals.map((total) => [total.currency, toMajor(total[bucket.key], total.currency)])),
   }));
   return (
     <figure style={{ margin: 0 }} aria-label="Chart of the amounts owed by days past due, per currency">
@@ -208,7 +208,7 @@ function AgingChart({ report }: { report: AgingReport }) {
         series={currencies.map((currency, index) => ({ name: currency, color: SERIES_COLORS[index % SERIES_COLORS.length] }))}
         withLegend={currencies.length > 1}
         valueFormatter={(value) =>
-          currencies.length === 1 && currencies[0] ? formatMoney(value, currencies[0]) : new Intl.NumberFormat("en-US").format(value)
+          currencies.length === 1 && currencies[0] ? formatMajor(value, currencies[0]) : new Intl.NumberFormat("en-US").format(value)
         }
       />
     </figure>
@@ -348,7 +348,7 @@ function revenueCsv(rows: RevenueRow[]): string {
     ...rows.map((row) => [
       row.month,
       row.currency,
-      ...REVENUE_COLUMNS.map((column) => minorToDecimal(row[column.key], row.currency)),
+      ...REVENUE_COLUMNS.map((column) => minorToInput(row[column.key], row.currency)),
     ]),
   ]);
 }
@@ -360,8 +360,8 @@ function RevenueChart({ rows, currency, months }: { rows: RevenueRow[]; currency
     const row = byMonth.get(month);
     return {
       month,
-      "Net invoiced": row ? Number(minorToDecimal(row.net_invoiced, currency)) : 0,
-      "Net received": row ? Number(minorToDecimal(row.net_received, currency)) : 0,
+      "Net invoiced": row ? toMajor(row.net_invoiced, currency) : 0,
+      "Net received": row ? toMajor(row.net_received, currency) : 0,
     };
   });
   return (
@@ -376,7 +376,7 @@ function RevenueChart({ rows, currency, months }: { rows: RevenueRow[]; currency
         ]}
         withLegend
         curveType="linear"
-        valueFormatter={(value) => formatMoney(value, currency)}
+        valueFormatter={(value) => formatMajor(value, currency)}
       />
     </figure>
   );

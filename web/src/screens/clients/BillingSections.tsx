@@ -3,7 +3,7 @@ import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 
 import { SoftBadge } from "./SoftBadge";
 import { AppLink } from "./AppLink";
-import { formatMinor } from "./money";
+import { formatMinor } from "@/lib/money";
 import { keys, type Client } from "./queries";
 import { api, data } from "@/api/client";
 import type { components } from "@/api/schema";

@@ -6,7 +6,7 @@ import { BarChart } from "@mantine/charts";
 import type { ReactNode } from "react";
 
 import { agingBars, revenueBars, type AgingTotals, type RevenueRow } from "./reportSeries";
-import { formatMinor } from "./minorUnits";
+import { formatMinor } from "@/lib/money";
 
 function major(currency: string) {
   return (value: number) =>

@@ -3,7 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 
 import { collectionsQuery } from "./dashboardQueries";
-import { formatMinor } from "./minorUnits";
+import { formatMinor } from "@/lib/money";
 import { Panel, PanelSkeleton } from "./Panel";
 import { EmptyState } from "@/components/EmptyState";
 import { ProblemAlert } from "@/components/ProblemAlert";

@@ -3,7 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { lazy, Suspense } from "react";
 
 import { agingTotalsQuery, revenueQuery } from "./dashboardQueries";
-import { formatMinor } from "./minorUnits";
+import { formatMinor } from "@/lib/money";
 import { Panel, PanelSkeleton } from "./Panel";
 import { chartCurrency } from "./reportSeries";
 import { useMe } from "@/app/session";

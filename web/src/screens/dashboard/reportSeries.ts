@@ -1,4 +1,4 @@
-import { toMajor } from "./minorUnits";
+import { toMajor } from "@/lib/money";
 
 export interface AgingTotals {
   currency: string;

@@ -9,7 +9,8 @@ import { allItems, LoadMore } from "@/components/LoadMore";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { formatDate } from "@/lib/format";
 import { InvoiceLink } from "./InvoiceLink";
-import { formatMinor, toMinor } from "./money";
+import { formatMinor, parseMinor } from "@/lib/money";
+import { NOT_AN_AMOUNT } from "./draft";
 import { invoiceKey, type Invoice } from "./queries";
 
 function IssueCreditNote({ invoice }: { invoice: Invoice }) {
@@ -31,7 +32,7 @@ function IssueCreditNote({ invoice }: { invoice: Invoice }) {
       onConfirm={async () => {
         await api.POST("/v1/invoices/{invoice_id}/credit-notes", {
           params: { path: { invoice_id: invoice.id } },
-          body: { amount: toMinor(amount, invoice.currency), notes: notes.trim() || null },
+          body: { amount: parseMinor(amount, invoice.currency) ?? NOT_AN_AMOUNT, notes: notes.trim() || null },
         });
         await Promise.all([
           queryClient.invalidateQueries({ queryKey: invoiceKey(invoice.id) }),

@@ -5,7 +5,7 @@ import { useState } from "react";
 
 import { api, data } from "@/api/client";
 import { ConfirmAction } from "@/components/ConfirmAction";
-import { formatMinor } from "./money";
+import { formatMinor } from "@/lib/money";
 import { clientQuery, invoiceKey, type Invoice } from "./queries";
 import { hintStyles } from "./hint";
 

@@ -12,7 +12,7 @@ import { DraftActions, IssuedActions } from "./InvoiceActions";
 import { InvoiceForm } from "./InvoiceForm";
 import { InvoicePreview } from "./InvoicePreview";
 import { InvoiceLink } from "./InvoiceLink";
-import { formatMinor } from "./money";
+import { formatMinor } from "@/lib/money";
 import { PaymentsSection } from "./PaymentsSection";
 import { clientQuery, invoiceQuery, type Invoice } from "./queries";
 import { invoiceRoute } from "./routes";

@@ -11,7 +11,7 @@ import { ProblemAlert } from "@/components/ProblemAlert";
 import { formatDate } from "@/lib/format";
 import { ClientPicker } from "./ClientPicker";
 import { InvoiceLink } from "./InvoiceLink";
-import { formatMinor } from "./money";
+import { formatMinor } from "@/lib/money";
 import { clientQuery, STATUS_LABELS, type InvoiceStatus, type InvoiceSummary } from "./queries";
 import { invoicesRoute, type InvoicesSearch } from "./routes";
 import { StatusBadge } from "./StatusBadge";

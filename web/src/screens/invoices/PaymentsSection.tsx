@@ -12,7 +12,8 @@ import { allItems, LoadMore } from "@/components/LoadMore";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { useApiForm } from "@/components/useApiForm";
 import { formatDate, todayIn } from "@/lib/format";
-import { formatMinor, toMajorText, toMinor } from "./money";
+import { formatMinor, minorToInput, parseMinor } from "@/lib/money";
+import { NOT_AN_AMOUNT } from "./draft";
 import { invoiceKey, type Invoice, type Payment } from "./queries";
 import { hintStyles } from "./hint";
 
@@ -59,7 +60,7 @@ function RecordPayment({ invoice }: { invoice: Invoice }) {
   const moved = useMoneyMoved(invoice);
   const { form, error, unplaced, submit, submitting } = useApiForm<PaymentValues>({
     initialValues: {
-      amount: invoice.balance > 0 ? toMajorText(invoice.balance, invoice.currency) : "",
+      amount: invoice.balance > 0 ? minorToInput(invoice.balance, invoice.currency) : "",
       method: "bank_transfer",
       received_on: todayIn(firm.time_zone),
       reference: "",
@@ -69,7 +70,7 @@ function RecordPayment({ invoice }: { invoice: Invoice }) {
     await api.POST("/v1/invoices/{invoice_id}/payments", {
       params: { path: { invoice_id: invoice.id } },
       body: {
-        amount: toMinor(values.amount, invoice.currency),
+        amount: parseMinor(values.amount, invoice.currency) ?? NOT_AN_AMOUNT,
         currency: invoice.currency,
         method: values.method,
         received_on: values.received_on || null,
@@ -112,7 +113,7 @@ function RecordPayment({ invoice }: { invoice: Invoice }) {
 
 function RefundAction({ invoice, payment }: { invoice: Invoice; payment: Payment }) {
   const moved = useMoneyMoved(invoice);
-  const [amount, setAmount] = useState(toMajorText(payment.amount, payment.currency));
+  const [amount, setAmount] = useState(minorToInput(payment.amount, payment.currency));
   const [reason, setReason] = useState("");
   return (
     <ConfirmAction
@@ -129,7 +130,7 @@ function RefundAction({ invoice, payment }: { invoice: Invoice; payment: Payment
       onConfirm={async () => {
         await api.POST("/v1/payments/{payment_id}/refunds", {
           params: { path: { payment_id: payment.id } },
-          body: { amount: toMinor(amount, payment.currency), reason: reason.trim() || null },
+          body: { amount: parseMinor(amount, payment.currency) ?? NOT_AN_AMOUNT, reason: reason.trim() || null },
         });
         await moved();
       }}

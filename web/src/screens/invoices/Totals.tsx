@@ -1,6 +1,6 @@
 import { Table } from "@mantine/core";
 
-import { formatMinor } from "./money";
+import { formatMinor } from "@/lib/money";
 import type { InvoiceSummary } from "./queries";
 
 function percentText(percent: string): string {

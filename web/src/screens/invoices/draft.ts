@@ -1,5 +1,8 @@
 import type { components } from "@/api/schema";
-import { toMajorText, toMinor } from "./money";
+import { minorToInput, parseMinor } from "@/lib/money";
+
+/** An amount that is not one is sent as NaN, which JSON writes as null, so the API names the field. */
+export const NOT_AN_AMOUNT = Number.NaN;
 
 type InvoiceCreate = components["schemas"]["InvoiceCreate"];
 type InvoiceRead = components["schemas"]["InvoiceRead"];
@@ -55,7 +58,7 @@ export function draftValues(invoice: InvoiceRead): DraftValues {
   const kind = invoice.discount_kind === "percent" || invoice.discount_kind === "amount" ? invoice.discount_kind : "";
   const discountValue =
     kind === "amount"
-      ? toMajorText(Number(invoice.discount_value), invoice.currency)
+      ? minorToInput(Number(invoice.discount_value), invoice.currency)
       : kind === "percent"
         ? trimDecimal(invoice.discount_value)
         : "";
@@ -70,7 +73,7 @@ export function draftValues(invoice: InvoiceRead): DraftValues {
       ...blankLine(),
       description: line.description,
       quantity: trimDecimal(line.quantity),
-      unit_price: toMajorText(line.unit_price, invoice.currency),
+      unit_price: minorToInput(line.unit_price, invoice.currency),
       tax_rate_ids: line.taxes.map((tax) => tax.tax_rate_id),
     })),
   };
@@ -83,7 +86,7 @@ export function draftValues(invoice: InvoiceRead): DraftValues {
 export function draftBody(values: DraftValues): InvoiceCreate & { currency: string } {
   const currency = values.currency.trim().toUpperCase();
   const discountValue =
-    values.discount.kind === "amount" ? toMinor(values.discount.value, currency) : values.discount.value.trim();
+    values.discount.kind === "amount" ? parseMinor(values.discount.value, currency) ?? NOT_AN_AMOUNT : values.discount.value.trim();
   return {
     client_id: values.client_id ?? "",
     currency,
@@ -95,7 +98,7 @@ export function draftBody(values: DraftValues): InvoiceCreate & { currency: stri
     lines: values.lines.map((line) => ({
       description: line.description,
       quantity: line.quantity.trim(),
-      unit_price: toMinor(line.unit_price, currency),
+      unit_price: parseMinor(line.unit_price, currency) ?? NOT_AN_AMOUNT,
       tax_rate_ids: line.tax_rate_ids,
     })),
   };

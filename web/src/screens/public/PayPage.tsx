@@ -2,14 +2,14 @@ import { Alert, Badge, Button, Card, Group, Loader, Skeleton, Stack, Text, Title
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useRef } from "react";
 
-import { fromMinor } from "./money";
 import { payRoute } from "./routes";
 import { api, data } from "@/api/client";
 import { ApiProblem } from "@/api/problem";
 import type { components } from "@/api/schema";
 import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
-import { formatDate, formatMoney } from "@/lib/format";
+import { formatDate } from "@/lib/format";
+import { formatMinor } from "@/lib/money";
 
 type PublicInvoice = components["schemas"]["PublicInvoiceRead"];
 
@@ -105,7 +105,7 @@ interface ViewProps {
 }
 
 function InvoiceView({ invoice, token, checkout }: ViewProps) {
-  const money = (minor: number) => formatMoney(fromMinor(minor, invoice.currency), invoice.currency);
+  const money = (minor: number) => formatMinor(minor, invoice.currency);
   const status = STATUS_LABELS[invoice.status];
   const processing = checkout === "paid" && !settled(invoice);
   const title = invoice.number ? `Invoice ${invoice.number}` : "Invoice";
