@@ -31,7 +31,7 @@ import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { useApiForm, type ApiForm } from "@/components/useApiForm";
 import { formatDate, formatDateTime, todayIn } from "@/lib/format";
-import { ClientPicker } from "./ClientPicker";
+import { ClientPicker } from "@/components/ClientPicker";
 import { parseMinor, minorToInput } from "@/lib/money";
 import { RecurringStatusBadge } from "./RecurringStatusBadge";
 import { DEFAULT_RULE, describeRule, parseRrule, RuleParseError, toApiSchedule, type RuleState } from "./rrule";
@@ -307,9 +307,11 @@ function RecurringInvoiceForm({ initial, initialRule, submitLabel, onSubmit, fix
             ) : (
               <>
                 <ClientPicker
+                  label="Client"
+                  placeholder="Type to search clients"
                   required
-                  value={form.getValues().client_id}
-                  onChange={(clientId) => form.setFieldValue("client_id", clientId)}
+                  value={form.getValues().client_id || null}
+                  onChange={(clientId) => form.setFieldValue("client_id", clientId ?? "")}
                   error={form.errors.client_id}
                 />
                 <TextInput

@@ -16,7 +16,7 @@ import type { UseFormReturnType } from "@mantine/form";
 import { IconPlus, IconTrash } from "@tabler/icons-react";
 import { useQuery } from "@tanstack/react-query";
 
-import { ClientPicker } from "./ClientPicker";
+import { ClientPicker } from "@/components/ClientPicker";
 import { blankLine, type DraftValues } from "./draft";
 import { taxRatesQuery, type TaxRate } from "./queries";
 import { hintStyles } from "./hint";

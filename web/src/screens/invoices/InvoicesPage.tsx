@@ -9,7 +9,7 @@ import { allItems, LoadMore } from "@/components/LoadMore";
 import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { formatDate } from "@/lib/format";
-import { ClientPicker } from "./ClientPicker";
+import { ClientPicker } from "@/components/ClientPicker";
 import { InvoiceLink } from "./InvoiceLink";
 import { formatMinor } from "@/lib/money";
 import { clientQuery, STATUS_LABELS, type InvoiceStatus, type InvoiceSummary } from "./queries";

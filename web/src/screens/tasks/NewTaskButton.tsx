@@ -4,7 +4,7 @@ import { useDisclosure } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 
-import { ClientPicker } from "./ClientPicker";
+import { ClientPicker } from "@/components/ClientPicker";
 import { firmUsersQuery } from "./lookups";
 import { ReadableColors } from "./ReadableColors";
 import { api, data } from "@/api/client";
@@ -95,6 +95,7 @@ function NewTaskForm({ onDone }: { onDone: () => void }) {
         <ClientPicker
           label="Client"
           placeholder="No client"
+          clearable
           value={form.getValues().client_id}
           onChange={(client) => form.setFieldValue("client_id", client)}
           error={form.errors.client_id}

@@ -1,7 +1,7 @@
 import { Group, SegmentedControl, Select } from "@mantine/core";
 import { DateInput } from "@mantine/dates";
 
-import { ClientPicker } from "./ClientPicker";
+import { ClientPicker } from "@/components/ClientPicker";
 import { parseTaskSearch, type TaskSearch } from "./taskSearch";
 
 const STATUSES = [
@@ -62,6 +62,7 @@ export function TaskFilters({ search, onChange }: Props) {
       <ClientPicker
         label="Client"
         placeholder="Any client"
+        clearable
         value={search.client ?? null}
         onChange={(client) => set({ client: client ?? undefined })}
         w={240}

@@ -1,35 +1,37 @@
-import { Select } from "@mantine/core";
+import { Select, type SelectProps } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
-import { useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 
 import { api, data } from "@/api/client";
-import { clientQuery } from "./queries";
 
-interface Props {
-  label: string;
+const SUGGESTIONS = 20;
+
+interface Props extends Omit<SelectProps, "data" | "value" | "onChange" | "searchable" | "filter"> {
   value: string | null;
   onChange: (clientId: string | null) => void;
-  error?: string | undefined;
-  required?: boolean;
-  clearable?: boolean;
-  placeholder?: string;
 }
 
-/** Chooses one of the firm's clients, searching them by name or email as one types. */
-export function ClientPicker({ label, value, onChange, error, required, clearable, placeholder }: Props) {
+/** One of the firm's clients, found by typing part of its name or email: the API searches, so any firm size works. */
+export function ClientPicker({ value, onChange, placeholder, ...select }: Props) {
   const [search, setSearch] = useState("");
   const [debounced] = useDebouncedValue(search.trim(), 250);
   const found = useQuery({
-    queryKey: ["clients", "search", debounced],
+    queryKey: ["clients", "picker", debounced],
     queryFn: async () =>
-      data(
-        await api.GET("/v1/clients", {
-          params: { query: { q: debounced === "" ? undefined : debounced, limit: 20 } },
-        }),
-      ).items,
+      data(await api.GET("/v1/clients", { params: { query: { q: debounced || undefined, limit: SUGGESTIONS } } }))
+        .items,
+    placeholderData: keepPreviousData,
+    staleTime: 30_000,
   });
-  const chosen = useQuery({ ...clientQuery(value ?? ""), enabled: value !== null });
+  // The chosen client stays a choice even when the search no longer finds it.
+  const chosen = useQuery({
+    queryKey: ["clients", "one", value],
+    queryFn: async () =>
+      data(await api.GET("/v1/clients/{client_id}", { params: { path: { client_id: value ?? "" } } })),
+    enabled: value !== null,
+    staleTime: 60_000,
+  });
 
   const options = new Map<string, string>();
   if (chosen.data) options.set(chosen.data.id, chosen.data.name);
@@ -37,11 +39,9 @@ export function ClientPicker({ label, value, onChange, error, required, clearabl
 
   return (
     <Select
-      label={label}
+      {...select}
       placeholder={placeholder ?? "Type a name or an email"}
       searchable
-      required={required}
-      clearable={clearable}
       value={value}
       onChange={onChange}
       searchValue={search}
@@ -50,7 +50,6 @@ export function ClientPicker({ label, value, onChange, error, required, clearabl
       filter={({ options: all }) => all}
       data={[...options].map(([id, name]) => ({ value: id, label: name }))}
       nothingFoundMessage={found.isFetching ? "Searching…" : "No client matches; add it under Clients"}
-      error={error}
     />
   );
 }
