@@ -15,7 +15,6 @@ import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { formatDateTime } from "@/lib/format";
 import { useUserName } from "@/screens/tasks/lookups";
-import { ReadableColors } from "@/screens/tasks/ReadableColors";
 
 /** One approval, as its email links to it: what is asked, then the decision or its outcome. */
 export function ApprovalPage() {
@@ -54,7 +53,7 @@ export function ApprovalPage() {
   }
   const detail = approval.data;
   return (
-    <ReadableColors>
+    <>
       <PageHeader
         title={detail.title}
         description={
@@ -73,7 +72,7 @@ export function ApprovalPage() {
         )}
         <Votes detail={detail} />
       </Stack>
-    </ReadableColors>
+    </>
   );
 }
 

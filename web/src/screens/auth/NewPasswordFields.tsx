@@ -2,7 +2,6 @@ import { PasswordInput } from "@mantine/core";
 import type { UseFormReturnType } from "@mantine/form";
 
 import { confirmationError } from "./authFlow";
-import { READABLE_INPUT } from "./readable";
 
 export interface NewPasswordValues extends Record<string, unknown> {
   password: string;
@@ -26,7 +25,6 @@ export function NewPasswordFields<Values extends NewPasswordValues>({
     <>
       <PasswordInput
         label={label}
-        styles={READABLE_INPUT}
         description="At least 12 characters; a few unrelated words make a good one."
         autoComplete="new-password"
         required

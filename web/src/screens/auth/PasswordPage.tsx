@@ -6,7 +6,6 @@ import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { useApiForm } from "@/components/useApiForm";
 import { confirmationError } from "./authFlow";
-import { READABLE_INPUT } from "./readable";
 
 interface Values extends Record<string, unknown> {
   current_password: string;
@@ -49,7 +48,6 @@ export function PasswordPage() {
             />
             <PasswordInput
               label="New password"
-              styles={READABLE_INPUT}
               description="At least 12 characters; a few unrelated words make a good one."
               autoComplete="new-password"
               required

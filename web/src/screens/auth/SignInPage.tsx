@@ -13,7 +13,7 @@ import { asksForFirm, nextStep, normaliseSlug, type NextStep } from "./authFlow"
 import { CodeField, EnrolmentPanel } from "./EnrolmentPanel";
 import { RecoveryCodes } from "./RecoveryCodes";
 import { signInRoute } from "./routes";
-import { READABLE_ALERT, READABLE_INPUT } from "./readable";
+import { READABLE_ALERT } from "./readable";
 
 type Enrolment = components["schemas"]["EnrollmentRead"];
 type Step = NextStep | { kind: "password" } | { kind: "recovery-codes"; codes: string[] };
@@ -121,7 +121,6 @@ function PasswordStep({ onAnswer }: { onAnswer: (step: NextStep) => Promise<void
         {askFirm && (
           <TextInput
             label="Firm"
-            styles={READABLE_INPUT}
             description="This email address belongs to several firms: enter the short name (slug) of the one you want, as in its sign-in links."
             placeholder="acme-llp"
             autoCapitalize="none"
@@ -294,7 +293,6 @@ function SsoSignIn() {
         <ProblemAlert error={error} unplaced={unplaced} />
         <TextInput
           label="Firm"
-          styles={READABLE_INPUT}
           description="The short name (slug) of your firm; your identity provider signs you in."
           placeholder="acme-llp"
           autoCapitalize="none"

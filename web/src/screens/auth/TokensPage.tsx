@@ -13,7 +13,7 @@ import { ProblemAlert } from "@/components/ProblemAlert";
 import { useApiForm } from "@/components/useApiForm";
 import { formatDateTime } from "@/lib/format";
 import { EXPIRY_CHOICES, expiryFrom, tokenStatus, type TokenStatus } from "./tokens";
-import { READABLE_ALERT, READABLE_INPUT } from "./readable";
+import { READABLE_ALERT } from "./readable";
 
 type ApiToken = components["schemas"]["ApiTokenRead"];
 type CreatedToken = components["schemas"]["ApiTokenSecretRead"];
@@ -86,7 +86,6 @@ function CreateToken() {
             <ProblemAlert error={error} unplaced={unplaced} />
             <TextInput
               label="Name"
-              styles={READABLE_INPUT}
               description="What uses it, so you recognise it later (e.g. “Accounting export”)."
               required
               {...form.getInputProps("name")}

@@ -24,7 +24,6 @@ import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { useApiForm } from "@/components/useApiForm";
 import { formatDateTime } from "@/lib/format";
-import "./billing.css";
 
 type Settings = components["schemas"]["BillingSettingsRead"];
 
@@ -47,7 +46,7 @@ export function BillingSettingsPage() {
     queryFn: async () => data(await api.GET("/v1/billing/settings")),
   });
   return (
-    <Stack className="billing-screen">
+    <Stack>
       <PageHeader
         title="Billing settings"
         description={

@@ -26,7 +26,6 @@ import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { useApiForm, type ApiForm } from "@/components/useApiForm";
 import { parseMinor, formatMinor, minorToInput } from "@/lib/money";
-import "./billing.css";
 
 type Policy = components["schemas"]["PolicyRead"];
 type StepKind = components["schemas"]["StepKind"];
@@ -82,7 +81,7 @@ export function DunningPolicyPage() {
     queryFn: async () => data(await api.GET("/v1/billing/dunning-policy")),
   });
   return (
-    <Stack className="billing-screen">
+    <Stack>
       <PageHeader
         title="Dunning policy"
         description="The reminders an unpaid invoice gets, counted in days from its due date, and the late fee. Saving re-plans every open invoice; steps already sent are never sent again."

@@ -36,7 +36,6 @@ import { parseMinor, minorToInput } from "@/lib/money";
 import { RecurringStatusBadge } from "./RecurringStatusBadge";
 import { DEFAULT_RULE, describeRule, parseRrule, RuleParseError, toApiSchedule, type RuleState } from "./rrule";
 import { RruleBuilder } from "./RruleBuilder";
-import "./billing.css";
 
 type Recurring = components["schemas"]["RecurringInvoiceRead"];
 type RecurringFields = components["schemas"]["RecurringFields"];
@@ -160,7 +159,7 @@ export function NewRecurringInvoicePage() {
     ...toApiSchedule(DEFAULT_RULE),
   };
   return (
-    <Stack className="billing-screen">
+    <Stack>
       <PageHeader
         title="New recurring invoice"
         description="An invoice made again and again from this template, on the schedule you build."
@@ -188,7 +187,7 @@ export function RecurringInvoicePage() {
       data(await api.GET("/v1/recurring-invoices/{recurring_invoice_id}", { params: { path: { recurring_invoice_id: id } } })),
   });
   return (
-    <Stack className="billing-screen">
+    <Stack>
       <PageHeader
         title="Recurring invoice"
         description={

@@ -11,7 +11,6 @@ import { ProblemAlert } from "@/components/ProblemAlert";
 import { formatDate } from "@/lib/format";
 import { RecurringStatusBadge } from "./RecurringStatusBadge";
 import { describeRule, parseRrule, RuleParseError } from "./rrule";
-import "./billing.css";
 
 type Recurring = components["schemas"]["RecurringInvoiceRead"];
 
@@ -25,7 +24,7 @@ export function RecurringInvoicesPage() {
   });
   const items = allItems(recurring.data?.pages);
   return (
-    <Stack className="billing-screen">
+    <Stack>
       <PageHeader
         title="Recurring invoices"
         description="Invoices made on a schedule from a template: retainers, subscriptions, monthly fees."

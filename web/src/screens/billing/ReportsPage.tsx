@@ -16,7 +16,6 @@ import { ProblemAlert } from "@/components/ProblemAlert";
 import { downloadText, formatDate, todayIn, toCsv } from "@/lib/format";
 import { formatMajor, formatMinor, minorToInput, toMajor } from "@/lib/money";
 import { monthsBetween } from "./months";
-import "./billing.css";
 
 type AgingReport = components["schemas"]["AgingReportRead"];
 type AgingRow = components["schemas"]["AgingRowRead"];
@@ -49,7 +48,7 @@ function json<T extends object>(body: T | string): T {
 
 export function ReportsPage() {
   return (
-    <Stack className="billing-screen">
+    <Stack>
       <PageHeader
         title="Reports"
         description="What clients owe by how late it is, and what was invoiced and received each month. Amounts are in each invoice's currency."

@@ -13,7 +13,6 @@ import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { useApiForm } from "@/components/useApiForm";
 import { formatDateTime } from "@/lib/format";
-import "./billing.css";
 
 type TaxRate = components["schemas"]["TaxRateRead"];
 
@@ -41,7 +40,7 @@ export function TaxRatesPage() {
   const items = allItems(rates.data?.pages);
 
   return (
-    <Stack className="billing-screen">
+    <Stack>
       <PageHeader
         title="Tax rates"
         description="The rates invoice lines can carry. Changing a rate leaves invoices already saved as they are."
@@ -191,7 +190,7 @@ function TaxRateActions({ rate }: { rate: TaxRate }) {
         }
         onConfirm={archive}
       />
-      <Modal opened={editing} onClose={() => setEditing(false)} title={`Edit ${rate.name}`} centered classNames={{ content: "billing-screen" }}>
+      <Modal opened={editing} onClose={() => setEditing(false)} title={`Edit ${rate.name}`} centered>
         <EditTaxRate rate={rate} onDone={() => setEditing(false)} />
       </Modal>
     </Group>

@@ -1,10 +1,9 @@
+import { notifications } from "@mantine/notifications";
 import { Button, Modal } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { useQueryClient } from "@tanstack/react-query";
 
 import { ClientForm, clientBody, clientValues, type ClientValues } from "./ClientForm";
-import { readableClass } from "./Readable";
-import { notifyDone } from "./notify";
 import { keys, type Client } from "./queries";
 import { api, data } from "@/api/client";
 import { ConfirmAction } from "@/components/ConfirmAction";
@@ -25,7 +24,7 @@ export function EditClientButton({ client }: { client: Client }) {
   return (
     <>
       <Button onClick={open}>Edit</Button>
-      <Modal opened={opened} onClose={close} title={`Edit ${client.name}`} size="lg" className={readableClass}>
+      <Modal opened={opened} onClose={close} title={`Edit ${client.name}`} size="lg">
         <EditClientForm client={client} onDone={close} />
       </Modal>
     </>
@@ -43,7 +42,7 @@ function EditClientForm({ client, onDone }: { client: Client; onDone: () => void
       }),
     );
     await changed(updated);
-    notifyDone("The client was saved.");
+    notifications.show({ color: "green", message: "The client was saved." });
     onDone();
   };
   return <ClientForm api={form} onSubmit={save} submitLabel="Save" onCancel={onDone} />;

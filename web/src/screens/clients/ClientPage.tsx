@@ -9,7 +9,6 @@ import { InvoicesSection, PaymentsSection } from "./BillingSections";
 import { TasksSection } from "./TasksSection";
 import { AutomationRunsSection, TimelineSection } from "./TimelineSection";
 import { clientQuery, type Client } from "./queries";
-import { Readable } from "./Readable";
 import { CLIENT_TABS, capitalized, type ClientTab } from "./search";
 import { ApiProblem } from "@/api/problem";
 import { useMe } from "@/app/session";
@@ -82,7 +81,7 @@ function ClientDetail({ client }: { client: Client }) {
   const archived = client.archived_at !== null;
 
   return (
-    <Readable>
+    <>
       <Anchor component={Link} to="/clients" size="sm">
         ← Clients
       </Anchor>
@@ -146,7 +145,7 @@ function ClientDetail({ client }: { client: Client }) {
           <TimelineSection client={client} />
         </Tabs.Panel>
       </Tabs>
-    </Readable>
+    </>
   );
 }
 

@@ -5,7 +5,6 @@ import { getRouteApi, Link } from "@tanstack/react-router";
 import { useState } from "react";
 
 import { ClientStatusBadge } from "./ClientStatusBadge";
-import { Readable } from "./Readable";
 import { keys, type Client } from "./queries";
 import { CLIENT_STATUSES, capitalized, clientsListParams, hasFilters, type ClientsSearch } from "./search";
 import { api, data } from "@/api/client";
@@ -35,7 +34,7 @@ export function ClientsPage() {
   });
 
   return (
-    <Readable>
+    <>
       <PageHeader
         title="Clients"
         description="The people and organizations your firm works for."
@@ -63,7 +62,7 @@ export function ClientsPage() {
         }}
       />
       <LoadMore {...clients} />
-    </Readable>
+    </>
   );
 }
 

@@ -3,7 +3,6 @@ import { useDisclosure } from "@mantine/hooks";
 import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 
 import { SoftBadge } from "./SoftBadge";
-import { readableClass } from "./Readable";
 import { keys, type Client, type Contact } from "./queries";
 import { api, data } from "@/api/client";
 import { ConfirmAction } from "@/components/ConfirmAction";
@@ -183,7 +182,7 @@ function ContactButton({ client, contact }: { client: Client; contact?: Contact 
           Add contact
         </Button>
       )}
-      <Modal opened={opened} onClose={close} title={contact ? `Edit ${contact.name}` : `New contact of ${client.name}`} className={readableClass}>
+      <Modal opened={opened} onClose={close} title={contact ? `Edit ${contact.name}` : `New contact of ${client.name}`}>
         <ContactForm client={client} contact={contact} onDone={close} />
       </Modal>
     </>

@@ -7,7 +7,6 @@ import { SoftBadge } from "./SoftBadge";
 import { ImportStatusBadge } from "./ImportStatusBadge";
 import { errorRows, importPercent, problemsFilename } from "./importRows";
 import { importReportQuery, isImportRunning, keys, type ImportReport } from "./queries";
-import { Readable } from "./Readable";
 import { ApiProblem } from "@/api/problem";
 import { useMe } from "@/app/session";
 import { PageHeader } from "@/components/PageHeader";
@@ -60,7 +59,7 @@ function ImportDetail({ report }: { report: ImportReport }) {
     if (!running) void queryClient.invalidateQueries({ queryKey: keys.clients });
   }, [running, queryClient]);
   return (
-    <Readable>
+    <>
       <Anchor component={Link} to="/imports" size="sm">
         ← Client imports
       </Anchor>
@@ -87,7 +86,7 @@ function ImportDetail({ report }: { report: ImportReport }) {
         <IgnoredColumns report={report} />
         {!running && <ProblemRows report={report} />}
       </Stack>
-    </Readable>
+    </>
   );
 }
 

@@ -10,7 +10,6 @@ import { SoftBadge } from "./SoftBadge";
 import { CLIENT_COLUMNS, columnReport, headerCells, type ColumnReport } from "./columns";
 import { ImportStatusBadge } from "./ImportStatusBadge";
 import { isImportRunning, keys } from "./queries";
-import { Readable } from "./Readable";
 import { api, data } from "@/api/client";
 import { useMe } from "@/app/session";
 import { EmptyState } from "@/components/EmptyState";
@@ -29,7 +28,7 @@ interface Chosen {
 
 export function ImportsPage() {
   return (
-    <Readable>
+    <>
       <PageHeader
         title="Client imports"
         description="Create many clients at once from a spreadsheet saved as CSV."
@@ -38,7 +37,7 @@ export function ImportsPage() {
         <NewImport />
         <PastImports />
       </Stack>
-    </Readable>
+    </>
   );
 }
 

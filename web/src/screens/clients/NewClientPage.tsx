@@ -1,11 +1,10 @@
+import { notifications } from "@mantine/notifications";
 import { Paper } from "@mantine/core";
 import { useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 
 import { ClientForm, clientBody, clientValues, type ClientValues } from "./ClientForm";
-import { notifyDone } from "./notify";
 import { keys } from "./queries";
-import { Readable } from "./Readable";
 import { api, data } from "@/api/client";
 import { PageHeader } from "@/components/PageHeader";
 import { useApiForm } from "@/components/useApiForm";
@@ -19,12 +18,12 @@ export function NewClientPage() {
     const client = data(await api.POST("/v1/clients", { body: clientBody(values) }));
     queryClient.setQueryData(keys.client(client.id), client);
     await queryClient.invalidateQueries({ queryKey: keys.clients, exact: false, refetchType: "none" });
-    notifyDone(`${client.name} was created.`);
+    notifications.show({ color: "green", message: `${client.name} was created.` });
     await navigate({ to: "/clients/$clientId", params: { clientId: client.id } });
   };
 
   return (
-    <Readable>
+    <>
       <PageHeader title="New client" description="The API checks every field; a problem shows on its field." />
       <Paper withBorder p="md" maw={720}>
         <ClientForm
@@ -34,6 +33,6 @@ export function NewClientPage() {
           onCancel={() => void navigate({ to: "/clients" })}
         />
       </Paper>
-    </Readable>
+    </>
   );
 }

@@ -7,7 +7,6 @@ import { api, data } from "@/api/client";
 import { ConfirmAction } from "@/components/ConfirmAction";
 import { formatMinor } from "@/lib/money";
 import { clientQuery, invoiceKey, type Invoice } from "./queries";
-import { hintStyles } from "./hint";
 
 /** Keeps every view of the invoice in step with what an action answered. */
 export function useInvoiceChanged() {
@@ -122,7 +121,6 @@ export function IssuedActions({ invoice }: { invoice: Invoice }) {
         >
           <Textarea
             label="Reason (optional)"
-            styles={hintStyles}
           description="Kept in the audit log"
             value={reason}
             onChange={(event) => setReason(event.currentTarget.value)}

@@ -19,7 +19,6 @@ import { useQuery } from "@tanstack/react-query";
 import { ClientPicker } from "@/components/ClientPicker";
 import { blankLine, type DraftValues } from "./draft";
 import { taxRatesQuery, type TaxRate } from "./queries";
-import { hintStyles } from "./hint";
 
 function rateLabel(rate: TaxRate): string {
   const percent = rate.percent.replace(/\.?0+$/, "");
@@ -45,7 +44,6 @@ export function InvoiceForm({ form }: { form: UseFormReturnType<DraftValues> }) 
         />
         <TextInput
           label="Currency"
-          styles={hintStyles}
           description="ISO code, such as USD or EUR"
           maxLength={3}
           {...form.getInputProps("currency")}
@@ -53,14 +51,12 @@ export function InvoiceForm({ form }: { form: UseFormReturnType<DraftValues> }) 
         <TextInput
           type="date"
           label="Issue date"
-          styles={hintStyles}
           description="Empty: the day it is finalized"
           {...form.getInputProps("issue_date")}
         />
         <TextInput
           type="date"
           label="Due date"
-          styles={hintStyles}
           description="Empty: the firm's payment terms"
           {...form.getInputProps("due_date")}
         />
@@ -163,7 +159,7 @@ export function InvoiceForm({ form }: { form: UseFormReturnType<DraftValues> }) 
           {...form.getInputProps("discount.value")}
         />
       </SimpleGrid>
-      <Textarea label="Notes" styles={hintStyles}
+      <Textarea label="Notes"
           description="Printed on the invoice" autosize minRows={2} {...form.getInputProps("notes")} />
     </Stack>
   );

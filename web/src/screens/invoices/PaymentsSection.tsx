@@ -15,7 +15,6 @@ import { formatDate, todayIn } from "@/lib/format";
 import { formatMinor, minorToInput, parseMinor } from "@/lib/money";
 import { NOT_AN_AMOUNT } from "./draft";
 import { invoiceKey, type Invoice, type Payment } from "./queries";
-import { hintStyles } from "./hint";
 
 type ManualMethod = components["schemas"]["ManualMethod"];
 
@@ -94,7 +93,7 @@ function RecordPayment({ invoice }: { invoice: Invoice }) {
             <TextInput label={`Amount (${invoice.currency})`} inputMode="decimal" required {...form.getInputProps("amount")} />
             <Select label="Method" data={METHODS} allowDeselect={false} {...form.getInputProps("method")} />
             <TextInput type="date" label="Received on" {...form.getInputProps("received_on")} />
-            <TextInput label="Reference" styles={hintStyles}
+            <TextInput label="Reference"
           description="Bank reference, check number…" {...form.getInputProps("reference")} />
             <Group justify="flex-end">
               <Button variant="default" onClick={close}>

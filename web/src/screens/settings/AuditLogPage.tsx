@@ -15,7 +15,6 @@ import { formatDateTime } from "@/lib/format";
 import { auditChanges } from "./auditChanges";
 import { auditQuery } from "./auditQuery";
 import { AUDIT_FILTERS, type AuditSearch } from "./auditSearch";
-import { readableColors } from "./readable";
 import { auditLogRoute } from "./routes";
 
 type AuditEvent = components["schemas"]["AuditEventRead"];
@@ -41,7 +40,7 @@ export function AuditLogPage() {
   const filtered = Object.keys(search).length > 0;
 
   return (
-    <Stack style={readableColors}>
+    <Stack>
       <PageHeader
         title="Audit log"
         description={`Who changed what, newest first. Times are in your firm's time zone (${me.firm.time_zone}).`}

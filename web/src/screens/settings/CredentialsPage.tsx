@@ -1,3 +1,4 @@
+import { notifications } from "@mantine/notifications";
 import { Button, Code, Group, Modal, Paper, PasswordInput, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -12,8 +13,6 @@ import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { useApiForm } from "@/components/useApiForm";
 import { formatDateTime } from "@/lib/format";
-import { notify } from "./notify";
-import { readableColors } from "./readable";
 
 // Two schemas are named CredentialRead (sessions has one too); the generator qualifies both.
 type Credential = components["schemas"]["api__schemas__credentials__CredentialRead"];
@@ -31,7 +30,7 @@ export function CredentialsPage() {
   const items = allItems(credentials.data?.pages);
 
   return (
-    <Stack style={readableColors}>
+    <Stack>
       <PageHeader
         title="Credentials"
         description="Secrets your automations use (API keys, passwords). A value goes in and is never shown again, not even to you."
@@ -112,7 +111,7 @@ function NewCredential() {
         }),
       );
       form.reset();
-      notify(`Credential ${credential.name} stored.`, "green");
+      notifications.show({ message: `Credential ${credential.name} stored.`, color: "green" });
       await queryClient.invalidateQueries({ queryKey: CREDENTIALS });
     } finally {
       // The secret leaves the page whatever the answer: it is typed again, never kept.
@@ -164,7 +163,7 @@ function CredentialActions({ credential }: { credential: Credential }) {
     await api.DELETE("/v1/credentials/{credential_id}", {
       params: { path: { credential_id: credential.id } },
     });
-    notify(`Credential ${credential.name} deleted.`);
+    notifications.show({ message: `Credential ${credential.name} deleted.` });
     await queryClient.invalidateQueries({ queryKey: CREDENTIALS });
   };
   return (
@@ -205,7 +204,7 @@ function RotateCredential({ credential, onDone }: { credential: Credential; onDo
           body: { value: values.value },
         }),
       );
-      notify(`New value of ${credential.name} stored.`, "green");
+      notifications.show({ message: `New value of ${credential.name} stored.`, color: "green" });
       await queryClient.invalidateQueries({ queryKey: CREDENTIALS });
       onDone();
     } finally {
@@ -214,7 +213,7 @@ function RotateCredential({ credential, onDone }: { credential: Credential; onDo
   });
   return (
     <form onSubmit={rotate} noValidate autoComplete="off">
-      <Stack style={readableColors}>
+      <Stack>
         <Text size="sm">
           Automation steps that look the credential up after this get the new value. The old one is destroyed.
         </Text>

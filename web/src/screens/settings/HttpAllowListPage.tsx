@@ -1,3 +1,4 @@
+import { notifications } from "@mantine/notifications";
 import { Button, Code, Group, List, Loader, Paper, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 
@@ -8,8 +9,6 @@ import { EmptyState } from "@/components/EmptyState";
 import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { useApiForm } from "@/components/useApiForm";
-import { notify } from "./notify";
-import { readableColors } from "./readable";
 
 const ALLOWLIST = ["http-allowlist"] as const;
 
@@ -23,7 +22,7 @@ export function HttpAllowListPage() {
   const entries = allowlist.data?.entries ?? [];
 
   return (
-    <Stack style={readableColors}>
+    <Stack>
       <PageHeader
         title="HTTP allow-list"
         description="Internal hosts your automations' HTTP requests may reach. Public addresses need no entry."
@@ -100,7 +99,7 @@ function AddEntry({ entries }: { entries: string[] }) {
   });
   const add = submit(async (values) => {
     const saved = data(await api.PATCH("/v1/firm/http-allowlist", { body: { entries: values.entries } }));
-    notify(`${saved.entries.at(-1) ?? "The entry"} is allowed.`, "green");
+    notifications.show({ message: `${saved.entries.at(-1) ?? "The entry"} is allowed.`, color: "green" });
     await queryClient.invalidateQueries({ queryKey: ALLOWLIST });
   });
   return (
@@ -135,7 +134,7 @@ function RemoveEntry({ entry, entries }: { entry: string; entries: string[] }) {
         body: { entries: entries.filter((candidate) => candidate !== entry) },
       }),
     );
-    notify(`${entry} is no longer allowed.`);
+    notifications.show({ message: `${entry} is no longer allowed.` });
     await queryClient.invalidateQueries({ queryKey: ALLOWLIST });
   };
   return (

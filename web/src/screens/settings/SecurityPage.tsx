@@ -1,3 +1,4 @@
+import { notifications } from "@mantine/notifications";
 import { Anchor, Badge, Group, List, Loader, Paper, Stack, Text, Title } from "@mantine/core";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 
@@ -5,8 +6,6 @@ import { api, data } from "@/api/client";
 import { ConfirmAction } from "@/components/ConfirmAction";
 import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
-import { notify } from "./notify";
-import { readableColors } from "./readable";
 
 const POLICY = ["security-policy"] as const;
 
@@ -17,7 +16,7 @@ export function SecurityPage() {
   });
 
   return (
-    <Stack style={readableColors}>
+    <Stack>
       <PageHeader title="Security" description="Rules every member of your firm signs in under." />
       <ProblemAlert error={policy.error} />
       {policy.isPending && <Loader aria-label="Loading the security policy" />}
@@ -30,7 +29,7 @@ function TwoFactorPolicy({ required }: { required: boolean }) {
   const queryClient = useQueryClient();
   const setRequired = async (requireTwoFactor: boolean) => {
     data(await api.PUT("/v1/firm/security-policy", { body: { require_two_factor: requireTwoFactor } }));
-    notify(requireTwoFactor ? "Two-factor is now required of every member." : "Two-factor is now optional.", "green");
+    notifications.show({ message: requireTwoFactor ? "Two-factor is now required of every member." : "Two-factor is now optional.", color: "green" });
     await queryClient.invalidateQueries({ queryKey: POLICY });
   };
 

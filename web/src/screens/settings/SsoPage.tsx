@@ -1,3 +1,4 @@
+import { notifications } from "@mantine/notifications";
 import {
   ActionIcon,
   Alert,
@@ -28,8 +29,6 @@ import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { useApiForm } from "@/components/useApiForm";
 import { formatDateTime } from "@/lib/format";
-import { notify } from "./notify";
-import { readableColors } from "./readable";
 import { ASSIGNABLE_ROLES, ssoBody, ssoFormValues, type SsoFormValues } from "./sso";
 import { roleLabel } from "./users";
 
@@ -45,7 +44,7 @@ export function SsoPage() {
   const config = configs.data?.items[0] ?? null;
 
   return (
-    <Stack style={readableColors}>
+    <Stack>
       <PageHeader
         title="Single sign-on"
         description="Let your people sign in through your identity provider (SAML 2.0): Okta, Entra ID, Google Workspace and the like."
@@ -131,7 +130,7 @@ function SsoForm({ config }: { config: SamlConfig | null }) {
     } else {
       data(await api.POST("/v1/sso-configs", { body: ssoBody(values, true) }));
     }
-    notify("Single sign-on configuration saved.", "green");
+    notifications.show({ message: "Single sign-on configuration saved.", color: "green" });
     await queryClient.invalidateQueries({ queryKey: SSO_CONFIGS });
   });
 
@@ -276,7 +275,7 @@ function DeleteSso({ config }: { config: SamlConfig }) {
   const queryClient = useQueryClient();
   const remove = async () => {
     await api.DELETE("/v1/sso-configs/{sso_config_id}", { params: { path: { sso_config_id: config.id } } });
-    notify("Single sign-on configuration deleted.");
+    notifications.show({ message: "Single sign-on configuration deleted." });
     await queryClient.invalidateQueries({ queryKey: SSO_CONFIGS });
   };
   return (

@@ -1,3 +1,4 @@
+import { notifications } from "@mantine/notifications";
 import { Alert, Badge, Button, Group, Paper, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -13,8 +14,6 @@ import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { useApiForm } from "@/components/useApiForm";
 import { formatDateTime } from "@/lib/format";
-import { notify } from "./notify";
-import { readableColors } from "./readable";
 import { canManageUsers, FIRM_ROLES, roleLabel, userStatus, type UserStatus } from "./users";
 
 type User = components["schemas"]["UserRead"];
@@ -36,7 +35,7 @@ export function UsersPage() {
   const items = allItems(users.data?.pages);
 
   return (
-    <Stack style={readableColors}>
+    <Stack>
       <PageHeader
         title="Users"
         description="The people of your firm and the invitations they have not accepted yet. Roles decide what each one may do."
@@ -209,7 +208,7 @@ function RoleSelect({ user }: { user: User }) {
           body: { role: role as Role },
         }),
       );
-      notify(`${who} is now ${roleLabel(role)}.`, "green");
+      notifications.show({ message: `${who} is now ${roleLabel(role)}.`, color: "green" });
       await queryClient.invalidateQueries({ queryKey: USERS });
     } catch (caught) {
       setProblem(problemText(caught));
@@ -252,14 +251,14 @@ function UserActions({ user }: { user: User }) {
         body: { is_active: isActive },
       }),
     );
-    notify(`${who} ${isActive ? "reactivated" : "deactivated"}.`);
+    notifications.show({ message: `${who} ${isActive ? "reactivated" : "deactivated"}.` });
     await refresh();
   };
   const resend = async () => {
     const invitation = data(
       await api.POST("/v1/users/{user_id}/invitation", { params: { path: { user_id: user.id } } }),
     );
-    notify(`Invitation emailed to ${invitation.user.email}.`, "green");
+    notifications.show({ message: `Invitation emailed to ${invitation.user.email}.`, color: "green" });
     await refresh();
   };
 

@@ -6,7 +6,6 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { ClientPicker } from "@/components/ClientPicker";
 import { firmUsersQuery } from "./lookups";
-import { ReadableColors } from "./ReadableColors";
 import { api, data } from "@/api/client";
 import { useMe } from "@/app/session";
 import { ProblemAlert } from "@/components/ProblemAlert";
@@ -25,11 +24,7 @@ export function NewTaskButton() {
         centered
         closeButtonProps={{ "aria-label": "Close" }}
       >
-        {opened && (
-          <ReadableColors>
-            <NewTaskForm onDone={close} />
-          </ReadableColors>
-        )}
+        {opened && <NewTaskForm onDone={close} />}
       </Modal>
     </>
   );

@@ -5,7 +5,6 @@ import { useInfiniteQuery } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 
 import { NewTaskButton } from "./NewTaskButton";
-import { ReadableColors } from "./ReadableColors";
 import { tasksRoute } from "./routes";
 import { TaskFilters } from "./TaskFilters";
 import { tasksQuery } from "./tasksQueries";
@@ -25,7 +24,7 @@ export function TasksPage() {
   const setSearch = (next: TaskSearch) => navigate({ search: next, replace: true });
 
   return (
-    <ReadableColors>
+    <>
       <PageHeader
         title="Tasks"
         description="The firm's to-dos. Due dates are days in the firm's time zone."
@@ -49,6 +48,6 @@ export function TasksPage() {
           </>
         )}
       </Stack>
-    </ReadableColors>
+    </>
   );
 }
