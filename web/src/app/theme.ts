@@ -1,4 +1,4 @@
-import { createTheme, Notification, type CSSVariablesResolver } from "@mantine/core";
+import { Badge, createTheme, Notification, type CSSVariablesResolver } from "@mantine/core";
 
 export const theme = createTheme({
   primaryColor: "indigo",
@@ -8,6 +8,13 @@ export const theme = createTheme({
   fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif",
   components: {
     // A notification's close button is an icon: it needs a name to be announced.
+    // Light badges write in their tint's own shade, below 4.5:1 for green, yellow and others;
+    // the word carries the meaning, so it takes a dark text colour and the tint only helps.
+    Badge: Badge.extend({
+      vars: (_theme, props) => ({
+        root: props.variant === "light" ? { "--badge-color": "var(--mantine-color-dark-8)" } : {},
+      }),
+    }),
     Notification: Notification.extend({
       defaultProps: { closeButtonProps: { "aria-label": "Dismiss" } },
     }),

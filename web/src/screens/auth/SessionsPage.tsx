@@ -94,7 +94,7 @@ function CredentialsTable({
                   <Text size="sm">
                     {credential.kind === "session" ? "Sign-in" : `API token “${credential.name ?? ""}”`}{" "}
                     {credential.current && (
-                      <Badge variant="light" size="sm" c="black">
+                      <Badge variant="light" size="sm">
                         {credential.kind === "session" ? "This browser" : "This token"}
                       </Badge>
                     )}

@@ -165,7 +165,7 @@ function TokensTable({ tokens }: { tokens: ApiToken[] }) {
                 <Table.Td>{formatDateTime(token.last_used_at, firm.time_zone)}</Table.Td>
                 <Table.Td>{token.expires_at ? formatDateTime(token.expires_at, firm.time_zone) : "Never"}</Table.Td>
                 <Table.Td>
-                  <Badge color={STATUS_BADGES[status].color} variant="light" c="black">
+                  <Badge color={STATUS_BADGES[status].color} variant="light">
                     {STATUS_BADGES[status].label}
                   </Badge>
                 </Table.Td>

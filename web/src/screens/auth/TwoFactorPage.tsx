@@ -76,7 +76,7 @@ function StatusSection({ status }: { status: Status }) {
       <Stack gap="xs">
         <Group gap="xs">
           <Text>Two-factor sign-in is</Text>
-          <Badge color={status.enabled ? "green" : "gray"} variant="light" c="black" data-testid="two-factor-state">
+          <Badge color={status.enabled ? "green" : "gray"} variant="light" data-testid="two-factor-state">
             {status.enabled ? "On" : "Off"}
           </Badge>
         </Group>

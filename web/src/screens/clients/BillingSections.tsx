@@ -1,7 +1,6 @@
-import { Group, Paper, Stack, Table, Text, Title } from "@mantine/core";
+import { Badge, Group, Paper, Stack, Table, Text, Title } from "@mantine/core";
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 
-import { SoftBadge } from "./SoftBadge";
 import { AppLink } from "./AppLink";
 import { formatMinor } from "@/lib/money";
 import { keys, type Client } from "./queries";
@@ -73,13 +72,13 @@ export function InvoicesSection({ client }: { client: Client }) {
                     </Table.Td>
                     <Table.Td>
                       <Group gap={4}>
-                        <SoftBadge color={status.color}>
+                        <Badge variant="light" color={status.color}>
                           {status.label}
-                        </SoftBadge>
+                        </Badge>
                         {invoice.in_collections && (
-                          <SoftBadge color="red">
+                          <Badge variant="light" color="red">
                             in collections
-                          </SoftBadge>
+                          </Badge>
                         )}
                       </Group>
                     </Table.Td>

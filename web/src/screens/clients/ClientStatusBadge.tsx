@@ -1,4 +1,4 @@
-import { SoftBadge } from "./SoftBadge";
+import { Badge } from "@mantine/core";
 import type { Client } from "./queries";
 
 const COLORS: Record<Client["status"], string> = {
@@ -10,14 +10,14 @@ const COLORS: Record<Client["status"], string> = {
 export function ClientStatusBadge({ client }: { client: Client }) {
   if (client.archived_at) {
     return (
-      <SoftBadge color="dark">
+      <Badge variant="light" color="dark">
         archived
-      </SoftBadge>
+      </Badge>
     );
   }
   return (
-    <SoftBadge color={COLORS[client.status]}>
+    <Badge variant="light" color={COLORS[client.status]}>
       {client.status}
-    </SoftBadge>
+    </Badge>
   );
 }

@@ -1,8 +1,7 @@
-import { Button, Checkbox, Group, Modal, Stack, Table, TextInput, Title } from "@mantine/core";
+import { Badge, Button, Checkbox, Group, Modal, Stack, Table, TextInput, Title } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 
-import { SoftBadge } from "./SoftBadge";
 import { keys, type Client, type Contact } from "./queries";
 import { api, data } from "@/api/client";
 import { ConfirmAction } from "@/components/ConfirmAction";
@@ -92,9 +91,9 @@ export function ContactsSection({ client }: { client: Client }) {
                   <Table.Td>
                     {contact.name}{" "}
                     {contact.is_primary && (
-                      <SoftBadge size="sm">
+                      <Badge variant="light" size="sm">
                         primary
-                      </SoftBadge>
+                      </Badge>
                     )}
                   </Table.Td>
                   <Table.Td>{contact.title ?? "—"}</Table.Td>

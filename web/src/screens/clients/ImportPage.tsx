@@ -1,9 +1,8 @@
-import { Alert, Anchor, Button, Center, Group, Loader, Paper, Progress, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { Alert, Anchor, Badge, Button, Center, Group, Loader, Paper, Progress, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { getRouteApi, Link } from "@tanstack/react-router";
 
-import { SoftBadge } from "./SoftBadge";
 import { ImportStatusBadge } from "./ImportStatusBadge";
 import { errorRows, importPercent, problemsFilename } from "./importRows";
 import { importReportQuery, isImportRunning, keys, type ImportReport } from "./queries";
@@ -147,9 +146,9 @@ function IgnoredColumns({ report }: { report: ImportReport }) {
           <Text>These columns match no client field and were ignored; rename one to import it:</Text>
           <Group gap="xs">
             {report.unknown_columns.map((column) => (
-              <SoftBadge key={column} color="gray" tt="none">
+              <Badge variant="light" key={column} color="gray" tt="none">
                 {column}
-              </SoftBadge>
+              </Badge>
             ))}
           </Group>
         </Stack>
@@ -198,9 +197,9 @@ function ProblemRows({ report }: { report: ImportReport }) {
                 <Table.Tr key={row.line}>
                   <Table.Td ta="right">{row.line}</Table.Td>
                   <Table.Td>
-                    <SoftBadge color={row.outcome === "invalid" ? "red" : "yellow"}>
+                    <Badge variant="light" color={row.outcome === "invalid" ? "red" : "yellow"}>
                       {row.outcome}
-                    </SoftBadge>
+                    </Badge>
                   </Table.Td>
                   <Table.Td>{row.reason}</Table.Td>
                 </Table.Tr>

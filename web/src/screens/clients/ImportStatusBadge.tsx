@@ -1,4 +1,4 @@
-import { SoftBadge } from "./SoftBadge";
+import { Badge } from "@mantine/core";
 import type { ClientImport } from "./queries";
 
 const COLORS: Record<ClientImport["status"], string> = {
@@ -10,8 +10,8 @@ const COLORS: Record<ClientImport["status"], string> = {
 
 export function ImportStatusBadge({ status }: { status: ClientImport["status"] }) {
   return (
-    <SoftBadge color={COLORS[status]}>
+    <Badge variant="light" color={COLORS[status]}>
       {status}
-    </SoftBadge>
+    </Badge>
   );
 }

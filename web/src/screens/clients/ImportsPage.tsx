@@ -1,12 +1,11 @@
 import "@mantine/dropzone/styles.css";
 
-import { Alert, Anchor, Button, Group, Paper, Stack, Table, Text, Title } from "@mantine/core";
+import { Alert, Anchor, Badge, Button, Group, Paper, Stack, Table, Text, Title } from "@mantine/core";
 import { Dropzone, type FileWithPath } from "@mantine/dropzone";
 import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
 import { useRef, useState } from "react";
 
-import { SoftBadge } from "./SoftBadge";
 import { CLIENT_COLUMNS, columnReport, headerCells, type ColumnReport } from "./columns";
 import { ImportStatusBadge } from "./ImportStatusBadge";
 import { isImportRunning, keys } from "./queries";
@@ -175,9 +174,9 @@ function ColumnsTable({ report }: { report: ColumnReport }) {
                   CLIENT_COLUMNS[column.field]
                 ) : (
                   <Group gap="xs">
-                    <SoftBadge color={column.field ? "red" : "gray"}>
+                    <Badge variant="light" color={column.field ? "red" : "gray"}>
                       {column.field ? "error" : "ignored"}
-                    </SoftBadge>
+                    </Badge>
                     <Text size="sm">{column.problem}</Text>
                   </Group>
                 )}

@@ -1,7 +1,6 @@
-import { Table, Title } from "@mantine/core";
+import { Badge, Table, Title } from "@mantine/core";
 import { useInfiniteQuery } from "@tanstack/react-query";
 
-import { SoftBadge } from "./SoftBadge";
 import { AppLink } from "./AppLink";
 import { keys, type Client } from "./queries";
 import { api, data } from "@/api/client";
@@ -53,9 +52,9 @@ export function TasksSection({ client }: { client: Client }) {
                   <Table.Tr key={task.id}>
                     <Table.Td>{task.title}</Table.Td>
                     <Table.Td>
-                      <SoftBadge color={task.status === "done" ? "green" : overdue ? "red" : "blue"}>
+                      <Badge variant="light" color={task.status === "done" ? "green" : overdue ? "red" : "blue"}>
                         {task.status === "done" ? "done" : overdue ? "overdue" : "open"}
-                      </SoftBadge>
+                      </Badge>
                     </Table.Td>
                     <Table.Td>{formatDate(task.due_date)}</Table.Td>
                     <Table.Td>{task.completed_at ? formatDateTime(task.completed_at, firm.time_zone) : "—"}</Table.Td>

@@ -1,8 +1,7 @@
-import { Anchor, List, Stack, Table, Text, Timeline, Title } from "@mantine/core";
+import { Anchor, Badge, List, Stack, Table, Text, Timeline, Title } from "@mantine/core";
 import { useInfiniteQuery, useQueries, useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 
-import { SoftBadge } from "./SoftBadge";
 import { keys, type Client } from "./queries";
 import { actorOf, automationRunIds, changesOf, fieldLabel, titleOf, type Actor, type AuditEvent } from "./timeline";
 import { api, data } from "@/api/client";
@@ -164,9 +163,9 @@ export function AutomationRunsSection({ client }: { client: Client }) {
                     <Table.Td>{runId.slice(0, 8)}</Table.Td>
                     <Table.Td>
                       {run ? (
-                        <SoftBadge color={RUN_COLORS[run.status] ?? "gray"}>
+                        <Badge variant="light" color={RUN_COLORS[run.status] ?? "gray"}>
                           {run.status}
-                        </SoftBadge>
+                        </Badge>
                       ) : (
                         "—"
                       )}

@@ -130,7 +130,7 @@ function InvoiceView({ invoice, token, checkout }: ViewProps) {
               {invoice.due_date && ` · due ${formatDate(invoice.due_date)}`}
             </Text>
           </Stack>
-          <Badge size="lg" color={status.color} c="dark.8" variant="light" data-testid="invoice-status">
+          <Badge size="lg" color={status.color} variant="light" data-testid="invoice-status">
             {status.label}
           </Badge>
         </Group>

@@ -41,7 +41,6 @@ function TwoFactorPolicy({ required }: { required: boolean }) {
         </Title>
         <Badge
           color={required ? "green" : "gray"}
-          styles={{ label: { color: "var(--mantine-color-gray-9)" } }}
           variant="light"
           data-testid="two-factor-state"
         >

@@ -144,7 +144,7 @@ function UsersTable({ users, manager, myId }: { users: User[]; manager: boolean;
             <Table.Tr key={user.id} data-testid={`user-${user.email}`}>
               <Table.Td>
                 {user.name || "—"} {user.id === myId && (
-                  <Badge variant="light" styles={DARK_LABEL}>
+                  <Badge variant="light">
                     You
                   </Badge>
                 )}
@@ -169,7 +169,6 @@ function UsersTable({ users, manager, myId }: { users: User[]; manager: boolean;
 }
 
 // Even the darkest green and yellow of Mantine miss 4.5:1 as small text: the words are near-black.
-const DARK_LABEL = { label: { color: "var(--mantine-color-gray-9)" } };
 const DARK_TITLE = { title: { color: "var(--mantine-color-gray-9)" } };
 
 const STATUS_BADGES: Record<UserStatus, { label: string; color: string }> = {
@@ -181,7 +180,7 @@ const STATUS_BADGES: Record<UserStatus, { label: string; color: string }> = {
 function StatusBadge({ status }: { status: UserStatus }) {
   const { label, color } = STATUS_BADGES[status];
   return (
-    <Badge color={color} variant="light" styles={DARK_LABEL}>
+    <Badge color={color} variant="light">
       {label}
     </Badge>
   );
