@@ -14,8 +14,8 @@ import { allItems, LoadMore } from "@/components/LoadMore";
 import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { downloadText, formatDate, todayIn, toCsv } from "@/lib/format";
+import { monthsBetween } from "@/lib/months";
 import { formatMajor, formatMinor, minorToInput, toMajor } from "@/lib/money";
-import { monthsBetween } from "./months";
 
 type AgingReport = components["schemas"]["AgingReportRead"];
 type AgingRow = components["schemas"]["AgingRowRead"];

@@ -1,7 +1,7 @@
 import { Badge, Group, Paper, Stack, Table, Text, Title } from "@mantine/core";
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 
-import { AppLink } from "./AppLink";
+import { AnchorLink } from "@/components/AnchorLink";
 import { formatMinor } from "@/lib/money";
 import { keys, type Client } from "./queries";
 import { api, data } from "@/api/client";
@@ -44,7 +44,7 @@ export function InvoicesSection({ client }: { client: Client }) {
       <ProblemAlert error={invoices.error} />
       {invoices.isSuccess && items.length === 0 ? (
         <EmptyState title="No invoices for this client">
-          Create one on the <AppLink href="/invoices">Invoices</AppLink> page and choose this client.
+          Create one on the <AnchorLink to="/invoices" underline="always">Invoices</AnchorLink> page and choose this client.
         </EmptyState>
       ) : (
         <Table.ScrollContainer minWidth={720}>
@@ -65,10 +65,10 @@ export function InvoicesSection({ client }: { client: Client }) {
                 return (
                   <Table.Tr key={invoice.id}>
                     <Table.Td>
-                      <AppLink href={`/invoices/${invoice.id}`}>
+                      <AnchorLink to="/invoices/$invoiceId" params={{ invoiceId: invoice.id }} underline="always">
                         {invoice.number ?? "Draft"}
                         {invoice.kind === "credit_note" ? " (credit note)" : ""}
-                      </AppLink>
+                      </AnchorLink>
                     </Table.Td>
                     <Table.Td>
                       <Group gap={4}>
@@ -183,7 +183,13 @@ function Payments({ client }: { client: Client }) {
                   <Table.Td>{payment.kind}</Table.Td>
                   <Table.Td>{words(payment.method)}</Table.Td>
                   <Table.Td>
-                    {payment.invoice_id ? <AppLink href={`/invoices/${payment.invoice_id}`}>Open invoice</AppLink> : "To credit"}
+                    {payment.invoice_id ? (
+                      <AnchorLink to="/invoices/$invoiceId" params={{ invoiceId: payment.invoice_id }} underline="always">
+                        Open invoice
+                      </AnchorLink>
+                    ) : (
+                      "To credit"
+                    )}
                   </Table.Td>
                   <Table.Td>{payment.reference ?? "—"}</Table.Td>
                   <Table.Td ta="right">

@@ -1,7 +1,7 @@
 import { Badge, Table, Title } from "@mantine/core";
 import { useInfiniteQuery } from "@tanstack/react-query";
 
-import { AppLink } from "./AppLink";
+import { AnchorLink } from "@/components/AnchorLink";
 import { keys, type Client } from "./queries";
 import { api, data } from "@/api/client";
 import { useMe } from "@/app/session";
@@ -30,7 +30,7 @@ export function TasksSection({ client }: { client: Client }) {
       <ProblemAlert error={tasks.error} />
       {tasks.isSuccess && items.length === 0 ? (
         <EmptyState title="No tasks for this client">
-          Add one on the <AppLink href="/tasks">Tasks</AppLink> page and link it to this client; automations can create
+          Add one on the <AnchorLink to="/tasks" underline="always">Tasks</AnchorLink> page and link it to this client; automations can create
           them too.
         </EmptyState>
       ) : (

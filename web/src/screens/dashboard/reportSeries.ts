@@ -1,3 +1,4 @@
+import { monthsBetween } from "@/lib/months";
 import { toMajor } from "@/lib/money";
 
 export interface AgingTotals {
@@ -43,22 +44,6 @@ export function monthLabel(month: string): string {
   return new Intl.DateTimeFormat("en-GB", { month: "short", year: "numeric", timeZone: "UTC" }).format(
     new Date(Date.UTC(year, number - 1, 1)),
   );
-}
-
-/** Every month from ``from`` to ``to`` (dates "YYYY-MM-DD"), as "YYYY-MM". */
-export function monthsBetween(from: string, to: string): string[] {
-  const months: string[] = [];
-  let [year, month] = from.split("-").map(Number) as [number, number];
-  const [endYear, endMonth] = to.split("-").map(Number) as [number, number];
-  while (year < endYear || (year === endYear && month <= endMonth)) {
-    months.push(`${year}-${String(month).padStart(2, "0")}`);
-    month += 1;
-    if (month > 12) {
-      month = 1;
-      year += 1;
-    }
-  }
-  return months;
 }
 
 /** Invoiced and received per month in one currency, months without figures at zero. */

@@ -1,20 +1,10 @@
-import { Anchor, type AnchorProps } from "@mantine/core";
-import { createLink } from "@tanstack/react-router";
-import { forwardRef, type AnchorHTMLAttributes } from "react";
-
-type Props = AnchorProps & AnchorHTMLAttributes<HTMLAnchorElement>;
-
-const MantineAnchor = forwardRef<HTMLAnchorElement, Props>((props, ref) => <Anchor ref={ref} {...props} />);
-MantineAnchor.displayName = "MantineAnchor";
-
-/** Mantine's link look with the router's typed navigation (a polymorphic Anchor loses the types). */
-const RouterAnchor = createLink(MantineAnchor);
+import { AnchorLink } from "@/components/AnchorLink";
 
 /** A link to one invoice's page. */
 export function InvoiceLink({ invoiceId, children }: { invoiceId: string; children: React.ReactNode }) {
   return (
-    <RouterAnchor to="/invoices/$invoiceId" params={{ invoiceId }}>
+    <AnchorLink to="/invoices/$invoiceId" params={{ invoiceId }}>
       {children}
-    </RouterAnchor>
+    </AnchorLink>
   );
 }
