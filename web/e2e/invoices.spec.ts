@@ -5,6 +5,8 @@ import { connectStripe, payThroughLink } from "./pay.helpers";
 import { apiAs, emailsTo, expectAccessible, field, linkIn, newFirm, signIn } from "./stack";
 
 test("an invoice is drafted with live totals, sent by email, part paid and credited, and paid from the pay link", async ({ page, request }) => {
+  // The whole life of an invoice, draft to paid through Stripe Checkout: twice the usual time.
+  test.setTimeout(120_000);
   const firm = await newFirm(request, "inv");
   const api = await apiAs(firm);
   const client = await newClient(api, firm.slug);
