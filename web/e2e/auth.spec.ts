@@ -52,6 +52,8 @@ test("a password reset from the emailed link, which works once", async ({ page, 
 
   await page.goto("/sign-in");
   await page.getByRole("link", { name: "Forgot password?" }).click();
+  // The sign-in page has an Email field too: fill only once the reset page has replaced it.
+  await expect(page.getByRole("heading", { level: 1, name: "Reset your password" })).toBeVisible();
   await field(page, "Email").fill(firm.email);
   await page.getByRole("button", { name: "Email me a link" }).click();
   await expect(page.getByText(/an email with a link to choose a new password is on its way/)).toBeVisible();
