@@ -14,7 +14,9 @@ against it by hand (``cd web && npx playwright test``)."""
 
 import json
 import os
+import queue
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -140,7 +142,7 @@ def running_stack(web_dist: Path) -> Iterator[WebStack]:
                 launched.process.send_signal(signal.SIGINT)
                 try:
                     launched.wait_for_exit(60)
-                except Exception:  # whatever went wrong, leave nothing running
+                except (subprocess.TimeoutExpired, queue.Empty):
                     launched.kill()
 
 

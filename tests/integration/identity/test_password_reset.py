@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,11 +16,11 @@ from core.roles import Role
 from core.security import hash_token
 from models import AuditEvent, PasswordResetToken, User
 from tests.factories import PASSWORD, Actor, add_user, make_firm
+from tests.invitations import PUBLIC_URL, client_mailing_to
 from tests.mailbox import Mailbox
 from tests.problems import assert_problem, bearer, pointers
 
 NEW_PASSWORD = "a brand new passphrase 2026"
-PUBLIC_URL = "https://app.firmflow.test"
 
 
 @pytest.fixture
@@ -28,19 +28,7 @@ async def client(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], mailbox: Mailbox
 ) -> AsyncIterator[AsyncClient]:
     """The app with its email backend set to SMTP at the test's mailbox."""
-    from api.app import create_app
-
-    smtp_settings = settings.model_copy(
-        update={
-            "email_backend": "smtp",
-            "smtp_host": "127.0.0.1",
-            "smtp_port": mailbox.port,
-            "public_url": PUBLIC_URL,
-        }
-    )
-    app = create_app(smtp_settings, sessionmaker=sessionmaker)
-    transport = ASGITransport(app=app, raise_app_exceptions=False)
-    async with AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with client_mailing_to(mailbox, settings, sessionmaker) as http:
         yield http
 
 
