@@ -1,73 +1,100 @@
-"""Automation runs per second beside the raw-SDK ceiling, measured in the same run.
+"""Automation runs per second beside the same work written by hand in plain Temporal, with
+the CPU each process spends per run, measured in one run.
 
     python bench/automation_throughput.py [--runs 200] [--seconds 120]
 
-(a) The ceiling of bench/temporal_ceiling.py: workflows of 3 trivial activities.
-(b) A published automation of 3 ``http_request`` steps (against an HTTP server in a
-    subprocess on loopback, the firm's allow-list holding 127.0.0.1) and 10 control steps
-    (condition, switch, set, stop), each run started the way the API starts one:
-    ``services.automations.runs.start_run`` in a firm-scoped transaction, then the outbox
-    fast path after commit, at most 8 starts at a time. A run counts once its workflow
-    has returned; afterwards every measured run's ``automation_runs`` row must read
+(a) The ceiling of bench/temporal_ceiling.py: workflows of 3 trivial activities, the worker
+    in this process.
+(b) The baseline: bench/handwritten_workflow.py, the automation's work written by hand as a
+    plain Temporal user would: 3 GETs to the loopback server as local activities through
+    one httpx client the worker keeps open, the checks in plain Python, one row inserted in
+    a table of the bench's own (a local activity too). Its worker is
+    bench/handwritten_worker.py in a process of its own; runs start with
+    ``client.start_workflow`` (no API, no outbox).
+(c) The automation: a published, active automation of 3 ``http_request`` steps and 10
+    control steps (condition, switch, set, stop), triggered by its signed inbound webhook
+    (``POST /v1/inbound-webhooks/<token>``) on the real API in a uvicorn subprocess, run by
+    the real worker (``python -m launcher worker``, as ``make dev`` starts it) in its own
+    process. Afterwards every measured run's ``automation_runs`` row must read
     ``succeeded``.
 
-Both measurements use one Temporal dev server (SQLite WAL, started here), a worker in this
-process, the same warm-up and the same number of workflows started at once; each stops at
-its count or after ``--seconds``, whichever comes first. Also prints the Temporal activities
-one run schedules, read from its workflow history (local activities are markers, listed
-apart). Embedded Postgres under .data/bench-postgres, a fresh database each run.
+Every measurement takes the same warm-up and the same number of runs, started by at most 8
+starts at a time, and stops at its count or after ``--seconds``, whichever comes first. A
+run counts once its workflow has returned. For (b) and (c) the script prints the CPU time
+of the worker, the Temporal server, the API and Postgres per run (utime + stime from
+/proc/<pid>/stat over the measured window, each process with its descendants, and the
+children they reaped), the history events per run and the activities and local activities
+per run (``ActivityTaskScheduled`` and ``core_local_activity`` markers). The load generator
+(this process: its starts, its webhook requests and its waits for results) is printed apart
+and counted in none of the four.
+
+One Temporal dev server (SQLite WAL) for all three; an embedded Postgres of this bench's own
+under .data/bench-automation-postgres (its CPU is then this bench's alone), a fresh
+database each run, stopped at the end.
 """
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography.fernet import Fernet
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from handwritten_worker import COUNT_ROWS, CREATE_TABLE, GRANT_TABLE
+from handwritten_workflow import CallsInput, HandwrittenThreeCalls
+from http_load import client as http_client
+from http_load import uvicorn_api
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 from temporal_ceiling import WARMUP_WORKFLOWS, measure_ceiling
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
+from temporalio.service import RPCError, RPCStatusCode
 
-from activities import build_activities
-from activities.unit_of_work import firm_transaction
 from core import embedded, migrate
-from core.config import Settings
+from core.crypto import Cipher
 from core.db import APP_ROLE, tenant_session
 from core.principal import Principal
 from core.roles import Role
-from core.temporal import TASK_QUEUE, ensure_search_attributes, fixed_client
-from launcher.processes import Deadline, free_port, spawn
+from core.temporal import ensure_search_attributes
+from launcher.postgres import stop_embedded_postgres
+from launcher.processes import Child, Deadline, free_port, spawn
 from launcher.temporal import temporal_dev_server
-from models import AutomationRun, AutomationStatus, RunStatus, RunTrigger
-from services.automations import automations
+from models import AutomationRun, AutomationStatus, RunStatus
+from services.automations import automations, inbound_webhooks
 from services.automations.automations import AutomationFields
-from services.automations.runs import start_run
 from services.firm_settings import HttpAllowlist, set_http_allowlist
 from services.firms import create_firm_with_owner
 from workflows.automation.run.contracts import workflow_id
-from workflows.automation.run.workflow import AutomationRunWorkflow
-from workflows.registry import workflow_runner
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = Path(__file__).resolve().parent
+PGDATA = ROOT / ".data" / "bench-automation-postgres"
 DATABASE = "firmflow_bench_automation"
+HANDWRITTEN_QUEUE = "bench-handwritten"
 HTTP_STEPS = 3
 CONTROL_STEPS = 10
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
-# Runs being started at once, as by a few API processes: each start holds a pooled
-# connection, and the activities of the runs already started need the others.
+# Runs being started at once, as by a few senders: the webhook requests' keep-alive
+# connections for (c), the same number of start_workflow calls for (b).
 CONCURRENT_STARTS = 8
+# Histories read per measurement for the per-run event counts.
+HISTORY_SAMPLE = 10
+GOAL_RATIO = 0.9
+GOAL_CPU_MS = 100
+GOAL_EVENTS = 12
+
 
 # The loopback server the http_request steps call: HTTP/1.1 keep-alive, a small JSON body,
 # in its own process so that serving it does not share this process's interpreter.
@@ -166,37 +193,148 @@ def definition(base_url: str) -> dict[str, Any]:
         "done": {"type": "stop", "params": {"status": "succeeded"}},
         "failed": {"type": "stop", "params": {"status": "failed", "message": "a check failed"}},
     }
-    return {"schema_version": 1, "trigger": {"type": "manual"}, "start": "init", "steps": steps}
+    return {"schema_version": 1, "trigger": {"type": "webhook"}, "start": "init", "steps": steps}
+
+
+# CPU time ------------------------------------------------------------------------------
+
+_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[int, int]]:
+    """Every process: pid → (parent pid, CPU ticks of it and of the children it reaped)."""
+    found: dict[int, tuple[int, int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                raw = stat.read()
+        except OSError:  # it exited meanwhile
+            continue
+        # After the command name (which may hold spaces): state, ppid, … utime, stime,
+        # cutime, cstime are fields 14 to 17 of proc(5).
+        fields = raw[raw.rindex(b")") + 2 :].split()
+        found[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
+    return found
+
+
+def _tree_ticks(processes: Mapping[int, tuple[int, int]], root: int) -> int:
+    """A process with its live descendants; those that exited are in their parent's
+    cutime/cstime once reaped (Postgres backends by the postmaster)."""
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in processes.items():
+        children.setdefault(parent, []).append(pid)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in processes:
+            total += processes[pid][1]
+            todo.extend(children.get(pid, []))
+    return total
+
+
+def cpu_snapshot(roots: Mapping[str, int]) -> dict[str, int]:
+    processes = _processes()
+    return {name: _tree_ticks(processes, pid) for name, pid in roots.items()}
+
+
+def _argv(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def child_with(*words: str) -> int:
+    """The pid of this script's child process whose command line holds every word."""
+    me = os.getpid()
+    for pid, (parent, _) in _processes().items():
+        if parent == me and all(word in _argv(pid) for word in words):
+            return pid
+    raise RuntimeError(f"no child process runs {' '.join(words)}")
+
+
+def postmaster_pid() -> int:
+    return int((PGDATA / "postmaster.pid").read_text().split()[0])
 
 
 @dataclass(frozen=True)
-class Bench:
-    settings: Settings
-    maker: async_sessionmaker[AsyncSession]
-    client: Client
-    firm_id: uuid.UUID
-    principal: Principal
-    automation_id: uuid.UUID
+class Cpu:
+    """Milliseconds of CPU per completed run, per component, over a measured window."""
 
-
-@dataclass(frozen=True)
-class Rate:
-    completed: int
-    seconds: float
+    per_run: dict[str, float]
+    load_generator: float
 
     @property
-    def per_second(self) -> float:
-        return self.completed / self.seconds
+    def total(self) -> float:
+        return sum(self.per_run.values())
 
 
-def prepare_database() -> tuple[str, str]:
-    """A fresh, migrated database; (runtime URL, owner URL)."""
-    server = embedded.start(ROOT / ".data" / "bench-postgres")
+def _own_ms() -> float:
+    """This process alone (its threads, none of its children)."""
+    times = os.times()
+    return (times.user + times.system) * 1000
+
+
+class CpuWindow:
+    def __init__(self, roots: Mapping[str, int]) -> None:
+        self.roots = dict(roots)
+
+    def __enter__(self) -> "CpuWindow":
+        self.before, self.own_before = cpu_snapshot(self.roots), _own_ms()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.after, self.own_after = cpu_snapshot(self.roots), _own_ms()
+
+    def per_run(self, runs: int) -> Cpu:
+        runs = max(runs, 1)
+        per = {
+            name: (self.after[name] - self.before[name]) * _TICK_MS / runs for name in self.after
+        }
+        return Cpu(per, (self.own_after - self.own_before) / runs)
+
+
+# Database, loopback server, processes --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Urls:
+    app: str
+    owner: str
+
+
+def prepare_database() -> Urls:
+    """A fresh, migrated database in this bench's own server, with the baseline's table
+    (created by the owner, written by the app role like every product table)."""
+    server = embedded.start(PGDATA)
     embedded.drop_database(server.superuser_dsn(), DATABASE)
     embedded.ensure_database(server.superuser_dsn(), DATABASE)
-    owner_url = server.url(embedded.OWNER_ROLE, DATABASE)
-    migrate.upgrade(owner_url)
-    return server.url(APP_ROLE, DATABASE), owner_url
+    urls = Urls(app=server.url(APP_ROLE, DATABASE), owner=server.url(embedded.OWNER_ROLE, DATABASE))
+    migrate.upgrade(urls.owner)
+    engine = create_engine(urls.owner, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(CREATE_TABLE))
+            connection.execute(text(GRANT_TABLE))
+    finally:
+        engine.dispose()
+    return urls
+
+
+def count_handwritten_rows(owner_url: str, workflow_ids: list[str]) -> int:
+    engine = create_engine(owner_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            count = connection.execute(
+                text(COUNT_ROWS),
+                {"ids": workflow_ids},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return int(count)
 
 
 @asynccontextmanager
@@ -222,59 +360,69 @@ async def http_server() -> AsyncIterator[str]:
         await server.stop()
 
 
-async def create_automation(
-    maker: async_sessionmaker[AsyncSession], base_url: str
-) -> tuple[uuid.UUID, Principal, uuid.UUID]:
-    """A firm whose allow-list holds 127.0.0.1, and its published, active automation;
-    (firm id, its owner as a principal, automation id)."""
-    suffix = uuid.uuid4().hex[:8]
-    async with maker() as session, session.begin():
-        created = await create_firm_with_owner(
-            session,
-            firm_name="Bench Firm",
-            slug=f"bench-{suffix}",
-            owner_email=f"bench-{suffix}@example.com",
-            owner_password=uuid.uuid4().hex,
-        )
-        firm_id, owner_id = created.firm.id, created.owner.id
-    principal = Principal(firm_id=firm_id, user_id=owner_id, role=Role.owner, credential="session")
-    async with tenant_session(firm_id, maker) as session:
-        await set_http_allowlist(session, principal, allowlist=HttpAllowlist(entries=["127.0.0.1"]))
-        automation = await automations.create_automation(
-            session,
-            principal,
-            fields=AutomationFields(name="Three calls"),
-            draft=definition(base_url),
-        )
-        await automations.publish(session, principal, automation.id)
-        await automations.set_status(session, principal, automation.id, AutomationStatus.active)
-        automation_id = automation.id
-    return firm_id, principal, automation_id
+@asynccontextmanager
+async def child_process(name: str, argv: list[str], env: Mapping[str, str]) -> AsyncIterator[Child]:
+    child = await spawn(name, argv, env)
+    try:
+        yield child
+    finally:
+        await child.stop()
 
 
-async def start_one(bench: Bench, n: int) -> uuid.UUID:
-    """One run as the API starts it: the row and its outbox message in one transaction,
-    then the fast path starts the workflow after the commit."""
-    temporal = fixed_client(bench.client)
-    async with firm_transaction(bench.maker, bench.firm_id, temporal) as session:
-        automation = await automations.get_automation(session, bench.principal, bench.automation_id)
-        run, _ = await start_run(
-            session, bench.principal, automation, payload={"n": n}, trigger=RunTrigger.manual
-        )
-    return run.id
+def product_env(urls: Urls, temporal: str, encryption_key: str) -> dict[str, str]:
+    """What the launcher gives the API and the worker: the app role only."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIRMFLOW_")}
+    env.update(
+        FIRMFLOW_DATABASE_URL=urls.app,
+        FIRMFLOW_TEMPORAL_ADDRESS=temporal,
+        FIRMFLOW_ENCRYPTION_KEYS=encryption_key,
+        # Below INFO: no line per request or per run.
+        FIRMFLOW_LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
 
 
-async def run_batch(bench: Bench, count: int, seconds: float) -> tuple[Rate, list[uuid.UUID]]:
-    """Start ``count`` runs at once and wait for their workflows; (rate, ids of the runs
-    that finished in time)."""
-    finished: list[uuid.UUID] = []
+# Measurements ---------------------------------------------------------------------------
+
+# Starts run number n; returns its workflow id.
+Start = Callable[[int], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Batch:
+    finished: list[str]
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return len(self.finished) / self.seconds
+
+
+async def wait_for_result(client: Client, workflow: str) -> None:
+    """Until the workflow has returned (raises if it failed). A run the API accepted may
+    reach Temporal only a moment later (through the outbox), so a missing workflow is asked
+    for again."""
+    while True:
+        try:
+            await client.get_workflow_handle(workflow).result()
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            await asyncio.sleep(0.05)
+        else:
+            return
+
+
+async def run_batch(client: Client, start: Start, count: int, seconds: float) -> Batch:
+    finished: list[str] = []
     starting = asyncio.Semaphore(CONCURRENT_STARTS)
 
     async def one(n: int) -> None:
         async with starting:
-            run_id = await start_one(bench, n)
-        await bench.client.get_workflow_handle(workflow_id(run_id)).result()
-        finished.append(run_id)
+            workflow = await start(n)
+        await wait_for_result(client, workflow)
+        finished.append(workflow)
 
     started = time.perf_counter()
     tasks = [asyncio.create_task(one(n)) for n in range(count)]
@@ -285,32 +433,302 @@ async def run_batch(bench: Bench, count: int, seconds: float) -> tuple[Rate, lis
     await asyncio.gather(*pending, return_exceptions=True)
     for task in done:
         task.result()
-    return Rate(len(finished), elapsed), finished
+    return Batch(finished, elapsed)
 
 
-async def succeeded_rows(bench: Bench, run_ids: list[uuid.UUID]) -> int:
-    async with tenant_session(bench.firm_id, bench.maker) as session:
-        count = await session.scalar(
-            select(func.count())
-            .select_from(AutomationRun)
-            .where(AutomationRun.id.in_(run_ids), AutomationRun.status == RunStatus.succeeded)
+@dataclass(frozen=True)
+class History:
+    """Per run, averaged over a sample of the measured runs' histories."""
+
+    events: float
+    activities: float
+    local_activities: float
+    kinds: Counter[str]  # the first sampled run's events by type
+
+
+def _kind(event_type: EventType.ValueType) -> str:
+    name = EventType.Name(event_type).removeprefix("EVENT_TYPE_")
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+async def history_of(client: Client, workflows: list[str]) -> History:
+    sample = workflows[:HISTORY_SAMPLE]
+    events = activities = markers = 0
+    kinds: Counter[str] = Counter()
+    for index, workflow in enumerate(sample):
+        history = await client.get_workflow_handle(workflow).fetch_history()
+        for event in history.events:
+            events += 1
+            if index == 0:
+                kinds[_kind(event.event_type)] += 1
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                activities += 1
+            elif (
+                event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+                and event.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
+            ):
+                markers += 1
+    runs = max(len(sample), 1)
+    return History(events / runs, activities / runs, markers / runs, kinds)
+
+
+@dataclass(frozen=True)
+class Measured:
+    batch: Batch
+    cpu: Cpu
+    history: History
+    rows: int  # rows the runs left in Postgres, as each measurement checks them
+
+
+async def measure(
+    client: Client, start: Start, roots: Mapping[str, int], runs: int, seconds: float
+) -> tuple[Batch, Cpu, History]:
+    """The warm-up, then the measured batch inside the CPU window."""
+    await run_batch(client, start, WARMUP_WORKFLOWS, seconds)
+    with CpuWindow(roots) as window:
+        batch = await run_batch(client, start, runs, seconds)
+    cpu = window.per_run(len(batch.finished))
+    return batch, cpu, await history_of(client, batch.finished)
+
+
+async def measure_handwritten(
+    client: Client,
+    urls: Urls,
+    address: str,
+    base_url: str,
+    roots: Mapping[str, int],
+    runs: int,
+    seconds: float,
+) -> Measured:
+    """(b): the hand-written workflow on its own worker process."""
+    argv = [
+        sys.executable,
+        str(BENCH_DIR / "handwritten_worker.py"),
+        address,
+        HANDWRITTEN_QUEUE,
+        urls.app,
+    ]
+
+    async def start(n: int) -> str:
+        handle = await client.start_workflow(
+            HandwrittenThreeCalls.run,
+            CallsInput(base_url=base_url, n=n),
+            id=f"handwritten-{uuid.uuid4()}",
+            task_queue=HANDWRITTEN_QUEUE,
         )
+        return handle.id
+
+    async with child_process("hand-written worker", argv, os.environ) as worker:
+        batch, cpu, history = await measure(
+            client, start, {**roots, "worker": worker.process.pid}, runs, seconds
+        )
+    rows = await asyncio.to_thread(count_handwritten_rows, urls.owner, batch.finished)
+    return Measured(batch, cpu, history, rows)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    firm_id: uuid.UUID
+    path: str
+    secret: str
+
+
+async def create_automation(urls: Urls, base_url: str, encryption_key: str) -> Webhook:
+    """A firm whose allow-list holds 127.0.0.1, its published, active automation and the
+    automation's signed inbound webhook, through the real services."""
+    engine = create_async_engine(urls.app, poolclass=NullPool)
+    try:
+        maker = async_sessionmaker(engine, expire_on_commit=False)
+        suffix = uuid.uuid4().hex[:8]
+        async with maker() as session, session.begin():
+            created = await create_firm_with_owner(
+                session,
+                firm_name="Bench Firm",
+                slug=f"bench-{suffix}",
+                owner_email=f"bench-{suffix}@example.com",
+                owner_password=uuid.uuid4().hex,
+            )
+            firm_id, owner_id = created.firm.id, created.owner.id
+        principal = Principal(
+            firm_id=firm_id, user_id=owner_id, role=Role.owner, credential="session"
+        )
+        async with tenant_session(firm_id, maker) as session:
+            await set_http_allowlist(
+                session, principal, allowlist=HttpAllowlist(entries=["127.0.0.1"])
+            )
+            automation = await automations.create_automation(
+                session,
+                principal,
+                fields=AutomationFields(name="Three calls"),
+                draft=definition(base_url),
+            )
+            await automations.publish(session, principal, automation.id)
+            await automations.set_status(session, principal, automation.id, AutomationStatus.active)
+            issued = await inbound_webhooks.issue_inbound_webhook(
+                session, principal, Cipher([encryption_key]), automation.id, signing=True
+            )
+    finally:
+        await engine.dispose()
+    if issued.signing_secret is None:
+        raise RuntimeError("the inbound webhook was issued without a signing secret")
+    return Webhook(firm_id, f"/v1/inbound-webhooks/{issued.token}", issued.signing_secret)
+
+
+async def succeeded_rows(urls: Urls, firm_id: uuid.UUID, run_ids: list[uuid.UUID]) -> int:
+    engine = create_async_engine(urls.app, poolclass=NullPool)
+    try:
+        maker = async_sessionmaker(engine)
+        async with tenant_session(firm_id, maker) as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(AutomationRun)
+                .where(AutomationRun.id.in_(run_ids), AutomationRun.status == RunStatus.succeeded)
+            )
+    finally:
+        await engine.dispose()
     return int(count or 0)
 
 
-async def history_counts(client: Client, run_id: uuid.UUID) -> tuple[int, int]:
-    """(activities scheduled, local-activity markers) in one run's workflow history."""
-    history = await client.get_workflow_handle(workflow_id(run_id)).fetch_history()
-    scheduled = markers = 0
-    for event in history.events:
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            scheduled += 1
-        elif (
-            event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-            and event.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
-        ):
-            markers += 1
-    return scheduled, markers
+def api_server(env: dict[str, str]) -> AbstractAsyncContextManager[str]:
+    return uvicorn_api("api.app:create_app", env)
+
+
+async def measure_automation(
+    client: Client,
+    urls: Urls,
+    address: str,
+    base_url: str,
+    roots: Mapping[str, int],
+    runs: int,
+    seconds: float,
+) -> Measured:
+    """(c): the automation, started through its webhook on the API, run by the real worker."""
+    encryption_key = Fernet.generate_key().decode()
+    webhook = await create_automation(urls, base_url, encryption_key)
+    # The worker registers them too, but the API may start a run before it has.
+    await ensure_search_attributes(client)
+    env = product_env(urls, address, encryption_key)
+    worker_argv = [sys.executable, "-m", "launcher", "worker"]
+    run_ids: dict[str, uuid.UUID] = {}
+    async with (
+        child_process("worker", worker_argv, env) as worker,
+        api_server(env) as api_base,
+        http_client(api_base) as http,
+    ):
+        api_pid = child_with("uvicorn", str(httpx.URL(api_base).port))
+
+        async def start(n: int) -> str:
+            body = json.dumps({"n": n}).encode()
+            message, timestamp = f"msg_{uuid.uuid4().hex}", int(time.time())
+            headers = {
+                "content-type": "application/json",
+                "webhook-id": message,
+                "webhook-timestamp": str(timestamp),
+                "webhook-signature": inbound_webhooks.sign(
+                    webhook.secret, message, timestamp, body
+                ),
+            }
+            response = await http.post(webhook.path, content=body, headers=headers)
+            if response.status_code != 202:
+                raise RuntimeError(f"webhook answered {response.status_code}: {response.text}")
+            run_id = uuid.UUID(response.json()["run_id"])
+            run_ids[workflow_id(run_id)] = run_id
+            return workflow_id(run_id)
+
+        components = {**roots, "worker": worker.process.pid, "API": api_pid}
+        batch, cpu, history = await measure(client, start, components, runs, seconds)
+    rows = await succeeded_rows(urls, webhook.firm_id, [run_ids[w] for w in batch.finished])
+    return Measured(batch, cpu, history, rows)
+
+
+# Report ---------------------------------------------------------------------------------
+
+COMPONENTS = ("worker", "Temporal", "API", "Postgres")
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def print_report(
+    runs: int, seconds: float, ceiling: float | None, handwritten: Measured, automation: Measured
+) -> None:
+    print(
+        f"  each measurement: {runs} runs (or {seconds:.0f} s) after {WARMUP_WORKFLOWS} to warm up"
+    )
+    if ceiling is None:
+        print(f"  (a) raw SDK, 3 trivial activities: did not finish {runs} in {seconds:.0f} s")
+    else:
+        print(f"  (a) raw SDK, 3 trivial activities:             {ceiling:7.1f} workflows/s")
+    b, c = handwritten.batch, automation.batch
+    print(
+        f"  (b) hand-written Temporal, 3 local GETs + 1 row: {b.per_second:7.1f} runs/s"
+        f" ({len(b.finished)}/{runs} in {b.seconds:.1f} s; {handwritten.rows} rows inserted)"
+    )
+    print(
+        f"  (c) automation via its webhook, {HTTP_STEPS} http_request + {CONTROL_STEPS} control"
+        f" steps: {c.per_second:7.1f} runs/s ({len(c.finished)}/{runs} in {c.seconds:.1f} s;"
+        f" {automation.rows} rows succeeded)"
+    )
+    if b.per_second > 0:
+        print(
+            f"  ratio (c)/(b) automation/hand-written: {c.per_second / b.per_second:.2f}"
+            f" (goal >= {GOAL_RATIO})"
+        )
+    if ceiling is not None:
+        print(f"  ratio (c)/(a) automation/raw SDK: {c.per_second / ceiling:.2f}")
+    print(
+        "  CPU ms per run      "
+        + "".join(f"{name:>10}" for name in COMPONENTS)
+        + f"{'total':>10}   load generator (not counted)"
+    )
+    for label, measured in (("(b) hand-written", handwritten), ("(c) automation", automation)):
+        cpu = measured.cpu
+        cells = "".join(
+            f"{cpu.per_run[name]:10.1f}" if name in cpu.per_run else f"{'-':>10}"
+            for name in COMPONENTS
+        )
+        print(f"  {label:<20}{cells}{cpu.total:10.1f}   {cpu.load_generator:.1f}")
+    print(f"  (goal: total <= {GOAL_CPU_MS} ms per run for (c))")
+    print("  history per run        events  activities  local activities")
+    for label, measured in (("(b) hand-written", handwritten), ("(c) automation", automation)):
+        h = measured.history
+        print(f"  {label:<20}{h.events:9.1f}{h.activities:12.1f}{h.local_activities:18.1f}")
+    print(f"  (goal: <= {GOAL_EVENTS} history events per run for (c))")
+    for label, measured in (("(b)", handwritten), ("(c)", automation)):
+        kinds = ", ".join(f"{kind} {count}" for kind, count in measured.history.kinds.items())
+        print(f"  {label} one run's history: {kinds}")
+
+
+async def run(runs: int, seconds: float) -> None:
+    print(
+        "automation throughput: Temporal dev server (SQLite WAL), loopback only;"
+        f" load average {load_average()}",
+        flush=True,
+    )
+    urls = await asyncio.to_thread(prepare_database)
+    try:
+        with tempfile.TemporaryDirectory(prefix="firmflow-bench-temporal-") as directory:
+            async with (
+                http_server() as base_url,
+                temporal_dev_server(Path(directory)) as address,
+            ):
+                ceiling = await bounded(lambda: measure_ceiling(address, runs), seconds)
+                roots = {
+                    "Temporal": child_with("start-dev", address.rsplit(":", 1)[1]),
+                    "Postgres": postmaster_pid(),
+                }
+                client = await Client.connect(address)
+                handwritten = await measure_handwritten(
+                    client, urls, address, base_url, roots, runs, seconds
+                )
+                automation = await measure_automation(
+                    client, urls, address, base_url, roots, runs, seconds
+                )
+    finally:
+        await asyncio.to_thread(stop_embedded_postgres, PGDATA)
+    print_report(runs, seconds, ceiling, handwritten, automation)
+    print(f"  load average at the end: {load_average()}", flush=True)
 
 
 async def bounded(measure: Callable[[], Awaitable[float]], seconds: float) -> float | None:
@@ -319,70 +737,6 @@ async def bounded(measure: Callable[[], Awaitable[float]], seconds: float) -> fl
             return await measure()
     except TimeoutError:
         return None
-
-
-async def run(runs: int, seconds: float) -> None:
-    print(
-        f"automation throughput: {runs} runs after {WARMUP_WORKFLOWS} to warm up, each"
-        f" measurement capped at {seconds:.0f} s; Temporal dev server (SQLite WAL)",
-        flush=True,
-    )
-    runtime_url, owner_url = await asyncio.to_thread(prepare_database)
-    with tempfile.TemporaryDirectory(prefix="firmflow-bench-temporal-") as directory:
-        async with http_server() as base_url, temporal_dev_server(Path(directory)) as address:
-            ceiling = await bounded(lambda: measure_ceiling(address, runs), seconds)
-
-            settings = Settings(
-                database_url=runtime_url,
-                migration_database_url=owner_url,
-                temporal_address=address,
-                encryption_keys=Fernet.generate_key().decode(),
-                _env_file=None,
-            )
-            engine = create_async_engine(
-                settings.runtime_url,
-                pool_size=settings.db_pool_size,
-                max_overflow=settings.db_pool_size,
-            )
-            try:
-                maker = async_sessionmaker(engine, expire_on_commit=False)
-                client = await Client.connect(address, data_converter=pydantic_data_converter)
-                await ensure_search_attributes(client)
-                firm_id, principal, automation_id = await create_automation(maker, base_url)
-                bench = Bench(settings, maker, client, firm_id, principal, automation_id)
-                worker = Worker(
-                    client,
-                    task_queue=TASK_QUEUE,
-                    workflows=[AutomationRunWorkflow],
-                    activities=build_activities(settings, maker, fixed_client(client)),
-                    workflow_runner=workflow_runner(),
-                )
-                async with worker:
-                    await run_batch(bench, WARMUP_WORKFLOWS, seconds)
-                    rate, finished = await run_batch(bench, runs, seconds)
-                succeeded = await succeeded_rows(bench, finished)
-                scheduled, markers = (
-                    await history_counts(client, finished[0]) if finished else (0, 0)
-                )
-            finally:
-                await engine.dispose()
-
-    if ceiling is None:
-        print(f"  (a) raw SDK, 3 trivial activities: did not finish {runs} in {seconds:.0f} s")
-    else:
-        print(f"  (a) raw SDK, 3 trivial activities:      {ceiling:7.1f} workflows/s")
-    print(
-        f"  (b) automation, {HTTP_STEPS} http_request + {CONTROL_STEPS} control steps:"
-        f" {rate.per_second:7.1f} runs/s ({rate.completed}/{runs} in {rate.seconds:.1f} s;"
-        f" {succeeded} rows succeeded)"
-    )
-    if ceiling is not None:
-        print(f"  ratio automation/raw SDK: {rate.per_second / ceiling:.2f} (goal >= 0.9)")
-    print(
-        f"  Temporal activities per run: {scheduled} scheduled (goal {HTTP_STEPS}),"
-        f" {markers} local-activity marker(s)",
-        flush=True,
-    )
 
 
 def main() -> None:
