@@ -131,5 +131,16 @@ bench: install web-build browser-deps
 	$(PY) bench/stripe_webhooks.py
 	$(PY) bench/web_app.py
 
+# firmflow beside n8n (bench/peer_n8n.py), apart from `make bench`: it needs n8n, which
+# bench-n8n-install puts in .data/n8n from the npm registry (about 5 minutes and 2.3 GB).
+.PHONY: bench-peer bench-n8n-install
+N8N_DIR := .data/n8n
+bench-n8n-install:
+	mkdir -p $(N8N_DIR) && cp bench/n8n/package.json $(N8N_DIR)/package.json
+	cd $(N8N_DIR) && npm install --no-audit --no-fund
+
+bench-peer: install
+	$(PY) bench/peer_n8n.py
+
 clean:
 	rm -rf .data/test-postgres .pytest_cache .mypy_cache .ruff_cache
