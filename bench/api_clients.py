@@ -25,7 +25,9 @@ from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
-DATABASE = "firmflow_bench"
+# Its own database: stripe_webhooks.py prepares "firmflow_bench" with the same helper, and a
+# fresh database is dropped first, so two benchmarks running at once must not share one.
+DATABASE = "firmflow_bench_clients"
 WARMUP_REQUESTS = 200
 CLIENTS_PATH = "/v1/clients?limit=50"
 SELECT_ONE_PATH = "/bench/select-1"
@@ -53,14 +55,14 @@ class Urls:
     owner: str
 
 
-def prepare_database() -> Urls:
+def prepare_database(database: str = "firmflow_bench") -> Urls:
     from core import embedded, migrate
     from core.db import APP_ROLE
 
     server = embedded.start(ROOT / ".data" / "bench-postgres")
-    embedded.drop_database(server.superuser_dsn(), DATABASE)
-    embedded.ensure_database(server.superuser_dsn(), DATABASE)
-    urls = Urls(app=server.url(APP_ROLE, DATABASE), owner=server.url(embedded.OWNER_ROLE, DATABASE))
+    embedded.drop_database(server.superuser_dsn(), database)
+    embedded.ensure_database(server.superuser_dsn(), database)
+    urls = Urls(app=server.url(APP_ROLE, database), owner=server.url(embedded.OWNER_ROLE, database))
     migrate.upgrade(urls.owner)
     return urls
 
@@ -124,7 +126,7 @@ def api_server(app_url: str) -> AbstractAsyncContextManager[str]:
 
 async def run(clients: int, requests: int, seconds: float) -> None:
     print(f"api clients: preparing {clients:,} clients in one firm…", flush=True)
-    urls = await asyncio.to_thread(prepare_database)
+    urls = await asyncio.to_thread(prepare_database, DATABASE)
     firm_id, token = await create_firm(urls.app)
     await asyncio.to_thread(insert_clients, urls.owner, firm_id, clients)
     auth = {"Authorization": f"Bearer {token}"}
