@@ -26,38 +26,24 @@ WORKFLOWS: list[type] = [
     StripeEventWorkflow,
 ]
 
-# Pure modules the workflows use (every process's contracts among them), shared with the
-# host rather than imported afresh in each run's sandbox: building the definition's pydantic
-# models per run cost more than the rest of a run's workflow code together. They do no I/O
-# and keep no state that affects results (the expression compile cache only saves work), so
-# sharing them cannot break determinism.
-PASSTHROUGH_MODULES = (
-    "core.search_attributes",
-    "jinja2",
-    "markupsafe",
-    "pure.expressions",
-    "workflows.automation.debounce.contracts",
-    "workflows.automation.definition",
-    "workflows.automation.definition.base",
-    "workflows.automation.definition.params",
-    "workflows.automation.definition.steps",
-    "workflows.automation.definition.triggers",
-    "workflows.automation.run.foreach.contracts",
-    "workflows.automation.run.contracts",
-    "workflows.automation.run.state",
-    "workflows.automation.run.until",
-    "workflows.automation.schedule.contracts",
-    "workflows.billing.dunning.contracts",
-    "workflows.billing.payment_retry.contracts",
-    "workflows.billing.recurring.contracts",
-    "workflows.billing.stripe_event.contracts",
-    "workflows.clients.client_import.contracts",
-    "workflows.outbox.relay.contracts",
-)
+# What the worker's sandbox shares with the host instead of importing afresh for every run.
+# Re-importing firmflow's workflow-side modules (the interpreter, its steps, the waits, every
+# process's contracts and the definition's pydantic models) cost about 50 ms of CPU per
+# automation run, more than the rest of its workflow code together. They keep no state that
+# affects results (the expression compile cache only saves work). The module of the
+# workflow being run is still imported afresh in each run (the SDK insists), and the
+# sandbox's checks on builtins (open, input ...) apply to shared code too. What sharing
+# gives up is the per-module proxy that refuses ``datetime.now``, ``random`` or ``uuid4``
+# in the shared modules, so ``strict`` keeps every firmflow module inside the sandbox: the
+# replay tests replay every saved history that way, and tests/unit/test_workflow_sandbox.py
+# shows a nondeterministic call failing the workflow task under both runners.
+PASSTHROUGH_MODULES = ("jinja2", "markupsafe")
+SHARED_FIRMFLOW_MODULES = ("core.search_attributes", "pure", "workflows")
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
+def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
     """The sandbox every worker runs the workflows in (it stays on; see DESIGN §5)."""
+    shared = PASSTHROUGH_MODULES if strict else PASSTHROUGH_MODULES + SHARED_FIRMFLOW_MODULES
     return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*shared)
     )

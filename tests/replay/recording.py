@@ -75,7 +75,7 @@ def replayer(workflows: Sequence[type]) -> Replayer:
     return Replayer(
         workflows=list(workflows),
         data_converter=pydantic_data_converter,
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(strict=True),
     )
 
 
@@ -133,7 +133,7 @@ def recording_worker(
         task_queue=queue,
         workflows=list(workflows),
         activities=list(activities),
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(strict=True),
     )
 
 

@@ -1,5 +1,6 @@
-"""A process's registrations that nothing else catches: every ``contracts.py`` shared with
-the workflow sandbox (a forgotten one is only slower), and every activity a contracts module
+"""A process's registrations that nothing else catches: every workflow-side module shared with
+the worker's sandbox (a forgotten one is only slower) and none with the strict one the replay
+tests use, and every activity a contracts module
 names registered with the worker (a forgotten one only shows as a workflow timing out)."""
 
 import importlib
@@ -15,7 +16,7 @@ from activities import build_activities
 from core.config import Settings
 from workflows.automation.definition.steps import ActionStep
 from workflows.automation.run.contracts import action_activity
-from workflows.registry import PASSTHROUGH_MODULES
+from workflows.registry import workflow_runner
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -26,10 +27,28 @@ def contracts_modules() -> Iterator[ModuleType]:
         yield importlib.import_module(dotted)
 
 
-def test_every_contracts_module_is_passed_through_the_sandbox() -> None:
-    modules = [module.__name__ for module in contracts_modules()]
-    assert len(modules) >= 10  # the search finds the processes there are
-    assert [name for name in modules if name not in PASSTHROUGH_MODULES] == []
+def workflow_side_modules() -> Iterator[str]:
+    for package in ("workflows", "pure"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            yield ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_every_workflow_side_module_is_shared_by_the_worker_and_none_by_the_strict_sandbox() -> (
+    None
+):
+    modules = list(workflow_side_modules())
+    assert len(modules) >= 40  # the search finds the modules there are
+    worker = workflow_runner().restrictions.passthrough_modules
+    strict = workflow_runner(strict=True).restrictions.passthrough_modules
+    assert [name for name in modules if not _shared(name, worker)] == []
+    assert [name for name in modules if _shared(name, strict)] == []
+
+
+def _shared(module: str, passthrough: set[str]) -> bool:
+    """What the sandbox does: a module is passed through when it or a parent is listed."""
+    parts = module.split(".")
+    return any(".".join(parts[:end]) in passthrough for end in range(1, len(parts) + 1))
 
 
 async def _no_client() -> Client:
