@@ -29,8 +29,8 @@ per run (``ActivityTaskScheduled`` and ``core_local_activity`` markers). The loa
 and counted in none of the four.
 
 One Temporal dev server (SQLite WAL) for all three; an embedded Postgres of this bench's own
-under .data/bench-automation-postgres (its CPU is then this bench's alone), a fresh
-database each run, stopped at the end.
+under .data/bench-automation/postgres (its CPU is then this bench's alone), a fresh
+database each run, stopped at the end; the workers' logs beside it.
 """
 
 import argparse
@@ -80,7 +80,10 @@ from workflows.automation.run.contracts import workflow_id
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
-PGDATA = ROOT / ".data" / "bench-automation-postgres"
+# This bench's own: its Postgres (so that Postgres's CPU is this bench's alone) and the
+# logs of the processes it starts, overwritten each run.
+DATA = ROOT / ".data" / "bench-automation"
+PGDATA = DATA / "postgres"
 DATABASE = "firmflow_bench_automation"
 HANDWRITTEN_QUEUE = "bench-handwritten"
 HTTP_STEPS = 3
@@ -361,8 +364,13 @@ async def http_server() -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def child_process(name: str, argv: list[str], env: Mapping[str, str]) -> AsyncIterator[Child]:
-    child = await spawn(name, argv, env)
+async def child_process(
+    name: str, log: str, argv: list[str], env: Mapping[str, str]
+) -> AsyncIterator[Child]:
+    """A worker or the API, its output in ``DATA/<log>`` (a loaded machine makes the SDK
+    warn about every slow workflow task)."""
+    with (DATA / log).open("wb") as output:
+        child = await spawn(name, argv, env, stdout=output)
     try:
         yield child
     finally:
@@ -518,7 +526,9 @@ async def measure_handwritten(
         )
         return handle.id
 
-    async with child_process("hand-written worker", argv, os.environ) as worker:
+    async with child_process(
+        "hand-written worker", "handwritten-worker.log", argv, os.environ
+    ) as worker:
         batch, cpu, history = await measure(
             client, start, {**roots, "worker": worker.process.pid}, runs, seconds
         )
@@ -611,7 +621,7 @@ async def measure_automation(
     worker_argv = [sys.executable, "-m", "launcher", "worker"]
     run_ids: dict[str, uuid.UUID] = {}
     async with (
-        child_process("worker", worker_argv, env) as worker,
+        child_process("worker", "worker.log", worker_argv, env) as worker,
         api_server(env) as api_base,
         http_client(api_base) as http,
     ):
@@ -628,7 +638,12 @@ async def measure_automation(
                     webhook.secret, message, timestamp, body
                 ),
             }
-            response = await http.post(webhook.path, content=body, headers=headers)
+            try:
+                response = await http.post(webhook.path, content=body, headers=headers)
+            except httpx.TransportError:
+                # A keep-alive connection the server closed as it was reused. Senders
+                # resend with the same webhook-id, which answers with the same run.
+                response = await http.post(webhook.path, content=body, headers=headers)
             if response.status_code != 202:
                 raise RuntimeError(f"webhook answered {response.status_code}: {response.text}")
             run_id = uuid.UUID(response.json()["run_id"])
@@ -703,7 +718,7 @@ def print_report(
 async def run(runs: int, seconds: float) -> None:
     print(
         "automation throughput: Temporal dev server (SQLite WAL), loopback only;"
-        f" load average {load_average()}",
+        f" load average {load_average()}; the workers' logs in {DATA.relative_to(ROOT)}",
         flush=True,
     )
     urls = await asyncio.to_thread(prepare_database)

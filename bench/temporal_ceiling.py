@@ -1,6 +1,7 @@
 """The raw-SDK ceiling: how many workflows of 3 trivial activities per second this machine
 completes against the Temporal dev server (SQLite in WAL mode), with the worker in this
-process. Our own engine is judged as a ratio of this figure, measured in the same run.
+process: what the SDK and the server do with no work at all. Our engine is judged against
+bench/automation_throughput.py's hand-written baseline doing the same work, not this.
 
     python bench/temporal_ceiling.py [--workflows 200]
 
