@@ -18,6 +18,7 @@ from core.config import Settings
 from core.crypto import Cipher
 from core.temporal import ClientProvider
 from providers.email import build_email_provider
+from providers.http import HttpPool
 from providers.payments import StripeProviders
 from services.automations.outbox_handlers import register_outbox_handlers
 from services.billing.pay_links import PayLinks
@@ -47,7 +48,9 @@ def build_activities(
     outbox = OutboxActivities(sessionmaker, temporal)
     cipher = Cipher.from_settings(settings)
     email = build_email_provider(settings)
-    automation = AutomationActivities(sessionmaker, cipher=cipher, email=email, temporal=temporal)
+    automation = AutomationActivities(
+        sessionmaker, cipher=cipher, email=email, temporal=temporal, http_client=HttpPool()
+    )
     approvals = ApprovalActivities(sessionmaker, email=email, public_url=settings.public_url)
     flow = FlowActivities(sessionmaker, temporal)
     foreach = ForeachActivities(sessionmaker)

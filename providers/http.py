@@ -9,6 +9,11 @@ A firm's automation may name any URL, so every request is vetted before a byte i
 - the connection goes to the vetted address itself (the URL carries the IP, the ``Host``
   header and TLS SNI carry the name), so a second DNS answer cannot redirect it
   (DNS rebinding);
+- with an ``HttpPool`` (one per worker) connections are kept alive between requests, yet
+  every request is still resolved and vetted first, and a kept connection carries only a
+  request for the same scheme, host name, port and vetted address it was opened for: a
+  connection verified for one host never carries another host's request, and a new DNS
+  answer gets a new connection to the newly vetted address;
 - redirects are followed by hand, at most ``MAX_REDIRECTS``, each target vetted again;
 - one deadline covers resolution, connection, sending and reading; the response is read as
   a stream and abandoned at the size cap.
@@ -25,9 +30,12 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -50,6 +58,13 @@ _HOP_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connec
 # Credentials do not travel to another origin on a redirect.
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# A pool's bounds: the host names it keeps connections for (least recently used dropped
+# first), idle connections kept per host name, and how long one may stay idle (below the
+# 5 s a Node or nginx-style server commonly waits before closing an idle connection, so a
+# kept connection is rarely one the server is closing).
+POOL_MAX_HOSTS = 64
+POOL_IDLE_PER_HOST = 8
+POOL_KEEPALIVE_EXPIRY = 4.0
 
 
 class HttpError(Exception):
@@ -202,14 +217,34 @@ def _tls_context() -> ssl.SSLContext:
 class _Target:
     url: httpx.URL
     host: str
+    port: int
     # Every address the host resolved to, all vetted, in the resolver's order of preference.
     addresses: tuple[IPAddress, ...]
+
+
+def _new_client(
+    tls: ssl.SSLContext | None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    limits: httpx.Limits | None = None,
+) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=transport,
+        verify=tls or _tls_context(),
+        follow_redirects=False,
+        trust_env=False,
+        # A pooled client serves every firm: a cookie one response sets must never ride
+        # along on another request, so none is kept.
+        cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+        limits=limits or httpx.Limits(),
+    )
 
 
 class HttpClient:
     """Sends vetted requests. ``allowlist`` is the firm's; ``tls`` replaces the system's
     certificate authorities; ``resolver`` and ``transport`` are replaceable so tests can
-    watch what would be resolved and sent."""
+    watch what would be resolved and sent. Without ``pool`` each request opens (and
+    closes) its own connection; ``HttpPool`` builds clients that share kept connections."""
 
     def __init__(
         self,
@@ -219,12 +254,16 @@ class HttpClient:
         tls: ssl.SSLContext | None = None,
         resolver: Resolver = resolve,
         transport: httpx.AsyncBaseTransport | None = None,
+        pool: "HttpPool | None" = None,
     ) -> None:
+        if pool is not None and transport is not None:
+            raise ValueError("A pooled client sends through the pool's connections")
         self._tls = tls
         self.allowlist = Allowlist.parse(allowlist)
         self.max_bytes = max_bytes
         self._resolve = resolver
         self._transport = transport
+        self._pool = pool
 
     async def request(self, request: HttpRequest) -> HttpResult:
         method = request.method.upper()
@@ -258,7 +297,7 @@ class HttpClient:
                 f"Requests to {host} are refused: it is a loopback, private, link-local or "
                 "otherwise internal address. A firm admin can add it to the HTTP allow-list."
             )
-        return _Target(url=url, host=host, addresses=tuple(addresses))
+        return _Target(url=url, host=host, port=port, addresses=tuple(addresses))
 
     async def _follow(self, method: str, request: HttpRequest) -> tuple[int, dict[str, str], Any]:
         try:
@@ -339,19 +378,14 @@ class HttpClient:
         phase_limit: float,
     ) -> tuple[int, dict[str, str], Any]:
         """One request to ``address``, naming the host only in Host and TLS SNI."""
-        async with httpx.AsyncClient(
-            transport=self._transport,
-            verify=self._tls or _tls_context(),
-            follow_redirects=False,
-            trust_env=False,
-            # The caller's deadline covers the whole exchange; these bound each phase.
-            timeout=httpx.Timeout(phase_limit, connect=min(phase_limit, CONNECT_TIMEOUT)),
-        ) as client:
+        async with self._client_for(target) as client:
             outgoing = client.build_request(
                 method,
                 target.url.copy_with(host=str(address)),
                 headers=headers,
                 content=content,
+                # The caller's deadline covers the whole exchange; these bound each phase.
+                timeout=httpx.Timeout(phase_limit, connect=min(phase_limit, CONNECT_TIMEOUT)),
                 extensions={"sni_hostname": target.host},
             )
             response = await client.send(outgoing, stream=True)
@@ -364,6 +398,12 @@ class HttpClient:
             {k.lower(): v for k, v in response.headers.items()},
             _decode(response, data),
         )
+
+    def _client_for(self, target: _Target) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        if self._pool is not None:
+            return self._pool.lease(target.url.scheme, target.host, target.port)
+        # A client of its own, closed with its connection when the exchange ends.
+        return _new_client(self._tls, transport=self._transport)
 
     async def _read(self, response: httpx.Response, host: str) -> bytes:
         too_large = HttpTooLarge(
@@ -392,3 +432,117 @@ def _decode(response: httpx.Response, data: bytes) -> Any:
         except ValueError:
             return text
     return text
+
+
+@dataclass(eq=False)
+class _HostClient:
+    client: httpx.AsyncClient
+    in_use: int = 0
+    idle_since: float = 0.0
+    # Dropped from the pool while a request still used it: closed when that one ends.
+    retired: bool = False
+
+
+class HttpPool:
+    """One worker's kept-alive connections, shared by every firm's requests.
+
+    ``pool(allowlist)`` is an ``HttpClient`` for that firm (so the pool stands wherever a
+    client factory is taken): it resolves and vets every request and redirect hop as any
+    client does, then sends through the pool. Connections are grouped by (scheme, host
+    name, port), one ``httpx`` client each, and inside a group httpx keys them by origin,
+    which is the vetted IP in our URLs. So a kept connection carries a request only for the
+    host name, port, TLS server name and vetted address it was opened and verified for; a
+    new DNS answer is a new origin, hence a new connection to the newly vetted address.
+
+    At most ``max_hosts`` groups are kept (the least recently used is closed first), each
+    with at most ``idle_per_host`` idle connections; a group idle for ``keepalive_expiry``
+    seconds is closed at the next use of the pool, and httpx drops idle connections past it
+    inside a group. ``aclose`` closes everything. ``clock`` is replaceable for tests."""
+
+    def __init__(
+        self,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        tls: ssl.SSLContext | None = None,
+        resolver: Resolver = resolve,
+        max_hosts: int = POOL_MAX_HOSTS,
+        idle_per_host: int = POOL_IDLE_PER_HOST,
+        keepalive_expiry: float = POOL_KEEPALIVE_EXPIRY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_hosts < 1:
+            raise ValueError("A pool keeps connections for at least one host")
+        self._max_bytes = max_bytes
+        self._tls = tls
+        self._resolve = resolver
+        self._max_hosts = max_hosts
+        self._expiry = keepalive_expiry
+        self._clock = clock
+        # In-flight requests are bounded by the worker's activity slots, not here.
+        self._limits = httpx.Limits(
+            max_connections=None,
+            max_keepalive_connections=idle_per_host,
+            keepalive_expiry=keepalive_expiry,
+        )
+        self._hosts: OrderedDict[tuple[str, str, int], _HostClient] = OrderedDict()
+        self._closed = False
+
+    def __call__(self, allowlist: Iterable[str]) -> HttpClient:
+        return HttpClient(
+            allowlist,
+            max_bytes=self._max_bytes,
+            tls=self._tls,
+            resolver=self._resolve,
+            pool=self,
+        )
+
+    async def __aenter__(self) -> "HttpPool":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    @asynccontextmanager
+    async def lease(self, scheme: str, host: str, port: int) -> AsyncIterator[httpx.AsyncClient]:
+        """The client holding the connections for one (scheme, host name, port)."""
+        host_client, dropped = self._checkout((scheme, host, port))
+        try:
+            yield host_client.client
+        finally:
+            host_client.in_use -= 1
+            host_client.idle_since = self._clock()
+            if host_client.retired and host_client.in_use == 0:
+                dropped.append(host_client.client)
+            for client in dropped:
+                await client.aclose()
+
+    def _checkout(self, key: tuple[str, str, int]) -> tuple[_HostClient, list[httpx.AsyncClient]]:
+        """The group for ``key``, now the most recently used, and the idle groups to close
+        (expired, or beyond ``max_hosts``). No await: concurrent requests see one state."""
+        if self._closed:
+            raise RuntimeError("The HTTP pool is closed")
+        now = self._clock()
+        dropped: list[httpx.AsyncClient] = []
+        for other in [k for k, v in self._hosts.items() if k != key and v.in_use == 0]:
+            if now - self._hosts[other].idle_since > self._expiry:
+                dropped.append(self._hosts.pop(other).client)
+        host_client = self._hosts.pop(key, None) or _HostClient(
+            _new_client(self._tls, limits=self._limits)
+        )
+        self._hosts[key] = host_client
+        host_client.in_use += 1
+        while len(self._hosts) > self._max_hosts:
+            _, oldest = self._hosts.popitem(last=False)
+            if oldest.in_use:
+                oldest.retired = True
+            else:
+                dropped.append(oldest.client)
+        return host_client, dropped
+
+    async def aclose(self) -> None:
+        """Closes every kept connection; the pool sends nothing afterwards."""
+        self._closed = True
+        host_clients = list(self._hosts.values())
+        self._hosts.clear()
+        for host_client in host_clients:
+            await host_client.client.aclose()
