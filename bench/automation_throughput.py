@@ -1,7 +1,7 @@
 """Automation runs per second beside the same work written by hand in plain Temporal, with
 the CPU each process spends per run, measured in one run.
 
-    python bench/automation_throughput.py [--runs 200] [--seconds 120]
+    python bench/automation_throughput.py [--runs 200] [--rounds 2] [--seconds 120]
 
 (a) The ceiling of bench/temporal_ceiling.py: workflows of 3 trivial activities, the worker
     in this process.
@@ -18,15 +18,16 @@ the CPU each process spends per run, measured in one run.
     process. Afterwards every measured run's ``automation_runs`` row must read
     ``succeeded``.
 
-Every measurement takes the same warm-up and the same number of runs, started by at most 8
-starts at a time, and stops at its count or after ``--seconds``, whichever comes first. A
-run counts once its workflow has returned. For (b) and (c) the script prints the CPU time
-of the worker, the Temporal server, the API and Postgres per run (utime + stime from
-/proc/<pid>/stat over the measured window, each process with its descendants, and the
-children they reaped), the history events per run and the activities and local activities
-per run (``ActivityTaskScheduled`` and ``core_local_activity`` markers). The load generator
-(this process: its starts, its webhook requests and its waits for results) is printed apart
-and counted in none of the four.
+(b) and (c) run side by side (both workers and the API up throughout): each warms up, then
+they take turns in ``--rounds`` rounds (b c, c b, …) of ``--runs / --rounds`` runs, with at
+most 8 starts in flight, so that a change in the machine's load falls on both alike; each
+round stops at its count or after ``--seconds / --rounds``. A run counts once its workflow
+has returned. For (b) and (c) the script prints the CPU time of the worker, the Temporal
+server, the API and Postgres per run (utime + stime from /proc/<pid>/stat over the measured
+rounds, each process with its descendants and the children they reaped), the history events
+per run and the activities and local activities per run (``ActivityTaskScheduled`` and
+``core_local_activity`` markers). The load generator (this process: its starts, its webhook
+requests and its waits for results) is printed apart and counted in none of the four.
 
 One Temporal dev server (SQLite WAL) for all three; an embedded Postgres of this bench's own
 under .data/bench-automation/postgres (its CPU is then this bench's alone), a fresh
@@ -44,7 +45,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -265,7 +266,7 @@ def postmaster_pid() -> int:
 
 @dataclass(frozen=True)
 class Cpu:
-    """Milliseconds of CPU per completed run, per component, over a measured window."""
+    """Milliseconds of CPU per completed run, per component, over the measured windows."""
 
     per_run: dict[str, float]
     load_generator: float
@@ -292,12 +293,11 @@ class CpuWindow:
     def __exit__(self, *exc: object) -> None:
         self.after, self.own_after = cpu_snapshot(self.roots), _own_ms()
 
-    def per_run(self, runs: int) -> Cpu:
-        runs = max(runs, 1)
-        per = {
-            name: (self.after[name] - self.before[name]) * _TICK_MS / runs for name in self.after
-        }
-        return Cpu(per, (self.own_after - self.own_before) / runs)
+    def milliseconds(self) -> dict[str, float]:
+        return {name: (self.after[name] - self.before[name]) * _TICK_MS for name in self.after}
+
+    def own_milliseconds(self) -> float:
+        return self.own_after - self.own_before
 
 
 # Database, loopback server, processes --------------------------------------------------
@@ -397,14 +397,34 @@ def product_env(urls: Urls, temporal: str, encryption_key: str) -> dict[str, str
 Start = Callable[[int], Awaitable[str]]
 
 
-@dataclass(frozen=True)
-class Batch:
-    finished: list[str]
-    seconds: float
+@dataclass
+class System:
+    """(b) or (c): how its runs start, the processes its CPU is read from, and what its
+    measured batches add up to."""
+
+    label: str
+    start: Start
+    roots: dict[str, int]
+    finished: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+    load_generator_ms: float = 0.0
 
     @property
     def per_second(self) -> float:
-        return len(self.finished) / self.seconds
+        return len(self.finished) / self.seconds if self.seconds else 0.0
+
+    def cpu(self) -> Cpu:
+        runs = max(len(self.finished), 1)
+        per_run = {name: ms / runs for name, ms in self.cpu_ms.items()}
+        return Cpu(per_run, self.load_generator_ms / runs)
+
+    def add(self, finished: list[str], seconds: float, window: CpuWindow) -> None:
+        self.finished += finished
+        self.seconds += seconds
+        for name, ms in window.milliseconds().items():
+            self.cpu_ms[name] = self.cpu_ms.get(name, 0.0) + ms
+        self.load_generator_ms += window.own_milliseconds()
 
 
 async def wait_for_result(client: Client, workflow: str) -> None:
@@ -422,7 +442,11 @@ async def wait_for_result(client: Client, workflow: str) -> None:
             return
 
 
-async def run_batch(client: Client, start: Start, count: int, seconds: float) -> Batch:
+async def run_batch(
+    client: Client, start: Start, count: int, seconds: float
+) -> tuple[list[str], float]:
+    """Start ``count`` runs, at most ``CONCURRENT_STARTS`` at a time, and wait for their
+    workflows; (the workflow ids of those that returned in time, seconds taken)."""
     finished: list[str] = []
     starting = asyncio.Semaphore(CONCURRENT_STARTS)
 
@@ -441,7 +465,27 @@ async def run_batch(client: Client, start: Start, count: int, seconds: float) ->
     await asyncio.gather(*pending, return_exceptions=True)
     for task in done:
         task.result()
-    return Batch(finished, elapsed)
+    return finished, elapsed
+
+
+async def measure_batch(client: Client, system: System, count: int, seconds: float) -> None:
+    with CpuWindow(system.roots) as window:
+        finished, elapsed = await run_batch(client, system.start, count, seconds)
+    system.add(finished, elapsed, window)
+
+
+async def alternate(
+    client: Client, systems: tuple[System, System], runs: int, rounds: int, seconds: float
+) -> None:
+    """Both warm up, then measure in rounds, each system's turn first in every other round
+    (b c, c b, …), so that a change in the machine's load falls on both alike."""
+    for system in systems:
+        await run_batch(client, system.start, WARMUP_WORKFLOWS, seconds)
+    per_round, budget = max(runs // rounds, 1), seconds / rounds
+    for round_number in range(rounds):
+        order = systems if round_number % 2 == 0 else systems[::-1]
+        for system in order:
+            await measure_batch(client, system, per_round, budget)
 
 
 @dataclass(frozen=True)
@@ -478,62 +522,6 @@ async def history_of(client: Client, workflows: list[str]) -> History:
                 markers += 1
     runs = max(len(sample), 1)
     return History(events / runs, activities / runs, markers / runs, kinds)
-
-
-@dataclass(frozen=True)
-class Measured:
-    batch: Batch
-    cpu: Cpu
-    history: History
-    rows: int  # rows the runs left in Postgres, as each measurement checks them
-
-
-async def measure(
-    client: Client, start: Start, roots: Mapping[str, int], runs: int, seconds: float
-) -> tuple[Batch, Cpu, History]:
-    """The warm-up, then the measured batch inside the CPU window."""
-    await run_batch(client, start, WARMUP_WORKFLOWS, seconds)
-    with CpuWindow(roots) as window:
-        batch = await run_batch(client, start, runs, seconds)
-    cpu = window.per_run(len(batch.finished))
-    return batch, cpu, await history_of(client, batch.finished)
-
-
-async def measure_handwritten(
-    client: Client,
-    urls: Urls,
-    address: str,
-    base_url: str,
-    roots: Mapping[str, int],
-    runs: int,
-    seconds: float,
-) -> Measured:
-    """(b): the hand-written workflow on its own worker process."""
-    argv = [
-        sys.executable,
-        str(BENCH_DIR / "handwritten_worker.py"),
-        address,
-        HANDWRITTEN_QUEUE,
-        urls.app,
-    ]
-
-    async def start(n: int) -> str:
-        handle = await client.start_workflow(
-            HandwrittenThreeCalls.run,
-            CallsInput(base_url=base_url, n=n),
-            id=f"handwritten-{uuid.uuid4()}",
-            task_queue=HANDWRITTEN_QUEUE,
-        )
-        return handle.id
-
-    async with child_process(
-        "hand-written worker", "handwritten-worker.log", argv, os.environ
-    ) as worker:
-        batch, cpu, history = await measure(
-            client, start, {**roots, "worker": worker.process.pid}, runs, seconds
-        )
-    rows = await asyncio.to_thread(count_handwritten_rows, urls.owner, batch.finished)
-    return Measured(batch, cpu, history, rows)
 
 
 @dataclass(frozen=True)
@@ -603,57 +591,58 @@ def api_server(env: dict[str, str]) -> AbstractAsyncContextManager[str]:
     return uvicorn_api("api.app:create_app", env)
 
 
-async def measure_automation(
-    client: Client,
-    urls: Urls,
-    address: str,
-    base_url: str,
-    roots: Mapping[str, int],
-    runs: int,
-    seconds: float,
-) -> Measured:
-    """(c): the automation, started through its webhook on the API, run by the real worker."""
-    encryption_key = Fernet.generate_key().decode()
-    webhook = await create_automation(urls, base_url, encryption_key)
-    # The worker registers them too, but the API may start a run before it has.
-    await ensure_search_attributes(client)
-    env = product_env(urls, address, encryption_key)
-    worker_argv = [sys.executable, "-m", "launcher", "worker"]
+def handwritten_system(client: Client, base_url: str, worker: Child) -> System:
+    """(b): the hand-written workflow, started as a plain Temporal user starts one."""
+
+    async def start(n: int) -> str:
+        handle = await client.start_workflow(
+            HandwrittenThreeCalls.run,
+            CallsInput(base_url=base_url, n=n),
+            id=f"handwritten-{uuid.uuid4()}",
+            task_queue=HANDWRITTEN_QUEUE,
+        )
+        return handle.id
+
+    return System("(b) hand-written", start, {"worker": worker.process.pid})
+
+
+def automation_system(
+    http: httpx.AsyncClient, webhook: Webhook, worker: Child, api_pid: int
+) -> tuple[System, dict[str, uuid.UUID]]:
+    """(c): the automation, started by a signed delivery to its webhook; also the run id
+    behind each workflow id, filled in as runs start."""
     run_ids: dict[str, uuid.UUID] = {}
-    async with (
-        child_process("worker", "worker.log", worker_argv, env) as worker,
-        api_server(env) as api_base,
-        http_client(api_base) as http,
-    ):
-        api_pid = child_with("uvicorn", str(httpx.URL(api_base).port))
 
-        async def start(n: int) -> str:
-            body = json.dumps({"n": n}).encode()
-            message, timestamp = f"msg_{uuid.uuid4().hex}", int(time.time())
-            headers = {
-                "content-type": "application/json",
-                "webhook-id": message,
-                "webhook-timestamp": str(timestamp),
-                "webhook-signature": inbound_webhooks.sign(
-                    webhook.secret, message, timestamp, body
-                ),
-            }
-            try:
-                response = await http.post(webhook.path, content=body, headers=headers)
-            except httpx.TransportError:
-                # A keep-alive connection the server closed as it was reused. Senders
-                # resend with the same webhook-id, which answers with the same run.
-                response = await http.post(webhook.path, content=body, headers=headers)
-            if response.status_code != 202:
-                raise RuntimeError(f"webhook answered {response.status_code}: {response.text}")
-            run_id = uuid.UUID(response.json()["run_id"])
-            run_ids[workflow_id(run_id)] = run_id
-            return workflow_id(run_id)
+    async def start(n: int) -> str:
+        body = json.dumps({"n": n}).encode()
+        message, timestamp = f"msg_{uuid.uuid4().hex}", int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": message,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": inbound_webhooks.sign(webhook.secret, message, timestamp, body),
+        }
+        try:
+            response = await http.post(webhook.path, content=body, headers=headers)
+        except httpx.TransportError:
+            # A keep-alive connection the server closed as it was reused. Senders resend
+            # with the same webhook-id, which answers with the same run.
+            response = await http.post(webhook.path, content=body, headers=headers)
+        if response.status_code != 202:
+            raise RuntimeError(f"webhook answered {response.status_code}: {response.text}")
+        run_id = uuid.UUID(response.json()["run_id"])
+        run_ids[workflow_id(run_id)] = run_id
+        return workflow_id(run_id)
 
-        components = {**roots, "worker": worker.process.pid, "API": api_pid}
-        batch, cpu, history = await measure(client, start, components, runs, seconds)
-    rows = await succeeded_rows(urls, webhook.firm_id, [run_ids[w] for w in batch.finished])
-    return Measured(batch, cpu, history, rows)
+    roots = {"worker": worker.process.pid, "API": api_pid}
+    return System("(c) automation", start, roots), run_ids
+
+
+@dataclass(frozen=True)
+class Measured:
+    system: System
+    history: History
+    rows: int  # rows the runs left in Postgres, as each measurement checks them
 
 
 # Report ---------------------------------------------------------------------------------
@@ -666,56 +655,114 @@ def load_average() -> str:
 
 
 def print_report(
-    runs: int, seconds: float, ceiling: float | None, handwritten: Measured, automation: Measured
+    runs: int, rounds: int, seconds: float, ceiling: float | None, results: list[Measured]
 ) -> None:
+    per_round = max(runs // rounds, 1)
     print(
-        f"  each measurement: {runs} runs (or {seconds:.0f} s) after {WARMUP_WORKFLOWS} to warm up"
+        f"  (b) and (c): {per_round * rounds} runs each, in {rounds} alternating rounds of"
+        f" {per_round} (each round capped at {seconds / rounds:.0f} s), after"
+        f" {WARMUP_WORKFLOWS} to warm up"
     )
     if ceiling is None:
         print(f"  (a) raw SDK, 3 trivial activities: did not finish {runs} in {seconds:.0f} s")
     else:
-        print(f"  (a) raw SDK, 3 trivial activities:             {ceiling:7.1f} workflows/s")
-    b, c = handwritten.batch, automation.batch
-    print(
-        f"  (b) hand-written Temporal, 3 local GETs + 1 row: {b.per_second:7.1f} runs/s"
-        f" ({len(b.finished)}/{runs} in {b.seconds:.1f} s; {handwritten.rows} rows inserted)"
-    )
-    print(
-        f"  (c) automation via its webhook, {HTTP_STEPS} http_request + {CONTROL_STEPS} control"
-        f" steps: {c.per_second:7.1f} runs/s ({len(c.finished)}/{runs} in {c.seconds:.1f} s;"
-        f" {automation.rows} rows succeeded)"
-    )
-    if b.per_second > 0:
+        print(f"  (a) raw SDK, 3 trivial activities: {ceiling:6.1f} workflows/s")
+    handwritten, automation = results
+    what = {
+        handwritten.system.label: f"3 local-activity GETs + 1 row; {handwritten.rows} rows",
+        automation.system.label: (
+            f"webhook, {HTTP_STEPS} http_request + {CONTROL_STEPS} control steps;"
+            f" {automation.rows} rows succeeded"
+        ),
+    }
+    for measured in results:
+        system = measured.system
         print(
-            f"  ratio (c)/(b) automation/hand-written: {c.per_second / b.per_second:.2f}"
-            f" (goal >= {GOAL_RATIO})"
+            f"  {system.label:<20}{system.per_second:6.1f} runs/s ({len(system.finished)} in"
+            f" {system.seconds:.1f} s; {what[system.label]})"
         )
+    b, c = handwritten.system.per_second, automation.system.per_second
+    if b > 0:
+        print(f"  ratio (c)/(b) automation/hand-written: {c / b:.2f} (goal >= {GOAL_RATIO})")
     if ceiling is not None:
-        print(f"  ratio (c)/(a) automation/raw SDK: {c.per_second / ceiling:.2f}")
+        print(f"  ratio (c)/(a) automation/raw SDK: {c / ceiling:.2f}")
     print(
-        "  CPU ms per run      "
+        f"  {'CPU ms per run':<20}"
         + "".join(f"{name:>10}" for name in COMPONENTS)
         + f"{'total':>10}   load generator (not counted)"
     )
-    for label, measured in (("(b) hand-written", handwritten), ("(c) automation", automation)):
-        cpu = measured.cpu
+    for measured in results:
+        cpu = measured.system.cpu()
         cells = "".join(
             f"{cpu.per_run[name]:10.1f}" if name in cpu.per_run else f"{'-':>10}"
             for name in COMPONENTS
         )
-        print(f"  {label:<20}{cells}{cpu.total:10.1f}   {cpu.load_generator:.1f}")
+        print(f"  {measured.system.label:<20}{cells}{cpu.total:10.1f}   {cpu.load_generator:.1f}")
     print(f"  (goal: total <= {GOAL_CPU_MS} ms per run for (c))")
-    print("  history per run        events  activities  local activities")
-    for label, measured in (("(b) hand-written", handwritten), ("(c) automation", automation)):
+    print(f"  {'history per run':<20}   events  activities  local activities")
+    for measured in results:
         h = measured.history
-        print(f"  {label:<20}{h.events:9.1f}{h.activities:12.1f}{h.local_activities:18.1f}")
+        print(
+            f"  {measured.system.label:<20}{h.events:9.1f}{h.activities:12.1f}"
+            f"{h.local_activities:18.1f}"
+        )
     print(f"  (goal: <= {GOAL_EVENTS} history events per run for (c))")
-    for label, measured in (("(b)", handwritten), ("(c)", automation)):
+    for measured in results:
         kinds = ", ".join(f"{kind} {count}" for kind, count in measured.history.kinds.items())
-        print(f"  {label} one run's history: {kinds}")
+        print(f"  {measured.system.label.split()[0]} one run's history: {kinds}")
 
 
-async def run(runs: int, seconds: float) -> None:
+async def measure_both(
+    client: Client,
+    urls: Urls,
+    address: str,
+    base_url: str,
+    shared: Mapping[str, int],
+    runs: int,
+    rounds: int,
+    seconds: float,
+) -> list[Measured]:
+    """(b) and (c), with both workers and the API running throughout (an idle worker
+    costs its own process only, and polls Temporal a little)."""
+    encryption_key = Fernet.generate_key().decode()
+    webhook = await create_automation(urls, base_url, encryption_key)
+    # The worker registers them too, but the API may start a run before it has.
+    await ensure_search_attributes(client)
+    env = product_env(urls, address, encryption_key)
+    handwritten_argv = [
+        sys.executable,
+        str(BENCH_DIR / "handwritten_worker.py"),
+        address,
+        HANDWRITTEN_QUEUE,
+        urls.app,
+    ]
+    async with (
+        child_process(
+            "hand-written worker", "handwritten-worker.log", handwritten_argv, os.environ
+        ) as handwritten_worker,
+        child_process(
+            "worker", "worker.log", [sys.executable, "-m", "launcher", "worker"], env
+        ) as worker,
+        api_server(env) as api_base,
+        http_client(api_base) as http,
+    ):
+        api_pid = child_with("uvicorn", str(httpx.URL(api_base).port))
+        handwritten = handwritten_system(client, base_url, handwritten_worker)
+        automation, run_ids = automation_system(http, webhook, worker, api_pid)
+        for system in (handwritten, automation):
+            system.roots.update(shared)
+        await alternate(client, (handwritten, automation), runs, rounds, seconds)
+    rows = await asyncio.to_thread(count_handwritten_rows, urls.owner, handwritten.finished)
+    succeeded = await succeeded_rows(
+        urls, webhook.firm_id, [run_ids[w] for w in automation.finished]
+    )
+    return [
+        Measured(handwritten, await history_of(client, handwritten.finished), rows),
+        Measured(automation, await history_of(client, automation.finished), succeeded),
+    ]
+
+
+async def run(runs: int, rounds: int, seconds: float) -> None:
     print(
         "automation throughput: Temporal dev server (SQLite WAL), loopback only;"
         f" load average {load_average()}; the workers' logs in {DATA.relative_to(ROOT)}",
@@ -729,20 +776,17 @@ async def run(runs: int, seconds: float) -> None:
                 temporal_dev_server(Path(directory)) as address,
             ):
                 ceiling = await bounded(lambda: measure_ceiling(address, runs), seconds)
-                roots = {
+                shared = {
                     "Temporal": child_with("start-dev", address.rsplit(":", 1)[1]),
                     "Postgres": postmaster_pid(),
                 }
                 client = await Client.connect(address)
-                handwritten = await measure_handwritten(
-                    client, urls, address, base_url, roots, runs, seconds
-                )
-                automation = await measure_automation(
-                    client, urls, address, base_url, roots, runs, seconds
+                results = await measure_both(
+                    client, urls, address, base_url, shared, runs, rounds, seconds
                 )
     finally:
         await asyncio.to_thread(stop_embedded_postgres, PGDATA)
-    print_report(runs, seconds, ceiling, handwritten, automation)
+    print_report(runs, rounds, seconds, ceiling, results)
     print(f"  load average at the end: {load_average()}", flush=True)
 
 
@@ -757,9 +801,10 @@ async def bounded(measure: Callable[[], Awaitable[float]], seconds: float) -> fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=120.0)
     args = parser.parse_args()
-    asyncio.run(run(args.runs, args.seconds))
+    asyncio.run(run(args.runs, max(args.rounds, 1), args.seconds))
     sys.stdout.flush()
     # The SDK's native threads can crash interpreter teardown (temporalio/sdk-python#300);
     # the figures are printed, so leave without it rather than fail `make bench`.
