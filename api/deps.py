@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from functools import cache
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -80,6 +80,25 @@ async def get_session(maker: SessionmakerDep, temporal: TemporalDep) -> AsyncIte
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_ingest_session(
+    maker: SessionmakerDep, temporal: TemporalDep, background: BackgroundTasks
+) -> AsyncIterator[AsyncSession]:
+    """``get_session`` for the endpoints other systems deliver to (Stripe, inbound
+    webhooks): committed when the route returns, so the answer means stored, but the outbox
+    fast path runs after the answer is sent. A sender waits for what it needs (the event
+    is durable) and not for a Temporal call; what the fast path does not do (the process
+    stops first, Temporal is down) stays pending for the relay."""
+    async with maker() as session:
+        async with session.begin():
+            yield session
+        ids = pop_outbox_ids(session)
+    if ids:
+        background.add_task(dispatch_after_commit, maker, temporal, ids)
+
+
+IngestSessionDep = Annotated[AsyncSession, Depends(get_ingest_session, scope="function")]
 
 
 def get_cipher(settings: SettingsDep) -> Cipher:

@@ -12,7 +12,14 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Request, status
 
-from api.deps import CipherDep, Requires, SessionDep, SettingsDep, WebhookBody
+from api.deps import (
+    CipherDep,
+    IngestSessionDep,
+    Requires,
+    SessionDep,
+    SettingsDep,
+    WebhookBody,
+)
 from api.openapi import errors
 from api.schemas.inbound_webhooks import (
     InboundWebhookCreate,
@@ -114,12 +121,17 @@ _DELIVERY_BODY: dict[str, Any] = {
     responses=errors(InvalidPayload, SignatureRefused, Conflict, UnsupportedMediaType),
 )
 async def receive_webhook(
-    token: str, request: Request, session: SessionDep, cipher: CipherDep, body: WebhookBody
+    token: str,
+    request: Request,
+    session: IngestSessionDep,
+    cipher: CipherDep,
+    body: WebhookBody,
 ) -> RunAccepted:
     """Start a run of the automation this URL belongs to, with the JSON body as its
     trigger. When the URL has a signing secret, the Standard Webhooks headers must sign
     the body (401 otherwise). A repeated ``webhook-id`` answers with the run the first
-    delivery started. An automation that is not active is a 409."""
+    delivery started. An automation that is not active is a 409. The 202 means the run is
+    stored; its workflow is started right after the answer."""
     run, _ = await inbound_webhooks.receive(
         session,
         cipher,

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from api.deps import (
     CipherDep,
+    IngestSessionDep,
     PaymentProvidersDep,
     Requires,
     SessionDep,
@@ -184,13 +185,13 @@ _DELIVERY_BODY: dict[str, Any] = {
 async def receive_stripe_webhook(
     firm_id: str,
     request: Request,
-    session: SessionDep,
+    session: IngestSessionDep,
     cipher: CipherDep,
     body: WebhookBody,
 ) -> WebhookReceipt:
     """Stripe's deliveries for one firm. A 400 for a bad signature (generic), malformed
     JSON or an event firmflow cannot use (Stripe redelivers non-2xx answers for days); 200
-    once the event is stored — it is applied right after, through the outbox."""
+    once the event is stored — it is applied right after the answer, through the outbox."""
     receipt = await stripe_webhooks.receive(
         session,
         cipher,

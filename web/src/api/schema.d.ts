@@ -1463,7 +1463,8 @@ export interface paths {
          * @description Start a run of the automation this URL belongs to, with the JSON body as its
          *     trigger. When the URL has a signing secret, the Standard Webhooks headers must sign
          *     the body (401 otherwise). A repeated ``webhook-id`` answers with the run the first
-         *     delivery started. An automation that is not active is a 409.
+         *     delivery started. An automation that is not active is a 409. The 202 means the run is
+         *     stored; its workflow is started right after the answer.
          */
         post: operations["receive_webhook_v1_hooks__token__post"];
         delete?: never;
@@ -1486,7 +1487,8 @@ export interface paths {
          * @description Start a run of the automation this URL belongs to, with the JSON body as its
          *     trigger. When the URL has a signing secret, the Standard Webhooks headers must sign
          *     the body (401 otherwise). A repeated ``webhook-id`` answers with the run the first
-         *     delivery started. An automation that is not active is a 409.
+         *     delivery started. An automation that is not active is a 409. The 202 means the run is
+         *     stored; its workflow is started right after the answer.
          */
         post: operations["receive_webhook_v1_inbound_webhooks__token__post"];
         delete?: never;
@@ -2517,7 +2519,7 @@ export interface paths {
          * Receive Stripe Webhook
          * @description Stripe's deliveries for one firm. A 400 for a bad signature (generic), malformed
          *     JSON or an event firmflow cannot use (Stripe redelivers non-2xx answers for days); 200
-         *     once the event is stored — it is applied right after, through the outbox.
+         *     once the event is stored — it is applied right after the answer, through the outbox.
          */
         post: operations["receive_stripe_webhook_v1_webhooks_stripe__firm_id__post"];
         delete?: never;
