@@ -35,6 +35,7 @@ import random
 import secrets
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -302,6 +303,8 @@ def read_lines(stream: Any) -> "queue.Queue[str | None]":
 
 
 def stop_process_group(process: "subprocess.Popen[str]", grace: float) -> None:
+    """SIGINT (both systems shut down gracefully on it), SIGKILL after the grace; then
+    whatever is left in its process group (n8n's task runners) goes too."""
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
         try:
@@ -309,6 +312,8 @@ def stop_process_group(process: "subprocess.Popen[str]", grace: float) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager
@@ -374,9 +379,18 @@ def firmflow_roots(launcher_pid: int, data_dir: Path) -> dict[int, str]:
     return roots
 
 
-def set_up_firmflow(api: str, stub_url: str) -> tuple[str, str]:
+@dataclass(frozen=True)
+class FirmflowSetup:
+    api: str
+    token: str
+    automation_id: str
+    hook: str
+    signing_secret: str
+
+
+def set_up_firmflow(api: str, stub_url: str) -> FirmflowSetup:
     """A firm, its allow-list entry, the automation (imported, published, activated) and a
-    signed inbound webhook, through the public API; the webhook's URL and secret."""
+    signed inbound webhook, through the public API."""
     slug = f"peer-{secrets.token_hex(4)}"
     with httpx.Client(base_url=api, timeout=60) as http:
         signed_up = http.post(
@@ -390,7 +404,8 @@ def set_up_firmflow(api: str, stub_url: str) -> tuple[str, str]:
             },
         )
         signed_up.raise_for_status()
-        http.headers["authorization"] = f"Bearer {signed_up.json()['token']}"
+        token = str(signed_up.json()["token"])
+        http.headers["authorization"] = f"Bearer {token}"
         http.cookies.clear()  # a bearer token alone: no CSRF checks apply
         http.patch("/v1/firm/http-allowlist", json={"entries": ["127.0.0.1"]}).raise_for_status()
         imported = http.post(
@@ -400,13 +415,43 @@ def set_up_firmflow(api: str, stub_url: str) -> tuple[str, str]:
             headers={"content-type": "application/json"},
         )
         imported.raise_for_status()
-        automation_id = imported.json()["automation"]["id"]
+        automation_id = str(imported.json()["automation"]["id"])
         http.post(f"/v1/automations/{automation_id}/activate").raise_for_status()
         issued = http.post(
             f"/v1/automations/{automation_id}/inbound-webhook", json={"signing": True}
         )
         issued.raise_for_status()
-        return str(issued.json()["url"]), str(issued.json()["signing_secret"])
+        return FirmflowSetup(
+            api, token, automation_id, issued.json()["url"], issued.json()["signing_secret"]
+        )
+
+
+def firmflow_runs(setup: FirmflowSetup) -> dict[str, int]:
+    """The automation's runs by status, from the runs API (at most 100 pages)."""
+    counts: dict[str, int] = {}
+    params = {"automation_id": setup.automation_id, "limit": "100"}
+    headers = {"authorization": f"Bearer {setup.token}"}
+    with httpx.Client(base_url=setup.api, headers=headers, timeout=60) as http:
+        for _ in range(100):
+            page = http.get("/v1/automation-runs", params=params)
+            page.raise_for_status()
+            for run in page.json()["items"]:
+                counts[run["status"]] = counts.get(run["status"], 0) + 1
+            cursor = page.json()["next_cursor"]
+            if cursor is None:
+                break
+            params["cursor"] = cursor
+    return counts
+
+
+def n8n_executions(user_folder: Path) -> dict[str, int]:
+    """The executions n8n saved, by status (read once n8n has stopped)."""
+    database = sqlite3.connect(user_folder / ".n8n" / "database.sqlite")
+    try:
+        rows = database.execute("SELECT status, count(*) FROM execution_entity GROUP BY status")
+        return {str(status): int(count) for status, count in rows}
+    finally:
+        database.close()
 
 
 def n8n_env(user_folder: Path, port: int) -> dict[str, str]:
@@ -466,17 +511,19 @@ def running_n8n(n8n: Path, data_dir: Path, stub_url: str) -> Iterator[tuple[str,
         text=True,
         start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    hook = f"http://127.0.0.1:{port}/webhook/{N8N_WEBHOOK_PATH}"
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
+        # Ready once the published workflow's webhook answers, a few seconds after n8n's
+        # own readiness: this probe's run is not counted (the stub ignores unknown ids).
         while True:
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/healthz/readiness", timeout=2).status_code == 200:
+                if httpx.post(hook, json={"id": "probe"}, timeout=2).status_code == 200:
                     break
             if started.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"n8n did not start; see {data_dir / 'n8n.log'}")
             time.sleep(0.2)
-        yield f"{url}/webhook/{N8N_WEBHOOK_PATH}", started.pid
+        yield hook, started.pid
     finally:
         stop_process_group(started, 30)
         log.close()
@@ -579,7 +626,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def ms(seconds: float) -> str:
-    return f"{seconds * 1000:7.0f} ms" if seconds < 10 else f"{seconds:7.1f} s "
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
 @dataclass
@@ -632,8 +679,8 @@ def report(
         for name, s in summaries.items():
             rates = ", ".join(f"{rate:.1f}" for rate in s.rates)
             print(
-                f"  {name:<9} {s.rate:6.1f} runs/s  [{rates}]  p50 {ms(s.p50)}"
-                f"  p95 {ms(s.p95)}  p99 {ms(s.p99)}  ({s.runs} runs"
+                f"  {name:<9} {s.rate:6.1f} runs/s  [{rates}]  p50 {ms(s.p50):>8}"
+                f"  p95 {ms(s.p95):>8}  p99 {ms(s.p99):>8}  ({s.runs} runs"
                 f"{f', {s.errors} refused' if s.errors else ''}"
                 f"{f', {s.lost} lost' if s.lost else ''})"
             )
@@ -658,29 +705,41 @@ def report(
 
 
 async def measure(args: argparse.Namespace, n8n: Path) -> None:
+    began = time.monotonic()
     async with running_stub() as (stub_url, arrivals):
         with running_firmflow(DATA_DIR / "firmflow") as (api, launcher):
-            hook, secret = set_up_firmflow(api, stub_url)
+            setup = set_up_firmflow(api, stub_url)
             firmflow = System(
                 "firmflow",
-                hook,
+                setup.hook,
                 firmflow_roots(launcher.pid, DATA_DIR / "firmflow"),
-                signing_secret=secret,
+                signing_secret=setup.signing_secret,
             )
-            print(f"firmflow ready at {api}: processes {sorted(set(firmflow.roots.values()))}")
+            print(
+                f"firmflow ready at {api} after {time.monotonic() - began:.0f} s:"
+                f" processes {sorted(set(firmflow.roots.values()))}",
+                flush=True,
+            )
             # Paused while n8n's commands and startup run; always resumed, or it could not
             # stop (and its Postgres, in a session of its own, would be left stopped).
             firmflow.pause()
             try:
                 with running_n8n(n8n, DATA_DIR / "n8n", stub_url) as (n8n_hook, n8n_pid):
                     peer = System("n8n", n8n_hook, {n8n_pid: "n8n"})
-                    print(f"n8n ready at {n8n_hook}", flush=True)
+                    print(
+                        f"n8n ready at {n8n_hook} after {time.monotonic() - began:.0f} s",
+                        flush=True,
+                    )
                     try:
                         await compare(args, arrivals, firmflow, peer)
                     finally:
                         peer.resume()
             finally:
                 firmflow.resume()
+            ours = firmflow_runs(setup)
+        theirs = n8n_executions(DATA_DIR / "n8n")
+    print(f"\nruns recorded, warm-ups included: firmflow {ours}; n8n executions saved {theirs}")
+    print(f"whole benchmark: {time.monotonic() - began:.0f} s", flush=True)
 
 
 async def compare(
