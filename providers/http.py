@@ -2,10 +2,11 @@
 
 A firm's automation may name any URL, so every request is vetted before a byte is sent:
 - only ``http`` and ``https``;
-- the host is resolved once (``getaddrinfo``) and refused when ANY of its addresses is
-  loopback, private, link-local, shared (CGNAT), multicast, reserved or unspecified —
-  also when hidden in an IPv4-mapped, 6to4 or NAT64 IPv6 address — unless the host name,
-  or a network holding the address, is on the firm's allow-list;
+- the host is resolved (``getaddrinfo``) for each request and redirect hop, and refused
+  when ANY of its addresses is loopback, private, link-local, shared (CGNAT), multicast,
+  reserved or unspecified — also when hidden in an IPv4-mapped, 6to4 or NAT64 IPv6
+  address — unless the host name, or a network holding the address, is on the firm's
+  allow-list;
 - the connection goes to the vetted address itself (the URL carries the IP, the ``Host``
   header and TLS SNI carry the name), so a second DNS answer cannot redirect it
   (DNS rebinding);
@@ -13,7 +14,7 @@ A firm's automation may name any URL, so every request is vetted before a byte i
   every request is still resolved and vetted first, and a kept connection carries only a
   request for the same scheme, host name, port and vetted address it was opened for: a
   connection verified for one host never carries another host's request, and a new DNS
-  answer gets a new connection to the newly vetted address;
+  answer gets a new connection to the newly vetted address; no response's cookie is kept;
 - redirects are followed by hand, at most ``MAX_REDIRECTS``, each target vetted again;
 - one deadline covers resolution, connection, sending and reading; the response is read as
   a stream and abandoned at the size cap.

@@ -102,8 +102,11 @@ class LocalServer:
 
 def _handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        # Keeps the connection open between requests, as the services automations call do.
+        # Keeps the connection open between requests, as the services automations call do,
+        # and sends each write at once, as they do too: with Nagle's algorithm a body written
+        # after its headers would wait for the client's delayed ACK on a kept connection.
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the tests read ``seen`` instead."""
