@@ -1,9 +1,18 @@
-"""The automation run's activities: one per action step type (``automation.<type>``) and
-the local activity ``automation.finish_run``. The rules live in
-services/automations/actions.py (finish_run in run_records.py); these activities open the
-units of work an attempt needs (one for a database effect; a reading one and a recording
-one around an effect outside the database), add the attempt number and turn a failed step
-into the ``ApplicationError`` the run workflow expects (contracts.py)."""
+"""The automation run's activities: one per action step type (``automation.<type>``), run
+as local or regular activities as the run decides, and the local activity
+``automation.finish_run``. The rules live in services/automations/actions.py (finish_run in
+run_records.py); these activities open the units of work an attempt needs and no more, add
+the attempt number and turn a failed step into the ``ApplicationError`` the run workflow
+expects (contracts.py).
+
+A database effect is one transaction: the run's state read, the effect and its record. An
+effect outside the database (an HTTP call, an email) is the effect between a reading and a
+recording transaction; an attempt that cannot follow an earlier execution of its step (the
+first attempt of a regular activity, or of a local one scheduled in the run's first
+workflow task) and names no credentials skips the reading one, taking the firm's
+allow-list from a cache of a few seconds (services/automations/allowlists). Any other
+attempt reads the run's state first and returns what an earlier one recorded.
+"""
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -15,6 +24,7 @@ from core.temporal import ClientProvider
 from providers.email import EmailProvider
 from providers.http import HttpClient
 from services.automations import actions, external_effects, run_records
+from services.automations.allowlists import AllowlistCache
 from services.automations.external_effects import HttpClientFactory
 from services.automations.run_records import Attempt
 from services.automations.step_errors import StepError, StepFailed
@@ -56,18 +66,20 @@ class AutomationActivities:
         self._cipher = cipher
         self._email = email
         self._http_client = http_client
+        self._allowlists = AllowlistCache(sessionmaker)
 
     async def _step(self, step_type: str, call: StepCall) -> StepOutcome:
-        attempt = activity.info().attempt
-        current = Attempt(call=call, attempt=attempt, secrets={})
+        info = activity.info()
+        current = Attempt(call=call, attempt=info.attempt, secrets={})
+        first = info.attempt == 1 and (call.first_task or not info.is_local)
         try:
             with actions.failures_redacted(current):
                 actions.check_step_type(step_type, call)
                 if step_type in actions.DB_EFFECTS:
                     return await self._in_database(current, actions.DB_EFFECTS[step_type])
-                return await self._outside_database(current)
+                return await self._outside_database(current, first)
         except StepError as exc:
-            raise application_error(exc, attempt) from None
+            raise application_error(exc, info.attempt) from None
 
     async def _in_database(self, current: Attempt, effect: actions.DbEffect) -> StepOutcome:
         # The events the step caused (emit_event, client.updated, task.created) reach the
@@ -86,24 +98,33 @@ class AutomationActivities:
             raise StepFailed("The step's record could not be read back")
         return recorded
 
-    async def _outside_database(self, current: Attempt) -> StepOutcome:
-        """A reading transaction, the effect with no transaction open, then the recording
-        one: an HTTP call or an email never holds a connection or a lock."""
+    async def _outside_database(self, current: Attempt, first: bool) -> StepOutcome:
+        """The effect with no transaction open, then the recording one: an HTTP call or an
+        email never holds a connection or a lock. A reading transaction comes first unless
+        the attempt is the step's first and names no credentials."""
         call = current.call
-        async with firm_transaction(self._sessionmaker, call.firm_id) as session:
-            prepared = await actions.prepare_external(session, current, self._cipher)
-        if prepared.recorded is not None:
-            return prepared.recorded
-        rendered = prepared.rendered
+        read_first = not first or actions.names_secrets(call)
+        if not read_first:
+            rendered = actions.render_plain(current)
+            allowlist = (
+                await self._allowlists.get(call.firm_id) if call.step_type == "http_request" else []
+            )
+        else:
+            async with firm_transaction(self._sessionmaker, call.firm_id) as session:
+                prepared = await actions.prepare_external(session, current, self._cipher)
+            if prepared.recorded is not None:
+                return prepared.recorded
+            rendered, allowlist = prepared.rendered, prepared.allowlist
+            self._allowlists.put(call.firm_id, allowlist)
         if call.step_type == "http_request":
             output = await external_effects.http_request(
-                self._http_client, prepared.allowlist, call, rendered
+                self._http_client, allowlist, call, rendered
             )
         else:
             output = await external_effects.send_email(self._email, call, rendered)
         outcome = current.outcome(rendered, output)
         async with firm_transaction(self._sessionmaker, call.firm_id) as session:
-            if await actions.record_outcome(session, current, outcome):
+            if await actions.record_outcome(session, current, outcome, read_first=read_first):
                 return outcome
         return await self._recorded_after_conflict(call)
 

@@ -7,7 +7,10 @@ attempt goes the same way:
 
 1. In a transaction of the run's firm: the run must exist there and be running; when
    the step row ``(run, step, visit)`` is already recorded as succeeded, its outcome is
-   returned and nothing else happens, so a retried attempt repeats no effect.
+   returned and nothing else happens, so a retried attempt repeats no effect. An effect
+   outside the database skips this read on an attempt that cannot follow an earlier
+   execution of its step (activities/automation.py decides) when it names no
+   credentials; its recording transaction then checks the run instead.
 2. The credentials the params name are resolved and the params rendered with them.
 3. The effect. ``create_task``, ``update_client`` and ``emit_event``
    (``database_effects``) change the database in the transaction that also inserts the
@@ -39,7 +42,7 @@ from core.crypto import Cipher
 from models import AutomationRun, AutomationRunStep, Firm
 from models.automation_run import RunStatus, StepStatus
 from pure.expressions import ExpressionError, render_params, secret_names_in_params
-from services.automations import database_effects
+from services.automations import database_effects, run_records
 from services.automations.run_records import Attempt
 from services.automations.step_errors import StepError, StepFailed, StepInvalid
 from services.credentials import UnknownCredentials, resolve_for_run
@@ -141,6 +144,11 @@ def failures_redacted(current: Attempt) -> Iterator[None]:
         raise StepFailed("The step failed unexpectedly; it will be retried") from None
 
 
+def names_secrets(call: StepCall) -> bool:
+    """Whether the params name credentials, which only a transaction can resolve."""
+    return bool(secret_names_in_params(call.params))
+
+
 async def render(session: AsyncSession, current: Attempt, cipher: Cipher) -> dict[str, Any]:
     """The step's params rendered over the run's context and the credentials they name."""
     call = current.call
@@ -150,9 +158,17 @@ async def render(session: AsyncSession, current: Attempt, cipher: Cipher) -> dic
             current.secrets.update(
                 await resolve_for_run(session, call.firm_id, names, cipher=cipher)
             )
-        rendered = render_params(call.params, {**call.context, "secrets": current.secrets})
     except UnknownCredentials as exc:
         raise StepInvalid(exc.detail) from None
+    return render_plain(current)
+
+
+def render_plain(current: Attempt) -> dict[str, Any]:
+    """The params rendered with the credentials resolved so far (none when they name
+    none)."""
+    call = current.call
+    try:
+        rendered = render_params(call.params, {**call.context, "secrets": current.secrets})
     except ExpressionError as exc:
         raise StepInvalid(exc.message) from None
     assert isinstance(rendered, dict)
@@ -193,6 +209,12 @@ async def prepare_external(session: AsyncSession, current: Attempt, cipher: Ciph
     return Prepared(None, await render(session, current, cipher), allowlist)
 
 
-async def record_outcome(session: AsyncSession, current: Attempt, outcome: StepOutcome) -> bool:
-    """Record an external effect's outcome; False when another attempt recorded it first."""
+async def record_outcome(
+    session: AsyncSession, current: Attempt, outcome: StepOutcome, *, read_first: bool
+) -> bool:
+    """Record an external effect's outcome; False when another attempt recorded it first.
+    Without ``read_first`` (no reading transaction came before the effect), the run must
+    prove to be one of this firm's before anything is written to it."""
+    if not read_first:
+        await run_records.require_run(session, current.call.run_id)
     return await current.record(session, outcome)

@@ -38,6 +38,7 @@ async def run_input(
         reuse=reuse or {},
         depth=run.depth,
         initiator_id=run.created_by,
+        local_steps=True,
     )
 
 

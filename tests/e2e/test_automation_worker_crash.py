@@ -1,8 +1,11 @@
 """A worker process is killed (SIGKILL) while an automation run's HTTP step is in flight; a
 new worker finishes the run. Nothing that had completed is repeated, the step that was in
 flight is re-sent with the same Idempotency-Key (so a receiver that honours the header
-applies it once), and the database effects happen once. Real processes, the Temporal dev
-server, the test database and a loopback HTTP server: nothing is simulated."""
+applies it once), and the database effects happen once: with the action steps as regular
+activities, and as local ones (whose completed results die with the worker's workflow
+task, so the new worker runs them again and they must find their records). Real
+processes, the Temporal dev server, the test database and a loopback HTTP server: nothing
+is simulated."""
 
 import asyncio
 import signal
@@ -36,7 +39,9 @@ TIMEOUT = 120
 STEP_TIMEOUT = 4
 
 
+@pytest.mark.parametrize("execution", ["activity", "local"])
 async def test_a_killed_worker_repeats_no_completed_step_and_duplicates_no_effect(
+    execution: str,
     settings: Settings,
     test_database: db_fixtures.TestDatabase,
     committing_sessionmaker: async_sessionmaker[AsyncSession],
@@ -55,19 +60,20 @@ async def test_a_killed_worker_repeats_no_completed_step_and_duplicates_no_effec
     env["FIRMFLOW_ENCRYPTION_KEYS"] = settings.encryption_keys.get_secret_value()
 
     with running_target() as target:
-        held = http_step(target.url("/two"), "task", timeout=STEP_TIMEOUT)
+        held = http_step(target.url("/two"), "task", timeout=STEP_TIMEOUT, execution=execution)
         held["params"]["timeout"] = 2
         draft = definition(
             "one",
-            one=http_step(target.url("/one"), "two"),
+            one=http_step(target.url("/one"), "two", timeout=STEP_TIMEOUT, execution=execution),
             two=held,
             task={
                 "type": "create_task",
                 "params": {"title": "Call {{ trigger.client }} back"},
                 "next": "pause",
+                "execution": execution,
             },
             pause={"type": "delay", "params": {"seconds": 1}, "next": "three"},
-            three=http_step(target.url("/three"), None),
+            three=http_step(target.url("/three"), None, timeout=STEP_TIMEOUT, execution=execution),
         )
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://e2e") as api:
             await allow_loopback(api, actor)

@@ -9,7 +9,12 @@ import pytest
 from services.automations.validation import InvalidDefinition, parse_json, problems_of, validate
 from workflows.automation.definition import Definition
 from workflows.automation.definition.base import MAX_STEPS
-from workflows.automation.definition.steps import ConditionStep, HttpRequestStep, SwitchStep
+from workflows.automation.definition.steps import (
+    ConditionStep,
+    CreateTaskStep,
+    HttpRequestStep,
+    SwitchStep,
+)
 
 
 def definition(steps: dict[str, Any], start: str = "a", **top: Any) -> dict[str, Any]:
@@ -355,3 +360,36 @@ def test_nesting_at_the_limit_is_fine() -> None:
         deep = [deep]
     # The document, then "a", then 31 arrays: 32 levels.
     assert parse_json(json.dumps({"a": deep}).encode()) == {"a": deep}
+
+
+def _http(**extra: Any) -> dict[str, Any]:
+    return {"type": "http_request", "params": {"url": "https://crm.example.com/"}, **extra}
+
+
+def _action(step: dict[str, Any]) -> HttpRequestStep:
+    parsed = Definition.model_validate(definition({"a": step}))
+    action = parsed.steps["a"]
+    assert isinstance(action, HttpRequestStep)
+    return action
+
+
+def test_a_short_action_runs_locally_and_a_long_one_as_an_activity() -> None:
+    # The HTTP timeout (30 s by default) is the step's work unless the step bounds it.
+    assert not _action(_http()).runs_locally()
+    assert _action(_http(params={"url": "https://x.example/", "timeout": 10})).runs_locally()
+    assert _action(_http(timeout=5)).runs_locally()
+    assert not _action(_http(timeout=10.5)).runs_locally()
+    assert not _action(_http(timeout=5, execution="activity")).runs_locally()
+    assert _action(_http(timeout=5, execution="local")).runs_locally()
+    create = Definition.model_validate(
+        definition({"a": {"type": "create_task", "params": {"title": "Call back"}}})
+    ).steps["a"]
+    assert isinstance(create, CreateTaskStep) and create.runs_locally()
+
+
+def test_a_local_step_must_fit_in_a_workflow_task() -> None:
+    problem = only(problems_of(definition({"a": _http(execution="local")})))
+    assert problem["pointer"] == "/steps/a"
+    assert "must finish within 10 seconds" in problem["detail"], problem
+    other = only(problems_of(definition({"a": _http(execution="sometimes")})))
+    assert other["pointer"] == "/steps/a/execution"

@@ -75,27 +75,65 @@ class LinearStep(_StepBase):
         return out
 
 
-class HttpRequestStep(LinearStep):
+# How an action step runs: "auto" runs it as a local activity (inside the run's workflow
+# task: no activity task and no history events of its own) when its deadline fits in one
+# workflow task, else as a regular activity; "local" insists on the first (and is refused
+# for a longer deadline), "activity" on the second (its attempts show in the Temporal UI
+# as they happen, and a worker that dies mid-run repeats only the step in flight).
+StepExecution = Literal["auto", "local", "activity"]
+# The workflow task timeout runs are started with (Temporal's default): a local activity
+# longer than this keeps the task open past it.
+LOCAL_STEP_BUDGET = 10.0
+
+
+class _ActionStepBase(LinearStep):
+    execution: StepExecution = "auto"
+
+    def work_seconds(self) -> float | None:
+        """The longest the step's work may take, when the definition bounds it."""
+        return self.timeout
+
+    def runs_locally(self) -> bool:
+        if self.execution == "activity":
+            return False
+        work = self.work_seconds()
+        return work is None or work <= LOCAL_STEP_BUDGET
+
+    @model_validator(mode="after")
+    def _local_fits_a_workflow_task(self) -> "_ActionStepBase":
+        if self.execution == "local" and not self.runs_locally():
+            raise ValueError(
+                f"A step that runs as a local activity must finish within {LOCAL_STEP_BUDGET:g}"
+                ' seconds (one workflow task); use execution "auto" or "activity" for a'
+                " longer timeout"
+            )
+        return self
+
+
+class HttpRequestStep(_ActionStepBase):
     type: Literal["http_request"]
     params: HttpRequestParams
 
+    def work_seconds(self) -> float | None:
+        return self.timeout if self.timeout is not None else self.params.timeout
 
-class SendEmailStep(LinearStep):
+
+class SendEmailStep(_ActionStepBase):
     type: Literal["send_email"]
     params: SendEmailParams
 
 
-class CreateTaskStep(LinearStep):
+class CreateTaskStep(_ActionStepBase):
     type: Literal["create_task"]
     params: CreateTaskParams
 
 
-class UpdateClientStep(LinearStep):
+class UpdateClientStep(_ActionStepBase):
     type: Literal["update_client"]
     params: UpdateClientParams
 
 
-class EmitEventStep(LinearStep):
+class EmitEventStep(_ActionStepBase):
     type: Literal["emit_event"]
     params: EmitEventParams
 

@@ -7,7 +7,8 @@ Pure pydantic (imported inside the workflow sandbox). The contract in short:
   ``AutomationRunWorkflow`` with a ``RunInput`` under the id ``automation-run-<run id>``.
   The input carries the pinned version's definition, so the run never reads a newer one.
 - The workflow evaluates control steps itself and calls one activity per action step
-  (``automation.<step type>``) with a ``StepCall``. The activity renders the params (it
+  (``automation.<step type>``) with a ``StepCall``: a local activity when the step is
+  short (``definition.steps`` decides), else a regular one. The activity renders the params (it
   alone resolves ``secrets``), performs the effect, and in one transaction writes its
   ``automation_run_steps`` row plus the ``pending`` records of the control steps that ran
   since the previous activity. A retried activity that finds its row already succeeded
@@ -102,6 +103,10 @@ class RunInput(ProcessInput):
     # Set when the run continued as new: where the previous execution stopped
     # (workflows/automation/run/state.py owns its shape).
     state: dict[str, Any] | None = None
+    # Whether short action steps may run as local activities (steps.runs_locally). Runs
+    # started before they could (their histories hold regular activities) lack it, so
+    # they replay as they ran.
+    local_steps: bool = False
 
     def search_attributes(self) -> StartAttributes:
         # The status starts as "running"; the run upserts its final one.
@@ -149,6 +154,11 @@ class StepCall(BaseModel):
     started_at: datetime
     # Control-step records to write in the same transaction.
     pending: list[StepRecord] = Field(default_factory=list)
+    # Scheduled in the run's first workflow task: with attempt 1, no earlier execution of
+    # the step can have happened, so the activity skips looking for its record first. A
+    # local activity starts again at attempt 1 when a worker dies mid-task; the retried
+    # task is not the first any more.
+    first_task: bool = False
 
     @property
     def idempotency_key(self) -> str:

@@ -246,7 +246,8 @@ class Interpreter:
             pending=self.pending,
         )
         try:
-            outcome = await execute_action(at.step, call)
+            local = self._input.local_steps and at.step.runs_locally()
+            outcome = await execute_action(at.step, call, local=local)
         except StepFailure as failure:
             self._fail(at, failure)
         self.written(call.pending)

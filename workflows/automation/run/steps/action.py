@@ -1,6 +1,12 @@
 """An action step runs as one activity: its input, its name, deadline and retry policy
 (the definition sets ``timeout`` and ``retry`` per step, or leaves them to the defaults
-here), and the record of its success.
+here), whether it runs as a local or a regular activity, and the record of its success.
+
+A short step runs as a local activity (``runs_locally`` in the definition): inside the
+run's workflow task, so it costs the Temporal server no activity task and the history
+three events fewer. Its result is recorded with the task; a worker that dies before
+completing the task leaves the steps it ran to run again on the next worker, which then
+find their step rows and return what they recorded (their effects are not repeated).
 
 Workflow code (it schedules the activity), so it is imported inside the sandbox like the
 interpreter.
@@ -32,6 +38,9 @@ from workflows.automation.run.steps.failures import activity_failure, run_cancel
 DEFAULT_ACTION_TIMEOUT = timedelta(seconds=60)
 # An HTTP step's own deadline plus room to record the result.
 HTTP_TIMEOUT_MARGIN = timedelta(seconds=10)
+# The history of a run's first workflow task: started, task scheduled, task started. A
+# task retried after a worker died, a signal or a timer all make it longer.
+_FIRST_TASK_HISTORY = 3
 
 
 def step_call(
@@ -57,20 +66,31 @@ def step_call(
         context=context_for(params, context),
         started_at=at.started,
         pending=list(pending),
+        first_task=workflow.info().get_current_history_length() <= _FIRST_TASK_HISTORY,
     )
 
 
-async def execute_action(step: d.ActionStep, call: StepCall) -> StepOutcome:
-    """Run the step's activity. An error it ends in (after its retries) is a StepFailure,
-    unless the run was canceled: that ends the run, not the step."""
+async def execute_action(step: d.ActionStep, call: StepCall, *, local: bool) -> StepOutcome:
+    """Run the step's activity (a local one when ``local``). An error it ends in (after its
+    retries) is a StepFailure, unless the run was canceled: that ends the run, not the
+    step."""
     try:
-        outcome: StepOutcome = await workflow.execute_activity(
-            action_activity(step.type),
-            call,
-            result_type=StepOutcome,
-            start_to_close_timeout=_timeout(step),
-            retry_policy=retry_policy(step),
-        )
+        if local:
+            outcome: StepOutcome = await workflow.execute_local_activity(
+                action_activity(step.type),
+                call,
+                result_type=StepOutcome,
+                start_to_close_timeout=_timeout(step),
+                retry_policy=retry_policy(step),
+            )
+        else:
+            outcome = await workflow.execute_activity(
+                action_activity(step.type),
+                call,
+                result_type=StepOutcome,
+                start_to_close_timeout=_timeout(step),
+                retry_policy=retry_policy(step),
+            )
     except ActivityError as err:
         if run_canceled():
             raise asyncio.CancelledError from err
