@@ -65,8 +65,8 @@ STARTUP_SECONDS = 240.0
 RUN_TIMEOUT = 60.0
 WARMUP_MIN_SECONDS = 2.0
 WARMUP_MAX_SECONDS = 60.0
-# Before the first phase of each system (connection pools, imports, JIT): a phase of this
-# many senders, unmeasured.
+# Before the first phase of each system (connection pools, imports, V8's JIT): an unmeasured
+# phase of this many senders, 5 s after its own warm-up.
 FIRST_WARMUP_SENDERS = 20
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -760,7 +760,7 @@ async def compare(
 
         for system in systems:
             await alone(system)
-            await drive(system, arrivals, http, FIRST_WARMUP_SENDERS, 1.0, f"{system.name}-first")
+            await drive(system, arrivals, http, FIRST_WARMUP_SENDERS, 5.0, f"{system.name}-first")
             print(f"{system.name} warmed up", flush=True)
         for repeat in range(args.repeats):
             for index, concurrency in enumerate(args.concurrency):
@@ -781,7 +781,7 @@ async def compare(
 def install_hint(n8n_dir: Path) -> str:
     return (
         f"n8n is not installed in {n8n_dir}. `make bench-n8n-install` installs it into"
-        f" {DEFAULT_N8N_DIR.relative_to(ROOT)} (npm, about 5 minutes and 2.3 GB;"
+        f" {DEFAULT_N8N_DIR.relative_to(ROOT)} (npm, 2.3 GB, 5 to 12 minutes;"
         " bench/n8n/package.json pins n8n 2.8, which runs on Node 20 to 24);"
         " --n8n-dir points at another install."
     )
