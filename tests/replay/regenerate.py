@@ -143,7 +143,24 @@ def _automation(url: str) -> dict[str, Any]:
     }
 
 
+def _local_automation(url: str) -> dict[str, Any]:
+    """The same run with its steps as local activities: a short HTTP call and the task."""
+    definition = _automation(url)
+    definition["steps"]["lookup"]["params"]["timeout"] = 5
+    return definition
+
+
 async def _automation_run(env: WorkflowEnvironment, maker: Maker) -> None:
+    await _record_automation_run(env, maker, "automation_run", _automation)
+
+
+async def _automation_run_local(env: WorkflowEnvironment, maker: Maker) -> None:
+    await _record_automation_run(env, maker, "automation_run_local", _local_automation)
+
+
+async def _record_automation_run(
+    env: WorkflowEnvironment, maker: Maker, name: str, draft: Callable[[str], dict[str, Any]]
+) -> None:
     client = env.client
     principal = await new_firm_owner(maker, "run")
     firm_id = principal.firm_id
@@ -156,7 +173,7 @@ async def _automation_run(env: WorkflowEnvironment, maker: Maker) -> None:
                 session,
                 principal,
                 fields=AutomationFields(name="Replay"),
-                draft=_automation(target.url("")),
+                draft=draft(target.url("")),
             )
             await automations.publish(session, principal, automation.id)
             await automations.set_status(session, principal, automation.id, AutomationStatus.active)
@@ -167,7 +184,7 @@ async def _automation_run(env: WorkflowEnvironment, maker: Maker) -> None:
         await dispatch(env, maker, ids)
         handle = client.get_workflow_handle(run_workflow_id(run.id))
         await result_skipping_time(env, handle)
-    await _save("automation_run", handle)
+    await _save(name, handle)
 
 
 def _waits_automation(child_id: uuid.UUID) -> dict[str, Any]:
@@ -258,6 +275,7 @@ SAVED: dict[str, Recorder] = {
     "client_import": _client_import,
     "outbox_relay": _outbox_relay,
     "automation_run": _automation_run,
+    "automation_run_local": _automation_run_local,
     "automation_run_waits": _automation_run_waits,
 }
 RECORDED: dict[str, tuple[Path, History]] = {

@@ -21,6 +21,7 @@ EXPECTED = {
     "automation_debounce.json": "AutomationDebounceWorkflow",
     "automation_foreach.json": "AutomationForeachWorkflow",
     "automation_run.json": "AutomationRunWorkflow",
+    "automation_run_local.json": "AutomationRunWorkflow",
     "automation_run_waits.json": "AutomationRunWorkflow",
     "automation_schedule.json": "AutomationScheduleWorkflow",
     "client_import.json": "ClientImportWorkflow",
@@ -63,3 +64,16 @@ async def test_replay_catches_a_history_the_code_would_not_produce() -> None:
     first_activity(history)["activityType"]["name"] = "client_import.stage_v0"
     with pytest.raises(NondeterminismError):
         await replay_tampered(WORKFLOWS, history)
+
+
+def test_the_local_history_ran_its_short_steps_as_local_activities() -> None:
+    history = events(HISTORIES / "automation_run_local.json")
+    markers = [
+        e["markerRecordedEventAttributes"]["markerName"]
+        for e in history
+        if "markerRecordedEventAttributes" in e
+    ]
+    assert activity_names(history) == []
+    # The HTTP call, the task and finish_run.
+    assert markers == ["core_local_activity"] * 3
+    assert "workflowExecutionCompletedEventAttributes" in history[-1]
