@@ -89,6 +89,9 @@ DATABASE = "firmflow_bench_automation"
 HANDWRITTEN_QUEUE = "bench-handwritten"
 HTTP_STEPS = 3
 CONTROL_STEPS = 10
+# The HTTP deadline of each call, the one the hand-written workflow gives its GETs: short
+# enough that the engine runs the steps as local activities, as it does the hand-written ones.
+HTTP_TIMEOUT = 10
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
 # Runs being started at once, as by a few senders: the webhook requests' keep-alive
 # connections for (c), the same number of start_workflow calls for (b).
@@ -110,6 +113,9 @@ BODY = b'{"kind": "ok", "amount": 42}'
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm a reused connection
+    # would hold the second for the client's delayed ACK (about 40 ms).
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):
         pass
@@ -143,7 +149,7 @@ def definition(base_url: str) -> dict[str, Any]:
         },
         "call1": {
             "type": "http_request",
-            "params": {"url": f"{base_url}/one?n={{{{ vars.n }}}}"},
+            "params": {"url": f"{base_url}/one?n={{{{ vars.n }}}}", "timeout": HTTP_TIMEOUT},
             "next": "check1",
         },
         "check1": {
@@ -159,7 +165,7 @@ def definition(base_url: str) -> dict[str, Any]:
         },
         "call2": {
             "type": "http_request",
-            "params": {"url": f"{base_url}/two?n={{{{ vars.n }}}}"},
+            "params": {"url": f"{base_url}/two?n={{{{ vars.n }}}}", "timeout": HTTP_TIMEOUT},
             "next": "route",
         },
         "route": {
@@ -175,7 +181,7 @@ def definition(base_url: str) -> dict[str, Any]:
         },
         "call3": {
             "type": "http_request",
-            "params": {"url": f"{base_url}/three?n={{{{ vars.n }}}}"},
+            "params": {"url": f"{base_url}/three?n={{{{ vars.n }}}}", "timeout": HTTP_TIMEOUT},
             "next": "check3",
         },
         "check3": {
