@@ -28,7 +28,7 @@ from core.temporal import ClientProvider
 from providers.email import EmailProvider
 from providers.payments import PaymentProviderFactory, StripeProviders
 from services.auth import authenticate
-from services.outbox.dispatch import dispatch_after_commit
+from services.outbox.dispatch import AfterAnswer, dispatch_after_commit
 from services.outbox.writer import pop_outbox_ids
 
 _bearer = HTTPBearer(auto_error=False, description="A login session or personal API token")
@@ -83,19 +83,23 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_ingest_session(
-    maker: SessionmakerDep, temporal: TemporalDep, background: BackgroundTasks
+    request: Request, maker: SessionmakerDep, temporal: TemporalDep, background: BackgroundTasks
 ) -> AsyncIterator[AsyncSession]:
     """``get_session`` for the endpoints other systems deliver to (Stripe, inbound
     webhooks): committed when the route returns, so the answer means stored, but the outbox
-    fast path runs after the answer is sent. A sender waits for what it needs (the event
-    is durable) and not for a Temporal call; what the fast path does not do (the process
-    stops first, Temporal is down) stays pending for the relay."""
+    fast path runs after the answer is sent, batched with the other answered deliveries'
+    (services.outbox.dispatch.AfterAnswer). A sender waits for its event being durable,
+    not for a Temporal call; what the fast path does not do (the process stops first,
+    Temporal is down) stays pending for the relay."""
     async with maker() as session:
         async with session.begin():
             yield session
         ids = pop_outbox_ids(session)
     if ids:
-        background.add_task(dispatch_after_commit, maker, temporal, ids)
+        state = request.app.state
+        if getattr(state, "after_answer", None) is None:
+            state.after_answer = AfterAnswer(maker, temporal)
+        background.add_task(state.after_answer.dispatch, ids)
 
 
 IngestSessionDep = Annotated[AsyncSession, Depends(get_ingest_session, scope="function")]
