@@ -7,11 +7,13 @@ expects (contracts.py).
 
 A database effect is one transaction: the run's state read, the effect and its record. An
 effect outside the database (an HTTP call, an email) is the effect between a reading and a
-recording transaction; an attempt that cannot follow an earlier execution of its step (the
-first attempt of a regular activity, or of a local one scheduled in the run's first
-workflow task) and names no credentials skips the reading one, taking the firm's
-allow-list from a cache of a few seconds (services/automations/allowlists). Any other
-attempt reads the run's state first and returns what an earlier one recorded.
+recording transaction. The first attempt of a local activity scheduled in the run's first
+workflow task cannot follow an earlier execution of its step, and its run was written
+running moments before by the transaction that started it: when it names no credentials
+it skips the reading transaction, taking the firm's allow-list from a cache of a few
+seconds (services/automations/allowlists). Any other attempt reads the run's state first
+and returns what an earlier one recorded (a retried regular activity, or a local one run
+again after a worker died mid-task, at attempt 1 again).
 """
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -71,7 +73,7 @@ class AutomationActivities:
     async def _step(self, step_type: str, call: StepCall) -> StepOutcome:
         info = activity.info()
         current = Attempt(call=call, attempt=info.attempt, secrets={})
-        first = info.attempt == 1 and (call.first_task or not info.is_local)
+        first = info.is_local and info.attempt == 1 and call.first_task
         try:
             with actions.failures_redacted(current):
                 actions.check_step_type(step_type, call)

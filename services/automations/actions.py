@@ -8,9 +8,9 @@ attempt goes the same way:
 1. In a transaction of the run's firm: the run must exist there and be running; when
    the step row ``(run, step, visit)`` is already recorded as succeeded, its outcome is
    returned and nothing else happens, so a retried attempt repeats no effect. An effect
-   outside the database skips this read on an attempt that cannot follow an earlier
-   execution of its step (activities/automation.py decides) when it names no
-   credentials; its recording transaction then checks the run instead.
+   outside the database skips this read on the first attempt of a step in the run's first
+   workflow task (activities/automation.py decides) when it names no credentials; its
+   recording transaction then checks the run instead.
 2. The credentials the params name are resolved and the params rendered with them.
 3. The effect. ``create_task``, ``update_client`` and ``emit_event``
    (``database_effects``) change the database in the transaction that also inserts the

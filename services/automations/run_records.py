@@ -165,9 +165,9 @@ async def finish_run(session: AsyncSession, finish: FinishRun) -> None:
     queued in the outbox."""
     if finish.status == RunStatus.running:
         raise StepInvalid("A run cannot finish with the status running")
-    await require_run(session, finish.run_id, lock=True)
-    await write_records(session, finish.firm_id, finish.run_id, finish.pending)
-    await session.execute(
+    # The update locks the row, as the run's end must (admission reads it); only when it
+    # changed nothing does the run need looking for (a repeated call, or not this firm's).
+    finished = await session.scalar(
         update(AutomationRun)
         .where(AutomationRun.id == finish.run_id, AutomationRun.status == RunStatus.running)
         .values(
@@ -175,5 +175,9 @@ async def finish_run(session: AsyncSession, finish: FinishRun) -> None:
             error=finish.error,
             finished_at=func.clock_timestamp(),
         )
+        .returning(AutomationRun.id)
     )
+    if finished is None:
+        await require_run(session, finish.run_id, lock=True)
+    await write_records(session, finish.firm_id, finish.run_id, finish.pending)
     await admission.release(session, finish.run_id)

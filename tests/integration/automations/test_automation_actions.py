@@ -514,12 +514,12 @@ async def test_a_local_step_outside_the_first_workflow_task_finds_its_record_fir
     assert set(await step_rows(maker, run)) == {"call#1"}
 
 
-async def test_a_first_attempt_reads_nothing_before_its_request_and_keeps_the_first_record(
+async def test_a_first_task_step_reads_nothing_before_its_request_and_keeps_the_first_record(
     committing_sessionmaker: Maker, cipher: Cipher, server: LocalServer
 ) -> None:
-    # Run twice as a first attempt (which only a bug could do), the request goes out twice
-    # under one idempotency key, and the step keeps the outcome recorded first: the read
-    # before the request is what the first attempt saves.
+    # Run twice as the first attempt of the first task (which only a bug could do), the
+    # request goes out twice under one idempotency key, and the step keeps the outcome
+    # recorded first: the read before the request is what such an attempt saves.
     maker = committing_sessionmaker
     run = await new_run(maker, cipher, allowlist=["127.0.0.1"])
     acts = activities(maker, cipher)
@@ -527,36 +527,15 @@ async def test_a_first_attempt_reads_nothing_before_its_request_and_keeps_the_fi
     fresh = call.model_copy(update={"first_task": True})
 
     outcome = await local_environment().run(acts.http_request, fresh)
-    repeated = await environment().run(acts.http_request, call)
+    repeated = await local_environment().run(acts.http_request, fresh)
 
     assert repeated == outcome
     assert [seen.headers["Idempotency-Key"] for seen in server.seen] == [f"{run.run_id}:call:1"] * 2
 
 
-async def test_a_retried_step_of_another_firms_run_is_refused_before_any_effect(
+async def test_a_step_of_another_firms_run_is_refused_before_any_effect(
     committing_sessionmaker: Maker, cipher: Cipher, server: LocalServer
 ) -> None:
-    maker = committing_sessionmaker
-    theirs = await new_run(maker, cipher, allowlist=["127.0.0.1"])
-    mine = await new_run(maker, cipher, allowlist=["127.0.0.1"])
-    acts = activities(maker, cipher)
-    call = step_call(theirs, "http_request", {"url": server.url("/echo")}).model_copy(
-        update={"firm_id": mine.firm_id}
-    )
-
-    error = await failure(environment(attempt=2), acts.http_request, call)
-
-    assert_invalid(error, "No automation run with this id in this firm")
-    assert server.seen == []
-    assert await step_rows(maker, theirs) == {}
-
-
-async def test_a_first_attempt_on_another_firms_run_records_nothing_on_it(
-    committing_sessionmaker: Maker, cipher: Cipher, server: LocalServer
-) -> None:
-    # A first attempt reads nothing before its request (the run's workflow, started by the
-    # firm's own start path, is the one caller): the request goes out under the calling
-    # firm's allow-list, and the recording transaction refuses the other firm's run.
     maker = committing_sessionmaker
     theirs = await new_run(maker, cipher, allowlist=["127.0.0.1"])
     mine = await new_run(maker, cipher, allowlist=["127.0.0.1"])
@@ -566,6 +545,27 @@ async def test_a_first_attempt_on_another_firms_run_records_nothing_on_it(
     )
 
     error = await failure(environment(), acts.http_request, call)
+
+    assert_invalid(error, "No automation run with this id in this firm")
+    assert server.seen == []
+    assert await step_rows(maker, theirs) == {}
+
+
+async def test_a_first_task_step_on_another_firms_run_records_nothing_on_it(
+    committing_sessionmaker: Maker, cipher: Cipher, server: LocalServer
+) -> None:
+    # It reads nothing before its request (the run's workflow, started by the firm's own
+    # start path moments before, is the one caller): the request goes out under the
+    # calling firm's allow-list, and the recording transaction refuses the other's run.
+    maker = committing_sessionmaker
+    theirs = await new_run(maker, cipher, allowlist=["127.0.0.1"])
+    mine = await new_run(maker, cipher, allowlist=["127.0.0.1"])
+    acts = activities(maker, cipher)
+    call = step_call(theirs, "http_request", {"url": server.url("/echo")}).model_copy(
+        update={"firm_id": mine.firm_id, "first_task": True}
+    )
+
+    error = await failure(local_environment(), acts.http_request, call)
 
     assert_invalid(error, "No automation run with this id in this firm")
     assert await step_rows(maker, theirs) == {}
@@ -1014,9 +1014,9 @@ async def test_finish_run_writes_records_and_status_once(
     )
     assert set(await step_rows(maker, run)) == {"remember#1", "call#1"}
 
-    # A finished run takes no more steps, even from a straggling (retried) attempt.
+    # A finished run takes no more steps, even from a straggling attempt.
     late = await failure(
-        environment(attempt=2),
+        environment(),
         acts.http_request,
         step_call(run, "http_request", {"url": server.url("/echo")}, step_id="late"),
     )

@@ -154,10 +154,10 @@ class StepCall(BaseModel):
     started_at: datetime
     # Control-step records to write in the same transaction.
     pending: list[StepRecord] = Field(default_factory=list)
-    # Scheduled in the run's first workflow task: with attempt 1, no earlier execution of
-    # the step can have happened, so the activity skips looking for its record first. A
-    # local activity starts again at attempt 1 when a worker dies mid-task; the retried
-    # task is not the first any more.
+    # Scheduled in the run's first workflow task: a local activity's attempt 1 there cannot
+    # follow an earlier execution of the step, so it skips looking for its record first. A
+    # local activity starts again at attempt 1 when a worker dies mid-task, but the
+    # retried task is not the first any more.
     first_task: bool = False
 
     @property
