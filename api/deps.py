@@ -2,7 +2,11 @@
 place that commits), the principal (bearer token or browser session cookie → firm-scoped
 transaction), the permission a route declares, the settings, the cipher, the email and
 payment providers, the Temporal client and a size-bounded raw body. Routes never read
-``request.app.state``; these do."""
+``request.app.state``; these do.
+
+Every dependency here is ``async def``, even those that never await: FastAPI runs a plain
+``def`` dependency in its thread pool, and that hand-off to a thread and back cost about as
+much CPU as a whole database round trip, on every request that used it."""
 
 from collections.abc import AsyncIterator, Callable
 from functools import cache
@@ -43,7 +47,7 @@ _session_cookie = APIKeyCookie(
 _INVALID = "Invalid or expired credentials"
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -51,7 +55,7 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     return maker
 
@@ -59,7 +63,7 @@ def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 
 
-def get_temporal(request: Request) -> ClientProvider:
+async def get_temporal(request: Request) -> ClientProvider:
     """The Temporal client as a provider that connects on first use, not a connected
     client: a route that reaches Temporal on some paths only still answers while Temporal
     is down, and the service that does reach it turns a failed connection into its 503."""
@@ -105,7 +109,7 @@ async def get_ingest_session(
 IngestSessionDep = Annotated[AsyncSession, Depends(get_ingest_session, scope="function")]
 
 
-def get_cipher(settings: SettingsDep) -> Cipher:
+async def get_cipher(settings: SettingsDep) -> Cipher:
     """The secrets cipher of the configured keys; without keys it refuses (503) only when a
     route actually stores or reads a secret."""
     return Cipher.from_settings(settings)
@@ -114,7 +118,7 @@ def get_cipher(settings: SettingsDep) -> Cipher:
 CipherDep = Annotated[Cipher, Depends(get_cipher)]
 
 
-def get_email_provider(request: Request) -> EmailProvider:
+async def get_email_provider(request: Request) -> EmailProvider:
     """Chosen by settings.email_backend when the app is made; tests replace it on
     app.state."""
     provider: EmailProvider = request.app.state.email
@@ -129,7 +133,7 @@ def _stripe(api_base: str) -> StripeProviders:
     return StripeProviders(api_base=api_base)
 
 
-def get_payment_providers(settings: SettingsDep) -> PaymentProviderFactory:
+async def get_payment_providers(settings: SettingsDep) -> PaymentProviderFactory:
     """The firm → provider factory; tests override this dependency with a fake."""
     return _stripe(settings.stripe_api_base)
 
@@ -242,7 +246,7 @@ class DeclaredLengthCheck:
         self.limit = limit
         self.detail = detail
 
-    def __call__(self, request: Request) -> None:
+    async def __call__(self, request: Request) -> None:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.limit:
             raise PayloadTooLarge(self.detail)

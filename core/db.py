@@ -11,8 +11,12 @@ import enum
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
+import psycopg
+from psycopg.abc import Params, QueryNoTemplate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -63,11 +67,39 @@ def get_sessionmaker() -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(get_engine(), expire_on_commit=False)
 
 
-async def scope_to_firm(session: AsyncSession, firm_id: uuid.UUID) -> None:
-    """Make row-level security show only ``firm_id`` for the rest of this transaction."""
-    await session.execute(
-        text("SELECT set_config('app.firm_id', :firm_id, true)"), {"firm_id": str(firm_id)}
-    )
+@dataclass(frozen=True)
+class Scoped:
+    """A statement for ``scope_to_firm`` to run right after the scope, in its round trip:
+    psycopg's own placeholders (``%s``), since it goes to the driver as it is."""
+
+    query: QueryNoTemplate
+    params: Params | None = None
+
+
+async def scope_to_firm(
+    session: AsyncSession, firm_id: uuid.UUID, *then: Scoped
+) -> list[list[tuple[Any, ...]]]:
+    """Make row-level security show only ``firm_id`` for the rest of this transaction.
+
+    ``then``: statements that need the scope, sent with it in one pipeline (one round trip
+    for all of them instead of one each); returns their rows as plain tuples, in order (an
+    empty list for a statement without rows). They run after ``set_config`` on the server,
+    in this transaction, exactly as if executed one by one."""
+    if not then:
+        await session.execute(text(_SET_FIRM), {"firm_id": str(firm_id)})
+        return []
+    raw = await (await session.connection()).get_raw_connection()
+    driver = raw.driver_connection
+    if not isinstance(driver, psycopg.AsyncConnection):
+        raise TypeError(f"pipelined statements need psycopg, not {type(driver).__name__}")
+    async with driver.pipeline():
+        await driver.execute(_SET_FIRM_PSYCOPG, (str(firm_id),))
+        cursors = [await driver.execute(statement.query, statement.params) for statement in then]
+    return [await cursor.fetchall() if cursor.description else [] for cursor in cursors]
+
+
+_SET_FIRM = "SELECT set_config('app.firm_id', :firm_id, true)"
+_SET_FIRM_PSYCOPG = "SELECT set_config('app.firm_id', %s, true)"
 
 
 @asynccontextmanager

@@ -11,12 +11,13 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import Select, tuple_
+from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from core.errors import BadRequest
@@ -99,8 +100,8 @@ def decode_cursor(raw: str) -> Cursor:
 
 def keyset(
     stmt: S,
-    created_at: InstrumentedAttribute[datetime],
-    id_: InstrumentedAttribute[uuid.UUID],
+    created_at: InstrumentedAttribute[datetime] | ColumnElement[datetime],
+    id_: InstrumentedAttribute[uuid.UUID] | ColumnElement[uuid.UUID],
     page: PageParams,
 ) -> S:
     """Order ``stmt`` newest first, start after ``page.cursor`` and fetch one row more
@@ -116,4 +117,27 @@ def to_page(rows: Sequence[K], page: PageParams) -> Page[K]:
     if len(rows) <= page.limit:
         return Page(items=items, next_cursor=None)
     last = items[-1]
+    return Page(items=items, next_cursor=encode_cursor(last.created_at, last.id))
+
+
+async def read_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    page: PageParams,
+    into: Callable[[dict[str, Any]], T],
+) -> Page[T]:
+    """Run a ``keyset`` statement that selects columns (``created_at`` and ``id`` among
+    them) and turn each row of the page into ``T`` with ``into``, which gets the row as a
+    dict by column name: usually the response schema's ``model_validate``.
+
+    For read-only lists: no ORM instance is built, so nothing is added to the identity
+    map, instrumented or tracked for changes, and a plain dict is what pydantic validates
+    fastest (a row or mapping object costs it several times more)."""
+    result = await session.execute(stmt)
+    keys = list(result.keys())
+    rows = result.all()
+    items = [into(dict(zip(keys, row, strict=True))) for row in rows[: page.limit]]
+    if len(rows) <= page.limit:
+        return Page(items=items, next_cursor=None)
+    last = rows[page.limit - 1]
     return Page(items=items, next_cursor=encode_cursor(last.created_at, last.id))

@@ -7,14 +7,15 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import cast
 
+from psycopg import sql
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import SystemPurpose, scope_to_firm, system_scope
+from core.db import Scoped, SystemPurpose, scope_to_firm, system_scope
 from core.errors import BadRequest, NotFound, Unauthorized, Unprocessable
 from core.principal import Principal
+from core.roles import Role
 from core.security import (
     API_TOKEN_PREFIX,
     SESSION_PREFIX,
@@ -60,9 +61,46 @@ MFA_CHALLENGE_TTL = timedelta(minutes=5)
 ENROLMENT_TTL = timedelta(minutes=15)
 
 
+@dataclass(frozen=True)
+class _Location:
+    """Where a bearer credential lives. Its firm and row never change, so a location is
+    never stale, only gone (the row deleted, which the next request finds); whatever can
+    change (revocation, expiry, the user's role, client and active flag) is read afresh."""
+
+    model: type[LoginSession] | type[ApiToken]
+    firm_id: uuid.UUID
+    credential_id: uuid.UUID
+
+
+# Credentials this process has seen, by the SHA-256 of the token (never the token): the
+# lookup across firms (a role switch and back, three statements) happens once per
+# credential and process instead of on every request. Bounded: the oldest entry goes.
+_LOCATIONS: dict[str, _Location] = {}
+MAX_CACHED_CREDENTIALS = 10_000
+
+# The credential and its user as they are now, and "last used" recorded when the stored
+# value is LAST_USED_PRECISION old (a statement's CTE runs even when nothing reads it, and
+# the SELECT sees the row as it was before).
+_CURRENT = {
+    model: sql.SQL(
+        "WITH touched AS (UPDATE {table} SET last_used_at = %(now)s WHERE id = %(id)s"
+        " AND (last_used_at IS NULL OR last_used_at <= %(stale)s) RETURNING id)"
+        " SELECT u.id, u.role, u.client_id, u.is_active, c.revoked_at, c.expires_at"
+        " FROM {table} AS c JOIN users AS u ON u.id = c.user_id WHERE c.id = %(id)s"
+    ).format(table=sql.Identifier(model.__tablename__))
+    for model in (LoginSession, ApiToken)
+}
+
+
 async def authenticate(session: AsyncSession, token: str, request_id: str | None) -> Principal:
-    """Look the token up across firms (it names its own firm), then scope the transaction
-    to that firm. Every failure is the same 401 so a caller learns nothing."""
+    """Resolve the token to a principal and scope the transaction to its firm. Every failure
+    is the same 401 so a caller learns nothing.
+
+    The token names its own firm, so a token this process has not seen yet is looked up
+    across firms (``_locate``); its location is kept. Then, in one round trip with the
+    firm scope (``scope_to_firm``), the credential and its user are read as they are now,
+    so a revocation, an expiry, a deactivation or a role change counts from the next
+    request, in every process, with nothing to invalidate."""
     kind = token.split("_", 1)[0]
     model: type[LoginSession] | type[ApiToken]
     if kind == SESSION_PREFIX:
@@ -71,39 +109,45 @@ async def authenticate(session: AsyncSession, token: str, request_id: str | None
         model = ApiToken
     else:
         raise Unauthorized("Invalid or expired credentials")
+    digest = hash_token(token)
+    location = _LOCATIONS.get(digest) or await _locate(session, model, digest)
     now = datetime.now(UTC)
+    current = Scoped(
+        _CURRENT[model],
+        {"now": now, "id": location.credential_id, "stale": now - LAST_USED_PRECISION},
+    )
+    [rows] = await scope_to_firm(session, location.firm_id, current)
+    if not rows:
+        _LOCATIONS.pop(digest, None)
+        raise Unauthorized("Invalid or expired credentials")
+    user_id, role, client_id, is_active, revoked_at, expires_at = rows[0]
+    if revoked_at is not None or (expires_at is not None and expires_at <= now) or not is_active:
+        raise Unauthorized("Invalid or expired credentials")
+    return Principal(
+        firm_id=location.firm_id,
+        user_id=user_id,
+        role=Role(role),
+        credential="session" if model is LoginSession else "api_token",
+        credential_id=location.credential_id,
+        request_id=request_id,
+        client_id=client_id,
+    )
+
+
+async def _locate(
+    session: AsyncSession, model: type[LoginSession] | type[ApiToken], digest: str
+) -> _Location:
     async with system_scope(session, SystemPurpose.authenticate):
         row = (
-            await session.execute(
-                select(model, User)
-                .join(User, User.id == model.user_id)
-                .where(model.token_hash == hash_token(token))
-            )
+            await session.execute(select(model.firm_id, model.id).where(model.token_hash == digest))
         ).one_or_none()
     if row is None:
         raise Unauthorized("Invalid or expired credentials")
-    credential = cast(LoginSession | ApiToken, row[0])
-    user: User = row[1]
-    if (
-        credential.revoked_at is not None
-        or (credential.expires_at is not None and credential.expires_at <= now)
-        or not user.is_active
-    ):
-        raise Unauthorized("Invalid or expired credentials")
-    await scope_to_firm(session, user.firm_id)
-    if credential.last_used_at is None or now - credential.last_used_at >= LAST_USED_PRECISION:
-        await session.execute(
-            update(model).where(model.id == credential.id).values(last_used_at=now)
-        )
-    return Principal(
-        firm_id=user.firm_id,
-        user_id=user.id,
-        role=user.role,
-        credential="session" if model is LoginSession else "api_token",
-        credential_id=credential.id,
-        request_id=request_id,
-        client_id=user.client_id,
-    )
+    location = _Location(model, row.firm_id, row.id)
+    if len(_LOCATIONS) >= MAX_CACHED_CREDENTIALS:
+        del _LOCATIONS[next(iter(_LOCATIONS))]
+    _LOCATIONS[digest] = location
+    return location
 
 
 @dataclass(frozen=True)

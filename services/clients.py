@@ -4,10 +4,10 @@ read narrows a client-role principal to the one client it belongs to (``own_clie
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -25,11 +25,10 @@ from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from core.errors import Conflict, unprocessable
 from core.not_null import NeverNull
-from core.pagination import Page, PageParams, keyset, to_page
+from core.pagination import Page, PageParams, keyset, read_page
 from core.permissions import Permission, allows
 from core.principal import Principal
 from core.validation_messages import pattern_message
@@ -51,6 +50,8 @@ _UNIQUE_FIELDS = {
 _FIELD_LABELS = {"email": "email", "external_ref": "external reference"}
 
 CLIENTS = FirmScoped(Client, "client")
+
+T = TypeVar("T")
 
 
 def blank_to_none(value: object) -> object:
@@ -367,46 +368,53 @@ class ClientFilters:
 
 # Clients of the principal's firm as the list reads them: through the firm_clients view
 # (first migration), where the firm condition is applied by the view's owner so that the
-# search, tag and status indexes stay usable; the query filters by firm_id as well.
-FirmClient = aliased(
-    Client,
+# search, tag and status indexes stay usable; the query filters by firm_id as well. Plain
+# columns, not the mapped class: a list only reads, and the ORM's loading would build
+# nothing it needs (read_page).
+FIRM_CLIENTS = (
     text(
         "SELECT "  # noqa: S608 (column names of our own model, no input)
         + ", ".join(column.name for column in Client.__table__.columns)
         + " FROM firm_clients"
     )
     .columns(*Client.__table__.columns)
-    .subquery("clients"),
+    .subquery("clients")
+    .c
 )
 
 # Exactly the expression of the trigram index ix_clients_search, with the constants
 # written inline: a bound parameter in their place would stop the index from matching.
 SEARCH_TEXT = func.lower(
-    FirmClient.name.op("||")(literal_column("' '")).op("||")(
-        func.coalesce(FirmClient.email, literal_column("''"))
+    FIRM_CLIENTS.name.op("||")(literal_column("' '")).op("||")(
+        func.coalesce(FIRM_CLIENTS.email, literal_column("''"))
     )
 )
 
 
-def clients_query(principal: Principal, filters: ClientFilters, page: PageParams) -> Select[Client]:
-    stmt = select(FirmClient).where(FirmClient.firm_id == principal.firm_id)
+def clients_query(principal: Principal, filters: ClientFilters, page: PageParams) -> Select[Any]:
+    stmt = select(*FIRM_CLIENTS).where(FIRM_CLIENTS.firm_id == principal.firm_id)
     if own_client_only(principal):
-        stmt = stmt.where(FirmClient.id == principal.client_id)
+        stmt = stmt.where(FIRM_CLIENTS.id == principal.client_id)
     if filters.archived:
-        stmt = stmt.where(FirmClient.archived_at.is_not(None))
+        stmt = stmt.where(FIRM_CLIENTS.archived_at.is_not(None))
     else:
-        stmt = stmt.where(FirmClient.archived_at.is_(None))
+        stmt = stmt.where(FIRM_CLIENTS.archived_at.is_(None))
     if filters.status is not None:
-        stmt = stmt.where(FirmClient.status == filters.status)
+        stmt = stmt.where(FIRM_CLIENTS.status == filters.status)
     if filters.tags:
-        stmt = stmt.where(FirmClient.tags.contains(list(filters.tags)))
+        stmt = stmt.where(FIRM_CLIENTS.tags.contains(list(filters.tags)))
     if filters.search:
         stmt = stmt.where(SEARCH_TEXT.contains(filters.search.lower(), autoescape=True))
-    return keyset(stmt, FirmClient.created_at, FirmClient.id, page)
+    return keyset(stmt, FIRM_CLIENTS.created_at, FIRM_CLIENTS.id, page)
 
 
 async def list_clients(
-    session: AsyncSession, principal: Principal, *, filters: ClientFilters, page: PageParams
-) -> Page[Client]:
-    rows = (await session.scalars(clients_query(principal, filters, page))).all()
-    return to_page(rows, page)
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    filters: ClientFilters,
+    page: PageParams,
+    into: Callable[[dict[str, Any]], T],
+) -> Page[T]:
+    """A page of the firm's clients, each row (a dict of every column) made into ``T``."""
+    return await read_page(session, clients_query(principal, filters, page), page, into)

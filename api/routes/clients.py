@@ -64,8 +64,10 @@ async def list_clients(
 ) -> Page[ClientRead]:
     """Newest first, keyset-paginated."""
     filters = ClientFilters(status=status, tags=tuple(tag or ()), search=q, archived=archived)
-    result = await clients.list_clients(session, principal, filters=filters, page=page)
-    return page_of([ClientRead.model_validate(c) for c in result.items], result)
+    result = await clients.list_clients(
+        session, principal, filters=filters, page=page, into=ClientRead.model_validate
+    )
+    return page_of(result.items, result)
 
 
 @router.get("/{client_id}")

@@ -414,7 +414,7 @@ async def test_list_filters(client: AsyncClient, db: AsyncSession) -> None:
     )
     bob = await post_client(client, owner, name="Bob 100%_Corp", status="active", tags=["vip"])
     cyd = await post_client(client, owner, name="Cyd", email="cyd@BOBCORP.com", status="active")
-    # The list reads through the firm_clients view (services.clients.FirmClient): another
+    # The list reads through the firm_clients view (services.clients.FIRM_CLIENTS): another
     # firm's look-alike must still stay out.
     other = await make_firm(db, "Other")
     await post_client(client, other, name="Ada Bob 100%_Corp", status="active", tags=["vip", "tax"])
