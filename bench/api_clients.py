@@ -143,7 +143,8 @@ async def run(clients: int, requests: int, seconds: float) -> None:
 
     print(
         f"api clients: {CONCURRENCY} concurrent connections over loopback; each measurement"
-        f" stops at {requests} requests or {seconds:.0f} s"
+        f" stops at {requests} requests or {seconds:.0f} s; load average"
+        f" {' '.join(f'{avg:.2f}' for avg in os.getloadavg())} (others running move the figures)"
     )
     for name, stats in (("GET /bench/select-1", baseline), (f"GET {CLIENTS_PATH}", listing)):
         print(stats.line(name, 28))
