@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.crypto import Cipher
@@ -40,7 +40,7 @@ from core.errors import (
 )
 from core.principal import Principal
 from core.security import INBOUND_WEBHOOK_PREFIX, hash_token, new_token
-from models import AutomationRun, AutomationStatus, InboundWebhook, RunTrigger
+from models import Automation, AutomationRun, AutomationStatus, InboundWebhook, RunTrigger
 from services.automations.automations import get_automation, record_change
 from services.automations.repository import INBOUND_WEBHOOKS
 from services.automations.runs import check_payload, start_run
@@ -222,17 +222,32 @@ async def delete_inbound_webhook(
     await record_change(session, principal, automation, "hook_deleted", before=before)
 
 
-async def find_inbound_webhook(session: AsyncSession, token: str) -> InboundWebhook:
-    """The inbound webhook behind a URL token, looked up across firms (the token names its firm);
-    the rest of the transaction is scoped to that firm. Unknown tokens are a 404."""
+async def find_inbound_webhook(
+    session: AsyncSession, token: str
+) -> tuple[InboundWebhook, Automation]:
+    """The inbound webhook behind a URL token and its automation, in one query across firms
+    (the token names its firm); the rest of the transaction is scoped to that firm. Unknown
+    tokens are a 404."""
     async with system_scope(session, SystemPurpose.webhook_lookup):
-        inbound: InboundWebhook | None = await session.scalar(
-            select(InboundWebhook).where(InboundWebhook.token_hash == hash_token(token))
-        )
-    if inbound is None:
+        found = (
+            await session.execute(
+                select(InboundWebhook, Automation)
+                .join(
+                    Automation,
+                    and_(
+                        Automation.id == InboundWebhook.automation_id,
+                        Automation.firm_id == InboundWebhook.firm_id,
+                    ),
+                )
+                .where(InboundWebhook.token_hash == hash_token(token))
+            )
+        ).one_or_none()
+    if found is None:
         raise NotFound(_UNKNOWN)
+    inbound: InboundWebhook = found[0]
+    automation: Automation = found[1]
     await scope_to_firm(session, inbound.firm_id)
-    return inbound
+    return inbound, automation
 
 
 async def receive(
@@ -247,7 +262,7 @@ async def receive(
     """Start a run of the automation behind ``token`` with the delivery's JSON as its
     trigger payload; returns the run and whether it is new. A repeated ``webhook-id``
     (signed or not) returns the run the first delivery started."""
-    inbound = await find_inbound_webhook(session, token)
+    inbound, automation = await find_inbound_webhook(session, token)
     webhook_id = headers.get("webhook-id")
     if inbound.signing_secret_encrypted is not None:
         secret = cipher.decrypt(inbound.signing_secret_encrypted)
@@ -255,11 +270,9 @@ async def receive(
     elif webhook_id is not None and not _WEBHOOK_ID.fullmatch(webhook_id):
         raise BadRequest("webhook-id must be 1 to 256 printable ASCII characters, no spaces")
     payload = parse_payload(body, headers.get("content-type"))
-    principal = Principal.system(inbound.firm_id, request_id)
-    automation = await get_automation(session, principal, inbound.automation_id)
     return await start_run(
         session,
-        principal,
+        Principal.system(inbound.firm_id, request_id),
         automation,
         payload=payload,
         trigger=RunTrigger.webhook,

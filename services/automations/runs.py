@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import JsonValue
-from sqlalchemy import Select, func
+from sqlalchemy import Select, and_, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -36,13 +36,14 @@ from models import (
     AutomationRun,
     AutomationRunStep,
     AutomationStatus,
+    AutomationVersion,
     RunStatus,
     RunTrigger,
 )
 from services import audit
 from services.automations import admission, run_start
 from services.automations.automations import get_automation, get_version
-from services.automations.repository import RUN_STEPS, RUNS
+from services.automations.repository import RUN_STEPS, RUNS, VERSIONS
 from workflows.automation.definition import Definition
 from workflows.automation.run.contracts import MAX_EVENT_DEPTH, ReusedStep, RunView, workflow_id
 
@@ -174,13 +175,11 @@ async def start_run(
     starts now gets its start message. A run deeper than ``MAX_EVENT_DEPTH`` event hops is
     recorded as failed and never starts. ``start_workflow`` False leaves the start to the
     caller (a parent workflow starting it as its child, with ``run_start.run_input``)."""
-    if dedupe_key is not None:
-        existing = await session.scalar(_deduplicated(automation, dedupe_key))
-        if existing is not None:
-            return existing, False
+    pinned = await _pinned_or_repeat(session, principal, automation, version, dedupe_key)
+    if isinstance(pinned, AutomationRun):
+        return pinned, False
     check_payload(payload)
-    number = _runnable_version(automation, version)
-    pinned = await get_version(session, principal, automation.id, number)
+    number = pinned.version
     run_id = uuid.uuid4()
     if depth > MAX_EVENT_DEPTH:
         decision = admission.Admission(
@@ -232,6 +231,59 @@ async def start_run(
         after=_summary(run),
     )
     return run, True
+
+
+async def _pinned_or_repeat(
+    session: AsyncSession,
+    principal: Principal,
+    automation: Automation,
+    version: int | None,
+    dedupe_key: str | None,
+) -> AutomationVersion | AutomationRun:
+    """The version a new run pins or, with ``dedupe_key``, the run that key already
+    started (then nothing new starts): one query for both on the start path. A key already
+    used returns its run even when the automation has been paused since."""
+    try:
+        number = _runnable_version(automation, version)
+    except Conflict:
+        repeat = await _repeat(session, automation, dedupe_key)
+        if repeat is None:
+            raise
+        return repeat
+    if dedupe_key is not None:
+        found = (
+            await session.execute(
+                VERSIONS.select(automation.firm_id)
+                .add_columns(AutomationRun)
+                .outerjoin(
+                    AutomationRun,
+                    and_(
+                        RUNS.owned_by(automation.firm_id),
+                        AutomationRun.automation_id == automation.id,
+                        AutomationRun.dedupe_key == dedupe_key,
+                    ),
+                )
+                .where(AutomationVersion.automation_id == automation.id)
+                .where(AutomationVersion.version == number)
+            )
+        ).one_or_none()
+        if found is not None:
+            pinned: AutomationVersion = found[0]
+            started: AutomationRun | None = found[1]
+            return pinned if started is None else started
+        # No such version: only a run the key started can still be the answer.
+        repeat = await _repeat(session, automation, dedupe_key)
+        if repeat is not None:
+            return repeat
+    return await get_version(session, principal, automation.id, number)
+
+
+async def _repeat(
+    session: AsyncSession, automation: Automation, dedupe_key: str | None
+) -> AutomationRun | None:
+    if dedupe_key is None:
+        return None
+    return await session.scalar(_deduplicated(automation, dedupe_key))
 
 
 def _deduplicated(automation: Automation, dedupe_key: str | None) -> Select[AutomationRun]:

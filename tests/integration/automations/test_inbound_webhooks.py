@@ -195,9 +195,8 @@ async def test_rotation_replaces_token_and_secret(
     assert second.token != first.token and second.secret != first.secret
     with pytest.raises(NotFound):
         await inbound_webhooks.find_inbound_webhook(db, first.token)
-    assert (
-        await inbound_webhooks.find_inbound_webhook(db, second.token)
-    ).automation_id == automation_id
+    found, automation = await inbound_webhooks.find_inbound_webhook(db, second.token)
+    assert found.automation_id == automation.id == automation_id
     row = await stored(db, owner, automation_id)
     assert row is not None and row.rotated_at is not None
     read = await client.get(
@@ -765,6 +764,27 @@ async def test_a_paused_automation_is_409(
 
     assert_problem(response, 409)
     assert await runs_of(db, owner, unsigned_hook.automation_id) == []
+
+
+async def test_a_replay_after_pausing_answers_with_the_first_run(
+    client: AsyncClient, db: AsyncSession, owner: Actor, hook: Issued
+) -> None:
+    assert hook.secret is not None
+    body = b'{"n": 1}'
+    headers = signed(hook.secret, body, webhook_id="msg_before_pause")
+    first = await client.post(path_of(hook), content=body, headers=headers)
+    assert first.status_code == 202, first.text
+    await automations.set_status(
+        db, Principal.system(owner.firm.id), hook.automation_id, AutomationStatus.paused
+    )
+    await db.commit()
+
+    again = await client.post(path_of(hook), content=body, headers=headers)
+    new = await client.post(path_of(hook), content=body, headers=signed(hook.secret, body))
+
+    assert again.status_code == 202 and again.json() == first.json()
+    assert_problem(new, 409)
+    assert len(await runs_of(db, owner, hook.automation_id)) == 1
 
 
 async def test_a_delivery_runs_in_its_own_firm_only(

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import event as sql_event
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
@@ -106,6 +107,8 @@ class Delivery:
     body: bytes
     # The id of the workflow the delivery starts, from the answer.
     workflow_id: Callable[[dict[str, Any]], str]
+    # The statements it takes before its answer, at most (BEGIN and COMMIT aside).
+    statements: int
 
 
 async def stripe_delivery(settings: Settings, maker: Maker, actor: Actor) -> Delivery:
@@ -138,6 +141,8 @@ async def stripe_delivery(settings: Settings, maker: Maker, actor: Actor) -> Del
         },
         body=body,
         workflow_id=lambda answer: stripe_event.workflow_id(actor.firm.id, answer["event_id"]),
+        # Scope, secrets, invoice, event, outbox.
+        statements=5,
     )
 
 
@@ -168,6 +173,10 @@ async def inbound_delivery(settings: Settings, maker: Maker, actor: Actor) -> De
         },
         body=body,
         workflow_id=lambda answer: run_workflow_id(uuid.UUID(answer["run_id"])),
+        # System role, the URL's hook with its automation, back to the app role, scope, the
+        # pinned version with the run this webhook-id started (none), run, firm's time zone,
+        # outbox, audit.
+        statements=9,
     )
 
 
@@ -262,3 +271,31 @@ async def test_a_delivery_answered_just_before_the_process_stops_is_started_by_t
     assert await pending_starts(maker, committed_owner) == []
     started = await client.get_workflow_handle(pending.payload["workflow_id"]).describe()
     assert started.status is WorkflowExecutionStatus.RUNNING
+
+
+async def test_a_delivery_takes_a_fixed_few_statements_before_its_answer(
+    settings: Settings,
+    engine: AsyncEngine,
+    committing_sessionmaker: Maker,
+    temporal_env: WorkflowEnvironment,
+    delivery: Delivery,
+) -> None:
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split())[:80])
+
+    temporal = RecordingTemporal(settings, temporal_env.client, seen)
+    wrap = partial(recording_answers, seen=seen)
+    sql_event.listen(engine.sync_engine, "before_cursor_execute", note)
+    try:
+        async with api(settings, committing_sessionmaker, temporal, wrap) as http:
+            response = await http.post(
+                delivery.path, content=delivery.body, headers=delivery.headers
+            )
+    finally:
+        sql_event.remove(engine.sync_engine, "before_cursor_execute", note)
+
+    assert response.status_code in (200, 202), response.text
+    before_answer = seen[: seen.index(ANSWERED)]
+    assert len(before_answer) <= delivery.statements, before_answer
