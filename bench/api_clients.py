@@ -13,12 +13,13 @@ import argparse
 import asyncio
 import os
 import secrets
+import statistics
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from http_load import CONCURRENCY, client, get, load, uvicorn_api
+from http_load import CONCURRENCY, Stats, client, get, load, uvicorn_api
 from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -31,6 +32,7 @@ DATABASE = "firmflow_bench_clients"
 WARMUP_REQUESTS = 200
 CLIENTS_PATH = "/v1/clients?limit=50"
 SELECT_ONE_PATH = "/bench/select-1"
+ROUNDS = 3
 
 
 def create_bench_app() -> FastAPI:
@@ -132,23 +134,43 @@ async def run(clients: int, requests: int, seconds: float) -> None:
     auth = {"Authorization": f"Bearer {token}"}
 
     select_one, listing_page = get(SELECT_ONE_PATH, auth), get(CLIENTS_PATH, auth)
+    measured: dict[str, list[Stats]] = {SELECT_ONE_PATH: [], CLIENTS_PATH: []}
     async with api_server(urls.app) as base, client(base) as http:
         page = (await http.get(CLIENTS_PATH, headers=auth)).json()
         if len(page["items"]) != 50 or not page["next_cursor"]:
             raise RuntimeError("the clients list did not return a full first page")
         for send in (select_one, listing_page):
             await load(http, send, WARMUP_REQUESTS, seconds)
-        baseline = await load(http, select_one, requests, seconds)
-        listing = await load(http, listing_page, requests, seconds)
+        # Alternating in rounds, so a change in what else runs on the machine weighs on both.
+        for _ in range(ROUNDS):
+            for path, send in ((SELECT_ONE_PATH, select_one), (CLIENTS_PATH, listing_page)):
+                stats = await load(http, send, requests // ROUNDS, seconds / ROUNDS)
+                measured[path].append(stats)
 
     print(
-        f"api clients: {CONCURRENCY} concurrent connections over loopback; each measurement"
-        f" stops at {requests} requests or {seconds:.0f} s; load average"
+        f"api clients: {CONCURRENCY} concurrent connections over loopback; each endpoint"
+        f" measured in {ROUNDS} alternating rounds, each until {requests // ROUNDS} requests or"
+        f" {seconds / ROUNDS:.0f} s; load average"
         f" {' '.join(f'{avg:.2f}' for avg in os.getloadavg())} (others running move the figures)"
     )
+    baseline, listing = (combined(measured[path]) for path in (SELECT_ONE_PATH, CLIENTS_PATH))
     for name, stats in (("GET /bench/select-1", baseline), (f"GET {CLIENTS_PATH}", listing)):
         print(stats.line(name, 28))
-    print(f"  ratio clients/select-1: {listing.rps / baseline.rps:.2f}", flush=True)
+    rounds = zip(measured[CLIENTS_PATH], measured[SELECT_ONE_PATH], strict=True)
+    each = ", ".join(f"{listed.rps / one.rps:.2f}" for listed, one in rounds)
+    print(
+        f"  ratio clients/select-1: {listing.rps / baseline.rps:.2f} (rounds: {each})", flush=True
+    )
+
+
+def combined(rounds: list[Stats]) -> Stats:
+    """All rounds of one endpoint: requests over time, and the median round's latencies."""
+    return Stats(
+        requests=sum(stats.requests for stats in rounds),
+        seconds=sum(stats.seconds for stats in rounds),
+        p50_ms=statistics.median(stats.p50_ms for stats in rounds),
+        p99_ms=statistics.median(stats.p99_ms for stats in rounds),
+    )
 
 
 def main() -> None:
