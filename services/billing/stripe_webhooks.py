@@ -36,6 +36,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from sqlalchemy import exists, literal, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -262,61 +263,86 @@ def parse_event(body: bytes) -> EventEnvelope:
         raise _invalid(exc, "") from None
 
 
-async def _invoice_of(
-    session: AsyncSession, firm_id: uuid.UUID, obj: _StripeObject
-) -> Invoice | None:
-    """The invoice the object's metadata names, which must be one of this firm's; None for
-    a charge or dispute without one (matched through its payment intent when applied)."""
-    invoice_id = obj.metadata.invoice_id
-    if invoice_id is None:
-        return None
-    invoice = await session.scalar(INVOICES.select(firm_id).where(Invoice.id == invoice_id))
-    if invoice is None:
-        raise _unknown_invoice("/data/object/metadata/invoice_id")
-    return invoice
+def _currency_problem(currency: str) -> InvalidStripeEvent:
+    return InvalidStripeEvent(
+        "The event's currency is not the invoice's",
+        errors=[{"pointer": "/data/object/currency", "detail": f"the invoice is in {currency}"}],
+    )
 
 
-def _check_currency(obj: _StripeObject, invoice: Invoice) -> None:
-    if obj.currency.upper() != invoice.currency:
-        raise InvalidStripeEvent(
-            "The event's currency is not the invoice's",
-            errors=[
-                {
-                    "pointer": "/data/object/currency",
-                    "detail": f"the invoice is in {invoice.currency}",
-                }
-            ],
-        )
+@dataclass(frozen=True)
+class _Stored:
+    # The currency of the invoice the metadata names; None when it names none of this
+    # firm's (or names none at all).
+    invoice_currency: str | None
+    # False: Stripe sent this event before, or the invoice check failed (nothing stored).
+    new: bool
 
 
 async def _store(
-    session: AsyncSession,
-    firm_id: uuid.UUID,
-    envelope: EventEnvelope,
-    obj: _StripeObject,
-    invoice: Invoice | None,
-) -> bool:
-    """Store the event once, keeping only the validated fields (not Stripe's whole
-    object); False when Stripe sent it before."""
-    stored = await session.scalar(
+    session: AsyncSession, firm_id: uuid.UUID, envelope: EventEnvelope, obj: _StripeObject
+) -> _Stored:
+    """In one statement: the invoice the metadata names (it must be one of this firm's, in
+    the event's currency), the event stored once with only the validated fields (not
+    Stripe's whole object), and the outbox start of its processing, each written only when
+    what comes before it holds. A charge or dispute naming no invoice is stored all the
+    same (it is matched through its payment intent when applied)."""
+    invoice_id = obj.metadata.invoice_id
+    invoice = (
+        select(Invoice.currency)
+        .where(INVOICES.owned_by(firm_id), Invoice.id == invoice_id)
+        .cte("invoice")
+    )
+    invoice_holds = (
+        exists().where(invoice.c.currency == obj.currency.upper())
+        if invoice_id is not None
+        else true()
+    )
+    columns = {
+        StripeEvent.id: uuid.uuid4(),
+        StripeEvent.firm_id: firm_id,
+        StripeEvent.event_id: envelope.id,
+        StripeEvent.type: envelope.type,
+        StripeEvent.stripe_created: envelope.created,
+        StripeEvent.livemode: envelope.livemode,
+        StripeEvent.data: {
+            "invoice_id": str(invoice_id) if invoice_id is not None else None,
+            "object": obj.model_dump(mode="json"),
+        },
+        StripeEvent.status: StripeEventStatus.pending,
+    }
+    event = (
         insert(StripeEvent)
-        .values(
-            id=uuid.uuid4(),
-            firm_id=firm_id,
-            event_id=envelope.id,
-            type=envelope.type,
-            stripe_created=envelope.created,
-            livemode=envelope.livemode,
-            data={
-                "invoice_id": str(invoice.id) if invoice is not None else None,
-                "object": obj.model_dump(mode="json"),
-            },
-            status=StripeEventStatus.pending,
+        .from_select(
+            [column.key for column in columns],
+            select(*(literal(value, column.type) for column, value in columns.items())).where(
+                invoice_holds
+            ),
         )
         .on_conflict_do_nothing(index_elements=["firm_id", "event_id"])
         .returning(StripeEvent.id)
+        .cte("event")
     )
-    return stored is not None
+    message = outbox.following(
+        event,
+        firm_id,
+        outbox.start_workflow(
+            stripe_event.WORKFLOW_NAME,
+            stripe_event.workflow_id(firm_id, envelope.id),
+            StripeEventInput(firm_id=firm_id, event_id=envelope.id),
+        ),
+    )
+    row = (
+        await session.execute(
+            select(
+                select(invoice.c.currency).scalar_subquery(),
+                select(event.c.id).scalar_subquery(),
+                select(message.c.id).scalar_subquery(),
+            )
+        )
+    ).one()
+    outbox.remember(session, row[2])
+    return _Stored(invoice_currency=row[0], new=row[1] is not None)
 
 
 @dataclass(frozen=True)
@@ -359,20 +385,10 @@ async def receive(
         obj = model.model_validate(envelope.data.object)
     except ValidationError as exc:
         raise _invalid(exc, "/data/object") from None
-    invoice = await _invoice_of(session, firm_id, obj)
-    if invoice is not None:
-        _check_currency(obj, invoice)
-
-    stored = await _store(session, firm_id, envelope, obj, invoice)
-    if not stored:
-        return Receipt(event_id=envelope.id, handled=True, new=False)
-    await outbox.enqueue_message(
-        session,
-        firm_id,
-        outbox.start_workflow(
-            stripe_event.WORKFLOW_NAME,
-            stripe_event.workflow_id(firm_id, envelope.id),
-            StripeEventInput(firm_id=firm_id, event_id=envelope.id),
-        ),
-    )
-    return Receipt(event_id=envelope.id, handled=True, new=True)
+    stored = await _store(session, firm_id, envelope, obj)
+    if obj.metadata.invoice_id is not None:
+        if stored.invoice_currency is None:
+            raise _unknown_invoice("/data/object/metadata/invoice_id")
+        if stored.invoice_currency != obj.currency.upper():
+            raise _currency_problem(stored.invoice_currency)
+    return Receipt(event_id=envelope.id, handled=True, new=stored.new)

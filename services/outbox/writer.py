@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import CTE, String, Uuid, literal, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.search_attributes import ProcessInput
@@ -52,6 +53,12 @@ class NewMessage:
 def _remember(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
     """Ids the fast path dispatches once this session's transaction commits."""
     session.info.setdefault(SESSION_KEY, []).extend(ids)
+
+
+def remember(session: AsyncSession, message_id: uuid.UUID | None) -> None:
+    """What ``following`` wrote (its id, or None when nothing was), for the fast path."""
+    if message_id is not None:
+        _remember(session, [message_id])
 
 
 def pop_outbox_ids(session: AsyncSession) -> list[uuid.UUID]:
@@ -109,6 +116,27 @@ async def enqueue_many(
         inserted.extend(result.scalars())
     _remember(session, inserted)
     return inserted
+
+
+def following(rows: CTE, firm_id: uuid.UUID, message: NewMessage) -> CTE:
+    """``message`` written by the same statement as the business row it follows, when (and
+    only when) ``rows`` — a data-modifying CTE of that statement, such as an
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING`` — yields a row: one round trip for both.
+    Select its ``id`` in the statement and give it to ``remember`` afterwards."""
+    values = select(
+        literal(uuid.uuid4(), Uuid()),
+        literal(firm_id, Uuid()),
+        literal(str(message.kind), String()),
+        literal(message.dedupe_key, String()),
+        literal(message.payload, JSONB()),
+    ).select_from(rows)
+    return (
+        insert(OutboxMessage)
+        .from_select(["id", "firm_id", "kind", "dedupe_key", "payload"], values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.id)
+        .cte(f"{rows.name}_message")
+    )
 
 
 def start_key(workflow_id: str) -> str:
