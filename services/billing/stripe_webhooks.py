@@ -36,7 +36,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from sqlalchemy import exists, literal, select, true
+from sqlalchemy import Select, Uuid, bindparam, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -279,66 +279,71 @@ class _Stored:
     new: bool
 
 
-async def _store(
-    session: AsyncSession, firm_id: uuid.UUID, envelope: EventEnvelope, obj: _StripeObject
-) -> _Stored:
-    """In one statement: the invoice the metadata names (it must be one of this firm's, in
-    the event's currency), the event stored once with only the validated fields (not
-    Stripe's whole object), and the outbox start of its processing, each written only when
-    what comes before it holds. A charge or dispute naming no invoice is stored all the
-    same (it is matched through its payment intent when applied)."""
-    invoice_id = obj.metadata.invoice_id
+def _store_statement() -> Select[str | None, uuid.UUID | None, uuid.UUID | None]:
+    """One statement for the whole store (built once; the values are bound parameters):
+    the invoice the metadata names (one of this firm's, in the event's currency), the event
+    stored once with only the validated fields (not Stripe's whole object), and the outbox
+    start of its processing, each written only when what comes before it holds. A charge or
+    dispute naming no invoice is stored all the same (matched through its payment intent
+    when it is applied). Selects (the invoice's currency, the event's id, the message's
+    id), each None when not there or not written."""
+    invoice_id = bindparam("invoice_id", type_=Uuid())
     invoice = (
         select(Invoice.currency)
-        .where(INVOICES.owned_by(firm_id), Invoice.id == invoice_id)
+        .where(INVOICES.firm_column == bindparam("firm_id", type_=Uuid()), Invoice.id == invoice_id)
         .cte("invoice")
     )
-    invoice_holds = (
-        exists().where(invoice.c.currency == obj.currency.upper())
-        if invoice_id is not None
-        else true()
-    )
-    columns = {
-        StripeEvent.id: uuid.uuid4(),
-        StripeEvent.firm_id: firm_id,
-        StripeEvent.event_id: envelope.id,
-        StripeEvent.type: envelope.type,
-        StripeEvent.stripe_created: envelope.created,
-        StripeEvent.livemode: envelope.livemode,
-        StripeEvent.data: {
-            "invoice_id": str(invoice_id) if invoice_id is not None else None,
-            "object": obj.model_dump(mode="json"),
-        },
-        StripeEvent.status: StripeEventStatus.pending,
-    }
+    holds = or_(invoice_id.is_(None), exists().where(invoice.c.currency == bindparam("currency")))
+    columns = ["id", "firm_id", "event_id", "type", "stripe_created", "livemode", "data", "status"]
+    table = StripeEvent.__table__.c
+    values = select(*(bindparam(f"event_{name}", type_=table[name].type) for name in columns))
     event = (
         insert(StripeEvent)
-        .from_select(
-            [column.key for column in columns],
-            select(*(literal(value, column.type) for column, value in columns.items())).where(
-                invoice_holds
-            ),
-        )
+        .from_select(columns, values.where(holds))
         .on_conflict_do_nothing(index_elements=["firm_id", "event_id"])
         .returning(StripeEvent.id)
         .cte("event")
     )
-    message = outbox.following(
-        event,
-        firm_id,
-        outbox.start_workflow(
-            stripe_event.WORKFLOW_NAME,
-            stripe_event.workflow_id(firm_id, envelope.id),
-            StripeEventInput(firm_id=firm_id, event_id=envelope.id),
-        ),
+    message = outbox.following(event)
+    return select(
+        select(invoice.c.currency).scalar_subquery(),
+        select(event.c.id).scalar_subquery(),
+        select(message.c.id).scalar_subquery(),
+    )
+
+
+_STORE = _store_statement()
+
+
+async def _store(
+    session: AsyncSession, firm_id: uuid.UUID, envelope: EventEnvelope, obj: _StripeObject
+) -> _Stored:
+    invoice_id = obj.metadata.invoice_id
+    start = outbox.start_workflow(
+        stripe_event.WORKFLOW_NAME,
+        stripe_event.workflow_id(firm_id, envelope.id),
+        StripeEventInput(firm_id=firm_id, event_id=envelope.id),
     )
     row = (
         await session.execute(
-            select(
-                select(invoice.c.currency).scalar_subquery(),
-                select(event.c.id).scalar_subquery(),
-                select(message.c.id).scalar_subquery(),
-            )
+            _STORE,
+            {
+                "firm_id": firm_id,
+                "invoice_id": invoice_id,
+                "currency": obj.currency.upper(),
+                "event_id": uuid.uuid4(),
+                "event_firm_id": firm_id,
+                "event_event_id": envelope.id,
+                "event_type": envelope.type,
+                "event_stripe_created": envelope.created,
+                "event_livemode": envelope.livemode,
+                "event_data": {
+                    "invoice_id": str(invoice_id) if invoice_id is not None else None,
+                    "object": obj.model_dump(mode="json"),
+                },
+                "event_status": StripeEventStatus.pending,
+                **outbox.following_values(firm_id, start),
+            },
         )
     ).one()
     outbox.remember(session, row[2])

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import CTE, String, Uuid, literal, select
+from sqlalchemy import CTE, String, Uuid, bindparam, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -118,17 +118,18 @@ async def enqueue_many(
     return inserted
 
 
-def following(rows: CTE, firm_id: uuid.UUID, message: NewMessage) -> CTE:
-    """``message`` written by the same statement as the business row it follows, when (and
+def following(rows: CTE) -> CTE:
+    """A message written by the same statement as the business row it follows, when (and
     only when) ``rows`` — a data-modifying CTE of that statement, such as an
     ``INSERT … ON CONFLICT DO NOTHING RETURNING`` — yields a row: one round trip for both.
-    Select its ``id`` in the statement and give it to ``remember`` afterwards."""
+    Its values are bound parameters (``following_values``), so the statement is built and
+    compiled once; select its ``id`` in the statement and give it to ``remember``."""
     values = select(
-        literal(uuid.uuid4(), Uuid()),
-        literal(firm_id, Uuid()),
-        literal(str(message.kind), String()),
-        literal(message.dedupe_key, String()),
-        literal(message.payload, JSONB()),
+        bindparam("message_id", type_=Uuid()),
+        bindparam("message_firm_id", type_=Uuid()),
+        bindparam("message_kind", type_=String()),
+        bindparam("message_dedupe_key", type_=String()),
+        bindparam("message_payload", type_=JSONB()),
     ).select_from(rows)
     return (
         insert(OutboxMessage)
@@ -137,6 +138,17 @@ def following(rows: CTE, firm_id: uuid.UUID, message: NewMessage) -> CTE:
         .returning(OutboxMessage.id)
         .cte(f"{rows.name}_message")
     )
+
+
+def following_values(firm_id: uuid.UUID, message: NewMessage) -> dict[str, Any]:
+    """The parameters of a statement ``following`` built, for ``message``."""
+    return {
+        "message_id": uuid.uuid4(),
+        "message_firm_id": firm_id,
+        "message_kind": str(message.kind),
+        "message_dedupe_key": message.dedupe_key,
+        "message_payload": message.payload,
+    }
 
 
 def start_key(workflow_id: str) -> str:
