@@ -167,6 +167,28 @@ async def drained(app_url: str, firm_id: str) -> tuple[float, int]:
     return time.perf_counter() - started, int(left or 0)
 
 
+def api_pid(base: str) -> int:
+    """The uvicorn process serving ``base``: a child of this script listening on its port."""
+    port, me = base.rsplit(":", 1)[1], str(os.getpid())
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{entry.name}/cmdline").read_bytes().split(b"\0")
+            parent = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            continue
+        if parent == me and b"uvicorn" in argv and port.encode() in argv:
+            return int(entry.name)
+    raise RuntimeError(f"no uvicorn child serves {base}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def run(seconds: float, events: int, invoices: int) -> None:
     from temporalio.client import Client
 
@@ -187,9 +209,12 @@ async def run(seconds: float, events: int, invoices: int) -> None:
                 for warm in (health, send):
                     await load(http, warm, WARMUP_REQUESTS, seconds)
                 await drained(urls.app, firm_id)
+                pid = api_pid(base)
                 baseline = await load(http, health, events, seconds)
+                before = cpu_seconds(pid)
                 webhooks = await load(http, send, events, seconds)
                 drain_seconds, left = await drained(urls.app, firm_id)
+                api_cpu = cpu_seconds(pid) - before
 
     print(
         f"stripe webhooks: {CONCURRENCY} concurrent connections over loopback; each"
@@ -201,6 +226,10 @@ async def run(seconds: float, events: int, invoices: int) -> None:
     ):
         print(stats.line(name, 32))
     print(f"  ratio webhooks/health: {webhooks.rps / baseline.rps:.2f}")
+    print(
+        f"  the API's CPU per event: {api_cpu * 1000 / webhooks.requests:.1f} ms"
+        " (the answer and the fast path after it)"
+    )
     print(
         f"  every event's workflow started {drain_seconds:.1f} s after the last answer"
         if not left
