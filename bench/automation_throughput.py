@@ -436,15 +436,18 @@ class System:
 # Asks for a workflow the API accepted but the outbox had not started yet (each costs the
 # Temporal server a request, counted in its CPU; printed so that it can be told apart).
 MISSING = {"asked": 0}
-# The API starts a delivery's workflow after its answer, in batches: ask again a little
-# later rather than at once, which only adds requests.
-MISSING_RETRY_SECONDS = 0.2
+# The API starts a delivery's workflow after its answer, in batches, and under a burst the
+# starts trail the answers by seconds: ask again after a delay that doubles up to a cap,
+# so that waiting costs a few requests per run, not one every fraction of a second.
+MISSING_RETRY_SECONDS = 0.1
+MISSING_RETRY_CAP_SECONDS = 1.0
 
 
 async def wait_for_result(client: Client, workflow: str) -> None:
     """Until the workflow has returned (raises if it failed). A run the API accepted may
     reach Temporal only a moment later (through the outbox), so a missing workflow is asked
     for again."""
+    delay = MISSING_RETRY_SECONDS
     while True:
         try:
             await client.get_workflow_handle(workflow).result()
@@ -452,7 +455,8 @@ async def wait_for_result(client: Client, workflow: str) -> None:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
             MISSING["asked"] += 1
-            await asyncio.sleep(MISSING_RETRY_SECONDS)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MISSING_RETRY_CAP_SECONDS)
         else:
             return
 
