@@ -49,8 +49,11 @@ FAST_PATH_TIMEOUT_SECONDS = 5.0
 # What a domain handler's own fast path carries out right after its commit (it runs inside
 # a relay pass); the relay carries out whatever is beyond it on its next pass.
 HANDLER_FAST_PATH_LIMIT = 100
-# The most messages of answered requests one pass of ``AfterAnswer`` carries out.
+# The most messages of answered requests one pass of ``AfterAnswer`` carries out, and the
+# most it keeps waiting for a pass: beyond that (Temporal slow or down under a burst) new
+# ones are left to the relay rather than piling up in memory.
 AFTER_ANSWER_BATCH = 100
+AFTER_ANSWER_BACKLOG = 2000
 _ERROR_MAX = 500
 
 
@@ -245,6 +248,13 @@ class AfterAnswer:
     async def dispatch(self, ids: Sequence[uuid.UUID]) -> None:
         """Carry out ``ids``, or see them taken by the pass of a request that waited
         longer; returns when this request's turn is over (never raises)."""
+        if len(self._waiting) >= AFTER_ANSWER_BACKLOG:
+            log.warning(
+                "outbox fast path has %d messages waiting; %d more are the relay's",
+                len(self._waiting),
+                len(ids),
+            )
+            return
         self._waiting.extend(ids)
         async with self._one_pass:
             batch = self._waiting[:AFTER_ANSWER_BATCH]

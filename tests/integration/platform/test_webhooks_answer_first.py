@@ -1,7 +1,8 @@
 """The endpoints other systems deliver to (Stripe's webhooks, automations' inbound
 webhooks) answer as soon as the delivery is committed, and start its workflow after the
 answer (api/deps.get_ingest_session); when the process stops in between, the committed
-outbox row is started by the relay instead, so nothing is lost."""
+outbox row is started by the relay instead, so nothing is lost. Also what a delivery costs
+before its answer (statements), and the batching of the fast path after the answers."""
 
 import asyncio
 import json
@@ -34,8 +35,11 @@ from services.automations import automations, inbound_webhooks
 from services.billing import stripe_account
 from services.billing.stripe_account import WebhookSecretFields, WebhookSecretsCreate
 from services.billing.stripe_webhooks import signature_header
+from services.outbox import writer as outbox
+from services.outbox.dispatch import AfterAnswer
 from tests.billing_factories import make_invoice
 from tests.factories import Actor
+from tests.integration.platform.outbox_target import TargetInput
 from tests.stripe_api_server import event, invoice_metadata, payment_intent
 from workflows.automation.run.contracts import workflow_id as run_workflow_id
 from workflows.billing.stripe_event import contracts as stripe_event
@@ -299,3 +303,59 @@ async def test_a_delivery_takes_a_fixed_few_statements_before_its_answer(
     assert response.status_code in (200, 202), response.text
     before_answer = seen[: seen.index(ANSWERED)]
     assert len(before_answer) <= delivery.statements, before_answer
+
+
+async def test_messages_answered_during_a_pass_go_out_together_in_the_next(
+    engine: AsyncEngine,
+    committing_sessionmaker: Maker,
+    committed_owner: Actor,
+    temporal_env: WorkflowEnvironment,
+    task_queue: str,
+) -> None:
+    maker, firm_id = committing_sessionmaker, committed_owner.firm.id
+    ids: list[uuid.UUID] = []
+    for message in [
+        outbox.start_workflow(
+            "TargetWorkflow",
+            f"target-{uuid.uuid4()}",
+            TargetInput(greeting="hi"),
+            task_queue=task_queue,
+        ),
+        outbox.event("client.created", f"client.created:{uuid.uuid4()}"),
+        outbox.event("client.created", f"client.created:{uuid.uuid4()}"),
+    ]:
+        async with tenant_session(firm_id, maker) as session:
+            message_id = await outbox.enqueue_message(session, firm_id, message)
+            outbox.pop_outbox_ids(session)
+        assert message_id is not None
+        ids.append(message_id)
+    asked, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_temporal() -> Client:
+        asked.set()
+        await release.wait()
+        return temporal_env.client
+
+    passes: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "SKIP LOCKED" in statement:
+            passes.append(statement)
+
+    after = AfterAnswer(maker, slow_temporal)
+    sql_event.listen(engine.sync_engine, "before_cursor_execute", note)
+    try:
+        first = asyncio.create_task(after.dispatch([ids[0]]))
+        await asked.wait()
+        # Answered while the first pass waits on Temporal: both queue for the next pass.
+        later = [asyncio.create_task(after.dispatch([message_id])) for message_id in ids[1:]]
+        release.set()
+        async with asyncio.timeout(TIMEOUT):
+            await asyncio.gather(first, *later)
+    finally:
+        sql_event.remove(engine.sync_engine, "before_cursor_execute", note)
+
+    assert len(passes) == 2
+    async with system_session(SystemPurpose.outbox_relay, maker) as session:
+        rows = await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+        assert all(row.dispatched_at is not None for row in rows)
