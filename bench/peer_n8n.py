@@ -30,15 +30,12 @@ import hashlib
 import hmac
 import json
 import os
-import queue
-import random
 import secrets
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -46,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from launched_platform import running_platform, stop_process_group, unused_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER_FILES = Path(__file__).resolve().parent / "n8n"
@@ -186,16 +184,6 @@ async def running_stub() -> AsyncIterator[tuple[str, Arrivals]]:
 # Processes: CPU time and pausing.
 
 
-def unused_port() -> int:
-    """Below the ephemeral range, where the Temporal dev server binds ports of its own."""
-    from launcher.processes import port_is_free
-
-    while True:
-        port = random.randrange(20000, 32000)
-        if port_is_free("127.0.0.1", port):
-            return port
-
-
 @dataclass(frozen=True)
 class Proc:
     parent: int
@@ -290,73 +278,12 @@ def peer_file(name: str, stub_url: str) -> str:
     return (PEER_FILES / name).read_text().replace(STUB_PLACEHOLDER, stub_url)
 
 
-def read_lines(stream: Any) -> "queue.Queue[str | None]":
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def read() -> None:
-        for line in stream:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=read, daemon=True).start()
-    return lines
-
-
-def stop_process_group(process: "subprocess.Popen[str]", grace: float) -> None:
-    """SIGINT (both systems shut down gracefully on it), SIGKILL after the grace; then
-    whatever is left in its process group (n8n's task runners) goes too."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
 @contextlib.contextmanager
 def running_firmflow(data_dir: Path) -> Iterator[tuple[str, "subprocess.Popen[str]"]]:
     """``python -m launcher dev`` on a fresh data directory; yields the API's URL and the
     launcher."""
-    from launcher.dev import READY_BANNER
-
-    shutil.rmtree(data_dir, ignore_errors=True)
-    port = unused_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIRMFLOW_")}
-    env.update(
-        FIRMFLOW_DATA_DIR=str(data_dir),
-        FIRMFLOW_API_PORT=str(port),
-        FIRMFLOW_TEMPORAL_PORT=str(unused_port()),
-        FIRMFLOW_TEMPORAL_UI_PORT=str(unused_port()),
-        FIRMFLOW_PUBLIC_URL=url,
-        FIRMFLOW_LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    launched = subprocess.Popen(
-        [sys.executable, "-m", "launcher", "dev"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    lines = read_lines(launched.stdout)
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            if line is None:
-                raise RuntimeError("the firmflow platform exited before it was ready")
-            if READY_BANNER in line:
-                break
-        yield url, launched
-    finally:
-        stop_process_group(launched, 90)
+    with running_platform(data_dir, startup_seconds=STARTUP_SECONDS) as running:
+        yield running
 
 
 def firmflow_roots(launcher_pid: int, data_dir: Path) -> dict[int, str]:

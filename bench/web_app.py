@@ -17,15 +17,10 @@ import argparse
 import gzip
 import json
 import os
-import queue
-import random
 import secrets
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +30,7 @@ from pathlib import Path
 
 import httpx
 from api_clients import insert_clients
+from launched_platform import running_platform
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "web"
@@ -102,71 +98,13 @@ def report_bundle(dist: Path) -> None:
     print(f"  largest chunk: {largest.name} {kb(largest.gzipped)} gzip", flush=True)
 
 
-def unused_port() -> int:
-    """Below the ephemeral range, where the Temporal dev server binds ports of its own."""
-    from launcher.processes import port_is_free
-
-    while True:
-        port = random.randrange(20000, 32000)
-        if port_is_free("127.0.0.1", port):
-            return port
-
-
 @contextmanager
-def running_platform(dist: Path) -> Iterator[str]:
-    """``python -m launcher dev`` on a fresh data directory; yields the API's URL."""
-    from launcher.dev import READY_BANNER
-
-    shutil.rmtree(DATA_DIR, ignore_errors=True)
-    port = unused_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIRMFLOW_")}
-    env.update(
-        FIRMFLOW_DATA_DIR=str(DATA_DIR),
-        FIRMFLOW_API_PORT=str(port),
-        FIRMFLOW_TEMPORAL_PORT=str(unused_port()),
-        FIRMFLOW_TEMPORAL_UI_PORT=str(unused_port()),
-        FIRMFLOW_PUBLIC_URL=url,
-        FIRMFLOW_WEB_DIST=str(dist),
-        FIRMFLOW_LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    launched = subprocess.Popen(
-        [sys.executable, "-m", "launcher", "dev"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def read() -> None:
-        assert launched.stdout is not None
-        for line in launched.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            if line is None:
-                raise RuntimeError("the platform exited before it was ready")
-            if READY_BANNER in line:
-                break
+def running_platform_serving(dist: Path) -> Iterator[str]:
+    """``python -m launcher dev`` on a fresh data directory, serving ``dist``; yields the
+    API's URL."""
+    env = {"FIRMFLOW_WEB_DIST": str(dist)}
+    with running_platform(DATA_DIR, startup_seconds=STARTUP_SECONDS, env=env) as (url, _):
         yield url
-    finally:
-        if launched.poll() is None:
-            launched.send_signal(signal.SIGINT)
-            try:
-                launched.wait(90)
-            except subprocess.TimeoutExpired:
-                os.killpg(launched.pid, signal.SIGKILL)
-                launched.wait()
 
 
 @dataclass(frozen=True)
@@ -282,7 +220,7 @@ def main() -> None:
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"web app LCP: machine load average {load} on {os.cpu_count()} cores (1, 5, 15 min)")
     print(f"web app LCP: starting the platform, then {args.clients:,} clients…", flush=True)
-    with running_platform(dist) as url:
+    with running_platform_serving(dist) as url:
         owner = sign_up(url)
         started = time.monotonic()
         fill_firm(owner, args.clients)
