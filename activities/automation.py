@@ -103,21 +103,21 @@ class AutomationActivities:
     async def _outside_database(self, current: Attempt, first: bool) -> StepOutcome:
         """The effect with no transaction open, then the recording one: an HTTP call or an
         email never holds a connection or a lock. A reading transaction comes first unless
-        the attempt is the step's first and names no credentials."""
+        the attempt is ``first`` (see the module docstring) and names no credentials."""
         call = current.call
         read_first = not first or actions.names_secrets(call)
-        if not read_first:
-            rendered = actions.render_plain(current)
-            allowlist = (
-                await self._allowlists.get(call.firm_id) if call.step_type == "http_request" else []
-            )
-        else:
+        if read_first:
             async with firm_transaction(self._sessionmaker, call.firm_id) as session:
                 prepared = await actions.prepare_external(session, current, self._cipher)
             if prepared.recorded is not None:
                 return prepared.recorded
             rendered, allowlist = prepared.rendered, prepared.allowlist
             self._allowlists.put(call.firm_id, allowlist)
+        else:
+            rendered = actions.render_plain(current)
+            allowlist = (
+                await self._allowlists.get(call.firm_id) if call.step_type == "http_request" else []
+            )
         if call.step_type == "http_request":
             output = await external_effects.http_request(
                 self._http_client, allowlist, call, rendered
