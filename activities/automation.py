@@ -11,7 +11,7 @@ recording transaction. The first attempt of a local activity scheduled in the ru
 workflow task cannot follow an earlier execution of its step, and its run was written
 running moments before by the transaction that started it: when it names no credentials
 it skips the reading transaction, taking the firm's allow-list from a cache of a few
-seconds (services/automations/allowlists). Any other attempt reads the run's state first
+seconds (activities/allowlist_cache.py). Any other attempt reads the run's state first
 and returns what an earlier one recorded (a retried regular activity, or a local one run
 again after a worker died mid-task, at attempt 1 again).
 """
@@ -20,13 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.allowlist_cache import AllowlistCache
 from activities.unit_of_work import firm_transaction
 from core.crypto import Cipher
 from core.temporal import ClientProvider
 from providers.email import EmailProvider
 from providers.http import HttpClient
 from services.automations import actions, external_effects, run_records
-from services.automations.allowlists import AllowlistCache
 from services.automations.external_effects import HttpClientFactory
 from services.automations.run_records import Attempt
 from services.automations.step_errors import StepError, StepFailed

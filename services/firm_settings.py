@@ -3,6 +3,7 @@ allow-list, the hosts, addresses and networks the firm's ``http_request`` steps 
 although they are internal (providers.http refuses those otherwise)."""
 
 import ipaddress
+import uuid
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -65,6 +66,13 @@ async def _firm(session: AsyncSession, principal: Principal, *, lock: bool) -> F
 async def get_http_allowlist(session: AsyncSession, principal: Principal) -> list[str]:
     """The firm's allow-list, as ``providers.http.HttpClient`` takes it."""
     return list((await _firm(session, principal, lock=False)).http_allowlist)
+
+
+async def http_allowlist_of(session: AsyncSession, firm_id: uuid.UUID) -> list[str]:
+    """The allow-list of the firm the session is scoped to, for the worker's steps (which
+    act for a run, not a principal)."""
+    entries = await session.scalar(select(Firm.http_allowlist).where(Firm.id == firm_id))
+    return list(entries or [])
 
 
 async def set_http_allowlist(

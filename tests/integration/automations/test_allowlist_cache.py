@@ -6,8 +6,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.allowlist_cache import AllowlistCache
 from core.db import tenant_session
-from services.automations.allowlists import AllowlistCache
 from services.firm_settings import HttpAllowlist, set_http_allowlist
 from tests.factories import Actor, make_firm, principal_of
 

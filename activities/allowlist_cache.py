@@ -1,5 +1,7 @@
-"""The firms' HTTP allow-lists as a worker's ``http_request`` steps read them: each kept for
-a few seconds, so a step on its first attempt needs no transaction before its request.
+"""The firms' HTTP allow-lists as the worker's ``http_request`` steps read them: each kept
+for a few seconds, so a step on its first attempt needs no transaction before its request.
+Worker state, so it lives beside the activities that use it and opens their unit of work
+on a miss; the read itself is services.firm_settings.http_allowlist_of.
 
 A change an admin makes (services/firm_settings.set_http_allowlist) reaches every step that
 starts ``TTL_SECONDS`` after it commits; a step that reads its run's state first (a retry)
@@ -12,11 +14,10 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.db import tenant_session
-from models import Firm
+from activities.unit_of_work import firm_transaction
+from services.firm_settings import http_allowlist_of
 
 TTL_SECONDS = 2.0
 MAX_FIRMS = 10_000
@@ -42,9 +43,8 @@ class AllowlistCache:
         if entry is not None and self._clock() < entry[0]:
             self._entries.move_to_end(firm_id)
             return list(entry[1])
-        async with tenant_session(firm_id, self._sessionmaker) as session:
-            entries = await session.scalar(select(Firm.http_allowlist).where(Firm.id == firm_id))
-        allowlist = list(entries or [])
+        async with firm_transaction(self._sessionmaker, firm_id) as session:
+            allowlist = await http_allowlist_of(session, firm_id)
         self.put(firm_id, allowlist)
         return allowlist
 
