@@ -495,16 +495,23 @@ def local_environment(attempt: int = 1) -> ActivityEnvironment:
     return env
 
 
+async def first_task_http_call(
+    maker: Maker, cipher: Cipher, server: LocalServer
+) -> tuple[Run, AutomationActivities, StepCall, StepCall]:
+    """A run allowed to call the server, the activities, its HTTP step's call, and the same
+    call as scheduled in the run's first workflow task."""
+    run = await new_run(maker, cipher, allowlist=["127.0.0.1"])
+    call = step_call(run, "http_request", {"url": server.url("/echo")}, step_id="call")
+    return run, activities(maker, cipher), call, call.model_copy(update={"first_task": True})
+
+
 async def test_a_local_step_outside_the_first_workflow_task_finds_its_record_first(
     committing_sessionmaker: Maker, cipher: Cipher, server: LocalServer
 ) -> None:
     # A worker that dies mid-task takes the task's local results with it: the next worker
     # runs those steps again at attempt 1, in a task that is not the run's first.
     maker = committing_sessionmaker
-    run = await new_run(maker, cipher, allowlist=["127.0.0.1"])
-    acts = activities(maker, cipher)
-    call = step_call(run, "http_request", {"url": server.url("/echo")}, step_id="call")
-    fresh = call.model_copy(update={"first_task": True})
+    run, acts, call, fresh = await first_task_http_call(maker, cipher, server)
 
     outcome = await local_environment().run(acts.http_request, fresh)
     again = await local_environment().run(acts.http_request, call)
@@ -521,10 +528,7 @@ async def test_a_first_task_step_reads_nothing_before_its_request_and_keeps_the_
     # request goes out twice under one idempotency key, and the step keeps the outcome
     # recorded first: the read before the request is what such an attempt saves.
     maker = committing_sessionmaker
-    run = await new_run(maker, cipher, allowlist=["127.0.0.1"])
-    acts = activities(maker, cipher)
-    call = step_call(run, "http_request", {"url": server.url("/echo")}, step_id="call")
-    fresh = call.model_copy(update={"first_task": True})
+    run, acts, _, fresh = await first_task_http_call(maker, cipher, server)
 
     outcome = await local_environment().run(acts.http_request, fresh)
     repeated = await local_environment().run(acts.http_request, fresh)
