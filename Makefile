@@ -14,12 +14,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# pysaml2 signs and verifies XML through the xmlsec1 program (Debian package xmlsec1).
+# pysaml2 signs and verifies XML through the xmlsec1 program (Debian package xmlsec1);
+# WeasyPrint renders invoice PDFs through Pango (Debian package libpango-1.0-0 and its
+# FreeType and Cairo siblings) with the DejaVu fonts.
 system-deps:
 	@command -v xmlsec1 >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; \
 	  else echo "xmlsec1 is missing: install the Debian package xmlsec1" >&2; exit 1; fi; }
+	@{ ldconfig -p | grep -q libpangoft2-1.0 && test -d /usr/share/fonts/truetype/dejavu; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      libpango-1.0-0 libpangoft2-1.0-0 libpangocairo-1.0-0 fonts-dejavu-core >/dev/null; \
+	  else echo "Pango is missing: install the Debian packages libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core" >&2; exit 1; fi; }
 
 install: $(STAMP) system-deps
 	@install -d -m 0700 $(XDG_RUNTIME_DIR)

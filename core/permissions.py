@@ -60,6 +60,19 @@ class Permission(enum.StrEnum):
     # The firm's billing settings: tax rates, numbering, templates, the dunning policy and
     # the Stripe keys and webhook signing secrets.
     billing_manage = "billing:manage"
+    # Read documents, their versions and folders, search them and download their files.
+    documents_read = "documents:read"
+    # Upload documents and new versions, change their details, file and tag them, delete
+    # and restore them.
+    documents_write = "documents:write"
+    # Submit a document version for review (and withdraw it).
+    documents_submit = "documents:submit"
+    # Review documents (a document's reviewers still decide who among these votes).
+    documents_review = "documents:review"
+    # Publish an approved document.
+    documents_publish = "documents:publish"
+    # Retention policies, legal holds, the sweep's report and the firm's upload settings.
+    documents_manage = "documents:manage"
 
 
 _MEMBER = frozenset(
@@ -70,6 +83,7 @@ _MEMBER = frozenset(
         Permission.users_read,
         Permission.automations_read,
         Permission.tasks_read,
+        Permission.documents_read,
     }
 )
 _STAFF = _MEMBER | {
@@ -80,6 +94,9 @@ _STAFF = _MEMBER | {
     Permission.approvals_decide,
     Permission.billing_read,
     Permission.billing_write,
+    Permission.documents_write,
+    Permission.documents_submit,
+    Permission.documents_review,
 }
 _BUILDER = _MEMBER | {
     Permission.automations_write,
@@ -97,6 +114,8 @@ _ADMIN = (
         Permission.sso_manage,
         Permission.firm_manage,
         Permission.billing_manage,
+        Permission.documents_publish,
+        Permission.documents_manage,
     }
 )
 

@@ -29,6 +29,8 @@ SA_INVOICE = "FirmflowInvoiceId"
 SA_CLIENT_IMPORT = "FirmflowClientImportId"
 SA_RECURRING_INVOICE = "FirmflowRecurringInvoiceId"
 SA_STRIPE_EVENT = "FirmflowStripeEventId"
+# The document a review or a text extraction is about.
+SA_DOCUMENT = "FirmflowDocumentId"
 
 Kind = Literal["keyword", "int"]
 # Every custom attribute and its type (the worker registers them: core.temporal). Kept
@@ -44,6 +46,7 @@ ATTRIBUTES: dict[str, Kind] = {
     SA_CLIENT_IMPORT: "keyword",
     SA_RECURRING_INVOICE: "keyword",
     SA_STRIPE_EVENT: "keyword",
+    SA_DOCUMENT: "keyword",
 }
 
 Value = str | int

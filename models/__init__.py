@@ -22,6 +22,21 @@ from models.base import Base
 from models.client import Client, ClientKind, ClientStatus, Contact
 from models.client_import import ClientImport, ClientImportRow, ImportStatus, RowOutcome
 from models.credential import Credential
+from models.document import (
+    Document,
+    DocumentBlob,
+    DocumentFolder,
+    DocumentStatus,
+    DocumentVersion,
+    TextStatus,
+)
+from models.document_retention import (
+    DocumentDeletion,
+    LegalHold,
+    RetentionCandidate,
+    RetentionPolicy,
+    RetentionTrigger,
+)
 from models.dunning_policy import DunningPolicy
 from models.dunning_reminder import DunningReminder
 from models.firm import Firm
@@ -80,6 +95,12 @@ __all__ = [
     "CreditReason",
     "DiscountKind",
     "DisputeStatus",
+    "Document",
+    "DocumentBlob",
+    "DocumentDeletion",
+    "DocumentFolder",
+    "DocumentStatus",
+    "DocumentVersion",
     "DunningPolicy",
     "DunningReminder",
     "Firm",
@@ -93,6 +114,7 @@ __all__ = [
     "InvoiceLine",
     "InvoiceNumberSequence",
     "InvoiceStatus",
+    "LegalHold",
     "LoginSession",
     "MfaChallenge",
     "OutboxMessage",
@@ -104,6 +126,9 @@ __all__ = [
     "RecoveryCode",
     "RecurringInvoice",
     "RecurringStatus",
+    "RetentionCandidate",
+    "RetentionPolicy",
+    "RetentionTrigger",
     "RowOutcome",
     "RunStatus",
     "RunTrigger",
@@ -118,6 +143,7 @@ __all__ = [
     "Task",
     "TaskStatus",
     "TaxRate",
+    "TextStatus",
     "TwoFactorCredential",
     "User",
     "VoteDecision",

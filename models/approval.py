@@ -1,5 +1,6 @@
-"""Approvals: a human decision an automation run waits for (the ``approval`` step), and
-the votes cast on it. The run's workflow is the waiting side; these rows are what
+"""Approvals: a human decision a process waits for, and the votes cast on it. The subject is
+either an automation run's ``approval`` step (``run_id``) or the review of a document
+version (``document_version_id``); the process is the waiting side, and these rows are what
 ``GET /v1/approvals`` lists and what decides, under a row lock, when the quorum is met."""
 
 import enum
@@ -56,14 +57,33 @@ class Approval(IdMixin, TenantMixin, TimestampMixin, Base):
         ),
         Index("ix_automation_approvals_firm_id_run_id", "firm_id", "run_id"),
         CheckConstraint("quorum >= 1", name="quorum_positive"),
+        # Exactly one subject: a run's step, or a document version under review.
+        CheckConstraint(
+            "(run_id IS NOT NULL AND automation_id IS NOT NULL AND step_id IS NOT NULL "
+            "AND visit IS NOT NULL AND document_version_id IS NULL) OR "
+            "(run_id IS NULL AND automation_id IS NULL AND step_id IS NULL AND visit IS NULL "
+            "AND document_version_id IS NOT NULL)",
+            name="one_subject",
+        ),
+        # A document version's reviews (one per submission), newest last.
+        Index(
+            "ix_automation_approvals_firm_id_document_version_id",
+            "firm_id",
+            "document_version_id",
+        ),
     )
 
-    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("automation_runs.id", ondelete="CASCADE"))
-    automation_id: Mapped[uuid.UUID] = mapped_column(
+    run_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("automation_runs.id", ondelete="CASCADE")
+    )
+    automation_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("automations.id", ondelete="CASCADE")
     )
-    step_id: Mapped[str] = mapped_column(String(64))
-    visit: Mapped[int]
+    step_id: Mapped[str | None] = mapped_column(String(64))
+    visit: Mapped[int | None]
+    document_version_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("document_versions.id", ondelete="CASCADE")
+    )
     status: Mapped[ApprovalStatus] = mapped_column(
         Enum(ApprovalStatus, name="approval_status"), default=ApprovalStatus.pending
     )

@@ -1,4 +1,6 @@
-from sqlalchemy import String, text
+from datetime import time
+
+from sqlalchemy import BigInteger, SmallInteger, String, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,3 +19,25 @@ class Firm(IdMixin, TimestampMixin, Base):
     http_allowlist: Mapped[list[str]] = mapped_column(
         ARRAY(String(253)), default=list, server_default=text("'{}'")
     )
+    # Documents: what the firm may store in all (bytes of distinct blobs), the largest one
+    # upload, and the detected types an upload may have (services.documents.sniffing).
+    documents_quota_bytes: Mapped[int] = mapped_column(
+        BigInteger, default=50 * 1024**3, server_default=text("53687091200")
+    )
+    upload_limit_bytes: Mapped[int] = mapped_column(
+        BigInteger, default=1024**3, server_default=text("1073741824")
+    )
+    allowed_upload_types: Mapped[list[str]] = mapped_column(
+        ARRAY(String(127)), default=list, server_default=text("'{}'")
+    )
+    # The Postgres text-search configuration documents are indexed with ('english', …).
+    search_config: Mapped[str] = mapped_column(
+        String(64), default="english", server_default=text("'english'")
+    )
+    # Business hours in the firm's time zone: ISO weekdays (1 = Monday) and the day's span.
+    # Review reminders and escalations count business days and land inside these hours.
+    business_days: Mapped[list[int]] = mapped_column(
+        ARRAY(SmallInteger()), default=lambda: [1, 2, 3, 4, 5], server_default=text("'{1,2,3,4,5}'")
+    )
+    business_start: Mapped[time] = mapped_column(default=time(9, 0), server_default=text("'09:00'"))
+    business_end: Mapped[time] = mapped_column(default=time(17, 0), server_default=text("'17:00'"))

@@ -243,6 +243,11 @@ class Invoice(IdMixin, TenantMixin, TimestampMixin, Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    # The invoice as a PDF: a document of the client whose versions are its renderings
+    # (finalized, then voided or credited), the newest the one the client sees.
+    document_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL", use_alter=True)
+    )
 
 
 class InvoiceLine(IdMixin, TenantMixin, Base):
