@@ -23,7 +23,7 @@ from core.principal import Principal
 from models import AutomationRun, AutomationRunStep
 from models.automation_run import RunStatus, StepStatus
 from pure.expressions import MAX_OUTPUT_BYTES, ExpressionError, check_output_size
-from services.automations import admission
+from services.automations import admission, approvals
 from services.automations.step_errors import StepInvalid
 from services.credentials import Redactor
 from workflows.automation.run.contracts import (
@@ -162,7 +162,9 @@ async def finish_run(session: AsyncSession, finish: FinishRun) -> None:
     """Write the remaining records and the run's final status. Only a run still running
     changes, so a repeated call (a retried local activity) changes nothing; records
     already written are kept as they are. The start of a queued run its end admitted is
-    queued in the outbox."""
+    queued in the outbox. A run that ends other than succeeded closes its approvals still
+    pending as canceled: a cancel that reaches the workflow before it has heard that its
+    approval opened leaves nobody else to close it."""
     if finish.status == RunStatus.running:
         raise StepInvalid("A run cannot finish with the status running")
     # The update locks the row, as the run's end must (admission reads it); only when it
@@ -181,3 +183,9 @@ async def finish_run(session: AsyncSession, finish: FinishRun) -> None:
         await require_run(session, finish.run_id, lock=True)
     await write_records(session, finish.firm_id, finish.run_id, finish.pending)
     await admission.release(session, finish.run_id)
+    if finished is not None and finish.status != RunStatus.succeeded:
+        await approvals.cancel_for_run(
+            session,
+            Principal.system(finish.firm_id, request_id=workflow_id(finish.run_id)),
+            finish.run_id,
+        )

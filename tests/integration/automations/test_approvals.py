@@ -33,7 +33,7 @@ from models import (
     RunStatus,
 )
 from providers.email import SmtpEmailProvider
-from services.automations import approval_steps, approvals
+from services.automations import approval_steps, approvals, run_records
 from services.automations.step_errors import StepInvalid
 from services.outbox.kinds import MessageKind
 from tests.audit import audit_actions
@@ -47,6 +47,7 @@ from workflows.automation.run.contracts import (
     ApprovalOpen,
     ApprovalOpened,
     ApprovalResult,
+    FinishRun,
     StepRecord,
     workflow_id,
 )
@@ -677,6 +678,28 @@ async def test_cancel_for_run_cancels_what_is_pending(
             db, owner.firm.id, record_type="approval", record_id=approval.approval_id
         )
     )[-1] == "approval.canceled"
+
+
+@pytest.mark.parametrize(("status", "left"), [("canceled", "canceled"), ("succeeded", "pending")])
+async def test_a_run_that_ends_unsucceeded_closes_its_pending_approvals(
+    client: AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    notifier: approval_steps.Notifier,
+    db: AsyncSession,
+    status: str,
+    left: str,
+) -> None:
+    # A cancel can reach the workflow before it has heard that its approval opened; then
+    # only the run's end is left to close the approval.
+    owner = await make_firm(db)
+    approval = await opened(client, sessionmaker, notifier, owner, staff_params())
+    finish = FinishRun(run_id=approval.run_id, firm_id=owner.firm.id, status=status)
+    async with firm_transaction(sessionmaker, owner.firm.id) as session:
+        await run_records.finish_run(session, finish)
+    async with firm_transaction(sessionmaker, owner.firm.id) as session:
+        await run_records.finish_run(session, finish)
+        row = await session.get_one(Approval, approval.approval_id)
+        assert row.status == left
 
 
 # Concurrent votes need transactions of their own: committed, on a firm of their own.
