@@ -65,6 +65,14 @@ class Approval(IdMixin, TenantMixin, TimestampMixin, Base):
             "AND document_version_id IS NOT NULL)",
             name="one_subject",
         ),
+        # A document review's own fields, and only a document review's.
+        CheckConstraint(
+            "(document_version_id IS NULL) = (review_round IS NULL) "
+            "AND (document_version_id IS NULL) = (auto_publish IS NULL)",
+            name="review_fields",
+        ),
+        # One review per round of a version: two submissions cannot both take a round.
+        UniqueConstraint("document_version_id", "review_round"),
         # A document version's reviews (one per submission), newest last.
         Index(
             "ix_automation_approvals_firm_id_document_version_id",
@@ -84,6 +92,10 @@ class Approval(IdMixin, TenantMixin, TimestampMixin, Base):
     document_version_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("document_versions.id", ondelete="CASCADE")
     )
+    # A version's reviews are numbered from 1 (a rejected version may be submitted again).
+    review_round: Mapped[int | None]
+    # Publish the document as soon as the review approves it.
+    auto_publish: Mapped[bool | None]
     status: Mapped[ApprovalStatus] = mapped_column(
         Enum(ApprovalStatus, name="approval_status"), default=ApprovalStatus.pending
     )
