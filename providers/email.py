@@ -19,11 +19,19 @@ from core.config import Settings
 
 
 @dataclass(frozen=True)
+class Attachment:
+    file_name: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class OutgoingEmail:
     message_id: str
     to: str
     subject: str
     text: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 class EmailProvider(Protocol):
@@ -43,6 +51,11 @@ def to_mime(message: OutgoingEmail, sender: str) -> EmailMessage:
     mime["Date"] = formatdate(usegmt=True)
     mime["Message-ID"] = f"<{message.message_id}@{_domain(sender)}>"
     mime.set_content(message.text)
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        mime.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.file_name
+        )
     return mime
 
 
