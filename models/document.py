@@ -186,7 +186,10 @@ class DocumentVersion(IdMixin, TenantMixin, Base):
             name="text_status_known",
         ),
         Index("ix_document_versions_firm_id_blob_id", "firm_id", "blob_id"),
-        Index("ix_document_versions_search", "search", postgresql_using="gin"),
+        # Firm first (btree_gin): a search reads its own firm's matches only. Searches
+        # read through the firm_document_search view (migration 0020), under which the
+        # planner may use this index despite row-level security.
+        Index("ix_document_versions_firm_id_search", "firm_id", "search", postgresql_using="gin"),
     )
 
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
@@ -211,8 +214,8 @@ class DocumentVersion(IdMixin, TenantMixin, Base):
     search_config: Mapped[str] = mapped_column(
         String(64), default="simple", server_default=text("'simple'")
     )
-    # Title (A) > tags (B) > body (C), written by services.documents.search when the
-    # version is made, when its text is extracted and when the document is renamed.
+    # Title (A) > tags (B) > body (C), written by services.documents.text.index_version when
+    # the version is made, when its text is extracted and when the document is renamed.
     search: Mapped[str | None] = mapped_column(TSVECTOR)
     created_at: Mapped[datetime] = mapped_column(server_default=text("clock_timestamp()"))
 
