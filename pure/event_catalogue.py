@@ -53,6 +53,14 @@ CATALOGUE: dict[str, EventType] = {
         EventType("payment.failed", "A card payment attempt failed.", "invoice_id"),
         EventType("payment.refunded", "A payment was refunded, in part or in full.", "invoice_id"),
         EventType("credit_note.issued", "A credit note was issued to a client.", "client_id"),
+        EventType(
+            "document.created", "A document was created with its first version.", "document_id"
+        ),
+        EventType(
+            "document.version_added",
+            "A new version of a document was uploaded or an older one restored.",
+            "document_id",
+        ),
     )
 }
 
