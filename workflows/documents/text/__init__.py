@@ -1,0 +1,1 @@
+"""DocumentTextWorkflow: a new version's text extracted and indexed for search."""
