@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,25 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
+
+    # Where document bytes live (providers.storage): "filesystem" keeps them under
+    # storage_dir (default data_dir/files), "s3" in the bucket below on any S3-compatible
+    # service (AWS S3, MinIO, Ceph, R2; s3_endpoint_url for those that are not AWS).
+    storage_backend: Literal["filesystem", "s3"] = "filesystem"
+    storage_dir: Path | None = None
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # "path" (bucket in the path: MinIO, Ceph, moto) or "virtual" (bucket in the host name).
+    s3_addressing_style: Literal["path", "virtual", "auto"] = "auto"
+    # How long a download link works (the S3 presigned URL and firmflow's signed one).
+    file_link_seconds: int = Field(default=300, ge=10, le=7 * 24 * 3600)
+
+    @property
+    def files_dir(self) -> Path:
+        return self.storage_dir or self.data_dir / "files"
 
     @property
     def runtime_url(self) -> str:

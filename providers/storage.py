@@ -9,6 +9,8 @@ from collections.abc import AsyncIterable, AsyncIterator
 from datetime import timedelta
 from typing import Protocol
 
+from core.config import Settings
+
 
 class ObjectMissing(Exception):
     """No object under the key."""
@@ -44,3 +46,19 @@ class Storage(Protocol):
         the Content-Disposition and Content-Type it must answer with), or None when the
         provider has none and firmflow signs its own URL (the filesystem)."""
         ...
+
+    async def aclose(self) -> None:
+        """Release pooled connections (the API's lifespan and the worker call it at exit)."""
+        ...
+
+
+def build_storage(settings: Settings) -> Storage:
+    """The provider ``settings.storage_backend`` names. Built once per process (the API's
+    ``create_app``, the worker's ``build_activities``): the S3 one keeps a connection pool."""
+    if settings.storage_backend == "s3":
+        from providers.storage_s3 import S3Storage
+
+        return S3Storage.from_settings(settings)
+    from providers.storage_filesystem import FilesystemStorage
+
+    return FilesystemStorage(settings.files_dir)

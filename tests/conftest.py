@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.fixtures.temporal",
     "tests.fixtures.firms",
     "tests.fixtures.servers",
+    "tests.fixtures.storage",
     "tests.fixtures.workers",
 ]
 
