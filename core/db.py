@@ -47,6 +47,7 @@ class SystemPurpose(enum.StrEnum):
     mfa_challenge = "mfa_challenge"  # second-factor and enrolment token lookup at login
     credential_rotation = "credential_rotation"  # re-encrypting every firm's credentials
     webhook_lookup = "webhook_lookup"  # inbound webhook URL token → its automation's firm
+    retention_sweep = "retention_sweep"  # the nightly sweep: the firms with documents to review
 
 
 @lru_cache

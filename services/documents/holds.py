@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from core.pagination import Page, PageParams, keyset, read_page
 from core.principal import Principal
@@ -64,8 +65,8 @@ def summarize(hold: LegalHold) -> dict[str, Any]:
 
 def held(
     firm: Firm,
-    document_id: ColumnElement[uuid.UUID] | uuid.UUID,
-    client_id: ColumnElement[uuid.UUID | None] | uuid.UUID | None,
+    document_id: InstrumentedAttribute[uuid.UUID] | uuid.UUID,
+    client_id: InstrumentedAttribute[uuid.UUID | None] | uuid.UUID | None,
 ) -> ColumnElement[bool]:
     """Whether a hold in force covers the document (by its id and its client's id), as a
     condition for statements over documents (the sweep's)."""

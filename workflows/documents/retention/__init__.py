@@ -1,0 +1,1 @@
+"""The nightly retention sweep (``RetentionSweepWorkflow``)."""
