@@ -1,6 +1,6 @@
 """Where document bytes live, behind one protocol: the local filesystem (the embedded
 default, under ``data_dir/files``) and S3-compatible object storage (AWS S3, MinIO, Ceph,
-R2), selected by settings (``storage_backend``).
+R2), selected by settings (``storage_backend``, ``providers.storage_backends.build_storage``).
 
 Bytes go in and out as streams of chunks, never whole. Keys are opaque strings chosen by
 the caller (``services.documents.blobs``: ``firms/<firm id>/blobs/<sha256>``)."""
@@ -8,8 +8,6 @@ the caller (``services.documents.blobs``: ``firms/<firm id>/blobs/<sha256>``).""
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import timedelta
 from typing import Protocol
-
-from core.config import Settings
 
 
 class ObjectMissing(Exception):
@@ -50,15 +48,3 @@ class Storage(Protocol):
     async def aclose(self) -> None:
         """Release pooled connections (the API's lifespan and the worker call it at exit)."""
         ...
-
-
-def build_storage(settings: Settings) -> Storage:
-    """The provider ``settings.storage_backend`` names. Built once per process (the API's
-    ``create_app``, the worker's ``build_activities``): the S3 one keeps a connection pool."""
-    if settings.storage_backend == "s3":
-        from providers.storage_s3 import S3Storage
-
-        return S3Storage.from_settings(settings)
-    from providers.storage_filesystem import FilesystemStorage
-
-    return FilesystemStorage(settings.files_dir)
