@@ -29,6 +29,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     select,
     update,
 )
@@ -231,7 +232,8 @@ def _vector(
     config: ColumnElement[Any], body: SQLColumnExpression[Any] | None
 ) -> ColumnElement[Any]:
     def weighted(source: SQLColumnExpression[Any], weight: str) -> ColumnElement[Any]:
-        return func.setweight(func.to_tsvector(config, source), literal(weight))
+        # Written inline: setweight takes a "char", which a text parameter is not.
+        return func.setweight(func.to_tsvector(config, source), literal_column(f"'{weight}'"))
 
     tags = func.array_to_string(Document.tags, literal(" "))
     vector = weighted(Document.title, "A").op("||")(weighted(tags, "B"))
