@@ -1,7 +1,7 @@
 """Every dependency a route uses, as typed ``Annotated`` aliases: the session (the only
 place that commits), the principal (bearer token or browser session cookie → firm-scoped
-transaction), the permission a route declares, the settings, the cipher, the email and
-payment providers, the Temporal client and a size-bounded raw body. Routes never read
+transaction), the permission a route declares, the settings, the cipher, the email,
+payment and storage providers, the Temporal client and a size-bounded raw body. Routes never read
 ``request.app.state``; these do.
 
 Every dependency here is ``async def``, even those that never await: FastAPI runs a plain
@@ -31,6 +31,7 @@ from core.security import SESSION_PREFIX
 from core.temporal import ClientProvider
 from providers.email import EmailProvider
 from providers.payments import PaymentProviderFactory, StripeProviders
+from providers.storage import Storage
 from services.auth import authenticate
 from services.outbox.dispatch import AfterAnswer, dispatch_after_commit
 from services.outbox.writer import pop_outbox_ids
@@ -126,6 +127,16 @@ async def get_email_provider(request: Request) -> EmailProvider:
 
 
 EmailDep = Annotated[EmailProvider, Depends(get_email_provider)]
+
+
+async def get_storage(request: Request) -> Storage:
+    """The document storage provider settings.storage_backend names, built once when the
+    app is made and closed in its lifespan."""
+    storage: Storage = request.app.state.storage
+    return storage
+
+
+StorageDep = Annotated[Storage, Depends(get_storage)]
 
 
 @cache
