@@ -48,10 +48,10 @@ async def add_version(
     """Upload the document's next version, streamed; it becomes current and the document
     goes back to draft. 409 while the document is in review or in the bin. Accepts an
     ``Idempotency-Key``."""
+    # A missing or read-only document is refused before its body is read.
+    documents.check_writable(await documents.get_document(session, principal, document_id))
     form = StreamedForm(request)
     file_name = await form.open()
-    # A missing or read-only document is refused before its file is stored.
-    documents.check_writable(await documents.get_document(session, principal, document_id))
     blob = await documents.upload(
         session, principal, storage, form.file_chunks(), declared_name=file_name
     )

@@ -192,7 +192,6 @@ async def _new_version(
             VERSIONS.owned_by(principal), DocumentVersion.document_id == document.id
         )
     )
-    firm_search_config = await _search_config(session, principal)
     version = DocumentVersion(
         firm_id=principal.firm_id,
         document_id=document.id,
@@ -205,7 +204,6 @@ async def _new_version(
         uploaded_by=principal.user_id,
         note=note or None,
         restored_from_id=restored_from.id if restored_from is not None else None,
-        search_config=firm_search_config,
     )
     session.add(version)
     await session.flush()
@@ -233,11 +231,6 @@ async def upload(
     if firm is None:
         raise NotFound("Your firm no longer exists")
     return await blobs.store_upload(session, storage, firm, chunks, declared_name=declared_name)
-
-
-async def _search_config(session: AsyncSession, principal: Principal) -> str:
-    config = await session.scalar(select(Firm.search_config).where(Firm.id == principal.firm_id))
-    return config or "simple"
 
 
 async def create_document(

@@ -42,11 +42,16 @@ from models import (
     ClientImport,
     Contact,
     Credential,
+    Document,
+    DocumentFolder,
+    DocumentVersion,
     Invoice,
+    LegalHold,
     LoginSession,
     Payment,
     PaymentMethod,
     RecurringInvoice,
+    RetentionPolicy,
     RunStatus,
     RunTrigger,
     SamlConfig,
@@ -62,8 +67,13 @@ from services.billing import payments as billing_payments
 from services.billing import recurring as billing_recurring
 from services.billing import stripe_account
 from services.billing import tax_rates as billing_tax_rates
+from services.documents import documents as documents_service
+from services.documents import folders as document_folders
+from services.documents import holds as document_holds
+from services.documents import retention as document_retention
 from services.sso import config as sso_config
 from services.tokens import issue_api_token, issue_login_session
+from tests.document_factories import document_with_blob, version_with_blob
 from tests.factories import Actor, add_user, make_firm, principal_of
 from tests.saml_idp import sample_metadata
 
@@ -252,6 +262,37 @@ async def make_recurring_invoice(db: AsyncSession, actor: Actor, made: Made) -> 
     return recurring.id
 
 
+async def make_document(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    document = await document_with_blob(db, principal_of(actor), title="Tenancy document")
+    return document.id
+
+
+async def make_document_version(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    # Version 2 of the document in the same path if this firm made it.
+    document_id = made.get("document_id") or await make_document(db, actor, made)
+    document = await documents_service.get_document(db, principal_of(actor), document_id)
+    return (await version_with_blob(db, principal_of(actor), document)).id
+
+
+async def make_document_folder(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    folder = await document_folders.create_folder(
+        db, principal_of(actor), fields=document_folders.FolderFields(name="Tenancy folder")
+    )
+    return folder.id
+
+
+async def make_retention_policy(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    fields = document_retention.PolicyFields(document_type="tenancy", retain_days=365)
+    policy = await document_retention.create_policy(db, principal_of(actor), fields=fields)
+    return policy.id
+
+
+async def make_legal_hold(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    client_id = made.get("client_id") or await make_client(db, actor, made)
+    fields = document_holds.HoldFields(client_id=client_id, reason="tenancy")
+    return (await document_holds.place_hold(db, principal_of(actor), fields=fields)).id
+
+
 @dataclass(frozen=True)
 class Owned:
     model: type[Base]
@@ -276,6 +317,11 @@ FACTORIES: dict[str, Owned] = {
     "payment_id": Owned(Payment, make_payment),
     "secret_id": Owned(StripeWebhookSecret, make_stripe_webhook_secret),
     "recurring_invoice_id": Owned(RecurringInvoice, make_recurring_invoice),
+    "document_id": Owned(Document, make_document),
+    "version_id": Owned(DocumentVersion, make_document_version),
+    "folder_id": Owned(DocumentFolder, make_document_folder),
+    "policy_id": Owned(RetentionPolicy, make_retention_policy),
+    "hold_id": Owned(LegalHold, make_legal_hold),
 }
 
 # Path parameters that number a version within the automation in the same path, or name an
