@@ -33,7 +33,8 @@ MediaType = Annotated[
         strip_whitespace=True,
         to_lower=True,
         max_length=127,
-        pattern=r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$",
+        # Checked before the lowering: either case is accepted, lower case is kept.
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$",
     ),
 ]
 SearchConfig = Annotated[
