@@ -7,13 +7,22 @@ polling, lets running activities finish (up to a timeout) and exits.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
@@ -27,6 +36,7 @@ from core.temporal import (
     ensure_search_attributes,
     fixed_client,
 )
+from workflows.documents.retention import contracts as retention
 from workflows.outbox.relay.contracts import OutboxRelayInput
 from workflows.outbox.relay.workflow import OutboxRelayWorkflow
 from workflows.registry import WORKFLOWS, workflow_runner
@@ -67,6 +77,27 @@ async def ensure_outbox_relay(client: Client, *, task_queue: str = TASK_QUEUE) -
     )
 
 
+async def ensure_retention_schedule(client: Client, *, task_queue: str = TASK_QUEUE) -> None:
+    """Create the nightly retention sweep's Schedule (02:00 UTC) unless it exists; every
+    worker calls this at start. An existing one is left as it is, so a pause or a new time
+    set by ops in the Web UI or CLI stays."""
+    sweep = retention.RetentionSweepInput()
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            retention.WORKFLOW_NAME,
+            sweep,
+            id=retention.SCHEDULE_ID,
+            task_queue=task_queue,
+            typed_search_attributes=sweep.search_attributes().typed(),
+        ),
+        spec=ScheduleSpec(cron_expressions=[retention.SCHEDULE_CRON], time_zone_name="UTC"),
+        # A sweep still running when the next is due (a very large night) finishes first.
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    with contextlib.suppress(ScheduleAlreadyRunningError):
+        await client.create_schedule(retention.SCHEDULE_ID, schedule)
+
+
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     client = await connect(settings)
     engine = create_async_engine(
@@ -82,6 +113,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             settings, client, async_sessionmaker(engine, expire_on_commit=False)
         ):
             await ensure_outbox_relay(client)
+            await ensure_retention_schedule(client)
             log.info("worker polling task queue %s", TASK_QUEUE)
             await stop.wait()
             log.info("worker stopping: finishing running activities")

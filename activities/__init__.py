@@ -10,9 +10,13 @@ from activities.automation_approvals import ApprovalActivities
 from activities.automation_flow import FlowActivities
 from activities.automation_foreach import ForeachActivities
 from activities.billing_dunning import DunningActivities
+from activities.billing_invoice_pdf import InvoicePdfActivities
 from activities.billing_recurring import RecurringInvoiceActivities
 from activities.billing_stripe import StripeActivities
 from activities.client_import import ClientImportActivities
+from activities.documents_retention import RetentionActivities
+from activities.documents_review import DocumentReviewActivities
+from activities.documents_text import DocumentTextActivities
 from activities.outbox import OutboxActivities
 from core.config import Settings
 from core.crypto import Cipher
@@ -20,18 +24,24 @@ from core.temporal import ClientProvider
 from providers.email import build_email_provider
 from providers.http import HttpPool
 from providers.payments import StripeProviders
+from providers.storage_backends import build_storage
 from services.automations.outbox_handlers import register_outbox_handlers
+from services.billing.invoice_pdf import InvoicePdfs
 from services.billing.pay_links import PayLinks
 
 __all__ = [
     "ApprovalActivities",
     "AutomationActivities",
     "ClientImportActivities",
+    "DocumentReviewActivities",
+    "DocumentTextActivities",
     "DunningActivities",
     "FlowActivities",
     "ForeachActivities",
+    "InvoicePdfActivities",
     "OutboxActivities",
     "RecurringInvoiceActivities",
+    "RetentionActivities",
     "StripeActivities",
     "build_activities",
 ]
@@ -55,10 +65,19 @@ def build_activities(
     flow = FlowActivities(sessionmaker, temporal)
     foreach = ForeachActivities(sessionmaker)
     pay_links = PayLinks.from_settings(settings)
-    dunning = DunningActivities(sessionmaker, email=email, pay_links=pay_links)
+    # One provider for every activity: the S3 one keeps a connection pool.
+    storage = build_storage(settings)
+    pdfs = InvoicePdfs(storage=storage)
+    dunning = DunningActivities(sessionmaker, email=email, pay_links=pay_links, pdfs=pdfs)
+    invoice_pdf = InvoicePdfActivities(sessionmaker, temporal, pdfs=pdfs)
     recurring = RecurringInvoiceActivities(sessionmaker)
     payments = StripeProviders(api_base=settings.stripe_api_base)
     stripe = StripeActivities(sessionmaker, temporal, cipher=cipher, providers=payments)
+    document_text = DocumentTextActivities(sessionmaker, storage)
+    retention = RetentionActivities(sessionmaker, storage)
+    review = DocumentReviewActivities(
+        sessionmaker, temporal, email=email, public_url=settings.public_url
+    )
     return [
         imports.stage,
         imports.import_batch,
@@ -77,8 +96,18 @@ def build_activities(
         foreach.write_records,
         dunning.plan,
         dunning.send_step,
+        invoice_pdf.render,
         recurring.plan_next,
         recurring.create_occurrence,
         stripe.apply_event,
         stripe.retry_payment,
+        document_text.extract,
+        retention.list_firms,
+        retention.report,
+        retention.delete,
+        review.open_review,
+        review.plan,
+        review.remind,
+        review.escalate,
+        review.publish,
     ]

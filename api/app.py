@@ -22,6 +22,14 @@ from api.routes import (
     clients,
     contacts,
     credentials,
+    document_files,
+    document_folders,
+    document_retention,
+    document_reviews,
+    document_search,
+    document_settings,
+    document_versions,
+    documents,
     dunning,
     firm_settings,
     health,
@@ -43,6 +51,8 @@ from core.config import Settings, get_settings
 from core.db import get_engine, get_sessionmaker
 from core.temporal import LazyClient
 from providers.email import build_email_provider
+from providers.storage import Storage
+from providers.storage_backends import build_storage
 from services.automations.outbox_handlers import register_outbox_handlers
 
 
@@ -51,6 +61,7 @@ def create_app(
     *,
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     temporal: LazyClient | None = None,
+    storage: Storage | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
     owns_engine = sessionmaker is None
@@ -58,6 +69,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await app.state.storage.aclose()
         # Close pooled connections now rather than letting Postgres see them drop.
         if owns_engine:
             await get_engine().dispose()
@@ -73,6 +85,9 @@ def create_app(
     app.state.temporal = temporal or LazyClient(settings)
     # Chosen by settings.email_backend; tests may replace it on app.state.
     app.state.email = build_email_provider(settings)
+    # Document bytes (settings.storage_backend): one provider, and its connection pool, per
+    # process.
+    app.state.storage = storage or build_storage(settings)
     # The fast path after each request's commit carries out the domains' kinds too.
     register_outbox_handlers()
     errors.install(app)
@@ -107,6 +122,14 @@ def create_app(
     app.include_router(dunning.router, prefix=v1, tags=["dunning"])
     app.include_router(recurring_invoices.router, prefix=v1, tags=["recurring invoices"])
     app.include_router(public_invoices.router, prefix=v1, tags=["pay links"])
+    app.include_router(document_files.router, prefix=v1, tags=["documents"])
+    app.include_router(documents.router, prefix=v1, tags=["documents"])
+    app.include_router(document_reviews.router, prefix=v1, tags=["document reviews"])
+    app.include_router(document_versions.router, prefix=v1, tags=["documents"])
+    app.include_router(document_folders.router, prefix=v1, tags=["documents"])
+    app.include_router(document_settings.router, prefix=v1, tags=["documents"])
+    app.include_router(document_search.router, prefix=v1, tags=["documents"])
+    app.include_router(document_retention.router, prefix=v1, tags=["document retention"])
     # The web app's pages: what no API route matches.
     web_app.install(app, settings.web_dist)
     # Last, so it sees every route.

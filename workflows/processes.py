@@ -14,10 +14,14 @@ from workflows.automation.run import contracts as run
 from workflows.automation.run.foreach import contracts as foreach
 from workflows.automation.schedule import contracts as schedule
 from workflows.billing.dunning import contracts as dunning
+from workflows.billing.invoice_pdf import contracts as invoice_pdf
 from workflows.billing.payment_retry import contracts as payment_retry
 from workflows.billing.recurring import contracts as recurring
 from workflows.billing.stripe_event import contracts as stripe_event
 from workflows.clients.client_import import contracts as client_import
+from workflows.documents.retention import contracts as retention
+from workflows.documents.review import contracts as document_review
+from workflows.documents.text import contracts as document_text
 from workflows.outbox.relay import contracts as outbox_relay
 
 
@@ -34,8 +38,12 @@ PROCESSES: dict[str, Process] = {
     debounce.WORKFLOW_NAME: Process(debounce.PROCESS, debounce.DebounceInput),
     client_import.WORKFLOW_NAME: Process(client_import.PROCESS, client_import.ClientImportInput),
     dunning.WORKFLOW_NAME: Process(dunning.PROCESS, dunning.DunningInput),
+    invoice_pdf.WORKFLOW_NAME: Process(invoice_pdf.PROCESS, invoice_pdf.InvoicePdfInput),
     payment_retry.WORKFLOW_NAME: Process(payment_retry.PROCESS, payment_retry.PaymentRetryInput),
     recurring.WORKFLOW_NAME: Process(recurring.PROCESS, recurring.RecurringInput),
     stripe_event.WORKFLOW_NAME: Process(stripe_event.PROCESS, stripe_event.StripeEventInput),
+    document_text.WORKFLOW_NAME: Process(document_text.PROCESS, document_text.DocumentTextInput),
     outbox_relay.WORKFLOW_NAME: Process(outbox_relay.PROCESS, outbox_relay.OutboxRelayInput),
+    retention.WORKFLOW_NAME: Process(retention.PROCESS, retention.RetentionSweepInput),
+    document_review.WORKFLOW_NAME: Process(document_review.PROCESS, document_review.ReviewInput),
 }

@@ -7,10 +7,14 @@ from workflows.automation.run.foreach.workflow import AutomationForeachWorkflow
 from workflows.automation.run.workflow import AutomationRunWorkflow
 from workflows.automation.schedule.workflow import AutomationScheduleWorkflow
 from workflows.billing.dunning.workflow import DunningWorkflow
+from workflows.billing.invoice_pdf.workflow import InvoicePdfWorkflow
 from workflows.billing.payment_retry.workflow import PaymentRetryWorkflow
 from workflows.billing.recurring.workflow import RecurringInvoiceWorkflow
 from workflows.billing.stripe_event.workflow import StripeEventWorkflow
 from workflows.clients.client_import.workflow import ClientImportWorkflow
+from workflows.documents.retention.workflow import RetentionSweepWorkflow
+from workflows.documents.review.workflow import DocumentReviewWorkflow
+from workflows.documents.text.workflow import DocumentTextWorkflow
 from workflows.outbox.relay.workflow import OutboxRelayWorkflow
 
 WORKFLOWS: list[type] = [
@@ -19,10 +23,14 @@ WORKFLOWS: list[type] = [
     AutomationRunWorkflow,
     AutomationScheduleWorkflow,
     ClientImportWorkflow,
+    DocumentTextWorkflow,
+    DocumentReviewWorkflow,
     DunningWorkflow,
+    InvoicePdfWorkflow,
     OutboxRelayWorkflow,
     PaymentRetryWorkflow,
     RecurringInvoiceWorkflow,
+    RetentionSweepWorkflow,
     StripeEventWorkflow,
 ]
 
