@@ -163,6 +163,8 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         # A client's pay link: its signed token (X-Pay-Token) authorises that one invoice.
         ("GET", "/v1/public/invoices/{invoice_id}"),
         ("POST", "/v1/public/invoices/{invoice_id}/checkout"),
+        # A download link of a stored file: its signed, short-lived token is the credential.
+        ("GET", "/v1/files/{token}"),
     }
 )
 
