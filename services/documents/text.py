@@ -124,18 +124,13 @@ def clean(text: str) -> str:
 
 
 def decode_text(data: bytes) -> str:
-    """Plain text of an unknown charset: a byte-order mark says it; else UTF-8 if the bytes
-    are valid UTF-8 (a multi-byte character cut at the read limit aside); else UTF-16 when
-    every other byte is NUL; else Windows-1252, which decodes every byte (the five it
-    leaves undefined become U+FFFD)."""
+    """Plain text of an unknown charset: a byte-order mark says it; else UTF-16 when every
+    other byte is NUL (valid UTF-8 too, but no text's); else UTF-8 if the bytes are valid
+    UTF-8 (a multi-byte character cut at the read limit aside); else Windows-1252, which
+    decodes every byte (the five it leaves undefined become U+FFFD)."""
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(codec, "replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.reason == "unexpected end of data":
-            return data[: exc.start].decode("utf-8")
     sample = data[:4096]
     if len(sample) >= 4:
         even, odd = sample[0::2].count(0), sample[1::2].count(0)
@@ -143,6 +138,11 @@ def decode_text(data: bytes) -> str:
             return data.decode("utf-16-le", "replace")
         if even > len(sample) // 4 and odd == 0:
             return data.decode("utf-16-be", "replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data":
+            return data[: exc.start].decode("utf-8")
     return data.decode("cp1252", "replace")
 
 
