@@ -8,6 +8,7 @@ from temporalio import activity
 from activities.unit_of_work import firm_transaction
 from providers.email import EmailProvider
 from services.billing import dunning
+from services.billing.invoice_pdf import InvoicePdfs
 from services.billing.pay_links import PayLinks
 from workflows.billing.dunning.contracts import (
     PLAN_ACTIVITY,
@@ -26,9 +27,10 @@ class DunningActivities:
         *,
         email: EmailProvider,
         pay_links: PayLinks,
+        pdfs: InvoicePdfs | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
-        self._mailer = dunning.Mailer(email=email, links=pay_links)
+        self._mailer = dunning.Mailer(email=email, links=pay_links, pdfs=pdfs)
 
     @activity.defn(name=PLAN_ACTIVITY)
     async def plan(self, request: PlanInput) -> Plan:

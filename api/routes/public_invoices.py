@@ -1,7 +1,8 @@
 """The client-facing invoice of a pay link (``/pay/<invoice id>?t=<token>`` in the web app):
-read it and pay it through Stripe Checkout, with no account; and the staff route that
-issues a new link. The token travels in the ``X-Pay-Token`` header, never in an API path or
-query, so no access log or proxy records it. See services/billing/pay_links.py."""
+read it, download its PDF and pay it through Stripe Checkout, with no account; and the
+staff routes that issue a new pay link and a link to the PDF. The token travels in the
+``X-Pay-Token`` header, never in an API path or query, so no access log or proxy records
+it. See services/billing/pay_links.py."""
 
 import uuid
 from datetime import UTC, date, datetime
@@ -10,7 +11,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field
 
-from api.deps import CipherDep, PaymentProvidersDep, Requires, SessionDep, SettingsDep
+from api.deps import (
+    CipherDep,
+    PaymentProvidersDep,
+    Requires,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+)
 from api.openapi import errors
 from core.crypto import EncryptionUnavailable
 from core.errors import Conflict, NotFound
@@ -18,12 +26,14 @@ from core.permissions import Permission
 from core.principal import Principal
 from models import InvoiceStatus
 from providers.payments import PaymentProviderUnavailable
-from services.billing import public_invoices
+from services.billing import invoice_documents, public_invoices
+from services.billing.invoice_documents import NoInvoicePdf
 from services.billing.pay_links import PayLinks
 from services.billing.public_invoices import PayLinkInvalid
 
 router = APIRouter()
 
+Reader = Annotated[Principal, Requires(Permission.billing_read)]
 Writer = Annotated[Principal, Requires(Permission.billing_write)]
 
 
@@ -93,6 +103,10 @@ class PublicInvoiceRead(BaseModel):
     payable: bool = Field(description="Whether the Pay button can start a checkout now.")
     not_payable_reason: str | None = Field(description="Why not, in the client's words.")
     html: str = Field(description="The invoice rendered with the firm's template.")
+    pdf_url: str | None = Field(
+        description="A short-lived link that downloads the invoice's PDF (its newest "
+        "rendering); null until the first rendering is stored, shortly after finalizing."
+    )
 
 
 def _read(view: public_invoices.ClientView) -> PublicInvoiceRead:
@@ -126,6 +140,7 @@ def _read(view: public_invoices.ClientView) -> PublicInvoiceRead:
         payable=view.refusal is None,
         not_payable_reason=view.refusal,
         html=view.html,
+        pdf_url=view.pdf_url,
     )
 
 
@@ -140,16 +155,22 @@ async def read_public_invoice(
     request: Request,
     session: SessionDep,
     links: PayLinksDep,
+    storage: StorageDep,
+    settings: SettingsDep,
     token: PayToken = None,
 ) -> PublicInvoiceRead:
     """The invoice a pay link opens, for its client: seller, client, lines, totals, what
-    is owed, whether it can be paid online, and the rendered invoice. No sign-in: the
+    is owed, whether it can be paid online, the rendered invoice and a link to its PDF.
+    No sign-in: the
     token authorises this one invoice. Any token that does not (forged, expired,
     malformed, another invoice's) is the same 404."""
     opened = await public_invoices.open_invoice(
         session, links, invoice_id, token, now=datetime.now(UTC), request_id=_request_id(request)
     )
-    return _read(await public_invoices.client_view(session, opened))
+    view = await public_invoices.client_view(
+        session, opened, storage=storage, app_settings=settings
+    )
+    return _read(view)
 
 
 class PublicCheckout(BaseModel):
@@ -199,3 +220,22 @@ async def issue_pay_link(
         session, principal, invoice_id, links=links, now=datetime.now(UTC)
     )
     return PayLinkRead(url=link.url, expires_at=link.expires_at)
+
+
+class InvoicePdfLink(BaseModel):
+    url: str = Field(description="Downloads the invoice's newest PDF while it lasts.")
+    expires_at: datetime
+
+
+@router.post("/invoices/{invoice_id}/pdf-link", responses=errors(NotFound, NoInvoicePdf))
+async def invoice_pdf_link(
+    invoice_id: uuid.UUID,
+    principal: Reader,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+) -> InvoicePdfLink:
+    """A short-lived link to the invoice's newest PDF (recorded as a download of its
+    document); 409 while it has none (a draft, or just finalized and not yet rendered)."""
+    link = await invoice_documents.pdf_link(session, principal, storage, settings, invoice_id)
+    return InvoicePdfLink(url=link.url, expires_at=link.expires_at)

@@ -30,6 +30,7 @@ from models import (
 from services import audit
 from services.billing import invoices
 from services.billing.dunning_outbox import signal_dunning
+from services.billing.invoice_documents import queue_rendering
 from services.billing.invoice_lines import LineFields, replace_lines, snapshot_lines
 from services.billing.invoice_status import invoice_money, move, settled_status
 from services.billing.repository import CREDITS, INVOICES
@@ -341,6 +342,8 @@ async def issue_credit_note(
             ),
         )
     if to_invoice > 0:
+        # Its PDF shows what is still owed (and CREDITED once nothing is).
+        await queue_rendering(session, principal.firm_id, invoice.id, f"credited-{note.id}")
         # The invoice owes less (maybe nothing): dunning re-reads it now.
         await signal_dunning(
             session,

@@ -35,6 +35,7 @@ from services.billing import dunning_policy as policies
 from services.billing.currencies import format_minor
 from services.billing.dunning_outbox import signal_dunning
 from services.billing.dunning_policy import INVOICE_STEP, PolicyDoc, PolicyStep, StepKind
+from services.billing.invoice_documents import InvoiceAttachments
 from services.billing.invoice_status import RECEIVABLE
 from services.billing.invoices import apply_late_fee, get_invoice, mark_in_collections
 from services.billing.pay_links import PayLinks
@@ -218,6 +219,8 @@ class Mailer:
     email: EmailProvider
     # Signs the pay link each email carries (services/billing/pay_links.py).
     links: PayLinks
+    # Attaches the PDF to the invoice email; without it the email carries the link alone.
+    pdfs: InvoiceAttachments | None = None
 
     def pay_link(self, invoice: Invoice, *, now: datetime) -> str:
         return self.links.issue(invoice.firm_id, invoice.id, now=now).url
@@ -383,11 +386,20 @@ async def send_step(session: AsyncSession, mailer: Mailer, request: SendInput) -
     if not await _record(session, invoice, key, SendOutcome.sent, recipient=client.email):
         return SendResult(outcome=SendOutcome.already)
     await _audit_step(session, principal, invoice, key, "invoice.dunning_sent")
+    pdf = (
+        await mailer.pdfs.attachment(session, invoice)
+        if key == INVOICE_STEP and mailer.pdfs
+        else None
+    )
     # Inside the transaction: the row lock is held until the email is out and the
     # reminder row commits with it (a failed send rolls the row back and is retried).
     await mailer.email.send(
         OutgoingEmail(
-            message_id=message_id(invoice.id, key), to=client.email, subject=subject, text=body
+            message_id=message_id(invoice.id, key),
+            to=client.email,
+            subject=subject,
+            text=body,
+            attachments=(pdf,) if pdf else (),
         )
     )
     return SendResult(outcome=SendOutcome.sent)

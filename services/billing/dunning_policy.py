@@ -119,14 +119,16 @@ DEFAULT_POLICY = PolicyDoc(
     ]
 )
 
-# The email that carries the invoice itself (step "invoice"), sent when dunning starts. Its
-# link opens the rendered invoice and its Pay button (services/billing/pay_links.py).
+# The email that carries the invoice itself (step "invoice"), sent when dunning starts, with
+# the invoice's PDF attached (services/billing/invoice_pdf.py). Its link opens the rendered
+# invoice, its PDF and its Pay button (services/billing/pay_links.py).
 INVOICE_SUBJECT = "Invoice {{ invoice.number }} from {{ firm.name }}"
 INVOICE_BODY = (
     "Dear {{ client.name }},\n\n"
-    "please find invoice {{ invoice.number }} of {{ invoice.total }}, issued on "
+    "attached is invoice {{ invoice.number }} of {{ invoice.total }} as a PDF, issued on "
     "{{ invoice.issue_date }} and due on {{ invoice.due_date }}.\n\n"
-    "View the invoice and pay it online: {{ pay_link }}\n\n{{ firm.name }}\n"
+    "View the invoice, download it again and pay it online: {{ pay_link }}\n\n"
+    "{{ firm.name }}\n"
 )
 
 

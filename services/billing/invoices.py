@@ -25,6 +25,7 @@ from services import audit
 from services.billing import numbering
 from services.billing.bill_to import bill_to
 from services.billing.dunning_outbox import start_dunning
+from services.billing.invoice_documents import queue_rendering
 from services.billing.invoice_fields import InvoiceFields, InvoicePatch, validate_invoice_fields
 from services.billing.invoice_lines import (
     Discount,
@@ -303,6 +304,7 @@ async def _finalize(session: AsyncSession, principal: Principal, invoice: Invoic
             errors=[{"pointer": "/number", "detail": "already used"}],
         ) from exc
     await outbox.enqueue_message(session, principal.firm_id, _event("invoice.finalized", invoice))
+    await queue_rendering(session, principal.firm_id, invoice.id, "finalized")
 
 
 async def finalize_invoice(
@@ -378,6 +380,9 @@ async def _move(
     before = summarize(invoice)
     move(invoice, target, at=datetime.now(UTC))
     await outbox.enqueue_message(session, principal.firm_id, _event(event, invoice, **extra))
+    if target == InvoiceStatus.void:
+        # The PDF the client holds must say it is void.
+        await queue_rendering(session, principal.firm_id, invoice.id, "voided")
     return await _changed(session, principal, invoice, event, before, **extra)
 
 

@@ -15,13 +15,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.config import Settings
 from core.crypto import Cipher
 from core.db import scope_to_firm
 from core.errors import Conflict, NotFound
 from core.principal import Principal
 from models import Client, Firm, Invoice, InvoiceKind, InvoiceStatus
 from providers.payments import CheckoutLink, PaymentProviderFactory
+from providers.storage import Storage
 from services.billing import checkout, rendering
+from services.billing.invoice_documents import public_pdf_url
 from services.billing.invoice_lines import lines_of
 from services.billing.invoice_status import RECEIVABLE
 from services.billing.pay_links import PayLink, PayLinks
@@ -92,9 +95,13 @@ class ClientView:
     context: dict[str, Any]
     html: str
     refusal: str | None
+    # A short-lived link to the invoice's newest PDF; None until the first is rendered.
+    pdf_url: str | None
 
 
-async def client_view(session: AsyncSession, opened: OpenedInvoice) -> ClientView:
+async def client_view(
+    session: AsyncSession, opened: OpenedInvoice, *, storage: Storage, app_settings: Settings
+) -> ClientView:
     invoice = opened.invoice
     client = (
         await session.scalars(CLIENTS.select(invoice.firm_id).where(Client.id == invoice.client_id))
@@ -106,7 +113,11 @@ async def client_view(session: AsyncSession, opened: OpenedInvoice) -> ClientVie
     )
     rendered = await rendering.render_invoice(session, opened.principal, invoice.id)
     return ClientView(
-        invoice=invoice, context=context, html=rendered.html, refusal=not_payable(invoice)
+        invoice=invoice,
+        context=context,
+        html=rendered.html,
+        refusal=not_payable(invoice),
+        pdf_url=await public_pdf_url(session, storage, app_settings, invoice),
     )
 
 

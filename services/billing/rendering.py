@@ -254,7 +254,8 @@ def tax_label(name: str, percent: str) -> str:
 
 
 def _tax(tax: dict[str, Any]) -> dict[str, Any]:
-    percent = str(Decimal(str(tax["percent"])).normalize())
+    # Fixed-point: normalize() alone spells 20 as "2E+1".
+    percent = f"{Decimal(str(tax['percent'])).normalize():f}"
     name = str(tax["name"])
     inclusive = bool(tax["inclusive"])
     return {
@@ -330,7 +331,7 @@ def build_context(
             "payment_terms_days": invoice.payment_terms_days,
             "notes": invoice.notes,
             "discount_kind": invoice.discount_kind,
-            "discount_value": str(Decimal(invoice.discount_value).normalize()),
+            "discount_value": f"{Decimal(invoice.discount_value).normalize():f}",
         },
         "lines": [
             {

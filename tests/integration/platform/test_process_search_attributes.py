@@ -62,6 +62,7 @@ from workflows.automation.debounce.contracts import DebounceInput, DebounceTrigg
 from workflows.automation.run import contracts as run_contracts
 from workflows.automation.run.foreach import contracts as foreach_contracts
 from workflows.billing.dunning.contracts import DunningInput
+from workflows.billing.invoice_pdf.contracts import InvoicePdfInput
 from workflows.billing.payment_retry.contracts import PaymentRetryInput
 from workflows.billing.recurring.contracts import RecurringInput
 from workflows.billing.stripe_event.contracts import StripeEventInput
@@ -194,6 +195,17 @@ def outbox_starts(firm_id: uuid.UUID, queue: str) -> list[tuple[outbox.NewMessag
                 "DunningWorkflow", DunningInput(firm_id=firm_id, invoice_id=ids["invoice"])
             ),
             {"FirmflowFirmId": firm, "FirmflowProcess": "dunning", "FirmflowInvoiceId": invoice_id},
+        ),
+        (
+            start_message(
+                "InvoicePdfWorkflow",
+                InvoicePdfInput(firm_id=firm_id, invoice_id=ids["invoice"], occasion="finalized"),
+            ),
+            {
+                "FirmflowFirmId": firm,
+                "FirmflowProcess": "invoice-pdf",
+                "FirmflowInvoiceId": invoice_id,
+            },
         ),
         (
             start_message(
