@@ -51,6 +51,8 @@ class Firm:
     actor: Actor
     maker: Maker
     storage: Storage
+    # What the ages below count back from: the sweep's moment.
+    now: datetime = NOW
 
     @property
     def id(self) -> uuid.UUID:
@@ -96,8 +98,8 @@ class Firm:
                 title=f"{document_type} {uuid.uuid4().hex[:6]}",
                 document_type=document_type,
                 client_id=client_id,
-                created_at=NOW - age_days * DAY,
-                deleted_at=None if binned_days is None else NOW - binned_days * DAY,
+                created_at=self.now - age_days * DAY,
+                deleted_at=None if binned_days is None else self.now - binned_days * DAY,
             )
             session.add(document)
             await session.flush()
@@ -124,7 +126,7 @@ class Firm:
                 firm_id=self.id,
                 kind=ClientKind.organization,
                 name=f"Client {uuid.uuid4().hex[:6]}",
-                archived_at=None if archived_days is None else NOW - archived_days * DAY,
+                archived_at=None if archived_days is None else self.now - archived_days * DAY,
             )
             session.add(client)
             await session.flush()
