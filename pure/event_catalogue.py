@@ -61,6 +61,11 @@ CATALOGUE: dict[str, EventType] = {
             "A new version of a document was uploaded or an older one restored.",
             "document_id",
         ),
+        EventType(
+            "document.published",
+            "A document's approved version was published (by hand or on its review's approval).",
+            "document_id",
+        ),
     )
 }
 

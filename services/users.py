@@ -27,6 +27,7 @@ from providers.email import EmailProvider, OutgoingEmail
 from services import audit
 from services.auth import current_user
 from services.clients import get_client
+from services.documents import reviews
 from services.identity_repository import (
     API_TOKENS,
     INVITATIONS,
@@ -287,6 +288,9 @@ async def update_user(
     if changes.get("is_active") is False:
         await _revoke_credentials(session, user)
     await session.flush()
+    if "is_active" in changes or "role" in changes:
+        # An open document review may have lost a reviewer its quorum needs.
+        await reviews.reviewers_changed(session, principal, user)
     if "is_active" in changes:
         action = "user.reactivated" if is_active else "user.deactivated"
     elif "role" in changes:

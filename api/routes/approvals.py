@@ -1,4 +1,5 @@
-"""Approvals: what waits for a person's decision in automation runs, and the vote."""
+"""Approvals: what waits for a person's decision (an automation run's approval step, a
+document's review), and the vote."""
 
 import uuid
 from typing import Annotated
@@ -12,8 +13,9 @@ from api.schemas.common import Page, page_of
 from core.permissions import Permission
 from core.principal import Principal
 from models import ApprovalStatus
-from services.automations import approvals
-from services.automations.approvals import AlreadyVoted, ApprovalClosed
+from services import approval_subjects, approvals
+from services.approvals import AlreadyVoted, ApprovalClosed, ApprovalView
+from services.documents import review_subject
 
 router = APIRouter()
 
@@ -35,14 +37,25 @@ async def list_approvals(
 ) -> Page[ApprovalRead]:
     """Newest first, keyset-paginated. ``mine=true&status=pending`` is what waits for you."""
     result = await approvals.list_approvals(session, principal, mine=mine, status=status, page=page)
-    return page_of([ApprovalRead.of(approval) for approval in result.items], result)
+    documents = await review_subject.document_ids(session, principal.firm_id, result.items)
+    return page_of(
+        [ApprovalRead.of(approval, documents.get(approval.id)) for approval in result.items],
+        result,
+    )
+
+
+async def _detail(session: SessionDep, principal: Principal, view: ApprovalView) -> ApprovalDetail:
+    documents = await review_subject.document_ids(session, principal.firm_id, [view.approval])
+    return ApprovalDetail.of_view(view, documents.get(view.approval.id))
 
 
 @router.get(APPROVALS + "/{approval_id}")
 async def get_approval(
     approval_id: uuid.UUID, principal: Reader, session: SessionDep
 ) -> ApprovalDetail:
-    return ApprovalDetail.of_view(await approvals.get_view(session, principal, approval_id))
+    return await _detail(
+        session, principal, await approvals.get_view(session, principal, approval_id)
+    )
 
 
 @router.post(APPROVALS + "/{approval_id}", responses=errors(AlreadyVoted, ApprovalClosed))
@@ -50,9 +63,10 @@ async def decide(
     approval_id: uuid.UUID, body: ApprovalDecision, principal: Decider, session: SessionDep
 ) -> ApprovalDetail:
     """Approve or reject. 403 when you may not vote on it (your role, or you started the
-    run and the step does not allow that), 409 when you already voted or it is no longer
-    pending, 422 when the form does not fit its fields (pointers ``/form/<field>``)."""
-    view = await approvals.decide(
+    run and the step does not allow that, or you submitted the document), 409 when you
+    already voted, it is no longer pending or what it decides on no longer waits, 422 when
+    the form does not fit its fields (pointers ``/form/<field>``)."""
+    view = await approval_subjects.decide(
         session,
         principal,
         approval_id,
@@ -60,4 +74,4 @@ async def decide(
         comment=body.comment,
         form=body.form,
     )
-    return ApprovalDetail.of_view(view)
+    return await _detail(session, principal, view)

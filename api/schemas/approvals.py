@@ -1,4 +1,5 @@
-"""Approvals: what an approver sees and sends."""
+"""Approvals: what an approver sees and sends, whatever waits for the decision (an
+automation run's step or a document's review)."""
 
 import uuid
 from datetime import datetime
@@ -7,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 from models import Approval, ApprovalStatus, VoteDecision
-from services.automations.approvals import ApprovalView, counts
+from services.approvals import ApprovalView, counts
 from workflows.automation.definition.params import FormField
 
 
@@ -18,10 +19,18 @@ class ApproversRead(BaseModel):
 
 class ApprovalRead(BaseModel):
     id: uuid.UUID
-    run_id: uuid.UUID
-    automation_id: uuid.UUID
-    step_id: str
-    visit: int
+    # What waits for the decision: an automation run's approval step (run_id,
+    # automation_id, step_id and visit) or the review of a document version
+    # (document_id, document_version_id, review_round, auto_publish).
+    subject: Literal["run_step", "document_review"]
+    run_id: uuid.UUID | None
+    automation_id: uuid.UUID | None
+    step_id: str | None
+    visit: int | None
+    document_id: uuid.UUID | None
+    document_version_id: uuid.UUID | None
+    review_round: int | None
+    auto_publish: bool | None
     status: ApprovalStatus
     title: str
     message: str
@@ -29,7 +38,7 @@ class ApprovalRead(BaseModel):
     # Approvals needed; one rejection rejects.
     quorum: int
     allow_initiator: bool
-    # The user who started the run.
+    # The user who started the run (who submitted the document).
     initiator_id: uuid.UUID | None
     # The fields an approver fills in (required ones only when approving).
     form: dict[str, FormField]
@@ -40,9 +49,15 @@ class ApprovalRead(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, approval: Approval) -> "ApprovalRead":
+    def of(cls, approval: Approval, document_id: uuid.UUID | None = None) -> "ApprovalRead":
+        """``document_id``: the reviewed version's document, for a document review."""
         return cls(
             id=approval.id,
+            subject="run_step" if approval.run_id is not None else "document_review",
+            document_id=document_id,
+            document_version_id=approval.document_version_id,
+            review_round=approval.review_round,
+            auto_publish=approval.auto_publish,
             run_id=approval.run_id,
             automation_id=approval.automation_id,
             step_id=approval.step_id,
@@ -82,10 +97,10 @@ class ApprovalDetail(ApprovalRead):
     rejections: int
 
     @classmethod
-    def of_view(cls, view: ApprovalView) -> "ApprovalDetail":
+    def of_view(cls, view: ApprovalView, document_id: uuid.UUID | None = None) -> "ApprovalDetail":
         approve, reject = counts(view)
         return cls(
-            **ApprovalRead.of(view.approval).model_dump(),
+            **ApprovalRead.of(view.approval, document_id).model_dump(),
             votes=[VoteRead.model_validate(vote) for vote in view.votes],
             approvals=approve,
             rejections=reject,

@@ -31,8 +31,9 @@ from providers.email import EmailProvider, OutgoingEmail
 from pure.expressions import ExpressionError, render
 from pure.expressions.sandbox import text
 from services import audit
+from services.approvals import APPROVALS
 from services.automations import approvals
-from services.automations.repository import APPROVALS, RUNS
+from services.automations.repository import RUNS
 from services.automations.run_records import write_records
 from services.automations.step_errors import StepFailed, StepInvalid
 from services.identity_repository import USERS

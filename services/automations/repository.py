@@ -1,10 +1,8 @@
 """The firm-scoped repositories of the automation domain, in a leaf module so that the
-services of automations, versions, runs and approvals share them without importing one
+services of automations, versions and runs share them without importing one
 another."""
 
 from models import (
-    Approval,
-    ApprovalVote,
     Automation,
     AutomationRun,
     AutomationRunStep,
@@ -17,6 +15,4 @@ AUTOMATIONS = FirmScoped(Automation, "automation")
 VERSIONS = FirmScoped(AutomationVersion, "automation version")
 RUNS = FirmScoped(AutomationRun, "automation run")
 RUN_STEPS = FirmScoped(AutomationRunStep, "automation run step")
-APPROVALS = FirmScoped(Approval, "approval")
-APPROVAL_VOTES = FirmScoped(ApprovalVote, "approval vote")
 INBOUND_WEBHOOKS = FirmScoped(InboundWebhook, "inbound webhook")

@@ -33,6 +33,7 @@ from models import (
     RunStatus,
 )
 from providers.email import SmtpEmailProvider
+from services import approvals as generic_approvals
 from services.automations import approval_steps, approvals, run_records
 from services.automations.step_errors import StepInvalid
 from services.outbox.kinds import MessageKind
@@ -388,7 +389,7 @@ async def test_a_named_client_user_is_no_approver(
     assert approval.notified == 1
     await scope_to_firm(db, owner.firm.id)
     row = await db.get_one(Approval, approval.approval_id)
-    refused = approvals.refusal(
+    refused = generic_approvals.refusal(
         row,
         Principal(
             firm_id=owner.firm.id,
@@ -397,7 +398,7 @@ async def test_a_named_client_user_is_no_approver(
             credential="api_token",
         ),
     )
-    assert isinstance(refused, approvals.NotAnApprover)
+    assert isinstance(refused, generic_approvals.NotAnApprover)
 
 
 async def test_the_runs_initiator_is_refused_unless_allowed(

@@ -15,7 +15,8 @@ from core.pagination import Cursor, PageParams
 from core.principal import Principal
 from core.roles import Role
 from models import ApprovalStatus
-from services.automations.approvals import approvals_query, run_approvals_query
+from services.approvals import approvals_query
+from services.automations.approvals import run_approvals_query
 from tests.fixtures import db as fixtures
 from tests.plans import app_plans, assert_no_sequential_scan, insert_firm, populated_session
 

@@ -1,0 +1,1 @@
+"""DocumentReviewWorkflow: one review of a document version."""
