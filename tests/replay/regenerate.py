@@ -42,14 +42,22 @@ from tests.replay.recording import (
 )
 from tests.replay.test_debounce_replay import HISTORY as DEBOUNCE_HISTORY
 from tests.replay.test_debounce_replay import record_history as record_debounce
+from tests.replay.test_document_review_replay import HISTORY as DOCUMENT_REVIEW_HISTORY
+from tests.replay.test_document_review_replay import record_history as record_document_review
+from tests.replay.test_document_text_replay import HISTORY as DOCUMENT_TEXT_HISTORY
+from tests.replay.test_document_text_replay import record_history as record_document_text
 from tests.replay.test_dunning_replay import HISTORY as DUNNING_HISTORY
 from tests.replay.test_dunning_replay import record_history as record_dunning
 from tests.replay.test_foreach_replay import HISTORY as FOREACH_HISTORY
 from tests.replay.test_foreach_replay import record_history as record_foreach
+from tests.replay.test_invoice_pdf_replay import HISTORY as INVOICE_PDF_HISTORY
+from tests.replay.test_invoice_pdf_replay import record_history as record_invoice_pdf
 from tests.replay.test_payment_retry_replay import HISTORY as PAYMENT_RETRY_HISTORY
 from tests.replay.test_payment_retry_replay import record_history as record_payment_retry
 from tests.replay.test_recurring_replay import HISTORY as RECURRING_HISTORY
 from tests.replay.test_recurring_replay import record_history as record_recurring
+from tests.replay.test_retention_sweep_replay import HISTORY as RETENTION_SWEEP_HISTORY
+from tests.replay.test_retention_sweep_replay import record_history as record_retention_sweep
 from tests.replay.test_scheduled_replay import HISTORY as SCHEDULE_HISTORY
 from tests.replay.test_scheduled_replay import record_history as record_schedule
 from tests.replay.test_stripe_event_replay import HISTORY as STRIPE_EVENT_HISTORY
@@ -280,12 +288,16 @@ SAVED: dict[str, Recorder] = {
 }
 RECORDED: dict[str, tuple[Path, History]] = {
     "dunning": (DUNNING_HISTORY, record_dunning),
+    "invoice_pdf": (INVOICE_PDF_HISTORY, record_invoice_pdf),
     "recurring_invoice": (RECURRING_HISTORY, record_recurring),
     "payment_retry": (PAYMENT_RETRY_HISTORY, record_payment_retry),
     "stripe_event": (STRIPE_EVENT_HISTORY, record_stripe_event),
     "automation_debounce": (DEBOUNCE_HISTORY, record_debounce),
     "automation_foreach": (FOREACH_HISTORY, record_foreach),
     "automation_schedule": (SCHEDULE_HISTORY, record_schedule),
+    "document_text": (DOCUMENT_TEXT_HISTORY, record_document_text),
+    "document_review": (DOCUMENT_REVIEW_HISTORY, record_document_review),
+    "retention_sweep": (RETENTION_SWEEP_HISTORY, record_retention_sweep),
 }
 
 

@@ -25,10 +25,14 @@ EXPECTED = {
     "automation_run_waits.json": "AutomationRunWorkflow",
     "automation_schedule.json": "AutomationScheduleWorkflow",
     "client_import.json": "ClientImportWorkflow",
+    "document_review.json": "DocumentReviewWorkflow",
+    "document_text.json": "DocumentTextWorkflow",
     "dunning.json": "DunningWorkflow",
+    "invoice_pdf.json": "InvoicePdfWorkflow",
     "outbox_relay.json": "OutboxRelayWorkflow",
     "payment_retry.json": "PaymentRetryWorkflow",
     "recurring_invoice.json": "RecurringInvoiceWorkflow",
+    "retention_sweep.json": "RetentionSweepWorkflow",
     "stripe_event.json": "StripeEventWorkflow",
 }
 
