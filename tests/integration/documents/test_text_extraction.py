@@ -26,6 +26,7 @@ from temporalio.worker import Worker
 from activities.documents_text import DocumentTextActivities
 from core.config import Settings
 from core.db import tenant_session
+from core.principal import Principal
 from core.search_attributes import SA_DOCUMENT
 from core.temporal import LazyClient
 from models import DocumentBlob, DocumentVersion, TextStatus
@@ -257,7 +258,7 @@ async def test_the_activity_is_idempotent_and_survives_a_missing_version_or_file
     # Bytes stored under the blob's key, as an upload leaves them.
     async with tenant_session(firm_id, committing_sessionmaker) as session:
         stored = await stored_version(
-            session, storage, committed_owner, b"Ledger of the zeppelin works."
+            session, storage, principal_of(committed_owner), b"Ledger of the zeppelin works."
         )
         version_id = stored.id
     run = ActivityEnvironment().run
@@ -290,10 +291,10 @@ async def test_the_activity_is_idempotent_and_survives_a_missing_version_or_file
 
 
 async def stored_version(
-    session: AsyncSession, storage: Storage, actor: Actor, content: bytes
+    session: AsyncSession, storage: Storage, principal: Principal, content: bytes
 ) -> DocumentVersion:
     """A document whose version 1 holds ``content`` as plain text, its bytes in storage."""
-    blob = await blob_row(session, actor.firm.id, content=content, content_type="text/plain")
+    blob = await blob_row(session, principal.firm_id, content=content, content_type="text/plain")
 
     async def chunks() -> AsyncIterator[bytes]:
         yield content
@@ -301,7 +302,7 @@ async def stored_version(
     await storage.write(blob.storage_key, chunks())
     document = await documents.create_document(
         session,
-        principal_of(actor),
+        principal,
         fields=documents.DocumentFields(title="Works"),
         blob=blob,
         file_name="works.txt",
