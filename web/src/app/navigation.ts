@@ -15,6 +15,7 @@ export const navigation: NavGroup[] = [
     items: [
       { label: "Dashboard", to: "/" },
       { label: "Clients", to: "/clients" },
+      { label: "Documents", to: "/documents" },
       { label: "Client imports", to: "/imports" },
       { label: "Tasks", to: "/tasks" },
       { label: "Approvals", to: "/approvals" },
@@ -41,6 +42,7 @@ export const navigation: NavGroup[] = [
       { label: "HTTP allow-list", to: "/settings/http-allow-list" },
       { label: "Security", to: "/settings/security" },
       { label: "Audit log", to: "/settings/audit-log" },
+      { label: "Documents and retention", to: "/settings/documents" },
     ],
   },
   {

@@ -7,6 +7,7 @@ import * as auth from "@/screens/auth/routes";
 import * as billing from "@/screens/billing/routes";
 import * as clients from "@/screens/clients/routes";
 import * as dashboard from "@/screens/dashboard/routes";
+import * as documents from "@/screens/documents/routes";
 import * as invoices from "@/screens/invoices/routes";
 import * as publicPages from "@/screens/public/routes";
 import * as settings from "@/screens/settings/routes";
@@ -20,6 +21,7 @@ const routeTree = rootRoute.addChildren([
     ...dashboard.appRoutes,
     ...auth.appRoutes,
     ...clients.appRoutes,
+    ...documents.appRoutes,
     ...tasks.appRoutes,
     ...approvals.appRoutes,
     ...invoices.appRoutes,

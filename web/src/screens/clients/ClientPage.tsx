@@ -11,6 +11,7 @@ import { AutomationRunsSection, TimelineSection } from "./TimelineSection";
 import { clientQuery, type Client } from "./queries";
 import { CLIENT_TABS, capitalized, type ClientTab } from "./search";
 import { ApiProblem } from "@/api/problem";
+import { ClientDocuments } from "@/screens/documents/ClientDocuments";
 import { useMe } from "@/app/session";
 import { PageHeader } from "@/components/PageHeader";
 import { ProblemAlert } from "@/components/ProblemAlert";
@@ -23,6 +24,7 @@ const TAB_LABELS: Record<ClientTab, string> = {
   invoices: "Invoices",
   payments: "Payments and credit",
   tasks: "Tasks",
+  documents: "Documents",
   automations: "Automation runs",
   timeline: "Timeline",
 };
@@ -137,6 +139,9 @@ function ClientDetail({ client }: { client: Client }) {
         </Tabs.Panel>
         <Tabs.Panel value="tasks">
           <TasksSection client={client} />
+        </Tabs.Panel>
+        <Tabs.Panel value="documents">
+          <ClientDocuments clientId={client.id} />
         </Tabs.Panel>
         <Tabs.Panel value="automations">
           <AutomationRunsSection client={client} />

@@ -57,7 +57,7 @@ export function clientsListParams(search: ClientsSearch, cursor: string | undefi
   };
 }
 
-export const CLIENT_TABS = ["overview", "invoices", "payments", "tasks", "automations", "timeline"] as const;
+export const CLIENT_TABS = ["overview", "invoices", "payments", "tasks", "documents", "automations", "timeline"] as const;
 export type ClientTab = (typeof CLIENT_TABS)[number];
 
 /** The client page's open tab, so a link can open the timeline or the invoices directly. */

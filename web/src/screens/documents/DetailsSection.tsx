@@ -1,0 +1,97 @@
+import { Button, Group, Paper, Select, SimpleGrid, TagsInput, TextInput, Title } from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+
+import { foldersQuery, keys, usersQuery } from "./queries";
+import type { DocumentRead } from "./types";
+import { api, data } from "@/api/client";
+import { ProblemAlert } from "@/components/ProblemAlert";
+import { useApiForm } from "@/components/useApiForm";
+
+interface Values extends Record<string, unknown> {
+  title: string;
+  document_type: string;
+  tags: string[];
+  folder_id: string | null;
+  owner_id: string | null;
+}
+
+/** What the document is and who answers for it: the fields a PATCH changes (reviewers are chosen when it is submitted). */
+export function DetailsSection({ document }: { document: DocumentRead }) {
+  const queryClient = useQueryClient();
+  const users = useQuery(usersQuery);
+  const folders = useQuery(foldersQuery(document.client_id ?? undefined));
+  const people = (users.data ?? []).map((user) => ({ value: user.id, label: user.name }));
+  const { form, error, unplaced, submit, submitting } = useApiForm<Values>({
+    initialValues: {
+      title: document.title,
+      document_type: document.document_type,
+      tags: document.tags,
+      folder_id: document.folder_id ?? null,
+      owner_id: document.owner_id ?? null,
+    },
+  });
+
+  const save = submit(async (values) => {
+    const saved = data(
+      await api.PATCH("/v1/documents/{document_id}", {
+        params: { path: { document_id: document.id } },
+        body: {
+          title: values.title.trim(),
+          document_type: values.document_type.trim(),
+          tags: values.tags,
+          folder_id: values.folder_id,
+          owner_id: values.owner_id,
+        },
+      }),
+    );
+    queryClient.setQueryData(keys.one(document.id), saved);
+    form.resetDirty();
+    notifications.show({ message: "The details are saved.", color: "green" });
+    await queryClient.invalidateQueries({ queryKey: keys.all });
+  });
+
+  return (
+    <Paper withBorder p="md" component="section" aria-labelledby="document-details">
+      <Title order={2} size="h4" id="document-details" mb="sm">
+        Details
+      </Title>
+      <form onSubmit={save} noValidate>
+        <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="sm">
+          <TextInput label="Title" required {...form.getInputProps("title")} key={form.key("title")} />
+          <TextInput
+            label="Type"
+            description="Retention policies apply by type (e.g. tax_return)"
+            {...form.getInputProps("document_type")}
+            key={form.key("document_type")}
+          />
+          <TagsInput label="Tags" {...form.getInputProps("tags")} key={form.key("tags")} />
+          <Select
+            label="Folder"
+            placeholder="No folder"
+            data={(folders.data ?? []).map((folder) => ({ value: folder.id, label: folder.name }))}
+            clearable
+            {...form.getInputProps("folder_id")}
+            key={form.key("folder_id")}
+          />
+          <Select
+            label="Owner"
+            description="A review escalates to them after its deadline"
+            placeholder="Nobody"
+            data={people}
+            searchable
+            clearable
+            {...form.getInputProps("owner_id")}
+            key={form.key("owner_id")}
+          />
+        </SimpleGrid>
+        <ProblemAlert error={error} unplaced={unplaced} />
+        <Group mt="md">
+          <Button type="submit" loading={submitting} disabled={!form.isDirty()}>
+            Save details
+          </Button>
+        </Group>
+      </form>
+    </Paper>
+  );
+}

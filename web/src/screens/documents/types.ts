@@ -1,0 +1,13 @@
+import type { components } from "@/api/schema";
+
+type Schemas = components["schemas"];
+
+export type DocumentRead = Schemas["DocumentRead"];
+// Named through the document: the schema name VersionRead is also automations'.
+export type VersionRead = NonNullable<DocumentRead["current_version"]>;
+export type FolderRead = Schemas["FolderRead"];
+export type ReviewRead = Schemas["ReviewRead"];
+export type RetentionPolicyRead = Schemas["RetentionPolicyRead"];
+export type LegalHoldRead = Schemas["LegalHoldRead"];
+export type DocumentSettingsRead = Schemas["DocumentSettingsRead"];
+export type SearchHit = Schemas["DocumentSearchHit"];
