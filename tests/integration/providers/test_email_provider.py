@@ -1,6 +1,8 @@
 """The email providers against a real SMTP server on loopback and a real directory."""
 
 import logging
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import aiosmtplib
@@ -8,6 +10,7 @@ import pytest
 
 from core.config import Settings
 from providers.email import (
+    Attachment,
     FileEmailProvider,
     OutgoingEmail,
     SmtpEmailProvider,
@@ -65,6 +68,43 @@ async def test_file_provider_writes_each_message_once(tmp_path: Path) -> None:
     written = (tmp_path / "mail" / "reset_42.eml").read_text()
     assert "first" in written and "second" not in written
     assert "Message-ID: <reset/42@firmflow.test>" in written
+
+
+PDF = Attachment("invoice-INV 7 (ü).pdf", "application/pdf", b"%PDF-1.7\n\x00\xff binary")
+
+
+def with_pdf(message_id: str) -> OutgoingEmail:
+    return OutgoingEmail(
+        message_id=message_id,
+        to="olive@example.com",
+        subject="Invoice",
+        text="Attached.\n",
+        attachments=(PDF,),
+    )
+
+
+def the_attachment(received: EmailMessage) -> None:
+    (part,) = list(received.iter_attachments())
+    assert part.get_content_type() == "application/pdf"
+    assert part.get_filename() == PDF.file_name
+    assert part.get_content() == PDF.data
+    body = received.get_body(preferencelist=("plain",))
+    assert body is not None and body.get_content().strip() == "Attached."
+
+
+async def test_both_providers_carry_attachments_byte_for_byte(
+    mailbox: Mailbox, tmp_path: Path
+) -> None:
+    await SmtpEmailProvider(host="127.0.0.1", port=mailbox.port, sender=SENDER).send(
+        with_pdf("invoice-7")
+    )
+    the_attachment(mailbox.messages[0])
+
+    files = FileEmailProvider(tmp_path / "mail", SENDER)
+    await files.send(with_pdf("invoice-7"))
+    written = message_from_bytes(files.path_for("invoice-7").read_bytes(), policy=policy.default)
+    assert isinstance(written, EmailMessage)
+    the_attachment(written)
 
 
 def test_the_backend_setting_chooses_the_provider(tmp_path: Path) -> None:
