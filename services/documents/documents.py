@@ -15,7 +15,9 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 from sqlalchemy import Select, and_, case, func, null, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core.config import Settings
 from core.errors import Conflict, NotFound, Unprocessable
@@ -619,43 +621,61 @@ _VERSION_COLUMNS = [
     for column in DocumentVersion.__table__.columns
     if column.name not in ("firm_id", "body_text", "search")
 ]
-_LIST_COLUMNS = [column for column in Document.__table__.columns if column.name not in ("firm_id",)]
+# The firm's documents as the list reads them: through the firm_documents view (migration
+# 0021), where the firm condition is applied by the view's owner so that the tags' GIN
+# index stays usable under row-level security; the query filters by firm_id as well.
+_FIRM_DOCUMENTS = aliased(
+    Document,
+    sql_text(
+        "SELECT "  # noqa: S608 (column names of our own model, no input)
+        + ", ".join(column.name for column in Document.__table__.columns)
+        + " FROM firm_documents"
+    )
+    .columns(*Document.__table__.columns)
+    .subquery("documents"),
+)
+_LIST_COLUMNS = [
+    getattr(_FIRM_DOCUMENTS, column.key)
+    for column in Document.__table__.columns
+    if column.key != "firm_id"
+]
 
 
 def documents_query(
     principal: Principal, filters: DocumentFilters, page: PageParams
 ) -> Select[Any]:
+    document = _FIRM_DOCUMENTS
     stmt = (
         select(
             *_LIST_COLUMNS,
             _VERSION_JSON.label("current_version"),
-            holds.held(principal, Document.id, Document.client_id).label("legal_hold"),
+            holds.held(principal, document.id, document.client_id).label("legal_hold"),
         )
-        .select_from(Document)
+        .select_from(document)
         .outerjoin(
             DocumentVersion,
             and_(
-                DocumentVersion.id == Document.current_version_id,
-                DocumentVersion.firm_id == Document.firm_id,
+                DocumentVersion.id == document.current_version_id,
+                DocumentVersion.firm_id == document.firm_id,
             ),
         )
-        .where(DOCUMENTS.owned_by(principal))
+        .where(document.firm_id == principal.firm_id)
     )
     if filters.deleted:
-        stmt = stmt.where(Document.deleted_at.is_not(None))
+        stmt = stmt.where(document.deleted_at.is_not(None))
     else:
-        stmt = stmt.where(Document.deleted_at.is_(None))
+        stmt = stmt.where(document.deleted_at.is_(None))
     if filters.client_id is not None:
-        stmt = stmt.where(Document.client_id == filters.client_id)
+        stmt = stmt.where(document.client_id == filters.client_id)
     if filters.folder_id is not None:
-        stmt = stmt.where(Document.folder_id == filters.folder_id)
+        stmt = stmt.where(document.folder_id == filters.folder_id)
     if filters.status is not None:
-        stmt = stmt.where(Document.status == filters.status.value)
+        stmt = stmt.where(document.status == filters.status.value)
     if filters.document_type is not None:
-        stmt = stmt.where(Document.document_type == filters.document_type)
+        stmt = stmt.where(document.document_type == filters.document_type)
     if filters.tags:
-        stmt = stmt.where(Document.tags.contains(list(filters.tags)))
-    return keyset(stmt, Document.created_at, Document.id, page)
+        stmt = stmt.where(document.tags.contains(list(filters.tags)))
+    return keyset(stmt, document.created_at, document.id, page)
 
 
 async def list_documents(
