@@ -67,6 +67,7 @@ from workflows.billing.payment_retry.contracts import PaymentRetryInput
 from workflows.billing.recurring.contracts import RecurringInput
 from workflows.billing.stripe_event.contracts import StripeEventInput
 from workflows.clients.client_import.contracts import ClientImportInput
+from workflows.documents.text.contracts import DocumentTextInput
 from workflows.processes import PROCESSES
 from workflows.registry import WORKFLOWS
 
@@ -151,7 +152,10 @@ def dispatched(message: outbox.NewMessage, firm_id: uuid.UUID, legacy: bool) -> 
 def outbox_starts(firm_id: uuid.UUID, queue: str) -> list[tuple[outbox.NewMessage, dict[str, Any]]]:
     """One start message per workflow the outbox starts, with the attributes it must carry."""
     firm = str(firm_id)
-    ids = {name: uuid.uuid4() for name in ("run", "automation", "import", "invoice", "recurring")}
+    ids = {
+        name: uuid.uuid4()
+        for name in ("run", "automation", "import", "invoice", "recurring", "document", "version")
+    }
     run = run_contracts.RunInput(
         run_id=ids["run"],
         firm_id=firm_id,
@@ -188,6 +192,19 @@ def outbox_starts(firm_id: uuid.UUID, queue: str) -> list[tuple[outbox.NewMessag
                 "FirmflowFirmId": firm,
                 "FirmflowProcess": "client-import",
                 "FirmflowClientImportId": str(ids["import"]),
+            },
+        ),
+        (
+            start_message(
+                "DocumentTextWorkflow",
+                DocumentTextInput(
+                    firm_id=firm_id, document_id=ids["document"], version_id=ids["version"]
+                ),
+            ),
+            {
+                "FirmflowFirmId": firm,
+                "FirmflowProcess": "document-text",
+                "FirmflowDocumentId": str(ids["document"]),
             },
         ),
         (
