@@ -216,7 +216,24 @@ async def seed(http: AsyncClient, owner: Actor) -> dict[str, str]:
         "POST", "/v1/billing/stripe/webhook-secrets", {"secrets": [{"secret": "whsec_contract"}]}
     )
     sso = {"idp_metadata_xml": sample_metadata(), "enabled": True}
+    uploaded = await http.post(
+        "/v1/documents",
+        data={"title": "Contract letter"},
+        files={"file": ("letter.txt", b"An engagement letter.\n", "text/plain")},
+        headers=owner.headers,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    document = uploaded.json()
     return {
+        "document_id": document["id"],
+        "version_id": document["current_version_id"],
+        "folder_id": await create("/v1/document-folders", {"name": "Contract folder"}),
+        "policy_id": await create(
+            "/v1/retention-policies", {"document_type": "contract", "retain_days": 3650}
+        ),
+        "hold_id": await create(
+            "/v1/legal-holds", {"client_id": client_id, "reason": "contract hold"}
+        ),
         "sso_config_id": await create("/v1/sso-configs", sso),
         "token": hook["url"].rsplit("/", 1)[-1],
         "token_id": await create("/v1/api-tokens", {"name": "contract"}),
