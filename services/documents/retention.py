@@ -221,12 +221,14 @@ def _days(days: InstrumentedAttribute[int] | int) -> ColumnElement[timedelta]:
 
 def _by_policy(firm_id: uuid.UUID, now: datetime) -> Select[*tuple[Any, ...]]:
     created = RetentionPolicy.trigger == RetentionTrigger.created.value
-    archived = and_(
-        RetentionPolicy.trigger == RetentionTrigger.client_archived.value,
-        Client.archived_at.is_not(None),
-    )
-    due_at = case((created, Document.created_at), else_=Client.archived_at) + _days(
-        RetentionPolicy.retain_days
+    archived = RetentionPolicy.trigger == RetentionTrigger.client_archived.value
+    retain = _days(RetentionPolicy.retain_days)
+    due_at = case((created, Document.created_at), else_=Client.archived_at) + retain
+    # Each side compares a column with a constant per policy, so the documents of a type are
+    # read as a range of (firm_id, document_type, created_at), not all of them.
+    passed = or_(
+        and_(created, Document.created_at <= now - retain),
+        and_(archived, Client.archived_at <= now - retain),
     )
     return (
         select(
@@ -252,8 +254,7 @@ def _by_policy(firm_id: uuid.UUID, now: datetime) -> Select[*tuple[Any, ...]]:
         .where(
             DOCUMENTS.owned_by(firm_id),
             Document.deleted_at.is_(None),
-            or_(created, archived),
-            due_at <= now,
+            passed,
         )
     )
 
@@ -269,7 +270,7 @@ def _in_the_bin(firm_id: uuid.UUID, now: datetime) -> Select[*tuple[Any, ...]]:
         literal("bin").label("reason"),
         due_at.label("due_at"),
         literal(0).label("grace_days"),
-    ).where(DOCUMENTS.owned_by(firm_id), Document.deleted_at.is_not(None), due_at <= now)
+    ).where(DOCUMENTS.owned_by(firm_id), Document.deleted_at <= now - _days(BIN_DAYS))
 
 
 async def due_documents(
