@@ -186,3 +186,31 @@ async def test_the_s3_presigned_url_answers_as_an_attachment(s3_storage: S3Stora
     async with httpx.AsyncClient() as http:
         forged = await http.get(url.replace("firms/a/blobs/page", "firms/b/blobs/page"))
     assert forged.status_code == 403
+
+
+async def test_the_settings_choose_the_provider(tmp_path: Path, moto_server: MotoServer) -> None:
+    from core.config import Settings
+    from providers.storage_backends import build_storage
+    from tests.fixtures.storage import ACCESS_KEY, REGION, SECRET_KEY
+
+    local = build_storage(Settings(data_dir=tmp_path, _env_file=None))
+    assert isinstance(local, FilesystemStorage) and local.root == tmp_path / "files"
+    bucket = moto_server.create_bucket()
+    remote = build_storage(
+        Settings(
+            storage_backend="s3",
+            s3_bucket=bucket,
+            s3_endpoint_url=moto_server.endpoint_url,
+            s3_region=REGION,
+            s3_access_key_id=ACCESS_KEY,
+            s3_secret_access_key=SECRET_KEY,
+            s3_addressing_style="path",
+            _env_file=None,
+        )
+    )
+    assert isinstance(remote, S3Storage) and remote.bucket == bucket
+    await remote.write("firms/a/x", chunks_of(b"via settings"))
+    assert await read_all(remote, "firms/a/x") == b"via settings"
+    await remote.aclose()
+    with pytest.raises(RuntimeError, match="FIRMFLOW_S3_BUCKET"):
+        build_storage(Settings(storage_backend="s3", _env_file=None))
