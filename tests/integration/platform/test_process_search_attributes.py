@@ -67,6 +67,7 @@ from workflows.billing.payment_retry.contracts import PaymentRetryInput
 from workflows.billing.recurring.contracts import RecurringInput
 from workflows.billing.stripe_event.contracts import StripeEventInput
 from workflows.clients.client_import.contracts import ClientImportInput
+from workflows.documents.review.contracts import ReviewInput
 from workflows.documents.text.contracts import DocumentTextInput
 from workflows.processes import PROCESSES
 from workflows.registry import WORKFLOWS
@@ -204,6 +205,24 @@ def outbox_starts(firm_id: uuid.UUID, queue: str) -> list[tuple[outbox.NewMessag
             {
                 "FirmflowFirmId": firm,
                 "FirmflowProcess": "document-text",
+                "FirmflowDocumentId": str(ids["document"]),
+            },
+        ),
+        (
+            start_message(
+                "DocumentReviewWorkflow",
+                ReviewInput(
+                    firm_id=firm_id,
+                    document_id=ids["document"],
+                    version_id=ids["version"],
+                    approval_id=ids["run"],
+                    deadline_days=5,
+                    auto_publish=True,
+                ),
+            ),
+            {
+                "FirmflowFirmId": firm,
+                "FirmflowProcess": "document-review",
                 "FirmflowDocumentId": str(ids["document"]),
             },
         ),

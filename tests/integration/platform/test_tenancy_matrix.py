@@ -71,6 +71,7 @@ from services.documents import documents as documents_service
 from services.documents import folders as document_folders
 from services.documents import holds as document_holds
 from services.documents import retention as document_retention
+from services.documents import reviews as document_reviews
 from services.sso import config as sso_config
 from services.tokens import issue_api_token, issue_login_session
 from tests.document_factories import document_with_blob, version_with_blob
@@ -274,6 +275,15 @@ async def make_document_version(db: AsyncSession, actor: Actor, made: Made) -> u
     return (await version_with_blob(db, principal_of(actor), document)).id
 
 
+async def make_document_review(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    # Pending on the document in the same path if this firm made it, a staff reviewer.
+    document_id = made.get("document_id") or await make_document(db, actor, made)
+    reviewer = await add_user(db, actor, Role.staff)
+    fields = document_reviews.ReviewFields(reviewer_user_ids=[reviewer.user.id])
+    view = await document_reviews.submit(db, principal_of(actor), document_id, fields)
+    return view.approval.id
+
+
 async def make_document_folder(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
     folder = await document_folders.create_folder(
         db, principal_of(actor), fields=document_folders.FolderFields(name="Tenancy folder")
@@ -320,6 +330,7 @@ FACTORIES: dict[str, Owned] = {
     "document_id": Owned(Document, make_document),
     "version_id": Owned(DocumentVersion, make_document_version),
     "folder_id": Owned(DocumentFolder, make_document_folder),
+    "review_id": Owned(Approval, make_document_review),
     "policy_id": Owned(RetentionPolicy, make_retention_policy),
     "hold_id": Owned(LegalHold, make_legal_hold),
 }
