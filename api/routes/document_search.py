@@ -43,8 +43,12 @@ async def search_documents(
     status: DocumentStatus | None = None,
     limit: Annotated[
         int,
-        Query(ge=1, le=pagination.MAX_LIMIT, description="How many items to return (1 to 100)."),
-    ] = pagination.DEFAULT_LIMIT,
+        Query(
+            ge=1,
+            le=pagination.MAX_LIMIT,
+            description="How many items to return (1 to 100; 20 unless given).",
+        ),
+    ] = search.DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,
         Query(

@@ -6,8 +6,9 @@ The words are read with ``websearch_to_tsquery`` in the firm's text-search confi
 (quotes for a phrase, ``or``, ``-`` to exclude; never a syntax error). Matches are ranked
 by ``ts_rank_cd`` with the title's weight far above the tags' and the tags' above the
 body's: a word in the title outranks the same word in the tags, and a word in the tags
-outranks it in the body (unless the body repeats it twenty times over). Pages are keyset
-pages over ``(rank desc, id)``.
+outranks it in the body (unless the body repeats it twenty times over); the rank is divided
+by 1 + log(length), so long documents do not win by length alone. Pages are keyset pages
+over ``(rank desc, id)``.
 
 Highlights come from ``ts_headline``, which does not escape what it returns: it marks the
 matches with two control characters that no stored text contains (``text.clean`` removes
@@ -41,6 +42,7 @@ from sqlalchemy import (
     column,
     func,
     literal,
+    literal_column,
     or_,
     select,
     table,
@@ -59,11 +61,18 @@ T = TypeVar("T")
 # A real cursor is about 80 characters; anything far longer is not one of ours.
 MAX_CURSOR_LENGTH = 200
 MAX_QUERY_LENGTH = 200
+# A page of results: each hit's highlights cost about a parse of its text, so a search page
+# is shorter than a list's 50 rows.
+DEFAULT_LIMIT = 20
 # ts_rank_cd's weights of D, C, B, A: the body (C) counts a twentieth of the title (A).
 RANK_WEIGHTS = "{0.02, 0.05, 0.4, 1.0}"
-# ts_headline parses the whole text it is given; a body's highlight is taken from its
-# beginning only, so a page of long documents costs milliseconds, not seconds.
-HEADLINE_CHARS = 100_000
+# Cover density divided by 1 + log(the document's length in words): without it the longest
+# documents, which repeat every word, would fill the first pages.
+RANK_NORMALIZATION = 1
+# ts_headline parses the whole text it is given (about the cost of to_tsvector): a body's
+# passages are taken from its first 10,000 characters, so a page of 50 long documents costs
+# tens of milliseconds, not seconds. A match further on shows no body passage.
+HEADLINE_CHARS = 10_000
 START, STOP = "\x01", "\x02"
 _TITLE_OPTIONS = f'StartSel="{START}", StopSel="{STOP}", HighlightAll=true'
 _BODY_OPTIONS = (
@@ -195,7 +204,12 @@ def search_query(
     )
     # A subquery, so Postgres evaluates the parsed query once (an InitPlan), not per row.
     tsquery = select(func.websearch_to_tsquery(config, q)).scalar_subquery()
-    rank = func.ts_rank_cd(cast(literal(RANK_WEIGHTS), ARRAY(REAL)), VIEW.search, tsquery)
+    rank = func.ts_rank_cd(
+        cast(literal(RANK_WEIGHTS), ARRAY(REAL)),
+        VIEW.search,
+        tsquery,
+        literal_column(str(RANK_NORMALIZATION)),
+    )
     conditions = [VIEW.firm_id == principal.firm_id, VIEW.search.op("@@")(tsquery)]
     if filters.client_id is not None:
         conditions.append(VIEW.client_id == filters.client_id)
