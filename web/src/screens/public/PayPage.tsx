@@ -142,9 +142,16 @@ function InvoiceView({ invoice, token, checkout }: ViewProps) {
         </Stack>
       </Card>
       <section aria-labelledby="invoice-document">
-        <Title order={2} size="h4" id="invoice-document" mb="sm">
-          The invoice
-        </Title>
+        <Group justify="space-between" align="center" mb="sm">
+          <Title order={2} size="h4" id="invoice-document">
+            The invoice
+          </Title>
+          {invoice.pdf_url && (
+            <Button component="a" href={invoice.pdf_url} variant="default" download>
+              Download PDF
+            </Button>
+          )}
+        </Group>
         <InvoiceDocument html={invoice.html} title={title} />
       </section>
     </Stack>
