@@ -137,6 +137,7 @@ bench: install web-build browser-deps
 	$(PY) bench/automation_throughput.py
 	$(PY) bench/stripe_webhooks.py
 	$(PY) bench/web_app.py
+	$(PY) bench/documents.py
 
 # firmflow beside n8n (bench/peer_n8n.py), apart from `make bench`: it needs n8n, which
 # bench-n8n-install puts in .data/n8n from the npm registry (about 5 minutes and 2.3 GB).
