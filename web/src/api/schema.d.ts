@@ -13990,7 +13990,7 @@ export interface operations {
                 tag?: string | null;
                 document_type?: string | null;
                 status?: components["schemas"]["DocumentStatus"] | null;
-                /** @description How many items to return (1 to 100). */
+                /** @description How many items to return (1 to 100; 20 unless given). */
                 limit?: number;
                 /** @description The next_cursor of the previous page; omit it for the first page. */
                 cursor?: string | null;
