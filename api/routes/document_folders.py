@@ -10,7 +10,7 @@ from api.deps import PageDep, Requires, SessionDep
 from api.openapi import errors
 from api.schemas.common import Page, page_of
 from api.schemas.documents import FolderCreate, FolderRead, FolderUpdate
-from core.errors import Conflict, Unprocessable
+from core.errors import Conflict, NotFound, Unprocessable
 from core.permissions import Permission
 from core.principal import Principal
 from services.documents import folders
@@ -22,7 +22,11 @@ Reader = Annotated[Principal, Requires(Permission.documents_read)]
 Writer = Annotated[Principal, Requires(Permission.documents_write)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(Conflict, Unprocessable))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(Conflict, NotFound, Unprocessable),
+)
 async def create_folder(body: FolderCreate, principal: Writer, session: SessionDep) -> FolderRead:
     """A new folder; a sibling of the same name is a 409."""
     return FolderRead.model_validate(await folders.create_folder(session, principal, fields=body))

@@ -2,15 +2,18 @@
 an upload may have, the text-search configuration documents are indexed with, and the
 business days and hours review reminders keep to; and the bytes the firm's blobs take."""
 
+import re
 from datetime import time
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 from sqlalchemy import select, text
@@ -36,6 +39,23 @@ MediaType = Annotated[
         # Checked before the lowering: either case is accepted, lower case is kept.
         pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$",
     ),
+]
+# A time of day in the firm's time zone, so without an offset: "09:00" or "09:00:00".
+CLOCK_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$"
+
+
+def _clock(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(CLOCK_PATTERN, value):
+        raise ValueError("a time of day as HH:MM or HH:MM:SS, without an offset")
+    if isinstance(value, time) and value.tzinfo is not None:
+        raise ValueError("a time of day without an offset (the firm's time zone applies)")
+    return value
+
+
+Clock = Annotated[
+    time,
+    BeforeValidator(_clock),
+    WithJsonSchema({"type": "string", "pattern": CLOCK_PATTERN, "examples": ["09:00:00"]}),
 ]
 SearchConfig = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
@@ -72,8 +92,8 @@ class DocumentSettings(BaseModel):
         Field(min_length=1, max_length=7),
         AfterValidator(_sorted_unique),
     ]
-    business_start: time
-    business_end: time
+    business_start: Clock
+    business_end: Clock
 
     @model_validator(mode="after")
     def _consistent(self) -> "DocumentSettings":

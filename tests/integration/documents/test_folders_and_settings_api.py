@@ -158,7 +158,7 @@ def valid_settings(**changes: Any) -> dict[str, Any]:
         "allowed_upload_types": ["application/pdf", "text/plain"],
         "search_config": "german",
         "business_days": [1, 2, 3, 4],
-        "business_start": "08:30:00",
+        "business_start": "08:30",
         "business_end": "16:00:00",
         **changes,
     }
@@ -188,6 +188,7 @@ async def test_the_document_settings_and_the_bytes_used(
     assert put.status_code == 200, put.text
     assert put.json() == {
         **valid_settings(allowed_upload_types=["application/pdf", "text/plain"]),
+        "business_start": "08:30:00",
         "bytes_used": 0,
     }
     await scope_to_firm(db, owner.firm.id)
@@ -224,6 +225,8 @@ async def test_each_rule_of_the_document_settings(api: AsyncClient, owner: Actor
         ({"business_days": []}, {"/business_days"}),
         ({"business_days": [0, 8]}, {"/business_days/0", "/business_days/1"}),
         ({"business_start": "17:00:00", "business_end": "09:00:00"}, {""}),
+        ({"business_start": "08:00:00+02:00"}, {"/business_start"}),
+        ({"business_end": "5pm"}, {"/business_end"}),
         ({"upload_limit_bytes": 20 * 1024**3}, {""}),
         ({"documents_quota_bytes": 0}, {"/documents_quota_bytes"}),
         ({"allowed_upload_types": ["pdf"]}, {"/allowed_upload_types/0"}),
