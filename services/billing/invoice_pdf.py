@@ -28,6 +28,7 @@ services/billing/invoice_documents.py."""
 
 import asyncio
 import hashlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weasyprint import CSS, HTML  # type: ignore[import-untyped]
 from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
 
-from core.errors import NotFound
+from core.errors import AppError, NotFound
 from core.principal import Principal
 from models import Document, DocumentVersion, Firm, Invoice, InvoiceKind, InvoiceStatus
 from providers.email import Attachment
@@ -52,6 +53,8 @@ from services.documents import blobs
 from services.documents.documents import DocumentFields, add_version, create_document
 from services.documents.repository import BLOBS
 from workflows.billing.invoice_pdf.contracts import RenderOutcome, RenderStatus
+
+log = logging.getLogger(__name__)
 
 PDF_VARIANT = "pdf/a-3b"
 CONTENT_TYPE = "application/pdf"
@@ -254,7 +257,17 @@ class InvoicePdfs:
         finalizing queued has run)."""
         newest = await newest_version(session, invoice)
         if newest is None:
-            rendered = await self.render_and_store(session, invoice.firm_id, invoice.id)
+            try:
+                # A savepoint: a refused store leaves the send's transaction usable.
+                async with session.begin_nested():
+                    rendered = await self.render_and_store(session, invoice.firm_id, invoice.id)
+            except AppError as exc:
+                # The invoice email must not wait on a full quota: it goes with its link.
+                log.warning(
+                    "invoice PDF not stored; the email goes without it",
+                    extra={"invoice_id": str(invoice.id), "problem": exc.detail},
+                )
+                return None
             if rendered.data is None or rendered.file_name is None:
                 return None
             return Attachment(rendered.file_name, CONTENT_TYPE, rendered.data)

@@ -20,6 +20,8 @@ from httpx import ASGITransport, AsyncClient
 from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -51,6 +53,13 @@ SELLER = {
     "seller_iban": "DE89370400440532013000",
     "seller_bic": "COBADEFFXXX",
 }
+DOCUMENT_SETTINGS = (
+    "allowed_upload_types",
+    "search_config",
+    "business_days",
+    "business_start",
+    "business_end",
+)
 # A firm template that prints no stamp: the PDF must say VOID all the same.
 PLAIN_TEMPLATE = (
     "<html><body><h1>{{ invoice.title }} {{ invoice.number }}</h1>"
@@ -341,3 +350,31 @@ async def test_the_pay_page_links_the_pdf_and_staff_get_a_link_other_firms_do_no
 @pytest.fixture
 async def owner_of_another_firm(committed_owner: Actor) -> Actor:
     return committed_owner
+
+
+async def test_a_refused_pdf_fails_its_run_and_the_email_goes_without_it(
+    billing: Billing, temporal_env: WorkflowEnvironment, mailbox: Mailbox
+) -> None:
+    settings = await billing.call("GET", "/v1/firm/document-settings")
+    tiny = {"documents_quota_bytes": 1000, "upload_limit_bytes": 1000}
+    fields = {name: settings[name] for name in DOCUMENT_SETTINGS} | tiny
+    await billing.call("PUT", "/v1/firm/document-settings", json=fields)
+    invoice_id = await billing.draft()
+    sent = await billing.call("POST", f"/v1/invoices/{invoice_id}/send")
+
+    with pytest.raises(WorkflowFailureError) as failed:
+        await rendered(temporal_env, invoice_id, "finalized")
+    activity_failure = failed.value.cause
+    assert isinstance(activity_failure, ActivityError)
+    cause = activity_failure.cause
+    assert isinstance(cause, ApplicationError) and cause.type == invoice_pdf.REFUSED
+    assert cause.non_retryable
+    handle = temporal_env.client.get_workflow_handle(dunning.workflow_id(uuid.UUID(invoice_id)))
+    await result_skipping_time(temporal_env, handle)
+    subject = f"Invoice {sent['number']} from {billing.actor.firm.name}"
+    (email,) = [m for m in mailbox.to(billing.email) if m["Subject"] == subject]
+    assert list(email.iter_attachments()) == []
+    page = await billing.http.post(
+        f"/v1/invoices/{invoice_id}/pdf-link", headers=billing.actor.headers
+    )
+    assert page.status_code == 409, page.text
