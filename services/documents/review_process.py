@@ -158,6 +158,16 @@ async def open_review(
     return approval, [_invitation(mailer, approval, document, user) for user in users]
 
 
+async def _binned(session: AsyncSession, approval: Approval) -> Approval:
+    """A document moved to the bin while in review: the review ends as withdrawn (votes on
+    it were refused already; this stops the reminders at the next turn)."""
+    subject = review_subject.DOCUMENT_REVIEW
+    principal = _principal(approval)
+    view = await approvals.close(session, principal, approval.id, "canceled", subject.audit_fields)
+    await subject.decided(session, principal, view.approval, view.votes)
+    return view.approval
+
+
 async def plan(session: AsyncSession, request: review.PlanInput) -> review.ReviewPlan:
     approval = await _approval(session, request.firm_id, request.approval_id)
     hours = await hours_of(session, request.firm_id)
@@ -168,6 +178,10 @@ async def plan(session: AsyncSession, request: review.PlanInput) -> review.Revie
         (request.reminders_sent + 1) * review.REMIND_EVERY_BUSINESS_DAYS,
     )
     unreachable = False
+    if approval.status == ApprovalStatus.pending:
+        document = await review_subject.document_of(session, approval)
+        if document.deleted_at is not None:
+            approval = await _binned(session, approval)
     if approval.status == ApprovalStatus.pending:
         votes = (await approvals.votes_of(session, approval.firm_id, [approval.id]))[approval.id]
         approved = sum(vote.decision == VoteDecision.approve for vote in votes)

@@ -3,8 +3,9 @@ and signalled through the API and the outbox, emailing through a real SMTP serve
 reminders fall in the firm's business hours (submitted Friday 16:00 in Berlin, the first
 reminder is Tuesday 16:00) and reach only who has not voted, the deadline escalates to the
 document's owner, a rejection ends the review and the same version is submitted again, a
-quorum of two publishes on the second approval, and a reviewer deactivated mid-review
-escalates at once when the quorum is out of reach."""
+quorum of two publishes on the second approval, a reviewer deactivated mid-review
+escalates at once when the quorum is out of reach, and a document moved to the bin ends its
+review."""
 
 import asyncio
 import uuid
@@ -280,3 +281,34 @@ async def test_a_reviewer_deactivated_mid_review_escalates_at_once_when_the_quor
     assert result.status == "canceled" and result.escalated == ["quorum"]
     assert result.reminders_sent == 0
     assert await status_of(maker, document) == "draft"
+
+
+async def test_a_document_moved_to_the_bin_ends_its_review_at_the_next_turn(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    mailing_worker: Worker,
+    committing_sessionmaker: Maker,
+    mailbox: Mailbox,
+    berlin_owner: Actor,
+) -> None:
+    maker = committing_sessionmaker
+    a = await colleague(maker, berlin_owner)
+    document = await new_draft(maker, berlin_owner)
+    review_id = await submit(
+        temporal_api, berlin_owner, document, reviewer_user_ids=[str(a.user.id)]
+    )
+    await mailed(mailbox, a.user.email, "Review needed")
+    binned = await temporal_api.delete(f"/v1/documents/{document.id}", headers=berlin_owner.headers)
+    assert binned.status_code == 200, binned.text
+    refused = await temporal_api.post(
+        f"/v1/documents/{document.id}/reviews/{review_id}/decision",
+        json={"decision": "approve"},
+        headers=a.headers,
+    )
+    assert refused.status_code == 409, refused.text
+    handle = temporal_env.client.get_workflow_handle(
+        review.workflow_id(document.current_version_id or uuid.uuid4())
+    )
+    result = review.ReviewResult.model_validate(await result_skipping_time(temporal_env, handle))
+    assert result.status == "canceled" and result.reminders_sent == 0
+    assert not [m for m in mailbox.to(a.user.email) if str(m["Subject"]).startswith("Reminder")]
