@@ -101,7 +101,7 @@ function DocumentDetail({ document }: { document: DocumentRead }) {
         </Alert>
       )}
       {document.legal_hold && (
-        <Alert color="orange" title="Under legal hold" mb="md">
+        <Alert color="gray" title="Under legal hold" mb="md">
           Nothing deletes this document while the hold lasts: not a person, not a retention policy. Holds are placed
           and released under Settings → Documents.
         </Alert>

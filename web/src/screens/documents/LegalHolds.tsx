@@ -227,7 +227,7 @@ export function PlaceHold({ documentId, onPlaced }: { documentId?: string; onPla
         />
         <ProblemAlert error={error} unplaced={unplaced} />
         <Group>
-          <Button type="submit" color="orange" loading={submitting}>
+          <Button type="submit" loading={submitting}>
             Place legal hold
           </Button>
         </Group>

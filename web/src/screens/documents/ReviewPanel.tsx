@@ -3,6 +3,7 @@ import {
   Button,
   Checkbox,
   Group,
+  Loader,
   MultiSelect,
   NumberInput,
   Paper,
@@ -18,7 +19,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 
 import { DocumentStatusBadge } from "./badges";
-import { keys, usersQuery, versionQuery } from "./queries";
+import { documentQuery, keys, usersQuery, versionQuery } from "./queries";
 import { REVIEWER_ROLES, canVote, isReviewerRole, type ReviewerRole } from "./review";
 import type { DocumentRead, ReviewRead } from "./types";
 import { api, data } from "@/api/client";
@@ -59,7 +60,8 @@ export function ReviewPanel({ document }: { document: DocumentRead }) {
       </Group>
       <Stack gap="md">
         {!deleted && document.status === "draft" && document.current_version && <SubmitForReview document={document} />}
-        {!deleted && document.status === "approved" && <Publish document={document} />}
+        {!deleted && document.status === "approved" &&
+          (list.at(-1)?.auto_publish ? <AwaitPublishing document={document} /> : <Publish document={document} />)}
         {document.status === "published" && (
           <Text size="sm">This version is published. Uploading a new version starts a new draft.</Text>
         )}
@@ -172,6 +174,17 @@ function SubmitForReview({ document }: { document: DocumentRead }) {
         </Group>
       </Stack>
     </form>
+  );
+}
+
+/** The review's workflow publishes an approved document it was asked to: the page follows until it has. */
+function AwaitPublishing({ document }: { document: DocumentRead }) {
+  useQuery({ ...documentQuery(document.id), refetchInterval: 1000 });
+  return (
+    <Group gap="xs" aria-live="polite">
+      <Loader size="xs" aria-label="Publishing" />
+      <Text size="sm">Approved: the document is being published.</Text>
+    </Group>
   );
 }
 

@@ -15,7 +15,7 @@ export function DocumentStatusBadge({ status }: { status: string }) {
 
 export function LegalHoldBadge() {
   return (
-    <Badge variant="filled" color="orange" title="A legal hold blocks every deletion">
+    <Badge variant="light" color="orange" title="A legal hold blocks every deletion">
       Legal hold
     </Badge>
   );
