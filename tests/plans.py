@@ -45,7 +45,8 @@ async def insert_firm(conn: AsyncConnection, firm_id: uuid.UUID, name: str) -> N
 
 async def explain(session: AsyncSession, stmt: Select[Any]) -> str:
     conn = await session.connection()
-    compiled = stmt.compile(dialect=conn.dialect)
+    # An IN list's parameters are expanded at execution: render them into the statement.
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     result = await conn.exec_driver_sql(f"EXPLAIN {compiled.string}", compiled.params)
     return "\n".join(row[0] for row in result)
 

@@ -10,7 +10,7 @@ a legal hold is ever due. The sweep (``services.documents.sweep``) reports what 
 deletes it after the grace period."""
 
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
@@ -21,11 +21,9 @@ from sqlalchemy import (
     Interval,
     Select,
     and_,
-    case,
     func,
     literal,
     null,
-    or_,
     select,
     union_all,
 )
@@ -219,43 +217,38 @@ def _days(days: InstrumentedAttribute[int] | int) -> ColumnElement[timedelta]:
     return func.make_interval(0, 0, 0, days, type_=Interval)
 
 
-def _by_policy(firm_id: uuid.UUID, now: datetime) -> Select[*tuple[Any, ...]]:
-    created = RetentionPolicy.trigger == RetentionTrigger.created.value
-    archived = RetentionPolicy.trigger == RetentionTrigger.client_archived.value
-    retain = _days(RetentionPolicy.retain_days)
-    due_at = case((created, Document.created_at), else_=Client.archived_at) + retain
-    # Each side compares a column with a constant per policy, so the documents of a type are
-    # read as a range of (firm_id, document_type, created_at), not all of them.
-    passed = or_(
-        and_(created, Document.created_at <= now - retain),
-        and_(archived, Client.archived_at <= now - retain),
-    )
+def _columns(policy: RetentionPolicy, moment: Any) -> tuple[Any, ...]:
     return (
-        select(
-            Document.id.label("document_id"),
-            Document.title,
-            Document.document_type,
-            Document.client_id,
-            RetentionPolicy.id.label("policy_id"),
-            literal("retention").label("reason"),
-            due_at.label("due_at"),
-            RetentionPolicy.grace_days,
+        Document.id.label("document_id"),
+        Document.title,
+        Document.document_type,
+        Document.client_id,
+        literal(policy.id).label("policy_id"),
+        literal("retention").label("reason"),
+        (moment + _days(policy.retain_days)).label("due_at"),
+        literal(policy.grace_days).label("grace_days"),
+    )
+
+
+def _by_policy(firm_id: uuid.UUID, now: datetime, policy: RetentionPolicy) -> Select[Any]:
+    """The documents ``policy`` has run out for. One statement per policy, with the cutoff
+    a constant: the planner sees how few documents of the type are that old and reads them
+    as a range of (firm_id, document_type, created_at)."""
+    cutoff = now - timedelta(days=policy.retain_days)
+    of_type = (
+        DOCUMENTS.owned_by(firm_id),
+        Document.document_type == policy.document_type,
+        Document.deleted_at.is_(None),
+    )
+    if policy.trigger == RetentionTrigger.created.value:
+        return select(*_columns(policy, Document.created_at)).where(
+            *of_type, Document.created_at <= cutoff
         )
-        .join(
-            RetentionPolicy,
-            and_(
-                POLICIES.owned_by(firm_id),
-                RetentionPolicy.document_type == Document.document_type,
-            ),
-        )
-        .outerjoin(
-            Client, and_(Client.firm_id == Document.firm_id, Client.id == Document.client_id)
-        )
-        .where(
-            DOCUMENTS.owned_by(firm_id),
-            Document.deleted_at.is_(None),
-            passed,
-        )
+    # An active client has no archived_at: its documents never match.
+    return (
+        select(*_columns(policy, Client.archived_at))
+        .join(Client, and_(Client.firm_id == Document.firm_id, Client.id == Document.client_id))
+        .where(*of_type, Client.archived_at <= cutoff)
     )
 
 
@@ -273,6 +266,24 @@ def _in_the_bin(firm_id: uuid.UUID, now: datetime) -> Select[*tuple[Any, ...]]:
     ).where(DOCUMENTS.owned_by(firm_id), Document.deleted_at <= now - _days(BIN_DAYS))
 
 
+def due_query(
+    firm_id: uuid.UUID,
+    now: datetime,
+    policies: Sequence[RetentionPolicy],
+    *,
+    among: Collection[uuid.UUID] | None = None,
+) -> Select[Any]:
+    """The statement behind ``due_documents``, for the firm's ``policies``."""
+    parts = []
+    for part in (*[_by_policy(firm_id, now, p) for p in policies], _in_the_bin(firm_id, now)):
+        part = part.where(~held(firm_id, Document.id, Document.client_id))
+        if among is not None:
+            part = part.where(Document.id.in_(list(among)))
+        parts.append(part)
+    due = union_all(*parts).subquery()
+    return select(due).order_by(due.c.due_at, due.c.document_id)
+
+
 async def due_documents(
     session: AsyncSession,
     firm_id: uuid.UUID,
@@ -282,12 +293,6 @@ async def due_documents(
 ) -> list[Due]:
     """The firm's documents due for deletion at ``now`` and not held, oldest due first;
     ``among`` narrows them to these ids (the sweep's check before it deletes)."""
-    parts = []
-    for part in (_by_policy(firm_id, now), _in_the_bin(firm_id, now)):
-        part = part.where(~held(firm_id, Document.id, Document.client_id))
-        if among is not None:
-            part = part.where(Document.id.in_(list(among)))
-        parts.append(part)
-    due = union_all(*parts).subquery()
-    rows = await session.execute(select(due).order_by(due.c.due_at, due.c.document_id))
+    policies = list(await session.scalars(POLICIES.select(firm_id).order_by(RetentionPolicy.id)))
+    rows = await session.execute(due_query(firm_id, now, policies, among=among))
     return [Due(**row._mapping) for row in rows]
