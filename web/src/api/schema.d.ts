@@ -4156,12 +4156,12 @@ export interface components {
             business_days: number[];
             /**
              * Business End
-             * Format: time
+             * @example 09:00:00
              */
             business_end: string;
             /**
              * Business Start
-             * Format: time
+             * @example 09:00:00
              */
             business_start: string;
             /** Bytes Used */
@@ -4184,12 +4184,12 @@ export interface components {
             business_days: number[];
             /**
              * Business End
-             * Format: time
+             * @example 09:00:00
              */
             business_end: string;
             /**
              * Business Start
-             * Format: time
+             * @example 09:00:00
              */
             business_start: string;
             /** Documents Quota Bytes */
@@ -13773,6 +13773,15 @@ export interface operations {
             };
             /** @description Permission denied; Cross-site request refused */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
