@@ -4,6 +4,7 @@ the audit trail of views and downloads, and who may do what."""
 
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -510,3 +511,39 @@ async def test_permissions_per_role(api: AsyncClient, db: AsyncSession, owner: A
     assert_problem(
         await api.put("/v1/firm/document-settings", json=settings, headers=staff.headers), 403
     )
+
+
+async def test_a_large_file_streamed_in_small_chunks_arrives_whole(
+    api: AsyncClient, owner: Actor, storage: FilesystemStorage
+) -> None:
+    # 16 MiB of text in 64 KiB network chunks, the form's fields before the file: the body
+    # is never one bytes object on either side.
+    size, chunk = 16 * 1024**2, 64 * 1024
+    line = b"Ledger line for the streamed upload test.\n"
+    piece = (line * (chunk // len(line) + 1))[:chunk]
+    boundary = "stream-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nLedger\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="ledger.txt"'
+        "\r\nContent-Type: text/plain\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield head
+        for _ in range(size // chunk):
+            yield piece
+        yield tail
+
+    response = await api.post(
+        "/v1/documents", content=body(), headers=form_headers(owner, boundary)
+    )
+
+    assert response.status_code == 201, response.text
+    version = response.json()["current_version"]
+    expected = hashlib.sha256(piece * (size // chunk)).hexdigest()
+    assert (version["size"], version["sha256"]) == (size, expected)
+    stored = hashlib.sha256()
+    async for part in storage.read(blob_key(owner.firm.id, expected)):
+        stored.update(part)
+    assert stored.hexdigest() == expected
