@@ -68,7 +68,7 @@ export function VersionsSection({ document }: { document: DocumentRead }) {
                     <Group gap={4} wrap="nowrap">
                       v{version.number}
                       {current && (
-                        <Badge size="xs" variant="light">
+                        <Badge size="xs" variant="light" style={{ flexShrink: 0 }}>
                           current
                         </Badge>
                       )}

@@ -7,7 +7,7 @@ const STATUS_COLORS = { draft: "gray", in_review: "blue", approved: "teal", publ
 export function DocumentStatusBadge({ status }: { status: string }) {
   if (!isStatus(status)) return <Badge variant="light">{status}</Badge>;
   return (
-    <Badge variant="light" color={STATUS_COLORS[status]}>
+    <Badge variant="light" color={STATUS_COLORS[status]} style={{ flexShrink: 0 }}>
       {STATUS_LABELS[status]}
     </Badge>
   );
@@ -15,7 +15,7 @@ export function DocumentStatusBadge({ status }: { status: string }) {
 
 export function LegalHoldBadge() {
   return (
-    <Badge variant="light" color="orange" title="A legal hold blocks every deletion">
+    <Badge variant="light" color="orange" title="A legal hold blocks every deletion" style={{ flexShrink: 0 }}>
       Legal hold
     </Badge>
   );
@@ -24,7 +24,7 @@ export function LegalHoldBadge() {
 /** The status, with the hold beside it when there is one. */
 export function DocumentBadges({ status, legalHold }: { status: string; legalHold: boolean }) {
   return (
-    <Group gap={4} wrap="nowrap">
+    <Group gap={4}>
       <DocumentStatusBadge status={status} />
       {legalHold && <LegalHoldBadge />}
     </Group>
