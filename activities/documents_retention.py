@@ -55,8 +55,8 @@ class RetentionActivities:
                     batch = await sweep.delete_due(
                         session, input.firm_id, input.at, sweep_id=input.sweep_id
                     )
-                deleted += len(batch)
-                if len(batch) < sweep.DELETE_BATCH:
+                deleted += len(batch.deletions)
+                if not batch.more:
                     break
             # After the rows are committed: the blobs only the deleted versions used.
             async with firm_transaction(self._sessionmaker, input.firm_id) as session:

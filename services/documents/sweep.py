@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select, union
+from sqlalchemy import delete, func, select, union, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -187,9 +187,11 @@ async def _lock(
 
 async def _still_due(
     session: AsyncSession, firm_id: uuid.UUID, now: datetime
-) -> list[tuple[Due, datetime]]:
+) -> tuple[list[tuple[Due, datetime]], int]:
     """The next batch of candidates past their grace that are still due and not held, under
-    lock, each with when it was reported."""
+    lock, each with when it was reported; and how many candidates were looked at. Those no
+    longer due (held, restored since the report) are dropped and those whose grace grew
+    since are moved on, so the next batch does not pick them again."""
     picked = {
         document_id: reported_at
         for document_id, reported_at in await session.execute(
@@ -199,27 +201,47 @@ async def _still_due(
             .limit(DELETE_BATCH)
         )
     }
+    looked_at = len(picked)
     if not picked:
-        return []
+        return [], 0
     await _lock(session, firm_id, sorted(picked))
-    due = await due_documents(session, firm_id, now, among=picked)
-    # The grace as the policy says now, counted from the first report.
-    return [
-        (row, picked[row.document_id])
-        for row in due
-        if picked[row.document_id] + timedelta(days=row.grace_days) <= now
-    ]
+    batch = []
+    for row in await due_documents(session, firm_id, now, among=picked):
+        # The grace as the policy says now, counted from the first report.
+        delete_after = picked.pop(row.document_id) + timedelta(days=row.grace_days)
+        if delete_after <= now:
+            batch.append((row, delete_after - timedelta(days=row.grace_days)))
+            continue
+        await session.execute(
+            update(RetentionCandidate)
+            .where(CANDIDATES.owned_by(firm_id), RetentionCandidate.document_id == row.document_id)
+            .values(delete_after=delete_after)
+        )
+    if picked:
+        await session.execute(
+            delete(RetentionCandidate).where(
+                CANDIDATES.owned_by(firm_id), RetentionCandidate.document_id.in_(list(picked))
+            )
+        )
+    return batch, looked_at
+
+
+@dataclass(frozen=True)
+class Deleted:
+    deletions: list[DocumentDeletion]
+    # A full batch was looked at: call again for the next.
+    more: bool
 
 
 async def delete_due(
     session: AsyncSession, firm_id: uuid.UUID, now: datetime, *, sweep_id: str
-) -> list[DocumentDeletion]:
-    """Step 2, one batch (at most ``DELETE_BATCH``; call again until it returns fewer):
+) -> Deleted:
+    """Step 2, one batch of at most ``DELETE_BATCH`` candidates (call again while ``more``):
     delete the documents past their grace, still due and not held, and record each."""
-    batch = await _still_due(session, firm_id, now)
+    batch, looked_at = await _still_due(session, firm_id, now)
+    more = looked_at == DELETE_BATCH
     if not batch:
-        # Past their grace but no longer due (restored, held): the next report drops them.
-        return []
+        return Deleted([], more)
     ids = [row.document_id for row, _ in batch]
     used: dict[uuid.UUID, list[uuid.UUID]] = {document_id: [] for document_id in ids}
     counts: dict[uuid.UUID, int] = dict.fromkeys(ids, 0)
@@ -272,7 +294,7 @@ async def delete_due(
                 "versions": deletion.versions,
             },
         )
-    return deletions
+    return Deleted(deletions, more)
 
 
 async def purge_blobs(
