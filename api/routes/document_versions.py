@@ -91,21 +91,33 @@ async def get_version(
 
 
 @router.post(
-    "/{version_id}/restore", status_code=status.HTTP_201_CREATED, responses=errors(Conflict)
+    "/{version_id}/restore",
+    status_code=status.HTTP_201_CREATED,
+    response_model=VersionRead,
+    responses=errors(Conflict),
 )
 async def restore_version(
     document_id: uuid.UUID,
     version_id: uuid.UUID,
     principal: Writer,
     session: SessionDep,
+    idem: IdempotencyDep,
     body: VersionRestore | None = None,
-) -> VersionRead:
+) -> JSONResponse:
     """A new version with this version's bytes and file name, made current (the versions
-    in between stay). 409 while the document is in review or in the bin."""
-    version = await documents.restore_version(
-        session, principal, document_id, version_id, note=body.note if body else None
+    in between stay). 409 while the document is in review or in the bin. Accepts an
+    ``Idempotency-Key``."""
+    note = body.note if body else None
+
+    async def restore() -> VersionRead:
+        version = await documents.restore_version(
+            session, principal, document_id, version_id, note=note
+        )
+        return VersionRead.model_validate(version)
+
+    return await idempotency.run(
+        session, principal, idem, payload={"note": note}, status_code=201, handler=restore
     )
-    return VersionRead.model_validate(version)
 
 
 @router.post("/{version_id}/download-link")

@@ -547,3 +547,23 @@ async def test_a_large_file_streamed_in_small_chunks_arrives_whole(
     async for part in storage.read(blob_key(owner.firm.id, expected)):
         stored.update(part)
     assert stored.hexdigest() == expected
+
+
+async def test_a_restore_with_an_idempotency_key_happens_once(
+    api: AsyncClient, owner: Actor
+) -> None:
+    document = await created(api, owner)
+    path = f"/v1/documents/{document['id']}/versions"
+    assert (await upload(api, owner, TEXT, path=path)).status_code == 201
+    restore = f"{path}/{document['current_version_id']}/restore"
+    key = {**owner.headers, "Idempotency-Key": "restore-1"}
+
+    first = await api.post(restore, json={"note": "Back to v1"}, headers=key)
+    again = await api.post(restore, json={"note": "Back to v1"}, headers=key)
+    other = await api.post(restore, json={"note": "Another"}, headers=key)
+
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.json()["id"] == first.json()["id"]
+    assert_problem(other, 409)
+    listed = (await api.get(path, headers=owner.headers)).json()["items"]
+    assert [v["number"] for v in listed] == [3, 2, 1]
