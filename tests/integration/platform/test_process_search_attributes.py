@@ -307,6 +307,8 @@ async def test_each_outbox_start_carries_its_firm_process_and_business_key(
         "AutomationForeachWorkflow",
         "AutomationScheduleWorkflow",
         "OutboxRelayWorkflow",
+        # Started by its Temporal Schedule, never by the outbox.
+        "RetentionSweepWorkflow",
     }
     for message, expected in starts:
         row = dispatched(message, firm_id, legacy)
