@@ -1716,7 +1716,8 @@ export interface paths {
         /**
          * Restore Version
          * @description A new version with this version's bytes and file name, made current (the versions
-         *     in between stay). 409 while the document is in review or in the bin.
+         *     in between stay). 409 while the document is in review or in the bin. Accepts an
+         *     ``Idempotency-Key``.
          */
         post: operations["restore_version_v1_documents__document_id__versions__version_id__restore_post"];
         delete?: never;
@@ -15219,7 +15220,10 @@ export interface operations {
     restore_version_v1_documents__document_id__versions__version_id__restore_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string of 1 to 255 characters. Repeating a request with the same key and body returns the first response; another body is a 409. */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 document_id: string;
                 version_id: string;
