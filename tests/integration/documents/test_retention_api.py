@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import scope_to_firm
 from core.roles import Role
 from models import Document
+from services.documents import sweep
 from tests.audit import audit_actions
 from tests.factories import Actor, add_user, make_firm
 from tests.integration.documents.test_documents_api import TEXT, created, make_client
@@ -239,3 +240,55 @@ async def test_who_may_read_and_who_may_manage(
     ):
         response = await api.request(method, path, json={}, headers=staff.headers)
         assert_problem(response, 403)
+
+
+async def test_the_deletion_records_are_listed_newest_first_in_pages(
+    api: AsyncClient, db: AsyncSession, owner: Actor
+) -> None:
+    await post(api, owner, "/v1/retention-policies", {**POLICY, "retain_days": 30, "grace_days": 0})
+    titles = []
+    for n in range(3):
+        document = await created(
+            api,
+            owner,
+            content=f"return {n}\n".encode(),
+            file_name=f"r{n}.txt",
+            document_type="tax_return",
+            title=f"Return {n}",
+        )
+        titles.append(document["title"])
+        await scope_to_firm(db, owner.firm.id)
+        await db.execute(
+            update(Document)
+            .where(Document.id == document["id"])
+            .values(created_at=datetime.now(UTC) - timedelta(days=31 + n))
+        )
+    # The sweep's first two steps, as its activities run them (the blob purge aside).
+    now = datetime.now(UTC)
+    await scope_to_firm(db, owner.firm.id)
+    await sweep.report(db, owner.firm.id, now)
+    deleted = await sweep.delete_due(db, owner.firm.id, now, sweep_id="retention-sweep-api")
+    assert (len(deleted.deletions), deleted.more) == (3, False)
+    await db.commit()
+
+    first = await api.get("/v1/retention/deletions", params={"limit": 2}, headers=owner.headers)
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert len(page["items"]) == 2 and page["next_cursor"]
+    rest = await api.get(
+        "/v1/retention/deletions",
+        params={"limit": 2, "cursor": page["next_cursor"]},
+        headers=owner.headers,
+    )
+    items = page["items"] + rest.json()["items"]
+    assert rest.json()["next_cursor"] is None
+    assert sorted(i["title"] for i in items) == sorted(titles)
+    assert {(i["reason"], i["versions"], i["sweep_id"]) for i in items} == {
+        ("retention", 1, "retention-sweep-api")
+    }
+    assert [i["deleted_at"] for i in items] == sorted(
+        (i["deleted_at"] for i in items), reverse=True
+    )
+    # Gone from the documents, for everyone.
+    listed = await api.get("/v1/documents", headers=owner.headers)
+    assert {d["title"] for d in listed.json()["items"]}.isdisjoint(titles)
