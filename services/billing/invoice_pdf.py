@@ -43,7 +43,7 @@ from core.errors import AppError, NotFound
 from core.principal import Principal
 from models import Document, DocumentVersion, Firm, Invoice, InvoiceKind, InvoiceStatus
 from providers.email import Attachment
-from providers.storage import Storage
+from providers.storage import ObjectMissing, Storage
 from services import audit
 from services.billing import rendering
 from services.billing.invoice_documents import newest_version
@@ -273,5 +273,13 @@ class InvoicePdfs:
             return Attachment(rendered.file_name, CONTENT_TYPE, rendered.data)
         version = newest[1]
         blob = await BLOBS.get_or_404(session, invoice.firm_id, version.blob_id)
-        data = b"".join([chunk async for chunk in self.storage.read(blob.storage_key)])
+        try:
+            data = b"".join([chunk async for chunk in self.storage.read(blob.storage_key)])
+        except ObjectMissing:
+            # Bytes lost from storage must not hold the email back for days of retries.
+            log.error(
+                "invoice PDF missing from storage; the email goes without it",
+                extra={"invoice_id": str(invoice.id), "blob": blob.sha256},
+            )
+            return None
         return Attachment(version.file_name, version.content_type, data)

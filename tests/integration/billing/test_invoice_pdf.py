@@ -378,3 +378,21 @@ async def test_a_refused_pdf_fails_its_run_and_the_email_goes_without_it(
         f"/v1/invoices/{invoice_id}/pdf-link", headers=billing.actor.headers
     )
     assert page.status_code == 409, page.text
+
+
+async def test_the_email_goes_without_a_pdf_whose_bytes_are_gone(
+    billing: Billing,
+    temporal_env: WorkflowEnvironment,
+    committing_sessionmaker: Maker,
+    pdfs: InvoicePdfs,
+) -> None:
+    invoice_id = await billing.draft()
+    await billing.call("POST", f"/v1/invoices/{invoice_id}/finalize")
+    await rendered(temporal_env, invoice_id, "finalized")
+    (version,) = await versions(committing_sessionmaker, billing.actor, invoice_id)
+    async with tenant_session(billing.actor.firm.id, committing_sessionmaker) as session:
+        invoice = await session.get_one(Invoice, uuid.UUID(invoice_id))
+        attached = await pdfs.attachment(session, invoice)
+        assert attached is not None and attached.file_name == version.file_name
+        await pdfs.storage.delete(f"firms/{billing.actor.firm.id}/blobs/{version.sha256}")
+        assert await pdfs.attachment(session, invoice) is None
