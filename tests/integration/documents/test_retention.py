@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import ActivityEnvironment
 
@@ -494,3 +495,27 @@ async def test_firms_with_nothing_to_do_are_not_listed(
     assert not await listed()
     await firm.policy(document_type="letters", retain_days=1)
     assert await listed()
+
+
+async def test_a_hold_being_placed_makes_the_sweep_wait_and_then_keep_the_document(
+    firm: Firm,
+) -> None:
+    await firm.policy(document_type="tax_return", retain_days=10, grace_days=0)
+    client_id = await firm.client()
+    document = await firm.document(await firm.blob(b"disputed"), age_days=20, client_id=client_id)
+    await firm.report(NOW)
+
+    async with firm.session() as placing:
+        await holds.place_hold(
+            placing,
+            principal_of(firm.actor),
+            fields=HoldFields(client_id=client_id, reason="dispute"),
+        )
+        # The hold is not committed yet: the sweep cannot get past its lock on the client.
+        with pytest.raises(DBAPIError, match="lock timeout"):
+            async with firm.session() as sweeping:
+                await sweeping.execute(text("SET LOCAL lock_timeout = '200ms'"))
+                await sweep.delete_due(sweeping, firm.id, NOW, sweep_id="racing")
+    # Committed: the sweep sees the hold and keeps the document.
+    assert (await firm.delete(NOW)).deleted == 0
+    assert await firm.existing(document) == {document}
