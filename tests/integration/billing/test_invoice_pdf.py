@@ -164,11 +164,9 @@ async def versions(maker: Maker, actor: Actor, invoice_id: str) -> list[Document
 
 
 async def newest_bytes(pdfs: InvoicePdfs, maker: Maker, actor: Actor, invoice_id: str) -> bytes:
+    """The stored bytes of the invoice document's newest version (content-addressed)."""
     newest = (await versions(maker, actor, invoice_id))[-1]
-    async with tenant_session(actor.firm.id, maker) as session:
-        blob_key = f"firms/{actor.firm.id}/blobs/{newest.sha256}"
-        assert await pdfs.storage.exists(blob_key)
-        del session
+    blob_key = f"firms/{actor.firm.id}/blobs/{newest.sha256}"
     return b"".join([chunk async for chunk in pdfs.storage.read(blob_key)])
 
 
