@@ -226,6 +226,24 @@ async def _still_due(
     return batch, looked_at
 
 
+async def _versions_of(
+    session: AsyncSession, firm_id: uuid.UUID, ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, int], dict[uuid.UUID, list[uuid.UUID]]]:
+    """Per document: how many versions it has, and the blobs they use (each once)."""
+    used: dict[uuid.UUID, list[uuid.UUID]] = {document_id: [] for document_id in ids}
+    counts: dict[uuid.UUID, int] = dict.fromkeys(ids, 0)
+    for document_id, blob_id in await session.execute(
+        VERSIONS.select(firm_id)
+        .with_only_columns(DocumentVersion.document_id, DocumentVersion.blob_id)
+        .where(DocumentVersion.document_id.in_(ids))
+        .order_by(DocumentVersion.document_id, DocumentVersion.number)
+    ):
+        counts[document_id] += 1
+        if blob_id not in used[document_id]:
+            used[document_id].append(blob_id)
+    return counts, used
+
+
 @dataclass(frozen=True)
 class Deleted:
     deletions: list[DocumentDeletion]
@@ -243,17 +261,7 @@ async def delete_due(
     if not batch:
         return Deleted([], more)
     ids = [row.document_id for row, _ in batch]
-    used: dict[uuid.UUID, list[uuid.UUID]] = {document_id: [] for document_id in ids}
-    counts: dict[uuid.UUID, int] = dict.fromkeys(ids, 0)
-    for document_id, blob_id in await session.execute(
-        VERSIONS.select(firm_id)
-        .with_only_columns(DocumentVersion.document_id, DocumentVersion.blob_id)
-        .where(DocumentVersion.document_id.in_(ids))
-        .order_by(DocumentVersion.document_id, DocumentVersion.number)
-    ):
-        counts[document_id] += 1
-        if blob_id not in used[document_id]:
-            used[document_id].append(blob_id)
+    counts, used = await _versions_of(session, firm_id, ids)
     deletions = [
         DocumentDeletion(
             firm_id=firm_id,
