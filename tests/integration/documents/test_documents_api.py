@@ -21,6 +21,7 @@ from services.clients import create_client, validate_client_fields
 from services.documents import holds
 from services.documents.blobs import blob_key
 from tests.audit import audit_actions, audit_events
+from tests.document_factories import document_with_blob, version_with_blob
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, pointers
 
@@ -567,3 +568,21 @@ async def test_a_restore_with_an_idempotency_key_happens_once(
     assert_problem(other, 409)
     listed = (await api.get(path, headers=owner.headers)).json()["items"]
     assert [v["number"] for v in listed] == [3, 2, 1]
+
+
+async def test_the_system_creates_documents_and_versions_with_nobody_as_their_author(
+    db: AsyncSession, owner: Actor
+) -> None:
+    # As the invoice PDF does: Principal.system, a blob already stored.
+    await scope_to_firm(db, owner.firm.id)
+    system = Principal.system(owner.firm.id)
+    document = await document_with_blob(db, system, title="Invoice 2026-0001", file_name="i.pdf")
+    version = await version_with_blob(db, system, document, file_name="i-void.pdf")
+
+    assert (document.created_by, document.owner_id, version.uploaded_by) == (None, None, None)
+    assert (version.number, document.current_version_id) == (2, version.id)
+    events = await audit_events(db, owner.firm.id, record_type="document")
+    assert [(e.action, e.actor_type) for e in events] == [
+        ("document.created", "system"),
+        ("document.version_added", "system"),
+    ]
