@@ -16,6 +16,7 @@ a second one, so a mail server that stalls holds no row lock.
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,8 @@ from workflows.documents.review.contracts import Escalation
 log = logging.getLogger("firmflow.documents.review")
 
 MAX_SUBJECT = 200
+# Far beyond any review's life (a reminder every 2 business days for 20 years).
+MAX_REMINDERS = 2600
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,10 @@ async def open_review(
     return approval, [_invitation(mailer, approval, document, user) for user in users]
 
 
+def _reminder_at(hours: BusinessHours, started_at: datetime, reminder: int) -> datetime:
+    return add_business_days(hours, started_at, reminder * review.REMIND_EVERY_BUSINESS_DAYS)
+
+
 async def _binned(session: AsyncSession, approval: Approval) -> Approval:
     """A document moved to the bin while in review: the review ends as withdrawn (votes on
     it were refused already; this stops the reminders at the next turn)."""
@@ -172,11 +179,14 @@ async def plan(session: AsyncSession, request: review.PlanInput) -> review.Revie
     approval = await _approval(session, request.firm_id, request.approval_id)
     hours = await hours_of(session, request.firm_id)
     deadline = approval.expires_at or add_business_days(hours, request.started_at, 0)
-    next_reminder = add_business_days(
-        hours,
-        request.started_at,
-        (request.reminders_sent + 1) * review.REMIND_EVERY_BUSINESS_DAYS,
-    )
+    reminder = request.reminders_sent + 1
+    next_reminder = _reminder_at(hours, request.started_at, reminder)
+    if request.now is not None:
+        # After an outage, one reminder for every slot that passed, not a burst of them.
+        following = _reminder_at(hours, request.started_at, reminder + 1)
+        while following <= request.now and reminder < MAX_REMINDERS:
+            reminder, next_reminder = reminder + 1, following
+            following = _reminder_at(hours, request.started_at, reminder + 1)
     unreachable = False
     if approval.status == ApprovalStatus.pending:
         document = await review_subject.document_of(session, approval)
@@ -190,6 +200,7 @@ async def plan(session: AsyncSession, request: review.PlanInput) -> review.Revie
         status=approval.status.value,
         deadline_at=deadline,
         next_reminder_at=next_reminder,
+        reminder=reminder,
         quorum_unreachable=unreachable,
     )
 

@@ -4,6 +4,7 @@ vote, a closed review, publishing before approval, reviewers who could not vote,
 firm's ids) and the review in the approvals inbox."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from httpx import AsyncClient
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import scope_to_firm
 from core.roles import Role
 from models import AuditEvent, Document, OutboxMessage
+from services.documents import review_process
 from tests.factories import Actor, add_user, make_firm
 from tests.problems import assert_problem, pointers
 from tests.review_factories import draft_document
@@ -253,3 +255,27 @@ async def test_another_firms_document_and_review_are_404(
     wrong = await vote(client, staff, elsewhere, submitted["id"])
     assert_problem(wrong, 404)
     assert await status_of(db, document) == "in_review"
+
+
+async def test_after_an_outage_only_the_latest_due_reminder_is_planned(
+    client: AsyncClient, db: AsyncSession, owner: Actor
+) -> None:
+    staff = await add_user(db, owner, Role.staff)
+    document = await draft_document(db, owner)
+    submitted = await submit(client, owner, document, reviewer_user_ids=[str(staff.user.id)])
+    monday = datetime(2026, 12, 7, 10, tzinfo=UTC)
+    request = review.PlanInput(
+        firm_id=owner.firm.id,
+        approval_id=uuid.UUID(submitted["id"]),
+        started_at=monday,
+        reminders_sent=0,
+    )
+    await scope_to_firm(db, owner.firm.id)
+    first = await review_process.plan(db, request)
+    assert (first.reminder, first.next_reminder_at) == (1, monday + timedelta(days=2))
+    # Two weeks later, reminders 1 to 5 have fallen due (every 2 business days): plan 5.
+    late = await review_process.plan(
+        db, request.model_copy(update={"now": monday + timedelta(days=14)})
+    )
+    assert (late.reminder, late.next_reminder_at) == (5, monday + timedelta(days=14))
+    assert late.status == "pending" and not late.quorum_unreachable

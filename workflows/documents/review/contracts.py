@@ -79,14 +79,18 @@ class PlanInput(BaseModel):
     approval_id: uuid.UUID
     started_at: datetime
     reminders_sent: int
+    # workflow.now(): reminders whose time passed while none could be sent are skipped.
+    now: datetime | None = None
 
 
 class ReviewPlan(BaseModel):
     # The approval's status: anything but "pending" ends the review.
     status: str
     deadline_at: datetime
-    # When the next reminder is due (inside the firm's business hours).
+    # When the next reminder is due (inside the firm's business hours) and its number
+    # (past reminders_sent + 1 when earlier ones fell due together: only the last is sent).
     next_reminder_at: datetime
+    reminder: int = 0
     # The active reviewers who have not voted, with the approvals so far, fall short of
     # the quorum.
     quorum_unreachable: bool = False

@@ -105,6 +105,7 @@ class DocumentReviewWorkflow:
                     approval_id=input.approval_id,
                     started_at=started_at,
                     reminders_sent=self._reminders,
+                    now=workflow.now(),
                 ),
                 result_type=ReviewPlan,
                 start_to_close_timeout=READ_TIMEOUT,
@@ -121,7 +122,7 @@ class DocumentReviewWorkflow:
                 await self._escalate(input, "deadline", plan.deadline_at)
                 continue
             if now >= plan.next_reminder_at:
-                await self._remind(input, plan.next_reminder_at)
+                await self._remind(input, plan)
                 continue
             wake_at = plan.next_reminder_at
             if "deadline" not in self._escalated:
@@ -138,21 +139,22 @@ class DocumentReviewWorkflow:
             )
         )
 
-    async def _remind(self, input: ReviewInput, due: datetime) -> None:
+    async def _remind(self, input: ReviewInput, plan: ReviewPlan) -> None:
+        number = max(plan.reminder, self._reminders + 1)
         await workflow.execute_activity(
             REMIND_ACTIVITY,
             RemindInput(
                 firm_id=input.firm_id,
                 approval_id=input.approval_id,
-                reminder=self._reminders + 1,
-                at=due,
+                reminder=number,
+                at=plan.next_reminder_at,
             ),
             result_type=Notified,
             start_to_close_timeout=MAIL_TIMEOUT,
             schedule_to_close_timeout=MAIL_GIVE_UP,
             retry_policy=MAIL_RETRY,
         )
-        self._reminders += 1
+        self._reminders = number
 
     async def _escalate(self, input: ReviewInput, cause: Escalation, at: datetime) -> None:
         await workflow.execute_activity(
