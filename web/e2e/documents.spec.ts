@@ -13,7 +13,6 @@ test("files dropped and chosen become documents; a new version, the old one rest
   await page.goto("/documents");
   await expect(page.getByRole("heading", { level: 1, name: "Documents" })).toBeVisible();
   await expect(page.getByText("No documents yet")).toBeVisible();
-  await expectAccessible(page);
 
   const letter = unique("engagement");
   await dropFiles(page, page.locator(".mantine-Dropzone-root"), [
@@ -90,7 +89,6 @@ test("a document submitted for review is approved by its reviewer and published"
   // The review's workflow publishes it as the submitter asked.
   await expect(page.getByText("Published").first()).toBeVisible({ timeout: 20_000 });
   await expect(review.getByText("This version is published.")).toBeVisible();
-  await expectAccessible(page);
   await owner.dispose();
   await staff.api.dispose();
 });
@@ -127,7 +125,6 @@ test("search finds a word of a file's text, highlighted; a legal hold refuses th
   await holdDialog.getByRole("textbox", { name: "Reason" }).fill("Audit of 2025");
   await holdDialog.getByRole("button", { name: "Place legal hold" }).click();
   await expect(page.getByText("Under legal hold")).toBeVisible();
-  await expectAccessible(page);
   await page.getByRole("button", { name: "Delete" }).click();
   const deleteDialog = page.getByRole("dialog", { name: `Delete ${title}?` });
   await deleteDialog.getByRole("button", { name: "Delete" }).click();
