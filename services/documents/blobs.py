@@ -145,6 +145,9 @@ async def _keep(
     await _lock_firm_blobs(session, firm.id)
     existing = await session.scalar(BLOBS.select(firm.id).where(DocumentBlob.sha256 == sha256))
     if existing is not None:
+        # Kept when the bytes are there; put back when a purge whose transaction then
+        # rolled back had deleted them (delete_unreferenced).
+        await storage.move(temp_key, existing.storage_key)
         return existing
     used = await bytes_used(session, firm.id)
     if used + meter.size > firm.documents_quota_bytes:
@@ -192,8 +195,10 @@ async def delete_unreferenced(
         )
     )
     await session.flush()
-    # After the rows: a failure here leaves bytes without a row (harmless), never a row
-    # without its bytes.
+    # Under the firm's blob lock, so no upload dedupes onto these rows meanwhile. A failure
+    # here leaves bytes without a row (harmless); a transaction that rolls back after it
+    # leaves unreferenced rows without their bytes, which nothing reads and which the next
+    # upload of the same bytes fills again (_keep moves onto the existing key).
     for row in doomed:
         await storage.delete(row.storage_key)
     return [row.sha256 for row in doomed]

@@ -94,6 +94,18 @@ async def test_the_same_bytes_twice_are_one_blob(
     assert await bytes_used(db, firm.firm.id) == len(PDF)
 
 
+async def test_an_upload_puts_back_the_bytes_of_a_blob_row_that_lost_them(
+    db: AsyncSession, storage: FilesystemStorage, firm: Actor
+) -> None:
+    # What a purge leaves when its transaction rolls back after deleting the bytes.
+    first = await store_upload(db, storage, firm.firm, Feed(PDF), declared_name="a.pdf")
+    await storage.delete(first.storage_key)
+    again = await store_upload(db, storage, firm.firm, Feed(PDF), declared_name="b.pdf")
+    assert again.id == first.id
+    assert b"".join([c async for c in storage.read(first.storage_key)]) == PDF
+    assert stored_files(storage) == [first.storage_key]
+
+
 @pytest.mark.parametrize(
     "content", [ELF, PE, MACH_O, SCRIPT], ids=["elf", "pe", "mach-o", "shebang"]
 )
