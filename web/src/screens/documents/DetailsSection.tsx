@@ -5,6 +5,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { foldersQuery, keys, usersQuery } from "./queries";
 import type { DocumentRead } from "./types";
 import { api, data } from "@/api/client";
+import { ClientPicker } from "@/components/ClientPicker";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { useApiForm } from "@/components/useApiForm";
 
@@ -12,6 +13,7 @@ interface Values extends Record<string, unknown> {
   title: string;
   document_type: string;
   tags: string[];
+  client_id: string | null;
   folder_id: string | null;
   owner_id: string | null;
 }
@@ -20,18 +22,20 @@ interface Values extends Record<string, unknown> {
 export function DetailsSection({ document }: { document: DocumentRead }) {
   const queryClient = useQueryClient();
   const users = useQuery(usersQuery);
-  const folders = useQuery(foldersQuery(document.client_id ?? undefined));
+  const deleted = document.deleted_at !== null && document.deleted_at !== undefined;
   const people = (users.data ?? []).map((user) => ({ value: user.id, label: user.name }));
   const { form, error, unplaced, submit, submitting } = useApiForm<Values>({
     initialValues: {
       title: document.title,
       document_type: document.document_type,
       tags: document.tags,
+      client_id: document.client_id ?? null,
       folder_id: document.folder_id ?? null,
       owner_id: document.owner_id ?? null,
     },
   });
 
+  const folders = useQuery(foldersQuery(form.getValues().client_id ?? undefined));
   const save = submit(async (values) => {
     const saved = data(
       await api.PATCH("/v1/documents/{document_id}", {
@@ -40,6 +44,7 @@ export function DetailsSection({ document }: { document: DocumentRead }) {
           title: values.title.trim(),
           document_type: values.document_type.trim(),
           tags: values.tags,
+          client_id: values.client_id,
           folder_id: values.folder_id,
           owner_id: values.owner_id,
         },
@@ -57,6 +62,7 @@ export function DetailsSection({ document }: { document: DocumentRead }) {
         Details
       </Title>
       <form onSubmit={save} noValidate>
+        <fieldset disabled={deleted} style={{ border: 0, padding: 0, margin: 0 }}>
         <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="sm">
           <TextInput label="Title" required {...form.getInputProps("title")} key={form.key("title")} />
           <TextInput
@@ -66,6 +72,18 @@ export function DetailsSection({ document }: { document: DocumentRead }) {
             key={form.key("document_type")}
           />
           <TagsInput label="Tags" {...form.getInputProps("tags")} key={form.key("tags")} />
+          <ClientPicker
+            label="Client"
+            placeholder="The firm's own"
+            clearable
+            value={form.getValues().client_id}
+            onChange={(clientId) => {
+              form.setFieldValue("client_id", clientId);
+              // A folder belongs to one client: moving the document leaves it.
+              form.setFieldValue("folder_id", null);
+            }}
+            error={form.errors.client_id}
+          />
           <Select
             label="Folder"
             placeholder="No folder"
@@ -91,6 +109,7 @@ export function DetailsSection({ document }: { document: DocumentRead }) {
             Save details
           </Button>
         </Group>
+        </fieldset>
       </form>
     </Paper>
   );

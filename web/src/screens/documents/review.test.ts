@@ -15,8 +15,9 @@ describe("canVote", () => {
     expect(canVote(review(["u1"], ["admin"], ["u1"]), { id: "u1", role: "admin" })).toBe(false);
   });
 
-  it("does not offer the vote to anyone else", () => {
+  it("does not offer the vote to anyone else, nor to the submitter", () => {
     expect(canVote(review(["u1"], ["admin"]), { id: "u3", role: "staff" })).toBe(false);
+    expect(canVote({ ...review([], ["admin"]), submitted_by: "u2" }, { id: "u2", role: "admin" })).toBe(false);
   });
 });
 
