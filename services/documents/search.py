@@ -10,6 +10,12 @@ outranks it in the body (unless the body repeats it twenty times over); the rank
 by 1 + log(length), so long documents do not win by length alone. Pages are keyset pages
 over ``(rank desc, id)``.
 
+Ranking reads every ranked match's vector, so its cost grows with the matches, not the
+documents. The matches in the title or tags (all the query's words there) are always all
+ranked; of the matches in the text only, the first ``BODY_CANDIDATES`` the index yields
+are: a word in most of a firm's documents costs a bounded number of reads, at the price
+that beyond that many text-only matches the best of them may not be among those ranked.
+
 Highlights come from ``ts_headline``, which does not escape what it returns: it marks the
 matches with two control characters that no stored text contains (``text.clean`` removes
 them from bodies; they are stripped from titles here), the result is HTML-escaped, and only
@@ -43,11 +49,13 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    not_,
     or_,
     select,
     table,
+    union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, REAL, REGCONFIG, TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, REAL, REGCONFIG, TSQUERY, TSVECTOR
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import DateTime, Uuid
 
@@ -73,6 +81,13 @@ RANK_NORMALIZATION = 1
 # passages are taken from its first 10,000 characters, so a page of 50 long documents costs
 # tens of milliseconds, not seconds. A match further on shows no body passage.
 HEADLINE_CHARS = 10_000
+# Of the documents a query matches in their text only, how many are ranked: ranking reads
+# each match's vector, so a word in most of a firm's documents would otherwise cost tens of
+# thousands of reads per page. Matches in the title or tags are all ranked.
+BODY_CANDIDATES = 2000
+# A lexeme in tsquery's text form ('word', a quote doubled inside), to restrict it to the
+# title and tags (weights A and B).
+_LEXEME = literal(r"('(?:[^']|'')*')")
 START, STOP = "\x01", "\x02"
 _TITLE_OPTIONS = f'StartSel="{START}", StopSel="{STOP}", HighlightAll=true'
 _BODY_OPTIONS = (
@@ -219,15 +234,25 @@ def search_query(
         conditions.append(VIEW.document_type == filters.document_type)
     if filters.status is not None:
         conditions.append(VIEW.status == filters.status.value)
-    matches = (
+    # Title and tag matches are always all ranked; of the other matches, only the first
+    # BODY_CANDIDATES the index yields (see the module's docstring).
+    in_head = VIEW.search.op("@@")(
         select(
-            *(VIEW[name] for name in (*_DOCUMENT_COLUMNS, *_VERSION_COLUMNS, "text_status")),
-            VIEW.body_text,
-            rank.label("rank"),
-        )
-        .where(*conditions)
-        .subquery("matches")
+            cast(
+                func.regexp_replace(cast(tsquery, String), _LEXEME, r"\1:AB", literal("g")),
+                TSQUERY,
+            )
+        ).scalar_subquery()
     )
+    columns = (
+        *(VIEW[name] for name in (*_DOCUMENT_COLUMNS, *_VERSION_COLUMNS, "text_status")),
+        VIEW.body_text,
+        rank.label("rank"),
+    )
+    matches = union_all(
+        select(*columns).where(*conditions, in_head),
+        select(*columns).where(*conditions, not_(in_head)).limit(BODY_CANDIDATES),
+    ).subquery("matches")
     page = select(matches)
     if cursor is not None:
         after = cast(literal(cursor.rank, Float()), REAL)
