@@ -24,6 +24,15 @@ export async function uploadDocument(
   return ((await answer.json()) as { id: string }).id;
 }
 
+/** The firm's largest upload, its other document settings unchanged. */
+export async function limitUploads(api: APIRequestContext, bytes: number): Promise<void> {
+  const settings = (await (await api.get("/v1/firm/document-settings")).json()) as Record<string, unknown>;
+  // What the firm stores is read-only: the PUT takes the settings alone.
+  delete settings.bytes_used;
+  const answer = await api.put("/v1/firm/document-settings", { data: { ...settings, upload_limit_bytes: bytes } });
+  expect(answer.status(), await answer.text()).toBe(200);
+}
+
 /** Drops files onto ``target`` as a person dragging them from the desktop would. */
 export async function dropFiles(page: Page, target: Locator, files: FileSpec[]): Promise<void> {
   const transfer = await page.evaluateHandle(

@@ -1,14 +1,16 @@
 import { expect, test } from "@playwright/test";
 
-import { dropFiles, EXECUTABLE, uploadDocument } from "./documents.helpers";
+import { dropFiles, EXECUTABLE, limitUploads, uploadDocument } from "./documents.helpers";
 import { memberOf } from "./settings.helpers";
 import { apiAs, expectAccessible, field, newFirm, signIn, unique } from "./stack";
 
-test("files dropped and chosen become documents; a new version, the old one restored; an executable refused", async ({
+test("files dropped and chosen become documents; a new version, the old one restored; an executable and a too-large file refused", async ({
   page,
   request,
 }) => {
   const firm = await newFirm(request, "docs");
+  const owner = await apiAs(firm);
+  await limitUploads(owner, 1024 * 1024);
   await signIn(page, firm.email, firm.password);
   await page.goto("/documents");
   await expect(page.getByRole("heading", { level: 1, name: "Documents" })).toBeVisible();
@@ -18,16 +20,16 @@ test("files dropped and chosen become documents; a new version, the old one rest
   await dropFiles(page, page.locator(".mantine-Dropzone-root"), [
     { name: `${letter}.txt`, mimeType: "text/plain", text: "We agree to prepare the annual accounts.\n" },
   ]);
-  await page.getByLabel("Files to upload").setInputFiles({
-    name: "renamed.pdf",
-    mimeType: "application/pdf",
-    buffer: Buffer.from(EXECUTABLE),
-  });
+  await page.getByLabel("Files to upload").setInputFiles([
+    { name: "renamed.pdf", mimeType: "application/pdf", buffer: Buffer.from(EXECUTABLE) },
+    { name: "scan.txt", mimeType: "text/plain", buffer: Buffer.alloc(2 * 1024 * 1024, 97) },
+  ]);
   const documents = page.getByRole("table", { name: "Documents" });
   await expect(documents.getByRole("row").filter({ hasText: letter })).toContainText("v1");
   // The executable's row shows the API's problem, not a generic failure.
   const refused = page.locator('[data-upload="renamed.pdf"]');
   await expect(refused.getByRole("alert")).toContainText("Executable files are not accepted");
+  await expect(page.locator('[data-upload="scan.txt"]').getByRole("alert")).toContainText("at most 1.0 MiB");
   await expect(documents.getByText("renamed")).toHaveCount(0);
   await expectAccessible(page);
 
@@ -57,6 +59,7 @@ test("files dropped and chosen become documents; a new version, the old one rest
   const download = page.waitForEvent("download");
   await versions.getByRole("button", { name: "Download v1" }).click();
   expect((await download).suggestedFilename()).toBe(`${letter}.txt`);
+  await owner.dispose();
 });
 
 test("a document submitted for review is approved by its reviewer and published", async ({ page, request }) => {
