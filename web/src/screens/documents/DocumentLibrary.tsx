@@ -20,6 +20,7 @@ import { useState } from "react";
 
 import { DocumentBadges } from "./badges";
 import { formatBytes } from "./files";
+import { folderTree } from "./folders";
 import { foldersQuery, keys } from "./queries";
 import { DOCUMENT_STATUSES, STATUS_LABELS, hasLibraryFilters, isStatus, typeLabel, type LibrarySearch } from "./search";
 import type { DocumentRead, FolderRead } from "./types";
@@ -260,6 +261,8 @@ function Folders({
   onChange: Props["onChange"];
 }) {
   const folders = useQuery(foldersQuery(clientId));
+  // Without a client the firm's own folders: a client's are shown once the client is chosen.
+  const shown = (folders.data ?? []).filter((folder) => clientId !== undefined || folder.client_id === null);
   return (
     <Paper withBorder p="sm" component="nav" aria-labelledby="folders-heading">
       <Title order={2} size="h5" id="folders-heading" mb="xs">
@@ -274,27 +277,34 @@ function Folders({
         aria-current={folderId === undefined ? "true" : undefined}
         onClick={() => onChange({ folder_id: undefined })}
       />
-      {(folders.data ?? []).map((folder) => (
+      {folderTree(shown).map(({ folder, depth }) => (
         <FolderLink
           key={folder.id}
           folder={folder}
+          depth={depth}
           active={folder.id === folderId}
           onOpen={() => onChange({ folder_id: folder.id })}
           onDeleted={() => onChange({ folder_id: undefined })}
         />
       ))}
-      <NewFolder clientId={clientId} onCreated={(folder) => onChange({ folder_id: folder.id })} />
+      <NewFolder
+        clientId={clientId}
+        parent={shown.find((folder) => folder.id === folderId)}
+        onCreated={(folder) => onChange({ folder_id: folder.id })}
+      />
     </Paper>
   );
 }
 
 function FolderLink({
   folder,
+  depth,
   active,
   onOpen,
   onDeleted,
 }: {
   folder: FolderRead;
+  depth: number;
   active: boolean;
   onOpen: () => void;
   onDeleted: () => void;
@@ -309,7 +319,7 @@ function FolderLink({
         active={active}
         aria-current={active ? "true" : undefined}
         onClick={onOpen}
-        style={{ flex: 1 }}
+        style={{ flex: 1, paddingInlineStart: `calc(var(--mantine-spacing-sm) + ${depth} * var(--mantine-spacing-md))` }}
       />
       {active && (
         <ConfirmAction
@@ -318,7 +328,7 @@ function FolderLink({
           label="Delete folder"
           aria-label={`Delete the folder ${folder.name}`}
           title={`Delete the folder ${folder.name}?`}
-          consequence="The folder goes; its documents stay in the library, outside any folder."
+          consequence="The empty folder goes. A folder that still holds documents (the bin's too) or subfolders is kept: move or delete them first."
           onConfirm={async () => {
             data(
               await api.DELETE("/v1/document-folders/{folder_id}", { params: { path: { folder_id: folder.id } } }),
@@ -333,7 +343,16 @@ function FolderLink({
   );
 }
 
-function NewFolder({ clientId, onCreated }: { clientId: string | undefined; onCreated: (folder: FolderRead) => void }) {
+function NewFolder({
+  clientId,
+  parent,
+  onCreated,
+}: {
+  clientId: string | undefined;
+  /** The open folder: the new one goes inside it. */
+  parent: FolderRead | undefined;
+  onCreated: (folder: FolderRead) => void;
+}) {
   const queryClient = useQueryClient();
   const { form, error, unplaced, submit, submitting } = useApiForm<{ name: string }>({
     initialValues: { name: "" },
@@ -341,7 +360,11 @@ function NewFolder({ clientId, onCreated }: { clientId: string | undefined; onCr
   });
   const create = submit(async (values) => {
     const folder = data(
-      await api.POST("/v1/document-folders", { body: { name: values.name.trim(), client_id: clientId ?? null } }),
+      await api.POST("/v1/document-folders", {
+        body: parent
+          ? { name: values.name.trim(), parent_id: parent.id }
+          : { name: values.name.trim(), client_id: clientId ?? null },
+      }),
     );
     form.reset();
     await queryClient.invalidateQueries({ queryKey: keys.folders(clientId) });
@@ -350,7 +373,14 @@ function NewFolder({ clientId, onCreated }: { clientId: string | undefined; onCr
   return (
     <form onSubmit={create} noValidate>
       <Stack gap={6} mt="sm">
-        <TextInput label="New folder" placeholder="Folder name" size="xs" {...form.getInputProps("name")} key={form.key("name")} />
+        <TextInput
+          label="New folder"
+          description={parent ? `Inside ${parent.name}` : undefined}
+          placeholder="Folder name"
+          size="xs"
+          {...form.getInputProps("name")}
+          key={form.key("name")}
+        />
         <Button type="submit" size="xs" variant="default" loading={submitting}>
           Add folder
         </Button>
