@@ -72,7 +72,9 @@ function DocumentNotFound() {
 }
 
 function DocumentDetail({ document }: { document: DocumentRead }) {
-  const { firm } = useMe();
+  const { firm, user } = useMe();
+  // Holds are documents:manage, the owners' and admins'.
+  const manager = user.role === "owner" || user.role === "admin";
   const deleted = document.deleted_at !== null && document.deleted_at !== undefined;
   return (
     <>
@@ -88,7 +90,7 @@ function DocumentDetail({ document }: { document: DocumentRead }) {
           ) : (
             <>
               <DownloadCurrent document={document} />
-              {!document.legal_hold && <HoldButton document={document} />}
+              {!document.legal_hold && manager && <HoldButton document={document} />}
               <DeleteDocument document={document} />
             </>
           )

@@ -4,9 +4,13 @@ import { LegalHolds } from "./LegalHolds";
 import { RetentionPolicies } from "./RetentionPolicies";
 import { DeletionRecord, RetentionPreview } from "./RetentionReport";
 import { UploadSettings } from "./UploadSettings";
+import { useMe } from "@/app/session";
 import { PageHeader } from "@/components/PageHeader";
 
 export function DocumentSettingsPage() {
+  const { user } = useMe();
+  // documents:manage: owners and admins change policies and holds; everyone else reads them.
+  const manager = user.role === "owner" || user.role === "admin";
   return (
     <>
       <PageHeader
@@ -15,8 +19,8 @@ export function DocumentSettingsPage() {
       />
       <Stack gap="xl">
         <UploadSettings />
-        <RetentionPolicies />
-        <LegalHolds />
+        <RetentionPolicies manager={manager} />
+        <LegalHolds manager={manager} />
         <RetentionPreview />
         <DeletionRecord />
       </Stack>

@@ -17,7 +17,7 @@ import { ProblemAlert } from "@/components/ProblemAlert";
 import { useApiForm } from "@/components/useApiForm";
 import { formatDateTime } from "@/lib/format";
 
-export function LegalHolds() {
+export function LegalHolds({ manager }: { manager: boolean }) {
   const [released, setReleased] = useState(false);
   const holds = useInfiniteQuery({
     queryKey: [...keys.holds, { released }],
@@ -39,15 +39,19 @@ export function LegalHolds() {
         policy — until it is released.
       </Text>
       <Stack gap="md">
-        <PlaceHold />
+        {manager && <PlaceHold />}
         <Switch label="Show released holds" checked={released} onChange={(event) => setReleased(event.currentTarget.checked)} />
         <ProblemAlert error={holds.error} />
         {holds.isSuccess && items.length === 0 ? (
           <EmptyState title={released ? "No hold was released yet" : "No hold in place"}>
-            {released ? "Released holds stay listed here, for the record." : "Place one above when a matter must be preserved."}
+            {released
+              ? "Released holds stay listed here, for the record."
+              : manager
+                ? "Place one above when a matter must be preserved."
+                : "An owner or an admin places one when a matter must be preserved."}
           </EmptyState>
         ) : (
-          <HoldsTable holds={items} />
+          <HoldsTable holds={items} manager={manager} />
         )}
         <LoadMore {...holds} />
       </Stack>
@@ -55,7 +59,7 @@ export function LegalHolds() {
   );
 }
 
-function HoldsTable({ holds }: { holds: LegalHoldRead[] }) {
+function HoldsTable({ holds, manager }: { holds: LegalHoldRead[]; manager: boolean }) {
   const { firm } = useMe();
   const users = useQuery(usersQuery);
   const nameOf = (userId: string | null | undefined) =>
@@ -69,7 +73,7 @@ function HoldsTable({ holds }: { holds: LegalHoldRead[] }) {
             <Table.Th>Reason</Table.Th>
             <Table.Th>Placed</Table.Th>
             <Table.Th>Released</Table.Th>
-            <Table.Th>Actions</Table.Th>
+            {manager && <Table.Th>Actions</Table.Th>}
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
@@ -97,7 +101,7 @@ function HoldsTable({ holds }: { holds: LegalHoldRead[] }) {
                   "—"
                 )}
               </Table.Td>
-              <Table.Td>{!hold.released_at && <ReleaseHold hold={hold} />}</Table.Td>
+              {manager && <Table.Td>{!hold.released_at && <ReleaseHold hold={hold} />}</Table.Td>}
             </Table.Tr>
           ))}
         </Table.Tbody>

@@ -51,7 +51,7 @@ function policyBody(values: PolicyValues) {
   };
 }
 
-export function RetentionPolicies() {
+export function RetentionPolicies({ manager }: { manager: boolean }) {
   const policies = useInfiniteQuery({
     queryKey: keys.policies,
     queryFn: async ({ pageParam }) =>
@@ -71,10 +71,13 @@ export function RetentionPolicies() {
         period has passed too. A legal hold stops it; documents of a type without a policy are kept.
       </Text>
       <Stack gap="md">
-        <NewPolicy />
+        {manager && <NewPolicy />}
         <ProblemAlert error={policies.error} />
         {policies.isSuccess && items.length === 0 ? (
-          <EmptyState title="No retention policy">Every document is kept until someone deletes it. Add a policy above.</EmptyState>
+          <EmptyState title="No retention policy">
+            Every document is kept until someone deletes it.{" "}
+            {manager ? "Add a policy above." : "An owner or an admin adds policies."}
+          </EmptyState>
         ) : (
           <Table.ScrollContainer minWidth={640}>
             <Table striped aria-label="Retention policies">
@@ -84,7 +87,7 @@ export function RetentionPolicies() {
                   <Table.Th>Kept for</Table.Th>
                   <Table.Th>Grace</Table.Th>
                   <Table.Th>Description</Table.Th>
-                  <Table.Th>Actions</Table.Th>
+                  {manager && <Table.Th>Actions</Table.Th>}
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
@@ -96,12 +99,14 @@ export function RetentionPolicies() {
                     </Table.Td>
                     <Table.Td>{periodLabel(policy.grace_days)}</Table.Td>
                     <Table.Td>{policy.description ?? "—"}</Table.Td>
-                    <Table.Td>
-                      <Group gap="xs" wrap="nowrap">
-                        <EditPolicy policy={policy} />
-                        <DeletePolicy policy={policy} />
-                      </Group>
-                    </Table.Td>
+                    {manager && (
+                      <Table.Td>
+                        <Group gap="xs" wrap="nowrap">
+                          <EditPolicy policy={policy} />
+                          <DeletePolicy policy={policy} />
+                        </Group>
+                      </Table.Td>
+                    )}
                   </Table.Tr>
                 ))}
               </Table.Tbody>
