@@ -13,7 +13,7 @@ from api.multipart import StreamedForm, multipart_body
 from api.openapi import errors
 from api.routes.documents import UPLOAD_ERRORS, form_fields
 from api.schemas.common import Page, page_of
-from api.schemas.documents import DownloadLink, VersionCreate, VersionRead, VersionRestore
+from api.schemas.documents import DocumentVersionRead, DownloadLink, VersionCreate, VersionRestore
 from core.errors import Conflict
 from core.permissions import Permission
 from core.principal import Principal
@@ -33,7 +33,7 @@ _VERSION_BODY = multipart_body(
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    response_model=VersionRead,
+    response_model=DocumentVersionRead,
     openapi_extra=_VERSION_BODY,
     responses=errors(Conflict, *UPLOAD_ERRORS),
 )
@@ -57,12 +57,12 @@ async def add_version(
     )
     body = form_fields(VersionCreate, await form.rest(), repeated=set())
 
-    async def create() -> VersionRead:
+    async def create() -> DocumentVersionRead:
         document = await documents.get_document(session, principal, document_id)
         version = await documents.add_version(
             session, principal, document, blob, file_name=file_name, note=body.note
         )
-        return VersionRead.model_validate(version)
+        return DocumentVersionRead.model_validate(version)
 
     payload = {"fields": body.model_dump(mode="json"), "file": [file_name, blob.sha256]}
     return await idempotency.run(
@@ -73,10 +73,10 @@ async def add_version(
 @router.get("")
 async def list_versions(
     document_id: uuid.UUID, principal: Reader, session: SessionDep, page: PageDep
-) -> Page[VersionRead]:
+) -> Page[DocumentVersionRead]:
     """Newest first, keyset-paginated."""
     result = await documents.list_versions(
-        session, principal, document_id, page=page, into=VersionRead.model_validate
+        session, principal, document_id, page=page, into=DocumentVersionRead.model_validate
     )
     return page_of(result.items, result)
 
@@ -84,16 +84,16 @@ async def list_versions(
 @router.get("/{version_id}")
 async def get_version(
     document_id: uuid.UUID, version_id: uuid.UUID, principal: Reader, session: SessionDep
-) -> VersionRead:
+) -> DocumentVersionRead:
     """One version; recorded in the audit trail as a view of the document."""
     version = await documents.view_version(session, principal, document_id, version_id)
-    return VersionRead.model_validate(version)
+    return DocumentVersionRead.model_validate(version)
 
 
 @router.post(
     "/{version_id}/restore",
     status_code=status.HTTP_201_CREATED,
-    response_model=VersionRead,
+    response_model=DocumentVersionRead,
     responses=errors(Conflict),
 )
 async def restore_version(
@@ -109,11 +109,11 @@ async def restore_version(
     ``Idempotency-Key``."""
     note = body.note if body else None
 
-    async def restore() -> VersionRead:
+    async def restore() -> DocumentVersionRead:
         version = await documents.restore_version(
             session, principal, document_id, version_id, note=note
         )
-        return VersionRead.model_validate(version)
+        return DocumentVersionRead.model_validate(version)
 
     return await idempotency.run(
         session, principal, idem, payload={"note": note}, status_code=201, handler=restore

@@ -13,7 +13,7 @@ from api.deps import IdempotencyDep, PageDep, Requires, SessionDep, StorageDep
 from api.multipart import StreamedForm, multipart_body
 from api.openapi import errors
 from api.schemas.common import Page, page_of
-from api.schemas.documents import DocumentCreate, DocumentRead, DocumentUpdate, VersionRead
+from api.schemas.documents import DocumentCreate, DocumentRead, DocumentUpdate, DocumentVersionRead
 from core.errors import (
     BadRequest,
     Conflict,
@@ -87,7 +87,7 @@ def document_read(found: documents.Detailed) -> DocumentRead:
     return DocumentRead.model_validate(
         {
             **data,
-            "current_version": VersionRead.model_validate(version) if version else None,
+            "current_version": DocumentVersionRead.model_validate(version) if version else None,
             "legal_hold": found.legal_hold,
         }
     )

@@ -43,7 +43,7 @@ class VersionRestore(BaseModel):
     note: Note | None = None
 
 
-class VersionRead(BaseModel):
+class DocumentVersionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -72,7 +72,7 @@ class DocumentRead(BaseModel):
     folder_id: uuid.UUID | None
     status: DocumentStatus
     current_version_id: uuid.UUID | None
-    current_version: VersionRead | None
+    current_version: DocumentVersionRead | None
     owner_id: uuid.UUID | None
     reviewer_roles: list[str]
     reviewer_user_ids: list[uuid.UUID]

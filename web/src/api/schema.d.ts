@@ -4069,7 +4069,7 @@ export interface components {
             created_at: string;
             /** Created By */
             created_by: string | null;
-            current_version: components["schemas"]["api__schemas__documents__VersionRead"] | null;
+            current_version: components["schemas"]["DocumentVersionRead"] | null;
             /** Current Version Id */
             current_version_id: string | null;
             /** Deleted At */
@@ -4224,6 +4224,41 @@ export interface components {
             tags?: string[];
             /** Title */
             title?: string;
+        };
+        /** DocumentVersionRead */
+        DocumentVersionRead: {
+            /** Content Type */
+            content_type: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Document Id
+             * Format: uuid
+             */
+            document_id: string;
+            /** File Name */
+            file_name: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Note */
+            note: string | null;
+            /** Number */
+            number: number;
+            /** Restored From Id */
+            restored_from_id: string | null;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+            text_status: components["schemas"]["TextStatus"];
+            /** Uploaded By */
+            uploaded_by: string | null;
         };
         /**
          * DownloadLink
@@ -4449,7 +4484,7 @@ export interface components {
         /** Imported */
         Imported: {
             automation: components["schemas"]["AutomationDetail"];
-            version: components["schemas"]["api__schemas__automations__VersionRead"] | null;
+            version: components["schemas"]["VersionRead"] | null;
         };
         /** InboundWebhookCreate */
         InboundWebhookCreate: {
@@ -5030,6 +5065,13 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[DocumentVersionRead] */
+        Page_DocumentVersionRead_: {
+            /** Items */
+            items: components["schemas"]["DocumentVersionRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[FolderRead] */
         Page_FolderRead_: {
             /** Items */
@@ -5097,13 +5139,6 @@ export interface components {
         Page_UserRead_: {
             /** Items */
             items: components["schemas"]["UserRead"][];
-            /** Next Cursor */
-            next_cursor?: string | null;
-        };
-        /** Page[VersionRead] */
-        Page_VersionRead_: {
-            /** Items */
-            items: components["schemas"]["api__schemas__documents__VersionRead"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -6850,6 +6885,34 @@ export interface components {
             name?: string | null;
             role?: components["schemas"]["Role"] | null;
         };
+        /** VersionRead */
+        VersionRead: {
+            /**
+             * Automation Id
+             * Format: uuid
+             */
+            automation_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /** Definition */
+            definition: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Rolled Back From */
+            rolled_back_from: number | null;
+            /** Version */
+            version: number;
+        };
         /**
          * VersionRestore
          * @description Make an older version's bytes the newest version.
@@ -7007,34 +7070,6 @@ export interface components {
             /** Time Zone */
             time_zone: string;
         };
-        /** VersionRead */
-        api__schemas__automations__VersionRead: {
-            /**
-             * Automation Id
-             * Format: uuid
-             */
-            automation_id: string;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /** Created By */
-            created_by: string | null;
-            /** Definition */
-            definition: {
-                [key: string]: unknown;
-            };
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /** Rolled Back From */
-            rolled_back_from: number | null;
-            /** Version */
-            version: number;
-        };
         /** Page[CredentialRead] */
         api__schemas__common__Page_CredentialRead___1: {
             /** Items */
@@ -7077,41 +7112,6 @@ export interface components {
              * Format: date-time
              */
             value_updated_at: string;
-        };
-        /** VersionRead */
-        api__schemas__documents__VersionRead: {
-            /** Content Type */
-            content_type: string;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /**
-             * Document Id
-             * Format: uuid
-             */
-            document_id: string;
-            /** File Name */
-            file_name: string;
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /** Note */
-            note: string | null;
-            /** Number */
-            number: number;
-            /** Restored From Id */
-            restored_from_id: string | null;
-            /** Sha256 */
-            sha256: string;
-            /** Size */
-            size: number;
-            text_status: components["schemas"]["TextStatus"];
-            /** Uploaded By */
-            uploaded_by: string | null;
         };
         /** CredentialRead */
         api__schemas__sessions__CredentialRead: {
@@ -10702,7 +10702,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["api__schemas__automations__VersionRead"];
+                    "application/json": components["schemas"]["VersionRead"];
                 };
             };
             /** @description Unauthorized */
@@ -11093,7 +11093,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["api__schemas__automations__VersionRead"];
+                    "application/json": components["schemas"]["VersionRead"];
                 };
             };
             /** @description Unauthorized */
@@ -11153,7 +11153,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["api__schemas__automations__VersionRead"];
+                    "application/json": components["schemas"]["VersionRead"];
                 };
             };
             /** @description Unauthorized */
@@ -14943,7 +14943,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_VersionRead_"];
+                    "application/json": components["schemas"]["Page_DocumentVersionRead_"];
                 };
             };
             /** @description Bad request */
@@ -15022,7 +15022,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["api__schemas__documents__VersionRead"];
+                    "application/json": components["schemas"]["DocumentVersionRead"];
                 };
             };
             /** @description Bad request */
@@ -15117,7 +15117,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["api__schemas__documents__VersionRead"];
+                    "application/json": components["schemas"]["DocumentVersionRead"];
                 };
             };
             /** @description Unauthorized */
@@ -15242,7 +15242,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["api__schemas__documents__VersionRead"];
+                    "application/json": components["schemas"]["DocumentVersionRead"];
                 };
             };
             /** @description Bad request */

@@ -3,8 +3,7 @@ import type { components } from "@/api/schema";
 type Schemas = components["schemas"];
 
 export type DocumentRead = Schemas["DocumentRead"];
-// Named through the document: the schema name VersionRead is also automations'.
-export type VersionRead = NonNullable<DocumentRead["current_version"]>;
+export type VersionRead = Schemas["DocumentVersionRead"];
 export type FolderRead = Schemas["FolderRead"];
 export type ReviewRead = Schemas["ReviewRead"];
 export type RetentionPolicyRead = Schemas["RetentionPolicyRead"];
