@@ -62,39 +62,51 @@ class Keyed(Protocol):
 K = TypeVar("K", bound=Keyed)
 
 
-def encode_cursor(created_at: datetime, id_: uuid.UUID) -> str:
-    raw = json.dumps({"t": created_at.isoformat(), "i": str(id_)}, separators=(",", ":"))
+def encode_position(position: dict[str, str | float]) -> str:
+    """An opaque cursor holding ``position`` (the keyset values of a page's last row)."""
+    raw = json.dumps(position, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _invalid(reason: str) -> BadRequest:
+def cursor_problem(reason: str) -> BadRequest:
     return BadRequest(
         "The cursor is not valid; pass the next_cursor of a previous page unchanged",
         errors=[{"parameter": "cursor", "in": "query", "detail": reason}],
     )
 
 
-def decode_cursor(raw: str) -> Cursor:
-    """Parse a cursor made by ``encode_cursor``; anything else is a ``BadRequest`` naming
-    the ``cursor`` parameter."""
+def decode_position(raw: str, keys: frozenset[str]) -> dict[str, Any]:
+    """The position a cursor made by ``encode_position`` holds, with exactly ``keys``;
+    anything else is a ``BadRequest`` naming the ``cursor`` parameter."""
     if not raw or len(raw) > MAX_CURSOR_LENGTH:
-        raise _invalid("cursor has an impossible length")
+        raise cursor_problem("cursor has an impossible length")
     try:
         decoded = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=True)
         data = json.loads(decoded)
     except (binascii.Error, ValueError) as exc:
-        raise _invalid("cursor is not base64url-encoded JSON") from exc
-    if not isinstance(data, dict) or set(data) != {"t", "i"}:
-        raise _invalid("cursor does not hold a position")
+        raise cursor_problem("cursor is not base64url-encoded JSON") from exc
+    if not isinstance(data, dict) or set(data) != keys:
+        raise cursor_problem("cursor does not hold a position")
+    return data
+
+
+def encode_cursor(created_at: datetime, id_: uuid.UUID) -> str:
+    return encode_position({"t": created_at.isoformat(), "i": str(id_)})
+
+
+def decode_cursor(raw: str) -> Cursor:
+    """Parse a cursor made by ``encode_cursor``; anything else is a ``BadRequest`` naming
+    the ``cursor`` parameter."""
+    data = decode_position(raw, frozenset({"t", "i"}))
     created_at, id_ = data["t"], data["i"]
     if not isinstance(created_at, str) or not isinstance(id_, str):
-        raise _invalid("cursor does not hold a position")
+        raise cursor_problem("cursor does not hold a position")
     try:
         position = Cursor(created_at=datetime.fromisoformat(created_at), id=uuid.UUID(id_))
     except ValueError as exc:
-        raise _invalid("cursor holds a malformed timestamp or id") from exc
+        raise cursor_problem("cursor holds a malformed timestamp or id") from exc
     if position.created_at.tzinfo is None:
-        raise _invalid("cursor timestamp has no time zone")
+        raise cursor_problem("cursor timestamp has no time zone")
     return position
 
 

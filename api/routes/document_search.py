@@ -52,7 +52,7 @@ async def search_documents(
     cursor: Annotated[
         str | None,
         Query(
-            max_length=search.MAX_CURSOR_LENGTH,
+            max_length=pagination.MAX_CURSOR_LENGTH,
             description="The next_cursor of the previous page; omit it for the first page.",
         ),
     ] = None,

@@ -27,10 +27,7 @@ condition is applied by the view's owner so that the ``(firm_id, search)`` GIN i
 usable under row-level security; the query filters by firm_id as well.
 """
 
-import base64
-import binascii
 import html
-import json
 import math
 import uuid
 from collections.abc import Callable
@@ -60,14 +57,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import DateTime, Uuid
 
 from core.errors import BadRequest
-from core.pagination import Page
+from core.pagination import Page, cursor_problem, decode_position, encode_position
 from core.principal import Principal
 from models import DocumentStatus, Firm
 
 T = TypeVar("T")
 
-# A real cursor is about 80 characters; anything far longer is not one of ours.
-MAX_CURSOR_LENGTH = 200
 MAX_QUERY_LENGTH = 200
 # A page of results: each hit's highlights cost about a parse of its text, so a search page
 # is shorter than a list's 50 rows.
@@ -155,38 +150,22 @@ class SearchCursor:
 
 
 def encode_cursor(rank: float, id_: uuid.UUID) -> str:
-    raw = json.dumps({"r": rank, "i": str(id_)}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _invalid(reason: str) -> BadRequest:
-    return BadRequest(
-        "The cursor is not valid; pass the next_cursor of a previous page unchanged",
-        errors=[{"parameter": "cursor", "in": "query", "detail": reason}],
-    )
+    return encode_position({"r": rank, "i": str(id_)})
 
 
 def decode_cursor(raw: str) -> SearchCursor:
     """Parse a cursor made by ``encode_cursor``; anything else is a ``BadRequest`` naming
     the ``cursor`` parameter."""
-    if not raw or len(raw) > MAX_CURSOR_LENGTH:
-        raise _invalid("cursor has an impossible length")
-    try:
-        decoded = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=True)
-        data = json.loads(decoded)
-    except (binascii.Error, ValueError) as exc:
-        raise _invalid("cursor is not base64url-encoded JSON") from exc
-    if not isinstance(data, dict) or set(data) != {"r", "i"}:
-        raise _invalid("cursor does not hold a position")
+    data = decode_position(raw, frozenset({"r", "i"}))
     rank, id_ = data["r"], data["i"]
     if isinstance(rank, bool) or not isinstance(rank, int | float) or not isinstance(id_, str):
-        raise _invalid("cursor does not hold a position")
+        raise cursor_problem("cursor does not hold a position")
     if not math.isfinite(rank):
-        raise _invalid("cursor holds an impossible rank")
+        raise cursor_problem("cursor holds an impossible rank")
     try:
         return SearchCursor(rank=float(rank), id=uuid.UUID(id_))
     except ValueError as exc:
-        raise _invalid("cursor holds a malformed id") from exc
+        raise cursor_problem("cursor holds a malformed id") from exc
 
 
 def query_words(q: str) -> str:
@@ -236,7 +215,7 @@ def search_query(
         conditions.append(VIEW.status == filters.status.value)
     # Title and tag matches are always all ranked; of the other matches, only the first
     # BODY_CANDIDATES the index yields (see the module's docstring).
-    in_head = VIEW.search.op("@@")(
+    in_head = VIEW.search.op("@@", is_comparison=True)(
         select(
             cast(
                 func.regexp_replace(cast(tsquery, String), _LEXEME, r"\1:AB", literal("g")),
