@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlalchemy import Select, and_, case, func, null, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,8 +36,9 @@ from providers.storage import Storage
 from pure import event_catalogue
 from services import audit
 from services.clients import CLIENTS, Tags
-from services.documents import blobs, holds, text
+from services.documents import blobs, holds, reviews, text
 from services.documents.repository import BLOBS, DOCUMENTS, FOLDERS, VERSIONS
+from services.documents.reviews import MAX_REVIEWERS
 from services.identity_repository import USERS
 from services.outbox import writer as outbox
 from services.patches import apply_patch
@@ -83,8 +84,24 @@ class DocumentPatch(BaseModel):
     client_id: uuid.UUID | None = None
     folder_id: uuid.UUID | None = None
     owner_id: uuid.UUID | None = None
+    # Who reviews the document unless a submission names its own reviewers.
+    reviewer_roles: Annotated[list[Role] | None, NeverNull] = Field(
+        default=None, max_length=len(Role)
+    )
+    reviewer_user_ids: Annotated[list[uuid.UUID] | None, NeverNull] = Field(
+        default=None, max_length=MAX_REVIEWERS
+    )
+    review_quorum: Annotated[int | None, NeverNull] = Field(default=None, ge=1, le=MAX_REVIEWERS)
 
-    @field_validator("title", "document_type", "tags", mode="before")
+    @field_validator(
+        "title",
+        "document_type",
+        "tags",
+        "reviewer_roles",
+        "reviewer_user_ids",
+        "review_quorum",
+        mode="before",
+    )
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
@@ -101,6 +118,9 @@ def summarize(document: Document) -> dict[str, Any]:
         "client_id": str(document.client_id) if document.client_id else None,
         "folder_id": str(document.folder_id) if document.folder_id else None,
         "owner_id": str(document.owner_id) if document.owner_id else None,
+        "reviewer_roles": [str(role) for role in document.reviewer_roles],
+        "reviewer_user_ids": [str(user_id) for user_id in document.reviewer_user_ids],
+        "review_quorum": document.review_quorum,
         "status": document.status,
         "current_version_id": (
             str(document.current_version_id) if document.current_version_id else None
@@ -410,6 +430,28 @@ async def update_document(
         await _check_folder(session, principal, folder_id, client_id)
     if patch.owner_id is not None and patch.owner_id != document.owner_id:
         await _check_owner(session, principal, patch.owner_id)
+    if {"reviewer_roles", "reviewer_user_ids", "review_quorum"} & patch.model_fields_set:
+        roles = (
+            patch.reviewer_roles
+            if patch.reviewer_roles is not None
+            else [Role(role) for role in document.reviewer_roles]
+        )
+        user_ids = (
+            patch.reviewer_user_ids
+            if patch.reviewer_user_ids is not None
+            else list(document.reviewer_user_ids)
+        )
+        if roles or user_ids:
+            quorum = patch.review_quorum or document.review_quorum
+            await reviews.check_reviewers(
+                session,
+                principal,
+                roles,
+                user_ids,
+                quorum,
+                submitter=None,
+                quorum_pointer="/review_quorum",
+            )
     patched = await apply_patch(
         session, principal, document, patch, record_type="document", summarize=summarize
     )

@@ -146,7 +146,7 @@ async def document_ids(
             VERSIONS.owned_by(firm_id), DocumentVersion.id.in_(version_ids)
         )
     )
-    documents = {version_id: document_id for version_id, document_id in rows.tuples()}
+    documents = {version_id: document_id for version_id, document_id in rows}
     return {
         a.id: documents[a.document_version_id]
         for a in approvals

@@ -84,14 +84,19 @@ async def _document(
     return document
 
 
-async def _reviewers(
+async def check_reviewers(
     session: AsyncSession,
     principal: Principal,
     roles: list[Role],
     user_ids: list[uuid.UUID],
     quorum: int,
+    *,
+    submitter: uuid.UUID | None,
+    quorum_pointer: str = "/quorum",
 ) -> None:
-    """422 unless every role and named user may review and enough of them can vote."""
+    """422 unless every role and named user may review and enough of them, ``submitter``
+    aside, can vote. Pointers name the submission's members (``/quorum``); a document's
+    own reviewers are checked the same way when they are set."""
     for index, role in enumerate(roles):
         if role not in REVIEWER_ROLES:
             raise _invalid(
@@ -118,15 +123,15 @@ async def _reviewers(
         User.role.in_(REVIEWER_ROLES),
         or_(User.role.in_(roles), User.id.in_(user_ids)),
     ]
-    if principal.user_id is not None:
+    if submitter is not None:
         # The submitter never reviews their own submission.
-        conditions.append(User.id != principal.user_id)
+        conditions.append(User.id != submitter)
     eligible = await session.scalar(select(func.count(User.id)).where(*conditions)) or 0
     if not eligible:
         raise _invalid("/reviewer_user_ids", "nobody but you could review: name reviewers")
     if eligible < quorum:
         raise _invalid(
-            "/quorum", f"the quorum is {quorum} but only {eligible} reviewers could vote"
+            quorum_pointer, f"the quorum is {quorum} but only {eligible} reviewers could vote"
         )
 
 
@@ -169,7 +174,7 @@ async def submit(
         named = list(fields.reviewer_user_ids or [])
     user_ids = list(dict.fromkeys(named))
     quorum = fields.quorum or document.review_quorum
-    await _reviewers(session, principal, roles, user_ids, quorum)
+    await check_reviewers(session, principal, roles, user_ids, quorum, submitter=principal.user_id)
     version_id = document.current_version_id
     version = await VERSIONS.get_or_404(session, principal, version_id)
     approval = Approval(

@@ -212,6 +212,34 @@ async def test_reviewers_who_could_not_vote_are_refused(
     assert await status_of(db, document) == "draft"
 
 
+async def test_the_documents_own_reviewers_are_checked_and_apply_when_a_submission_names_none(
+    client: AsyncClient, db: AsyncSession, owner: Actor
+) -> None:
+    customer = await add_user(db, owner, Role.client)
+    staff = await add_user(db, owner, Role.staff)
+    document = await draft_document(db, owner)
+    url = f"/v1/documents/{document.id}"
+
+    async def refused(body: dict[str, Any]) -> set[str]:
+        response = await client.patch(url, json=body, headers=owner.headers)
+        return pointers(assert_problem(response, 422))
+
+    assert await refused({"reviewer_user_ids": [str(customer.user.id)]}) == {"/reviewer_user_ids/0"}
+    assert await refused({"reviewer_roles": ["builder"]}) == {"/reviewer_roles/0"}
+    assert await refused({"reviewer_user_ids": [str(staff.user.id)], "review_quorum": 2}) == {
+        "/review_quorum"
+    }
+    assert await refused({"reviewer_roles": None}) == {"/reviewer_roles"}
+    patched = await client.patch(
+        url, json={"reviewer_user_ids": [str(staff.user.id)]}, headers=owner.headers
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["reviewer_user_ids"] == [str(staff.user.id)]
+    opened = await submit(client, owner, document)
+    assert opened["reviewer_user_ids"] == [str(staff.user.id)]
+    assert opened["quorum"] == 1
+
+
 async def test_withdraw_returns_it_to_draft_once(
     client: AsyncClient, db: AsyncSession, owner: Actor
 ) -> None:

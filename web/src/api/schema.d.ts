@@ -4220,6 +4220,12 @@ export interface components {
             folder_id?: string | null;
             /** Owner Id */
             owner_id?: string | null;
+            /** Review Quorum */
+            review_quorum?: number;
+            /** Reviewer Roles */
+            reviewer_roles?: components["schemas"]["Role"][];
+            /** Reviewer User Ids */
+            reviewer_user_ids?: string[];
             /** Tags */
             tags?: string[];
             /** Title */
