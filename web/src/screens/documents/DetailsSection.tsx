@@ -1,8 +1,20 @@
-import { Button, Group, Paper, Select, SimpleGrid, TagsInput, TextInput, Title } from "@mantine/core";
+import {
+  Button,
+  Group,
+  MultiSelect,
+  NumberInput,
+  Paper,
+  Select,
+  SimpleGrid,
+  TagsInput,
+  TextInput,
+  Title,
+} from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { foldersQuery, keys, usersQuery } from "./queries";
+import { isReviewerRole, REVIEWER_ROLES, type ReviewerRole } from "./review";
 import type { DocumentRead } from "./types";
 import { api, data } from "@/api/client";
 import { ClientPicker } from "@/components/ClientPicker";
@@ -16,9 +28,12 @@ interface Values extends Record<string, unknown> {
   client_id: string | null;
   folder_id: string | null;
   owner_id: string | null;
+  reviewer_user_ids: string[];
+  reviewer_roles: ReviewerRole[];
+  review_quorum: number | string;
 }
 
-/** What the document is and who answers for it: the fields a PATCH changes (reviewers are chosen when it is submitted). */
+/** What the document is, who answers for it and who reviews it unless a submission names others: the fields a PATCH changes. */
 export function DetailsSection({ document }: { document: DocumentRead }) {
   const queryClient = useQueryClient();
   const users = useQuery(usersQuery);
@@ -32,6 +47,9 @@ export function DetailsSection({ document }: { document: DocumentRead }) {
       client_id: document.client_id ?? null,
       folder_id: document.folder_id ?? null,
       owner_id: document.owner_id ?? null,
+      reviewer_user_ids: document.reviewer_user_ids,
+      reviewer_roles: document.reviewer_roles.filter(isReviewerRole),
+      review_quorum: document.review_quorum,
     },
   });
 
@@ -47,6 +65,9 @@ export function DetailsSection({ document }: { document: DocumentRead }) {
           client_id: values.client_id,
           folder_id: values.folder_id,
           owner_id: values.owner_id,
+          reviewer_user_ids: values.reviewer_user_ids,
+          reviewer_roles: values.reviewer_roles,
+          review_quorum: Number(values.review_quorum) || 1,
         },
       }),
     );
@@ -101,6 +122,28 @@ export function DetailsSection({ document }: { document: DocumentRead }) {
             clearable
             {...form.getInputProps("owner_id")}
             key={form.key("owner_id")}
+          />
+          <MultiSelect
+            label="Default reviewers"
+            description="Offered when the document is submitted for review"
+            data={people}
+            searchable
+            {...form.getInputProps("reviewer_user_ids")}
+            key={form.key("reviewer_user_ids")}
+          />
+          <MultiSelect
+            label="Default reviewer roles"
+            data={REVIEWER_ROLES.map((role) => ({ value: role, label: role }))}
+            {...form.getInputProps("reviewer_roles")}
+            key={form.key("reviewer_roles")}
+          />
+          <NumberInput
+            label="Default quorum"
+            min={1}
+            max={50}
+            allowDecimal={false}
+            {...form.getInputProps("review_quorum")}
+            key={form.key("review_quorum")}
           />
         </SimpleGrid>
         <ProblemAlert error={error} unplaced={unplaced} />
