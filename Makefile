@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 
 # pysaml2 signs and verifies XML through the xmlsec1 program (Debian package xmlsec1);
 # WeasyPrint renders invoice PDFs through Pango (Debian package libpango-1.0-0 and its
-# FreeType and Cairo siblings) with the DejaVu fonts.
+# FreeType and Cairo siblings) with the DejaVu fonts; typed e-signatures are set in URW's
+# Z003, a script face (Debian package fonts-urw-base35).
 system-deps:
 	@command -v xmlsec1 >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -27,6 +28,10 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	      libpango-1.0-0 libpangoft2-1.0-0 libpangocairo-1.0-0 fonts-dejavu-core >/dev/null; \
 	  else echo "Pango is missing: install the Debian packages libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core" >&2; exit 1; fi; }
+	@fc-list | grep -q Z003 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-urw-base35 fontconfig >/dev/null; \
+	  else echo "The Z003 font is missing: install the Debian package fonts-urw-base35" >&2; exit 1; fi; }
 
 install: $(STAMP) system-deps
 	@install -d -m 0700 $(XDG_RUNTIME_DIR)

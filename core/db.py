@@ -48,6 +48,10 @@ class SystemPurpose(enum.StrEnum):
     credential_rotation = "credential_rotation"  # re-encrypting every firm's credentials
     webhook_lookup = "webhook_lookup"  # inbound webhook URL token → its automation's firm
     retention_sweep = "retention_sweep"  # the nightly sweep: the firms with documents to review
+    # A sealed PDF uploaded to the public verifier → the envelope and firm that sealed it.
+    signature_verification = "signature_verification"
+    # The platform's sealing certificate: read and generated on first start.
+    platform_signing_key = "platform_signing_key"
 
 
 @lru_cache

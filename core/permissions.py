@@ -73,6 +73,13 @@ class Permission(enum.StrEnum):
     documents_publish = "documents:publish"
     # Retention policies, legal holds, the sweep's report and the firm's upload settings.
     documents_manage = "documents:manage"
+    # See envelopes and templates, their audit trails and signed copies.
+    esignature_read = "esignature:read"
+    # Prepare, send, void, correct, re-send and remind envelopes; make them from templates.
+    esignature_send = "esignature:send"
+    # Envelope templates, the firm's e-signature settings, provider connections and its
+    # sealing certificate.
+    esignature_manage = "esignature:manage"
 
 
 _MEMBER = frozenset(
@@ -84,6 +91,7 @@ _MEMBER = frozenset(
         Permission.automations_read,
         Permission.tasks_read,
         Permission.documents_read,
+        Permission.esignature_read,
     }
 )
 _STAFF = _MEMBER | {
@@ -97,6 +105,7 @@ _STAFF = _MEMBER | {
     Permission.documents_write,
     Permission.documents_submit,
     Permission.documents_review,
+    Permission.esignature_send,
 }
 _BUILDER = _MEMBER | {
     Permission.automations_write,
@@ -116,6 +125,7 @@ _ADMIN = (
         Permission.billing_manage,
         Permission.documents_publish,
         Permission.documents_manage,
+        Permission.esignature_manage,
     }
 )
 

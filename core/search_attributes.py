@@ -31,6 +31,9 @@ SA_RECURRING_INVOICE = "FirmflowRecurringInvoiceId"
 SA_STRIPE_EVENT = "FirmflowStripeEventId"
 # The document a review or a text extraction is about.
 SA_DOCUMENT = "FirmflowDocumentId"
+# The envelope an e-signature process is about. The tenth keyword: the next process must
+# share one (a generic subject id) rather than add an eleventh.
+SA_ENVELOPE = "FirmflowEnvelopeId"
 
 Kind = Literal["keyword", "int"]
 # Every custom attribute and its type (the worker registers them: core.temporal). Kept
@@ -47,6 +50,7 @@ ATTRIBUTES: dict[str, Kind] = {
     SA_RECURRING_INVOICE: "keyword",
     SA_STRIPE_EVENT: "keyword",
     SA_DOCUMENT: "keyword",
+    SA_ENVELOPE: "keyword",
 }
 
 Value = str | int

@@ -39,6 +39,22 @@ from models.document_retention import (
 )
 from models.dunning_policy import DunningPolicy
 from models.dunning_reminder import DunningReminder
+from models.envelope import (
+    Envelope,
+    EnvelopeDocument,
+    EnvelopeEvent,
+    EnvelopeEventKind,
+    EnvelopeField,
+    EnvelopeRecipient,
+    EnvelopeStatus,
+    EnvelopeTemplate,
+    EsignatureConnection,
+    FieldKind,
+    PlatformSigningKey,
+    ProviderName,
+    RecipientRole,
+    RecipientStatus,
+)
 from models.firm import Firm
 from models.idempotency import IdempotencyKey
 from models.inbound_webhook import InboundWebhook
@@ -103,6 +119,16 @@ __all__ = [
     "DocumentVersion",
     "DunningPolicy",
     "DunningReminder",
+    "Envelope",
+    "EnvelopeDocument",
+    "EnvelopeEvent",
+    "EnvelopeEventKind",
+    "EnvelopeField",
+    "EnvelopeRecipient",
+    "EnvelopeStatus",
+    "EnvelopeTemplate",
+    "EsignatureConnection",
+    "FieldKind",
     "Firm",
     "FirmSecurityPolicy",
     "IdempotencyKey",
@@ -123,6 +149,10 @@ __all__ = [
     "PaymentDispute",
     "PaymentKind",
     "PaymentMethod",
+    "PlatformSigningKey",
+    "ProviderName",
+    "RecipientRole",
+    "RecipientStatus",
     "RecoveryCode",
     "RecurringInvoice",
     "RecurringStatus",

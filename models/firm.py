@@ -1,6 +1,6 @@
 from datetime import time
 
-from sqlalchemy import BigInteger, SmallInteger, String, text
+from sqlalchemy import BigInteger, SmallInteger, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,3 +41,9 @@ class Firm(IdMixin, TimestampMixin, Base):
     )
     business_start: Mapped[time] = mapped_column(default=time(9, 0), server_default=text("'09:00'"))
     business_end: Mapped[time] = mapped_column(default=time(17, 0), server_default=text("'17:00'"))
+    # E-signature: put every completed envelope's signed documents under a legal hold.
+    esignature_legal_hold: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # The firm's own sealing certificate (PEM) and its key (encrypted with the server's
+    # keys); without one, the platform's seals the firm's envelopes.
+    signing_certificate_pem: Mapped[str | None] = mapped_column(Text)
+    signing_key_encrypted: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""E-signature's durable processes."""

@@ -1,0 +1,1 @@
+"""EnvelopeWorkflow: one envelope from its sending to its end."""
