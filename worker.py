@@ -36,6 +36,7 @@ from core.temporal import (
     ensure_search_attributes,
     fixed_client,
 )
+from services.esignature.sealing_keys import ensure_platform_key
 from workflows.documents.retention import contracts as retention
 from workflows.outbox.relay.contracts import OutboxRelayInput
 from workflows.outbox.relay.workflow import OutboxRelayWorkflow
@@ -107,11 +108,12 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         pool_pre_ping=True,
     )
     try:
-        # Before polling: a run's first task sets these attributes.
+        # Before polling: a run's first task sets these attributes, a seal needs the key.
         await ensure_search_attributes(client)
-        async with build_worker(
-            settings, client, async_sessionmaker(engine, expire_on_commit=False)
-        ):
+        sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        async with sessionmaker() as session, session.begin():
+            await ensure_platform_key(session, settings)
+        async with build_worker(settings, client, sessionmaker):
             await ensure_outbox_relay(client)
             await ensure_retention_schedule(client)
             log.info("worker polling task queue %s", TASK_QUEUE)

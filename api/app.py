@@ -54,6 +54,7 @@ from providers.email import build_email_provider
 from providers.storage import Storage
 from providers.storage_backends import build_storage
 from services.automations.outbox_handlers import register_outbox_handlers
+from services.esignature.sealing_keys import ensure_platform_key
 
 
 def create_app(
@@ -68,6 +69,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Before the first request: a seal needs the platform key (or its generation).
+        async with app.state.sessionmaker() as session, session.begin():
+            await ensure_platform_key(session, settings)
         yield
         await app.state.storage.aclose()
         # Close pooled connections now rather than letting Postgres see them drop.

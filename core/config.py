@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     # How long a download link works (the S3 presigned URL and firmflow's signed one).
     file_link_seconds: int = Field(default=300, ge=10, le=7 * 24 * 3600)
 
+    # The platform's PDF sealing certificate: a PKCS#12 file (.p12/.pfx) with the key and
+    # its passphrase. Unset: a self-signed one is generated on first start
+    # (docs/esignature/seal.md).
+    seal_pkcs12_path: Path | None = None
+    seal_pkcs12_passphrase: SecretStr | None = None
+
     @property
     def files_dir(self) -> Path:
         return self.storage_dir or self.data_dir / "files"
