@@ -11,7 +11,7 @@ describe("orderGroups", () => {
       [1, ["a", "b"]],
       [2, ["c", "d"]],
     ]);
-    expect(groupLabel(groups[0])).toBe("Group 1 — in parallel");
+    expect(groupLabel(groups[0] ?? { order: 0, members: [] })).toBe("Group 1 — in parallel");
     expect(groupLabel({ order: 3, members: [person("e", 3)] })).toBe("Group 3");
   });
 

@@ -44,7 +44,8 @@ export function moveItem<T>(items: readonly T[], index: number, step: -1 | 1): T
   const target = index + step;
   if (index < 0 || index >= items.length || target < 0 || target >= items.length) return [...items];
   const moved = [...items];
-  [moved[index], moved[target]] = [moved[target], moved[index]];
+  const [item] = moved.splice(index, 1);
+  if (item !== undefined) moved.splice(target, 0, item);
   return moved;
 }
 
@@ -53,12 +54,12 @@ export function nextOrder(recipients: readonly Ordered[]): number {
   return recipients.reduce((highest, recipient) => Math.max(highest, recipient.routing_order), 0) + 1;
 }
 
-// Distinct at a glance and readable with white text; the builder tints fields with them.
-const COLOURS = ["#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#c2255c", "#0c8599", "#5f3dc4", "#a06800"];
+// Distinct at a glance, and white text on each has a contrast of at least 5:1 (WCAG AA).
+const COLOURS = ["#1864ab", "#c2410c", "#237032", "#862e9c", "#a61e4d", "#0b7285", "#5f3dc4", "#8a5a00"];
 
 /** The colour of the recipient at ``index``: the same in the palette and on every field of theirs. */
 export function recipientColour(index: number): string {
-  return COLOURS[((index % COLOURS.length) + COLOURS.length) % COLOURS.length];
+  return COLOURS[((index % COLOURS.length) + COLOURS.length) % COLOURS.length] ?? "#495057";
 }
 
 /** Recipients who fill fields: signers and approvers; a CC only gets the copy. */
