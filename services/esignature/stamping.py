@@ -51,7 +51,7 @@ class Stamp:
     script: bool = False
 
 
-class _DataOnly(URLFetcher):  # type: ignore[misc]
+class DataOnlyFetcher(URLFetcher):  # type: ignore[misc]
     """Inline ``data:`` URLs only."""
 
     def fetch(self, url: str, headers: Any = None) -> Any:
@@ -196,7 +196,7 @@ def stamp_pdf(data: bytes, stamps: Sequence[Stamp]) -> bytes:
         return data
     layout = {number: _displayed(reader.pages[number - 1]) for number in wanted}
     html = _overlay_html({number: (w, h) for number, (w, h, _) in layout.items()}, stamps)
-    overlay = PdfReader(io.BytesIO(HTML(string=html, url_fetcher=_DataOnly()).write_pdf()))
+    overlay = PdfReader(io.BytesIO(HTML(string=html, url_fetcher=DataOnlyFetcher()).write_pdf()))
     writer = PdfWriter(clone_from=reader)
     for index, number in enumerate(wanted):
         page = writer.pages[number - 1]
