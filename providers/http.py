@@ -99,6 +99,8 @@ class HttpRequest:
     # Sent as the Idempotency-Key header (run id + step id), so a retried step is one
     # effect at a receiver that honours it.
     idempotency_key: str | None = None
+    # The response body as bytes, undecoded (a PDF a provider serves).
+    binary: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,7 +315,7 @@ class HttpClient:
         target = await self._vet(url)
         for _hop in range(MAX_REDIRECTS + 1):
             status, response_headers, content = await self._send(
-                method, target, headers, body, request.timeout
+                method, target, headers, body, request.timeout, binary=request.binary
             )
             location = response_headers.get("location")
             if status not in (301, 302, 303, 307, 308) or location is None:
@@ -336,7 +338,14 @@ class HttpClient:
         raise HttpFailed(f"More than {MAX_REDIRECTS} redirects")
 
     async def _send(
-        self, method: str, target: _Target, headers: dict[str, str], body: Any, phase_limit: float
+        self,
+        method: str,
+        target: _Target,
+        headers: dict[str, str],
+        body: Any,
+        phase_limit: float,
+        *,
+        binary: bool = False,
     ) -> tuple[int, dict[str, str], Any]:
         host_header = target.url.netloc.decode("ascii").rpartition("@")[2]
         send_headers = {**headers, "Host": host_header}
@@ -355,7 +364,7 @@ class HttpClient:
         for index, address in enumerate(target.addresses):
             try:
                 return await self._exchange(
-                    method, target, address, send_headers, content, phase_limit
+                    method, target, address, send_headers, content, phase_limit, binary=binary
                 )
             except httpx.ConnectError as exc:
                 # Nothing was sent: the next vetted address of the host may answer.
@@ -377,6 +386,8 @@ class HttpClient:
         headers: dict[str, str],
         content: bytes | None,
         phase_limit: float,
+        *,
+        binary: bool = False,
     ) -> tuple[int, dict[str, str], Any]:
         """One request to ``address``, naming the host only in Host and TLS SNI."""
         async with self._client_for(target) as client:
@@ -397,7 +408,7 @@ class HttpClient:
         return (
             response.status_code,
             {k.lower(): v for k, v in response.headers.items()},
-            _decode(response, data),
+            data if binary else _decode(response, data),
         )
 
     def _client_for(self, target: _Target) -> AbstractAsyncContextManager[httpx.AsyncClient]:

@@ -1,0 +1,222 @@
+"""A firm's connections to outside e-signature providers (DocuSign, Dropbox Sign): which
+vault credential holds the secrets, the account and the API's base URL; and the adapter
+built from one.
+
+The credential's value is a JSON object: DocuSign ``{"access_token": "…", "hmac_keys":
+["…"]}`` (``hmac_key`` for a single Connect key), Dropbox Sign ``{"api_key": "…"}``. Saving a
+connection checks that the credential is the firm's and holds those members (naming the
+members, never a value). Nothing here returns a secret to a client; the adapter gets them
+decrypted, in the request or activity that calls the provider."""
+
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.crypto import Cipher
+from core.errors import NotFound, Unprocessable
+from core.principal import Principal
+from models import Credential, EsignatureConnection
+from providers.esignature import (
+    Connection,
+    EsignatureProvider,
+    EsignatureProviderRefused,
+    check_base_url,
+    client_for,
+    hmac_keys,
+    secret,
+)
+from providers.esignature_docusign import DocuSignProvider
+from providers.esignature_dropbox_sign import DropboxSignProvider
+from providers.http import HttpPool
+from services import audit
+from services.credentials import CREDENTIALS
+from services.esignature.repository import CONNECTIONS
+from services.repository import Firm
+
+ConnectedProvider = Literal["docusign", "dropbox_sign"]
+PROVIDERS: tuple[ConnectedProvider, ...] = ("docusign", "dropbox_sign")
+# The credential members each provider's adapter reads.
+_REQUIRED = {"docusign": ("access_token",), "dropbox_sign": ("api_key",)}
+
+
+def _base_url(value: str) -> str:
+    return check_base_url(value)
+
+
+class ConnectionFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    credential_id: uuid.UUID = Field(
+        description="The firm's vault credential whose value is the JSON of the secrets"
+    )
+    account_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = Field(
+        default=None, description="DocuSign's API account id (required for DocuSign)"
+    )
+    base_url: Annotated[
+        str, StringConstraints(min_length=8, max_length=500), AfterValidator(_base_url)
+    ] = Field(
+        description=(
+            "The provider's API base: https://demo.docusign.net, https://na3.docusign.net, "
+            "https://api.hellosign.com (plain http only on a loopback address)"
+        )
+    )
+
+
+def _summary(row: EsignatureConnection) -> dict[str, Any]:
+    return {
+        "provider": row.provider,
+        "credential_id": str(row.credential_id) if row.credential_id else None,
+        "account_id": row.account_id,
+        "base_url": row.base_url,
+    }
+
+
+def _secrets(cipher: Cipher, credential: Credential) -> dict[str, Any]:
+    try:
+        value = json.loads(cipher.decrypt(credential.value_encrypted))
+    except ValueError:
+        value = None
+    return value if isinstance(value, dict) else {}
+
+
+def _check_secrets(provider: str, secrets: dict[str, Any]) -> None:
+    missing = [name for name in _REQUIRED[provider] if not secrets.get(name)]
+    if provider == "docusign" and not hmac_keys(Connection(provider, "", None, secrets)):
+        missing.append("hmac_keys")
+    if missing:
+        raise Unprocessable(
+            "The credential does not hold what this provider needs",
+            errors=[
+                {
+                    "pointer": "/credential_id",
+                    "detail": "the credential's value must be a JSON object with "
+                    + ", ".join(missing),
+                }
+            ],
+        )
+
+
+async def list_connections(
+    session: AsyncSession, principal: Principal
+) -> Sequence[EsignatureConnection]:
+    """At most one per provider, so at most two."""
+    stmt = CONNECTIONS.select(principal).order_by(EsignatureConnection.provider)
+    return (await session.scalars(stmt)).all()
+
+
+async def save_connection(
+    session: AsyncSession,
+    principal: Principal,
+    cipher: Cipher,
+    provider: ConnectedProvider,
+    *,
+    fields: ConnectionFields,
+) -> EsignatureConnection:
+    """Create or replace the firm's connection to ``provider``."""
+    credential = await CREDENTIALS.get_or_404(
+        session, principal, fields.credential_id, pointer="/credential_id"
+    )
+    if provider == "docusign" and not fields.account_id:
+        raise Unprocessable(
+            "A DocuSign connection needs its account id",
+            errors=[{"pointer": "/account_id", "detail": "required for DocuSign"}],
+        )
+    _check_secrets(provider, _secrets(cipher, credential))
+    row = await CONNECTIONS.find(
+        session, principal, EsignatureConnection.provider == provider, lock=True
+    )
+    before = _summary(row) if row is not None else None
+    if row is None:
+        row = EsignatureConnection(firm_id=principal.firm_id, provider=provider)
+        session.add(row)
+    row.credential_id = fields.credential_id
+    row.account_id = fields.account_id
+    row.base_url = fields.base_url
+    await session.flush()
+    await session.refresh(row)
+    await audit.record(
+        session,
+        principal,
+        action="esignature_connection.saved",
+        record_type="esignature_connection",
+        record_id=row.id,
+        before=before,
+        after=_summary(row),
+    )
+    return row
+
+
+async def delete_connection(
+    session: AsyncSession, principal: Principal, provider: ConnectedProvider
+) -> None:
+    row = await CONNECTIONS.find(
+        session, principal, EsignatureConnection.provider == provider, lock=True
+    )
+    if row is None:
+        raise NotFound(f"This firm has no {provider} connection")
+    before = _summary(row)
+    await session.delete(row)
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        action="esignature_connection.deleted",
+        record_type="esignature_connection",
+        record_id=row.id,
+        before=before,
+    )
+
+
+async def load_connection(
+    session: AsyncSession, firm: Firm, provider: str, cipher: Cipher
+) -> Connection | None:
+    """The firm's connection with its secrets decrypted; None when there is none or its
+    credential was deleted."""
+    row = await CONNECTIONS.find(session, firm, EsignatureConnection.provider == provider)
+    if row is None or row.credential_id is None:
+        return None
+    credential = await CREDENTIALS.get(session, firm, row.credential_id)
+    if credential is None:
+        return None
+    return Connection(
+        provider=row.provider,
+        base_url=row.base_url,
+        account_id=row.account_id,
+        secrets=_secrets(cipher, credential),
+    )
+
+
+async def provider_for(
+    session: AsyncSession, firm: Firm, provider: str, cipher: Cipher, pool: HttpPool
+) -> EsignatureProvider:
+    """The firm's adapter for ``provider``; refused when the firm has no connection."""
+    connection = await load_connection(session, firm, provider, cipher)
+    if connection is None:
+        raise EsignatureProviderRefused(
+            f"This firm has no {provider} connection; an admin connects it in the settings"
+        )
+    return build_provider(connection, pool)
+
+
+def build_provider(connection: Connection, pool: HttpPool) -> EsignatureProvider:
+    """The adapter of ``connection.provider`` on the shared pool."""
+    client = client_for(pool, connection.base_url)
+    if connection.provider == "docusign":
+        if not connection.account_id:
+            raise EsignatureProviderRefused("A DocuSign connection needs its account id")
+        return DocuSignProvider(
+            client,
+            base_url=connection.base_url,
+            account_id=connection.account_id,
+            access_token=secret(connection, "access_token"),
+            hmac_keys=hmac_keys(connection),
+        )
+    if connection.provider == "dropbox_sign":
+        return DropboxSignProvider(
+            client, base_url=connection.base_url, api_key=secret(connection, "api_key")
+        )
+    raise ValueError(f"no adapter for {connection.provider!r}")
