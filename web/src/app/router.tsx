@@ -11,12 +11,13 @@ import * as documents from "@/screens/documents/routes";
 import * as invoices from "@/screens/invoices/routes";
 import * as publicPages from "@/screens/public/routes";
 import * as settings from "@/screens/settings/routes";
+import * as signing from "@/screens/signing/routes";
 import * as stripe from "@/screens/stripe/routes";
 import * as tasks from "@/screens/tasks/routes";
 
 // Each area lists its own routes in its routes.tsx; this file only puts them together.
 const routeTree = rootRoute.addChildren([
-  publicRoute.addChildren([...auth.publicRoutes, ...publicPages.publicRoutes]),
+  publicRoute.addChildren([...auth.publicRoutes, ...publicPages.publicRoutes, ...signing.publicRoutes]),
   appRoute.addChildren([
     ...dashboard.appRoutes,
     ...auth.appRoutes,

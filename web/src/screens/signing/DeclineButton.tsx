@@ -1,0 +1,39 @@
+import { Textarea } from "@mantine/core";
+import { useState } from "react";
+
+import { signingApi } from "./signingApi";
+import { ConfirmAction } from "@/components/ConfirmAction";
+
+interface Props {
+  recipientId: string;
+  token: string;
+  firmName: string;
+  onDeclined: () => void;
+}
+
+/** Decline to sign, with the reason the sender reads. */
+export function DeclineButton({ recipientId, token, firmName, onDeclined }: Props) {
+  const [reason, setReason] = useState("");
+  return (
+    <ConfirmAction
+      label="Decline to sign"
+      title="Decline to sign"
+      consequence={`${firmName} is told that you declined, with your reason. The documents can then no longer be signed by anyone through this request.`}
+      onConfirm={async () => {
+        await signingApi.decline(recipientId, token, reason.trim());
+        onDeclined();
+      }}
+    >
+      <Textarea
+        label="Why do you decline?"
+        description="The sender reads this."
+        required
+        autosize
+        minRows={2}
+        maxLength={500}
+        value={reason}
+        onChange={(event) => setReason(event.currentTarget.value)}
+      />
+    </ConfirmAction>
+  );
+}
