@@ -31,6 +31,9 @@ from api.routes import (
     document_versions,
     documents,
     dunning,
+    envelope_documents,
+    envelope_recipients,
+    envelopes,
     firm_settings,
     health,
     inbound_webhooks,
@@ -39,6 +42,9 @@ from api.routes import (
     public_invoices,
     recurring_invoices,
     sessions,
+    signature_verification,
+    signing,
+    signing_certificate,
     sso,
     stripe,
     tasks,
@@ -134,6 +140,12 @@ def create_app(
     app.include_router(document_settings.router, prefix=v1, tags=["documents"])
     app.include_router(document_search.router, prefix=v1, tags=["documents"])
     app.include_router(document_retention.router, prefix=v1, tags=["document retention"])
+    app.include_router(envelopes.router, prefix=v1, tags=["envelopes"])
+    app.include_router(envelope_documents.router, prefix=v1, tags=["envelopes"])
+    app.include_router(envelope_recipients.router, prefix=v1, tags=["envelopes"])
+    app.include_router(signing.router, prefix=v1, tags=["signing"])
+    app.include_router(signing_certificate.router, prefix=v1, tags=["e-signature settings"])
+    app.include_router(signature_verification.router, prefix=v1, tags=["signature verification"])
     # The web app's pages: what no API route matches.
     web_app.install(app, settings.web_dist)
     # Last, so it sees every route.

@@ -175,6 +175,17 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/v1/public/invoices/{invoice_id}/checkout"),
         # A download link of a stored file: its signed, short-lived token is the credential.
         ("GET", "/v1/files/{token}"),
+        # A recipient's signing link: its signed token (X-Signing-Token) authorises their part
+        # of one envelope.
+        ("GET", "/v1/signing/{recipient_id}"),
+        ("GET", "/v1/signing/{recipient_id}/documents/{envelope_document_id}/pages/{page}"),
+        ("POST", "/v1/signing/{recipient_id}/consent"),
+        ("POST", "/v1/signing/{recipient_id}/code"),
+        ("POST", "/v1/signing/{recipient_id}/code/verify"),
+        ("POST", "/v1/signing/{recipient_id}/sign"),
+        ("POST", "/v1/signing/{recipient_id}/decline"),
+        # Anyone holding a PDF may ask whether it is an intact firmflow-sealed document.
+        ("POST", "/v1/signatures/verify"),
     }
 )
 

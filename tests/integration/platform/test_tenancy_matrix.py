@@ -374,6 +374,10 @@ class Endpoint:
 # in the matrix. The management routes /v1/automations/{automation_id}/inbound-webhook and
 # their alias .../hook are in it, each on its own.
 PUBLIC_PARAMETERS = frozenset({"firm_slug", "token", "firm_id"})
+# The signing page's API: the X-Signing-Token of a recipient's link is the credential, and
+# every refusal of it is a 403 or 410 (another firm's link among them, tested in
+# tests/integration/esignature/test_signing_links.py), never a 404.
+PUBLIC_PREFIXES = ("/v1/signing/",)
 
 
 def endpoints_with_ids() -> list[Endpoint]:
@@ -384,6 +388,8 @@ def endpoints_with_ids() -> list[Endpoint]:
         if not isinstance(route, APIRoute) or path is None or "{" not in path:
             continue
         if PUBLIC_PARAMETERS & set(re.findall(r"{(\w+)", path)):
+            continue
+        if path.startswith(PUBLIC_PREFIXES):
             continue
         for method in sorted(context.methods or ()):
             if method not in {"HEAD", "OPTIONS"}:
