@@ -116,7 +116,7 @@ async def _documents(
             stamped_sha256=stamped.get(str(row.id)) or None,
             sealed_sha256=None if embedded else row.signed_sha256,
         )
-        for row, title in rows.tuples()
+        for row, title in rows
     ]
 
 

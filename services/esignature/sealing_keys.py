@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.config import Settings
 from core.crypto import Cipher, configured_keys
 from core.db import SystemPurpose, system_scope
-from core.errors import Unprocessable
+from core.errors import AppError, Unprocessable
 from core.principal import Principal
 from models import Firm, PlatformSigningKey
 from services import audit
@@ -244,8 +244,12 @@ async def platform_fingerprints(session: AsyncSession) -> set[str]:
         return set(rows)
 
 
-class NoSealingKey(RuntimeError):
-    """No platform key and no firm key: the server was started without encryption keys."""
+class NoSealingKey(AppError):
+    """No platform key and no firm key: the server started without encryption keys."""
+
+    status = 503
+    title = "Sealing unavailable"
+    slug = "sealing-unavailable"
 
 
 async def sealing_key(session: AsyncSession, cipher: Cipher, firm_id: uuid.UUID) -> SealKey:
@@ -264,7 +268,7 @@ async def sealing_key(session: AsyncSession, cipher: Cipher, firm_id: uuid.UUID)
             select(PlatformSigningKey).where(PlatformSigningKey.active.is_(True))
         )
     if row is None:
-        raise NoSealingKey("no active platform signing key: see docs/esignature/seal.md")
+        raise NoSealingKey("This server has no sealing key yet; see docs/esignature/seal.md")
     return SealKey(
         row.certificate_pem, cipher.decrypt(row.key_encrypted).encode(), row.fingerprint_sha256
     )
@@ -294,7 +298,7 @@ async def firm_certificate(
             select(PlatformSigningKey.certificate_pem).where(PlatformSigningKey.active.is_(True))
         )
     if pem is None:
-        raise NoSealingKey("no active platform signing key")
+        raise NoSealingKey("This server has no sealing key yet; see docs/esignature/seal.md")
     return summarize_pem(pem), False
 
 

@@ -34,6 +34,7 @@ from models import EnvelopeField, EnvelopeRecipient, FieldKind
 
 SCRIPT_FONT = "Z003"
 CHECK_MARK = "\u2713"
+MAX_TEXT_PT = 14.0
 
 
 @dataclass(frozen=True)
@@ -135,9 +136,10 @@ def _box_html(stamp: Stamp, width: float, height: float) -> str:
         source = "data:image/png;base64," + base64.b64encode(stamp.image_png).decode()
         return f'<div class="f" style="{style}"><img src="{source}" alt=""></div>'
     text = stamp.text or ""
-    # Large enough to read, small enough that the text fits the box's height and, roughly
-    # (half an em per character), its width.
-    size = max(4.0, min(h * (0.8 if stamp.script else 0.65), w / max(1, len(text)) * 1.9))
+    # Fits the box's height and, roughly (about half an em per character), its width; typed
+    # text no larger than a form's, a script signature as large as its box allows.
+    fitted = min(h * (0.8 if stamp.script else 0.65), w / max(1, len(text)) * 1.7)
+    size = max(4.0, fitted if stamp.script else min(fitted, MAX_TEXT_PT))
     face = f"font-family:'{SCRIPT_FONT}';" if stamp.script else ""
     return (
         f'<div class="f t" style="{style};{face}font-size:{size:.2f}pt;'
