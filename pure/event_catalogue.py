@@ -66,6 +66,8 @@ CATALOGUE: dict[str, EventType] = {
             "A document's approved version was published (by hand or on its review's approval).",
             "document_id",
         ),
+        EventType("envelope.sent", "An envelope was sent for signature.", "envelope_id"),
+        EventType("envelope.voided", "An envelope out for signature was voided.", "envelope_id"),
     )
 }
 
