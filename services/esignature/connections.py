@@ -38,7 +38,6 @@ from services.esignature.repository import CONNECTIONS
 from services.repository import Firm
 
 ConnectedProvider = Literal["docusign", "dropbox_sign"]
-PROVIDERS: tuple[ConnectedProvider, ...] = ("docusign", "dropbox_sign")
 # The credential members each provider's adapter reads.
 _REQUIRED = {"docusign": ("access_token",), "dropbox_sign": ("api_key",)}
 

@@ -1,0 +1,195 @@
+"""Deliveries from DocuSign Connect and Dropbox Sign callbacks, at
+``/v1/esignature/webhooks/{docusign|dropbox-sign}/{firm_id}``.
+
+The firm is named by the path, so everything runs in a tenant session for that firm: the
+delivery is verified with that firm's connection's secret (an unknown firm, or one with no
+connection to this provider, is the same 404 as any other unknown endpoint). A forged,
+stale or malformed delivery is refused by the adapter (providers/esignature*.py).
+
+Each verified event is applied to the envelope the provider's ref names (one of this
+firm's sent through this provider; an event for any other is acknowledged and ignored, so
+the provider stops retrying it):
+- viewed, signed, declined: ``progress.recipient_changed`` for the recipient the
+  provider's recipient ref names, with the provider's event id and time: a duplicate or an
+  out-of-order event (viewed after signed) changes nothing;
+- completed: every signer and approver not yet signed is signed (the provider says all
+  did; their own events may come later, or not at all), each signalled to the workflow,
+  which completes the envelope and fetches the signed documents;
+- voided (at the provider, not by firmflow): the envelope is voided, the trail records it
+  and the workflow is signalled as for a staff void."""
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.crypto import Cipher
+from core.db import scope_to_firm
+from core.errors import NotFound
+from models import (
+    Envelope,
+    EnvelopeEventKind,
+    EnvelopeRecipient,
+    EnvelopeStatus,
+    RecipientRole,
+    RecipientStatus,
+)
+from providers.esignature import EventKind, ProviderEvent
+from providers.http import HttpPool
+from services.esignature import progress, trail
+from services.esignature.connections import build_provider, load_connection
+from services.esignature.repository import ENVELOPES, RECIPIENTS
+from services.outbox import writer as outbox
+from workflows.esignature.envelope.contracts import (
+    VOID_SIGNAL,
+    RecipientChange,
+    Voided,
+    workflow_id,
+)
+
+log = logging.getLogger("firmflow.esignature")
+
+_LABELS = {"docusign": "DocuSign", "dropbox_sign": "Dropbox Sign"}
+_CHANGES: dict[EventKind, RecipientChange] = {
+    EventKind.viewed: "viewed",
+    EventKind.signed: "signed",
+    EventKind.declined: "declined",
+}
+
+
+class UnknownWebhookEndpoint(NotFound):
+    title = "Unknown webhook endpoint"
+    slug = "unknown-webhook-endpoint"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    # Events the delivery carried that firmflow uses.
+    events: int
+    # Of those, how many changed something (0 for a duplicate delivery).
+    applied: int
+
+
+async def receive(
+    session: AsyncSession,
+    cipher: Cipher,
+    provider: str,
+    firm_ref: str,
+    *,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+) -> Receipt:
+    """Verify one delivery to the firm's endpoint and apply its events; the caller
+    commits (which also sends the workflow its signals, through the outbox)."""
+    try:
+        firm_id = uuid.UUID(firm_ref)
+    except ValueError:
+        raise UnknownWebhookEndpoint() from None
+    await scope_to_firm(session, firm_id)
+    connection = await load_connection(session, firm_id, provider, cipher)
+    if connection is None:
+        log.info("esignature webhook for a firm without a %s connection", provider)
+        raise UnknownWebhookEndpoint()
+    # Parsing makes no call: the pool opens no connection.
+    adapter = build_provider(connection, HttpPool())
+    events = adapter.parse_webhook(headers, body, now)
+    applied = 0
+    for event in events:
+        applied += await apply_event(session, firm_id, provider, event)
+    return Receipt(events=len(events), applied=applied)
+
+
+async def apply_event(
+    session: AsyncSession, firm_id: uuid.UUID, provider: str, event: ProviderEvent
+) -> int:
+    """How many recipients (or the envelope) ``event`` changed."""
+    envelope = await ENVELOPES.find(
+        session,
+        firm_id,
+        Envelope.provider == provider,
+        Envelope.provider_ref == event.envelope_ref,
+        lock=True,
+    )
+    if envelope is None:
+        log.info("esignature webhook for an unknown envelope", extra={"provider": provider})
+        return 0
+    if event.kind == EventKind.voided:
+        return int(await _voided(session, envelope, provider, event))
+    recipients = list(
+        await session.scalars(
+            RECIPIENTS.select(firm_id)
+            .where(EnvelopeRecipient.envelope_id == envelope.id)
+            .order_by(EnvelopeRecipient.routing_order, EnvelopeRecipient.id)
+        )
+    )
+    if event.kind == EventKind.completed:
+        changed = 0
+        for recipient in recipients:
+            if recipient.role != RecipientRole.cc and recipient.status != RecipientStatus.signed:
+                changed += await progress.recipient_changed(
+                    session,
+                    envelope,
+                    recipient,
+                    "signed",
+                    source=provider,
+                    at=event.occurred_at,
+                    provider_event_id=f"{event.event_id}:{recipient.id}",
+                    detail={"reported_by": "envelope completed"},
+                )
+        return changed
+    named = next((r for r in recipients if r.provider_recipient_id == event.recipient_ref), None)
+    if named is None:
+        log.info("esignature webhook for an unknown recipient", extra={"provider": provider})
+        return 0
+    return int(
+        await progress.recipient_changed(
+            session,
+            envelope,
+            named,
+            _CHANGES[event.kind],
+            source=provider,
+            at=event.occurred_at,
+            provider_event_id=event.event_id,
+            decline_reason=event.decline_reason,
+        )
+    )
+
+
+async def _voided(
+    session: AsyncSession, envelope: Envelope, provider: str, event: ProviderEvent
+) -> bool:
+    if envelope.status != EnvelopeStatus.sent:
+        # Voided by firmflow first (its void reached the provider), or closed already.
+        return False
+    reason = f"Voided at {_LABELS.get(provider, provider)}"
+    recorded = await trail.record_event(
+        session,
+        envelope.firm_id,
+        envelope.id,
+        EnvelopeEventKind.voided,
+        source=provider,
+        detail={"reason": reason},
+        provider_event_id=event.event_id,
+    )
+    if recorded is None:
+        return False
+    envelope.status = EnvelopeStatus.voided.value
+    envelope.voided_at = event.occurred_at
+    envelope.void_reason = reason
+    await session.flush()
+    target = workflow_id(envelope.id)
+    await outbox.enqueue_message(
+        session,
+        envelope.firm_id,
+        outbox.signal_workflow(
+            target,
+            VOID_SIGNAL,
+            dedupe_key=f"signal:{target}:{VOID_SIGNAL}:{envelope.send_round}",
+            arg=Voided(reason=reason),
+        ),
+    )
+    return True
