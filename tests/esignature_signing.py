@@ -3,14 +3,16 @@ directly: the signing tests need a sent envelope, not the path that sends one), 
 recipients' signing tokens, and the page's requests with the X-Signing-Token header."""
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from httpx import AsyncClient, Response
+from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import Settings
 from core.db import scope_to_firm
@@ -23,12 +25,40 @@ from models import (
     EnvelopeRecipient,
     OutboxMessage,
 )
+from providers.storage import Storage
 from services.esignature.pages import pdf_layout
 from services.esignature.signing_links import signing_url
 from tests.esignature_factories import sample_pdf, upload_pdf
 from tests.factories import Actor
+from tests.invitations import PUBLIC_URL
+from tests.mailbox import Mailbox
 
 USER_AGENT = "Mozilla/5.0 (signing tests)"
+
+
+@asynccontextmanager
+async def signing_app(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    storage: Storage,
+    mailbox: Mailbox,
+) -> AsyncIterator[AsyncClient]:
+    """The app over ``sessionmaker``, its files in ``storage`` and its email by SMTP to
+    ``mailbox``."""
+    from api.app import create_app
+
+    mailing = settings.model_copy(
+        update={
+            "email_backend": "smtp",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mailbox.port,
+            "public_url": PUBLIC_URL,
+        }
+    )
+    app = create_app(mailing, sessionmaker=sessionmaker, storage=storage)
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
 
 
 @dataclass(frozen=True)
