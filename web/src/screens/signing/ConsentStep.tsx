@@ -50,7 +50,8 @@ export function ConsentStep({ view, recipientId, token, onDone, onDeclined }: Pr
         />
         <ProblemAlert error={consent.error} />
         <Group justify="space-between">
-          <DeclineButton recipientId={recipientId} token={token} firmName={view.firm.name} onDeclined={onDeclined} />
+          {/* With a code to verify, declining waits for it too: the API asks who is declining. */}
+          {view.needs_code ? <span /> : <DeclineButton recipientId={recipientId} token={token} firmName={view.firm.name} onDeclined={onDeclined} />}
           <Button disabled={!agreed} loading={consent.isPending} onClick={() => consent.mutate()}>
             Continue
           </Button>

@@ -10,42 +10,48 @@ export const READABLE = { title: { color: "var(--mantine-color-text)" } };
 
 const ASK_SENDER = "Ask the sender for a new link.";
 
-/** A forged, altered, superseded or another recipient's link, or a reload that lost it. */
-export function InvalidLink() {
+/** A forged, altered, superseded or another recipient's link, an expired one, or a reload that lost it. */
+export function InvalidLink({ expired = false }: { expired?: boolean }) {
   return (
     <>
-      <PageHeader title="This link does not work" />
-      <Alert color="red" styles={READABLE} title="The signing link is not valid" role="alert">
+      <PageHeader title={expired ? "This link has expired" : "This link does not work"} />
+      <Alert
+        color="red"
+        styles={READABLE}
+        title={expired ? "The signing link has expired" : "The signing link is not valid"}
+        role="alert"
+      >
         <Text size="sm">
-          Open the link from your email again. If it still does not work, it may have been replaced by a newer one or
-          typed incompletely. {ASK_SENDER}
+          {expired
+            ? "Signing links work for a limited time. "
+            : "Open the link from your email again: a link works only as it was sent, and a newer email replaces it. "}
+          {ASK_SENDER}
         </Text>
       </Alert>
     </>
   );
 }
 
-/** The link expired, or the documents can no longer be signed (voided, expired, completed). */
+const CLOSED_REASONS: Record<string, string> = {
+  voided: "The sender cancelled this signing request.",
+  expired: "This signing request expired before everyone signed. Ask the sender to send it again.",
+  completed: "Everyone has signed these documents. A copy of the signed documents was emailed to every recipient.",
+  declined: "Someone declined to sign, so the request is closed.",
+};
+
+/** The documents can no longer be signed: voided, expired, completed or declined. */
 export function ClosedEnvelope({ view, error }: { view?: SigningView; error?: ApiProblem }) {
-  const status = view?.envelope.status;
-  const reason =
-    status === "voided"
-      ? "The sender cancelled this signing request."
-      : status === "expired"
-        ? "This signing request expired before everyone signed."
-        : status === "completed"
-          ? "Everyone has already signed these documents."
-          : status === "declined"
-            ? "Someone declined to sign, so the request is closed."
-            : (error?.problem.detail ?? "This link has expired.");
+  const status = view?.envelope.status ?? "";
+  const reason = CLOSED_REASONS[status] ?? error?.problem.detail ?? "This signing request is closed.";
   return (
     <>
       <PageHeader title="These documents can no longer be signed" description={view?.envelope.title} />
-      <Alert color="gray" styles={READABLE} title={error?.problem.title ?? "Signing is closed"} role="status">
-        <Text size="sm">
-          {reason} {status === "completed" ? "A signed copy was emailed to every recipient." : `If you still need to sign, ${ASK_SENDER.toLowerCase()}`}
-        </Text>
-      </Alert>
+      <Stack>
+        <Alert color="gray" styles={READABLE} title={error?.problem.title ?? "Signing is closed"} role="status">
+          <Text size="sm">{reason}</Text>
+        </Alert>
+        <VerifyLink />
+      </Stack>
     </>
   );
 }

@@ -6,6 +6,7 @@ import { useEffect, useState } from "react";
 import { CodeStep } from "./CodeStep";
 import { ConsentStep } from "./ConsentStep";
 import { ClosedEnvelope, Declined, InvalidLink, NotYourTurn, Signed } from "./Outcomes";
+import { refusalOf } from "./refusal";
 import { signRoute } from "./routes";
 import { signingApi } from "./signingApi";
 import { SignStep } from "./SignStep";
@@ -77,9 +78,16 @@ export function SigningPage() {
 
 function RefusedLink({ error }: { error: unknown }) {
   if (error instanceof ApiProblem) {
-    if (error.status === 403 || error.status === 404) return <InvalidLink />;
-    if (error.status === 410) return <ClosedEnvelope error={error} />;
-    if (error.status === 409) return <NotYourTurn error={error} />;
+    switch (refusalOf(error.problem)) {
+      case "invalid":
+        return <InvalidLink />;
+      case "expired":
+        return <InvalidLink expired />;
+      case "closed":
+        return <ClosedEnvelope error={error} />;
+      case "not-your-turn":
+        return <NotYourTurn error={error} />;
+    }
   }
   return (
     <>
