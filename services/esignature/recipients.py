@@ -158,6 +158,7 @@ async def update_recipient(
         value = getattr(patch, name)
         setattr(recipient, name, value.value if isinstance(value, RecipientRole) else value)
     await session.flush()
+    await session.refresh(recipient, ["updated_at"])
     after = summarize(recipient)
     if after != before:
         await state.touch(session, envelope)
@@ -204,6 +205,7 @@ async def _correct(
         # The links sent to the old address stop working.
         recipient.link_version += 1
     await session.flush()
+    await session.refresh(recipient, ["updated_at"])
     await trail.record_event(
         session,
         principal,

@@ -179,9 +179,10 @@ async def test_the_list_filters_by_status_and_client_and_pages(
 ) -> None:
     client_id = await new_client(api, owner)
     document = (await upload_pdf(api, owner))["id"]
+    extras: list[dict[str, Any]] = [{}, {"client_id": client_id}, {"client_id": client_id}]
     made = [
         await draft_envelope(api, owner, document_ids=[document], title=f"E{n}", **extra)
-        for n, extra in enumerate([{}, {"client_id": client_id}, {"client_id": client_id}])
+        for n, extra in enumerate(extras)
     ]
     await api.post(f"/v1/envelopes/{made[2]['id']}/send", headers=owner.headers)
     other = await make_firm(db, "Other")
