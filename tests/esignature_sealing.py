@@ -43,6 +43,7 @@ from tests.factories import Actor
 ADA_UA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
 GRACE_UA = "Mozilla/5.0 (Macintosh) Safari/18.0"
 TAX_YEAR = "Tax year 2026"
+PASSPHRASE = "s3cret"
 
 
 @pytest.fixture(scope="session")
@@ -247,7 +248,7 @@ def sha256(data: bytes) -> str:
 
 
 def pkcs12_bundle(
-    passphrase: str = "s3cret",  # noqa: S107 (a test bundle's)
+    passphrase: str = PASSPHRASE,
     *,
     expired: bool = False,
     signing: bool = True,
