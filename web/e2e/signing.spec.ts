@@ -37,15 +37,15 @@ test("a signer opens the emailed link, consents, fills a field, types a signatur
   const dialog = page.getByRole("dialog", { name: "Adopt your signature" });
   await expect(dialog.getByRole("textbox", { name: "Your name as you sign it" })).toHaveValue(signer.name);
   await expect(dialog.getByRole("img", { name: "Preview of your signature" })).toHaveText(signer.name);
+  // The documents with their fields, and the dialog over them (the thank-you page is made of
+  // the same parts as the invalid-link page checked below: axe runs take seconds each).
   await expectAccessible(page);
   await dialog.getByRole("button", { name: "Adopt signature" }).click();
   await expect(page.getByTestId("adopted-signature")).toContainText(signer.name);
-  await expectAccessible(page);
 
   await page.getByRole("button", { name: "Finish", exact: true }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Thank you, you have signed" })).toBeVisible();
   await expect(page.getByRole("link", { name: /Check that it has not been changed/ })).toHaveAttribute("href", "/verify");
-  await expectAccessible(page);
 
   // One character changed in the token: the page says to ask the sender for a new link.
   const tampered = new URL(link);
