@@ -1726,6 +1726,370 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/envelopes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Envelopes
+         * @description Newest first, keyset-paginated; by status and by client.
+         */
+        get: operations["list_envelopes_v1_envelopes_get"];
+        put?: never;
+        /**
+         * Create Envelope
+         * @description Create a draft of library documents (their current versions pinned) and recipients.
+         *     Accepts an ``Idempotency-Key``.
+         */
+        post: operations["create_envelope_v1_envelopes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/envelopes/{envelope_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Envelope */
+        get: operations["get_envelope_v1_envelopes__envelope_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Envelope
+         * @description Delete a draft (a sent envelope is voided instead: 409).
+         */
+        delete: operations["delete_envelope_v1_envelopes__envelope_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Envelope
+         * @description Change a draft's details (409 once sent).
+         */
+        patch: operations["update_envelope_v1_envelopes__envelope_id__patch"];
+        trace?: never;
+    };
+    "/v1/envelopes/{envelope_id}/certificate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Certificate
+         * @description The audit certificate alone: the documents' hashes and every event of the trail.
+         */
+        get: operations["get_certificate_v1_envelopes__envelope_id__certificate_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/envelopes/{envelope_id}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Document
+         * @description Add a library document (its current version, a PDF, pinned) to a draft.
+         */
+        post: operations["add_document_v1_envelopes__envelope_id__documents_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/envelopes/{envelope_id}/documents/{envelope_document_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove Document
+         * @description Take a document out of a draft, with the fields placed on it.
+         */
+        delete: operations["remove_document_v1_envelopes__envelope_id__documents__envelope_document_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/envelopes/{envelope_id}/documents/{envelope_document_id}/download-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Download Link
+         * @description A short-lived URL to the version the envelope pinned (``original``) or to the sealed
+         *     copy (``signed``: 409 until the envelope completed). Recorded as a download.
+         */
+        post: operations["download_link_v1_envelopes__envelope_id__documents__envelope_document_id__download_link_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/envelopes/{envelope_id}/documents/{envelope_document_id}/pages/{page}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Page Preview
+         * @description A page of the pinned version, for the builder (fields are placed on it by fractions
+         *     of its size, so any width will do).
+         */
+        get: operations["page_preview_v1_envelopes__envelope_id__documents__envelope_document_id__pages__page__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/envelopes/{envelope_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Events
+         * @description The audit trail, oldest first, keyset-paginated.
+         */
+        get: operations["list_events_v1_envelopes__envelope_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/envelopes/{envelope_id}/fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace Fields
+         * @description Replace a draft's whole field layout.
+         */
+        put: operations["replace_fields_v1_envelopes__envelope_id__fields_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/envelopes/{envelope_id}/recipients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Recipient
+         * @description Add a recipient to a draft.
+         */
+        post: operations["add_recipient_v1_envelopes__envelope_id__recipients_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/envelopes/{envelope_id}/recipients/{recipient_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Recipient
+         * @description Remove a draft's recipient, with their fields.
+         */
+        delete: operations["delete_recipient_v1_envelopes__envelope_id__recipients__recipient_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Recipient
+         * @description Change a draft's recipient; once sent, correct a name or email (until that
+         *     recipient signed or declined: 409 after): the old links stop working and the new
+         *     address gets its own.
+         */
+        patch: operations["update_recipient_v1_envelopes__envelope_id__recipients__recipient_id__patch"];
+        trace?: never;
+    };
+    "/v1/envelopes/{envelope_id}/remind": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remind Envelope
+         * @description Remind now whoever's turn it is and has not acted (409 unless out for signature);
+         *     clicks within a minute of each other remind once.
+         */
+        post: operations["remind_envelope_v1_envelopes__envelope_id__remind_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/envelopes/{envelope_id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resend Envelope
+         * @description Send an expired envelope again (409 otherwise): a new expiry from now, the trail
+         *     kept, those who signed stay signed.
+         */
+        post: operations["resend_envelope_v1_envelopes__envelope_id__resend_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/envelopes/{envelope_id}/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Envelope
+         * @description Send a draft: its workflow delivers it to the recipients in their signing order.
+         *     422 with pointers while it lacks a document, a signer or approver, a signature field
+         *     for each signer, or the provider's connection; 409 unless a draft.
+         */
+        post: operations["send_envelope_v1_envelopes__envelope_id__send_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/envelopes/{envelope_id}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Void Envelope
+         * @description Void an envelope out for signature (409 otherwise); the recipients are told why.
+         */
+        post: operations["void_envelope_v1_envelopes__envelope_id__void_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/esignature/webhooks/docusign/{firm_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive Docusign
+         * @description DocuSign Connect's deliveries for one firm: 200 once applied (a duplicate is
+         *     answered 200 and changes nothing); 400 for a forged, stale or malformed delivery.
+         */
+        post: operations["receive_docusign_v1_esignature_webhooks_docusign__firm_id__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/esignature/webhooks/dropbox-sign/{firm_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive Dropbox Sign
+         * @description Dropbox Sign's callbacks for one firm, answered with the text Dropbox Sign expects
+         *     ("Hello API Event Received"); 400 for a forged, stale or malformed callback.
+         */
+        post: operations["receive_dropbox_sign_v1_esignature_webhooks_dropbox_sign__firm_id__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/files/{token}": {
         parameters: {
             query?: never;
@@ -1766,6 +2130,52 @@ export interface paths {
         put: operations["put_document_settings_v1_firm_document_settings_put"];
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/firm/esignature-connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Connections
+         * @description The firm's provider connections (at most one per provider).
+         */
+        get: operations["list_connections_v1_firm_esignature_connections_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/firm/esignature-connections/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Save Connection
+         * @description Connect the firm to ``provider`` or replace its connection; the credential must be
+         *     one of the firm's and hold the members the provider needs.
+         */
+        put: operations["save_connection_v1_firm_esignature_connections__provider__put"];
+        post?: never;
+        /**
+         * Delete Connection
+         * @description Disconnect the provider; envelopes already sent there keep their provider's state
+         *     but receive no more events.
+         */
+        delete: operations["delete_connection_v1_firm_esignature_connections__provider__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1815,6 +2225,38 @@ export interface paths {
         put: operations["set_security_policy_v1_firm_security_policy_put"];
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/firm/signing-certificate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Signing Certificate
+         * @description The certificate that seals the firm's envelopes: the firm's own, or the platform's
+         *     (``source``).
+         */
+        get: operations["get_signing_certificate_v1_firm_signing_certificate_get"];
+        /**
+         * Put Signing Certificate
+         * @description Seal the firm's next envelopes with its own certificate. The bundle must open with
+         *     the passphrase, hold the certificate's private key (RSA or EC), be valid now and allow
+         *     digital signatures; otherwise 422. Audited; the key is stored encrypted.
+         */
+        put: operations["put_signing_certificate_v1_firm_signing_certificate_put"];
+        post?: never;
+        /**
+         * Delete Signing Certificate
+         * @description Remove the firm's certificate and key: the platform's seals its next envelopes.
+         *     Documents sealed before stay verifiable. Audited.
+         */
+        delete: operations["delete_signing_certificate_v1_firm_signing_certificate_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2688,6 +3130,175 @@ export interface paths {
          *     ``Idempotency-Key`` a repeat sends nothing new and answers the same ``event_id``.
          */
         post: operations["send_event_v1_runs__run_id__events__name__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signatures/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify Signature
+         * @description Whether the uploaded PDF is an intact firmflow-sealed document: its seal checked by
+         *     pyHanko (not a byte changed, nothing appended, made with a firmflow key), the envelope
+         *     it came from and, for an intact copy, who signed it when. No sign-in; at most 100
+         *     verifications per client address in 15 minutes (429 with Retry-After beyond).
+         */
+        post: operations["verify_signature_v1_signatures_verify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signing/{recipient_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Signing
+         * @description The recipient's part of the envelope: the documents' layout, their fields, the
+         *     disclosure, and what they still have to do. The first opening records ``viewed``.
+         */
+        get: operations["read_signing_v1_signing__recipient_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signing/{recipient_id}/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Signing Code
+         * @description Email the recipient a six-digit code, good for 10 minutes (a new one replaces the
+         *     last). At most one a minute, fewer after five (429 with Retry-After).
+         */
+        post: operations["send_signing_code_v1_signing__recipient_id__code_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signing/{recipient_id}/code/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify Signing Code
+         * @description Verify the emailed code. A wrong one is a 422 saying how many tries are left; the
+         *     fifth wrong one uses the code up (429): ask for a new one.
+         */
+        post: operations["verify_signing_code_v1_signing__recipient_id__code_verify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signing/{recipient_id}/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Consent To Sign
+         * @description Consent to sign electronically under the disclosure shown (recorded once, with the
+         *     disclosure's version, the address and the browser).
+         */
+        post: operations["consent_to_sign_v1_signing__recipient_id__consent_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signing/{recipient_id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline Envelope
+         * @description Decline to sign, with a reason the sender sees; the envelope ends as declined.
+         */
+        post: operations["decline_envelope_v1_signing__recipient_id__decline_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signing/{recipient_id}/documents/{envelope_document_id}/pages/{page}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Signing Page
+         * @description A page of one of the envelope's documents as PNG, after consent (and the code when
+         *     one is asked for). The version sent for signature, whatever was uploaded since.
+         */
+        get: operations["read_signing_page_v1_signing__recipient_id__documents__envelope_document_id__pages__page__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signing/{recipient_id}/sign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign Envelope
+         * @description Fill the recipient's fields and sign (an approver approves). 422 with a pointer per
+         *     problem; 409 before their group's turn or once answered.
+         */
+        post: operations["sign_envelope_v1_signing__recipient_id__sign_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3812,6 +4423,38 @@ export interface components {
             /** Tags */
             tags?: string[];
         };
+        /** CodeSentRead */
+        CodeSentRead: {
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Sent To
+             * @description The recipient's address, masked (a***@example.com).
+             */
+            sent_to: string;
+        };
+        /** CodeVerify */
+        CodeVerify: {
+            /**
+             * Code
+             * @description The six digits emailed.
+             */
+            code: string;
+        };
+        /**
+         * ConsentCreate
+         * @description Consent to sign electronically under the disclosure shown.
+         */
+        ConsentCreate: {
+            /**
+             * Accepted
+             * @constant
+             */
+            accepted: true;
+        };
         /**
          * ContactCreate
          * @description A new contact of the client in the path.
@@ -3994,6 +4637,11 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** DeclineCreate */
+        DeclineCreate: {
+            /** Reason */
+            reason: string;
+        };
         /**
          * DefinitionProblem
          * @description What stops a draft from being published, at its JSON pointer in the definition.
@@ -4019,6 +4667,14 @@ export interface components {
          * @enum {string}
          */
         DiscountKind: "percent" | "amount";
+        /** DocumentAdd */
+        DocumentAdd: {
+            /**
+             * Document Id
+             * Format: uuid
+             */
+            document_id: string;
+        };
         /** DocumentDeletionRead */
         DocumentDeletionRead: {
             /** Blobs Deleted */
@@ -4281,6 +4937,19 @@ export interface components {
             url: string;
         };
         /**
+         * DownloadRequest
+         * @description ``original``: the version the envelope pinned; ``signed``: the sealed result (once
+         *     the envelope completed).
+         */
+        DownloadRequest: {
+            /**
+             * Variant
+             * @default original
+             * @enum {string}
+             */
+            variant?: "original" | "signed";
+        };
+        /**
          * DraftSaved
          * @description The saved draft and what would stop it from being published (empty when valid).
          */
@@ -4315,6 +4984,16 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /** DrawnMark */
+        DrawnMark: {
+            /** Image Png Base64 */
+            image_png_base64: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "drawn";
         };
         /**
          * DunningState
@@ -4376,6 +5055,404 @@ export interface components {
              * @constant
              */
             mfa_enrollment_required?: true;
+        };
+        /**
+         * EnvelopeCreate
+         * @description A new draft. Each document must be the firm's, not in the bin, its current version
+         *     a PDF (pinned: later versions do not change the envelope); a 422 points at the bad one
+         *     (``/document_ids/<i>``).
+         */
+        EnvelopeCreate: {
+            /** Client Id */
+            client_id?: string | null;
+            /** Document Ids */
+            document_ids?: string[];
+            /**
+             * Expiry Days
+             * @default 30
+             */
+            expiry_days?: number;
+            /**
+             * Message
+             * @default
+             */
+            message?: string;
+            /** @default builtin */
+            provider?: components["schemas"]["ProviderName"];
+            /** Recipients */
+            recipients?: components["schemas"]["RecipientFields"][];
+            /**
+             * Reminder Every Days
+             * @default 3
+             */
+            reminder_every_days?: number;
+            /**
+             * Reminder First Days
+             * @default 2
+             */
+            reminder_first_days?: number;
+            /**
+             * Reminder Max
+             * @default 5
+             */
+            reminder_max?: number;
+            /** Title */
+            title: string;
+        };
+        /** EnvelopeDocumentRead */
+        EnvelopeDocumentRead: {
+            /**
+             * Document Id
+             * Format: uuid
+             */
+            document_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Original Sha256 */
+            original_sha256: string;
+            /** Page Count */
+            page_count: number;
+            /**
+             * Page Sizes
+             * @description [width, height] in PDF points per page.
+             */
+            page_sizes: number[][];
+            /** Position */
+            position: number;
+            /** Signed Sha256 */
+            signed_sha256: string | null;
+            /** Signed Version Id */
+            signed_version_id: string | null;
+            /** Title */
+            title: string;
+            /**
+             * Version Id
+             * Format: uuid
+             */
+            version_id: string;
+        };
+        /** EnvelopeEventRead */
+        EnvelopeEventRead: {
+            /** Detail */
+            detail: {
+                [key: string]: unknown;
+            };
+            /** Email */
+            email: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Ip Address */
+            ip_address: string | null;
+            /** Kind */
+            kind: string;
+            /**
+             * Occurred At
+             * Format: date-time
+             */
+            occurred_at: string;
+            /** Recipient Id */
+            recipient_id: string | null;
+            /** Source */
+            source: string;
+            /** User Agent */
+            user_agent: string | null;
+        };
+        /** EnvelopeRead */
+        EnvelopeRead: {
+            /** Client Id */
+            client_id: string | null;
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /** Declined At */
+            declined_at: string | null;
+            /** Documents */
+            documents: components["schemas"]["EnvelopeDocumentRead"][];
+            /** Expires At */
+            expires_at: string | null;
+            /** Expiry Days */
+            expiry_days: number;
+            /** Fields */
+            fields: components["schemas"]["FieldRead"][];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Message */
+            message: string;
+            provider: components["schemas"]["ProviderName"];
+            /** Provider Ref */
+            provider_ref: string | null;
+            /** Recipients */
+            recipients: components["schemas"]["RecipientRead"][];
+            /** Reminder Every Days */
+            reminder_every_days: number;
+            /** Reminder First Days */
+            reminder_first_days: number;
+            /** Reminder Max */
+            reminder_max: number;
+            /** Send Round */
+            send_round: number;
+            /** Sent At */
+            sent_at: string | null;
+            /** Sent By */
+            sent_by: string | null;
+            status: components["schemas"]["EnvelopeStatus"];
+            /** Template Id */
+            template_id: string | null;
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Void Reason */
+            void_reason: string | null;
+            /** Voided At */
+            voided_at: string | null;
+        };
+        /**
+         * EnvelopeStatus
+         * @enum {string}
+         */
+        EnvelopeStatus: "draft" | "sent" | "completed" | "declined" | "expired" | "voided";
+        /**
+         * EnvelopeSummary
+         * @description An envelope as the list shows it.
+         */
+        EnvelopeSummary: {
+            /** Client Id */
+            client_id: string | null;
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Declined At */
+            declined_at: string | null;
+            /** Expires At */
+            expires_at: string | null;
+            /** Expiry Days */
+            expiry_days: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            provider: components["schemas"]["ProviderName"];
+            /** Reminder Every Days */
+            reminder_every_days: number;
+            /** Reminder First Days */
+            reminder_first_days: number;
+            /** Reminder Max */
+            reminder_max: number;
+            /** Send Round */
+            send_round: number;
+            /** Sent At */
+            sent_at: string | null;
+            status: components["schemas"]["EnvelopeStatus"];
+            /** Template Id */
+            template_id: string | null;
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Voided At */
+            voided_at: string | null;
+        };
+        /**
+         * EnvelopeUpdate
+         * @description A draft's details; only the members sent change (a sent envelope: 409).
+         */
+        EnvelopeUpdate: {
+            /** Client Id */
+            client_id?: string | null;
+            /** Expiry Days */
+            expiry_days?: number;
+            /** Message */
+            message?: string;
+            provider?: components["schemas"]["ProviderName"];
+            /** Reminder Every Days */
+            reminder_every_days?: number;
+            /** Reminder First Days */
+            reminder_first_days?: number;
+            /** Reminder Max */
+            reminder_max?: number;
+            /** Title */
+            title?: string;
+        };
+        /** EsignatureConnectionList */
+        EsignatureConnectionList: {
+            /** Items */
+            items: components["schemas"]["EsignatureConnectionRead"][];
+        };
+        /** EsignatureConnectionRead */
+        EsignatureConnectionRead: {
+            /** Account Id */
+            account_id: string | null;
+            /** Base Url */
+            base_url: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Credential Id */
+            credential_id: string | null;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "docusign" | "dropbox_sign";
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Webhook Url
+             * @description Where the provider delivers its events (DocuSign Connect or the Dropbox Sign account callback URL)
+             */
+            webhook_url: string;
+        };
+        /**
+         * EsignatureConnectionUpdate
+         * @description Connect the firm to the provider (or replace its connection). The credential's value
+         *     is a JSON object: DocuSign {"access_token", "hmac_keys": [...]}, Dropbox Sign
+         *     {"api_key"}. Secrets are never shown back.
+         */
+        EsignatureConnectionUpdate: {
+            /**
+             * Account Id
+             * @description DocuSign's API account id (required for DocuSign)
+             */
+            account_id?: string | null;
+            /**
+             * Base Url
+             * @description The provider's API base: https://demo.docusign.net, https://na3.docusign.net, https://api.hellosign.com (plain http only on a loopback address)
+             */
+            base_url: string;
+            /**
+             * Credential Id
+             * Format: uuid
+             * @description The firm's vault credential whose value is the JSON of the secrets
+             */
+            credential_id: string;
+        };
+        /** FieldEntry */
+        FieldEntry: {
+            /**
+             * Field Id
+             * Format: uuid
+             */
+            field_id: string;
+            /** Value */
+            value?: string | null;
+        };
+        /**
+         * FieldKind
+         * @enum {string}
+         */
+        FieldKind: "signature" | "initials" | "date_signed" | "text" | "checkbox";
+        /** FieldRead */
+        FieldRead: {
+            /**
+             * Envelope Document Id
+             * Format: uuid
+             */
+            envelope_document_id: string;
+            /** Filled At */
+            filled_at: string | null;
+            /** Height */
+            height: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            kind: components["schemas"]["FieldKind"];
+            /** Label */
+            label: string | null;
+            /** Page */
+            page: number;
+            /**
+             * Recipient Id
+             * Format: uuid
+             */
+            recipient_id: string;
+            /** Required */
+            required: boolean;
+            /** Value */
+            value: string | null;
+            /** Width */
+            width: number;
+            /** X */
+            x: number;
+            /** Y */
+            y: number;
+        };
+        /**
+         * FieldSpec
+         * @description A field on a page: ``x``, ``y`` from the page's top-left corner and ``width``,
+         *     ``height``, all as fractions of the page's width and height.
+         */
+        FieldSpec: {
+            /**
+             * Envelope Document Id
+             * Format: uuid
+             */
+            envelope_document_id: string;
+            /** Height */
+            height: number;
+            kind: components["schemas"]["FieldKind"];
+            /** Label */
+            label?: string | null;
+            /** Page */
+            page: number;
+            /**
+             * Recipient Id
+             * Format: uuid
+             */
+            recipient_id: string;
+            /**
+             * Required
+             * @default true
+             */
+            required?: boolean;
+            /** Width */
+            width: number;
+            /** X */
+            x: number;
+            /** Y */
+            y: number;
+        };
+        /**
+         * FieldsUpdate
+         * @description The envelope's whole field layout (a draft's); each bad field is a 422 pointing at
+         *     it (``/fields/<i>/<member>``).
+         */
+        FieldsUpdate: {
+            /** Fields */
+            fields: components["schemas"]["FieldSpec"][];
         };
         /** FirmRead */
         FirmRead: {
@@ -5078,6 +6155,20 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[EnvelopeEventRead] */
+        Page_EnvelopeEventRead_: {
+            /** Items */
+            items: components["schemas"]["EnvelopeEventRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[EnvelopeSummary] */
+        Page_EnvelopeSummary_: {
+            /** Items */
+            items: components["schemas"]["EnvelopeSummary"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[FolderRead] */
         Page_FolderRead_: {
             /** Items */
@@ -5426,6 +6517,23 @@ export interface components {
              */
             pointer?: string | null;
         };
+        /**
+         * ProviderName
+         * @enum {string}
+         */
+        ProviderName: "builtin" | "docusign" | "dropbox_sign";
+        /** ProviderWebhookReceipt */
+        ProviderWebhookReceipt: {
+            /** Applied */
+            applied: number;
+            /** Events */
+            events: number;
+            /**
+             * Received
+             * @default true
+             */
+            received?: boolean;
+        };
         /** PublicBillTo */
         PublicBillTo: {
             /** Address Lines */
@@ -5562,6 +6670,152 @@ export interface components {
             id: string;
             /** Status */
             status: string;
+        };
+        /**
+         * RecipientCreate
+         * @description A recipient of a draft.
+         */
+        RecipientCreate: {
+            /** Contact Id */
+            contact_id?: string | null;
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /** Name */
+            name: string;
+            /**
+             * Require Code
+             * @default false
+             */
+            require_code?: boolean;
+            /** @default signer */
+            role?: components["schemas"]["RecipientRole"];
+            /**
+             * Routing Order
+             * @default 1
+             */
+            routing_order?: number;
+        };
+        /**
+         * RecipientFields
+         * @description A recipient: signers sign, approvers approve (no signature field of their own), cc
+         *     get a copy when the envelope completes. Groups go in ascending ``routing_order``;
+         *     recipients of one group in parallel. ``contact_id``: a contact of the firm the
+         *     recipient is (for the record; name and email are as given).
+         */
+        RecipientFields: {
+            /** Contact Id */
+            contact_id?: string | null;
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /** Name */
+            name: string;
+            /**
+             * Require Code
+             * @default false
+             */
+            require_code?: boolean;
+            /** @default signer */
+            role?: components["schemas"]["RecipientRole"];
+            /**
+             * Routing Order
+             * @default 1
+             */
+            routing_order?: number;
+        };
+        /** RecipientRead */
+        RecipientRead: {
+            /** Code Verified At */
+            code_verified_at: string | null;
+            /** Consented At */
+            consented_at: string | null;
+            /** Contact Id */
+            contact_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Decline Reason */
+            decline_reason: string | null;
+            /** Declined At */
+            declined_at: string | null;
+            /** Email */
+            email: string;
+            /** Has Signature */
+            has_signature: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Reminded At */
+            last_reminded_at: string | null;
+            /** Link Version */
+            link_version: number;
+            /** Name */
+            name: string;
+            /** Provider Recipient Id */
+            provider_recipient_id: string | null;
+            /** Reminders Sent */
+            reminders_sent: number;
+            /** Require Code */
+            require_code: boolean;
+            role: components["schemas"]["RecipientRole"];
+            /** Routing Order */
+            routing_order: number;
+            /** Sent At */
+            sent_at: string | null;
+            /** Signature Kind */
+            signature_kind: ("typed" | "drawn") | null;
+            /** Signed At */
+            signed_at: string | null;
+            status: components["schemas"]["RecipientStatus"];
+            /** Template Role */
+            template_role: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Viewed At */
+            viewed_at: string | null;
+        };
+        /**
+         * RecipientRole
+         * @enum {string}
+         */
+        RecipientRole: "signer" | "approver" | "cc";
+        /**
+         * RecipientStatus
+         * @enum {string}
+         */
+        RecipientStatus: "created" | "sent" | "viewed" | "signed" | "declined";
+        /**
+         * RecipientUpdate
+         * @description A draft's recipient, any member; once the envelope was sent, only ``name`` and
+         *     ``email`` (a correction, until the recipient signed or declined).
+         */
+        RecipientUpdate: {
+            /** Contact Id */
+            contact_id?: string | null;
+            /**
+             * Email
+             * Format: email
+             */
+            email?: string;
+            /** Name */
+            name?: string;
+            /** Require Code */
+            require_code?: boolean;
+            role?: components["schemas"]["RecipientRole"];
+            /** Routing Order */
+            routing_order?: number;
         };
         /**
          * RecoveryCodesRead
@@ -5788,6 +7042,14 @@ export interface components {
          * @enum {string}
          */
         ReportFormat: "json" | "csv";
+        /**
+         * ResendBody
+         * @description An expired envelope sent again.
+         */
+        ResendBody: {
+            /** Expiry Days */
+            expiry_days?: number | null;
+        };
         /**
          * RetentionItem
          * @description A document the next sweep reports, and when it may be deleted.
@@ -6525,6 +7787,182 @@ export interface components {
             token: string;
             user: components["schemas"]["UserRead"];
         };
+        /**
+         * SignCreate
+         * @description Sign: the recipient's text and checkbox fields (checkboxes ``"true"``/``"false"``),
+         *     their signature (typed or a drawn PNG, base64) and initials when they have initials
+         *     fields. Approvers send neither. Signature, initials and date fields take no value.
+         */
+        SignCreate: {
+            /** Fields */
+            fields?: components["schemas"]["FieldEntry"][];
+            /** Initials */
+            initials?: (components["schemas"]["TypedMark"] | components["schemas"]["DrawnMark"]) | null;
+            /** Signature */
+            signature?: (components["schemas"]["TypedMark"] | components["schemas"]["DrawnMark"]) | null;
+        };
+        /** SignerCertificateRead */
+        SignerCertificateRead: {
+            /**
+             * Fingerprint
+             * @description SHA-256 of the certificate (DER), hex.
+             */
+            fingerprint: string;
+            /** Subject */
+            subject: string;
+        };
+        /**
+         * SigningCertificateRead
+         * @description The certificate that seals the firm's envelopes: its own, or the platform's when it
+         *     uploaded none. The private key is never shown.
+         */
+        SigningCertificateRead: {
+            /**
+             * Fingerprint
+             * @description SHA-256 of the certificate (DER), hex.
+             */
+            fingerprint: string;
+            /** Issuer */
+            issuer: string;
+            /**
+             * Not After
+             * Format: date-time
+             */
+            not_after: string;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "firm" | "platform";
+            /** Subject */
+            subject: string;
+        };
+        /** SigningDocument */
+        SigningDocument: {
+            /**
+             * Id
+             * Format: uuid
+             * @description The envelope document's id (pages are fetched by it).
+             */
+            id: string;
+            /** Page Count */
+            page_count: number;
+            /**
+             * Page Sizes
+             * @description [width, height] in PDF points per page.
+             */
+            page_sizes: number[][];
+            /** Title */
+            title: string;
+        };
+        /** SigningEnvelope */
+        SigningEnvelope: {
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Message */
+            message: string;
+            status: components["schemas"]["EnvelopeStatus"];
+            /** Title */
+            title: string;
+        };
+        /** SigningField */
+        SigningField: {
+            /**
+             * Envelope Document Id
+             * Format: uuid
+             */
+            envelope_document_id: string;
+            /** Height */
+            height: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            kind: components["schemas"]["FieldKind"];
+            /** Label */
+            label: string | null;
+            /** Page */
+            page: number;
+            /** Required */
+            required: boolean;
+            /** Value */
+            value: string | null;
+            /** Width */
+            width: number;
+            /**
+             * X
+             * @description Fraction of the page's width from its left edge.
+             */
+            x: number;
+            /**
+             * Y
+             * @description Fraction of the page's height from its top edge.
+             */
+            y: number;
+        };
+        /** SigningFirm */
+        SigningFirm: {
+            /** Name */
+            name: string;
+        };
+        /** SigningRecipient */
+        SigningRecipient: {
+            /** Email */
+            email: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            role: components["schemas"]["RecipientRole"];
+            status: components["schemas"]["RecipientStatus"];
+        };
+        /**
+         * SigningViewRead
+         * @description One recipient's part of an envelope, as their signing link opens it.
+         */
+        SigningViewRead: {
+            /**
+             * Can Sign
+             * @description Their group's turn, not yet signed or declined, the envelope out.
+             */
+            can_sign: boolean;
+            /**
+             * Disclosure
+             * @description The ESIGN/UETA consumer disclosure to consent to.
+             */
+            disclosure: string;
+            /** Disclosure Version */
+            disclosure_version: string;
+            /** Documents */
+            documents: components["schemas"]["SigningDocument"][];
+            envelope: components["schemas"]["SigningEnvelope"];
+            /**
+             * Fields
+             * @description This recipient's fields only.
+             */
+            fields: components["schemas"]["SigningField"][];
+            firm: components["schemas"]["SigningFirm"];
+            /**
+             * Needs Code
+             * @description A one-time code by email is to be verified.
+             */
+            needs_code: boolean;
+            /**
+             * Needs Consent
+             * @description Consent (POST …/consent) comes first.
+             */
+            needs_consent: boolean;
+            recipient: components["schemas"]["SigningRecipient"];
+        };
         /** SignupCreate */
         SignupCreate: {
             /**
@@ -6835,6 +8273,16 @@ export interface components {
             /** Required By Firm */
             required_by_firm: boolean;
         };
+        /** TypedMark */
+        TypedMark: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "typed";
+            /** Text */
+            text: string;
+        };
         /**
          * UserCreate
          * @description An invitation: the user is created inactive and activates through the emailed link.
@@ -6890,6 +8338,52 @@ export interface components {
             /** Name */
             name?: string | null;
             role?: components["schemas"]["Role"] | null;
+        };
+        /**
+         * VerificationRead
+         * @description What the uploaded PDF is. ``sealed``: it carries a digital signature; ``intact``:
+         *     not a byte changed since it was sealed and nothing was added; ``firmflow``: sealed with
+         *     a firmflow key (the platform's or the firm's recorded at sealing). The envelope is
+         *     named when it is found; its signers are listed for an intact copy only. ``problems``
+         *     says, in plain words, what is wrong (empty for an intact firmflow seal).
+         */
+        VerificationRead: {
+            /** Document Sha256 */
+            document_sha256: string;
+            /** Envelope Id */
+            envelope_id?: string | null;
+            /** Envelope Title */
+            envelope_title?: string | null;
+            /** Firm Name */
+            firm_name?: string | null;
+            /** Firmflow */
+            firmflow: boolean;
+            /** Intact */
+            intact: boolean;
+            /** Problems */
+            problems: string[];
+            /** Sealed */
+            sealed: boolean;
+            /**
+             * Sealed At
+             * @description The time the seal claims (the server's clock; no TSA).
+             */
+            sealed_at?: string | null;
+            signer_certificate?: components["schemas"]["SignerCertificateRead"] | null;
+            /** Signers */
+            signers: components["schemas"]["VerifiedSigner"][];
+        };
+        /** VerifiedSigner */
+        VerifiedSigner: {
+            /** Email */
+            email: string;
+            /** Name */
+            name: string;
+            /**
+             * Signed At
+             * Format: date-time
+             */
+            signed_at: string;
         };
         /** VersionRead */
         VersionRead: {
@@ -6950,6 +8444,14 @@ export interface components {
             rolled_back_from: number | null;
             /** Version */
             version: number;
+        };
+        /**
+         * VoidBody
+         * @description Why the envelope is voided; the recipients are told.
+         */
+        VoidBody: {
+            /** Reason */
+            reason: string;
         };
         /** VoidRequest */
         VoidRequest: {
@@ -15325,6 +16827,1700 @@ export interface operations {
             };
         };
     };
+    list_envelopes_v1_envelopes_get: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["EnvelopeStatus"] | null;
+                client_id?: string | null;
+                /** @description How many items to return (1 to 100). */
+                limit?: number;
+                /** @description The next_cursor of the previous page; omit it for the first page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_EnvelopeSummary_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_envelope_v1_envelopes_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any unique string of 1 to 255 characters. Repeating a request with the same key and body returns the first response; another body is a 409. */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnvelopeCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_envelope_v1_envelopes__envelope_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                envelope_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_envelope_v1_envelopes__envelope_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                envelope_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_envelope_v1_envelopes__envelope_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                envelope_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnvelopeUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_certificate_v1_envelopes__envelope_id__certificate_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                envelope_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The audit certificate, as PDF. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_document_v1_envelopes__envelope_id__documents_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                envelope_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DocumentAdd"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_document_v1_envelopes__envelope_id__documents__envelope_document_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                envelope_id: string;
+                envelope_document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    download_link_v1_envelopes__envelope_id__documents__envelope_document_id__download_link_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                envelope_id: string;
+                envelope_document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DownloadRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DownloadLink"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    page_preview_v1_envelopes__envelope_id__documents__envelope_document_id__pages__page__get: {
+        parameters: {
+            query?: {
+                /** @description Pixels wide. */
+                width?: number;
+            };
+            header?: never;
+            path: {
+                envelope_id: string;
+                envelope_document_id: string;
+                page: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page rendered as PNG. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_events_v1_envelopes__envelope_id__events_get: {
+        parameters: {
+            query?: {
+                /** @description How many items to return (1 to 100). */
+                limit?: number;
+                /** @description The next_cursor of the previous page; omit it for the first page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                envelope_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_EnvelopeEventRead_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replace_fields_v1_envelopes__envelope_id__fields_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                envelope_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FieldsUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_recipient_v1_envelopes__envelope_id__recipients_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                envelope_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecipientCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecipientRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_recipient_v1_envelopes__envelope_id__recipients__recipient_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                envelope_id: string;
+                recipient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_recipient_v1_envelopes__envelope_id__recipients__recipient_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                envelope_id: string;
+                recipient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecipientUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecipientRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remind_envelope_v1_envelopes__envelope_id__remind_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                envelope_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resend_envelope_v1_envelopes__envelope_id__resend_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                envelope_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResendBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    send_envelope_v1_envelopes__envelope_id__send_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                envelope_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    void_envelope_v1_envelopes__envelope_id__void_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                envelope_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VoidBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    receive_docusign_v1_esignature_webhooks_docusign__firm_id__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                firm_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description A DocuSign Connect event (JSON), signed in X-DocuSign-Signature-1..N */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderWebhookReceipt"];
+                };
+            };
+            /** @description Webhook refused; Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown webhook endpoint; Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    receive_dropbox_sign_v1_esignature_webhooks_dropbox_sign__firm_id__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                firm_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description A Dropbox Sign callback: its event in the form field json */
+        requestBody: {
+            content: {
+                "multipart/form-data": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": "Hello API Event Received";
+                };
+            };
+            /** @description Webhook refused; Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown webhook endpoint; Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     download_file_v1_files__token__get: {
         parameters: {
             query?: never;
@@ -15491,6 +18687,207 @@ export interface operations {
             };
             /** @description Unsupported media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_connections_v1_firm_esignature_connections_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EsignatureConnectionList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    save_connection_v1_firm_esignature_connections__provider__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: "docusign" | "dropbox_sign";
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EsignatureConnectionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EsignatureConnectionRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_connection_v1_firm_esignature_connections__provider__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: "docusign" | "dropbox_sign";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15741,6 +19138,199 @@ export interface operations {
             };
             /** @description Unsupported media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_signing_certificate_v1_firm_signing_certificate_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningCertificateRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Sealing unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_signing_certificate_v1_firm_signing_certificate_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The PKCS#12 bundle (.p12 or .pfx: the certificate and its private key, at most 64 KB) and the passphrase that opens it. */
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                    passphrase?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningCertificateRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content; Unusable signing certificate */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_signing_certificate_v1_firm_signing_certificate_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -19384,6 +22974,716 @@ export interface operations {
                 };
             };
             /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_signature_v1_signatures_verify_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The PDF to verify (at most 50 MB). */
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerificationRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_signing_v1_signing__recipient_id__get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ``t`` of the signing link (/sign/<recipient id>?t=<token>). */
+                "X-Signing-Token"?: string | null;
+            };
+            path: {
+                recipient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningViewRead"];
+                };
+            };
+            /** @description Invalid signing link */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signing link expired; Envelope no longer open */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    send_signing_code_v1_signing__recipient_id__code_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ``t`` of the signing link (/sign/<recipient id>?t=<token>). */
+                "X-Signing-Token"?: string | null;
+            };
+            path: {
+                recipient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeSentRead"];
+                };
+            };
+            /** @description Invalid signing link */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already answered; No code needed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signing link expired; Envelope no longer open */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_signing_code_v1_signing__recipient_id__code_verify_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ``t`` of the signing link (/sign/<recipient id>?t=<token>). */
+                "X-Signing-Token"?: string | null;
+            };
+            path: {
+                recipient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeVerify"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningViewRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid signing link */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already answered; No code needed; No code pending */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signing link expired; Envelope no longer open */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Wrong code; Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many wrong codes */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    consent_to_sign_v1_signing__recipient_id__consent_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ``t`` of the signing link (/sign/<recipient id>?t=<token>). */
+                "X-Signing-Token"?: string | null;
+            };
+            path: {
+                recipient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningViewRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid signing link */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already answered */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signing link expired; Envelope no longer open */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decline_envelope_v1_signing__recipient_id__decline_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ``t`` of the signing link (/sign/<recipient id>?t=<token>). */
+                "X-Signing-Token"?: string | null;
+            };
+            path: {
+                recipient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeclineCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningViewRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid signing link */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already answered; Code required */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signing link expired; Envelope no longer open */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_signing_page_v1_signing__recipient_id__documents__envelope_document_id__pages__page__get: {
+        parameters: {
+            query?: {
+                /** @description Pixels wide. */
+                width?: number;
+            };
+            header?: {
+                /** @description The ``t`` of the signing link (/sign/<recipient id>?t=<token>). */
+                "X-Signing-Token"?: string | null;
+            };
+            path: {
+                recipient_id: string;
+                envelope_document_id: string;
+                page: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                };
+            };
+            /** @description Invalid signing link */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Consent required; Code required */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signing link expired; Envelope no longer open */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unreadable PDF; Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sign_envelope_v1_signing__recipient_id__sign_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ``t`` of the signing link (/sign/<recipient id>?t=<token>). */
+                "X-Signing-Token"?: string | null;
+            };
+            path: {
+                recipient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningViewRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid signing link */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already answered; Not your turn yet; Consent required; Code required */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signing link expired; Envelope no longer open */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content; Unusable signature image */
             422: {
                 headers: {
                     [name: string]: unknown;
