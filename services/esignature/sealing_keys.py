@@ -142,7 +142,8 @@ def load_pkcs12(data: bytes, passphrase: str, *, now: datetime | None = None) ->
 
 def generate_development_key(now: datetime | None = None) -> SealKey:
     """A self-signed EC P-256 sealing certificate: EC rather than RSA-3072 because it is
-    made in a millisecond at start, and every PDF reader since Acrobat 9 checks it."""
+    made in a millisecond at start, and ECDSA P-256 with SHA-256 is among the algorithms
+    ETSI TS 119 312 recommends for PAdES."""
     key = ec.generate_private_key(ec.SECP256R1())
     start = (now or datetime.now(UTC)) - timedelta(minutes=5)
     name = x509.Name(
