@@ -33,7 +33,11 @@ from api.routes import (
     dunning,
     envelope_documents,
     envelope_recipients,
+    envelope_templates,
     envelopes,
+    esignature_connections,
+    esignature_settings,
+    esignature_webhooks,
     firm_settings,
     health,
     inbound_webhooks,
@@ -143,9 +147,13 @@ def create_app(
     app.include_router(envelopes.router, prefix=v1, tags=["envelopes"])
     app.include_router(envelope_documents.router, prefix=v1, tags=["envelopes"])
     app.include_router(envelope_recipients.router, prefix=v1, tags=["envelopes"])
+    app.include_router(envelope_templates.router, prefix=v1, tags=["envelope templates"])
+    app.include_router(esignature_settings.router, prefix=v1, tags=["e-signature settings"])
     app.include_router(signing.router, prefix=v1, tags=["signing"])
     app.include_router(signing_certificate.router, prefix=v1, tags=["e-signature settings"])
     app.include_router(signature_verification.router, prefix=v1, tags=["signature verification"])
+    app.include_router(esignature_connections.router, prefix=v1, tags=["e-signature settings"])
+    app.include_router(esignature_webhooks.router, prefix=v1, tags=["e-signature webhooks"])
     # The web app's pages: what no API route matches.
     web_app.install(app, settings.web_dist)
     # Last, so it sees every route.

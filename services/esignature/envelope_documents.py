@@ -4,6 +4,7 @@ download links to the pinned version and to the sealed one."""
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.config import Settings
 from core.errors import AppError, Conflict, NotFound
 from core.principal import Principal
-from models import Envelope, EnvelopeDocument
+from models import DocumentVersion, Envelope, EnvelopeDocument
 from providers.storage import Storage
 from services import audit
 from services.documents import blobs
@@ -28,6 +29,40 @@ def _unusable(pointer: str, detail: str) -> AppError:
     return state.invalid(pointer, detail, "A document cannot be sent for signature")
 
 
+@dataclass(frozen=True)
+class UsablePdf:
+    version: DocumentVersion
+    page_count: int
+    page_sizes: list[list[float]]
+
+
+async def usable_pdf(
+    session: AsyncSession,
+    storage: Storage,
+    principal: Principal,
+    document_id: uuid.UUID,
+    *,
+    pointer: str,
+) -> UsablePdf:
+    """The library document's current version, measured. A document of another firm, in
+    the bin, without a version, not a PDF or unreadable is a 422 at ``pointer``."""
+    document = await DOCUMENTS.get(session, principal, document_id)
+    if document is None or document.deleted_at is not None:
+        raise _unusable(pointer, "no such document in your firm's library")
+    if document.current_version_id is None:
+        raise _unusable(pointer, "the document has no version yet")
+    version = await VERSIONS.get_or_404(session, principal, document.current_version_id)
+    if version.content_type != PDF:
+        raise _unusable(pointer, f"the current version is {version.content_type}, not a PDF")
+    blob = await BLOBS.get_or_404(session, principal, version.blob_id)
+    data = b"".join([chunk async for chunk in storage.read(blob.storage_key)])
+    try:
+        page_count, page_sizes = pages.pdf_layout(data)
+    except pages.UnreadablePdf as exc:
+        raise _unusable(pointer, exc.detail) from exc
+    return UsablePdf(version=version, page_count=page_count, page_sizes=page_sizes)
+
+
 async def pin_document(
     session: AsyncSession,
     storage: Storage,
@@ -38,32 +73,19 @@ async def pin_document(
     position: int,
     pointer: str,
 ) -> EnvelopeDocument:
-    """Add the library document to the envelope, its current version pinned and measured.
-    A document of another firm, in the bin, without a version or not a PDF is a 422 at
-    ``pointer``."""
-    document = await DOCUMENTS.get(session, principal, document_id)
-    if document is None or document.deleted_at is not None:
-        raise _unusable(pointer, "no such document in your firm's library")
-    if document.current_version_id is None:
-        raise _unusable(pointer, "the document has no version yet")
-    version = await VERSIONS.get_or_404(session, principal, document.current_version_id)
-    if version.content_type != PDF:
-        raise _unusable(pointer, f"the current version is {version.content_type}, not a PDF")
+    """Add the library document to the envelope, its current version pinned and measured
+    (a 422 at ``pointer`` unless :func:`usable_pdf`)."""
+    usable = await usable_pdf(session, storage, principal, document_id, pointer=pointer)
     pinned = EnvelopeDocument(
         firm_id=principal.firm_id,
         envelope_id=envelope.id,
-        document_id=document.id,
-        version_id=version.id,
+        document_id=document_id,
+        version_id=usable.version.id,
         position=position,
-        original_sha256=version.sha256,
-        page_count=0,
-        page_sizes=[],
+        original_sha256=usable.version.sha256,
+        page_count=usable.page_count,
+        page_sizes=usable.page_sizes,
     )
-    data = await pages.pinned_bytes(session, storage, principal, pinned)
-    try:
-        pinned.page_count, pinned.page_sizes = pages.pdf_layout(data)
-    except pages.UnreadablePdf as exc:
-        raise _unusable(pointer, exc.detail) from exc
     session.add(pinned)
     await session.flush()
     return pinned

@@ -192,8 +192,10 @@ async def create_envelope(
     *,
     fields: EnvelopeFields,
     template_id: uuid.UUID | None = None,
+    template_roles: list[str] | None = None,
 ) -> Envelope:
-    """A draft with its documents and recipients; recorded in the trail as created."""
+    """A draft with its documents and recipients; recorded in the trail as created.
+    ``template_roles``: the template role each recipient fills, in order."""
     if fields.client_id is not None:
         await CLIENTS.require(session, principal, fields.client_id, pointer="/client_id")
     envelope = Envelope(
@@ -217,7 +219,12 @@ async def create_envelope(
         )
     for index, recipient in enumerate(fields.recipients):
         await recipients.insert_recipient(
-            session, principal, envelope, recipient, pointer=f"/recipients/{index}"
+            session,
+            principal,
+            envelope,
+            recipient,
+            pointer=f"/recipients/{index}",
+            template_role=template_roles[index] if template_roles else None,
         )
     await session.refresh(envelope, ["created_at", "updated_at"])
     await trail.record_event(

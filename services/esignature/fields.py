@@ -6,8 +6,8 @@ document are the envelope's, signatures and initials belong to signers, and peop
 a copy fill nothing."""
 
 import uuid
-from collections.abc import Sequence
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import delete, insert
@@ -31,9 +31,14 @@ MAX_FIELDS = 500
 # Only a signer puts their signature or initials on a document.
 SIGNER_KINDS = frozenset({FieldKind.signature, FieldKind.initials})
 
+P = TypeVar("P", bound="Placed")
+K = TypeVar("K")
+D = TypeVar("D")
+
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Extent = Annotated[float, Field(gt=0, le=1)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+PageNumber = Annotated[int, Field(ge=1, le=10_000)]
 
 
 class FieldSpec(BaseModel):
@@ -45,7 +50,7 @@ class FieldSpec(BaseModel):
     recipient_id: uuid.UUID
     envelope_document_id: uuid.UUID
     kind: FieldKind
-    page: Annotated[int, Field(ge=1, le=10_000)]
+    page: PageNumber
     x: Fraction
     y: Fraction
     width: Extent
@@ -62,31 +67,59 @@ class FieldLayout(BaseModel):
     fields: list[FieldSpec] = Field(max_length=MAX_FIELDS)
 
 
-def field_problems(
-    specs: Sequence[FieldSpec],
-    recipients: dict[uuid.UUID, str],
-    page_counts: dict[uuid.UUID, int],
+class Placed(Protocol):
+    """A field's kind and place, whoever fills it (an envelope's or a template's)."""
+
+    @property
+    def kind(self) -> FieldKind: ...
+
+    @property
+    def page(self) -> int: ...
+
+    @property
+    def x(self) -> float: ...
+
+    @property
+    def y(self) -> float: ...
+
+    @property
+    def width(self) -> float: ...
+
+    @property
+    def height(self) -> float: ...
+
+
+def placement_problems(
+    specs: Sequence[P],
+    roles: dict[K, str],
+    page_counts: dict[D, int],
     *,
+    owner: tuple[str, Callable[[P], K]],
+    document: tuple[str, Callable[[P], D]],
     prefix: str = "/fields",
+    noun: str = "envelope",
 ) -> list[dict[str, str]]:
-    """Each bad field's problem with its pointer: ``recipients`` maps the envelope's
-    recipient ids to their roles, ``page_counts`` its documents' ids to their pages."""
+    """Each bad field's problem with its pointer: ``roles`` maps whoever may fill fields
+    (recipient ids, template role keys) to their roles, ``page_counts`` the documents to
+    their pages; ``owner`` and ``document`` name the member holding each and read it."""
     problems: list[dict[str, str]] = []
+    owner_member, owner_of = owner
+    document_member, document_of = document
 
     def bad(index: int, member: str, detail: str) -> None:
         problems.append({"pointer": f"{prefix}/{index}/{member}", "detail": detail})
 
     for index, spec in enumerate(specs):
-        role = recipients.get(spec.recipient_id)
+        role = roles.get(owner_of(spec))
         if role is None:
-            bad(index, "recipient_id", "not a recipient of this envelope")
+            bad(index, owner_member, f"not a recipient of this {noun}")
         elif role == RecipientRole.cc:
-            bad(index, "recipient_id", "a recipient who gets a copy fills no fields")
+            bad(index, owner_member, "a recipient who gets a copy fills no fields")
         elif spec.kind in SIGNER_KINDS and role != RecipientRole.signer:
             bad(index, "kind", f"only signers have {spec.kind.value} fields")
-        pages = page_counts.get(spec.envelope_document_id)
+        pages = page_counts.get(document_of(spec))
         if pages is None:
-            bad(index, "envelope_document_id", "not a document of this envelope")
+            bad(index, document_member, f"not a document of this {noun}")
         elif spec.page > pages:
             bad(index, "page", f"the document has {pages} page{'s' if pages != 1 else ''}")
         if spec.x + spec.width > 1:
@@ -94,6 +127,21 @@ def field_problems(
         if spec.y + spec.height > 1:
             bad(index, "height", "the field runs off the bottom of the page")
     return problems
+
+
+def field_problems(
+    specs: Sequence[FieldSpec],
+    recipients: dict[uuid.UUID, str],
+    page_counts: dict[uuid.UUID, int],
+) -> list[dict[str, str]]:
+    """:func:`placement_problems` of an envelope's fields."""
+    return placement_problems(
+        specs,
+        recipients,
+        page_counts,
+        owner=("recipient_id", lambda spec: spec.recipient_id),
+        document=("envelope_document_id", lambda spec: spec.envelope_document_id),
+    )
 
 
 def raise_problems(problems: list[dict[str, str]]) -> None:

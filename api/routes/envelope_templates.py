@@ -1,0 +1,108 @@
+"""Envelope templates of the caller's firm, and envelopes made from them."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
+
+from api import idempotency
+from api.deps import IdempotencyDep, PageDep, Requires, SessionDep, StorageDep
+from api.openapi import errors
+from api.schemas.common import Page, page_of
+from api.schemas.envelope_templates import (
+    TemplateCreate,
+    TemplateInstantiate,
+    TemplateRead,
+    TemplateUpdate,
+)
+from api.schemas.envelopes import EnvelopeRead, envelope_read
+from core.errors import BadRequest, Conflict, NotFound, Unprocessable
+from core.permissions import Permission
+from core.principal import Principal
+from services.esignature import envelope_templates, envelopes
+
+router = APIRouter(prefix="/envelope-templates")
+
+Reader = Annotated[Principal, Requires(Permission.esignature_read)]
+Sender = Annotated[Principal, Requires(Permission.esignature_send)]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TemplateRead,
+    responses=errors(Conflict, Unprocessable),
+)
+async def create_template(
+    body: TemplateCreate, principal: Sender, session: SessionDep, storage: StorageDep
+) -> TemplateRead:
+    template = await envelope_templates.create_template(session, storage, principal, fields_=body)
+    return TemplateRead.model_validate(template)
+
+
+@router.get("", responses=errors(BadRequest))
+async def list_templates(
+    principal: Reader, session: SessionDep, page: PageDep
+) -> Page[TemplateRead]:
+    """Newest first, keyset-paginated."""
+    result = await envelope_templates.list_templates(
+        session, principal, page=page, into=TemplateRead.model_validate
+    )
+    return page_of(result.items, result)
+
+
+@router.get("/{template_id}")
+async def get_template(
+    template_id: uuid.UUID, principal: Reader, session: SessionDep
+) -> TemplateRead:
+    template = await envelope_templates.get_template(session, principal, template_id)
+    return TemplateRead.model_validate(template)
+
+
+@router.patch("/{template_id}", responses=errors(Conflict, Unprocessable))
+async def update_template(
+    template_id: uuid.UUID,
+    body: TemplateUpdate,
+    principal: Sender,
+    session: SessionDep,
+    storage: StorageDep,
+) -> TemplateRead:
+    template = await envelope_templates.update_template(
+        session, storage, principal, template_id, patch=body
+    )
+    return TemplateRead.model_validate(template)
+
+
+@router.delete("/{template_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_template(template_id: uuid.UUID, principal: Sender, session: SessionDep) -> None:
+    """Delete the template; envelopes made from it are kept."""
+    await envelope_templates.delete_template(session, principal, template_id)
+
+
+@router.post(
+    "/{template_id}/envelopes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EnvelopeRead,
+    responses=errors(Conflict, NotFound, Unprocessable),
+)
+async def instantiate_template(
+    template_id: uuid.UUID,
+    body: TemplateInstantiate,
+    principal: Sender,
+    session: SessionDep,
+    storage: StorageDep,
+    idem: IdempotencyDep,
+) -> JSONResponse:
+    """An envelope for a client from the template: a draft, or sent at once with
+    ``send: true`` (the send's 422s apply then). Accepts an ``Idempotency-Key``."""
+
+    async def create() -> EnvelopeRead:
+        envelope_id = await envelope_templates.instantiate(
+            session, storage, principal, template_id, body
+        )
+        return envelope_read(await envelopes.view(session, principal, envelope_id))
+
+    return await idempotency.run(
+        session, principal, idem, payload=body, status_code=201, handler=create
+    )
