@@ -170,6 +170,10 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/v1/hooks/{token}"),
         # Stripe's deliveries: a Stripe-Signature made with the firm's secret is the credential.
         ("POST", "/v1/webhooks/stripe/{firm_id}"),
+        # DocuSign Connect and Dropbox Sign: a signature made with the firm's connection's
+        # secret is the credential.
+        ("POST", "/v1/esignature/webhooks/docusign/{firm_id}"),
+        ("POST", "/v1/esignature/webhooks/dropbox-sign/{firm_id}"),
         # A client's pay link: its signed token (X-Pay-Token) authorises that one invoice.
         ("GET", "/v1/public/invoices/{invoice_id}"),
         ("POST", "/v1/public/invoices/{invoice_id}/checkout"),
