@@ -43,7 +43,11 @@ interface EnvelopeRead {
  * An envelope sent through the staff API: a one-page PDF uploaded to the library, one signer,
  * a signature box and a required "Company name" text field on the page.
  */
-export async function sendEnvelope(api: APIRequestContext, title: string, signer: { name: string; email: string }): Promise<SentEnvelope> {
+export async function sendEnvelope(
+  api: APIRequestContext,
+  title: string,
+  signer: { name: string; email: string; require_code?: boolean },
+): Promise<SentEnvelope> {
   const documentId = await uploadDocument(api, { name: "engagement-letter.pdf", mimeType: "application/pdf", bytes: onePagePdf(title) }, { title });
   const created = await api.post("/v1/envelopes", {
     data: {

@@ -2,6 +2,7 @@ import { Textarea } from "@mantine/core";
 import { useState } from "react";
 
 import { signingApi } from "./signingApi";
+import { ApiProblem, fieldErrors } from "@/api/problem";
 import { ConfirmAction } from "@/components/ConfirmAction";
 
 interface Props {
@@ -14,13 +15,21 @@ interface Props {
 /** Decline to sign, with the reason the sender reads. */
 export function DeclineButton({ recipientId, token, firmName, onDeclined }: Props) {
   const [reason, setReason] = useState("");
+  const [error, setError] = useState<string | null>(null);
   return (
     <ConfirmAction
       label="Decline to sign"
       title="Decline to sign"
       consequence={`${firmName} is told that you declined, with your reason. The documents can then no longer be signed by anyone through this request.`}
       onConfirm={async () => {
-        await signingApi.decline(recipientId, token, reason.trim());
+        setError(null);
+        try {
+          await signingApi.decline(recipientId, token, reason.trim());
+        } catch (caught) {
+          // The reason's error on its field; the dialog's alert still shows the problem.
+          if (caught instanceof ApiProblem) setError(fieldErrors(caught.problem).reason ?? null);
+          throw caught;
+        }
         onDeclined();
       }}
     >
@@ -32,6 +41,7 @@ export function DeclineButton({ recipientId, token, firmName, onDeclined }: Prop
         minRows={2}
         maxLength={500}
         value={reason}
+        error={error}
         onChange={(event) => setReason(event.currentTarget.value)}
       />
     </ConfirmAction>

@@ -38,7 +38,8 @@ export function SignStep({ view, recipientId, token, onSigned, onDeclined }: Pro
 
   const finish = () => {
     setUnplaced([]);
-    const missing = missingRequired(view.fields, values, { signature: !!marks.signature, initials: !!marks.initials });
+    // The marks are checked on their own below: a missing one opens the dialog.
+    const missing = missingRequired(view.fields, values, { signature: true, initials: true });
     const missingMarks: Partial<Record<Mark, string>> = {};
     if (needed.signature && !marks.signature) missingMarks.signature = "Adopt your signature before you finish.";
     if (needed.initials && !marks.initials) missingMarks.initials = "Adopt your initials before you finish.";

@@ -1,6 +1,6 @@
 import { Button, Group, Modal, Stack, Tabs, Text, TextInput } from "@mantine/core";
 import SignaturePad from "signature_pad";
-import { useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 
 import { initialsOf } from "./marks";
 import type { Adopted } from "./types";
@@ -50,6 +50,8 @@ function AdoptForm({ mark, initialText, onAdopt, onCancel }: FormProps) {
   const [text, setText] = useState(initialText);
   const [error, setError] = useState<string | null>(null);
   const padRef = useRef<SignaturePad | null>(null);
+  // Stable, so the pad (and what is drawn on it) survives the dialog's re-renders.
+  const clearError = useCallback(() => setError(null), []);
 
   const adopt = () => {
     if (tab === "draw") {
@@ -89,7 +91,7 @@ function AdoptForm({ mark, initialText, onAdopt, onCancel }: FormProps) {
           </Stack>
         </Tabs.Panel>
         <Tabs.Panel value="draw" pt="md">
-          <DrawPad padRef={padRef} label={`Draw your ${noun}`} error={tab === "draw" ? error : null} />
+          <DrawPad padRef={padRef} label={`Draw your ${noun}`} error={tab === "draw" ? error : null} onStroke={clearError} />
         </Tabs.Panel>
       </Tabs>
       <Text size="xs" c="gray.7">
@@ -105,7 +107,14 @@ function AdoptForm({ mark, initialText, onAdopt, onCancel }: FormProps) {
   );
 }
 
-function DrawPad({ padRef, label, error }: { padRef: React.RefObject<SignaturePad | null>; label: string; error: string | null }) {
+interface DrawPadProps {
+  padRef: React.RefObject<SignaturePad | null>;
+  label: string;
+  error: string | null;
+  onStroke: () => void;
+}
+
+function DrawPad({ padRef, label, error, onStroke }: DrawPadProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
 
   useEffect(() => {
@@ -118,11 +127,13 @@ function DrawPad({ padRef, label, error }: { padRef: React.RefObject<SignaturePa
     element.getContext("2d")?.scale(ratio, ratio);
     const instance = new SignaturePad(element, { penColor: "#1a1b4b", backgroundColor: "rgba(0,0,0,0)" });
     padRef.current = instance;
+    instance.addEventListener("endStroke", onStroke);
     return () => {
+      instance.removeEventListener("endStroke", onStroke);
       instance.off();
       padRef.current = null;
     };
-  }, [padRef]);
+  }, [padRef, onStroke]);
 
   return (
     <Stack gap="xs">
