@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +46,10 @@ from models import (
     Document,
     DocumentFolder,
     DocumentVersion,
+    Envelope,
+    EnvelopeDocument,
+    EnvelopeRecipient,
+    EnvelopeTemplate,
     Invoice,
     LegalHold,
     LoginSession,
@@ -60,6 +65,7 @@ from models import (
     TaxRate,
     User,
 )
+from providers.storage_filesystem import FilesystemStorage
 from services import clients, contacts, credentials, tasks
 from services.automations import automations, runs
 from services.billing import invoices as billing_invoices
@@ -72,6 +78,9 @@ from services.documents import folders as document_folders
 from services.documents import holds as document_holds
 from services.documents import retention as document_retention
 from services.documents import reviews as document_reviews
+from services.esignature import envelopes as esignature_envelopes
+from services.esignature import recipients as esignature_recipients
+from services.esignature.state import RecipientFields
 from services.sso import config as sso_config
 from services.tokens import issue_api_token, issue_login_session
 from tests.document_factories import document_with_blob, version_with_blob
@@ -303,6 +312,61 @@ async def make_legal_hold(db: AsyncSession, actor: Actor, made: Made) -> uuid.UU
     return (await document_holds.place_hold(db, principal_of(actor), fields=fields)).id
 
 
+async def make_envelope(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    # A draft with a recipient and no document: nothing to read from storage.
+    fields = esignature_envelopes.EnvelopeFields(
+        title="Tenancy envelope",
+        recipients=[RecipientFields(name="Ada", email="ada@example.com")],
+    )
+    envelope = await esignature_envelopes.create_envelope(
+        db, FilesystemStorage(Path("/nonexistent")), principal_of(actor), fields=fields
+    )
+    return envelope.id
+
+
+async def make_envelope_document(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    # On the envelope in the same path if this firm made it; the pinned version's bytes
+    # are not stored (no route of the matrix reaches them for another firm).
+    envelope_id = made.get("envelope_id") or await make_envelope(db, actor, made)
+    document = await document_with_blob(db, principal_of(actor), title="Tenancy letter")
+    assert document.current_version_id is not None
+    pinned = EnvelopeDocument(
+        firm_id=actor.firm.id,
+        envelope_id=envelope_id,
+        document_id=document.id,
+        version_id=document.current_version_id,
+        position=0,
+        original_sha256="0" * 64,
+        page_count=1,
+        page_sizes=[[612.0, 792.0]],
+    )
+    db.add(pinned)
+    await db.flush()
+    return pinned.id
+
+
+async def make_recipient(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    envelope_id = made.get("envelope_id") or await make_envelope(db, actor, made)
+    fields = RecipientFields(name="Grace", email="grace@example.com")
+    recipient = await esignature_recipients.add_recipient(
+        db, principal_of(actor), envelope_id, fields
+    )
+    return recipient.id
+
+
+async def make_envelope_template(db: AsyncSession, actor: Actor, made: Made) -> uuid.UUID:
+    # Roles only: saving a template with documents measures their stored bytes.
+    template = EnvelopeTemplate(
+        firm_id=actor.firm.id,
+        name=f"Tenancy template {uuid.uuid4().hex[:6]}",
+        title="Tenancy",
+        roles=[{"key": "client", "name": "Client", "role": "signer", "routing_order": 1}],
+    )
+    db.add(template)
+    await db.flush()
+    return template.id
+
+
 @dataclass(frozen=True)
 class Owned:
     model: type[Base]
@@ -333,12 +397,25 @@ FACTORIES: dict[str, Owned] = {
     "review_id": Owned(Approval, make_document_review),
     "policy_id": Owned(RetentionPolicy, make_retention_policy),
     "hold_id": Owned(LegalHold, make_legal_hold),
+    "envelope_id": Owned(Envelope, make_envelope),
+    "envelope_document_id": Owned(EnvelopeDocument, make_envelope_document),
+    "recipient_id": Owned(EnvelopeRecipient, make_recipient),
+    "template_id": Owned(EnvelopeTemplate, make_envelope_template),
 }
 
 # Path parameters that number a version within the automation in the same path, or name an
 # event sent to a run, not ids: each firm's automations have version 1, so only the
-# automation (or run) id can be foreign.
-VERSION_NUMBERS: dict[str, Any] = {"version": 1, "a": 1, "b": 1, "name": "custom.ping"}
+# automation (or run) id can be foreign. An e-signature provider's name picks one of the
+# calling firm's own connections.
+VERSION_NUMBERS: dict[str, Any] = {
+    "version": 1,
+    "a": 1,
+    "b": 1,
+    "name": "custom.ping",
+    "provider": "docusign",
+    # A page of the envelope document in the same path.
+    "page": 1,
+}
 
 # Bodies for request models the generic sampler below cannot fill plausibly.
 BODIES: dict[str, dict[str, Any]] = {
@@ -348,6 +425,12 @@ BODIES: dict[str, dict[str, Any]] = {
     "PaymentCreate": {"amount": 100, "currency": "USD", "method": "cash"},
     "CreditNoteCreate": {"amount": 100},
     "RecurringPatch": {"auto_send": True},
+    # A credential no firm has: another firm's is the same 404.
+    "EsignatureConnectionUpdate": {
+        "credential_id": str(uuid.uuid4()),
+        "account_id": "tenancy",
+        "base_url": "https://demo.docusign.net",
+    },
 }
 
 CSV_UPLOAD = {"file": ("tenancy.csv", b"name,email\nAcme,acme@example.com\n", "text/csv")}
