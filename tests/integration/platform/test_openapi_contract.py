@@ -7,6 +7,7 @@ Hypothesis runs synchronously, so the app, its database connection and the HTTP 
 live on an event loop of their own, in a thread; each generated case is sent there."""
 
 import asyncio
+import json
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -224,7 +225,22 @@ async def seed(http: AsyncClient, owner: Actor) -> dict[str, str]:
     )
     assert uploaded.status_code == 201, uploaded.text
     document = uploaded.json()
+    # A DocuSign connection: the provider webhooks then verify (and refuse) what they get.
+    docusign = {"access_token": "contract", "hmac_keys": ["contract"]}
+    esignature_credential = await create(
+        "/v1/credentials", {"name": "docusign", "value": json.dumps(docusign)}
+    )
+    await succeed(
+        "PUT",
+        "/v1/firm/esignature-connections/docusign",
+        {
+            "credential_id": esignature_credential,
+            "account_id": "contract",
+            "base_url": "https://demo.docusign.net",
+        },
+    )
     return {
+        "provider": "docusign",
         "document_id": document["id"],
         "version_id": document["current_version_id"],
         "folder_id": await create("/v1/document-folders", {"name": "Contract folder"}),
