@@ -179,11 +179,16 @@ async def certificate_html(
         if stamped is not None
         else _stamped_from_trail(events)
     )
+    people = [_recipient(recipient, events) for recipient in recipients]
+    # Sealing runs before the envelope is marked completed: the last signature completed it.
+    signed = [person.signed_at for person in people if person.signed_at is not None]
+    completed_at = envelope.completed_at or (max(signed) if embedded and signed else None)
     context: dict[str, Any] = {
         "envelope": envelope,
         "firm_name": firm.name,
         "documents": await _documents(session, envelope, hashes, embedded=embedded),
-        "recipients": [_recipient(recipient, events) for recipient in recipients],
+        "recipients": people,
+        "completed_at": completed_at,
         "events": events,
         "embedded": embedded,
     }
