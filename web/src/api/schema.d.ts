@@ -1726,6 +1726,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/envelope-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Templates
+         * @description Newest first, keyset-paginated.
+         */
+        get: operations["list_templates_v1_envelope_templates_get"];
+        put?: never;
+        /** Create Template */
+        post: operations["create_template_v1_envelope_templates_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/envelope-templates/{template_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Template */
+        get: operations["get_template_v1_envelope_templates__template_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Template
+         * @description Delete the template; envelopes made from it are kept.
+         */
+        delete: operations["delete_template_v1_envelope_templates__template_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update Template */
+        patch: operations["update_template_v1_envelope_templates__template_id__patch"];
+        trace?: never;
+    };
+    "/v1/envelope-templates/{template_id}/envelopes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Instantiate Template
+         * @description An envelope for a client from the template: a draft, or sent at once with
+         *     ``send: true`` (the send's 422s apply then). Accepts an ``Idempotency-Key``.
+         */
+        post: operations["instantiate_template_v1_envelope_templates__template_id__envelopes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/envelopes": {
         parameters: {
             query?: never;
@@ -2176,6 +2240,27 @@ export interface paths {
          *     but receive no more events.
          */
         delete: operations["delete_connection_v1_firm_esignature_connections__provider__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/firm/esignature-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Esignature Settings */
+        get: operations["get_esignature_settings_v1_firm_esignature_settings_get"];
+        /**
+         * Put Esignature Settings
+         * @description Replace the settings (they apply to envelopes completing from now on).
+         */
+        put: operations["put_esignature_settings_v1_firm_esignature_settings_put"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -4205,6 +4290,27 @@ export interface components {
             /** Samlresponse */
             SAMLResponse?: string | null;
         };
+        /**
+         * ByContact
+         * @description The role filled by a contact of the envelope's client (their name and email).
+         */
+        ByContact: {
+            /**
+             * Contact Id
+             * Format: uuid
+             */
+            contact_id: string;
+        };
+        /** ByName */
+        ByName: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /** Name */
+            name: string;
+        };
         /** CheckoutRead */
         CheckoutRead: {
             /** Session Id */
@@ -5358,6 +5464,15 @@ export interface components {
              */
             credential_id: string;
         };
+        /**
+         * EsignatureSettings
+         * @description ``legal_hold_on_completion``: each signed document stored on completion is held
+         *     (retention cannot delete it) until the hold is released by hand.
+         */
+        EsignatureSettings: {
+            /** Legal Hold On Completion */
+            legal_hold_on_completion: boolean;
+        };
         /** FieldEntry */
         FieldEntry: {
             /**
@@ -6229,6 +6344,13 @@ export interface components {
         Page_TaxRateRead_: {
             /** Items */
             items: components["schemas"]["TaxRateRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[TemplateRead] */
+        Page_TemplateRead_: {
+            /** Items */
+            items: components["schemas"]["TemplateRead"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -8243,6 +8365,194 @@ export interface components {
             name?: string;
             /** Percent */
             percent?: number | string;
+        };
+        /**
+         * TemplateCreate
+         * @description A new template. Its documents must be the firm's library PDFs (422 at
+         *     ``/document_ids/<i>``), each field on a role and one of its documents' pages (422 at
+         *     ``/fields/<i>/<member>``); a name another template has is a 409.
+         */
+        TemplateCreate: {
+            /** Document Ids */
+            document_ids: string[];
+            /**
+             * Expiry Days
+             * @default 30
+             */
+            expiry_days?: number;
+            /** Fields */
+            fields?: components["schemas"]["TemplateField"][];
+            /**
+             * Message
+             * @default
+             */
+            message?: string;
+            /** Name */
+            name: string;
+            /**
+             * Reminder Every Days
+             * @default 3
+             */
+            reminder_every_days?: number;
+            /**
+             * Reminder First Days
+             * @default 2
+             */
+            reminder_first_days?: number;
+            /**
+             * Reminder Max
+             * @default 5
+             */
+            reminder_max?: number;
+            /** Roles */
+            roles: components["schemas"]["TemplateRole"][];
+            /** Title */
+            title: string;
+        };
+        /**
+         * TemplateField
+         * @description A field of a role on one of the template's documents, placed as on an envelope.
+         */
+        TemplateField: {
+            /**
+             * Document Id
+             * Format: uuid
+             */
+            document_id: string;
+            /** Height */
+            height: number;
+            kind: components["schemas"]["FieldKind"];
+            /** Label */
+            label?: string | null;
+            /** Page */
+            page: number;
+            /**
+             * Required
+             * @default true
+             */
+            required?: boolean;
+            /** Role Key */
+            role_key: string;
+            /** Width */
+            width: number;
+            /** X */
+            x: number;
+            /** Y */
+            y: number;
+        };
+        /**
+         * TemplateInstantiate
+         * @description ``recipients`` maps each role key to ``{"contact_id"}`` (a contact of the client
+         *     with an email) or ``{"name", "email"}``; every role must be filled.
+         */
+        TemplateInstantiate: {
+            /**
+             * Client Id
+             * Format: uuid
+             */
+            client_id: string;
+            /** Message */
+            message?: string | null;
+            /** Recipients */
+            recipients: {
+                [key: string]: components["schemas"]["ByContact"] | components["schemas"]["ByName"];
+            };
+            /**
+             * Send
+             * @default false
+             */
+            send?: boolean;
+            /** Title */
+            title?: string | null;
+        };
+        /** TemplateRead */
+        TemplateRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /** Document Ids */
+            document_ids: string[];
+            /** Expiry Days */
+            expiry_days: number;
+            /** Fields */
+            fields: components["schemas"]["TemplateField"][];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Message */
+            message: string;
+            /** Name */
+            name: string;
+            /** Reminder Every Days */
+            reminder_every_days: number;
+            /** Reminder First Days */
+            reminder_first_days: number;
+            /** Reminder Max */
+            reminder_max: number;
+            /** Roles */
+            roles: components["schemas"]["TemplateRole"][];
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * TemplateRole
+         * @description Who fills a role: ``key`` names it in the fields and when the template is used,
+         *     ``name`` is what the sender sees ("Client", "Spouse", "Partner").
+         */
+        TemplateRole: {
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+            /**
+             * Require Code
+             * @default false
+             */
+            require_code?: boolean;
+            /** @default signer */
+            role?: components["schemas"]["RecipientRole"];
+            /**
+             * Routing Order
+             * @default 1
+             */
+            routing_order?: number;
+        };
+        /**
+         * TemplateUpdate
+         * @description Only the members sent change; the result is checked as a whole template.
+         */
+        TemplateUpdate: {
+            /** Document Ids */
+            document_ids?: string[];
+            /** Expiry Days */
+            expiry_days?: number;
+            /** Fields */
+            fields?: components["schemas"]["TemplateField"][];
+            /** Message */
+            message?: string;
+            /** Name */
+            name?: string;
+            /** Reminder Every Days */
+            reminder_every_days?: number;
+            /** Reminder First Days */
+            reminder_first_days?: number;
+            /** Reminder Max */
+            reminder_max?: number;
+            /** Roles */
+            roles?: components["schemas"]["TemplateRole"][];
+            /** Title */
+            title?: string;
         };
         /**
          * TextStatus
@@ -16827,6 +17137,467 @@ export interface operations {
             };
         };
     };
+    list_templates_v1_envelope_templates_get: {
+        parameters: {
+            query?: {
+                /** @description How many items to return (1 to 100). */
+                limit?: number;
+                /** @description The next_cursor of the previous page; omit it for the first page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TemplateRead_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_template_v1_envelope_templates_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_template_v1_envelope_templates__template_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_template_v1_envelope_templates__template_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_template_v1_envelope_templates__template_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    instantiate_template_v1_envelope_templates__template_id__envelopes_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any unique string of 1 to 255 characters. Repeating a request with the same key and body returns the first response; another body is a 409. */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateInstantiate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeRead"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_envelopes_v1_envelopes_get: {
         parameters: {
             query?: {
@@ -18888,6 +19659,131 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_esignature_settings_v1_firm_esignature_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EsignatureSettings"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_esignature_settings_v1_firm_esignature_settings_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EsignatureSettings"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EsignatureSettings"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
