@@ -231,6 +231,12 @@ def check_base_url(url: str) -> str:
     raise ValueError("must use https (plain http only on a loopback address)")
 
 
+def http_pool() -> HttpPool:
+    """The pool the adapters call through (one per worker or API process): its size cap
+    lets a signed PDF through, where automations' default cap is 1 MiB."""
+    return HttpPool(max_bytes=MAX_DOCUMENT_BYTES)
+
+
 def client_for(pool: HttpPool, base_url: str) -> HttpClient:
     """A client of the pool that may reach ``base_url``: a loopback base (validated when the
     connection was saved) is allowed by name; every other internal address stays refused."""
