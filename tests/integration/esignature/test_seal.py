@@ -28,6 +28,7 @@ from models import (
     PlatformSigningKey,
 )
 from providers.storage_filesystem import FilesystemStorage
+from services.esignature.certificate import render_certificate
 from services.esignature.sealing import NotReadyToSeal, seal_envelope
 from tests.esignature_sealing import (
     ADA_UA,
@@ -234,3 +235,22 @@ async def test_an_envelope_with_a_signer_outstanding_is_not_sealed(
         .where(DocumentVersion.document_id == completed.pinned.document_id)
     )
     assert versions == 1
+
+
+async def test_the_standalone_certificate_prints_the_sealed_files_hash(
+    db: AsyncSession,
+    storage: FilesystemStorage,
+    settings: Settings,
+    owner: Actor,
+    platform_key: PlatformSigningKey,
+) -> None:
+    completed, [envelope_document] = await _seal(db, storage, settings, owner)
+
+    pdf = await render_certificate(db, owner.firm.id, completed.envelope.id)
+
+    text = "".join(
+        "".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages
+    )
+    assert envelope_document.signed_sha256 is not None
+    assert envelope_document.signed_sha256 in text
+    assert completed.pinned.sha256 in text
