@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.config import Settings
 from core.db import scope_to_firm
 from models import (
+    Document,
+    DocumentStatus,
     DocumentVersion,
     EnvelopeDocument,
     EnvelopeEvent,
@@ -254,3 +256,28 @@ async def test_the_standalone_certificate_prints_the_sealed_files_hash(
     assert envelope_document.signed_sha256 is not None
     assert envelope_document.signed_sha256 in text
     assert completed.pinned.sha256 in text
+
+
+async def test_a_document_in_review_gets_its_sealed_copy_as_a_new_document(
+    db: AsyncSession,
+    storage: FilesystemStorage,
+    settings: Settings,
+    owner: Actor,
+    platform_key: PlatformSigningKey,
+) -> None:
+    completed = await completed_envelope(db, storage, owner)
+    original = await db.get_one(Document, completed.pinned.document_id)
+    original.status = DocumentStatus.in_review.value
+    await db.flush()
+
+    [envelope_document] = await seal_envelope(
+        db, storage, settings, owner.firm.id, completed.envelope.id
+    )
+
+    assert envelope_document.signed_version_id is not None
+    version = await db.get_one(DocumentVersion, envelope_document.signed_version_id)
+    assert version.document_id != original.id
+    copy = await db.get_one(Document, version.document_id)
+    assert copy.title == "Engagement letter (signed)"
+    assert original.current_version_id == completed.pinned.id
+    assert original.status == DocumentStatus.in_review
