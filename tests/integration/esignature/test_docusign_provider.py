@@ -23,9 +23,14 @@ from models import (
     EnvelopeRecipient,
     OutboxMessage,
 )
-from providers.esignature import EsignatureProviderRefused, EsignatureProviderUnavailable
+from providers.esignature import (
+    EsignatureProviderRefused,
+    EsignatureProviderUnavailable,
+    RecipientState,
+)
 from providers.http import HttpPool
 from providers.storage import Storage
+from services.esignature.connections import provider_for
 from services.esignature.provider_sync import (
     send_to_provider,
     store_provider_documents,
@@ -234,6 +239,35 @@ def _key(actor: Actor, version: DocumentVersion) -> str:
     from services.documents.blobs import blob_key
 
     return blob_key(actor.firm.id, version.sha256)
+
+
+async def test_the_status_at_docusign(
+    db: AsyncSession,
+    storage: Storage,
+    settings: Settings,
+    pool: HttpPool,
+    connected: Actor,
+    docusign: DocuSignApiServer,
+) -> None:
+    envelope = await _sent(db, storage, settings, pool, connected)
+    ref = envelope.provider_ref
+    assert ref is not None
+    adapter = await provider_for(
+        db, connected.firm.id, "docusign", Cipher.from_settings(settings), pool
+    )
+    docusign.sign(ref, "1")
+    docusign.view(ref, "2")
+    status = await adapter.fetch_status(ref)
+    assert (status.completed, status.voided) == (False, False)
+    assert [(r.recipient_ref, r.state) for r in status.recipients] == [
+        ("1", RecipientState.signed),
+        ("2", RecipientState.viewed),
+        ("3", RecipientState.sent),
+    ]
+    docusign.sign(ref, "2")
+    assert (await adapter.fetch_status(ref)).completed
+    with pytest.raises(EsignatureProviderRefused):
+        await adapter.fetch_status("00000000-0000-0000-0000-000000000000")
 
 
 async def test_two_documents_come_back_each_as_its_own_version(

@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.config import Settings
 from core.crypto import Cipher
 from models import DocumentVersion, Envelope, EnvelopeEvent, EnvelopeRecipient
-from providers.esignature import EsignatureProviderRefused
+from providers.esignature import EsignatureProviderRefused, RecipientState
 from providers.esignature_dropbox_sign import ACKNOWLEDGEMENT
 from providers.http import HttpPool
 from providers.storage import Storage
 from services.documents.blobs import blob_key
+from services.esignature.connections import provider_for
 from services.esignature.provider_sync import (
     send_to_provider,
     store_provider_documents,
@@ -181,6 +182,38 @@ async def test_a_full_envelope_with_out_of_order_and_duplicate_callbacks(
     files = sum(1 for method, path in dropbox.calls if "/files/" in path)
     await store_provider_documents(db, pool, storage, connected.firm.id, envelope.id, cipher=cipher)
     assert sum(1 for method, path in dropbox.calls if "/files/" in path) == files
+
+
+async def test_the_status_at_dropbox_sign(
+    db: AsyncSession,
+    storage: Storage,
+    settings: Settings,
+    pool: HttpPool,
+    cipher: Cipher,
+    connected: Actor,
+    dropbox: DropboxSignApiServer,
+) -> None:
+    envelope = await _sent(db, storage, settings, pool, connected)
+    ref = envelope.provider_ref
+    assert ref is not None
+    ada, grace, _ = await _recipients(db, envelope)
+    assert ada.provider_recipient_id is not None and grace.provider_recipient_id is not None
+    adapter = await provider_for(db, connected.firm.id, "dropbox_sign", cipher, pool)
+    dropbox.view(ref, ada.provider_recipient_id)
+    status = await adapter.fetch_status(ref)
+    assert [(r.recipient_ref, r.state) for r in status.recipients] == [
+        (ada.provider_recipient_id, RecipientState.viewed),
+        (grace.provider_recipient_id, RecipientState.sent),
+    ]
+    dropbox.sign(ref, ada.provider_recipient_id)
+    dropbox.decline(ref, grace.provider_recipient_id, "Wrong fee")
+    status = await adapter.fetch_status(ref)
+    assert [(r.state, r.decline_reason) for r in status.recipients] == [
+        (RecipientState.signed, None),
+        (RecipientState.declined, "Wrong fee"),
+    ]
+    await adapter.void(ref, "Declined")
+    assert (await adapter.fetch_status(ref)).voided
 
 
 async def test_a_cancel_a_decline_and_a_cancel_made_at_dropbox_sign(
