@@ -1,12 +1,12 @@
-"""Signing page test data: an envelope as the workflow leaves it once sent (rows written
-directly: the signing tests need a sent envelope, not the path that sends one), its
-recipients' signing tokens, and the page's requests with the X-Signing-Token header."""
+"""Signing page test data: an envelope sent through the envelopes API with the fields each
+test needs, its recipients' signing tokens, and the page's requests with the
+X-Signing-Token header."""
 
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.config import Settings
 from core.db import scope_to_firm
 from models import (
-    DocumentVersion,
     Envelope,
     EnvelopeDocument,
     EnvelopeEvent,
@@ -26,9 +25,8 @@ from models import (
     OutboxMessage,
 )
 from providers.storage import Storage
-from services.esignature.pages import pdf_layout
 from services.esignature.signing_links import signing_url
-from tests.esignature_factories import sample_pdf, upload_pdf
+from tests.esignature_factories import draft_envelope, send_envelope
 from tests.factories import Actor
 from tests.invitations import PUBLIC_URL
 from tests.mailbox import Mailbox
@@ -93,75 +91,69 @@ class Sent:
 
 
 async def sent_envelope(db: AsyncSession, http: AsyncClient, actor: Actor, *parties: Party) -> Sent:
-    """A sent envelope of one two-page library document to ``parties`` (Ada, then Grace,
-    by default), the first group's recipients ``sent`` and the others ``created``."""
+    """An envelope of one two-page library document to ``parties`` (Ada, then Grace, by
+    default) with their fields, made and sent through the envelopes API (the workflow it
+    starts does not run), read back as rows."""
     parties = parties or (ADA, GRACE)
-    uploaded = await upload_pdf(http, actor)
-    await scope_to_firm(db, actor.firm.id)
-    version = await db.get_one(DocumentVersion, uuid.UUID(uploaded["current_version_id"]))
-    page_count, page_sizes = pdf_layout(sample_pdf())
-    now = datetime.now(UTC)
-    envelope = Envelope(
-        firm_id=actor.firm.id,
-        title="Engagement letter 2026",
-        message="Please sign.",
-        status="sent",
-        expires_at=now + timedelta(days=30),
-        send_round=1,
-        sent_at=now,
-    )
-    db.add(envelope)
-    await db.flush()
-    document = EnvelopeDocument(
-        firm_id=actor.firm.id,
-        envelope_id=envelope.id,
-        document_id=version.document_id,
-        version_id=version.id,
-        position=1,
-        original_sha256=version.sha256,
-        page_count=page_count,
-        page_sizes=page_sizes,
-    )
-    db.add(document)
-    first = min(party.routing_order for party in parties)
     recipients = [
-        EnvelopeRecipient(
-            firm_id=actor.firm.id,
-            envelope_id=envelope.id,
-            name=party.name,
-            email=party.email,
-            role=party.role,
-            routing_order=party.routing_order,
-            require_code=party.require_code,
-            status="sent" if party.routing_order == first else "created",
-            sent_at=now if party.routing_order == first else None,
-        )
+        {
+            "name": party.name,
+            "email": party.email,
+            "role": party.role,
+            "routing_order": party.routing_order,
+            "require_code": party.require_code,
+        }
         for party in parties
     ]
-    db.add_all(recipients)
-    await db.flush()
-    sent = Sent(envelope=envelope, document=document, recipients=recipients)
-    for index, (party, recipient) in enumerate(zip(parties, recipients, strict=True)):
-        placed = [
-            EnvelopeField(
-                firm_id=actor.firm.id,
-                envelope_id=envelope.id,
-                recipient_id=recipient.id,
-                envelope_document_id=document.id,
-                kind=kind,
-                page=1 + position % page_count,
-                x=0.1,
-                y=0.05 + 0.1 * position + 0.02 * index,
-                width=0.3,
-                height=0.05,
-                required=required,
-                label=label,
+    draft = await draft_envelope(http, actor, recipients=recipients, with_fields=False)
+    by_email = {recipient["email"]: recipient["id"] for recipient in draft["recipients"]}
+    document = draft["documents"][0]
+    specs = [
+        {
+            "recipient_id": by_email[party.email],
+            "envelope_document_id": document["id"],
+            "kind": kind,
+            "page": 1 + position % document["page_count"],
+            "x": 0.1 + 0.45 * (index % 2),
+            "y": 0.05 + 0.1 * position + 0.04 * (index // 2),
+            "width": 0.3,
+            "height": 0.03,
+            "required": required,
+            "label": label,
+        }
+        for index, party in enumerate(parties)
+        for position, (kind, required, label) in enumerate(party.fields)
+    ]
+    placed = await http.put(
+        f"/v1/envelopes/{draft['id']}/fields", json={"fields": specs}, headers=actor.headers
+    )
+    assert placed.status_code == 200, placed.text
+    await send_envelope(http, actor, draft["id"])
+    return await _rows(db, actor, uuid.UUID(draft["id"]), [by_email[p.email] for p in parties])
+
+
+async def _rows(db: AsyncSession, actor: Actor, envelope_id: uuid.UUID, order: list[str]) -> Sent:
+    await scope_to_firm(db, actor.firm.id)
+    envelope = await db.get_one(Envelope, envelope_id, populate_existing=True)
+    document = await db.scalar(
+        select(EnvelopeDocument).where(EnvelopeDocument.envelope_id == envelope_id)
+    )
+    assert document is not None
+    rows = {
+        str(recipient.id): recipient
+        for recipient in await db.scalars(
+            select(EnvelopeRecipient).where(EnvelopeRecipient.envelope_id == envelope_id)
+        )
+    }
+    sent = Sent(envelope=envelope, document=document, recipients=[rows[i] for i in order])
+    for recipient in sent.recipients:
+        sent.fields[recipient.id] = list(
+            await db.scalars(
+                select(EnvelopeField)
+                .where(EnvelopeField.recipient_id == recipient.id)
+                .order_by(EnvelopeField.y, EnvelopeField.x)
             )
-            for position, (kind, required, label) in enumerate(party.fields)
-        ]
-        db.add_all(placed)
-        sent.fields[recipient.id] = placed
-    await db.commit()
+        )
     return sent
 
 
