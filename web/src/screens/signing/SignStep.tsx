@@ -47,13 +47,14 @@ export function SignStep({ view, recipientId, token, onSigned, onDeclined }: Pro
     setErrors(Object.fromEntries(missing.map((id) => [id, "Fill this in before you finish."])));
     if (missing.length > 0) return document.getElementById(`field-${missing[0]}`)?.focus();
     if (missingMarks.signature || missingMarks.initials) return setDialog(missingMarks.signature ? "signature" : "initials");
-    const body: SignRequest = { fields: fieldsPayload(view.fields, values) };
+    const sent = fieldsPayload(view.fields, values);
+    const body: SignRequest = { fields: sent };
     if (needed.signature) body.signature = marks.signature;
     if (needed.initials) body.initials = marks.initials;
     sign.mutate(body, {
       onError: (error) => {
         if (!(error instanceof ApiProblem)) return;
-        const placed = placeErrors(error.problem, body.fields);
+        const placed = placeErrors(error.problem, sent);
         setErrors(placed.byField);
         setMarkErrors({ signature: placed.signature, initials: placed.initials });
         setUnplaced(placed.other);
