@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker, create_a
 from api.app import create_app
 from core.config import Settings
 from core.errors import Conflict
+from tests.esignature_factories import draft_envelope
 from tests.factories import Actor, make_firm
 from tests.saml_idp import sample_metadata
 
@@ -239,7 +240,19 @@ async def seed(http: AsyncClient, owner: Actor) -> dict[str, str]:
             "base_url": "https://demo.docusign.net",
         },
     )
+    envelope = await draft_envelope(http, owner)
+    template = {
+        "name": "Contract template",
+        "title": "Engagement letter",
+        "document_ids": [envelope["documents"][0]["document_id"]],
+        "roles": [{"key": "client", "name": "Client"}],
+    }
     return {
+        "envelope_id": envelope["id"],
+        "envelope_document_id": envelope["documents"][0]["id"],
+        "recipient_id": envelope["recipients"][0]["id"],
+        "page": "1",
+        "template_id": await create("/v1/envelope-templates", template),
         "provider": "docusign",
         "document_id": document["id"],
         "version_id": document["current_version_id"],
