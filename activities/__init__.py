@@ -17,11 +17,13 @@ from activities.client_import import ClientImportActivities
 from activities.documents_retention import RetentionActivities
 from activities.documents_review import DocumentReviewActivities
 from activities.documents_text import DocumentTextActivities
+from activities.esignature_envelope import EnvelopeActivities
 from activities.outbox import OutboxActivities
 from core.config import Settings
 from core.crypto import Cipher
 from core.temporal import ClientProvider
 from providers.email import build_email_provider
+from providers.esignature import http_pool as esignature_http_pool
 from providers.http import HttpPool
 from providers.payments import StripeProviders
 from providers.storage_backends import build_storage
@@ -36,6 +38,7 @@ __all__ = [
     "DocumentReviewActivities",
     "DocumentTextActivities",
     "DunningActivities",
+    "EnvelopeActivities",
     "FlowActivities",
     "ForeachActivities",
     "InvoicePdfActivities",
@@ -78,6 +81,14 @@ def build_activities(
     review = DocumentReviewActivities(
         sessionmaker, temporal, email=email, public_url=settings.public_url
     )
+    envelope = EnvelopeActivities(
+        sessionmaker,
+        temporal,
+        settings=settings,
+        email=email,
+        storage=storage,
+        http=esignature_http_pool(),
+    )
     return [
         imports.stage,
         imports.import_batch,
@@ -110,4 +121,15 @@ def build_activities(
         review.remind,
         review.escalate,
         review.publish,
+        envelope.plan,
+        envelope.send_to_provider,
+        envelope.deliver,
+        envelope.remind,
+        envelope.warn_expiry,
+        envelope.expire,
+        envelope.decline,
+        envelope.void,
+        envelope.seal,
+        envelope.complete,
+        envelope.send_copies,
     ]

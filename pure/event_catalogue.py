@@ -68,6 +68,13 @@ CATALOGUE: dict[str, EventType] = {
         ),
         EventType("envelope.sent", "An envelope was sent for signature.", "envelope_id"),
         EventType("envelope.voided", "An envelope out for signature was voided.", "envelope_id"),
+        EventType(
+            "envelope.completed",
+            "Every signer and approver signed an envelope; its signed documents are stored.",
+            "envelope_id",
+        ),
+        EventType("envelope.declined", "A recipient declined to sign an envelope.", "envelope_id"),
+        EventType("envelope.expired", "An envelope expired before everyone signed.", "envelope_id"),
     )
 }
 

@@ -22,6 +22,7 @@ from workflows.clients.client_import import contracts as client_import
 from workflows.documents.retention import contracts as retention
 from workflows.documents.review import contracts as document_review
 from workflows.documents.text import contracts as document_text
+from workflows.esignature.envelope import contracts as envelope
 from workflows.outbox.relay import contracts as outbox_relay
 
 
@@ -46,4 +47,5 @@ PROCESSES: dict[str, Process] = {
     outbox_relay.WORKFLOW_NAME: Process(outbox_relay.PROCESS, outbox_relay.OutboxRelayInput),
     retention.WORKFLOW_NAME: Process(retention.PROCESS, retention.RetentionSweepInput),
     document_review.WORKFLOW_NAME: Process(document_review.PROCESS, document_review.ReviewInput),
+    envelope.WORKFLOW_NAME: Process(envelope.PROCESS, envelope.EnvelopeInput),
 }

@@ -15,6 +15,7 @@ from workflows.clients.client_import.workflow import ClientImportWorkflow
 from workflows.documents.retention.workflow import RetentionSweepWorkflow
 from workflows.documents.review.workflow import DocumentReviewWorkflow
 from workflows.documents.text.workflow import DocumentTextWorkflow
+from workflows.esignature.envelope.workflow import EnvelopeWorkflow
 from workflows.outbox.relay.workflow import OutboxRelayWorkflow
 
 WORKFLOWS: list[type] = [
@@ -26,6 +27,7 @@ WORKFLOWS: list[type] = [
     DocumentTextWorkflow,
     DocumentReviewWorkflow,
     DunningWorkflow,
+    EnvelopeWorkflow,
     InvoicePdfWorkflow,
     OutboxRelayWorkflow,
     PaymentRetryWorkflow,

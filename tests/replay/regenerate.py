@@ -48,6 +48,8 @@ from tests.replay.test_document_text_replay import HISTORY as DOCUMENT_TEXT_HIST
 from tests.replay.test_document_text_replay import record_history as record_document_text
 from tests.replay.test_dunning_replay import HISTORY as DUNNING_HISTORY
 from tests.replay.test_dunning_replay import record_history as record_dunning
+from tests.replay.test_envelope_replay import HISTORY as ENVELOPE_HISTORY
+from tests.replay.test_envelope_replay import record_history as record_envelope
 from tests.replay.test_foreach_replay import HISTORY as FOREACH_HISTORY
 from tests.replay.test_foreach_replay import record_history as record_foreach
 from tests.replay.test_invoice_pdf_replay import HISTORY as INVOICE_PDF_HISTORY
@@ -298,6 +300,7 @@ RECORDED: dict[str, tuple[Path, History]] = {
     "document_text": (DOCUMENT_TEXT_HISTORY, record_document_text),
     "document_review": (DOCUMENT_REVIEW_HISTORY, record_document_review),
     "retention_sweep": (RETENTION_SWEEP_HISTORY, record_retention_sweep),
+    "envelope": (ENVELOPE_HISTORY, record_envelope),
 }
 
 

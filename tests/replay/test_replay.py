@@ -28,6 +28,7 @@ EXPECTED = {
     "document_review.json": "DocumentReviewWorkflow",
     "document_text.json": "DocumentTextWorkflow",
     "dunning.json": "DunningWorkflow",
+    "envelope.json": "EnvelopeWorkflow",
     "invoice_pdf.json": "InvoicePdfWorkflow",
     "outbox_relay.json": "OutboxRelayWorkflow",
     "payment_retry.json": "PaymentRetryWorkflow",

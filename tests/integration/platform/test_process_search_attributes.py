@@ -69,6 +69,7 @@ from workflows.billing.stripe_event.contracts import StripeEventInput
 from workflows.clients.client_import.contracts import ClientImportInput
 from workflows.documents.review.contracts import ReviewInput
 from workflows.documents.text.contracts import DocumentTextInput
+from workflows.esignature.envelope.contracts import EnvelopeInput
 from workflows.processes import PROCESSES
 from workflows.registry import WORKFLOWS
 
@@ -155,7 +156,16 @@ def outbox_starts(firm_id: uuid.UUID, queue: str) -> list[tuple[outbox.NewMessag
     firm = str(firm_id)
     ids = {
         name: uuid.uuid4()
-        for name in ("run", "automation", "import", "invoice", "recurring", "document", "version")
+        for name in (
+            "run",
+            "automation",
+            "import",
+            "invoice",
+            "recurring",
+            "document",
+            "version",
+            "envelope",
+        )
     }
     run = run_contracts.RunInput(
         run_id=ids["run"],
@@ -265,6 +275,17 @@ def outbox_starts(firm_id: uuid.UUID, queue: str) -> list[tuple[outbox.NewMessag
                 "FirmflowFirmId": firm,
                 "FirmflowProcess": "recurring-invoice",
                 "FirmflowRecurringInvoiceId": str(ids["recurring"]),
+            },
+        ),
+        (
+            start_message(
+                "EnvelopeWorkflow",
+                EnvelopeInput(firm_id=firm_id, envelope_id=ids["envelope"], send_round=1),
+            ),
+            {
+                "FirmflowFirmId": firm,
+                "FirmflowProcess": "envelope",
+                "FirmflowEnvelopeId": str(ids["envelope"]),
             },
         ),
         (

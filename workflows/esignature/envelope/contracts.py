@@ -123,6 +123,8 @@ EnvelopeState = Literal["open", "signed", "declined", "voided", "closed", "resen
 
 class EnvelopePlan(BaseModel):
     state: EnvelopeState
+    # The envelope's status as read (sent, completed, expired, ...).
+    status: str
     provider: str
     send_round: int
     expires_at: datetime | None = None
