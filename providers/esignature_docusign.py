@@ -48,6 +48,7 @@ from providers.esignature import (
     call,
     signer_order,
 )
+from providers.esignature_docusign_auth import DocuSignAuth
 from providers.http import HttpClient, HttpRequest
 
 NAME = "DocuSign"
@@ -173,18 +174,21 @@ class DocuSignProvider:
         *,
         base_url: str,
         account_id: str,
-        access_token: str,
+        auth: DocuSignAuth,
         hmac_keys: Sequence[str],
     ) -> None:
         self._client = client
         self._api = f"{base_url}/restapi/v2.1/accounts/{account_id}"
-        self._headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+        self._auth = auth
         self._keys = list(hmac_keys)
+
+    async def _headers(self, accept: str = "application/json") -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self._auth.token(self._client)}", "Accept": accept}
 
     async def _request(
         self, method: str, path: str, *, body: Any = None, deadline: float = CALL_TIMEOUT
     ) -> Any:
-        request = HttpRequest(method, self._api + path, self._headers, body, deadline)
+        request = HttpRequest(method, self._api + path, await self._headers(), body, deadline)
         return (await call(self._client, NAME, request)).body
 
     async def _existing(self, request: EnvelopeRequest) -> str | None:
@@ -253,7 +257,7 @@ class DocuSignProvider:
             request = HttpRequest(
                 "GET",
                 f"{self._api}/envelopes/{provider_ref}/documents/{index + 1}",
-                {**self._headers, "Accept": "application/pdf"},
+                await self._headers("application/pdf"),
                 timeout=SEND_TIMEOUT,
                 binary=True,
             )

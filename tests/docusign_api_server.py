@@ -30,7 +30,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pypdf import PdfReader, PdfWriter
+
+from providers.esignature_docusign_auth import GRANT_TYPE
 
 _ENVELOPES = re.compile(r"^/restapi/v2\.1/accounts/(?P<account>[^/]+)/envelopes(?P<rest>/.*)?$")
 
@@ -82,6 +87,11 @@ class DocuSignApiServer:
     requests: list[tuple[str, str]] = field(default_factory=list)
     # Statuses answered (and not remembered) before any real answer, e.g. a transient 503.
     transient_failures: list[int] = field(default_factory=list)
+    # The JWT grant's integration key and user, and the public key that checks assertions.
+    integration_key: str = "7c2b8d7e-0000-4000-8000-00000000c0de"
+    user_id: str = "b7a2c7d5-0000-4000-8000-000000000001"
+    jwt_public_key: str | None = None
+    grants: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -92,6 +102,8 @@ class DocuSignApiServer:
         parts = urlsplit(target)
         with self._lock:
             self.requests.append((method, parts.path))
+            if method == "POST" and parts.path == "/oauth/token":
+                return self._grant(dict(parse_qsl(body.decode())))
             if headers.get("authorization") != f"Bearer {self.access_token}":
                 return _error(401, "USER_AUTHENTICATION_FAILED", "The access token is invalid")
             if self.transient_failures:
@@ -104,6 +116,35 @@ class DocuSignApiServer:
             rest = (match["rest"] or "").strip("/").split("/") if match["rest"] else []
             query = dict(parse_qsl(parts.query))
             return self._route(method, rest, query, body)
+
+    def _grant(self, form: dict[str, str]) -> Answer:
+        """DocuSign's JWT grant: the assertion checked with the registered public key."""
+        refused = _json(400, {"error": "invalid_grant", "error_description": "no_valid_keys"})
+        if form.get("grant_type") != GRANT_TYPE or self.jwt_public_key is None:
+            return refused
+        try:
+            head, claims, signature = form["assertion"].split(".")
+            key = serialization.load_pem_public_key(self.jwt_public_key.encode())
+            assert isinstance(key, rsa.RSAPublicKey)
+            key.verify(
+                _unb64(signature), f"{head}.{claims}".encode(), padding.PKCS1v15(), hashes.SHA256()
+            )
+        except (KeyError, ValueError, InvalidSignature):
+            return refused
+        payload = json.loads(_unb64(claims))
+        now = datetime.now(UTC).timestamp()
+        if (
+            payload.get("iss") != self.integration_key
+            or payload.get("sub") != self.user_id
+            or payload.get("aud") != "127.0.0.1"
+            or not payload.get("iat", now + 1) <= now < payload.get("exp", 0)
+            or "signature" not in str(payload.get("scope")).split()
+        ):
+            return refused
+        self.grants += 1
+        return _json(
+            200, {"access_token": self.access_token, "token_type": "Bearer", "expires_in": 3600}
+        )
 
     def _route(self, method: str, rest: list[str], query: dict[str, str], body: bytes) -> Answer:
         if not rest:
@@ -299,6 +340,10 @@ def _tabs_problem(
             if not (0 <= int(tab["xPosition"]) <= width and 0 <= int(tab["yPosition"]) <= height):
                 return f"{kind}: position off the page"
     return None
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def deliver(delivery: Delivery, url: str) -> int:

@@ -3,14 +3,16 @@ vault credential holds the secrets, the account and the API's base URL; and the 
 built from one.
 
 The credential's value is a JSON object: DocuSign ``{"access_token": "…", "hmac_keys":
-["…"]}`` (``hmac_key`` for a single Connect key), Dropbox Sign ``{"api_key": "…"}``. Saving a
+["…"]}`` (``hmac_key`` for a single Connect key; instead of the token, the JWT grant's
+``integration_key``, ``user_id``, ``private_key`` and optionally ``oauth_base_url``),
+Dropbox Sign ``{"api_key": "…"}``. Saving a
 connection checks that the credential is the firm's and holds those members (naming the
 members, never a value). Nothing here returns a secret to a client; the adapter gets them
 decrypted, in the request or activity that calls the provider."""
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -30,6 +32,7 @@ from providers.esignature import (
     secret,
 )
 from providers.esignature_docusign import DocuSignProvider
+from providers.esignature_docusign_auth import DocuSignAuth, JwtGrant, StoredToken
 from providers.esignature_dropbox_sign import DropboxSignProvider
 from providers.http import HttpPool
 from services import audit
@@ -38,8 +41,15 @@ from services.esignature.repository import CONNECTIONS
 from services.repository import Firm
 
 ConnectedProvider = Literal["docusign", "dropbox_sign"]
-# The credential members each provider's adapter reads.
-_REQUIRED = {"docusign": ("access_token",), "dropbox_sign": ("api_key",)}
+# The credential members each provider's adapter reads (DocuSign: a stored token, or the
+# JWT grant's members instead).
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "docusign": ("access_token",),
+    "dropbox_sign": ("api_key",),
+}
+_JWT_GRANT = ("integration_key", "user_id", "private_key")
+# DocuSign's developer sandbox; production connections name https://account.docusign.com.
+DOCUSIGN_OAUTH = "https://account-d.docusign.com"
 
 
 def _base_url(value: str) -> str:
@@ -83,9 +93,14 @@ def _secrets(cipher: Cipher, credential: Credential) -> dict[str, Any]:
 
 
 def _check_secrets(provider: str, secrets: dict[str, Any]) -> None:
-    missing = [name for name in _REQUIRED[provider] if not secrets.get(name)]
+    required = _REQUIRED[provider]
+    if provider == "docusign" and not secrets.get("access_token"):
+        required = _JWT_GRANT
+    missing = [name for name in required if not secrets.get(name)]
     if provider == "docusign" and not hmac_keys(Connection(provider, "", None, secrets)):
         missing.append("hmac_keys")
+    if provider == "docusign" and not _oauth_url(secrets):
+        missing.append("oauth_base_url as an https URL")
     if missing:
         raise Unprocessable(
             "The credential does not hold what this provider needs",
@@ -201,6 +216,28 @@ async def provider_for(
     return build_provider(connection, pool)
 
 
+def _oauth_url(secrets: Mapping[str, Any]) -> str | None:
+    try:
+        return check_base_url(str(secrets.get("oauth_base_url") or DOCUSIGN_OAUTH))
+    except ValueError:
+        return None
+
+
+def docusign_auth(connection: Connection) -> DocuSignAuth:
+    """A stored access token, or else the JWT grant the credential describes."""
+    if connection.secrets.get("access_token"):
+        return StoredToken(secret(connection, "access_token"))
+    oauth_base_url = _oauth_url(connection.secrets)
+    if oauth_base_url is None:
+        raise EsignatureProviderRefused("The DocuSign credential's oauth_base_url is not https")
+    return JwtGrant(
+        oauth_base_url=oauth_base_url,
+        integration_key=secret(connection, "integration_key"),
+        user_id=secret(connection, "user_id"),
+        private_key=secret(connection, "private_key"),
+    )
+
+
 def build_provider(connection: Connection, pool: HttpPool) -> EsignatureProvider:
     """The adapter of ``connection.provider`` on the shared pool."""
     client = client_for(pool, connection.base_url)
@@ -211,7 +248,7 @@ def build_provider(connection: Connection, pool: HttpPool) -> EsignatureProvider
             client,
             base_url=connection.base_url,
             account_id=connection.account_id,
-            access_token=secret(connection, "access_token"),
+            auth=docusign_auth(connection),
             hmac_keys=hmac_keys(connection),
         )
     if connection.provider == "dropbox_sign":

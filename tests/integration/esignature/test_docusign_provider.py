@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -403,3 +405,68 @@ async def test_refusals_and_outages(
         select(EnvelopeDocument).where(EnvelopeDocument.envelope_id == envelope.id)
     )
     assert all(row.signed_version_id is None for row in rows)
+
+
+def _rsa_pair() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+async def test_the_jwt_grant_gets_a_token_once_and_a_wrong_key_is_refused(
+    db: AsyncSession,
+    storage: Storage,
+    settings: Settings,
+    pool: HttpPool,
+    owner: Actor,
+    docusign: DocuSignApiServer,
+) -> None:
+    private, public = _rsa_pair()
+    docusign.jwt_public_key = public
+    grant = {
+        "integration_key": docusign.integration_key,
+        "user_id": docusign.user_id,
+        "private_key": private,
+        "oauth_base_url": docusign.base_url,
+        "hmac_keys": [HMAC_KEY],
+    }
+    cipher = Cipher.from_settings(settings)
+    await connect(
+        db,
+        owner,
+        cipher,
+        provider="docusign",
+        base_url=docusign.base_url,
+        secrets=grant,
+        account_id=ACCOUNT_ID,
+    )
+    first = await _sent(db, storage, settings, pool, owner)
+    second = await _sent(db, storage, settings, pool, owner)
+    assert {first.provider_ref, second.provider_ref} <= set(docusign.envelopes)
+    # One token for both sends (and the lookups before them).
+    assert docusign.grants == 1
+
+    stranger, _ = _rsa_pair()
+    await connect(
+        db,
+        owner,
+        cipher,
+        provider="docusign",
+        base_url=docusign.base_url,
+        secrets={**grant, "private_key": stranger},
+        account_id=ACCOUNT_ID,
+    )
+    third = await sent_envelope(db, storage, owner, provider="docusign")
+    with pytest.raises(EsignatureProviderRefused) as refused:
+        await send_to_provider(db, pool, settings, owner.firm.id, third.id, storage=storage)
+    assert "PRIVATE KEY" not in refused.value.detail
+    assert docusign.grants == 1

@@ -115,7 +115,17 @@ async def test_the_credential_must_be_the_firms_and_hold_the_secrets(
     answer = await api.put(f"{URL}/docusign", json=_docusign(foreign), headers=owner.headers)
     assert pointers(assert_problem(answer, 404)) == {"/credential_id"}
 
-    for value in ({"access_token": ACCESS_TOKEN}, {"hmac_keys": [HMAC_KEY]}, {}):
+    grant = {"integration_key": "ik", "user_id": "u", "private_key": "pem", "hmac_keys": ["k"]}
+    jwt_grant = await _credential(api, owner, grant)
+    saved = await api.put(f"{URL}/docusign", json=_docusign(jwt_grant), headers=owner.headers)
+    assert saved.status_code == 200, saved.text
+    for value in (
+        {"access_token": ACCESS_TOKEN},
+        {"hmac_keys": [HMAC_KEY]},
+        {},
+        {**grant, "private_key": ""},
+        {**grant, "oauth_base_url": "http://account-d.docusign.com"},
+    ):
         lacking = await _credential(api, owner, value)
         answer = await api.put(f"{URL}/docusign", json=_docusign(lacking), headers=owner.headers)
         problem = assert_problem(answer, 422)
