@@ -68,6 +68,35 @@ async def recipient_changed(
     values: dict[str, Any] = {"status": change, _TIMESTAMP[change]: when}
     if change == "declined":
         values["decline_reason"] = (decline_reason or "")[:MAX_DECLINE_REASON] or None
+    if not await _move(session, envelope, recipient, change, values):
+        return False
+    event_detail = dict(detail or {})
+    if change == "declined" and values["decline_reason"] is not None:
+        event_detail["reason"] = values["decline_reason"]
+    await trail.record_event(
+        session,
+        envelope.firm_id,
+        envelope.id,
+        EnvelopeEventKind(change),
+        recipient=recipient,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        source=source,
+        detail=event_detail,
+        provider_event_id=provider_event_id,
+    )
+    await _signal(session, envelope, recipient, change)
+    return True
+
+
+async def _move(
+    session: AsyncSession,
+    envelope: Envelope,
+    recipient: EnvelopeRecipient,
+    change: RecipientChange,
+    values: dict[str, Any],
+) -> bool:
+    """Set ``values`` if the recipient's status still allows ``change``."""
     moved = await session.execute(
         update(EnvelopeRecipient)
         .where(
@@ -86,32 +115,21 @@ async def recipient_changed(
         # The row holds these already: the caller's object follows without another read
         # and without a second write at the next flush.
         set_committed_value(recipient, name, value)
-    event_detail = dict(detail or {})
-    if change == "declined" and values["decline_reason"] is not None:
-        event_detail["reason"] = values["decline_reason"]
-    await trail.record_event(
-        session,
-        envelope.firm_id,
-        envelope.id,
-        EnvelopeEventKind(change),
-        recipient=recipient,
-        ip_address=ip_address,
-        user_agent=user_agent,
-        source=source,
-        detail=event_detail,
-        provider_event_id=provider_event_id,
-    )
+    return True
+
+
+async def _signal(
+    session: AsyncSession, envelope: Envelope, recipient: EnvelopeRecipient, change: RecipientChange
+) -> None:
     target = workflow_id(envelope.id)
+    key = f"signal:{target}:{RECIPIENT_SIGNAL}:{envelope.send_round}:{recipient.id}:{change}"
     await outbox.enqueue_message(
         session,
         envelope.firm_id,
         outbox.signal_workflow(
             target,
             RECIPIENT_SIGNAL,
-            dedupe_key=(
-                f"signal:{target}:{RECIPIENT_SIGNAL}:{envelope.send_round}:{recipient.id}:{change}"
-            ),
+            dedupe_key=key,
             arg=RecipientChanged(recipient_id=recipient.id, change=change),
         ),
     )
-    return True
