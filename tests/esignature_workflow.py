@@ -1,15 +1,18 @@
-"""What EnvelopeWorkflow's tests share: waiting for emails and trail events the worker
-produces, reading the signing link out of an email and signing or declining through the
-public signing API with it, the firm's business hours, and moving the time-skipping
-server's clock."""
+"""What EnvelopeWorkflow's tests share: a firm in New York, waiting for emails and trail
+events the worker produces, reading the signing link out of an email and signing or
+declining through the public signing API with it, the firm's business hours and the
+schedule's next reminder, the workflow's result, and moving the time-skipping server's
+clock."""
 
 import asyncio
 import re
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,13 +23,43 @@ from models import Envelope, EnvelopeEvent, EnvelopeRecipient, OutboxMessage
 from pure.business_hours import BusinessHours
 from pure.signing_schedule import reminder_due
 from services.esignature.process import hours_of, policy_of
+from tests.factories import Actor, make_firm
+from tests.fixtures.firms import committed
 from tests.mailbox import Mailbox, text_of
+from workflows.esignature.envelope import contracts as envelope_process
 
 Maker = async_sessionmaker[AsyncSession]
 # How long a test waits for the worker to do what a moment of workflow time asks.
 DEADLINE = 30.0
 POLL_INTERVAL = 0.05
 LINK = re.compile(r"/sign/([0-9a-f-]{36})\?t=(\S+)")
+
+
+@pytest.fixture
+async def new_york_owner(committing_sessionmaker: Maker) -> AsyncIterator[Actor]:
+    """The owner of a committed firm in America/New_York (business hours 09:00-17:00,
+    Monday to Friday)."""
+
+    async def new_york(session: AsyncSession) -> Actor:
+        return await make_firm(session, "Signing Partners", time_zone="America/New_York")
+
+    async with committed(committing_sessionmaker, new_york) as actor:
+        yield actor
+
+
+async def finished(env: WorkflowEnvironment, envelope_id: str) -> envelope_process.EnvelopeResult:
+    """The result of a workflow seen to end (its last emails went out). Not awaited with
+    time skipping, which would carry the module's clock far ahead."""
+    handle = env.client.get_workflow_handle(envelope_process.workflow_id(uuid.UUID(envelope_id)))
+    async with asyncio.timeout(DEADLINE):
+        result = await handle.result()
+    return envelope_process.EnvelopeResult.model_validate(result)
+
+
+def to_minute(moment: str | datetime) -> datetime:
+    """To the minute: the workflow acts a moment (real seconds) after its timer."""
+    parsed = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return parsed.replace(second=0, microsecond=0)
 
 
 def subject_of(message: EmailMessage) -> str:

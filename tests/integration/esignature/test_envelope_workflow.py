@@ -6,11 +6,8 @@ their signature; a sequential envelope completes (sealed, envelope.completed, th
 copy to every recipient once); a decline ends it and tells the others; duplicate and
 out-of-order signals change nothing."""
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 from httpx import AsyncClient
@@ -20,56 +17,35 @@ from temporalio.worker import Worker
 from tests.esignature_factories import SIGNER_ONE, SIGNER_TWO, sent_envelope, two_signers
 from tests.esignature_sealing import platform_key
 from tests.esignature_workflow import (
-    DEADLINE,
     Maker,
     business_hours,
     decline_by_link,
     envelope_row,
     events_emitted,
+    finished,
     mail_to,
     mailed,
     message_id_of,
+    new_york_owner,
     next_reminder,
+    open_link,
     recorded,
     sign_by_link,
     skip,
+    to_minute,
     trail,
 )
-from tests.factories import Actor, make_firm
-from tests.fixtures.firms import committed
+from tests.factories import Actor
 from tests.fixtures.workers import PUBLIC_URL
 from tests.mailbox import Mailbox, text_of
 from workflows.esignature.envelope import contracts as envelope_process
+from workflows.esignature.envelope.contracts import RecipientChange, RecipientChanged
 
-__all__ = ["platform_key"]
+__all__ = ["new_york_owner", "platform_key"]
 
 ADA, GRACE = SIGNER_ONE["email"], SIGNER_TWO["email"]
 # Long enough that no test of this module reaches it, whatever the module skipped before.
 LONG = {"expiry_days": 120}
-
-
-@pytest.fixture
-async def new_york_owner(committing_sessionmaker: Maker) -> AsyncIterator[Actor]:
-    async def new_york(session: Any) -> Actor:
-        return await make_firm(session, "Signing Partners", time_zone="America/New_York")
-
-    async with committed(committing_sessionmaker, new_york) as actor:
-        yield actor
-
-
-def _minute(moment: str | datetime) -> datetime:
-    """To the minute: the workflow acts a moment (real seconds) after its timer."""
-    parsed = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-    return parsed.replace(second=0, microsecond=0)
-
-
-async def finished(env: WorkflowEnvironment, envelope_id: str) -> envelope_process.EnvelopeResult:
-    """The result of a workflow seen to end (its last emails went out). Not awaited with
-    time skipping, which would carry the module's clock far ahead."""
-    handle = env.client.get_workflow_handle(envelope_process.workflow_id(uuid.UUID(envelope_id)))
-    async with asyncio.timeout(DEADLINE):
-        result = await handle.result()
-    return envelope_process.EnvelopeResult.model_validate(result)
 
 
 @pytest.mark.usefixtures("platform_key")
@@ -97,7 +73,7 @@ async def test_a_sequential_envelope_reminds_in_business_hours_and_completes(
         due = await next_reminder(maker, firm_id, envelope_id, ADA)
         await skip(temporal_env, due + timedelta(minutes=1))
         reminded = await recorded(maker, firm_id, envelope_id, "reminded", count)
-        assert _minute(reminded[-1].detail["at"]) == _minute(due)
+        assert to_minute(reminded[-1].detail["at"]) == to_minute(due)
     await mailed(mailbox, ADA, "Reminder: please sign", 2)
     await sign_by_link(temporal_api, link)
     [grace_link] = await mailed(mailbox, GRACE, "Please sign")
@@ -174,3 +150,56 @@ async def test_a_decline_ends_the_envelope_and_tells_the_sender_and_the_others(
     # Days later: no reminder, the workflow has ended.
     await skip(temporal_env, await temporal_env.get_current_time() + timedelta(days=7))
     assert await trail(maker, owner.firm.id, envelope_id, "reminded") == []
+
+
+async def test_duplicate_and_out_of_order_signals_change_nothing(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    mailing_worker: Worker,
+    committing_sessionmaker: Maker,
+    mailbox: Mailbox,
+    new_york_owner: Actor,
+) -> None:
+    maker, owner = committing_sessionmaker, new_york_owner
+    envelope = await sent_envelope(temporal_api, owner, **LONG)
+    envelope_id = uuid.UUID(envelope["id"])
+    ada, grace = (r["id"] for r in envelope["recipients"])
+    [link] = await mailed(mailbox, ADA, "Please sign")
+    handle = temporal_env.client.get_workflow_handle(envelope_process.workflow_id(envelope_id))
+
+    def changed(recipient_id: str, change: RecipientChange) -> RecipientChanged:
+        return RecipientChanged(recipient_id=uuid.UUID(recipient_id), change=change)
+
+    # Grace "signed" before her turn, Ada "viewed" three times, a correction and a void
+    # that never happened, a re-send of the same round: each only makes the workflow look.
+    await handle.signal(envelope_process.RECIPIENT_SIGNAL, changed(grace, "signed"))
+    for _ in range(3):
+        await handle.signal(envelope_process.RECIPIENT_SIGNAL, changed(ada, "viewed"))
+    await handle.signal(envelope_process.CORRECTED_SIGNAL, changed(ada, "corrected"))
+    await handle.signal(envelope_process.VOID_SIGNAL, envelope_process.Voided(reason="no"))
+    await handle.signal(envelope_process.RESENT_SIGNAL, envelope_process.Resent(send_round=1))
+    # Opened twice: one view recorded.
+    await open_link(temporal_api, link)
+    await sign_by_link(temporal_api, link)
+    await mailed(mailbox, GRACE, "Please sign")
+    # Ada's signature again, late and twice.
+    for _ in range(2):
+        await handle.signal(envelope_process.RECIPIENT_SIGNAL, changed(ada, "signed"))
+        await handle.signal(envelope_process.RECIPIENT_SIGNAL, changed(ada, "viewed"))
+
+    voided = await temporal_api.post(
+        f"/v1/envelopes/{envelope_id}/void", json={"reason": "Sent in error"}, headers=owner.headers
+    )
+    assert voided.status_code == 200, voided.text
+    for address in (ADA, GRACE):
+        [notice] = await mailed(mailbox, address, "Voided")
+        assert "Sent in error" in text_of(notice)
+    result = await finished(temporal_env, envelope["id"])
+    assert result.status == "voided"
+    # One link each, one delivery each, one view and one signature of Ada's, no reminder.
+    for address in (ADA, GRACE):
+        assert len(mail_to(mailbox, address, "Please sign")) == 1
+    kinds = [event.kind for event in await trail(maker, owner.firm.id, envelope_id)]
+    assert kinds.count("delivered") == 2 and kinds.count("signed") == 1
+    assert kinds.count("viewed") == 1 and "reminded" not in kinds
+    assert (await envelope_row(maker, owner.firm.id, envelope_id)).status == "voided"
