@@ -289,14 +289,9 @@ _LIST_COLUMNS = [
 ]
 
 
-async def list_envelopes(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    filters: EnvelopeFilters,
-    page: PageParams,
-    into: Any,
-) -> Page[Any]:
+def envelopes_query(
+    principal: Principal, filters: EnvelopeFilters, page: PageParams
+) -> Select[Any]:
     """Newest first; a status filter reads ix_envelopes_firm_id_status_created_at_id, a
     client filter ix_envelopes_firm_id_client_id_created_at_id."""
     criteria: list[ColumnElement[bool]] = [ENVELOPES.owned_by(principal)]
@@ -305,8 +300,30 @@ async def list_envelopes(
     if filters.client_id is not None:
         criteria.append(Envelope.client_id == filters.client_id)
     stmt: Select[Any] = select(*_LIST_COLUMNS).where(*criteria)
-    stmt = keyset(stmt, Envelope.created_at, Envelope.id, page)
-    return await read_page(session, stmt, page, into)
+    return keyset(stmt, Envelope.created_at, Envelope.id, page)
+
+
+async def list_envelopes(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    filters: EnvelopeFilters,
+    page: PageParams,
+    into: Any,
+) -> Page[Any]:
+    return await read_page(session, envelopes_query(principal, filters, page), page, into)
+
+
+def events_query(principal: Principal, envelope_id: uuid.UUID, page: PageParams) -> Select[Any]:
+    """The trail oldest first (ix_envelope_events_firm_id_envelope_id_occurred_at_id): the
+    cursor holds the last event's time and id, the next page starts after it."""
+    stmt = EVENTS.select(principal).where(EnvelopeEvent.envelope_id == envelope_id)
+    if page.cursor is not None:
+        stmt = stmt.where(
+            tuple_(EnvelopeEvent.occurred_at, EnvelopeEvent.id)
+            > (page.cursor.created_at, page.cursor.id)
+        )
+    return stmt.order_by(EnvelopeEvent.occurred_at, EnvelopeEvent.id).limit(page.limit + 1)
 
 
 async def list_events(
@@ -316,17 +333,8 @@ async def list_events(
     *,
     page: PageParams,
 ) -> Page[EnvelopeEvent]:
-    """The trail oldest first (ix_envelope_events_firm_id_envelope_id_occurred_at_id): the
-    cursor holds the last event's time and id, the next page starts after it."""
     envelope = await state.get_envelope(session, principal, envelope_id)
-    stmt = EVENTS.select(principal).where(EnvelopeEvent.envelope_id == envelope.id)
-    if page.cursor is not None:
-        stmt = stmt.where(
-            tuple_(EnvelopeEvent.occurred_at, EnvelopeEvent.id)
-            > (page.cursor.created_at, page.cursor.id)
-        )
-    stmt = stmt.order_by(EnvelopeEvent.occurred_at, EnvelopeEvent.id).limit(page.limit + 1)
-    rows = list(await session.scalars(stmt))
+    rows = list(await session.scalars(events_query(principal, envelope.id, page)))
     items = rows[: page.limit]
     if len(rows) <= page.limit:
         return Page(items=items, next_cursor=None)
