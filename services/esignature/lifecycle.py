@@ -15,9 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.principal import Principal
 from models import (
     Envelope,
-    EnvelopeDocument,
     EnvelopeEventKind,
-    EnvelopeField,
     EnvelopeRecipient,
     EnvelopeStatus,
     EsignatureConnection,
@@ -28,10 +26,10 @@ from models import (
 )
 from pure import event_catalogue
 from services import audit
+from services.esignature import envelopes, state, trail
 from services.esignature import fields as envelope_fields
-from services.esignature import state, trail
 from services.esignature.envelopes import ExpiryDays, summarize
-from services.esignature.repository import CONNECTIONS, ENVELOPE_DOCUMENTS, FIELDS, RECIPIENTS
+from services.esignature.repository import CONNECTIONS, RECIPIENTS
 from services.outbox import writer as outbox
 from workflows.esignature.envelope import contracts as envelope_contracts
 from workflows.esignature.envelope.contracts import EnvelopeInput
@@ -63,37 +61,10 @@ async def _sendable_problems(
     """What keeps a draft from going out, each with its pointer into the envelope as read
     (``/documents``, ``/recipients/<i>``, ``/fields/<i>``, ``/provider``)."""
     problems: list[dict[str, str]] = []
-    documents = dict(
-        (
-            await session.execute(
-                ENVELOPE_DOCUMENTS.select(principal)
-                .with_only_columns(EnvelopeDocument.id, EnvelopeDocument.page_count)
-                .where(EnvelopeDocument.envelope_id == envelope.id)
-            )
-        )
-        .tuples()
-        .all()
-    )
-    if not documents:
+    found = await envelopes.detailed(session, principal, envelope)
+    recipients, placed = found.recipients, found.fields
+    if not found.documents:
         problems.append({"pointer": "/documents", "detail": "the envelope has no document"})
-    recipients = list(
-        await session.scalars(
-            RECIPIENTS.select(principal)
-            .where(EnvelopeRecipient.envelope_id == envelope.id)
-            .order_by(
-                EnvelopeRecipient.routing_order,
-                EnvelopeRecipient.created_at,
-                EnvelopeRecipient.id,
-            )
-        )
-    )
-    placed = list(
-        await session.scalars(
-            FIELDS.select(principal)
-            .where(EnvelopeField.envelope_id == envelope.id)
-            .order_by(EnvelopeField.envelope_document_id, EnvelopeField.page, EnvelopeField.id)
-        )
-    )
     if not any(r.role in ACTORS for r in recipients):
         problems.append({"pointer": "/recipients", "detail": "no signer or approver"})
     signatures = Counter(f.recipient_id for f in placed if f.kind == FieldKind.signature)
@@ -108,7 +79,8 @@ async def _sendable_problems(
     # Roles may have changed since the fields were placed.
     specs = [envelope_fields.FieldSpec.model_validate(f, from_attributes=True) for f in placed]
     roles = {r.id: r.role for r in recipients}
-    problems += envelope_fields.field_problems(specs, roles, documents)
+    pages = {d.row.id: d.row.page_count for d in found.documents}
+    problems += envelope_fields.field_problems(specs, roles, pages)
     if envelope.provider != ProviderName.builtin:
         connected = await CONNECTIONS.find(
             session, principal, EsignatureConnection.provider == envelope.provider

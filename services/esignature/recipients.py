@@ -225,6 +225,14 @@ async def _correct(
         before={"recipient_id": str(recipient.id), **old},
         after={"recipient_id": str(recipient.id), **new},
     )
+    await _signal_corrected(session, envelope, recipient)
+    return recipient
+
+
+async def _signal_corrected(
+    session: AsyncSession, envelope: Envelope, recipient: EnvelopeRecipient
+) -> None:
+    """The workflow sends the corrected address its link; each correction signals once."""
     target = envelope_contracts.workflow_id(envelope.id)
     await outbox.enqueue_message(
         session,
@@ -236,7 +244,6 @@ async def _correct(
             arg=envelope_contracts.RecipientChanged(recipient_id=recipient.id, change="corrected"),
         ),
     )
-    return recipient
 
 
 async def delete_recipient(
