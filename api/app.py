@@ -61,6 +61,7 @@ from core.config import Settings, get_settings
 from core.db import get_engine, get_sessionmaker
 from core.temporal import LazyClient
 from providers.email import build_email_provider
+from providers.esignature import http_pool
 from providers.storage import Storage
 from providers.storage_backends import build_storage
 from services.automations.outbox_handlers import register_outbox_handlers
@@ -84,6 +85,7 @@ def create_app(
             await ensure_platform_key(session, settings)
         yield
         await app.state.storage.aclose()
+        await app.state.esignature_http.aclose()
         # Close pooled connections now rather than letting Postgres see them drop.
         if owns_engine:
             await get_engine().dispose()
@@ -102,6 +104,8 @@ def create_app(
     # Document bytes (settings.storage_backend): one provider, and its connection pool, per
     # process.
     app.state.storage = storage or build_storage(settings)
+    # The e-signature adapters' kept-alive connections (webhooks confirm events with them).
+    app.state.esignature_http = http_pool()
     # The fast path after each request's commit carries out the domains' kinds too.
     register_outbox_handlers()
     errors.install(app)

@@ -30,6 +30,7 @@ from core.principal import Principal
 from core.security import SESSION_PREFIX
 from core.temporal import ClientProvider
 from providers.email import EmailProvider
+from providers.http import HttpPool
 from providers.payments import PaymentProviderFactory, StripeProviders
 from providers.storage import Storage
 from services.auth import authenticate
@@ -137,6 +138,16 @@ async def get_storage(request: Request) -> Storage:
 
 
 StorageDep = Annotated[Storage, Depends(get_storage)]
+
+
+async def get_esignature_http(request: Request) -> HttpPool:
+    """The e-signature adapters' HTTP pool (providers.esignature.http_pool), one per
+    process, closed in the app's lifespan."""
+    pool: HttpPool = request.app.state.esignature_http
+    return pool
+
+
+EsignatureHttpDep = Annotated[HttpPool, Depends(get_esignature_http)]
 
 
 @cache

@@ -183,6 +183,11 @@ class ProviderEvent:
 
 
 class EsignatureProvider(Protocol):
+    # True when a delivery's signature does not cover the events it carries (Dropbox Sign's
+    # event_hash covers only the time and type): each event is then confirmed with the
+    # provider's API before it is applied.
+    events_need_confirmation: bool
+
     async def create_and_send(self, request: EnvelopeRequest) -> SentEnvelope: ...
 
     async def void(self, provider_ref: str, reason: str) -> None: ...

@@ -168,6 +168,9 @@ def envelope_body(request: EnvelopeRequest) -> dict[str, Any]:
 
 
 class DocuSignProvider:
+    # The HMAC covers the whole body.
+    events_need_confirmation = False
+
     def __init__(
         self,
         client: HttpClient,

@@ -178,6 +178,9 @@ def split_documents(merged: bytes, page_counts: Sequence[int]) -> list[bytes]:
 
 
 class DropboxSignProvider:
+    # event_hash covers the event's time and type, not the request or signer it names.
+    events_need_confirmation = True
+
     def __init__(self, client: HttpClient, *, base_url: str, api_key: str) -> None:
         self._client = client
         self._api = f"{base_url}/v3"

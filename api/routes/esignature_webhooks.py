@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from api.deps import CipherDep, IngestSessionDep, WebhookBody
+from api.deps import CipherDep, EsignatureHttpDep, IngestSessionDep, WebhookBody
 from api.openapi import errors
 from api.schemas.esignature_providers import ProviderWebhookReceipt
 from core.crypto import EncryptionUnavailable
-from providers.esignature import WebhookRejected
+from providers.esignature import EsignatureProviderUnavailable, WebhookRejected
 from providers.esignature_dropbox_sign import ACKNOWLEDGEMENT
 from services.esignature import provider_webhooks
 from services.esignature.provider_webhooks import UnknownWebhookEndpoint
@@ -44,6 +44,7 @@ async def receive_docusign(
     session: IngestSessionDep,
     cipher: CipherDep,
     body: WebhookBody,
+    pool: EsignatureHttpDep,
 ) -> ProviderWebhookReceipt:
     """DocuSign Connect's deliveries for one firm: 200 once applied (a duplicate is
     answered 200 and changes nothing); 400 for a forged, stale or malformed delivery."""
@@ -55,6 +56,7 @@ async def receive_docusign(
         headers=request.headers,
         body=body,
         now=datetime.now(UTC),
+        pool=pool,
     )
     return ProviderWebhookReceipt(events=receipt.events, applied=receipt.applied)
 
@@ -67,7 +69,12 @@ async def receive_docusign(
     response_class=PlainTextResponse,
     responses={
         200: {"content": {"text/plain": {"schema": {"type": "string", "const": ACKNOWLEDGEMENT}}}},
-        **errors(WebhookRejected, UnknownWebhookEndpoint, EncryptionUnavailable),
+        **errors(
+            WebhookRejected,
+            UnknownWebhookEndpoint,
+            EncryptionUnavailable,
+            EsignatureProviderUnavailable,
+        ),
     },
 )
 async def receive_dropbox_sign(
@@ -76,9 +83,12 @@ async def receive_dropbox_sign(
     session: IngestSessionDep,
     cipher: CipherDep,
     body: WebhookBody,
+    pool: EsignatureHttpDep,
 ) -> PlainTextResponse:
     """Dropbox Sign's callbacks for one firm, answered with the text Dropbox Sign expects
-    ("Hello API Event Received"); 400 for a forged, stale or malformed callback."""
+    ("Hello API Event Received"); 400 for a forged, stale or malformed callback, or one
+    whose event Dropbox Sign's API does not confirm (it is redelivered); 502 when that API
+    cannot be reached."""
     await provider_webhooks.receive(
         session,
         cipher,
@@ -87,5 +97,6 @@ async def receive_dropbox_sign(
         headers=request.headers,
         body=body,
         now=datetime.now(UTC),
+        pool=pool,
     )
     return PlainTextResponse(ACKNOWLEDGEMENT)

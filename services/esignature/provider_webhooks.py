@@ -4,7 +4,9 @@
 The firm is named by the path, so everything runs in a tenant session for that firm: the
 delivery is verified with that firm's connection's secret (an unknown firm, or one with no
 connection to this provider, is the same 404 as any other unknown endpoint). A forged,
-stale or malformed delivery is refused by the adapter (providers/esignature*.py).
+stale or malformed delivery is refused by the adapter (providers/esignature*.py). Where
+the signature does not cover the events (Dropbox Sign), each event is confirmed with the
+provider's API before it is applied, and refused (so redelivered) when it is not.
 
 Each verified event is applied to the envelope the provider's ref names (one of this
 firm's sent through this provider; an event for any other is acknowledged and ignored, so
@@ -37,7 +39,13 @@ from models import (
     RecipientRole,
     RecipientStatus,
 )
-from providers.esignature import EventKind, ProviderEvent
+from providers.esignature import (
+    EsignatureProvider,
+    EventKind,
+    ProviderEvent,
+    RecipientState,
+    WebhookRejected,
+)
 from providers.http import HttpPool
 from services.esignature import progress, trail
 from services.esignature.connections import build_provider, load_connection
@@ -82,6 +90,7 @@ async def receive(
     headers: Mapping[str, str],
     body: bytes,
     now: datetime,
+    pool: HttpPool,
 ) -> Receipt:
     """Verify one delivery to the firm's endpoint and apply its events; the caller
     commits (which also sends the workflow its signals, through the outbox)."""
@@ -94,19 +103,48 @@ async def receive(
     if connection is None:
         log.info("esignature webhook for a firm without a %s connection", provider)
         raise UnknownWebhookEndpoint()
-    # Parsing makes no call: the pool opens no connection.
-    adapter = build_provider(connection, HttpPool())
+    adapter = build_provider(connection, pool)
     events = adapter.parse_webhook(headers, body, now)
+    confirming = adapter if adapter.events_need_confirmation else None
     applied = 0
     for event in events:
-        applied += await apply_event(session, firm_id, provider, event)
+        applied += await apply_event(session, firm_id, provider, event, confirming=confirming)
     return Receipt(events=len(events), applied=applied)
 
 
+# The provider's own state that confirms each event (a view is confirmed by anything after).
+_CONFIRMING_STATES = {
+    EventKind.viewed: {RecipientState.viewed, RecipientState.signed, RecipientState.declined},
+    EventKind.signed: {RecipientState.signed},
+    EventKind.declined: {RecipientState.declined},
+}
+
+
+async def confirm(adapter: EsignatureProvider, event: ProviderEvent) -> None:
+    """Refuse ``event`` unless the provider's API reports what it says happened: the
+    provider redelivers a refused event, so one that raced its own API is not lost."""
+    status = await adapter.fetch_status(event.envelope_ref)
+    if event.kind == EventKind.completed:
+        confirmed = status.completed
+    elif event.kind == EventKind.voided:
+        confirmed = status.voided
+    else:
+        states = {r.state for r in status.recipients if r.recipient_ref == event.recipient_ref}
+        confirmed = bool(states & _CONFIRMING_STATES[event.kind])
+    if not confirmed:
+        raise WebhookRejected("the provider's API does not confirm the event")
+
+
 async def apply_event(
-    session: AsyncSession, firm_id: uuid.UUID, provider: str, event: ProviderEvent
+    session: AsyncSession,
+    firm_id: uuid.UUID,
+    provider: str,
+    event: ProviderEvent,
+    *,
+    confirming: EsignatureProvider | None = None,
 ) -> int:
-    """How many recipients (or the envelope) ``event`` changed."""
+    """How many recipients (or the envelope) ``event`` changed; with ``confirming``, only
+    once that adapter's API confirms it."""
     envelope = await ENVELOPES.find(
         session,
         firm_id,
@@ -117,6 +155,8 @@ async def apply_event(
     if envelope is None:
         log.info("esignature webhook for an unknown envelope", extra={"provider": provider})
         return 0
+    if confirming is not None:
+        await confirm(confirming, event)
     if event.kind == EventKind.voided:
         return int(await _voided(session, envelope, provider, event))
     recipients = list(

@@ -15,10 +15,17 @@ from core.config import Settings
 from core.crypto import Cipher
 from core.db import scope_to_firm
 from models import Envelope, EnvelopeEvent, EnvelopeRecipient
+from providers.esignature import http_pool
 from providers.esignature_docusign import sign
 from providers.storage import Storage
+from services.esignature.provider_sync import send_to_provider
 from tests.docusign_api_server import connect_time
-from tests.dropbox_sign_api_server import callback_body, hash_of
+from tests.dropbox_sign_api_server import (
+    DropboxSignApiServer,
+    callback_body,
+    dropbox_sign_api_server,
+    hash_of,
+)
 from tests.esignature_provider_factories import (
     ACCOUNT_ID,
     DROPBOX_SIGN_KEY,
@@ -166,10 +173,14 @@ async def test_unknown_firms_and_firms_without_a_connection_look_alike(
 
 
 def _dropbox_callback(
-    ref: str, signature_id: str, *, at: datetime | None = None, key: str = DROPBOX_SIGN_KEY
+    ref: str,
+    signature_id: str,
+    *,
+    event_type: str = "signature_request_viewed",
+    at: datetime | None = None,
+    key: str = DROPBOX_SIGN_KEY,
 ) -> tuple[bytes, dict[str, str]]:
     event_time = str(int((at or datetime.now(UTC)).timestamp()))
-    event_type = "signature_request_viewed"
     content_type, body = callback_body(
         {
             "event": {
@@ -184,36 +195,54 @@ def _dropbox_callback(
     return body, {"Content-Type": content_type}
 
 
-async def test_dropbox_sign_forged_stale_replayed_and_malformed(
-    db: AsyncSession, api: AsyncClient, storage: Storage, owner: Actor, cipher: Cipher
+async def test_dropbox_sign_forged_stale_unconfirmed_replayed_and_malformed(
+    db: AsyncSession,
+    api: AsyncClient,
+    storage: Storage,
+    settings: Settings,
+    owner: Actor,
+    cipher: Cipher,
 ) -> None:
-    await connect(
-        db,
-        owner,
-        cipher,
-        provider="dropbox_sign",
-        base_url="https://api.hellosign.com",
-        secrets=dropbox_sign_secrets(),
-    )
-    envelope = await sent_envelope(db, storage, owner, provider="dropbox_sign")
-    envelope.provider_ref = "a" * 40
-    ada = await db.scalar(
-        select(EnvelopeRecipient).where(
-            EnvelopeRecipient.envelope_id == envelope.id, EnvelopeRecipient.routing_order == 1
+    with dropbox_sign_api_server(api_key=DROPBOX_SIGN_KEY) as dropbox:
+        await connect(
+            db,
+            owner,
+            cipher,
+            provider="dropbox_sign",
+            base_url=dropbox.base_url,
+            secrets=dropbox_sign_secrets(),
         )
-    )
-    assert ada is not None
-    ada.provider_recipient_id = "b" * 40
-    await db.flush()
-    url = f"/v1/esignature/webhooks/dropbox-sign/{owner.firm.id}"
+        envelope = await sent_envelope(db, storage, owner, provider="dropbox_sign")
+        async with http_pool() as pool:
+            await send_to_provider(db, pool, settings, owner.firm.id, envelope.id, storage=storage)
+        await _dropbox_deliveries(db, api, owner, envelope, dropbox)
 
+
+async def _dropbox_deliveries(
+    db: AsyncSession,
+    api: AsyncClient,
+    owner: Actor,
+    envelope: Envelope,
+    dropbox: DropboxSignApiServer,
+) -> None:
+    ref = envelope.provider_ref
+    ada, grace = (
+        await db.scalars(
+            select(EnvelopeRecipient)
+            .where(EnvelopeRecipient.envelope_id == envelope.id, EnvelopeRecipient.role == "signer")
+            .order_by(EnvelopeRecipient.routing_order)
+        )
+    ).all()
+    assert ref is not None and ada.provider_recipient_id and grace.provider_recipient_id
+    url = f"/v1/esignature/webhooks/dropbox-sign/{owner.firm.id}"
     for body, headers in (
-        _dropbox_callback(envelope.provider_ref, ada.provider_recipient_id, key="guess"),
-        _dropbox_callback(
-            envelope.provider_ref,
-            ada.provider_recipient_id,
-            at=datetime.now(UTC) - timedelta(days=2),
-        ),
+        _dropbox_callback(ref, ada.provider_recipient_id, key="guess"),
+        _dropbox_callback(ref, ada.provider_recipient_id, at=datetime.now(UTC) - timedelta(days=2)),
+        # A genuine hash (time and type) carried over to a signer who has not signed: the
+        # API does not confirm it.
+        _dropbox_callback(ref, grace.provider_recipient_id, event_type="signature_request_signed"),
+        # Nobody has opened the documents yet.
+        _dropbox_callback(ref, ada.provider_recipient_id),
         (b"json=%7B%7D", {"Content-Type": "application/x-www-form-urlencoded"}),
         (b"--x\r\n\r\n", {"Content-Type": "multipart/form-data; boundary=x"}),
     ):
@@ -221,13 +250,21 @@ async def test_dropbox_sign_forged_stale_replayed_and_malformed(
         assert problem["detail"] == REFUSED
     assert await _trail(db, envelope) == 0
 
-    body, headers = _dropbox_callback(envelope.provider_ref, ada.provider_recipient_id)
+    viewed = dropbox.view(ref, ada.provider_recipient_id)
     for _ in range(2):
-        answer = await api.post(url, content=body, headers=headers)
+        answer = await api.post(url, content=viewed.body, headers=viewed.headers)
         assert answer.status_code == 200 and answer.text == "Hello API Event Received"
     assert await _trail(db, envelope) == 1
     await db.refresh(ada)
     assert ada.status == "viewed"
+    # Dropbox Sign's API down while confirming: 502, so the callback comes again.
+    (signed,) = dropbox.sign(ref, ada.provider_recipient_id)
+    dropbox.transient_failures.append(503)
+    assert_problem(await api.post(url, content=signed.body, headers=signed.headers), 502)
+    answer = await api.post(url, content=signed.body, headers=signed.headers)
+    assert answer.status_code == 200
+    await db.refresh(ada)
+    assert ada.status == "signed"
 
 
 async def test_a_body_too_large_is_refused(

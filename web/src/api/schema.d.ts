@@ -2145,7 +2145,9 @@ export interface paths {
         /**
          * Receive Dropbox Sign
          * @description Dropbox Sign's callbacks for one firm, answered with the text Dropbox Sign expects
-         *     ("Hello API Event Received"); 400 for a forged, stale or malformed callback.
+         *     ("Hello API Event Received"); 400 for a forged, stale or malformed callback, or one
+         *     whose event Dropbox Sign's API does not confirm (it is redelivered); 502 when that API
+         *     cannot be reached.
          */
         post: operations["receive_dropbox_sign_v1_esignature_webhooks_dropbox_sign__firm_id__post"];
         delete?: never;
@@ -19274,6 +19276,15 @@ export interface operations {
             };
             /** @description Unprocessable content */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description E-signature provider unavailable */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
