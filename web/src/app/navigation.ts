@@ -16,6 +16,7 @@ export const navigation: NavGroup[] = [
       { label: "Dashboard", to: "/" },
       { label: "Clients", to: "/clients" },
       { label: "Documents", to: "/documents" },
+      { label: "Envelopes", to: "/envelopes" },
       { label: "Client imports", to: "/imports" },
       { label: "Tasks", to: "/tasks" },
       { label: "Approvals", to: "/approvals" },
@@ -43,6 +44,7 @@ export const navigation: NavGroup[] = [
       { label: "Security", to: "/settings/security" },
       { label: "Audit log", to: "/settings/audit-log" },
       { label: "Documents and retention", to: "/settings/documents" },
+      { label: "E-signature", to: "/settings/esignature" },
     ],
   },
   {

@@ -8,6 +8,7 @@ import * as billing from "@/screens/billing/routes";
 import * as clients from "@/screens/clients/routes";
 import * as dashboard from "@/screens/dashboard/routes";
 import * as documents from "@/screens/documents/routes";
+import * as esignature from "@/screens/esignature/routes";
 import * as invoices from "@/screens/invoices/routes";
 import * as publicPages from "@/screens/public/routes";
 import * as settings from "@/screens/settings/routes";
@@ -23,6 +24,7 @@ const routeTree = rootRoute.addChildren([
     ...auth.appRoutes,
     ...clients.appRoutes,
     ...documents.appRoutes,
+    ...esignature.appRoutes,
     ...tasks.appRoutes,
     ...approvals.appRoutes,
     ...invoices.appRoutes,

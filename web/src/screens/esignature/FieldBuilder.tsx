@@ -110,7 +110,7 @@ export function FieldBuilder({ documents, parties, fields, onChange, partyNoun, 
   if (!document || parties.length === 0) {
     return (
       <Text c="gray.7">
-        Fields are placed once the envelope has a document and a {partyNoun.toLowerCase()} who signs.
+        Fields are placed once there is a document and someone who fills fields (a signer or an approver).
       </Text>
     );
   }
@@ -241,9 +241,9 @@ function PaletteChip({ kind, party, onAdd }: { kind: FieldKind; party: Party; on
       // The pointer drags; the keyboard clicks (the button's own Enter and Space), which adds.
       onPointerDown={(event) => (listeners?.onPointerDown as ((event: unknown) => void) | undefined)?.(event)}
       onClick={onAdd}
-      variant="light"
-      color={party.colour}
+      variant="default"
       justify="flex-start"
+      leftSection={<span aria-hidden style={{ width: 10, height: 10, borderRadius: 2, background: party.colour }} />}
       aria-label={`Add a ${FIELD_LABELS[kind].toLowerCase()} field for ${party.label}`}
       style={{
         transform: transform ? `translate(${transform.x}px, ${transform.y}px)` : undefined,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { compactOrders, groupLabel, moveItem, nextOrder, orderGroups, recipientColour } from "./recipients";
+import { compactOrders, groupLabel, moveItem, moveRecipient, nextOrder, orderGroups, recipientColour } from "./recipients";
 
 const person = (name: string, routing_order: number) => ({ name, routing_order });
 
@@ -44,5 +44,20 @@ describe("nextOrder and colours", () => {
   it("cycles the colours", () => {
     expect(recipientColour(0)).toBe(recipientColour(8));
     expect(recipientColour(0)).not.toBe(recipientColour(1));
+  });
+});
+
+describe("moveRecipient", () => {
+  it("moves a recipient earlier and gives them the earlier order", () => {
+    const moved = moveRecipient([person("a", 1), person("b", 2), person("c", 2)], 1, -1);
+    expect(moved.map((p) => [p.name, p.routing_order])).toEqual([
+      ["b", 1],
+      ["a", 2],
+      ["c", 2],
+    ]);
+  });
+
+  it("leaves the list alone at its ends", () => {
+    expect(moveRecipient([person("a", 1)], 0, 1)).toEqual([person("a", 1)]);
   });
 });

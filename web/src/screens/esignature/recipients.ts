@@ -71,3 +71,19 @@ export function fillsFields(role: string): boolean {
 export function groupLabel(group: OrderGroup<unknown>): string {
   return group.members.length > 1 ? `Group ${group.order} — in parallel` : `Group ${group.order}`;
 }
+
+/**
+ * Moves a recipient one place up or down and swaps their order numbers with the neighbour's,
+ * so moving someone earlier in the list also makes them sign earlier.
+ */
+export function moveRecipient<T extends Ordered>(recipients: readonly T[], index: number, step: -1 | 1): T[] {
+  const here = recipients[index];
+  const there = recipients[index + step];
+  if (here === undefined || there === undefined) return [...recipients];
+  const moved = moveItem(recipients, index, step);
+  return moved.map((recipient) => {
+    if (recipient === here) return { ...here, routing_order: there.routing_order };
+    if (recipient === there) return { ...there, routing_order: here.routing_order };
+    return recipient;
+  });
+}
