@@ -164,7 +164,9 @@ async def envelope_parts(
         .with_only_columns(EnvelopeDocument.id, EnvelopeDocument.page_count)
         .where(EnvelopeDocument.envelope_id == envelope.id)
     )
-    return dict(recipients.tuples().all()), dict(documents.tuples().all())
+    roles = {recipient_id: role for recipient_id, role in recipients}
+    pages = {document_id: count for document_id, count in documents}
+    return roles, pages
 
 
 def field_values(firm_id: uuid.UUID, envelope_id: uuid.UUID, spec: FieldSpec) -> dict[str, Any]:
