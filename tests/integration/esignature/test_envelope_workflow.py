@@ -3,8 +3,9 @@ the envelopes API through the outbox, emailing through a real SMTP server, signe
 the public signing API with the links in those emails. A firm in New York: every reminder
 goes out inside its business hours, to whoever's turn it is and has not signed, never after
 their signature; a sequential envelope completes (sealed, envelope.completed, the signed
-copy to every recipient once); a decline ends it and tells the others; duplicate and
-out-of-order signals change nothing."""
+copy to every recipient once); a decline ends it and tells the others; a corrected address
+gets a new link (the old one refused) and the reminders; duplicate and out-of-order signals
+change nothing."""
 
 import uuid
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from tests.esignature_workflow import (
     envelope_row,
     events_emitted,
     finished,
+    link_in,
     mail_to,
     mailed,
     message_id_of,
@@ -203,3 +205,41 @@ async def test_duplicate_and_out_of_order_signals_change_nothing(
     assert kinds.count("delivered") == 2 and kinds.count("signed") == 1
     assert kinds.count("viewed") == 1 and "reminded" not in kinds
     assert (await envelope_row(maker, owner.firm.id, envelope_id)).status == "voided"
+
+
+async def test_a_corrected_address_gets_a_new_link_and_the_old_one_stops_working(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    mailing_worker: Worker,
+    committing_sessionmaker: Maker,
+    mailbox: Mailbox,
+    new_york_owner: Actor,
+) -> None:
+    maker, owner = committing_sessionmaker, new_york_owner
+    envelope = await sent_envelope(temporal_api, owner, **LONG)
+    envelope_id = uuid.UUID(envelope["id"])
+    ada = envelope["recipients"][0]["id"]
+    [old] = await mailed(mailbox, ADA, "Please sign")
+    corrected = await temporal_api.patch(
+        f"/v1/envelopes/{envelope_id}/recipients/{ada}",
+        json={"email": "ada.lovelace@example.com"},
+        headers=owner.headers,
+    )
+    assert corrected.status_code == 200, corrected.text
+    [new] = await mailed(mailbox, "ada.lovelace@example.com", "Please sign")
+    recipient_id, headers = link_in(old)
+    refused = await temporal_api.get(f"/v1/signing/{recipient_id}", headers=headers)
+    assert refused.status_code == 403, refused.text
+    # The reminders go to the new address only.
+    due = await next_reminder(maker, owner.firm.id, envelope_id, "ada.lovelace@example.com")
+    await skip(temporal_env, due + timedelta(minutes=1))
+    await mailed(mailbox, "ada.lovelace@example.com", "Reminder: please sign")
+    assert mail_to(mailbox, ADA, "Reminder") == [] and len(mail_to(mailbox, ADA, "Please")) == 1
+    await sign_by_link(temporal_api, new)
+    await mailed(mailbox, GRACE, "Please sign")
+    voided = await temporal_api.post(
+        f"/v1/envelopes/{envelope_id}/void", json={"reason": "Done on paper"}, headers=owner.headers
+    )
+    assert voided.status_code == 200, voided.text
+    await mailed(mailbox, GRACE, "Voided")
+    assert (await finished(temporal_env, envelope["id"])).status == "voided"
