@@ -217,3 +217,30 @@ async def test_the_firms_esignature_settings(
     assert_problem(await api.put(path, json={}, headers=owner.headers), 422)
     actions = await audit_actions(db, owner.firm.id, record_type="firm")
     assert actions.count("firm.esignature_settings_updated") == 1
+
+
+async def test_a_change_is_checked_as_a_whole_template_and_pages_again_when_used(
+    api: AsyncClient, owner: Actor, db: AsyncSession
+) -> None:
+    template = await saved(api, owner)
+    path = f"/v1/envelope-templates/{template['id']}"
+    no_partner = [r for r in template["roles"] if r["key"] != "partner"]
+    response = await api.patch(path, json={"roles": no_partner}, headers=owner.headers)
+    assert pointers(assert_problem(response, 422)) == {"/fields/2/role_key"}
+    assert_problem(await api.patch(path, json={"name": None}, headers=owner.headers), 422)
+    builder = await add_user(db, owner, Role.builder)
+    assert (await api.get(path, headers=builder.headers)).status_code == 200
+    assert_problem(await api.patch(path, json={"title": "x"}, headers=builder.headers), 403)
+    # The document lost its second page since: the partner's field has nowhere to go.
+    document_id = template["document_ids"][0]
+    shorter = await api.post(
+        f"/v1/documents/{document_id}/versions",
+        files={"file": ("v2.pdf", sample_pdf(1), "application/pdf")},
+        headers=owner.headers,
+    )
+    assert shorter.status_code == 201, shorter.text
+    client_id = await new_client(api, owner)
+    named = {"name": "Grace", "email": "grace@firm.example"}
+    people = {key: named for key in ("client", "partner", "office")}
+    response = await instantiate(api, owner, template["id"], client_id=client_id, recipients=people)
+    assert pointers(assert_problem(response, 422)) == {"/fields/2/page"}
