@@ -9,9 +9,10 @@ The test hooks play the recipients: ``view``, ``sign`` and ``decline`` move a re
 DocuSign would (a signer only in their routing order's turn) and return the Connect
 deliveries DocuSign would send (JSON event model, ``X-DocuSign-Signature-1`` with each of
 the account's HMAC keys): ``recipient-delivered``, ``recipient-completed`` (then
-``envelope-completed`` when the last one signed), ``recipient-declined``. A test posts them
-to the app itself, in any order and as often as it likes; ``deliver`` sends one over HTTP
-to a running server."""
+``envelope-completed`` when the last one signed), ``recipient-declined``, and
+``envelope-voided`` for a void made in DocuSign. A test posts them to the app itself, in any
+order and as often as it likes. With a JWT public key registered, ``POST /oauth/token``
+answers DocuSign's JWT grant."""
 
 import base64
 import hashlib
@@ -29,7 +30,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -344,11 +344,6 @@ def _tabs_problem(
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def deliver(delivery: Delivery, url: str) -> int:
-    """Send a Connect delivery over HTTP, as DocuSign does."""
-    return httpx.post(url, content=delivery.body, headers=delivery.headers, timeout=10).status_code
 
 
 def _handler(server: DocuSignApiServer) -> type[BaseHTTPRequestHandler]:

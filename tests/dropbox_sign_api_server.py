@@ -30,7 +30,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 from pypdf import PdfReader, PdfWriter
 
 from tests.docusign_api_server import Answer
@@ -296,11 +295,6 @@ class DropboxSignApiServer:
         }
         content_type, body = callback_body(payload)
         return Callback("callback_test", {"Content-Type": content_type}, body)
-
-
-def deliver(callback: Callback, url: str) -> int:
-    """Send a callback over HTTP, as Dropbox Sign does."""
-    return httpx.post(url, content=callback.body, headers=callback.headers, timeout=10).status_code
 
 
 def _handler(server: DropboxSignApiServer) -> type[BaseHTTPRequestHandler]:
