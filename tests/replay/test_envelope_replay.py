@@ -151,12 +151,66 @@ async def _signal(
     await dispatch(env, maker, ids)
 
 
+def _activities(
+    env: WorkflowEnvironment,
+    maker: Maker,
+    settings: Settings,
+    storage: FilesystemStorage,
+    port: int,
+) -> list[Callable[..., Any]]:
+    activities = EnvelopeActivities(
+        maker,
+        fixed_client(env.client),
+        settings=settings,
+        email=SmtpEmailProvider(host="127.0.0.1", port=port, sender="firm@example.com"),
+        storage=storage,
+        http=HttpPool(),
+    )
+    return [
+        activities.plan,
+        activities.send_to_provider,
+        activities.deliver,
+        activities.remind,
+        activities.warn_expiry,
+        activities.expire,
+        activities.decline,
+        activities.void,
+        activities.seal,
+        activities.complete,
+        activities.send_copies,
+    ]
+
+
+async def _scenario(
+    env: WorkflowEnvironment, maker: Maker, owner: Principal, envelope_id: uuid.UUID
+) -> None:
+    """Ada reminded by the schedule and by staff, signs; Grace's address corrected, signs."""
+    firm_id = owner.firm_id
+    await recorded(maker, firm_id, envelope_id, "delivered")
+    due = await next_reminder(maker, firm_id, envelope_id, "ada@example.com")
+    await env.sleep(due + timedelta(minutes=1) - await env.get_current_time())
+    await recorded(maker, firm_id, envelope_id, "reminded")
+    await _signal(env, maker, firm_id, lambda s: lifecycle.remind(s, owner, envelope_id))
+    await recorded(maker, firm_id, envelope_id, "reminded", 2)
+    await _sign(env, maker, firm_id, envelope_id, "ada@example.com")
+    await recorded(maker, firm_id, envelope_id, "delivered", 2)
+    grace = await recipient_row(maker, firm_id, envelope_id, "grace@example.com")
+    patch = recipients.RecipientPatch(email="grace.hopper@example.com")
+    await _signal(
+        env,
+        maker,
+        firm_id,
+        lambda s: recipients.update_recipient(s, owner, envelope_id, grace.id, patch=patch),
+    )
+    await recorded(maker, firm_id, envelope_id, "delivered", 3)
+    await _sign(env, maker, firm_id, envelope_id, "grace.hopper@example.com")
+
+
 async def record_history(env: WorkflowEnvironment, maker: Maker) -> str:
     """Run the scenario above on ``env`` (time-skipping) against the database behind
     ``maker`` and return the history as JSON."""
     queue = own_queue()
     owner = await new_firm_owner(maker, "envelope")
-    firm_id = owner.firm_id
     settings = Settings(
         database_url="postgresql://unused/unused",
         encryption_keys=Fernet.generate_key().decode(),
@@ -168,59 +222,17 @@ async def record_history(env: WorkflowEnvironment, maker: Maker) -> str:
     with tempfile.TemporaryDirectory() as files, running_mailbox() as box:
         storage = FilesystemStorage(Path(files))
         envelope_id = await _draft(maker, storage, owner)
-        email = SmtpEmailProvider(host="127.0.0.1", port=box.port, sender="firm@example.com")
-        activities = EnvelopeActivities(
-            maker,
-            fixed_client(env.client),
-            settings=settings,
-            email=email,
-            storage=storage,
-            http=HttpPool(),
-        )
-        async with recording_worker(
-            env,
-            queue,
-            [EnvelopeWorkflow],
-            [
-                activities.plan,
-                activities.send_to_provider,
-                activities.deliver,
-                activities.remind,
-                activities.warn_expiry,
-                activities.expire,
-                activities.decline,
-                activities.void,
-                activities.seal,
-                activities.complete,
-                activities.send_copies,
-            ],
-        ):
+        activities = _activities(env, maker, settings, storage, box.port)
+        async with recording_worker(env, queue, [EnvelopeWorkflow], activities):
             handle = await env.client.start_workflow(
                 EnvelopeWorkflow.run,
                 envelope_process.EnvelopeInput(
-                    firm_id=firm_id, envelope_id=envelope_id, send_round=1
+                    firm_id=owner.firm_id, envelope_id=envelope_id, send_round=1
                 ),
                 id=envelope_process.workflow_id(envelope_id),
                 task_queue=queue,
             )
-            await recorded(maker, firm_id, envelope_id, "delivered")
-            due = await next_reminder(maker, firm_id, envelope_id, "ada@example.com")
-            await env.sleep(due + timedelta(minutes=1) - await env.get_current_time())
-            await recorded(maker, firm_id, envelope_id, "reminded")
-            await _signal(env, maker, firm_id, lambda s: lifecycle.remind(s, owner, envelope_id))
-            await recorded(maker, firm_id, envelope_id, "reminded", 2)
-            await _sign(env, maker, firm_id, envelope_id, "ada@example.com")
-            await recorded(maker, firm_id, envelope_id, "delivered", 2)
-            grace = await recipient_row(maker, firm_id, envelope_id, "grace@example.com")
-            patch = recipients.RecipientPatch(email="grace.hopper@example.com")
-            await _signal(
-                env,
-                maker,
-                firm_id,
-                lambda s: recipients.update_recipient(s, owner, envelope_id, grace.id, patch=patch),
-            )
-            await recorded(maker, firm_id, envelope_id, "delivered", 3)
-            await _sign(env, maker, firm_id, envelope_id, "grace.hopper@example.com")
+            await _scenario(env, maker, owner, envelope_id)
             async with asyncio.timeout(DEADLINE):
                 result = await handle.result()
             assert result.status == "completed"

@@ -87,7 +87,7 @@ T = TypeVar("T")
 class EnvelopeWorkflow:
     def __init__(self) -> None:
         self._wake = False
-        self._remind: RemindNow | None = None
+        self._asked: RemindNow | None = None
         # This run sent the envelope to its outside provider (idempotent there: once a run).
         self._at_provider = False
 
@@ -120,13 +120,13 @@ class EnvelopeWorkflow:
             self._at_provider = True
         elif builtin and plan.undelivered:
             await self._call(DELIVER_ACTIVITY, input, StepOutcome, mail=True)
-        elif builtin and self._remind is not None:
-            asked, self._remind = self._remind, None
-            await self._remind_now(input, asked)
+        elif builtin and self._asked is not None:
+            asked, self._asked = self._asked, None
+            await self._remind(input, asked)
         elif plan.warning_at is not None and now >= plan.warning_at:
             await self._call(WARN_ACTIVITY, input, StepOutcome, mail=True)
         elif builtin and plan.next_reminder_at is not None and now >= plan.next_reminder_at:
-            await self._remind_now(input, None)
+            await self._remind(input, None)
         else:
             return False
         return True
@@ -149,7 +149,8 @@ class EnvelopeWorkflow:
             status = "completed"
         return EnvelopeResult(status=status, send_round=input.send_round)
 
-    async def _remind_now(self, input: EnvelopeInput, asked: RemindNow | None) -> None:
+    async def _remind(self, input: EnvelopeInput, asked: RemindNow | None) -> None:
+        """The reminders due, or (``asked``) a staff "remind now" to everyone waiting."""
         step = RemindInput(
             **self._input(input).model_dump(),
             manual=asked is not None,
@@ -211,7 +212,7 @@ class EnvelopeWorkflow:
 
     @workflow.signal(name=REMIND_SIGNAL)
     def remind_now(self, asked: RemindNow) -> None:
-        self._remind = asked
+        self._asked = asked
         self._wake = True
 
     @workflow.signal(name=RESENT_SIGNAL)
