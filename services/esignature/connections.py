@@ -36,7 +36,7 @@ from providers.esignature_docusign_auth import DocuSignAuth, JwtGrant, StoredTok
 from providers.esignature_dropbox_sign import DropboxSignProvider
 from providers.http import HttpPool
 from services import audit
-from services.credentials import CREDENTIALS
+from services.credentials import CREDENTIALS, resolve_for_run
 from services.esignature.repository import CONNECTIONS
 from services.repository import Firm
 
@@ -84,9 +84,11 @@ def _summary(row: EsignatureConnection) -> dict[str, Any]:
     }
 
 
-def _secrets(cipher: Cipher, credential: Credential) -> dict[str, Any]:
+async def _secrets(session: AsyncSession, cipher: Cipher, credential: Credential) -> dict[str, Any]:
+    """The credential's JSON object, read through the vault's one way to a value."""
+    values = await resolve_for_run(session, credential.firm_id, [credential.name], cipher=cipher)
     try:
-        value = json.loads(cipher.decrypt(credential.value_encrypted))
+        value = json.loads(values[credential.name])
     except ValueError:
         value = None
     return value if isinstance(value, dict) else {}
@@ -139,7 +141,7 @@ async def save_connection(
             "A DocuSign connection needs its account id",
             errors=[{"pointer": "/account_id", "detail": "required for DocuSign"}],
         )
-    _check_secrets(provider, _secrets(cipher, credential))
+    _check_secrets(provider, await _secrets(session, cipher, credential))
     row = await CONNECTIONS.find(
         session, principal, EsignatureConnection.provider == provider, lock=True
     )
@@ -200,7 +202,7 @@ async def load_connection(
         provider=row.provider,
         base_url=row.base_url,
         account_id=row.account_id,
-        secrets=_secrets(cipher, credential),
+        secrets=await _secrets(session, cipher, credential),
     )
 
 
