@@ -1,4 +1,5 @@
-"""Envelope templates of the caller's firm, and envelopes made from them."""
+"""Envelope templates of the caller's firm (kept by admins: ``esignature:manage``), and
+envelopes made from them (by whoever sends: ``esignature:send``)."""
 
 import uuid
 from typing import Annotated
@@ -26,6 +27,7 @@ router = APIRouter(prefix="/envelope-templates")
 
 Reader = Annotated[Principal, Requires(Permission.esignature_read)]
 Sender = Annotated[Principal, Requires(Permission.esignature_send)]
+Manager = Annotated[Principal, Requires(Permission.esignature_manage)]
 
 
 @router.post(
@@ -35,7 +37,7 @@ Sender = Annotated[Principal, Requires(Permission.esignature_send)]
     responses=errors(Conflict, Unprocessable),
 )
 async def create_template(
-    body: TemplateCreate, principal: Sender, session: SessionDep, storage: StorageDep
+    body: TemplateCreate, principal: Manager, session: SessionDep, storage: StorageDep
 ) -> TemplateRead:
     template = await envelope_templates.create_template(session, storage, principal, fields_=body)
     return TemplateRead.model_validate(template)
@@ -64,7 +66,7 @@ async def get_template(
 async def update_template(
     template_id: uuid.UUID,
     body: TemplateUpdate,
-    principal: Sender,
+    principal: Manager,
     session: SessionDep,
     storage: StorageDep,
 ) -> TemplateRead:
@@ -75,7 +77,7 @@ async def update_template(
 
 
 @router.delete("/{template_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_template(template_id: uuid.UUID, principal: Sender, session: SessionDep) -> None:
+async def delete_template(template_id: uuid.UUID, principal: Manager, session: SessionDep) -> None:
     """Delete the template; envelopes made from it are kept."""
     await envelope_templates.delete_template(session, principal, template_id)
 

@@ -153,8 +153,10 @@ async def test_a_template_makes_an_envelope_for_a_client(
         ("client", "signature", 1),
         ("partner", "signature", 2),
     ]
+    # Staff, who may not change templates, make and send envelopes from them.
+    staff = await add_user(db, owner, Role.staff)
     sent = await instantiate(
-        api, owner, template["id"], client_id=client_id, recipients=people, send=True, title="Now"
+        api, staff, template["id"], client_id=client_id, recipients=people, send=True, title="Now"
     )
     assert sent.status_code == 201, sent.text
     assert (sent.json()["status"], sent.json()["title"], sent.json()["send_round"]) == (
@@ -231,6 +233,9 @@ async def test_a_change_is_checked_as_a_whole_template_and_pages_again_when_used
     builder = await add_user(db, owner, Role.builder)
     assert (await api.get(path, headers=builder.headers)).status_code == 200
     assert_problem(await api.patch(path, json={"title": "x"}, headers=builder.headers), 403)
+    staff = await add_user(db, owner, Role.staff)
+    assert_problem(await api.patch(path, json={"title": "x"}, headers=staff.headers), 403)
+    assert_problem(await api.delete(path, headers=staff.headers), 403)
     # The document lost its second page since: the partner's field has nowhere to go.
     document_id = template["document_ids"][0]
     shorter = await api.post(
