@@ -109,6 +109,49 @@ async def _pinned_document(
     return row
 
 
+async def _recipient(
+    session: AsyncSession,
+    actor: Actor,
+    envelope: Envelope,
+    party: Party,
+    rows: list[EnvelopeDocument],
+) -> None:
+    """The recipient; a signer gets a signature on the first page of the first document and
+    a date on the last page of the last."""
+    recipient = EnvelopeRecipient(
+        firm_id=actor.firm.id,
+        envelope_id=envelope.id,
+        name=party.name,
+        email=party.email,
+        role=party.role,
+        routing_order=party.routing_order,
+        status=RecipientStatus.sent.value,
+    )
+    session.add(recipient)
+    await session.flush()
+    if party.role != "signer":
+        return
+    first, last = rows[0], rows[-1]
+    for row, kind, page, top in (
+        (first, "signature", 1, 0.7 + 0.1 * (party.routing_order - 1)),
+        (last, "date_signed", last.page_count, 0.5),
+    ):
+        session.add(
+            EnvelopeField(
+                firm_id=actor.firm.id,
+                envelope_id=envelope.id,
+                recipient_id=recipient.id,
+                envelope_document_id=row.id,
+                kind=kind,
+                page=page,
+                x=0.1,
+                y=top,
+                width=0.3,
+                height=0.05,
+            )
+        )
+
+
 async def sent_envelope(
     session: AsyncSession,
     storage: Storage,
@@ -143,38 +186,7 @@ async def sent_envelope(
         for position, data in enumerate(contents)
     ]
     for party in parties:
-        recipient = EnvelopeRecipient(
-            firm_id=actor.firm.id,
-            envelope_id=envelope.id,
-            name=party.name,
-            email=party.email,
-            role=party.role,
-            routing_order=party.routing_order,
-            status=RecipientStatus.sent.value,
-        )
-        session.add(recipient)
-        await session.flush()
-        if party.role != "signer":
-            continue
-        first, last = rows[0], rows[-1]
-        for row, kind, page, top in (
-            (first, "signature", 1, 0.7 + 0.1 * (party.routing_order - 1)),
-            (last, "date_signed", last.page_count, 0.5),
-        ):
-            session.add(
-                EnvelopeField(
-                    firm_id=actor.firm.id,
-                    envelope_id=envelope.id,
-                    recipient_id=recipient.id,
-                    envelope_document_id=row.id,
-                    kind=kind,
-                    page=page,
-                    x=0.1,
-                    y=top,
-                    width=0.3,
-                    height=0.05,
-                )
-            )
+        await _recipient(session, actor, envelope, party, rows)
     await session.flush()
     return envelope
 

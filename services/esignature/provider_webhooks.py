@@ -167,20 +167,7 @@ async def apply_event(
         )
     )
     if event.kind == EventKind.completed:
-        changed = 0
-        for recipient in recipients:
-            if recipient.role != RecipientRole.cc and recipient.status != RecipientStatus.signed:
-                changed += await progress.recipient_changed(
-                    session,
-                    envelope,
-                    recipient,
-                    "signed",
-                    source=provider,
-                    at=event.occurred_at,
-                    provider_event_id=f"{event.event_id}:{recipient.id}",
-                    detail={"reported_by": "envelope completed"},
-                )
-        return changed
+        return await _completed(session, envelope, recipients, provider, event)
     named = next((r for r in recipients if r.provider_recipient_id == event.recipient_ref), None)
     if named is None:
         log.info("esignature webhook for an unknown recipient", extra={"provider": provider})
@@ -197,6 +184,30 @@ async def apply_event(
             decline_reason=event.decline_reason,
         )
     )
+
+
+async def _completed(
+    session: AsyncSession,
+    envelope: Envelope,
+    recipients: list[EnvelopeRecipient],
+    provider: str,
+    event: ProviderEvent,
+) -> int:
+    """Every signer and approver not signed yet signs: the provider says all did."""
+    changed = 0
+    for recipient in recipients:
+        if recipient.role != RecipientRole.cc and recipient.status != RecipientStatus.signed:
+            changed += await progress.recipient_changed(
+                session,
+                envelope,
+                recipient,
+                "signed",
+                source=provider,
+                at=event.occurred_at,
+                provider_event_id=f"{event.event_id}:{recipient.id}",
+                detail={"reported_by": "envelope completed"},
+            )
+    return changed
 
 
 async def _voided(
