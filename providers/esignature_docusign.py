@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from providers.esignature import (
     CALL_TIMEOUT,
@@ -197,11 +198,13 @@ class DocuSignProvider:
     async def _existing(self, request: EnvelopeRequest) -> str | None:
         """The envelope an earlier attempt created for ours, if any (not voided)."""
         since = (request.created_at - timedelta(days=1)).astimezone(UTC)
-        query = (
-            f"/envelopes?from_date={since.strftime('%Y-%m-%dT%H:%M:%SZ')}"
-            f"&custom_field={ENVELOPE_ID_FIELD}={request.envelope_id}"
+        query = urlencode(
+            {
+                "from_date": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "custom_field": f"{ENVELOPE_ID_FIELD}={request.envelope_id}",
+            }
         )
-        found = await self._request("GET", query)
+        found = await self._request("GET", f"/envelopes?{query}")
         for envelope in found.get("envelopes") or [] if isinstance(found, dict) else []:
             if envelope.get("status") != "voided" and envelope.get("envelopeId"):
                 return str(envelope["envelopeId"])
