@@ -23,6 +23,8 @@ from models import (
     EnvelopeDocument,
     EnvelopeEvent,
     EnvelopeRecipient,
+    Firm,
+    LegalHold,
     OutboxMessage,
 )
 from providers.esignature import (
@@ -303,6 +305,28 @@ async def test_two_documents_come_back_each_as_its_own_version(
     )
     assert len({row.signed_version_id for row in stored}) == 2
     assert all(row.signed_version_id is not None for row in stored)
+
+
+async def test_signed_documents_go_under_legal_hold_when_the_firm_says_so(
+    db: AsyncSession,
+    storage: Storage,
+    settings: Settings,
+    pool: HttpPool,
+    connected: Actor,
+    docusign: DocuSignApiServer,
+) -> None:
+    firm = await db.get_one(Firm, connected.firm.id)
+    firm.esignature_legal_hold = True
+    envelope = await _sent(db, storage, settings, pool, connected)
+    assert envelope.provider_ref is not None
+    docusign.sign(envelope.provider_ref, "1")
+    docusign.sign(envelope.provider_ref, "2")
+    (document,) = await store_provider_documents(
+        db, pool, storage, connected.firm.id, envelope.id, cipher=Cipher.from_settings(settings)
+    )
+    holds = await db.scalars(select(LegalHold).where(LegalHold.document_id == document.document_id))
+    (hold,) = holds.all()
+    assert str(envelope.id) in hold.reason
 
 
 async def test_a_void_reaches_docusign_once(
