@@ -36,7 +36,7 @@ async function uploadPdf(api: APIRequestContext, title: string, pages: number): 
   return ((await answer.json()) as { id: string }).id;
 }
 
-test("an envelope made in the builder: two signers in order, a signature field each (dragged, then by keyboard), sent", async ({
+test("an envelope made in the builder: two signers in order; sending without the second's signature field shows the server's problem; a field each (dragged, then by keyboard), sent", async ({
   page,
   request,
 }) => {
@@ -84,6 +84,17 @@ test("an envelope made in the builder: two signers in order, a signature field e
   await page.mouse.up();
   const annField = canvas.getByRole("button", { name: "Signature field for Ann Partner (ann@example.com), page 1" });
   await expect(annField).toBeVisible();
+
+  // Bo has no signature field yet: the dialog warns, and the server refuses with its reason.
+  await page.getByRole("button", { name: "Send" }).click();
+  const dialog = page.getByRole("dialog");
+  await expect(dialog).toContainText("No signature field yet for Bo Client");
+  await dialog.getByRole("button", { name: "Send" }).click();
+  await expect(dialog.getByRole("alert")).toContainText("Bo Client has no signature field");
+  await expectAccessible(page);
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await expect(page.getByText("1 field placed.")).toBeVisible();
+
   // Bo's: chosen by keyboard (placed in the middle), then moved down with the arrow keys.
   await page.getByRole("radio", { name: /Bo Client/ }).check();
   const boChip = page.getByRole("button", { name: "Add a signature field for Bo Client (bo@example.com)" });
@@ -94,12 +105,13 @@ test("an envelope made in the builder: two signers in order, a signature field e
   const before = await field(page, "From the top (%)").inputValue();
   await boField.focus();
   await page.keyboard.press("Space");
+  // The sensor listens for the arrows once the pick-up is announced.
+  await expect(page.getByRole("status").filter({ hasText: "Picked up the signature field for Bo Client" })).toBeAttached();
   await page.keyboard.press("ArrowDown");
   await page.keyboard.press("ArrowDown");
   await page.keyboard.press("Space");
   await expect(field(page, "From the top (%)")).not.toHaveValue(before);
   await expect(page.getByText("Unsaved changes.")).toBeVisible();
-  await expectAccessible(page);
 
   await page.getByRole("button", { name: "Send" }).click();
   await page.getByRole("dialog").getByRole("button", { name: "Send" }).click();
@@ -117,36 +129,5 @@ test("an envelope made in the builder: two signers in order, a signature field e
   await page.getByRole("radiogroup", { name: "Status" }).getByText("Sent", { exact: true }).click();
   await expect(page).toHaveURL(/status=sent/);
   await expect(page.getByRole("table", { name: "Envelopes" })).toContainText(`Sign: ${title}`);
-  await owner.dispose();
-});
-
-test("sending with a signer who has no signature field shows the server's problem; nothing is sent", async ({ page, request }) => {
-  const firm = await newFirm(request, "esignerr");
-  const owner = await apiAs(firm);
-  const title = unique("Fee letter");
-  const documentId = await uploadPdf(owner, title, 1);
-  const created = await owner.post("/v1/envelopes", {
-    data: {
-      title,
-      document_ids: [documentId],
-      recipients: [{ name: "Cy Signer", email: "cy@example.com", role: "signer", routing_order: 1 }],
-    },
-  });
-  expect(created.status(), await created.text()).toBe(201);
-  const envelopeId = ((await created.json()) as { id: string }).id;
-
-  await signIn(page, firm.email, firm.password);
-  await page.goto(`/envelopes/${envelopeId}/edit`);
-  await expect(page.getByRole("heading", { level: 1, name: `Place fields: ${title}` })).toBeVisible();
-  await page.getByRole("button", { name: "Send" }).click();
-  const dialog = page.getByRole("dialog");
-  await expect(dialog).toContainText("No signature field yet for Cy Signer");
-  await dialog.getByRole("button", { name: "Send" }).click();
-  await expect(dialog.getByRole("alert")).toContainText("Cy Signer has no signature field");
-  await expectAccessible(page);
-  await dialog.getByRole("button", { name: "Cancel" }).click();
-
-  await page.goto(`/envelopes/${envelopeId}`);
-  await expect(page.getByText("Draft", { exact: true }).first()).toBeVisible();
   await owner.dispose();
 });

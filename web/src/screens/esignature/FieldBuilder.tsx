@@ -5,6 +5,7 @@ import {
   useDraggable,
   useSensor,
   useSensors,
+  type Announcements,
   type DragEndEvent,
 } from "@dnd-kit/core";
 import { Badge, Button, Grid, Group, Paper, Radio, Select, Stack, Text, Title } from "@mantine/core";
@@ -91,6 +92,23 @@ export function FieldBuilder({ documents, parties, fields, onChange, partyNoun, 
     setSelected(field.key);
   };
 
+  // What a screen reader hears as a field is picked up, moved and dropped.
+  const describe = (id: string | number) => {
+    const [what, key] = String(id).split(":");
+    if (what === "palette") return `a new ${FIELD_LABELS[key as FieldKind].toLowerCase()} field`;
+    const field = fields.find((candidate) => candidate.key === key);
+    const owner = parties.find((candidate) => candidate.key === field?.party)?.label ?? "nobody";
+    const thing = field ? `the ${FIELD_LABELS[field.kind].toLowerCase()} field for ${owner}` : "the field";
+    return what === "resize" ? `the corner of ${thing}` : thing;
+  };
+  const announcements: Announcements = {
+    onDragStart: ({ active }) => `Picked up ${describe(active.id)}.`,
+    // Every step of a move would drown the pick-up and the drop; the inspector shows where it is.
+    onDragOver: () => undefined,
+    onDragEnd: ({ active }) => `Dropped ${describe(active.id)}.`,
+    onDragCancel: ({ active }) => `Put ${describe(active.id)} back where it was.`,
+  };
+
   const dragEnded = ({ active, over, delta }: DragEndEvent) => {
     const [what, key] = String(active.id).split(":");
     const field = fields.find((candidate) => candidate.key === key);
@@ -119,7 +137,7 @@ export function FieldBuilder({ documents, parties, fields, onChange, partyNoun, 
     <DndContext
       sensors={sensors}
       onDragEnd={dragEnded}
-      accessibility={{ screenReaderInstructions: { draggable: INSTRUCTIONS } }}
+      accessibility={{ announcements, screenReaderInstructions: { draggable: INSTRUCTIONS } }}
     >
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, md: 3 }}>
