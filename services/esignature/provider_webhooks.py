@@ -104,11 +104,16 @@ async def receive(
         log.info("esignature webhook for a firm without a %s connection", provider)
         raise UnknownWebhookEndpoint()
     adapter = build_provider(connection, pool)
-    events = adapter.parse_webhook(headers, body, now)
-    confirming = adapter if adapter.events_need_confirmation else None
-    applied = 0
-    for event in events:
-        applied += await apply_event(session, firm_id, provider, event, confirming=confirming)
+    try:
+        events = adapter.parse_webhook(headers, body, now)
+        confirming = adapter if adapter.events_need_confirmation else None
+        applied = 0
+        for event in events:
+            applied += await apply_event(session, firm_id, provider, event, confirming=confirming)
+    except WebhookRejected as refused:
+        # The answer is generic; why it was refused is for the operators.
+        log.info("%s webhook refused: %s", provider, refused.reason)
+        raise
     return Receipt(events=len(events), applied=applied)
 
 

@@ -3,6 +3,7 @@ deliveries for DocuSign and Dropbox Sign, an unknown firm, a firm without a conn
 another firm's envelope, and what each leaves behind (nothing, for every refusal)."""
 
 import json
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -99,8 +100,14 @@ async def _trail(db: AsyncSession, envelope: Envelope) -> int:
 
 
 async def test_docusign_forged_stale_replayed_and_malformed(
-    db: AsyncSession, api: AsyncClient, storage: Storage, owner: Actor, cipher: Cipher
+    db: AsyncSession,
+    api: AsyncClient,
+    storage: Storage,
+    owner: Actor,
+    cipher: Cipher,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="firmflow.esignature")
     ref = str(uuid.uuid4())
     envelope = await _docusign_envelope(db, storage, owner, cipher, ref=ref)
     url = f"/v1/esignature/webhooks/docusign/{owner.firm.id}"
@@ -119,6 +126,11 @@ async def test_docusign_forged_stale_replayed_and_malformed(
         problem = assert_problem(await api.post(url, content=body, headers=headers), 400)
         assert problem["detail"] == REFUSED
     assert await _trail(db, envelope) == 0
+    # One answer for all; the reasons in the log, no secret with them.
+    reasons = [r.getMessage() for r in caplog.records if "webhook refused" in r.getMessage()]
+    assert any("no signature matches" in reason for reason in reasons)
+    assert any("outside the window" in reason for reason in reasons)
+    assert not any(HMAC_KEY in reason for reason in reasons)
 
     genuine = _connect_delivery(ref)
     first = await api.post(url, content=genuine[0], headers=genuine[1])
