@@ -29,6 +29,7 @@ from models import (
     EnvelopeEventKind,
     EnvelopeField,
     EnvelopeRecipient,
+    EnvelopeStatus,
     Firm,
     ProviderName,
 )
@@ -188,12 +189,25 @@ async def void_at_provider(
     cipher: Cipher | None = None,
 ) -> None:
     """Void (DocuSign) or cancel (Dropbox Sign) the envelope at its provider; nothing when
-    it never reached the provider, and nothing more when it is voided there already."""
-    envelope = await _provider_envelope(session, firm_id, envelope_id)
+    it never reached the provider, and nothing more when it is voided there already.
+
+    An expired envelope forgets its provider's envelope once that is voided: a re-send
+    then creates a new one there (the provider's expired envelope cannot be extended), and
+    late events of the old one name an envelope firmflow no longer knows."""
+    envelope = await _provider_envelope(session, firm_id, envelope_id, lock=True)
     if envelope.provider_ref is None:
         return
     provider = await _provider(session, envelope, http, cipher)
     await provider.void(envelope.provider_ref, reason)
+    if envelope.status == EnvelopeStatus.expired:
+        log.info(
+            "expired envelope detached from its provider's",
+            extra={"envelope_id": str(envelope.id), "provider_ref": envelope.provider_ref},
+        )
+        envelope.provider_ref = None
+        for recipient in await _recipients(session, envelope):
+            recipient.provider_recipient_id = None
+        await session.flush()
 
 
 async def _chunk(data: bytes) -> AsyncIterator[bytes]:

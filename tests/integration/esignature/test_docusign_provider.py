@@ -351,6 +351,31 @@ async def test_a_void_reaches_docusign_once(
     assert sum(1 for method, _ in docusign.requests if method == "PUT") == 1
 
 
+async def test_an_expired_envelope_is_sent_again_as_a_new_docusign_envelope(
+    db: AsyncSession,
+    storage: Storage,
+    settings: Settings,
+    pool: HttpPool,
+    connected: Actor,
+    docusign: DocuSignApiServer,
+) -> None:
+    envelope = await _sent(db, storage, settings, pool, connected)
+    first = envelope.provider_ref
+    assert first is not None
+    envelope.status = "expired"
+    await void_at_provider(
+        db, pool, connected.firm.id, envelope.id, "Expired", cipher=Cipher.from_settings(settings)
+    )
+    assert docusign.envelopes[first]["status"] == "voided"
+    assert envelope.provider_ref is None
+    assert all(r.provider_recipient_id is None for r in await _recipients(db, envelope))
+    # Re-sent: a new envelope at DocuSign (the voided one is not taken for it).
+    envelope.status, envelope.send_round = "sent", 2
+    await send_to_provider(db, pool, settings, connected.firm.id, envelope.id, storage=storage)
+    assert envelope.provider_ref not in (None, first)
+    assert [r.provider_recipient_id for r in await _recipients(db, envelope)] == ["1", "2", "3"]
+
+
 async def test_a_decline_and_a_void_made_at_docusign(
     db: AsyncSession,
     api: AsyncClient,
