@@ -181,8 +181,12 @@ class DropboxSignProvider:
     # event_hash covers the event's time and type, not the request or signer it names.
     events_need_confirmation = True
 
-    def __init__(self, client: HttpClient, *, base_url: str, api_key: str) -> None:
+    def __init__(
+        self, client: HttpClient, *, base_url: str, api_key: str, test_mode: bool = False
+    ) -> None:
         self._client = client
+        # Dropbox Sign's test mode: free of charge, not legally binding (a sandbox account).
+        self._test_mode = test_mode
         self._api = f"{base_url}/v3"
         token = base64.b64encode(f"{api_key}:".encode()).decode()
         self._headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
@@ -205,6 +209,8 @@ class DropboxSignProvider:
 
     async def create_and_send(self, request: EnvelopeRequest) -> SentEnvelope:
         form, signers = send_form(request)
+        if self._test_mode:
+            form.append(("test_mode", "1"))
         files = [
             (f"files[{index}]", document.name, document.data)
             for index, document in enumerate(request.documents)

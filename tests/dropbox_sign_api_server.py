@@ -159,6 +159,7 @@ class DropboxSignApiServer:
                 k[len("metadata[") : -1]: v for k, v in texts.items() if k.startswith("metadata[")
             },
             "expires_at": int(texts["expires_at"]) if "expires_at" in texts else None,
+            "test_mode": texts.get("test_mode") == "1",
             "cc_email_addresses": [v for k, v in texts.items() if k.startswith("cc_email")],
             "form_fields": fields,
             "files": documents,

@@ -5,7 +5,7 @@ built from one.
 The credential's value is a JSON object: DocuSign ``{"access_token": "…", "hmac_keys":
 ["…"]}`` (``hmac_key`` for a single Connect key; instead of the token, the JWT grant's
 ``integration_key``, ``user_id``, ``private_key`` and optionally ``oauth_base_url``),
-Dropbox Sign ``{"api_key": "…"}``. Saving a
+Dropbox Sign ``{"api_key": "…"}`` (with ``"test_mode": true`` for a sandbox). Saving a
 connection checks that the credential is the firm's and holds those members (naming the
 members, never a value). Nothing here returns a secret to a client; the adapter gets them
 decrypted, in the request or activity that calls the provider."""
@@ -255,6 +255,9 @@ def build_provider(connection: Connection, pool: HttpPool) -> EsignatureProvider
         )
     if connection.provider == "dropbox_sign":
         return DropboxSignProvider(
-            client, base_url=connection.base_url, api_key=secret(connection, "api_key")
+            client,
+            base_url=connection.base_url,
+            api_key=secret(connection, "api_key"),
+            test_mode=connection.secrets.get("test_mode") is True,
         )
     raise ValueError(f"no adapter for {connection.provider!r}")

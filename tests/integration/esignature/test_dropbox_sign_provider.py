@@ -129,6 +129,7 @@ async def test_a_full_envelope_with_out_of_order_and_duplicate_callbacks(
     assert ref is not None
     sent = dropbox.requests_made[ref]
     assert sent["metadata"] == {"firmflow_envelope_id": str(envelope.id)}
+    assert sent["test_mode"] is False
     assert sent["cc_email_addresses"] == ["charles@example.com"]
     assert envelope.expires_at is not None
     assert sent["expires_at"] == int(envelope.expires_at.timestamp())
@@ -226,8 +227,18 @@ async def test_a_cancel_a_decline_and_a_cancel_made_at_dropbox_sign(
     connected: Actor,
     dropbox: DropboxSignApiServer,
 ) -> None:
+    # A sandbox account: its requests go out in test mode.
+    await connect(
+        db,
+        connected,
+        cipher,
+        provider="dropbox_sign",
+        base_url=dropbox.base_url,
+        secrets={**dropbox_sign_secrets(), "test_mode": True},
+    )
     cancelled = await _sent(db, storage, settings, pool, connected)
     assert cancelled.provider_ref is not None
+    assert dropbox.requests_made[cancelled.provider_ref]["test_mode"] is True
     await void_at_provider(db, pool, connected.firm.id, cancelled.id, "Wrong fee", cipher=cipher)
     assert dropbox.requests_made[cancelled.provider_ref]["canceled"]
     # Gone already (410): done.
