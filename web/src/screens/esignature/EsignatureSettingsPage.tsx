@@ -1,5 +1,6 @@
 import { Alert, Stack } from "@mantine/core";
 
+import { LegalHoldSetting } from "./LegalHoldSetting";
 import { ProviderConnections } from "./ProviderConnections";
 import { SealingCertificate } from "./SealingCertificate";
 import { useMe } from "@/app/session";
@@ -17,6 +18,7 @@ export function EsignatureSettingsPage() {
       />
       {manager ? (
         <Stack gap="xl" maw={900}>
+          <LegalHoldSetting />
           <ProviderConnections />
           <SealingCertificate />
         </Stack>

@@ -28,6 +28,18 @@ export const envelopeBuilderRoute = createRoute({
   component: lazyRouteComponent(() => import("./EnvelopeBuilderPage"), "EnvelopeBuilderPage"),
 });
 
+export const templatesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/envelope-templates",
+  component: lazyRouteComponent(() => import("./TemplatesPage"), "TemplatesPage"),
+});
+
+export const templateRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/envelope-templates/$templateId",
+  component: lazyRouteComponent(() => import("./TemplatePage"), "TemplatePage"),
+});
+
 export const esignatureSettingsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/settings/esignature",
@@ -40,5 +52,7 @@ export const appRoutes = [
   newEnvelopeRoute,
   envelopeRoute,
   envelopeBuilderRoute,
+  templatesRoute,
+  templateRoute,
   esignatureSettingsRoute,
 ] as const;
