@@ -1,12 +1,14 @@
-"""A DocuSign envelope end to end through the app's own worker on the time-skipping server:
-connected and sent through the API, EnvelopeWorkflow sends it to the loopback DocuSign,
-Connect's deliveries (out of order and twice) reach the webhook, the workflow completes,
-and its last step stores DocuSign's signed PDF as the document's next version."""
+"""DocuSign and Dropbox Sign envelopes end to end through the app's own worker on the
+time-skipping server: connected and sent through the API, EnvelopeWorkflow sends each to
+its loopback provider, the provider's deliveries (out of order and twice) reach the
+webhook, the workflow completes, and its last step stores the provider's signed PDF as the
+document's next version."""
 
 import asyncio
 import json
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
@@ -16,9 +18,17 @@ from temporalio.worker import Worker
 
 from core.db import tenant_session
 from models import DocumentVersion, EnvelopeDocument
+from providers.esignature_dropbox_sign import ACKNOWLEDGEMENT
 from tests.docusign_api_server import Delivery, DocuSignApiServer, docusign_api_server
+from tests.dropbox_sign_api_server import dropbox_sign_api_server
 from tests.esignature_factories import sent_envelope
-from tests.esignature_provider_factories import ACCESS_TOKEN, ACCOUNT_ID, HMAC_KEY
+from tests.esignature_provider_factories import (
+    ACCESS_TOKEN,
+    ACCOUNT_ID,
+    DROPBOX_SIGN_KEY,
+    HMAC_KEY,
+    dropbox_sign_secrets,
+)
 from tests.esignature_workflow import DEADLINE, POLL_INTERVAL, Maker, finished, trail
 from tests.factories import Actor
 
@@ -31,29 +41,28 @@ def docusign() -> Iterator[DocuSignApiServer]:
         yield server
 
 
-async def _connect(http: AsyncClient, actor: Actor, docusign: DocuSignApiServer) -> None:
-    value = json.dumps({"access_token": ACCESS_TOKEN, "hmac_keys": [HMAC_KEY]})
+async def _connect(
+    http: AsyncClient, actor: Actor, provider: str, secrets: dict[str, Any], **fields: str
+) -> None:
+    value = json.dumps(secrets)
     credential = await http.post(
-        "/v1/credentials", json={"name": "docusign", "value": value}, headers=actor.headers
+        "/v1/credentials", json={"name": provider, "value": value}, headers=actor.headers
     )
     assert credential.status_code == 201, credential.text
-    connection = {
-        "credential_id": credential.json()["id"],
-        "account_id": ACCOUNT_ID,
-        "base_url": docusign.base_url,
-    }
+    connection = {"credential_id": credential.json()["id"], **fields}
     saved = await http.put(
-        "/v1/firm/esignature-connections/docusign", json=connection, headers=actor.headers
+        f"/v1/firm/esignature-connections/{provider}", json=connection, headers=actor.headers
     )
     assert saved.status_code == 200, saved.text
 
 
-async def _sent_at_docusign(docusign: DocuSignApiServer) -> str:
+async def _sent_at(sent: dict[str, Any]) -> str:
+    """The provider's id of the one envelope it was sent, once it was."""
     async with asyncio.timeout(DEADLINE):
         while True:
-            if docusign.envelopes:
-                (ref,) = docusign.envelopes
-                return ref
+            if sent:
+                (ref,) = sent
+                return str(ref)
             await asyncio.sleep(POLL_INTERVAL)
 
 
@@ -75,10 +84,18 @@ async def test_a_docusign_envelope_completes_through_the_workflow(
     docusign: DocuSignApiServer,
 ) -> None:
     owner = committed_owner
-    await _connect(temporal_api, owner, docusign)
+    secrets = {"access_token": ACCESS_TOKEN, "hmac_keys": [HMAC_KEY]}
+    await _connect(
+        temporal_api,
+        owner,
+        "docusign",
+        secrets,
+        account_id=ACCOUNT_ID,
+        base_url=docusign.base_url,
+    )
     envelope = await sent_envelope(temporal_api, owner, provider="docusign", expiry_days=120)
     envelope_id = uuid.UUID(envelope["id"])
-    ref = await _sent_at_docusign(docusign)
+    ref = await _sent_at(docusign.envelopes)
     assert docusign.envelopes[ref]["customFields"] == {"firmflow_envelope_id": str(envelope_id)}
 
     ada_viewed = docusign.view(ref, "1")
@@ -94,12 +111,47 @@ async def test_a_docusign_envelope_completes_through_the_workflow(
     ]
     assert kinds.count("signed") == 2 and kinds.count("viewed") == 0
     assert kinds.index("sealed") < kinds.index("completed")
-    async with tenant_session(owner.firm.id, committing_sessionmaker) as session:
+    version = await _stored(committing_sessionmaker, owner, envelope_id)
+    assert version.file_name.endswith("-signed.pdf")
+    assert any("/documents/1" in path for method, path in docusign.requests if method == "GET")
+
+
+async def _stored(maker: Maker, actor: Actor, envelope_id: uuid.UUID) -> DocumentVersion:
+    async with tenant_session(actor.firm.id, maker) as session:
         (document,) = await session.scalars(
             select(EnvelopeDocument).where(EnvelopeDocument.envelope_id == envelope_id)
         )
         assert document.signed_version_id is not None
-        version = await session.get_one(DocumentVersion, document.signed_version_id)
-        assert version.sha256 == document.signed_sha256
+        return await session.get_one(DocumentVersion, document.signed_version_id)
+
+
+async def test_a_dropbox_sign_envelope_completes_through_the_workflow(
+    temporal_api: AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    committing_sessionmaker: Maker,
+    committed_owner: Actor,
+) -> None:
+    owner = committed_owner
+    with dropbox_sign_api_server(api_key=DROPBOX_SIGN_KEY) as dropbox:
+        await _connect(
+            temporal_api, owner, "dropbox_sign", dropbox_sign_secrets(), base_url=dropbox.base_url
+        )
+        envelope = await sent_envelope(
+            temporal_api, owner, provider="dropbox_sign", expiry_days=120
+        )
+        envelope_id = uuid.UUID(envelope["id"])
+        ref = await _sent_at(dropbox.requests_made)
+        ada, grace = (s["signature_id"] for s in dropbox.requests_made[ref]["signatures"])
+        (ada_signed,) = dropbox.sign(ref, ada)
+        grace_signed, all_signed = dropbox.sign(ref, grace)
+        url = f"/v1/esignature/webhooks/dropbox-sign/{owner.firm.id}"
+        for callback in (all_signed, ada_signed, grace_signed, all_signed):
+            answer = await temporal_api.post(url, content=callback.body, headers=callback.headers)
+            assert answer.status_code == 200 and answer.text == ACKNOWLEDGEMENT
+
+        result = await finished(temporal_env, envelope["id"])
+        assert result.status == "completed"
+        version = await _stored(committing_sessionmaker, owner, envelope_id)
         assert version.file_name.endswith("-signed.pdf")
-    assert any("/documents/1" in path for method, path in docusign.requests if method == "GET")
+        assert any("/files/" in path for _, path in dropbox.calls)
