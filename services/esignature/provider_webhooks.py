@@ -248,4 +248,19 @@ async def _voided(
             arg=Voided(reason=reason),
         ),
     )
+    # As a staff void emits it (services/esignature/lifecycle.void), with no run behind it.
+    await outbox.enqueue_message(
+        session,
+        envelope.firm_id,
+        outbox.event(
+            "envelope.voided",
+            f"envelope.voided:{envelope.id}:{envelope.send_round}",
+            envelope_id=str(envelope.id),
+            title=envelope.title,
+            client_id=str(envelope.client_id) if envelope.client_id else None,
+            provider=envelope.provider,
+            reason=reason,
+            source=None,
+        ),
+    )
     return True

@@ -406,6 +406,12 @@ async def test_a_decline_and_a_void_made_at_docusign(
         )
     )
     assert signal is not None and signal["signal"] == "voided"
+    emitted = await db.scalar(
+        select(OutboxMessage.payload).where(
+            OutboxMessage.dedupe_key == f"envelope.voided:{voided.id}:1"
+        )
+    )
+    assert emitted is not None and emitted["reason"] == "Voided at DocuSign"
 
 
 async def test_refusals_and_outages(
