@@ -273,8 +273,7 @@ async def call(
         ) from exc
     if result.status in ok:
         return result
-    code = result.body.get("errorCode") if isinstance(result.body, dict) else None
-    log.warning("%s answered %s (%s)", provider, result.status, code)
+    log.warning("%s answered %s (%s)", provider, result.status, _error_code(result.body))
     if result.status == 429 or result.status >= 500:
         raise EsignatureProviderUnavailable(
             f"{provider} could not handle the request just now; retry in a minute"
@@ -284,6 +283,18 @@ async def call(
             f"{provider} refused this firm's credentials; update the connection, then retry"
         )
     raise EsignatureProviderRefused(f"{provider} refused the request ({result.status})")
+
+
+def _error_code(body: Any) -> str | None:
+    """The provider's name for its error: DocuSign's errorCode, Dropbox Sign's error_name,
+    OAuth's error. Never its message, which may quote what was sent."""
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if isinstance(error, dict):
+        error = error.get("error_name")
+    code = body.get("errorCode") or error
+    return str(code)[:100] if code is not None else None
 
 
 def hmac_keys(connection: Connection) -> list[str]:

@@ -5,6 +5,7 @@ of order and twice, the signed documents fetched and stored as new versions; a s
 retried after a lost answer, a void (twice), a decline, a void made at DocuSign, and the
 provider's refusals and outages."""
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -421,6 +422,7 @@ async def test_refusals_and_outages(
     pool: HttpPool,
     owner: Actor,
     docusign: DocuSignApiServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     envelope = await sent_envelope(db, storage, owner, provider="docusign")
     # No connection yet.
@@ -436,9 +438,12 @@ async def test_refusals_and_outages(
         secrets={**docusign_secrets(), "access_token": "expired-token"},
         account_id=ACCOUNT_ID,
     )
+    caplog.set_level(logging.WARNING, logger="firmflow.esignature")
     with pytest.raises(EsignatureProviderRefused) as refused:
         await send_to_provider(db, pool, settings, owner.firm.id, envelope.id, storage=storage)
     assert "expired-token" not in refused.value.detail
+    assert "DocuSign answered 401 (USER_AUTHENTICATION_FAILED)" in caplog.messages
+    assert not any("expired-token" in message for message in caplog.messages)
     await connect(
         db,
         owner,
