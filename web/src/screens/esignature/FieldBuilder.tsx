@@ -8,7 +8,7 @@ import {
   type Announcements,
   type DragEndEvent,
 } from "@dnd-kit/core";
-import { Badge, Button, Grid, Group, Paper, Radio, Select, Stack, Text, Title } from "@mantine/core";
+import { Button, Grid, Group, Paper, Radio, Select, Stack, Text, Title } from "@mantine/core";
 import { useCallback, useRef, useState } from "react";
 
 import {
@@ -154,17 +154,15 @@ export function FieldBuilder({ documents, parties, fields, onChange, partyNoun, 
                       value={candidate.key}
                       color={candidate.colour}
                       label={
-                        <Group gap={6} wrap="nowrap">
+                        <Group gap={6} wrap="nowrap" align="flex-start">
                           <span
                             aria-hidden
-                            style={{ width: 12, height: 12, borderRadius: 3, background: candidate.colour, flexShrink: 0 }}
+                            style={{ width: 12, height: 12, marginTop: 4, borderRadius: 3, background: candidate.colour, flexShrink: 0 }}
                           />
-                          <span>{candidate.label}</span>
-                          <Badge size="xs" variant="light" color="gray">
-                            {counts.get(candidate.key) ?? 0}
-                          </Badge>
+                          <span style={{ overflowWrap: "anywhere" }}>{candidate.label}</span>
                         </Group>
                       }
+                      description={fieldCount(counts.get(candidate.key) ?? 0)}
                     />
                   ))}
                 </Stack>
@@ -274,4 +272,8 @@ function PaletteChip({ kind, party, onAdd }: { kind: FieldKind; party: Party; on
       {FIELD_LABELS[kind]}
     </Button>
   );
+}
+
+function fieldCount(count: number): string {
+  return count === 1 ? "1 field" : `${count} fields`;
 }
