@@ -58,7 +58,7 @@ export function RecipientsSection({ envelope }: { envelope: EnvelopeRead }) {
                   <Table.Td>{lastStep(recipient, firm.time_zone)}</Table.Td>
                   <Table.Td>
                     {correctable(envelope.status, recipient.status) && (
-                      <CorrectRecipient envelopeId={envelope.id} recipient={recipient} />
+                      <CorrectRecipient envelopeId={envelope.id} recipient={recipient} draft={envelope.status === "draft"} />
                     )}
                   </Table.Td>
                 </Table.Tr>
@@ -80,7 +80,7 @@ function lastStep(recipient: RecipientRead, zone: string): string {
 }
 
 /** A wrong name or email fixed before they sign: audited, and their old link stops working. */
-function CorrectRecipient({ envelopeId, recipient }: { envelopeId: string; recipient: RecipientRead }) {
+function CorrectRecipient({ envelopeId, recipient, draft }: { envelopeId: string; recipient: RecipientRead; draft: boolean }) {
   const [opened, { open, close }] = useDisclosure(false);
   const queryClient = useQueryClient();
   const { form, error, unplaced, submit, submitting } = useApiForm({
@@ -93,7 +93,7 @@ function CorrectRecipient({ envelopeId, recipient }: { envelopeId: string; recip
         body: values,
       }),
     );
-    notifications.show({ message: `${values.name} gets a new signing link.` });
+    notifications.show({ message: draft ? `${values.name} is saved.` : `${values.name} gets a new signing link.` });
     await queryClient.invalidateQueries({ queryKey: keys.one(envelopeId) });
     close();
   });
@@ -106,8 +106,9 @@ function CorrectRecipient({ envelopeId, recipient }: { envelopeId: string; recip
         <form onSubmit={save} noValidate>
           <Stack>
             <Text size="sm">
-              The link sent to {recipient.email} stops working and a new one goes to the address below. The change is in
-              the audit trail.
+              {draft
+                ? "Nothing has been sent yet; the envelope goes to the address below."
+                : `The link sent to ${recipient.email} stops working and a new one goes to the address below. The change is in the audit trail.`}
             </Text>
             <TextInput label="Name" required {...form.getInputProps("name")} />
             <TextInput label="Email" type="email" required {...form.getInputProps("email")} />
@@ -117,7 +118,7 @@ function CorrectRecipient({ envelopeId, recipient }: { envelopeId: string; recip
                 Cancel
               </Button>
               <Button type="submit" loading={submitting}>
-                Save and send a new link
+                {draft ? "Save" : "Save and send a new link"}
               </Button>
             </Group>
           </Stack>

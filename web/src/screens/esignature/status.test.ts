@@ -15,6 +15,7 @@ describe("statuses and actions", () => {
     expect(correctable("sent", "signed")).toBe(false);
     expect(correctable("sent", "declined")).toBe(false);
     expect(correctable("completed", "sent")).toBe(false);
+    expect(correctable("draft", "created")).toBe(true);
   });
 
   it("names events, and an unknown one as written", () => {

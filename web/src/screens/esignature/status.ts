@@ -75,7 +75,11 @@ export function actionsFor(status: string): { edit: boolean; void: boolean; remi
   };
 }
 
-/** A recipient may be corrected while the envelope is out and they have neither signed nor declined. */
+/**
+ * A draft's recipients change freely; once sent, a recipient may be corrected until they
+ * have signed or declined.
+ */
 export function correctable(envelopeStatus: string, recipientStatus: string): boolean {
+  if (envelopeStatus === "draft") return true;
   return envelopeStatus === "sent" && recipientStatus !== "signed" && recipientStatus !== "declined";
 }
