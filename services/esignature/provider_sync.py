@@ -9,24 +9,18 @@ whose answer was lost before the ref was stored is found at the provider when it
 providers/esignature_dropbox_sign.py). The signed documents are stored once per envelope
 document (``signed_version_id`` set), so a retried step stores nothing twice."""
 
-import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import PurePosixPath
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import Settings, get_settings
 from core.crypto import Cipher
 from core.errors import Conflict
-from core.principal import Principal
 from models import (
-    DocumentVersion,
     Envelope,
     EnvelopeDocument,
-    EnvelopeEventKind,
     EnvelopeField,
     EnvelopeRecipient,
     EnvelopeStatus,
@@ -44,9 +38,8 @@ from providers.esignature import (
 )
 from providers.http import HttpPool
 from providers.storage import Storage
-from services.documents import blobs, documents, holds
-from services.documents.repository import DOCUMENTS, VERSIONS
-from services.esignature import trail
+from services.documents.repository import VERSIONS
+from services.esignature import signed_copies
 from services.esignature.connections import provider_for
 from services.esignature.pages import pinned_bytes
 from services.esignature.repository import ENVELOPE_DOCUMENTS, ENVELOPES, FIELDS, RECIPIENTS
@@ -210,47 +203,6 @@ async def void_at_provider(
         await session.flush()
 
 
-async def _chunk(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-async def _store(
-    session: AsyncSession,
-    storage: Storage,
-    firm: Firm,
-    envelope: Envelope,
-    row: EnvelopeDocument,
-    data: bytes,
-) -> DocumentVersion:
-    """The signed bytes as the document's next version; a document in the bin or
-    in review takes no version, so the signed copy becomes a new document beside it."""
-    principal = Principal.system(firm.id)
-    pinned = await VERSIONS.get_or_404(session, firm.id, row.version_id)
-    name = f"{PurePosixPath(pinned.file_name).stem or 'document'}-signed.pdf"
-    blob = await blobs.store_upload(session, storage, firm, _chunk(data), declared_name=name)
-    note = f"Signed at {envelope.provider} (envelope {envelope.id})"
-    document = await DOCUMENTS.get_or_404(session, firm.id, row.document_id)
-    try:
-        async with session.begin_nested():
-            return await documents.add_version(
-                session, principal, document, blob, file_name=name, note=note
-            )
-    except Conflict:
-        log.info("signed copy stored as a new document", extra={"envelope_id": str(envelope.id)})
-    fields = documents.DocumentFields(
-        title=f"{document.title} (signed)"[:300],
-        client_id=document.client_id,
-        folder_id=document.folder_id,
-        document_type=document.document_type,
-        tags=list(document.tags),
-    )
-    created = await documents.create_document(
-        session, principal, fields=fields, blob=blob, file_name=name, note=note
-    )
-    assert created.current_version_id is not None
-    return await VERSIONS.get_or_404(session, firm.id, created.current_version_id)
-
-
 async def store_provider_documents(
     session: AsyncSession,
     http: HttpPool,
@@ -279,29 +231,15 @@ async def store_provider_documents(
     for row, data in zip(rows, signed, strict=True):
         if row.signed_version_id is not None:
             continue
-        version = await _store(session, storage, firm, envelope, row, data)
-        row.signed_version_id = version.id
-        row.signed_sha256 = hashlib.sha256(data).hexdigest()
-        await session.flush()
-        await trail.record_event(
+        await signed_copies.keep_signed_copy(
             session,
-            firm_id,
-            envelope_id,
-            EnvelopeEventKind.sealed,
+            storage,
+            firm,
+            envelope,
+            row,
+            data,
+            note=f"Signed at {envelope.provider} (envelope {envelope.id})",
             source=envelope.provider,
-            detail={
-                "envelope_document_id": str(row.id),
-                "document_id": str(version.document_id),
-                "version_id": str(version.id),
-                "signed_sha256": row.signed_sha256,
-                "sealed_by": envelope.provider,
-            },
+            detail={"sealed_by": envelope.provider},
         )
-        if firm.esignature_legal_hold:
-            reason = f"Signed through e-signature envelope {envelope.id} ({envelope.title})"
-            await holds.place_hold(
-                session,
-                Principal.system(firm_id),
-                fields=holds.HoldFields(document_id=version.document_id, reason=reason[:2000]),
-            )
     return rows

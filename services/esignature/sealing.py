@@ -20,8 +20,6 @@ import hashlib
 import io
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import PurePosixPath
 
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -35,12 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.config import Settings
 from core.crypto import Cipher
 from core.errors import Conflict
-from core.principal import Principal
 from models import (
-    DocumentVersion,
     Envelope,
     EnvelopeDocument,
-    EnvelopeEventKind,
     EnvelopeField,
     EnvelopeRecipient,
     EnvelopeStatus,
@@ -49,9 +44,7 @@ from models import (
     RecipientStatus,
 )
 from providers.storage import Storage
-from services.documents import blobs, documents, holds
-from services.documents.repository import DOCUMENTS, VERSIONS
-from services.esignature import trail
+from services.esignature import signed_copies
 from services.esignature.certificate import render_certificate
 from services.esignature.pages import pinned_bytes
 from services.esignature.repository import ENVELOPE_DOCUMENTS, ENVELOPES, FIELDS, RECIPIENTS
@@ -132,66 +125,6 @@ async def _ready(session: AsyncSession, firm_id: uuid.UUID, envelope_id: uuid.UU
     return envelope
 
 
-async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-def _signed_name(file_name: str) -> str:
-    stem = PurePosixPath(file_name).stem or "document"
-    return f"{stem}-signed.pdf"
-
-
-async def _store(
-    session: AsyncSession,
-    storage: Storage,
-    firm: Firm,
-    envelope: Envelope,
-    envelope_document: EnvelopeDocument,
-    data: bytes,
-) -> DocumentVersion:
-    """The sealed bytes as the document's next version; a document in the bin or in review
-    takes no version, so the sealed copy becomes a new document beside it."""
-    principal = Principal.system(firm.id)
-    pinned = await VERSIONS.get_or_404(session, firm.id, envelope_document.version_id)
-    name = _signed_name(pinned.file_name)
-    blob = await blobs.store_upload(session, storage, firm, _one_chunk(data), declared_name=name)
-    note = f"Signed and sealed (envelope {envelope.id})"
-    document = await DOCUMENTS.get_or_404(session, firm.id, envelope_document.document_id)
-    try:
-        async with session.begin_nested():
-            return await documents.add_version(
-                session, principal, document, blob, file_name=name, note=note
-            )
-    except Conflict:
-        log.info(
-            "sealed copy stored as a new document",
-            extra={"document_id": str(document.id), "envelope_id": str(envelope.id)},
-        )
-    fields = documents.DocumentFields(
-        title=f"{document.title} (signed)"[:300],
-        client_id=document.client_id,
-        folder_id=document.folder_id,
-        document_type=document.document_type,
-        tags=list(document.tags),
-    )
-    created = await documents.create_document(
-        session, principal, fields=fields, blob=blob, file_name=name, note=note
-    )
-    assert created.current_version_id is not None
-    return await VERSIONS.get_or_404(session, firm.id, created.current_version_id)
-
-
-async def _hold(
-    session: AsyncSession, firm: Firm, envelope: Envelope, document_id: uuid.UUID
-) -> None:
-    reason = f"Signed through e-signature envelope {envelope.id} ({envelope.title})"
-    await holds.place_hold(
-        session,
-        Principal.system(firm.id),
-        fields=holds.HoldFields(document_id=document_id, reason=reason[:2000]),
-    )
-
-
 async def _stamped(
     session: AsyncSession,
     storage: Storage,
@@ -250,25 +183,19 @@ async def seal_envelope(
         sealed = await asyncio.to_thread(
             seal_pdf, stamped[envelope_document.id], certificate, key, envelope_id
         )
-        version = await _store(session, storage, firm, envelope, envelope_document, sealed)
-        envelope_document.signed_version_id = version.id
-        envelope_document.signed_sha256 = version.sha256
-        await session.flush()
-        await trail.record_event(
+        await signed_copies.keep_signed_copy(
             session,
-            firm_id,
-            envelope_id,
-            EnvelopeEventKind.sealed,
+            storage,
+            firm,
+            envelope,
+            envelope_document,
+            sealed,
+            note=f"Signed and sealed (envelope {envelope.id})",
+            source="system",
             detail={
-                "envelope_document_id": str(envelope_document.id),
-                "document_id": str(version.document_id),
-                "version_id": str(version.id),
                 "stamped_sha256": hashes[envelope_document.id],
-                "signed_sha256": version.sha256,
                 "certificate_sha256": key.fingerprint,
                 "sealed_by": "firm" if key.firm_id is not None else "platform",
             },
         )
-        if firm.esignature_legal_hold:
-            await _hold(session, firm, envelope, version.document_id)
     return all_documents
