@@ -17,11 +17,13 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
+from temporalio.workflow import NondeterminismError
 
 from core import embedded, migrate
 from core.config import Settings
@@ -115,6 +117,23 @@ def activity_as_timer(history: Events, timer_id: str = "1") -> None:
         "startToFireTimeout": "60s",
         "workflowTaskCompletedEventId": attributes["workflowTaskCompletedEventId"],
     }
+
+
+async def assert_tampering_caught(
+    workflows: Sequence[type], path: Path, field: str, *, first_activity_name: str
+) -> None:
+    """The saved history at ``path``, tampered where the code schedules its first activity
+    (``first_activity_name``): that activity renamed (``field`` "activityType") or a timer in
+    its place ("timer"), must fail to replay with a nondeterminism error."""
+    history = events(path)
+    if field == "activityType":
+        scheduled = first_activity(history)
+        assert scheduled["activityType"]["name"] == first_activity_name
+        scheduled["activityType"]["name"] = f"{first_activity_name}_v0"
+    else:
+        activity_as_timer(history)
+    with pytest.raises(NondeterminismError):
+        await replay_tampered(workflows, history)
 
 
 # Recording --------------------------------------------------------------------------------

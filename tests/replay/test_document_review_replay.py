@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.workflow import NondeterminismError
 
 from activities.documents_review import DocumentReviewActivities
 from core.db import tenant_session
@@ -33,17 +32,15 @@ from tests.mailbox import running_mailbox
 from tests.replay.recording import (
     HISTORIES,
     Maker,
-    activity_as_timer,
     activity_names,
+    assert_tampering_caught,
     dispatch,
     events,
-    first_activity,
     history_json,
     new_firm_owner,
     own_queue,
     recording_worker,
     replay_saved,
-    replay_tampered,
     signal_names,
     started_type,
 )
@@ -189,12 +186,6 @@ async def test_saved_history_replays_without_nondeterminism() -> None:
 
 @pytest.mark.parametrize("field", ["activityType", "timer"])
 async def test_replay_catches_a_history_the_code_would_not_produce(field: str) -> None:
-    history = events(HISTORY)
-    if field == "activityType":
-        scheduled = first_activity(history)
-        assert scheduled["activityType"]["name"] == review.OPEN_ACTIVITY
-        scheduled["activityType"]["name"] = "documents.review.open_v0"
-    else:
-        activity_as_timer(history)
-    with pytest.raises(NondeterminismError):
-        await replay_tampered([DocumentReviewWorkflow], history)
+    await assert_tampering_caught(
+        [DocumentReviewWorkflow], HISTORY, field, first_activity_name=review.OPEN_ACTIVITY
+    )

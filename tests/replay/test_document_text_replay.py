@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
-from temporalio.workflow import NondeterminismError
 
 from activities.documents_text import DocumentTextActivities
 from core.db import tenant_session
@@ -21,16 +20,14 @@ from tests.integration.documents.test_text_extraction import stored_version
 from tests.replay.recording import (
     HISTORIES,
     Maker,
-    activity_as_timer,
     activity_names,
+    assert_tampering_caught,
     events,
-    first_activity,
     history_json,
     new_firm_owner,
     own_queue,
     recording_worker,
     replay_saved,
-    replay_tampered,
     started_type,
 )
 from workflows.documents.text import contracts
@@ -81,13 +78,6 @@ async def test_saved_history_replays_without_nondeterminism() -> None:
 
 @pytest.mark.parametrize("field", ["activityType", "timer"])
 async def test_replay_catches_a_history_the_code_would_not_produce(field: str) -> None:
-    history = events(HISTORY)
-    if field == "activityType":
-        scheduled = first_activity(history)
-        assert scheduled["activityType"]["name"] == contracts.EXTRACT_ACTIVITY
-        scheduled["activityType"]["name"] = "documents.text.extract_v0"
-    else:
-        # A timer where the code extracts the text.
-        activity_as_timer(history)
-    with pytest.raises(NondeterminismError):
-        await replay_tampered([DocumentTextWorkflow], history)
+    await assert_tampering_caught(
+        [DocumentTextWorkflow], HISTORY, field, first_activity_name=contracts.EXTRACT_ACTIVITY
+    )

@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
-from temporalio.workflow import NondeterminismError
 
 from tests.factories import berlin_firm
 from tests.integration.billing import test_dunning_workflow as scenario
@@ -20,14 +19,12 @@ from tests.mailbox import running_mailbox
 from tests.replay.recording import (
     HISTORIES,
     Maker,
-    activity_as_timer,
+    assert_tampering_caught,
     events,
-    first_activity,
     history_json,
     own_queue,
     recording_worker,
     replay_saved,
-    replay_tampered,
     signal_names,
     started_type,
 )
@@ -86,12 +83,6 @@ async def test_saved_history_replays_without_nondeterminism() -> None:
 
 @pytest.mark.parametrize("field", ["activityType", "timer"])
 async def test_replay_catches_a_history_the_code_would_not_produce(field: str) -> None:
-    history = events(HISTORY)
-    if field == "activityType":
-        scheduled = first_activity(history)
-        assert scheduled["activityType"]["name"] == dunning.PLAN_ACTIVITY
-        scheduled["activityType"]["name"] = "dunning.plan_v0"
-    else:
-        activity_as_timer(history)
-    with pytest.raises(NondeterminismError):
-        await replay_tampered([DunningWorkflow], history)
+    await assert_tampering_caught(
+        [DunningWorkflow], HISTORY, field, first_activity_name=dunning.PLAN_ACTIVITY
+    )

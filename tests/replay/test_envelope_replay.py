@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 from temporalio.testing import WorkflowEnvironment
-from temporalio.workflow import NondeterminismError
 
 from activities.esignature_envelope import EnvelopeActivities
 from core.config import Settings
@@ -44,17 +43,15 @@ from tests.mailbox import running_mailbox
 from tests.replay.recording import (
     HISTORIES,
     Maker,
-    activity_as_timer,
     activity_names,
+    assert_tampering_caught,
     dispatch,
     events,
-    first_activity,
     history_json,
     new_firm_owner,
     own_queue,
     recording_worker,
     replay_saved,
-    replay_tampered,
     signal_names,
     started_type,
 )
@@ -264,12 +261,6 @@ async def test_saved_history_replays_without_nondeterminism() -> None:
 
 @pytest.mark.parametrize("field", ["activityType", "timer"])
 async def test_replay_catches_a_history_the_code_would_not_produce(field: str) -> None:
-    history = events(HISTORY)
-    if field == "activityType":
-        scheduled = first_activity(history)
-        assert scheduled["activityType"]["name"] == envelope_process.PLAN_ACTIVITY
-        scheduled["activityType"]["name"] = "esignature.envelope.plan_v0"
-    else:
-        activity_as_timer(history)
-    with pytest.raises(NondeterminismError):
-        await replay_tampered([EnvelopeWorkflow], history)
+    await assert_tampering_caught(
+        [EnvelopeWorkflow], HISTORY, field, first_activity_name=envelope_process.PLAN_ACTIVITY
+    )

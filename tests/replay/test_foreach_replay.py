@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
-from temporalio.workflow import NondeterminismError
 
 from core.db import tenant_session
 from models import AutomationStatus, RunTrigger
@@ -25,15 +24,13 @@ from tests.http_target import running_target
 from tests.replay.recording import (
     HISTORIES,
     Maker,
-    activity_as_timer,
     activity_names,
+    assert_tampering_caught,
     dispatch,
     events,
-    first_activity,
     history_json,
     new_firm_owner,
     replay_saved,
-    replay_tampered,
     started_type,
 )
 from workflows.automation.run.contracts import action_activity, workflow_id
@@ -123,10 +120,6 @@ async def test_saved_history_replays_without_nondeterminism() -> None:
 
 @pytest.mark.parametrize("field", ["activityType", "timer"])
 async def test_replay_catches_a_history_the_code_would_not_produce(field: str) -> None:
-    history = events(HISTORY)
-    if field == "activityType":
-        first_activity(history)["activityType"]["name"] = "automation.http_request_v0"
-    else:
-        activity_as_timer(history)
-    with pytest.raises(NondeterminismError):
-        await replay_tampered([AutomationForeachWorkflow], history)
+    await assert_tampering_caught(
+        [AutomationForeachWorkflow], HISTORY, field, first_activity_name="automation.http_request"
+    )

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
-from temporalio.workflow import NondeterminismError
 
 from activities.billing_invoice_pdf import InvoicePdfActivities
 from core.db import tenant_session
@@ -28,16 +27,14 @@ from tests.fixtures.temporal import payload_text
 from tests.replay.recording import (
     HISTORIES,
     Maker,
-    activity_as_timer,
     activity_names,
+    assert_tampering_caught,
     events,
-    first_activity,
     history_json,
     new_firm_owner,
     own_queue,
     recording_worker,
     replay_saved,
-    replay_tampered,
     started_type,
 )
 from workflows.billing.invoice_pdf import contracts as invoice_pdf
@@ -105,13 +102,6 @@ async def test_saved_history_replays_without_nondeterminism() -> None:
 
 @pytest.mark.parametrize("field", ["activityType", "timer"])
 async def test_replay_catches_a_history_the_code_would_not_produce(field: str) -> None:
-    history = events(HISTORY)
-    if field == "activityType":
-        scheduled = first_activity(history)
-        assert scheduled["activityType"]["name"] == invoice_pdf.RENDER_ACTIVITY
-        scheduled["activityType"]["name"] = "billing.invoice_pdf.render_v0"
-    else:
-        # A timer where the code renders.
-        activity_as_timer(history)
-    with pytest.raises(NondeterminismError):
-        await replay_tampered([InvoicePdfWorkflow], history)
+    await assert_tampering_caught(
+        [InvoicePdfWorkflow], HISTORY, field, first_activity_name=invoice_pdf.RENDER_ACTIVITY
+    )

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
-from temporalio.workflow import NondeterminismError
 
 from activities.documents_retention import RetentionActivities
 from core.db import tenant_session
@@ -29,16 +28,14 @@ from tests.fixtures.temporal import payload_text
 from tests.replay.recording import (
     HISTORIES,
     Maker,
-    activity_as_timer,
     activity_names,
+    assert_tampering_caught,
     events,
-    first_activity,
     history_json,
     new_firm_owner,
     own_queue,
     recording_worker,
     replay_saved,
-    replay_tampered,
     started_type,
 )
 from workflows.documents.retention import contracts as retention
@@ -145,13 +142,6 @@ async def test_saved_history_replays_without_nondeterminism() -> None:
 
 @pytest.mark.parametrize("field", ["activityType", "timer"])
 async def test_replay_catches_a_history_the_code_would_not_produce(field: str) -> None:
-    history = events(HISTORY)
-    if field == "activityType":
-        scheduled = first_activity(history)
-        assert scheduled["activityType"]["name"] == retention.LIST_FIRMS_ACTIVITY
-        scheduled["activityType"]["name"] = "documents.retention.list_firms_v0"
-    else:
-        # A timer where the code lists the firms.
-        activity_as_timer(history)
-    with pytest.raises(NondeterminismError):
-        await replay_tampered([RetentionSweepWorkflow], history)
+    await assert_tampering_caught(
+        [RetentionSweepWorkflow], HISTORY, field, first_activity_name=retention.LIST_FIRMS_ACTIVITY
+    )
