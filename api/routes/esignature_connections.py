@@ -1,5 +1,6 @@
 """A firm's connections to DocuSign and Dropbox Sign (admins): which vault credential holds
-the secrets, the account and the API's base URL. Secrets are never shown back."""
+the secrets, the account and the API's base URL. Secrets are never shown back. And, for
+whoever reads envelopes, just which providers the firm can send with."""
 
 from typing import Annotated
 
@@ -11,6 +12,8 @@ from api.schemas.esignature_providers import (
     EsignatureConnectionList,
     EsignatureConnectionRead,
     EsignatureConnectionUpdate,
+    SendingProvider,
+    SendingProviderList,
 )
 from core.config import Settings
 from core.crypto import EncryptionUnavailable
@@ -21,8 +24,9 @@ from models import EsignatureConnection
 from services.esignature import connections
 from services.esignature.connections import ConnectedProvider
 
-router = APIRouter(prefix="/firm/esignature-connections")
+router = APIRouter(prefix="/firm")
 
+Reader = Annotated[Principal, Requires(Permission.esignature_read)]
 Manager = Annotated[Principal, Requires(Permission.esignature_manage)]
 _PATHS = {"docusign": "docusign", "dropbox_sign": "dropbox-sign"}
 
@@ -40,7 +44,16 @@ def _read(settings: Settings, row: EsignatureConnection) -> EsignatureConnection
     )
 
 
-@router.get("")
+@router.get("/esignature-providers")
+async def list_sending_providers(principal: Reader, session: SessionDep) -> SendingProviderList:
+    """The providers an envelope of the firm may use: ``builtin`` always, then each
+    connected provider whose connection has a credential. For the new-envelope form of
+    staff who may not see the connections themselves."""
+    names = await connections.sending_providers(session, principal)
+    return SendingProviderList(items=[SendingProvider(provider=name) for name in names])
+
+
+@router.get("/esignature-connections")
 async def list_connections(
     principal: Manager, session: SessionDep, settings: SettingsDep
 ) -> EsignatureConnectionList:
@@ -49,7 +62,10 @@ async def list_connections(
     return EsignatureConnectionList(items=[_read(settings, row) for row in rows])
 
 
-@router.put("/{provider}", responses=errors(NotFound, Unprocessable, EncryptionUnavailable))
+@router.put(
+    "/esignature-connections/{provider}",
+    responses=errors(NotFound, Unprocessable, EncryptionUnavailable),
+)
 async def save_connection(
     provider: ConnectedProvider,
     body: EsignatureConnectionUpdate,
@@ -64,7 +80,11 @@ async def save_connection(
     return _read(settings, row)
 
 
-@router.delete("/{provider}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(NotFound))
+@router.delete(
+    "/esignature-connections/{provider}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(NotFound),
+)
 async def delete_connection(
     provider: ConnectedProvider, principal: Manager, session: SessionDep
 ) -> Response:

@@ -11,6 +11,7 @@ from services.esignature.envelope_templates import (
     TemplateFields,
     TemplatePatch,
     TemplateRole,
+    TemplateView,
 )
 
 
@@ -29,7 +30,9 @@ class TemplateInstantiate(Instantiate):
     with an email) or ``{"name", "email"}``; every role must be filled."""
 
 
-class TemplateRead(BaseModel):
+class TemplateSummary(BaseModel):
+    """A template as listed (its documents' pages are read one template at a time)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -46,3 +49,26 @@ class TemplateRead(BaseModel):
     created_by: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+
+
+class TemplateDocumentRead(BaseModel):
+    """One of the template's documents, measured from its current version: the builder's
+    pages. ``problem`` says why it has none to show (then saving the template is a 422)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    document_id: uuid.UUID
+    title: str | None
+    page_count: int
+    page_sizes: list[list[float]]
+    problem: str | None
+
+
+class TemplateRead(TemplateSummary):
+    documents: list[TemplateDocumentRead]
+
+
+def template_read(view: TemplateView) -> TemplateRead:
+    summary = TemplateSummary.model_validate(view.row)
+    documents = [TemplateDocumentRead.model_validate(d) for d in view.documents]
+    return TemplateRead(**summary.model_dump(), documents=documents)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from models import ProviderName
 from services.esignature.connections import ConnectedProvider, ConnectionFields
 
 
@@ -30,6 +31,17 @@ class EsignatureConnectionRead(BaseModel):
 
 class EsignatureConnectionList(BaseModel):
     items: list[EsignatureConnectionRead]
+
+
+class SendingProvider(BaseModel):
+    """A provider the firm can send envelopes with (no account, URL or secret: staff read
+    this to choose one)."""
+
+    provider: ProviderName
+
+
+class SendingProviderList(BaseModel):
+    items: list[SendingProvider]
 
 
 class ProviderWebhookReceipt(BaseModel):

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.crypto import Cipher
 from core.errors import NotFound, Unprocessable
 from core.principal import Principal
-from models import Credential, EsignatureConnection
+from models import Credential, EsignatureConnection, ProviderName
 from providers.esignature import (
     Connection,
     EsignatureProvider,
@@ -122,6 +122,19 @@ async def list_connections(
     """At most one per provider, so at most two."""
     stmt = CONNECTIONS.select(principal).order_by(EsignatureConnection.provider)
     return (await session.scalars(stmt)).all()
+
+
+async def sending_providers(session: AsyncSession, firm: Firm) -> list[str]:
+    """The providers the firm can send envelopes with: the built-in one, then each
+    connected provider whose connection still has its credential (a deleted credential
+    leaves the connection without one, and sending there would fail)."""
+    stmt = (
+        CONNECTIONS.select(firm)
+        .where(EsignatureConnection.credential_id.is_not(None))
+        .order_by(EsignatureConnection.provider)
+    )
+    connected = (await session.scalars(stmt)).all()
+    return [ProviderName.builtin.value, *(row.provider for row in connected)]
 
 
 async def save_connection(

@@ -4,7 +4,7 @@ download links to the pinned version and to the sealed one."""
 
 import asyncio
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,9 +31,11 @@ def _unusable(pointer: str, detail: str) -> AppError:
 
 @dataclass(frozen=True)
 class UsablePdf:
+    title: str
     version: DocumentVersion
     page_count: int
     page_sizes: list[list[float]]
+    data: bytes = field(repr=False)
 
 
 async def usable_pdf(
@@ -60,7 +62,13 @@ async def usable_pdf(
         page_count, page_sizes = pages.pdf_layout(data)
     except pages.UnreadablePdf as exc:
         raise _unusable(pointer, exc.detail) from exc
-    return UsablePdf(version=version, page_count=page_count, page_sizes=page_sizes)
+    return UsablePdf(
+        title=document.title,
+        version=version,
+        page_count=page_count,
+        page_sizes=page_sizes,
+        data=data,
+    )
 
 
 async def pin_document(

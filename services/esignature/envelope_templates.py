@@ -7,6 +7,7 @@ version is measured when the template is saved (fields on pages it lacks are ref
 again when an envelope is made from it (the envelope pins the version then current)."""
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import (
@@ -28,7 +29,14 @@ from models import EnvelopeField, EnvelopeTemplate, FieldKind, RecipientRole
 from providers.storage import Storage
 from services import audit
 from services.clients import CLIENTS
-from services.esignature import envelope_documents, envelopes, fields, lifecycle, recipients
+from services.esignature import (
+    envelope_documents,
+    envelopes,
+    fields,
+    lifecycle,
+    recipients,
+    template_documents,
+)
 from services.esignature.envelope_documents import MAX_DOCUMENTS
 from services.esignature.envelopes import (
     EnvelopeSettings,
@@ -41,6 +49,7 @@ from services.esignature.envelopes import (
 from services.esignature.fields import MAX_FIELDS, Extent, FieldSpec, Fraction, Label, PageNumber
 from services.esignature.repository import TEMPLATES
 from services.esignature.state import MAX_RECIPIENTS, Email, Name, RecipientFields, RoutingOrder
+from services.esignature.template_documents import TemplateDocument, measured
 from services.repository import Firm
 
 RoleKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")]
@@ -169,17 +178,26 @@ def summarize(template: EnvelopeTemplate) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class TemplateView:
+    """A template saved, with its documents as measured while checking it."""
+
+    row: EnvelopeTemplate
+    documents: list[TemplateDocument]
+
+
 async def _check(
     session: AsyncSession, storage: Storage, principal: Principal, fields_: TemplateFields
-) -> None:
+) -> list[TemplateDocument]:
     """Documents usable, fields on their roles and on the documents' pages (422s with
-    pointers); the name not another template's (409)."""
-    page_counts: dict[uuid.UUID, int] = {}
+    pointers); the documents measured."""
+    documents: list[TemplateDocument] = []
     for index, document_id in enumerate(fields_.document_ids):
         usable = await envelope_documents.usable_pdf(
             session, storage, principal, document_id, pointer=f"/document_ids/{index}"
         )
-        page_counts[document_id] = usable.page_count
+        documents.append(measured(document_id, usable))
+    page_counts = {document.document_id: document.page_count for document in documents}
     roles = {role.key: role.role.value for role in fields_.roles}
     fields.raise_problems(
         fields.placement_problems(
@@ -191,6 +209,7 @@ async def _check(
             noun="template",
         )
     )
+    return documents
 
 
 async def _name_free(
@@ -210,8 +229,8 @@ def _stored(fields_: TemplateFields) -> dict[str, Any]:
 
 async def create_template(
     session: AsyncSession, storage: Storage, principal: Principal, *, fields_: TemplateFields
-) -> EnvelopeTemplate:
-    await _check(session, storage, principal, fields_)
+) -> TemplateView:
+    documents = await _check(session, storage, principal, fields_)
     await _name_free(session, principal, fields_.name, None)
     template = EnvelopeTemplate(
         firm_id=principal.firm_id, created_by=principal.user_id, **_stored(fields_)
@@ -227,7 +246,7 @@ async def create_template(
         record_id=template.id,
         after=summarize(template),
     )
-    return template
+    return TemplateView(template, documents)
 
 
 def fields_of(template: EnvelopeTemplate) -> TemplateFields:
@@ -242,7 +261,7 @@ async def update_template(
     template_id: uuid.UUID,
     *,
     patch: TemplatePatch,
-) -> EnvelopeTemplate:
+) -> TemplateView:
     """Replace the members ``patch`` gives (validated as a whole template)."""
     template = await TEMPLATES.get_or_404(session, principal, template_id, lock=True)
     given = patch.model_dump(mode="json", include=patch.model_fields_set)
@@ -250,7 +269,7 @@ async def update_template(
         updated = TemplateFields.model_validate(fields_of(template).model_dump(mode="json") | given)
     except ValidationError as exc:
         raise unprocessable(exc) from exc
-    await _check(session, storage, principal, updated)
+    documents = await _check(session, storage, principal, updated)
     await _name_free(session, principal, updated.name, template.id)
     before = summarize(template)
     for name, value in _stored(updated).items():
@@ -266,7 +285,7 @@ async def update_template(
         before=before,
         after=summarize(template),
     )
-    return template
+    return TemplateView(template, documents)
 
 
 async def delete_template(
@@ -291,6 +310,15 @@ async def get_template(
     session: AsyncSession, firm: Firm, template_id: uuid.UUID
 ) -> EnvelopeTemplate:
     return await TEMPLATES.get_or_404(session, firm, template_id)
+
+
+async def view_template(
+    session: AsyncSession, storage: Storage, principal: Principal, template_id: uuid.UUID
+) -> TemplateView:
+    """The template with its documents measured as they are now."""
+    row = await get_template(session, principal, template_id)
+    documents = await template_documents.documents_of(session, storage, principal, row.document_ids)
+    return TemplateView(row, documents)
 
 
 async def list_templates(

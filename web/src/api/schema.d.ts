@@ -1735,7 +1735,8 @@ export interface paths {
         };
         /**
          * List Templates
-         * @description Newest first, keyset-paginated.
+         * @description Newest first, keyset-paginated; without the documents' pages (read one template
+         *     for them).
          */
         get: operations["list_templates_v1_envelope_templates_get"];
         put?: never;
@@ -1754,7 +1755,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Template */
+        /**
+         * Get Template
+         * @description The template, each document measured from its current version (title, pages).
+         */
         get: operations["get_template_v1_envelope_templates__template_id__get"];
         put?: never;
         post?: never;
@@ -1767,6 +1771,27 @@ export interface paths {
         head?: never;
         /** Update Template */
         patch: operations["update_template_v1_envelope_templates__template_id__patch"];
+        trace?: never;
+    };
+    "/v1/envelope-templates/{template_id}/documents/{document_id}/pages/{page}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Page Preview
+         * @description A page of one of the template's documents (its current version), for placing the
+         *     roles' fields; 404 for a document the template lacks or a page past its last.
+         */
+        get: operations["page_preview_v1_envelope_templates__template_id__documents__document_id__pages__page__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/envelope-templates/{template_id}/envelopes": {
@@ -2242,6 +2267,28 @@ export interface paths {
          *     but receive no more events.
          */
         delete: operations["delete_connection_v1_firm_esignature_connections__provider__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/firm/esignature-providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Sending Providers
+         * @description The providers an envelope of the firm may use: ``builtin`` always, then each
+         *     connected provider whose connection has a credential. For the new-envelope form of
+         *     staff who may not see the connections themselves.
+         */
+        get: operations["list_sending_providers_v1_firm_esignature_providers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -6349,10 +6396,10 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
-        /** Page[TemplateRead] */
-        Page_TemplateRead_: {
+        /** Page[TemplateSummary] */
+        Page_TemplateSummary_: {
             /** Items */
-            items: components["schemas"]["TemplateRead"][];
+            items: components["schemas"]["TemplateSummary"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -7897,6 +7944,19 @@ export interface components {
             require_two_factor: boolean;
         };
         /**
+         * SendingProvider
+         * @description A provider the firm can send envelopes with (no account, URL or secret: staff read
+         *     this to choose one).
+         */
+        SendingProvider: {
+            provider: components["schemas"]["ProviderName"];
+        };
+        /** SendingProviderList */
+        SendingProviderList: {
+            /** Items */
+            items: components["schemas"]["SendingProvider"][];
+        };
+        /**
          * SessionRead
          * @description A new login session. ``token`` is shown only here; send it as a bearer token.
          */
@@ -8412,6 +8472,26 @@ export interface components {
             title: string;
         };
         /**
+         * TemplateDocumentRead
+         * @description One of the template's documents, measured from its current version: the builder's
+         *     pages. ``problem`` says why it has none to show (then saving the template is a 422).
+         */
+        TemplateDocumentRead: {
+            /**
+             * Document Id
+             * Format: uuid
+             */
+            document_id: string;
+            /** Page Count */
+            page_count: number;
+            /** Page Sizes */
+            page_sizes: number[][];
+            /** Problem */
+            problem: string | null;
+            /** Title */
+            title: string | null;
+        };
+        /**
          * TemplateField
          * @description A field of a role on one of the template's documents, placed as on an envelope.
          */
@@ -8478,6 +8558,8 @@ export interface components {
             created_by: string | null;
             /** Document Ids */
             document_ids: string[];
+            /** Documents */
+            documents: components["schemas"]["TemplateDocumentRead"][];
             /** Expiry Days */
             expiry_days: number;
             /** Fields */
@@ -8529,6 +8611,49 @@ export interface components {
              * @default 1
              */
             routing_order?: number;
+        };
+        /**
+         * TemplateSummary
+         * @description A template as listed (its documents' pages are read one template at a time).
+         */
+        TemplateSummary: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /** Document Ids */
+            document_ids: string[];
+            /** Expiry Days */
+            expiry_days: number;
+            /** Fields */
+            fields: components["schemas"]["TemplateField"][];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Message */
+            message: string;
+            /** Name */
+            name: string;
+            /** Reminder Every Days */
+            reminder_every_days: number;
+            /** Reminder First Days */
+            reminder_first_days: number;
+            /** Reminder Max */
+            reminder_max: number;
+            /** Roles */
+            roles: components["schemas"]["TemplateRole"][];
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /**
          * TemplateUpdate
@@ -17159,7 +17284,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_TemplateRead_"];
+                    "application/json": components["schemas"]["Page_TemplateSummary_"];
                 };
             };
             /** @description Bad request */
@@ -17481,6 +17606,69 @@ export interface operations {
             };
             /** @description Unsupported media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    page_preview_v1_envelope_templates__template_id__documents__document_id__pages__page__get: {
+        parameters: {
+            query?: {
+                /** @description Pixels wide. */
+                width?: number;
+            };
+            header?: never;
+            path: {
+                template_id: string;
+                document_id: string;
+                page: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page rendered as PNG. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -19670,6 +19858,53 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_sending_providers_v1_firm_esignature_providers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendingProviderList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Permission denied; Cross-site request refused */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
