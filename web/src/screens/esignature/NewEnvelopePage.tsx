@@ -3,7 +3,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
 
 import { DocumentPicker, type PickedDocument } from "./DocumentPicker";
-import { connectionsQuery, keys } from "./queries";
+import { keys, providersQuery } from "./queries";
 import { RecipientsEditor, blankRecipient, type RecipientDraft } from "./RecipientsEditor";
 import { PROVIDER_LABELS } from "./status";
 import { api, data } from "@/api/client";
@@ -28,7 +28,7 @@ interface Values extends Record<string, unknown> {
 export function NewEnvelopePage() {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
-  const connections = useQuery(connectionsQuery);
+  const sendable = useQuery(providersQuery);
   const { form, error, unplaced, submit, submitting } = useApiForm<Values>({
     initialValues: {
       title: "",
@@ -44,10 +44,7 @@ export function NewEnvelopePage() {
     },
   });
   const values = form.getValues();
-  const providers = [
-    "builtin",
-    ...(connections.data?.items ?? []).map((connection) => connection.provider),
-  ];
+  const providers = sendable.data?.items.map((item) => item.provider) ?? ["builtin"];
 
   const create = submit(async ({ documents, ...envelope }) => {
     const created = data(

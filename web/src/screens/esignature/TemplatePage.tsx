@@ -1,11 +1,15 @@
-import { Alert, Anchor, Button, Center, Group, Loader, NumberInput, Paper, Stack, Textarea, TextInput, Title } from "@mantine/core";
+import { Alert, Anchor, Button, Center, Group, Loader, NumberInput, Paper, Stack, Text, Textarea, TextInput, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { getRouteApi, Link, useNavigate } from "@tanstack/react-router";
+import { useState } from "react";
 
 import { DocumentPicker, type PickedDocument } from "./DocumentPicker";
 import { keys } from "./queries";
+import type { PlacedField } from "./builderModel";
 import { RolesEditor } from "./RolesEditor";
+import { TemplateFieldsSection } from "./TemplateFieldsSection";
+import { keptFields, placedTemplateFields, roleParties, templateBuilderDocuments, templateFieldSpecs } from "./templateFields";
 import { withKeys, type RoleDraft } from "./templates";
 import { UseTemplate } from "./UseTemplate";
 import { api, data } from "@/api/client";
@@ -29,18 +33,9 @@ export function TemplatePage() {
       data(await api.GET("/v1/envelope-templates/{template_id}", { params: { path: { template_id: templateId } } })),
     enabled: templateId !== NEW,
   });
-  // The chosen documents' titles: the template keeps their ids.
-  const documents = useQueries({
-    queries: (template.data?.document_ids ?? []).map((documentId) => ({
-      queryKey: ["documents", "one", documentId],
-      queryFn: async () =>
-        data(await api.GET("/v1/documents/{document_id}", { params: { path: { document_id: documentId } } })),
-      staleTime: 60_000,
-    })),
-  });
 
   if (templateId === NEW) return <TemplateForm />;
-  if (template.isPending || documents.some((document) => document.isPending)) {
+  if (template.isPending) {
     return (
       <Center p="xl">
         <Loader aria-label="Loading the template" />
@@ -55,9 +50,9 @@ export function TemplatePage() {
       </>
     );
   }
-  const picked = template.data.document_ids.map((id, index) => ({
-    id,
-    title: documents[index]?.data?.title ?? "A document no longer in the library",
+  const picked = template.data.documents.map((document) => ({
+    id: document.document_id,
+    title: document.title ?? "A document no longer in the library",
   }));
   return (
     <Stack gap="xl">
@@ -79,18 +74,29 @@ interface Values extends Record<string, unknown> {
   reminder_max: number;
 }
 
+function roleDrafts(roles: Template["roles"]): RoleDraft[] {
+  return roles.map((role) => ({
+    ...role,
+    require_code: role.require_code ?? false,
+    role: role.role ?? "signer",
+    routing_order: role.routing_order ?? 1,
+  }));
+}
+
 function TemplateForm({ template, documents = [] }: { template?: Template; documents?: PickedDocument[] }) {
   const { user } = useMe();
   const manager = user.role === "owner" || user.role === "admin";
   const navigate = useNavigate();
   const queryClient = useQueryClient();
+  // Kept out of the form's values so a field's error shows in the alert, not on an input that is not there.
+  const [fields, setFields] = useState<PlacedField[]>(() => placedTemplateFields(template?.fields ?? []));
   const { form, error, unplaced, submit, submitting } = useApiForm<Values>({
     initialValues: {
       name: template?.name ?? "",
       title: template?.title ?? "",
       message: template?.message ?? "",
       documents,
-      roles: template?.roles.map((role) => ({ ...role, require_code: role.require_code ?? false, role: role.role ?? "signer", routing_order: role.routing_order ?? 1 })) ?? [
+      roles: template ? roleDrafts(template.roles) : [
         { key: "client", name: "Client", role: "signer", routing_order: 1, require_code: false },
       ],
       expiry_days: template?.expiry_days ?? 30,
@@ -102,14 +108,24 @@ function TemplateForm({ template, documents = [] }: { template?: Template; docum
   const values = form.getValues();
 
   const save = submit(async ({ documents: chosen, roles, ...rest }) => {
+    const keyed = withKeys(roles);
+    const documentIds = chosen.map((document) => document.id);
     const body = {
       ...rest,
-      document_ids: chosen.map((document) => document.id),
-      roles: withKeys(roles).map((role) => ({ ...role, role: role.role as "signer" })),
+      document_ids: documentIds,
+      roles: keyed.map((role) => ({ ...role, role: role.role as "signer" })),
     };
     const saved = template
-      ? data(await api.PATCH("/v1/envelope-templates/{template_id}", { params: { path: { template_id: template.id } }, body }))
+      ? data(
+          await api.PATCH("/v1/envelope-templates/{template_id}", {
+            params: { path: { template_id: template.id } },
+            body: { ...body, fields: templateFieldSpecs(savedFields(template, documentIds, keyed, fields)) },
+          }),
+        )
       : data(await api.POST("/v1/envelope-templates", { body }));
+    // New roles got their keys: the builder offers them from now on.
+    form.setFieldValue("roles", roleDrafts(saved.roles));
+    setFields(placedTemplateFields(saved.fields));
     await queryClient.invalidateQueries({ queryKey: keys.templates });
     notifications.show({ message: `${saved.name} is saved.` });
     if (!template) await navigate({ to: "/envelope-templates/$templateId", params: { templateId: saved.id } });
@@ -165,6 +181,21 @@ function TemplateForm({ template, documents = [] }: { template?: Template; docum
             </Paper>
             <DocumentPicker value={values.documents} onChange={(chosen) => form.setFieldValue("documents", chosen)} />
             <RolesEditor roles={values.roles} onChange={(roles) => form.setFieldValue("roles", roles)} errors={form.errors} />
+            {template ? (
+              <TemplateFieldsSection
+                templateId={template.id}
+                measured={template.documents}
+                chosen={values.documents.map((document) => document.id)}
+                roles={values.roles}
+                fields={fields}
+                onChange={setFields}
+                readOnly={!manager}
+              />
+            ) : (
+              <Text size="sm" c="gray.7">
+                Once the template is created, each role&apos;s fields are placed on its documents here.
+              </Text>
+            )}
             <ProblemAlert error={error} unplaced={unplaced} />
             {manager && (
               <Group>
@@ -178,4 +209,10 @@ function TemplateForm({ template, documents = [] }: { template?: Template; docum
       </form>
     </>
   );
+}
+
+/** The fields a save sends: those on the saved documents still chosen, of roles that fill fields. */
+function savedFields(template: Template, documentIds: string[], roles: RoleDraft[], fields: PlacedField[]): PlacedField[] {
+  const documents = templateBuilderDocuments(template.documents, documentIds, () => "");
+  return keptFields(fields, roleParties(roles), documents);
 }

@@ -11,6 +11,8 @@ export const keys = {
   template: (templateId: string) => ["envelope-templates", "one", templateId] as const,
   settings: ["esignature-settings"] as const,
   connections: ["esignature-connections"] as const,
+  // Under the connections' key: changing a connection refreshes the providers staff may pick.
+  providers: ["esignature-connections", "sending-providers"] as const,
   certificate: ["signing-certificate"] as const,
 };
 
@@ -27,7 +29,19 @@ export function pageUrl(envelopeId: string, envelopeDocumentId: string, page: nu
   return `/v1/envelopes/${envelopeId}/documents/${envelopeDocumentId}/pages/${page}?width=${width}`;
 }
 
-/** The firm's connections to outside providers; an envelope may use only those. */
+/** The page preview of a template's document (its current version). */
+export function templatePageUrl(templateId: string, documentId: string, page: number, width: number): string {
+  return `/v1/envelope-templates/${templateId}/documents/${documentId}/pages/${page}?width=${width}`;
+}
+
+/** The providers the firm can send with (built-in first): readable by everyone who sends. */
+export const providersQuery = queryOptions({
+  queryKey: keys.providers,
+  queryFn: async () => data(await api.GET("/v1/firm/esignature-providers")),
+  staleTime: 60_000,
+});
+
+/** The firm's connections to outside providers (admins only), with their accounts and URLs. */
 export const connectionsQuery = queryOptions({
   queryKey: keys.connections,
   queryFn: async () => data(await api.GET("/v1/firm/esignature-connections")),
