@@ -25,7 +25,7 @@ from core.errors import Conflict, unprocessable
 from core.not_null import NeverNull
 from core.pagination import Page, PageParams, keyset, read_page
 from core.principal import Principal
-from models import EnvelopeField, EnvelopeTemplate, FieldKind, RecipientRole
+from models import EnvelopeField, EnvelopeTemplate, RecipientRole
 from providers.storage import Storage
 from services import audit
 from services.clients import CLIENTS
@@ -46,7 +46,7 @@ from services.esignature.envelopes import (
     ReminderMax,
     Title,
 )
-from services.esignature.fields import MAX_FIELDS, Extent, FieldSpec, Fraction, Label, PageNumber
+from services.esignature.fields import MAX_FIELDS, FieldSpec, Placement
 from services.esignature.repository import TEMPLATES
 from services.esignature.state import MAX_RECIPIENTS, Email, Name, RecipientFields, RoutingOrder
 from services.esignature.template_documents import TemplateDocument, measured
@@ -68,21 +68,11 @@ class TemplateRole(BaseModel):
     require_code: bool = False
 
 
-class TemplateField(BaseModel):
+class TemplateField(Placement):
     """A field of a role on one of the template's documents, placed as on an envelope."""
-
-    model_config = ConfigDict(extra="forbid")
 
     role_key: RoleKey
     document_id: uuid.UUID
-    kind: FieldKind
-    page: PageNumber
-    x: Fraction
-    y: Fraction
-    width: Extent
-    height: Extent
-    required: bool = True
-    label: Label | None = None
 
 
 class TemplateFields(EnvelopeSettings):

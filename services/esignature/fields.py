@@ -41,14 +41,12 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 PageNumber = Annotated[int, Field(ge=1, le=10_000)]
 
 
-class FieldSpec(BaseModel):
-    """A field on a page: ``x``, ``y`` from the page's top-left corner and ``width``,
-    ``height``, all as fractions of the page's width and height."""
+class Placement(BaseModel):
+    """A field's kind and place on a page: ``x``, ``y`` from the page's top-left corner and
+    ``width``, ``height``, all as fractions of the page's width and height."""
 
     model_config = ConfigDict(extra="forbid")
 
-    recipient_id: uuid.UUID
-    envelope_document_id: uuid.UUID
     kind: FieldKind
     page: PageNumber
     x: Fraction
@@ -57,6 +55,13 @@ class FieldSpec(BaseModel):
     height: Extent
     required: bool = True
     label: Label | None = None
+
+
+class FieldSpec(Placement):
+    """A field one of the envelope's recipients fills on one of its documents."""
+
+    recipient_id: uuid.UUID
+    envelope_document_id: uuid.UUID
 
 
 class FieldLayout(BaseModel):

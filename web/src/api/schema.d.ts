@@ -5576,8 +5576,7 @@ export interface components {
         };
         /**
          * FieldSpec
-         * @description A field on a page: ``x``, ``y`` from the page's top-left corner and ``width``,
-         *     ``height``, all as fractions of the page's width and height.
+         * @description A field one of the envelope's recipients fills on one of its documents.
          */
         FieldSpec: {
             /**
